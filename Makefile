@@ -1,0 +1,47 @@
+# Makefile: a thin wrapper around CMake and CTest (as neovim's), plus Debian set-up.
+BUILD ?= build
+CMAKE_FLAGS ?=
+JOBS ?= 2
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEBS := build-essential cmake pkg-config libyaml-dev libpcre2-dev libcurl4-openssl-dev \
+        libsqlite3-dev libuv1-dev libjansson-dev librdkafka-dev libmicrohttpd-dev \
+        python3 sqlite3 util-linux
+
+.PHONY: all deps build run test test-asan bench format clean
+
+all: build
+
+# Installs the Debian packages that are missing (apt-get, with sudo when not root).
+deps:
+	@missing=$$(for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing: $$missing"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+
+build: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j$(JOBS)
+
+# The demo: the daemon on examples/demo with a feeder appending real log lines.
+run: deps build
+	./examples/demo/run.sh $(BUILD)/logwarden
+
+test: deps build
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+# The suite again under AddressSanitizer and UndefinedBehaviorSanitizer.
+test-asan: deps
+	$(MAKE) BUILD=build-asan CMAKE_FLAGS="-DLW_SANITIZE=ON -DLW_WERROR=ON -DCMAKE_BUILD_TYPE=Debug" test
+
+bench: deps build
+	./bench/run.sh $(BUILD)/logwarden
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) build-asan

@@ -1,0 +1,146 @@
+/* ingest.h: the interface of the ingest module: records, batches, the batch queue, line cutting,
+ * inputs (file, stdin, syslog) and envelope decoders (syslog). */
+#ifndef LW_INGEST_H
+#define LW_INGEST_H
+
+#include "lw.h"
+#include "yaml.h"
+
+#include <stdatomic.h>
+#include <uv.h>
+
+/* ---------------------------------------------------------------- records and batches */
+
+/* Where to resume after a line: file identity and the byte offset just past the line. */
+struct lw_pos {
+    uint64_t dev, ino;
+    int64_t off;
+};
+
+/* One line, borrowed from its batch for the duration of a call. */
+struct lw_record {
+    struct lw_str line; /* bytes without the newline (and without a trailing CR) */
+    int64_t recv_ns;    /* arrival time, wall clock */
+    struct lw_pos pos;  /* resume point after this line (files only) */
+};
+
+/* A batch of lines from one source of one input. It owns its bytes; records point into them.
+ * Produced on the I/O thread, consumed (and freed) on the pipeline thread. */
+struct lw_batch {
+    uint32_t input;            /* index of the input in the config */
+    char *path;                /* file path, or peer address for syslog; owned, may be NULL */
+    struct lw_record *recs;
+    size_t n, cap;
+    char *data;                /* the bytes records point into */
+    size_t len, dcap;
+    bool eof;                  /* replay: last batch of this source */
+    struct lw_batch *next;     /* queue link */
+};
+
+struct lw_batch *lw_batch_new(uint32_t input, const char *path, size_t data_hint);
+/* Copies line into the batch and appends a record for it. */
+void lw_batch_add(struct lw_batch *b, const char *line, size_t n, int64_t recv_ns,
+                  const struct lw_pos *pos);
+void lw_batch_free(struct lw_batch *b);
+
+/* ---------------------------------------------------------------- the bounded queue */
+
+/* Batches from the I/O thread to the pipeline thread. Bounded in batches and in bytes, so a
+ * slow pipeline makes inputs wait (backpressure) instead of growing memory. Thread-safe. */
+struct lw_queue;
+struct lw_queue *lw_queue_new(size_t max_batches, size_t max_bytes);
+void lw_queue_free(struct lw_queue *q); /* frees batches still queued */
+/* Non-blocking: LW_OK, or LW_EFULL (the caller keeps the batch and pauses). */
+int lw_queue_try_push(struct lw_queue *q, struct lw_batch *b);
+/* Blocking push, for threads that may wait (stdin reader). LW_EAGAIN after lw_queue_close. */
+int lw_queue_push(struct lw_queue *q, struct lw_batch *b);
+/* Waits up to timeout_ms for a batch; NULL on timeout or when closed and empty. */
+struct lw_batch *lw_queue_pop(struct lw_queue *q, int timeout_ms);
+/* Wakes a waiting pop (e.g. to make the pipeline notice a shutdown). */
+void lw_queue_wake(struct lw_queue *q);
+void lw_queue_close(struct lw_queue *q);
+bool lw_queue_has_room(struct lw_queue *q);
+
+/* ---------------------------------------------------------------- line cutting */
+
+#define LW_MAX_LINE_DEFAULT (1u << 20) /* 1 MiB: longer lines are truncated, and counted */
+
+typedef void lw_line_fn(const char *line, size_t n, int64_t end_off, void *payload);
+
+/* Cuts a byte stream into lines with memchr. Complete lines inside the fed block are passed
+ * without copying; only a line split across blocks is carried (copied once). A line longer
+ * than max_line is cut at max_line, the rest up to its newline skipped, and counted in
+ * truncated. end_off is the stream offset just past the line's newline. */
+struct lw_linecut {
+    char *carry;         /* partial line from earlier blocks */
+    size_t clen, ccap;
+    size_t max_line;
+    int64_t off;         /* stream offset of the next byte to be fed */
+    bool skipping;       /* inside an over-long line, dropping bytes to its newline */
+    uint64_t truncated;  /* lines that were cut */
+};
+void lw_linecut_init(struct lw_linecut *lc, size_t max_line, int64_t start_off);
+void lw_linecut_feed(struct lw_linecut *lc, const char *p, size_t n, lw_line_fn *fn,
+                     void *payload);
+/* At end of input: passes a final line that has no newline, if any. */
+void lw_linecut_finish(struct lw_linecut *lc, lw_line_fn *fn, void *payload);
+void lw_linecut_free(struct lw_linecut *lc);
+
+/* ---------------------------------------------------------------- inputs */
+
+struct lw_input;
+
+/* Looks up the checkpoint of (input, path); returns 0 and fills pos when there is one. Called
+ * on the I/O thread when an input opens a file. */
+typedef int lw_ckpt_lookup_fn(const char *input, const char *path, struct lw_pos *pos,
+                              void *payload);
+
+struct lw_input_ops {
+    const char *type;          /* "file", "stdin", "syslog" */
+    const char *const *keys;   /* the config keys it takes beyond the common ones */
+    /* Parses its own keys from the input's YAML map; errors go to diag. */
+    int (*init)(struct lw_input *in, const struct lw_yaml_doc *doc,
+                const struct lw_yaml_node *map, struct lw_diag *diag);
+    /* Starts reading on the loop (I/O thread). */
+    int (*start)(struct lw_input *in, uv_loop_t *loop, struct lw_err *err);
+    /* Stops reading and closes handles; the loop then runs until they are closed. */
+    void (*stop)(struct lw_input *in);
+    void (*free)(struct lw_input *in);
+};
+
+/* The common part of every input; ctx is the plugin's own. Counters are atomics read by
+ * other threads (metrics). */
+struct lw_input {
+    const struct lw_input_ops *ops;
+    char *name;
+    uint32_t index;
+    bool from_beginning;       /* start_at: beginning */
+    size_t max_line;           /* bytes */
+    struct lw_queue *queue;    /* where batches go */
+    lw_ckpt_lookup_fn *ckpt;   /* may be NULL */
+    void *ckpt_payload;
+    void *ctx;
+    _Atomic uint64_t lines, bytes, dropped, truncated;
+};
+
+/* The ops for a type, or NULL when the type is not built in. */
+const struct lw_input_ops *lw_input_find(const char *type);
+
+/* ---------------------------------------------------------------- envelope decoders */
+
+/* A syslog message (RFC 3164 or RFC 5424, with or without PRI). Fields borrow from the line. */
+struct lw_syslog_msg {
+    int pri;                   /* -1 when absent */
+    int facility, severity;    /* -1 when absent */
+    int64_t ts_ns;             /* 0 when absent or unparseable */
+    struct lw_str host, app, procid, msgid, sd;
+    struct lw_str msg;         /* the body */
+};
+/* Decodes line. now_ns is used to infer the year of RFC 3164 timestamps (the latest year that
+ * does not put the time in the future). Returns 0, or -1 when the line is not syslog (then
+ * msg is the whole line). */
+int lw_syslog_parse(const char *line, size_t n, int64_t now_ns, struct lw_syslog_msg *out);
+const char *lw_syslog_facility_name(int facility);
+const char *lw_syslog_severity_name(int severity);
+
+#endif

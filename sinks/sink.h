@@ -1,0 +1,46 @@
+/* sink.h: the interface of the sinks module: where notifications go (stdout, file, webhook). */
+#ifndef LW_SINK_H
+#define LW_SINK_H
+
+#include "lw.h"
+#include "yaml.h"
+
+struct lw_sink;
+
+/* A sink turns a notification (a JSON array of alert objects, exactly as RULES.md's alert
+ * object) into its payload and delivers it. deliver is called from the sink's own worker
+ * thread and may block (with timeouts); it never logs secrets. */
+struct lw_sink_ops {
+    const char *type;          /* "stdout", "file", "webhook" */
+    const char *const *keys;   /* config keys beyond name and type */
+    /* Parses its keys (with ${ENV} expanded where documented); errors go to diag. */
+    int (*init)(struct lw_sink *s, const struct lw_yaml_doc *doc, const struct lw_yaml_node *map,
+                struct lw_diag *diag);
+    /* Delivers one notification. Returns LW_OK (sent), LW_EAGAIN (a temporary failure: retry
+     * later; err says why; *retry_after_ns may be set from a Retry-After header) or LW_EINVAL
+     * (permanent failure, such as HTTP 400; err says why). */
+    int (*deliver)(struct lw_sink *s, const char *alerts_json, size_t len, int64_t *retry_after_ns,
+                   struct lw_err *err);
+    void (*free)(struct lw_sink *s);
+};
+
+struct lw_sink {
+    const struct lw_sink_ops *ops;
+    char *name;
+    void *ctx;
+};
+
+const struct lw_sink_ops *lw_sink_find(const char *type);
+
+/* Creates a sink from its YAML map (type and name already validated by the caller).
+ * Returns NULL and reports to diag on error. Free with lw_sink_free. */
+struct lw_sink *lw_sink_new(const struct lw_sink_ops *ops, const char *name,
+                            const struct lw_yaml_doc *doc, const struct lw_yaml_node *map,
+                            struct lw_diag *diag);
+void lw_sink_free(struct lw_sink *s);
+
+/* Must be called once before any thread delivers (curl_global_init). */
+void lw_sinks_global_init(void);
+void lw_sinks_global_cleanup(void);
+
+#endif

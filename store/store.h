@@ -1,0 +1,106 @@
+/* store.h: the interface of the store module: the SQLite state file (schema and migrations,
+ * window buckets, input checkpoints, alert states, the notification outbox). */
+#ifndef LW_STORE_H
+#define LW_STORE_H
+
+#include "lw.h"
+
+/* One connection to the state file. A handle is used by one thread at a time; each thread that
+ * needs the store (pipeline, each sink worker) opens its own. WAL mode, busy timeout 5 s. */
+struct lw_store;
+
+#define LW_STORE_SCHEMA_VERSION 1
+
+/* Opens (creating if needed) the state file at path, applies migrations, prepares statements.
+ * ":memory:" gives a private in-memory store. *out is the caller's; close with lw_store_close. */
+int lw_store_open(struct lw_store **out, const char *path, struct lw_err *err);
+void lw_store_close(struct lw_store *st);
+int lw_store_schema_version(struct lw_store *st);
+
+/* ---------------------------------------------------------------- checkpoints */
+
+struct lw_ckpt_row {
+    const char *input;   /* input name */
+    const char *path;    /* file path ("" for inputs without files) */
+    uint64_t dev, ino;
+    int64_t off;         /* offset just past the last line counted */
+};
+/* 0 and *out filled (strings borrowed until the next call on st), or LW_ENOENT. */
+int lw_store_ckpt_get(struct lw_store *st, const char *input, const char *path,
+                      struct lw_ckpt_row *out);
+
+/* ---------------------------------------------------------------- window buckets */
+
+/* One time bucket of one group of one alert. Aggregates not used by the alert's kind are 0. */
+struct lw_bucket_row {
+    const char *alert;   /* alert name */
+    const char *group;   /* group key: the group labels as a canonical JSON object */
+    int64_t res_s;       /* resolution in seconds the bucket id refers to */
+    int64_t bucket;      /* bucket id: covers ((bucket-1)*res_s, bucket*res_s] */
+    double count, matched, sum, min, max;
+};
+
+/* ---------------------------------------------------------------- alert states */
+
+enum lw_alert_state { LW_INACTIVE = 0, LW_PENDING = 1, LW_FIRING = 2 };
+
+struct lw_state_row {
+    const char *alert;
+    const char *fingerprint; /* 16 hex digits */
+    const char *group;       /* group labels as JSON */
+    int state;               /* enum lw_alert_state */
+    int64_t active_since_ns; /* when the condition started to hold */
+    int64_t fired_ns;        /* when it started firing (starts_at) */
+    double value;
+};
+
+/* ---------------------------------------------------------------- flush */
+
+struct lw_outbox_row {
+    const char *sink;    /* sink name */
+    const char *payload; /* a JSON array of alert objects (the notification) */
+};
+
+/* Everything one flush writes, in one transaction: either all of it is durable or none. */
+struct lw_flush {
+    const struct lw_ckpt_row *ckpts;
+    size_t nckpts;
+    const struct lw_bucket_row *buckets; /* upserted by (alert, group, bucket) */
+    size_t nbuckets;
+    const struct lw_state_row *states;   /* upserted by fingerprint; INACTIVE rows are deleted */
+    size_t nstates;
+    const struct lw_outbox_row *outbox;  /* appended */
+    size_t noutbox;
+    int64_t expire_before_ns; /* delete buckets whose end time is before this (0: none) */
+};
+int lw_store_flush(struct lw_store *st, const struct lw_flush *f, struct lw_err *err);
+
+/* Loading at start-up: calls fn for each row; strings are borrowed for the call. */
+typedef void lw_bucket_fn(const struct lw_bucket_row *row, void *payload);
+typedef void lw_state_fn(const struct lw_state_row *row, void *payload);
+int lw_store_load_buckets(struct lw_store *st, lw_bucket_fn *fn, void *payload,
+                          struct lw_err *err);
+int lw_store_load_states(struct lw_store *st, lw_state_fn *fn, void *payload, struct lw_err *err);
+
+/* ---------------------------------------------------------------- outbox (sink workers) */
+
+struct lw_outbox_item {
+    int64_t id;          /* increasing: delivery order */
+    char *sink;          /* owned by the item */
+    char *payload;       /* owned by the item */
+    int64_t created_ns;
+    int attempts;
+    int64_t next_ns;     /* not before this time */
+};
+/* The oldest pending item of sink (whatever its next_ns, so that order is kept): 0 and *out
+ * filled, or LW_ENOENT. Free with lw_outbox_item_free. */
+int lw_store_outbox_head(struct lw_store *st, const char *sink, struct lw_outbox_item *out);
+void lw_outbox_item_free(struct lw_outbox_item *it);
+int lw_store_outbox_sent(struct lw_store *st, int64_t id);
+int lw_store_outbox_retry(struct lw_store *st, int64_t id, int64_t next_ns, const char *error);
+int lw_store_outbox_failed(struct lw_store *st, int64_t id, const char *error);
+/* Counts by state, for status and metrics. */
+int lw_store_outbox_counts(struct lw_store *st, int64_t *pending, int64_t *sent,
+                           int64_t *failed);
+
+#endif

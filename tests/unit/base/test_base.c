@@ -1,0 +1,124 @@
+/* test_base.c: unit tests for the shared base: durations, times, JSON escaping, YAML errors. */
+#include "lw.h"
+#include "test.h"
+#include "yaml.h"
+
+#include <stdlib.h>
+
+static void test_duration(void)
+{
+    int64_t ns;
+    CHECK_EQ(lw_parse_duration("5m", 2, &ns), 0);
+    CHECK_EQ(ns, 300 * LW_NS_PER_SEC);
+    CHECK_EQ(lw_parse_duration("150ms", 5, &ns), 0);
+    CHECK_EQ(ns, 150 * LW_NS_PER_MS);
+    CHECK_EQ(lw_parse_duration("1h30m", 5, &ns), 0);
+    CHECK_EQ(ns, 5400 * LW_NS_PER_SEC);
+    CHECK_EQ(lw_parse_duration("1.5s", 4, &ns), 0);
+    CHECK_EQ(ns, 1500 * LW_NS_PER_MS);
+    CHECK_EQ(lw_parse_duration("5", 1, &ns), -1);
+    CHECK_EQ(lw_parse_duration("m", 1, &ns), -1);
+    CHECK_EQ(lw_parse_duration("5x", 2, &ns), -1);
+    char buf[64];
+    lw_fmt_duration(300 * LW_NS_PER_SEC, buf, sizeof buf);
+    CHECK_STR(buf, "5m");
+    lw_fmt_duration(90 * LW_NS_PER_SEC, buf, sizeof buf);
+    CHECK_STR(buf, "1m30s");
+    lw_fmt_duration(250 * LW_NS_PER_MS, buf, sizeof buf);
+    CHECK_STR(buf, "250ms");
+}
+
+static void test_time(void)
+{
+    char buf[64];
+    lw_fmt_rfc3339(INT64_C(1710053746) * LW_NS_PER_SEC, buf, sizeof buf);
+    CHECK_STR(buf, "2024-03-10T06:55:46Z");
+    lw_fmt_rfc3339(INT64_C(1710053746) * LW_NS_PER_SEC + 250 * LW_NS_PER_MS, buf, sizeof buf);
+    CHECK_STR(buf, "2024-03-10T06:55:46.250Z");
+    CHECK_EQ(lw_days_from_civil(1970, 1, 1), 0);
+    CHECK_EQ(lw_days_from_civil(2024, 3, 10), 19792);
+    CHECK_EQ(lw_days_from_civil(2000, 2, 29), 11016);
+}
+
+static void test_numbers(void)
+{
+    int64_t i;
+    double d;
+    CHECK_EQ(lw_parse_i64("-42", 3, &i), 0);
+    CHECK_EQ(i, -42);
+    CHECK_EQ(lw_parse_i64("9223372036854775807", 19, &i), 0);
+    CHECK_EQ(lw_parse_i64("9223372036854775808", 19, &i), -1);
+    CHECK_EQ(lw_parse_i64("12a", 3, &i), -1);
+    CHECK_EQ(lw_parse_f64("0.125", 5, &d), 0);
+    CHECK(d == 0.125);
+    CHECK_EQ(lw_parse_f64("1e3", 3, &d), 0);
+    CHECK(d == 1000);
+    CHECK_EQ(lw_parse_f64(".", 1, &d), -1);
+}
+
+static void test_json(void)
+{
+    struct lw_buf b = {0};
+    lw_buf_json_str(&b, "a\"b\\c\n\x01", 7);
+    CHECK_STR(b.p, "\"a\\\"b\\\\c\\n\\u0001\"");
+    lw_buf_reset(&b);
+    lw_buf_json_str(&b, "x\xff" "y\0z", 5);
+    CHECK_STR(b.p, "\"x\xEF\xBF\xBDy\\u0000z\"");
+    lw_buf_reset(&b);
+    lw_buf_json_str(&b, "caf\xc3\xa9", 5);
+    CHECK_STR(b.p, "\"caf\xc3\xa9\"");
+    lw_buf_free(&b);
+}
+
+static void test_yaml(void)
+{
+    struct lw_diag d = {0};
+    struct lw_yaml_doc *doc;
+    const char *ok = "a: 1\nb: [x, y]\nc:\n  d: \"q\"\n";
+    CHECK_EQ(lw_yaml_load_buf(&doc, "t.yaml", ok, strlen(ok), &d), 0);
+    CHECK(doc && doc->root && doc->root->type == LW_YAML_MAP);
+    struct lw_yaml_node *c = lw_yaml_get(doc->root, "c");
+    CHECK(c && lw_yaml_get(c, "d") && lw_yaml_get(c, "d")->quoted);
+    CHECK_EQ(lw_yaml_get(c, "d")->line, 4);
+    CHECK_EQ(lw_yaml_get(c, "d")->col, 6);
+    static const char *const keys[] = {"a", "b", "cc", NULL};
+    CHECK_EQ(lw_yaml_check_keys(doc, doc->root, keys, "test", &d), 1);
+    CHECK_EQ(d.n, 1);
+    CHECK_STR(d.msgs[0], "t.yaml:3:1: unknown key 'c' in test (did you mean 'cc'?)");
+    lw_yaml_free(doc);
+    lw_diag_free(&d);
+
+    const char *bad = "a: 1\nb: [x, y\nc: 2\n";
+    CHECK(lw_yaml_load_buf(&doc, "bad.yaml", bad, strlen(bad), &d) != 0);
+    CHECK_EQ(d.n, 1);
+    CHECK(d.n && strncmp(d.msgs[0], "bad.yaml:", 9) == 0);
+    lw_diag_free(&d);
+
+    const char *dup = "a: 1\na: 2\n";
+    CHECK(lw_yaml_load_buf(&doc, "dup.yaml", dup, strlen(dup), &d) != 0);
+    CHECK(d.n && strstr(d.msgs[0], "dup.yaml:2:1: duplicate key 'a'") != NULL);
+    lw_diag_free(&d);
+}
+
+static void test_env(void)
+{
+    char *out;
+    struct lw_err err;
+    setenv("LW_TEST_SECRET", "s3cr3t", 1);
+    CHECK_EQ(lw_expand_env("Bearer ${LW_TEST_SECRET}!", &out, &err), 0);
+    CHECK_STR(out, "Bearer s3cr3t!");
+    free(out);
+    CHECK(lw_expand_env("${LW_TEST_NOPE_X}", &out, &err) != 0);
+    CHECK(strstr(err.msg, "LW_TEST_NOPE_X") != NULL);
+}
+
+int main(void)
+{
+    test_duration();
+    test_time();
+    test_numbers();
+    test_json();
+    test_yaml();
+    test_env();
+    return test_summary();
+}
