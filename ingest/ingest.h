@@ -4,7 +4,7 @@
 #define LW_INGEST_H
 
 #include "lw.h"
-#include "yaml.h"
+#include "lw_yaml.h"
 
 #include <stdatomic.h>
 #include <uv.h>

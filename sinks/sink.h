@@ -3,7 +3,7 @@
 #define LW_SINK_H
 
 #include "lw.h"
-#include "yaml.h"
+#include "lw_yaml.h"
 
 struct lw_sink;
 

@@ -1,7 +1,7 @@
 /* test_base.c: unit tests for the shared base: durations, times, JSON escaping, YAML errors. */
 #include "lw.h"
 #include "test.h"
-#include "yaml.h"
+#include "lw_yaml.h"
 
 #include <stdlib.h>
 

@@ -1,5 +1,5 @@
-/* yaml.c: builds a node tree from libyaml events, keeping marks for FILE:LINE:COL errors. */
-#include "yaml.h"
+/* lw_yaml.c: builds a node tree from libyaml events, keeping marks for FILE:LINE:COL errors. */
+#include "lw_yaml.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -306,8 +306,10 @@ int lw_yaml_check_keys(const struct lw_yaml_doc *doc, const struct lw_yaml_node 
                 ok = 1;
                 break;
             }
-            size_t d = edit_distance(k, *a);
-            if (d < bestd)
+            /* A hint only when the edit is small against the words' length: 'c' is no
+             * typo of 'a', but 'windw' is one of 'window'. */
+            size_t d = edit_distance(k, *a), la = strlen(k), lb = strlen(*a);
+            if (d < bestd && d < (la > lb ? la : lb))
                 bestd = d, best = *a;
         }
         if (ok)

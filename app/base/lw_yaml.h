@@ -1,4 +1,4 @@
-/* yaml.h: a small YAML document tree on libyaml, with the line and column of every node. */
+/* lw_yaml.h: a small YAML document tree on libyaml, with the line and column of every node. */
 #ifndef LW_YAML_H
 #define LW_YAML_H
 

@@ -1,0 +1,1 @@
+/* deliver.c: placeholder until implemented. */

@@ -1,0 +1,1 @@
+/* evaluator.c: placeholder until implemented. */

@@ -1,0 +1,2 @@
+/* main.c: placeholder until implemented. */
+int main(void) { return 0; }

@@ -1,0 +1,1 @@
+/* input.c: placeholder until implemented. */

@@ -1,0 +1,1 @@
+/* linecut.c: placeholder until implemented. */

@@ -1,0 +1,1 @@
+/* stdin.c: placeholder until implemented. */

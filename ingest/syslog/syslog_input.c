@@ -1,0 +1,1 @@
+/* syslog_input.c: placeholder until implemented. */

@@ -1,0 +1,1 @@
+/* syslog_parse.c: placeholder until implemented. */

@@ -1,0 +1,1 @@
+/* timefmt.c: placeholder until implemented. */

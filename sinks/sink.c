@@ -1,0 +1,1 @@
+/* sink.c: placeholder until implemented. */

@@ -1,0 +1,1 @@
+/* stdout.c: placeholder until implemented. */

@@ -1,0 +1,1 @@
+/* windows.c: placeholder until implemented. */
