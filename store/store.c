@@ -1,1 +1,523 @@
-/* store.c: placeholder until implemented. */
+/* store.c: the SQLite state file: opening, migrations, the flush transaction, loaders, outbox. */
+#include "store.h"
+#include "store_sql.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Every statement is prepared once at open; the enum indexes st->stmt and lw_store_sql. */
+enum {
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_CKPT_GET,
+    ST_CKPT_PUT,
+    ST_BUCKET_PUT,
+    ST_BUCKET_EXPIRE,
+    ST_BUCKET_LOAD,
+    ST_STATE_PUT,
+    ST_STATE_DEL,
+    ST_STATE_LOAD,
+    ST_OUTBOX_ADD,
+    ST_OUTBOX_PRUNE,
+    ST_OUTBOX_HEAD,
+    ST_OUTBOX_SENT,
+    ST_OUTBOX_RETRY,
+    ST_OUTBOX_FAILED,
+    ST_OUTBOX_COUNTS,
+    ST__COUNT
+};
+
+static const char *const lw_store_sql[ST__COUNT] = {
+    [ST_BEGIN] = LW_SQL_BEGIN,
+    [ST_COMMIT] = LW_SQL_COMMIT,
+    [ST_ROLLBACK] = LW_SQL_ROLLBACK,
+    [ST_CKPT_GET] = LW_SQL_CKPT_GET,
+    [ST_CKPT_PUT] = LW_SQL_CKPT_PUT,
+    [ST_BUCKET_PUT] = LW_SQL_BUCKET_PUT,
+    [ST_BUCKET_EXPIRE] = LW_SQL_BUCKET_EXPIRE,
+    [ST_BUCKET_LOAD] = LW_SQL_BUCKET_LOAD,
+    [ST_STATE_PUT] = LW_SQL_STATE_PUT,
+    [ST_STATE_DEL] = LW_SQL_STATE_DEL,
+    [ST_STATE_LOAD] = LW_SQL_STATE_LOAD,
+    [ST_OUTBOX_ADD] = LW_SQL_OUTBOX_ADD,
+    [ST_OUTBOX_PRUNE] = LW_SQL_OUTBOX_PRUNE,
+    [ST_OUTBOX_HEAD] = LW_SQL_OUTBOX_HEAD,
+    [ST_OUTBOX_SENT] = LW_SQL_OUTBOX_SENT,
+    [ST_OUTBOX_RETRY] = LW_SQL_OUTBOX_RETRY,
+    [ST_OUTBOX_FAILED] = LW_SQL_OUTBOX_FAILED,
+    [ST_OUTBOX_COUNTS] = LW_SQL_OUTBOX_COUNTS,
+};
+
+#define LW_STORE_BUSY_MS 5000
+/* Sent outbox rows stay a day for `status` and debugging, then go, a bounded batch per flush. */
+#define LW_OUTBOX_KEEP_NS (86400 * LW_NS_PER_SEC)
+#define LW_OUTBOX_PRUNE_MAX 1000
+
+struct lw_store {
+    sqlite3 *db;
+    char *path; /* for messages */
+    int version;
+    sqlite3_stmt *stmt[ST__COUNT];
+    char *ckpt_input, *ckpt_path; /* what lw_store_ckpt_get's row borrows */
+};
+
+/* Fills err with what SQLite says about the last failure on db, prefixed by what we were doing. */
+static int store_fail(struct lw_store *st, struct lw_err *err, const char *what)
+{
+    return lw_err_set(err, LW_EIO, "state %s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
+}
+
+/* Runs a prepared statement that returns no rows and resets it. */
+static int step_done(sqlite3_stmt *s)
+{
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc == SQLITE_DONE ? 0 : rc;
+}
+
+/* Reads the version row; 0 when the file is new. Runs inside the migration transaction. */
+static int read_version(struct lw_store *st, int *out, struct lw_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(st->db, LW_SQL_VERSION_GET, -1, &s, NULL);
+    if (rc != SQLITE_OK)
+        return store_fail(st, err, "reading the schema version");
+    rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+        sqlite3_finalize(s);
+        return store_fail(st, err, "reading the schema version");
+    }
+    *out = sqlite3_column_type(s, 0) == SQLITE_NULL ? 0 : sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    return 0;
+}
+
+static int write_version(struct lw_store *st, int v, struct lw_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_exec(st->db, LW_SQL_VERSION_CLEAR, NULL, NULL, NULL) != SQLITE_OK)
+        return store_fail(st, err, "writing the schema version");
+    if (sqlite3_prepare_v2(st->db, LW_SQL_VERSION_SET, -1, &s, NULL) != SQLITE_OK)
+        return store_fail(st, err, "writing the schema version");
+    sqlite3_bind_int(s, 1, v);
+    int rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE)
+        return store_fail(st, err, "writing the schema version");
+    return 0;
+}
+
+/* Brings the file from whatever version it has to LW_STORE_SCHEMA_VERSION in one transaction,
+ * so a crash mid-migration leaves the old schema intact. BEGIN IMMEDIATE takes the write lock
+ * up front: two processes opening a new file at once migrate it once, the second one waits. */
+static int migrate(struct lw_store *st, struct lw_err *err)
+{
+    enum { NMIG = sizeof lw_store_migrations / sizeof lw_store_migrations[0] };
+    _Static_assert(NMIG == LW_STORE_SCHEMA_VERSION, "one migration per schema version");
+    int rc, v = 0;
+
+    if (sqlite3_exec(st->db, LW_SQL_BEGIN, NULL, NULL, NULL) != SQLITE_OK)
+        return store_fail(st, err, "starting the migration");
+    if (sqlite3_exec(st->db, LW_SQL_SCHEMA_VERSION_TABLE, NULL, NULL, NULL) != SQLITE_OK) {
+        rc = store_fail(st, err, "creating the schema_version table");
+        goto out_rollback;
+    }
+    rc = read_version(st, &v, err);
+    if (rc < 0)
+        goto out_rollback;
+    if (v > LW_STORE_SCHEMA_VERSION || v < 0) {
+        rc = lw_err_set(err, LW_EINVAL,
+                        "state %s: schema version %d is newer than this logwarden knows (%d); "
+                        "use a newer logwarden or another state file",
+                        st->path, v, LW_STORE_SCHEMA_VERSION);
+        goto out_rollback;
+    }
+    if (v < LW_STORE_SCHEMA_VERSION) {
+        for (int i = v; i < LW_STORE_SCHEMA_VERSION; i++) {
+            if (sqlite3_exec(st->db, lw_store_migrations[i], NULL, NULL, NULL) != SQLITE_OK) {
+                char what[64];
+                snprintf(what, sizeof what, "migrating from version %d to %d", i, i + 1);
+                rc = store_fail(st, err, what);
+                goto out_rollback;
+            }
+        }
+        rc = write_version(st, LW_STORE_SCHEMA_VERSION, err);
+        if (rc < 0)
+            goto out_rollback;
+        if (v > 0)
+            lw_log(LW_INFO, "[store] %s: migrated schema from version %d to %d", st->path, v,
+                   LW_STORE_SCHEMA_VERSION);
+    }
+    if (sqlite3_exec(st->db, LW_SQL_COMMIT, NULL, NULL, NULL) != SQLITE_OK) {
+        rc = store_fail(st, err, "committing the migration");
+        goto out_rollback;
+    }
+    st->version = LW_STORE_SCHEMA_VERSION;
+    return 0;
+
+out_rollback:
+    sqlite3_exec(st->db, LW_SQL_ROLLBACK, NULL, NULL, NULL);
+    return rc;
+}
+
+int lw_store_open(struct lw_store **out, const char *path, struct lw_err *err)
+{
+    struct lw_store *st = lw_calloc(1, sizeof *st);
+    int rc;
+
+    *out = NULL;
+    st->path = lw_strdup(path);
+    /* NOMUTEX: a handle is used by one thread at a time (store.h), each thread opens its own. */
+    rc = sqlite3_open_v2(path, &st->db,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        if (st->db)
+            rc = store_fail(st, err, "opening");
+        else
+            rc = lw_err_set(err, LW_ENOMEM, "state %s: opening: out of memory", path);
+        goto out_close;
+    }
+    sqlite3_extended_result_codes(st->db, 1);
+    sqlite3_busy_timeout(st->db, LW_STORE_BUSY_MS);
+    if (sqlite3_exec(st->db, LW_SQL_PRAGMAS, NULL, NULL, NULL) != SQLITE_OK) {
+        rc = store_fail(st, err, "setting pragmas");
+        goto out_close;
+    }
+    rc = migrate(st, err);
+    if (rc < 0)
+        goto out_close;
+    for (int i = 0; i < ST__COUNT; i++) {
+        if (sqlite3_prepare_v3(st->db, lw_store_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[i],
+                               NULL) != SQLITE_OK) {
+            rc = store_fail(st, err, "preparing statements");
+            goto out_close;
+        }
+    }
+    *out = st;
+    return 0;
+
+out_close:
+    lw_store_close(st);
+    return rc;
+}
+
+void lw_store_close(struct lw_store *st)
+{
+    if (!st)
+        return;
+    for (int i = 0; i < ST__COUNT; i++)
+        sqlite3_finalize(st->stmt[i]);
+    /* close_v2 rather than close: never fails with SQLITE_BUSY, frees once all is finalized. */
+    sqlite3_close_v2(st->db);
+    free(st->ckpt_input);
+    free(st->ckpt_path);
+    free(st->path);
+    free(st);
+}
+
+int lw_store_schema_version(struct lw_store *st)
+{
+    return st->version;
+}
+
+/* ---------------------------------------------------------------- checkpoints */
+
+int lw_store_ckpt_get(struct lw_store *st, const char *input, const char *path,
+                      struct lw_ckpt_row *out)
+{
+    sqlite3_stmt *s = st->stmt[ST_CKPT_GET];
+    int rc;
+
+    sqlite3_bind_text(s, 1, input, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, path ? path : "", -1, SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        /* Copies, so the row outlives the caller's strings until our next call. */
+        free(st->ckpt_input);
+        free(st->ckpt_path);
+        st->ckpt_input = lw_strdup(input);
+        st->ckpt_path = lw_strdup(path ? path : "");
+        out->input = st->ckpt_input;
+        out->path = st->ckpt_path;
+        out->dev = (uint64_t)sqlite3_column_int64(s, 0);
+        out->ino = (uint64_t)sqlite3_column_int64(s, 1);
+        out->off = sqlite3_column_int64(s, 2);
+        rc = 0;
+    } else if (rc == SQLITE_DONE) {
+        rc = LW_ENOENT;
+    } else {
+        lw_log(LW_ERROR, "[store] %s: reading a checkpoint: %s", st->path, sqlite3_errmsg(st->db));
+        rc = LW_EIO;
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- flush */
+
+static int put_ckpt(struct lw_store *st, const struct lw_ckpt_row *c)
+{
+    sqlite3_stmt *s = st->stmt[ST_CKPT_PUT];
+    sqlite3_bind_text(s, 1, c->input, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, c->path ? c->path : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, (sqlite3_int64)c->dev);
+    sqlite3_bind_int64(s, 4, (sqlite3_int64)c->ino);
+    sqlite3_bind_int64(s, 5, c->off);
+    return step_done(s);
+}
+
+static int put_bucket(struct lw_store *st, const struct lw_bucket_row *b)
+{
+    sqlite3_stmt *s = st->stmt[ST_BUCKET_PUT];
+    sqlite3_bind_text(s, 1, b->alert, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, b->group, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, b->bucket);
+    sqlite3_bind_int64(s, 4, b->res_s);
+    sqlite3_bind_double(s, 5, b->count);
+    sqlite3_bind_double(s, 6, b->matched);
+    sqlite3_bind_double(s, 7, b->sum);
+    sqlite3_bind_double(s, 8, b->min);
+    sqlite3_bind_double(s, 9, b->max);
+    return step_done(s);
+}
+
+static int put_state(struct lw_store *st, const struct lw_state_row *r)
+{
+    sqlite3_stmt *s;
+    if (r->state == LW_INACTIVE) {
+        s = st->stmt[ST_STATE_DEL];
+        sqlite3_bind_text(s, 1, r->fingerprint, -1, SQLITE_STATIC);
+        return step_done(s);
+    }
+    s = st->stmt[ST_STATE_PUT];
+    sqlite3_bind_text(s, 1, r->fingerprint, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, r->alert, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, r->group, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 4, r->state);
+    sqlite3_bind_int64(s, 5, r->active_since_ns);
+    sqlite3_bind_int64(s, 6, r->fired_ns);
+    sqlite3_bind_double(s, 7, r->value);
+    return step_done(s);
+}
+
+static int put_outbox(struct lw_store *st, const struct lw_outbox_row *o, int64_t now)
+{
+    sqlite3_stmt *s = st->stmt[ST_OUTBOX_ADD];
+    sqlite3_bind_text(s, 1, o->sink, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, o->payload, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, now);
+    return step_done(s);
+}
+
+/* The smallest whole second s with s * 1e9 >= ns: a bucket ending at e seconds expires when
+ * e * 1e9 < ns, that is when e < ceil(ns / 1e9). Floor division keeps negatives right too. */
+static int64_t ceil_sec(int64_t ns)
+{
+    int64_t q = ns / LW_NS_PER_SEC, r = ns % LW_NS_PER_SEC;
+    if (r > 0)
+        q++;
+    return q;
+}
+
+int lw_store_flush(struct lw_store *st, const struct lw_flush *f, struct lw_err *err)
+{
+    int64_t now = lw_now_ns();
+    const char *what;
+    int rc;
+
+    if (step_done(st->stmt[ST_BEGIN]) != 0)
+        return store_fail(st, err, "starting a flush");
+
+    what = "writing checkpoints";
+    for (size_t i = 0; i < f->nckpts; i++)
+        if (put_ckpt(st, &f->ckpts[i]) != 0)
+            goto out_rollback;
+    what = "writing window buckets";
+    for (size_t i = 0; i < f->nbuckets; i++)
+        if (put_bucket(st, &f->buckets[i]) != 0)
+            goto out_rollback;
+    what = "writing alert states";
+    for (size_t i = 0; i < f->nstates; i++)
+        if (put_state(st, &f->states[i]) != 0)
+            goto out_rollback;
+    what = "appending to the outbox";
+    for (size_t i = 0; i < f->noutbox; i++)
+        if (put_outbox(st, &f->outbox[i], now) != 0)
+            goto out_rollback;
+    if (f->expire_before_ns != 0) {
+        what = "expiring window buckets";
+        sqlite3_bind_int64(st->stmt[ST_BUCKET_EXPIRE], 1, ceil_sec(f->expire_before_ns));
+        if (step_done(st->stmt[ST_BUCKET_EXPIRE]) != 0)
+            goto out_rollback;
+    }
+    what = "pruning the outbox";
+    sqlite3_bind_int64(st->stmt[ST_OUTBOX_PRUNE], 1, now - LW_OUTBOX_KEEP_NS);
+    sqlite3_bind_int(st->stmt[ST_OUTBOX_PRUNE], 2, LW_OUTBOX_PRUNE_MAX);
+    if (step_done(st->stmt[ST_OUTBOX_PRUNE]) != 0)
+        goto out_rollback;
+    what = "committing a flush";
+    if (step_done(st->stmt[ST_COMMIT]) != 0)
+        goto out_rollback;
+    return 0;
+
+out_rollback:
+    rc = store_fail(st, err, what);
+    /* Harmless when COMMIT already ended the transaction (SQLite rolls back on some errors). */
+    if (!sqlite3_get_autocommit(st->db))
+        step_done(st->stmt[ST_ROLLBACK]);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- loaders */
+
+static const char *col_text(sqlite3_stmt *s, int i)
+{
+    const unsigned char *t = sqlite3_column_text(s, i);
+    return t ? (const char *)t : "";
+}
+
+int lw_store_load_buckets(struct lw_store *st, lw_bucket_fn *fn, void *payload, struct lw_err *err)
+{
+    sqlite3_stmt *s = st->stmt[ST_BUCKET_LOAD];
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct lw_bucket_row b = {
+            .alert = col_text(s, 0),
+            .group = col_text(s, 1),
+            .res_s = sqlite3_column_int64(s, 2),
+            .bucket = sqlite3_column_int64(s, 3),
+            .count = sqlite3_column_double(s, 4),
+            .matched = sqlite3_column_double(s, 5),
+            .sum = sqlite3_column_double(s, 6),
+            .min = sqlite3_column_double(s, 7),
+            .max = sqlite3_column_double(s, 8),
+        };
+        fn(&b, payload);
+    }
+    rc = rc == SQLITE_DONE ? 0 : store_fail(st, err, "loading window buckets");
+    sqlite3_reset(s);
+    return rc;
+}
+
+int lw_store_load_states(struct lw_store *st, lw_state_fn *fn, void *payload, struct lw_err *err)
+{
+    sqlite3_stmt *s = st->stmt[ST_STATE_LOAD];
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct lw_state_row r = {
+            .alert = col_text(s, 0),
+            .fingerprint = col_text(s, 1),
+            .group = col_text(s, 2),
+            .state = sqlite3_column_int(s, 3),
+            .active_since_ns = sqlite3_column_int64(s, 4),
+            .fired_ns = sqlite3_column_int64(s, 5),
+            .value = sqlite3_column_double(s, 6),
+        };
+        fn(&r, payload);
+    }
+    rc = rc == SQLITE_DONE ? 0 : store_fail(st, err, "loading alert states");
+    sqlite3_reset(s);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- outbox */
+
+int lw_store_outbox_head(struct lw_store *st, const char *sink, struct lw_outbox_item *out)
+{
+    sqlite3_stmt *s = st->stmt[ST_OUTBOX_HEAD];
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    sqlite3_bind_text(s, 1, sink, -1, SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        out->id = sqlite3_column_int64(s, 0);
+        out->sink = lw_strdup(col_text(s, 1));
+        out->payload = lw_strdup(col_text(s, 2));
+        out->created_ns = sqlite3_column_int64(s, 3);
+        out->attempts = sqlite3_column_int(s, 4);
+        out->next_ns = sqlite3_column_int64(s, 5);
+        rc = 0;
+    } else if (rc == SQLITE_DONE) {
+        rc = LW_ENOENT;
+    } else {
+        lw_log(LW_ERROR, "[store] %s: reading the outbox: %s", st->path, sqlite3_errmsg(st->db));
+        rc = LW_EIO;
+    }
+    /* Reset at once: a statement left on a row would hold a read snapshot open. */
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc;
+}
+
+void lw_outbox_item_free(struct lw_outbox_item *it)
+{
+    if (!it)
+        return;
+    free(it->sink);
+    free(it->payload);
+    it->sink = it->payload = NULL;
+}
+
+/* Runs one of the single-row outbox updates; LW_ENOENT when no pending row has that id. */
+static int outbox_update(struct lw_store *st, sqlite3_stmt *s, const char *what)
+{
+    if (step_done(s) != 0) {
+        lw_log(LW_ERROR, "[store] %s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
+        return LW_EIO;
+    }
+    return sqlite3_changes(st->db) > 0 ? 0 : LW_ENOENT;
+}
+
+int lw_store_outbox_sent(struct lw_store *st, int64_t id)
+{
+    sqlite3_stmt *s = st->stmt[ST_OUTBOX_SENT];
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, lw_now_ns());
+    return outbox_update(st, s, "marking an outbox item sent");
+}
+
+int lw_store_outbox_retry(struct lw_store *st, int64_t id, int64_t next_ns, const char *error)
+{
+    sqlite3_stmt *s = st->stmt[ST_OUTBOX_RETRY];
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, next_ns);
+    sqlite3_bind_text(s, 3, error, -1, SQLITE_STATIC);
+    return outbox_update(st, s, "scheduling an outbox retry");
+}
+
+int lw_store_outbox_failed(struct lw_store *st, int64_t id, const char *error)
+{
+    sqlite3_stmt *s = st->stmt[ST_OUTBOX_FAILED];
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_text(s, 2, error, -1, SQLITE_STATIC);
+    return outbox_update(st, s, "marking an outbox item failed");
+}
+
+int lw_store_outbox_counts(struct lw_store *st, int64_t *pending, int64_t *sent, int64_t *failed)
+{
+    sqlite3_stmt *s = st->stmt[ST_OUTBOX_COUNTS];
+    int64_t c[3] = {0, 0, 0};
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int state = sqlite3_column_int(s, 0);
+        if (state >= 0 && state < 3)
+            c[state] = sqlite3_column_int64(s, 1);
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        lw_log(LW_ERROR, "[store] %s: counting the outbox: %s", st->path, sqlite3_errmsg(st->db));
+        return LW_EIO;
+    }
+    if (pending)
+        *pending = c[0];
+    if (sent)
+        *sent = c[1];
+    if (failed)
+        *failed = c[2];
+    return 0;
+}

@@ -1,0 +1,129 @@
+/* store_sql.h: the SQL text of the state file: pragmas, migrations and every prepared statement. */
+#ifndef LW_STORE_SQL_H
+#define LW_STORE_SQL_H
+
+/* Per connection, before anything else. WAL lets the HTTP reader and the sink workers read while
+ * the pipeline writes; synchronous=NORMAL is durable across application crashes and only risks
+ * the last commits on power loss, which replaying from the checkpoints covers. */
+#define LW_SQL_PRAGMAS                                                                             \
+    "PRAGMA journal_mode = WAL;"                                                                   \
+    "PRAGMA synchronous = NORMAL;"                                                                 \
+    "PRAGMA foreign_keys = OFF;"
+
+/* Always present, whatever the version: one row holding the schema version of the file. */
+#define LW_SQL_SCHEMA_VERSION_TABLE                                                                \
+    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);"
+
+/* Migration i takes the file from version i to i + 1. Append, never edit a released one. */
+static const char *const lw_store_migrations[] = {
+    /* 0 -> 1: the first schema. */
+    "CREATE TABLE checkpoints ("
+    "  input TEXT NOT NULL,"
+    "  path TEXT NOT NULL,"
+    "  dev INTEGER NOT NULL," /* uint64 stored bit for bit in SQLite's int64 */
+    "  ino INTEGER NOT NULL,"
+    "  off INTEGER NOT NULL,"
+    "  PRIMARY KEY (input, path)"
+    ") WITHOUT ROWID;"
+
+    "CREATE TABLE buckets ("
+    "  alert TEXT NOT NULL,"
+    "  grp TEXT NOT NULL,"
+    "  bucket INTEGER NOT NULL," /* covers ((bucket-1)*res_s, bucket*res_s] */
+    "  res_s INTEGER NOT NULL,"
+    "  count REAL NOT NULL,"
+    "  matched REAL NOT NULL,"
+    "  sum REAL NOT NULL,"
+    "  min REAL NOT NULL,"
+    "  max REAL NOT NULL,"
+    "  PRIMARY KEY (alert, grp, bucket)"
+    ");"
+    /* Expiry deletes by end time; the expression must match LW_SQL_BUCKET_EXPIRE exactly. */
+    "CREATE INDEX buckets_by_end ON buckets (bucket * res_s);"
+
+    "CREATE TABLE alert_states ("
+    "  fingerprint TEXT PRIMARY KEY,"
+    "  alert TEXT NOT NULL,"
+    "  grp TEXT NOT NULL,"
+    "  state INTEGER NOT NULL," /* 1 pending, 2 firing; inactive rows are deleted */
+    "  active_since_ns INTEGER NOT NULL,"
+    "  fired_ns INTEGER NOT NULL,"
+    "  value REAL NOT NULL"
+    ");"
+    "CREATE INDEX alert_states_by_alert ON alert_states (alert);"
+
+    "CREATE TABLE outbox ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT," /* never reused: delivery order */
+    "  sink TEXT NOT NULL,"
+    "  payload TEXT NOT NULL,"
+    "  created_ns INTEGER NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_ns INTEGER NOT NULL,"
+    "  state INTEGER NOT NULL DEFAULT 0," /* 0 pending, 1 sent, 2 failed */
+    "  last_error TEXT,"
+    "  sent_ns INTEGER"
+    ");"
+    /* Partial indexes: the head lookup and the pruning only ever look at one state. */
+    "CREATE INDEX outbox_pending ON outbox (sink, id) WHERE state = 0;"
+    "CREATE INDEX outbox_sent ON outbox (sent_ns) WHERE state = 1;",
+};
+
+#define LW_SQL_BEGIN "BEGIN IMMEDIATE"
+#define LW_SQL_COMMIT "COMMIT"
+#define LW_SQL_ROLLBACK "ROLLBACK"
+
+#define LW_SQL_VERSION_GET "SELECT max(version) FROM schema_version"
+#define LW_SQL_VERSION_CLEAR "DELETE FROM schema_version"
+#define LW_SQL_VERSION_SET "INSERT INTO schema_version (version) VALUES (?1)"
+
+#define LW_SQL_CKPT_GET "SELECT dev, ino, off FROM checkpoints WHERE input = ?1 AND path = ?2"
+#define LW_SQL_CKPT_PUT                                                                            \
+    "INSERT INTO checkpoints (input, path, dev, ino, off) VALUES (?1, ?2, ?3, ?4, ?5) "            \
+    "ON CONFLICT (input, path) DO UPDATE SET dev = excluded.dev, ino = excluded.ino, "             \
+    "off = excluded.off"
+
+#define LW_SQL_BUCKET_PUT                                                                          \
+    "INSERT INTO buckets (alert, grp, bucket, res_s, count, matched, sum, min, max) "              \
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "                                                 \
+    "ON CONFLICT (alert, grp, bucket) DO UPDATE SET res_s = excluded.res_s, "                      \
+    "count = excluded.count, matched = excluded.matched, sum = excluded.sum, "                     \
+    "min = excluded.min, max = excluded.max"
+/* ?1 is the cut-off in whole seconds, rounded up (see lw_store_flush). */
+#define LW_SQL_BUCKET_EXPIRE "DELETE FROM buckets WHERE bucket * res_s < ?1"
+#define LW_SQL_BUCKET_LOAD                                                                         \
+    "SELECT alert, grp, res_s, bucket, count, matched, sum, min, max FROM buckets "                \
+    "ORDER BY alert, grp, bucket"
+
+#define LW_SQL_STATE_PUT                                                                           \
+    "INSERT INTO alert_states (fingerprint, alert, grp, state, active_since_ns, fired_ns, value) " \
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "                                                         \
+    "ON CONFLICT (fingerprint) DO UPDATE SET alert = excluded.alert, grp = excluded.grp, "         \
+    "state = excluded.state, active_since_ns = excluded.active_since_ns, "                         \
+    "fired_ns = excluded.fired_ns, value = excluded.value"
+#define LW_SQL_STATE_DEL "DELETE FROM alert_states WHERE fingerprint = ?1"
+#define LW_SQL_STATE_LOAD                                                                          \
+    "SELECT alert, fingerprint, grp, state, active_since_ns, fired_ns, value FROM alert_states "   \
+    "ORDER BY alert, fingerprint"
+
+#define LW_SQL_OUTBOX_ADD                                                                          \
+    "INSERT INTO outbox (sink, payload, created_ns, attempts, next_ns, state) "                    \
+    "VALUES (?1, ?2, ?3, 0, ?3, 0)"
+/* Bounded so that a flush after a long outage does not stall on a huge delete. */
+#define LW_SQL_OUTBOX_PRUNE                                                                        \
+    "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE state = 1 AND sent_ns < ?1 "      \
+    "LIMIT ?2)"
+#define LW_SQL_OUTBOX_HEAD                                                                         \
+    "SELECT id, sink, payload, created_ns, attempts, next_ns FROM outbox "                         \
+    "WHERE sink = ?1 AND state = 0 ORDER BY id LIMIT 1"
+#define LW_SQL_OUTBOX_SENT                                                                         \
+    "UPDATE outbox SET state = 1, sent_ns = ?2, attempts = attempts + 1, last_error = NULL "       \
+    "WHERE id = ?1 AND state = 0"
+#define LW_SQL_OUTBOX_RETRY                                                                        \
+    "UPDATE outbox SET attempts = attempts + 1, next_ns = ?2, last_error = ?3 "                    \
+    "WHERE id = ?1 AND state = 0"
+#define LW_SQL_OUTBOX_FAILED                                                                       \
+    "UPDATE outbox SET state = 2, attempts = attempts + 1, last_error = ?2 "                       \
+    "WHERE id = ?1 AND state = 0"
+#define LW_SQL_OUTBOX_COUNTS "SELECT state, count(*) FROM outbox GROUP BY state"
+
+#endif
