@@ -1,1 +1,67 @@
-/* batch.c: placeholder until implemented. */
+/* batch.c: record batches: a batch owns one byte buffer that its records point into. */
+#include "ingest.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct lw_batch *lw_batch_new(uint32_t input, const char *path, size_t data_hint)
+{
+    struct lw_batch *b = lw_calloc(1, sizeof *b);
+    b->input = input;
+    b->path = path ? lw_strdup(path) : NULL;
+    b->dcap = data_hint ? data_hint : 4096;
+    b->data = lw_malloc(b->dcap);
+    return b;
+}
+
+/* Grows data so that extra more bytes fit. Records point into data, so the buffer is moved by
+ * hand (malloc + copy) and every record re-pointed while the old buffer is still valid: a
+ * pointer into a buffer freed by realloc may not even be compared. */
+static void batch_grow(struct lw_batch *b, size_t extra)
+{
+    if (b->len + extra <= b->dcap)
+        return;
+    size_t cap = b->dcap ? b->dcap : 4096;
+    while (cap < b->len + extra)
+        cap *= 2;
+    char *nd = lw_malloc(cap);
+    if (b->len)
+        memcpy(nd, b->data, b->len);
+    for (size_t i = 0; i < b->n; i++)
+        b->recs[i].line.p = nd + (b->recs[i].line.p - b->data);
+    free(b->data);
+    b->data = nd;
+    b->dcap = cap;
+}
+
+void lw_batch_add(struct lw_batch *b, const char *line, size_t n, int64_t recv_ns,
+                  const struct lw_pos *pos)
+{
+    batch_grow(b, n);
+    if (b->n == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 64;
+        b->recs = lw_realloc(b->recs, b->cap * sizeof *b->recs);
+    }
+    struct lw_record *r = &b->recs[b->n++];
+    if (n)
+        memcpy(b->data + b->len, line, n);
+    r->line.p = b->data + b->len;
+    r->line.n = n;
+    r->recv_ns = recv_ns;
+    if (pos) {
+        r->pos = *pos;
+    } else {
+        memset(&r->pos, 0, sizeof r->pos);
+    }
+    b->len += n;
+}
+
+void lw_batch_free(struct lw_batch *b)
+{
+    if (!b)
+        return;
+    free(b->path);
+    free(b->recs);
+    free(b->data);
+    free(b);
+}

@@ -27,14 +27,14 @@ struct lw_record {
 /* A batch of lines from one source of one input. It owns its bytes; records point into them.
  * Produced on the I/O thread, consumed (and freed) on the pipeline thread. */
 struct lw_batch {
-    uint32_t input;            /* index of the input in the config */
-    char *path;                /* file path, or peer address for syslog; owned, may be NULL */
+    uint32_t input; /* index of the input in the config */
+    char *path;     /* file path, or peer address for syslog; owned, may be NULL */
     struct lw_record *recs;
     size_t n, cap;
-    char *data;                /* the bytes records point into */
+    char *data; /* the bytes records point into */
     size_t len, dcap;
-    bool eof;                  /* replay: last batch of this source */
-    struct lw_batch *next;     /* queue link */
+    bool eof;              /* replay: last batch of this source */
+    struct lw_batch *next; /* queue link */
 };
 
 struct lw_batch *lw_batch_new(uint32_t input, const char *path, size_t data_hint);
@@ -72,16 +72,15 @@ typedef void lw_line_fn(const char *line, size_t n, int64_t end_off, void *paylo
  * than max_line is cut at max_line, the rest up to its newline skipped, and counted in
  * truncated. end_off is the stream offset just past the line's newline. */
 struct lw_linecut {
-    char *carry;         /* partial line from earlier blocks */
+    char *carry; /* partial line from earlier blocks */
     size_t clen, ccap;
     size_t max_line;
-    int64_t off;         /* stream offset of the next byte to be fed */
-    bool skipping;       /* inside an over-long line, dropping bytes to its newline */
-    uint64_t truncated;  /* lines that were cut */
+    int64_t off;        /* stream offset of the next byte to be fed */
+    bool skipping;      /* inside an over-long line, dropping bytes to its newline */
+    uint64_t truncated; /* lines that were cut */
 };
 void lw_linecut_init(struct lw_linecut *lc, size_t max_line, int64_t start_off);
-void lw_linecut_feed(struct lw_linecut *lc, const char *p, size_t n, lw_line_fn *fn,
-                     void *payload);
+void lw_linecut_feed(struct lw_linecut *lc, const char *p, size_t n, lw_line_fn *fn, void *payload);
 /* At end of input: passes a final line that has no newline, if any. */
 void lw_linecut_finish(struct lw_linecut *lc, lw_line_fn *fn, void *payload);
 void lw_linecut_free(struct lw_linecut *lc);
@@ -96,11 +95,11 @@ typedef int lw_ckpt_lookup_fn(const char *input, const char *path, struct lw_pos
                               void *payload);
 
 struct lw_input_ops {
-    const char *type;          /* "file", "stdin", "syslog" */
-    const char *const *keys;   /* the config keys it takes beyond the common ones */
+    const char *type;        /* "file", "stdin", "syslog" */
+    const char *const *keys; /* the config keys it takes beyond the common ones */
     /* Parses its own keys from the input's YAML map; errors go to diag. */
-    int (*init)(struct lw_input *in, const struct lw_yaml_doc *doc,
-                const struct lw_yaml_node *map, struct lw_diag *diag);
+    int (*init)(struct lw_input *in, const struct lw_yaml_doc *doc, const struct lw_yaml_node *map,
+                struct lw_diag *diag);
     /* Starts reading on the loop (I/O thread). */
     int (*start)(struct lw_input *in, uv_loop_t *loop, struct lw_err *err);
     /* Stops reading and closes handles; the loop then runs until they are closed. */
@@ -114,10 +113,10 @@ struct lw_input {
     const struct lw_input_ops *ops;
     char *name;
     uint32_t index;
-    bool from_beginning;       /* start_at: beginning */
-    size_t max_line;           /* bytes */
-    struct lw_queue *queue;    /* where batches go */
-    lw_ckpt_lookup_fn *ckpt;   /* may be NULL */
+    bool from_beginning;     /* start_at: beginning */
+    size_t max_line;         /* bytes */
+    struct lw_queue *queue;  /* where batches go */
+    lw_ckpt_lookup_fn *ckpt; /* may be NULL */
     void *ckpt_payload;
     void *ctx;
     _Atomic uint64_t lines, bytes, dropped, truncated;
@@ -130,11 +129,11 @@ const struct lw_input_ops *lw_input_find(const char *type);
 
 /* A syslog message (RFC 3164 or RFC 5424, with or without PRI). Fields borrow from the line. */
 struct lw_syslog_msg {
-    int pri;                   /* -1 when absent */
-    int facility, severity;    /* -1 when absent */
-    int64_t ts_ns;             /* 0 when absent or unparseable */
+    int pri;                /* -1 when absent */
+    int facility, severity; /* -1 when absent */
+    int64_t ts_ns;          /* 0 when absent or unparseable */
     struct lw_str host, app, procid, msgid, sd;
-    struct lw_str msg;         /* the body */
+    struct lw_str msg; /* the body */
 };
 /* Decodes line. now_ns is used to infer the year of RFC 3164 timestamps (the latest year that
  * does not put the time in the future). Returns 0, or -1 when the line is not syslog (then
@@ -142,5 +141,9 @@ struct lw_syslog_msg {
 int lw_syslog_parse(const char *line, size_t n, int64_t now_ns, struct lw_syslog_msg *out);
 const char *lw_syslog_facility_name(int facility);
 const char *lw_syslog_severity_name(int severity);
+
+/* The local port the i-th `listen` address of a started syslog input is bound to (useful with
+ * port 0), or -1 (unix sockets, not started, not a syslog input). */
+int lw_syslog_bound_port(const struct lw_input *in, size_t i);
 
 #endif

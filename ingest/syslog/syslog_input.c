@@ -1,1 +1,776 @@
-/* syslog_input.c: placeholder until implemented. */
+/* syslog_input.c: the syslog input: UDP, TCP, unix datagram (like /dev/log) and unix stream
+ * listeners on the I/O loop; stream framing is octet counting (RFC 6587) or newlines, per
+ * message. Records carry the raw message; the pipeline decodes it with lw_syslog_parse. */
+#include "ingest.h"
+#include "ingest_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define SYSLOG_READ_CHUNK (64u * 1024) /* what one stream read may add to a buffer */
+#define SYSLOG_TIMER_MS 50             /* retry paused connections, sweep idle ones */
+#define SYSLOG_DGRAM_BURST 64          /* datagrams read per unix socket wake-up */
+#define SYSLOG_WARN_EVERY (10 * LW_NS_PER_SEC)
+
+enum lis_kind { LIS_UDP, LIS_TCP, LIS_UNIX_DGRAM, LIS_UNIX_STREAM };
+
+struct syslog_ctx;
+
+/* One listen address. The handle lives in ctx->lis, which outlives the loop's use of it. */
+struct listener {
+    enum lis_kind kind;
+    char *url;  /* as configured, for messages */
+    char *path; /* unix socket path */
+    struct sockaddr_storage addr;
+    union {
+        uv_handle_t h;
+        uv_udp_t udp;
+        uv_tcp_t tcp;
+        uv_pipe_t pipe;
+        uv_poll_t poll;
+    } u;
+    int fd;    /* unix datagram socket, -1 when none */
+    bool live; /* handle initialised and not closed */
+    int port;  /* bound port (udp/tcp), after start */
+    struct syslog_ctx *ctx;
+};
+
+/* One stream connection; freed in its close callback. I/O thread only. */
+struct conn {
+    union {
+        uv_handle_t h;
+        uv_stream_t s;
+        uv_tcp_t tcp;
+        uv_pipe_t pipe;
+    } u;
+    struct syslog_ctx *ctx;
+    char *buf; /* unparsed bytes */
+    size_t len, cap;
+    size_t skip_octets; /* rest of an over-long octet-counted frame */
+    bool skip_nl;       /* rest of an over-long newline-terminated message */
+    bool paused;        /* reading stopped until the queue has room */
+    struct lw_batch *batch;
+    uint64_t last_ms; /* loop time of the last read */
+    struct conn *prev, *next;
+};
+
+struct syslog_ctx {
+    struct lw_input *in;
+    struct listener *lis;
+    size_t nlis;
+    size_t max_msg;
+    int64_t max_conns;
+    int64_t idle_ns; /* 0: never close idle connections */
+    uv_loop_t *loop;
+    uv_check_t check; /* hands over batches after each loop turn's I/O */
+    uv_timer_t timer;
+    bool check_live, timer_live, stopping;
+    struct conn *conns;
+    size_t nconns;
+    struct lw_batch *dgram;   /* datagrams received this loop turn */
+    struct lw_batch *orphans; /* batches of closed connections waiting for room */
+    char *dbuf;               /* datagram receive buffer */
+    size_t dcap;
+    struct lw_ratelimit rl_drop, rl_err, rl_conn;
+};
+
+static const char *const syslog_keys[] = {"listen", "max_message_bytes", "max_connections",
+                                          "idle_timeout", NULL};
+
+/* ---------------------------------------------------------------- batches */
+
+static bool batch_full(const struct lw_batch *b)
+{
+    return b->n >= LW_BATCH_MAX_LINES || b->len >= LW_BATCH_MAX_BYTES;
+}
+
+/* Adds one message (trailing newlines stripped, cut at max_msg) to *bp. */
+static void add_msg(struct syslog_ctx *ctx, struct lw_batch **bp, const char *p, size_t n, bool cut)
+{
+    struct lw_input *in = ctx->in;
+    while (n && (p[n - 1] == '\n' || p[n - 1] == '\r'))
+        n--;
+    if (n > ctx->max_msg) {
+        n = ctx->max_msg;
+        cut = true;
+    }
+    if (cut)
+        atomic_fetch_add(&in->truncated, 1);
+    if (!n)
+        return;
+    if (!*bp)
+        *bp = lw_batch_new(in->index, NULL, 16 * 1024);
+    lw_batch_add(*bp, p, n, lw_now_ns(), NULL);
+    atomic_fetch_add(&in->lines, 1);
+    atomic_fetch_add(&in->bytes, n);
+}
+
+/* Datagrams cannot wait: a full queue drops them, and counts it. */
+static void flush_dgram(struct syslog_ctx *ctx)
+{
+    struct lw_batch *b = ctx->dgram;
+    if (!b)
+        return;
+    ctx->dgram = NULL;
+    if (lw_queue_try_push(ctx->in->queue, b) == LW_OK)
+        return;
+    atomic_fetch_add(&ctx->in->dropped, b->n);
+    if (lw_ingest__ratelimit(&ctx->rl_drop, SYSLOG_WARN_EVERY))
+        lw_log(LW_WARN, "[input:%s] queue full, dropped %zu datagram messages", ctx->in->name,
+               b->n);
+    lw_batch_free(b);
+}
+
+static void on_dgram(struct syslog_ctx *ctx, const char *p, size_t n, bool cut)
+{
+    add_msg(ctx, &ctx->dgram, p, n, cut);
+    if (ctx->dgram && batch_full(ctx->dgram))
+        flush_dgram(ctx);
+}
+
+/* Pushes batches of closed connections, in order; false while the queue is full. */
+static bool flush_orphans(struct syslog_ctx *ctx)
+{
+    while (ctx->orphans) {
+        struct lw_batch *b = ctx->orphans, *next = b->next;
+        b->next = NULL;
+        int rc = lw_queue_try_push(ctx->in->queue, b);
+        if (rc == LW_EFULL) {
+            b->next = next;
+            return false;
+        }
+        if (rc != LW_OK)
+            lw_batch_free(b);
+        ctx->orphans = next;
+    }
+    return true;
+}
+
+/* ---------------------------------------------------------------- stream connections */
+
+static void conn_closed(uv_handle_t *h)
+{
+    struct conn *c = h->data;
+    free(c->buf);
+    free(c);
+}
+
+static void conn_close(struct conn *c)
+{
+    struct syslog_ctx *ctx = c->ctx;
+    if (c->batch) {
+        struct lw_batch **pp = &ctx->orphans;
+        while (*pp)
+            pp = &(*pp)->next;
+        c->batch->next = NULL;
+        *pp = c->batch;
+        c->batch = NULL;
+        flush_orphans(ctx);
+    }
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        ctx->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    ctx->nconns--;
+    uv_close(&c->u.h, conn_closed);
+}
+
+/* Hands the connection's batch to the queue; on a full queue stops reading (backpressure:
+ * the sender's TCP window fills up, nothing is lost). */
+static void conn_flush(struct conn *c)
+{
+    if (!c->batch)
+        return;
+    int rc = lw_queue_try_push(c->ctx->in->queue, c->batch);
+    if (rc == LW_OK) {
+        c->batch = NULL;
+        return;
+    }
+    if (rc != LW_EFULL) {
+        lw_batch_free(c->batch);
+        c->batch = NULL;
+        return;
+    }
+    if (!c->paused) {
+        uv_read_stop(&c->u.s);
+        c->paused = true;
+    }
+}
+
+/* Cuts complete messages out of c->buf. At eof an unterminated message is complete too. */
+static void conn_parse(struct conn *c, bool eof)
+{
+    struct syslog_ctx *ctx = c->ctx;
+    size_t i = 0;
+    while (i < c->len) {
+        const char *p = c->buf + i;
+        size_t avail = c->len - i;
+        if (c->skip_octets) {
+            size_t k = avail < c->skip_octets ? avail : c->skip_octets;
+            c->skip_octets -= k;
+            i += k;
+            continue;
+        }
+        if (c->skip_nl) {
+            const char *nl = memchr(p, '\n', avail);
+            i += nl ? (size_t)(nl - p) + 1 : avail;
+            c->skip_nl = !nl;
+            continue;
+        }
+        if (*p == '\n' || *p == '\r' || *p == '\0') {
+            i++;
+            continue;
+        }
+        if (*p >= '1' && *p <= '9') {
+            /* Octet counting: "LEN SP MSG". */
+            size_t d = 0, len = 0;
+            while (d < avail && d < 10 && p[d] >= '0' && p[d] <= '9')
+                len = len * 10 + (size_t)(p[d++] - '0');
+            if (d == avail && d < 10 && !eof)
+                break; /* the length is still arriving */
+            if (d < avail && p[d] == ' ' && d <= 9) {
+                size_t hdr = d + 1;
+                if (len <= ctx->max_msg) {
+                    if (avail - hdr < len) {
+                        if (eof)
+                            add_msg(ctx, &c->batch, p + hdr, avail - hdr, false);
+                        i += eof ? avail : 0;
+                        if (!eof)
+                            break;
+                        continue;
+                    }
+                    add_msg(ctx, &c->batch, p + hdr, len, false);
+                    i += hdr + len;
+                } else {
+                    if (avail - hdr < ctx->max_msg && !eof)
+                        break;
+                    size_t k = avail - hdr < ctx->max_msg ? avail - hdr : ctx->max_msg;
+                    add_msg(ctx, &c->batch, p + hdr, k, true);
+                    i += hdr + k;
+                    c->skip_octets = len - k;
+                }
+                continue;
+            }
+        }
+        /* Newline framing. */
+        const char *nl = memchr(p, '\n', avail);
+        if (nl) {
+            add_msg(ctx, &c->batch, p, (size_t)(nl - p), false);
+            i += (size_t)(nl - p) + 1;
+        } else if (avail > ctx->max_msg) {
+            add_msg(ctx, &c->batch, p, ctx->max_msg, true);
+            i += avail;
+            c->skip_nl = true;
+        } else if (eof) {
+            add_msg(ctx, &c->batch, p, avail, false);
+            i += avail;
+        } else {
+            break;
+        }
+    }
+    if (i) {
+        memmove(c->buf, c->buf + i, c->len - i);
+        c->len -= i;
+    }
+}
+
+static void conn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    struct conn *c = h->data;
+    if (c->cap - c->len < SYSLOG_READ_CHUNK) {
+        /* Bounded: unparsed bytes never exceed max_msg plus a frame header. */
+        c->cap = c->len + SYSLOG_READ_CHUNK;
+        c->buf = lw_realloc(c->buf, c->cap);
+    }
+    buf->base = c->buf + c->len;
+    buf->len = c->cap - c->len;
+}
+
+static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct conn *c = s->data;
+    struct syslog_ctx *ctx = c->ctx;
+    if (nread == 0)
+        return;
+    if (nread < 0) {
+        if (nread != UV_EOF && nread != UV_ECONNRESET &&
+            lw_ingest__ratelimit(&ctx->rl_err, SYSLOG_WARN_EVERY))
+            lw_log(LW_WARN, "[input:%s] read: %s", ctx->in->name, uv_strerror((int)nread));
+        conn_parse(c, true);
+        conn_close(c);
+        return;
+    }
+    c->len += (size_t)nread;
+    c->last_ms = uv_now(ctx->loop);
+    conn_parse(c, false);
+    if (c->batch && batch_full(c->batch))
+        conn_flush(c);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    struct listener *l = server->data;
+    struct syslog_ctx *ctx = l->ctx;
+    if (status < 0) {
+        if (lw_ingest__ratelimit(&ctx->rl_err, SYSLOG_WARN_EVERY))
+            lw_log(LW_WARN, "[input:%s] accept on %s: %s", ctx->in->name, l->url,
+                   uv_strerror(status));
+        return;
+    }
+    struct conn *c = lw_calloc(1, sizeof *c);
+    c->ctx = ctx;
+    if (l->kind == LIS_TCP)
+        uv_tcp_init(ctx->loop, &c->u.tcp);
+    else
+        uv_pipe_init(ctx->loop, &c->u.pipe, 0);
+    c->u.h.data = c;
+    if (uv_accept(server, &c->u.s) != 0) {
+        uv_close(&c->u.h, conn_closed);
+        return;
+    }
+    if ((int64_t)ctx->nconns >= ctx->max_conns) {
+        if (lw_ingest__ratelimit(&ctx->rl_conn, SYSLOG_WARN_EVERY))
+            lw_log(LW_WARN, "[input:%s] max_connections (%lld) reached, closing a new one",
+                   ctx->in->name, (long long)ctx->max_conns);
+        uv_close(&c->u.h, conn_closed);
+        return;
+    }
+    c->next = ctx->conns;
+    if (ctx->conns)
+        ctx->conns->prev = c;
+    ctx->conns = c;
+    ctx->nconns++;
+    c->last_ms = uv_now(ctx->loop);
+    uv_read_start(&c->u.s, conn_alloc, conn_read);
+}
+
+/* ---------------------------------------------------------------- datagrams */
+
+static void udp_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    struct listener *l = h->data;
+    buf->base = l->ctx->dbuf;
+    buf->len = l->ctx->dcap;
+}
+
+static void udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
+                     unsigned flags)
+{
+    struct listener *l = h->data;
+    struct syslog_ctx *ctx = l->ctx;
+    if (nread < 0) {
+        if (lw_ingest__ratelimit(&ctx->rl_err, SYSLOG_WARN_EVERY))
+            lw_log(LW_WARN, "[input:%s] recv on %s: %s", ctx->in->name, l->url,
+                   uv_strerror((int)nread));
+        return;
+    }
+    if (nread == 0 && !addr)
+        return;
+    on_dgram(ctx, buf->base, (size_t)nread, (flags & UV_UDP_PARTIAL) != 0);
+}
+
+static void unix_dgram_ready(uv_poll_t *h, int status, int events)
+{
+    struct listener *l = h->data;
+    struct syslog_ctx *ctx = l->ctx;
+    if (status < 0)
+        return;
+    for (int k = 0; k < SYSLOG_DGRAM_BURST; k++) {
+        ssize_t r = recv(l->fd, ctx->dbuf, ctx->dcap, MSG_DONTWAIT | MSG_TRUNC);
+        if (r < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+                lw_ingest__ratelimit(&ctx->rl_err, SYSLOG_WARN_EVERY))
+                lw_log(LW_WARN, "[input:%s] recv on %s: %s", ctx->in->name, l->url,
+                       strerror(errno));
+            return;
+        }
+        bool cut = (size_t)r > ctx->dcap;
+        on_dgram(ctx, ctx->dbuf, cut ? ctx->dcap : (size_t)r, cut);
+    }
+}
+
+/* ---------------------------------------------------------------- loop hooks */
+
+/* After each loop turn's I/O: hand over what arrived, so lines never wait for a full batch. */
+static void on_check(uv_check_t *h)
+{
+    struct syslog_ctx *ctx = h->data;
+    flush_dgram(ctx);
+    if (!flush_orphans(ctx))
+        return;
+    for (struct conn *c = ctx->conns; c; c = c->next)
+        if (!c->paused)
+            conn_flush(c);
+}
+
+static void on_timer(uv_timer_t *h)
+{
+    struct syslog_ctx *ctx = h->data;
+    uint64_t now = uv_now(ctx->loop);
+    bool room = flush_orphans(ctx);
+    struct conn *c = ctx->conns;
+    while (c) {
+        struct conn *next = c->next;
+        if (c->paused && room) {
+            conn_flush(c);
+            if (!c->batch) {
+                c->paused = false;
+                uv_read_start(&c->u.s, conn_alloc, conn_read);
+            } else {
+                room = false;
+            }
+        }
+        if (!c->paused && ctx->idle_ns > 0 &&
+            (int64_t)(now - c->last_ms) * LW_NS_PER_MS > ctx->idle_ns) {
+            conn_parse(c, true);
+            conn_close(c);
+        }
+        c = next;
+    }
+}
+
+/* ---------------------------------------------------------------- listeners */
+
+static void lis_closed(uv_handle_t *h)
+{
+    struct listener *l = h->data;
+    if (l->fd >= 0) {
+        close(l->fd);
+        l->fd = -1;
+    }
+}
+
+/* A stale socket file from an earlier run would make bind fail; anything else is kept. */
+static void unlink_stale_socket(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+        unlink(path);
+}
+
+static int lis_start(struct syslog_ctx *ctx, struct listener *l, struct lw_err *err)
+{
+    const char *name = ctx->in->name;
+    const char *what = "bind";
+    int rc = 0;
+    struct sockaddr_storage ss;
+    int sslen = sizeof ss;
+    l->u.h.data = l;
+    switch (l->kind) {
+    case LIS_UDP:
+        if ((rc = uv_udp_init(ctx->loop, &l->u.udp)) != 0)
+            break;
+        l->live = true;
+        if ((rc = uv_udp_bind(&l->u.udp, (const struct sockaddr *)&l->addr, 0)) != 0)
+            break;
+        what = "recv";
+        if ((rc = uv_udp_recv_start(&l->u.udp, udp_alloc, udp_recv)) != 0)
+            break;
+        if (uv_udp_getsockname(&l->u.udp, (struct sockaddr *)&ss, &sslen) == 0)
+            l->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                     : ((struct sockaddr_in *)&ss)->sin_port);
+        break;
+    case LIS_TCP:
+        if ((rc = uv_tcp_init(ctx->loop, &l->u.tcp)) != 0)
+            break;
+        l->live = true;
+        if ((rc = uv_tcp_bind(&l->u.tcp, (const struct sockaddr *)&l->addr, 0)) != 0)
+            break;
+        what = "listen";
+        if ((rc = uv_listen((uv_stream_t *)&l->u.tcp, 128, on_connection)) != 0)
+            break;
+        if (uv_tcp_getsockname(&l->u.tcp, (struct sockaddr *)&ss, &sslen) == 0)
+            l->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                     : ((struct sockaddr_in *)&ss)->sin_port);
+        break;
+    case LIS_UNIX_STREAM:
+        if ((rc = uv_pipe_init(ctx->loop, &l->u.pipe, 0)) != 0)
+            break;
+        l->live = true;
+        unlink_stale_socket(l->path);
+        if ((rc = uv_pipe_bind(&l->u.pipe, l->path)) != 0)
+            break;
+        what = "listen";
+        rc = uv_listen((uv_stream_t *)&l->u.pipe, 128, on_connection);
+        break;
+    case LIS_UNIX_DGRAM: {
+        /* libuv has no unix datagram handle: a raw socket watched by uv_poll. */
+        struct sockaddr_un sun = {.sun_family = AF_UNIX};
+        memcpy(sun.sun_path, l->path, strlen(l->path) + 1);
+        what = "socket";
+        l->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (l->fd < 0) {
+            rc = uv_translate_sys_error(errno);
+            break;
+        }
+        unlink_stale_socket(l->path);
+        what = "bind";
+        if (bind(l->fd, (struct sockaddr *)&sun, sizeof sun) != 0) {
+            rc = uv_translate_sys_error(errno);
+            close(l->fd);
+            l->fd = -1;
+            break;
+        }
+        if ((rc = uv_poll_init(ctx->loop, &l->u.poll, l->fd)) != 0) {
+            close(l->fd);
+            l->fd = -1;
+            break;
+        }
+        l->live = true;
+        what = "poll";
+        rc = uv_poll_start(&l->u.poll, UV_READABLE, unix_dgram_ready);
+        break;
+    }
+    }
+    if (rc != 0)
+        return lw_err_set(err, LW_EIO, "input %s: %s %s: %s", name, what, l->url, uv_strerror(rc));
+    lw_log(LW_INFO, "[input:%s] listening on %s", name, l->url);
+    return LW_OK;
+}
+
+/* Parses "udp://HOST:PORT", "tcp://HOST:PORT", "unix:///path", "unix-stream:///path". */
+static int lis_parse(struct listener *l, const char *url, const char **why)
+{
+    static const struct {
+        const char *scheme;
+        enum lis_kind kind;
+    } schemes[] = {{"udp://", LIS_UDP},
+                   {"tcp://", LIS_TCP},
+                   {"unix://", LIS_UNIX_DGRAM},
+                   {"unix-stream://", LIS_UNIX_STREAM}};
+    const char *rest = NULL;
+    for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
+        size_t k = strlen(schemes[i].scheme);
+        if (strncmp(url, schemes[i].scheme, k) == 0) {
+            l->kind = schemes[i].kind;
+            rest = url + k;
+        }
+    }
+    l->fd = -1;
+    if (!rest) {
+        *why = "expected udp://HOST:PORT, tcp://HOST:PORT, unix:///path or unix-stream:///path";
+        return -1;
+    }
+    if (l->kind == LIS_UNIX_DGRAM || l->kind == LIS_UNIX_STREAM) {
+        if (rest[0] != '/') {
+            *why = "a unix socket needs an absolute path, as in unix:///run/logwarden/log.sock";
+            return -1;
+        }
+        if (strlen(rest) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+            *why = "unix socket path is too long";
+            return -1;
+        }
+        l->path = lw_strdup(rest);
+        return 0;
+    }
+    const char *colon = strrchr(rest, ':');
+    if (!colon || colon == rest || !colon[1]) {
+        *why = "expected HOST:PORT, as in udp://127.0.0.1:5514";
+        return -1;
+    }
+    int64_t port;
+    if (lw_parse_i64(colon + 1, strlen(colon + 1), &port) != 0 || port < 0 || port > 65535) {
+        *why = "port must be a number from 0 to 65535";
+        return -1;
+    }
+    char host[128];
+    size_t hn = (size_t)(colon - rest);
+    if (rest[0] == '[' && hn >= 2 && rest[hn - 1] == ']') {
+        rest++;
+        hn -= 2;
+    }
+    if (hn >= sizeof host) {
+        *why = "host is too long";
+        return -1;
+    }
+    memcpy(host, rest, hn);
+    host[hn] = '\0';
+    if (strcmp(host, "localhost") == 0)
+        strcpy(host, "127.0.0.1");
+    if (uv_ip4_addr(host, (int)port, (struct sockaddr_in *)&l->addr) != 0 &&
+        uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)&l->addr) != 0) {
+        *why = "host must be an IPv4 or IPv6 address (or localhost)";
+        return -1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- ops */
+
+static void syslog_free(struct lw_input *in)
+{
+    struct syslog_ctx *ctx = in->ctx;
+    if (!ctx)
+        return;
+    for (size_t i = 0; i < ctx->nlis; i++) {
+        free(ctx->lis[i].url);
+        free(ctx->lis[i].path);
+        if (ctx->lis[i].fd >= 0)
+            close(ctx->lis[i].fd);
+    }
+    free(ctx->lis);
+    lw_batch_free(ctx->dgram);
+    while (ctx->orphans) {
+        struct lw_batch *next = ctx->orphans->next;
+        lw_batch_free(ctx->orphans);
+        ctx->orphans = next;
+    }
+    free(ctx->dbuf);
+    free(ctx);
+    in->ctx = NULL;
+}
+
+static int syslog_init(struct lw_input *in, const struct lw_yaml_doc *doc,
+                       const struct lw_yaml_node *map, struct lw_diag *diag)
+{
+    struct syslog_ctx *ctx = lw_calloc(1, sizeof *ctx);
+    int rc = LW_OK;
+    in->ctx = ctx;
+    ctx->in = in;
+    ctx->max_msg = 65536;
+    ctx->max_conns = 256;
+    ctx->idle_ns = 300 * LW_NS_PER_SEC;
+
+    const struct lw_yaml_node *n = lw_yaml_get(map, "listen");
+    if (!n) {
+        lw_yaml_error(doc, map, diag, "input %s: syslog input needs `listen`", in->name);
+        rc = LW_EINVAL;
+    } else if (n->type != LW_YAML_SCALAR && n->type != LW_YAML_SEQ) {
+        lw_yaml_error(doc, n, diag, "expected a list of addresses");
+        rc = LW_EINVAL;
+    } else {
+        size_t count = n->type == LW_YAML_SEQ ? n->n : 1;
+        if (!count) {
+            lw_yaml_error(doc, n, diag, "input %s: `listen` is empty", in->name);
+            rc = LW_EINVAL;
+        }
+        ctx->lis = lw_calloc(count ? count : 1, sizeof *ctx->lis);
+        for (size_t i = 0; i < count; i++) {
+            const struct lw_yaml_node *item = n->type == LW_YAML_SEQ ? n->items[i] : n;
+            struct listener *l = &ctx->lis[ctx->nlis];
+            const char *why = NULL;
+            if (item->type != LW_YAML_SCALAR) {
+                lw_yaml_error(doc, item, diag, "expected an address such as udp://127.0.0.1:514");
+                rc = LW_EINVAL;
+                continue;
+            }
+            if (lis_parse(l, item->str, &why) != 0) {
+                lw_yaml_error(doc, item, diag, "%s: %s", item->str, why);
+                free(l->path);
+                l->path = NULL;
+                rc = LW_EINVAL;
+                continue;
+            }
+            l->url = lw_strdup(item->str);
+            l->ctx = ctx;
+            ctx->nlis++;
+        }
+    }
+    int64_t v;
+    if ((n = lw_yaml_get(map, "max_message_bytes"))) {
+        if (lw_yaml_int(doc, n, &v, diag) != 0) {
+            rc = LW_EINVAL;
+        } else if (v < 64 || v > 16 * 1024 * 1024) {
+            lw_yaml_error(doc, n, diag, "max_message_bytes must be from 64 to 16777216");
+            rc = LW_EINVAL;
+        } else {
+            ctx->max_msg = (size_t)v;
+        }
+    }
+    if ((n = lw_yaml_get(map, "max_connections"))) {
+        if (lw_yaml_int(doc, n, &v, diag) != 0) {
+            rc = LW_EINVAL;
+        } else if (v < 1) {
+            lw_yaml_error(doc, n, diag, "max_connections must be at least 1");
+            rc = LW_EINVAL;
+        } else {
+            ctx->max_conns = v;
+        }
+    }
+    if ((n = lw_yaml_get(map, "idle_timeout"))) {
+        if (lw_yaml_duration(doc, n, &v, diag) != 0)
+            rc = LW_EINVAL;
+        else
+            ctx->idle_ns = v;
+    }
+    if (rc != LW_OK)
+        syslog_free(in);
+    return rc;
+}
+
+static int syslog_start(struct lw_input *in, uv_loop_t *loop, struct lw_err *err)
+{
+    struct syslog_ctx *ctx = in->ctx;
+    if (!ctx)
+        return lw_err_set(err, LW_EINVAL, "input %s: not initialised", in->name);
+    ctx->loop = loop;
+    /* One byte more than a message may have, to tell a full datagram from a cut one. */
+    ctx->dcap = ctx->max_msg + 1 > 65536 ? ctx->max_msg + 1 : 65536;
+    ctx->dbuf = lw_malloc(ctx->dcap);
+    uv_check_init(loop, &ctx->check);
+    ctx->check.data = ctx;
+    ctx->check_live = true;
+    uv_check_start(&ctx->check, on_check);
+    uv_timer_init(loop, &ctx->timer);
+    ctx->timer.data = ctx;
+    ctx->timer_live = true;
+    uv_timer_start(&ctx->timer, on_timer, SYSLOG_TIMER_MS, SYSLOG_TIMER_MS);
+    for (size_t i = 0; i < ctx->nlis; i++) {
+        int rc = lis_start(ctx, &ctx->lis[i], err);
+        if (rc != LW_OK)
+            return rc; /* the caller stops the input, which closes what was opened */
+    }
+    return LW_OK;
+}
+
+static void syslog_stop(struct lw_input *in)
+{
+    struct syslog_ctx *ctx = in->ctx;
+    if (!ctx || ctx->stopping)
+        return;
+    ctx->stopping = true;
+    for (size_t i = 0; i < ctx->nlis; i++) {
+        struct listener *l = &ctx->lis[i];
+        if (!l->live)
+            continue;
+        l->live = false;
+        uv_close(&l->u.h, lis_closed);
+        if (l->path)
+            unlink(l->path);
+    }
+    while (ctx->conns) {
+        conn_parse(ctx->conns, true);
+        conn_close(ctx->conns);
+    }
+    flush_dgram(ctx);
+    flush_orphans(ctx);
+    if (ctx->check_live)
+        uv_close((uv_handle_t *)&ctx->check, NULL);
+    if (ctx->timer_live)
+        uv_close((uv_handle_t *)&ctx->timer, NULL);
+    ctx->check_live = ctx->timer_live = false;
+}
+
+int lw_syslog_bound_port(const struct lw_input *in, size_t i)
+{
+    const struct syslog_ctx *ctx = in->ctx;
+    if (!ctx || in->ops != &lw_ingest__syslog_ops || i >= ctx->nlis || !ctx->lis[i].port)
+        return -1;
+    return ctx->lis[i].port;
+}
+
+const struct lw_input_ops lw_ingest__syslog_ops = {
+    .type = "syslog",
+    .keys = syslog_keys,
+    .init = syslog_init,
+    .start = syslog_start,
+    .stop = syslog_stop,
+    .free = syslog_free,
+};

@@ -1,1 +1,353 @@
-/* syslog_parse.c: placeholder until implemented. */
+/* syslog_parse.c: decodes syslog lines (RFC 5424, RFC 3164 with or without PRI, and the
+ * RFC 3339 timestamps rsyslog writes into 3164-style files). Bounds-checked: garbage is -1. */
+#include "ingest.h"
+
+#include <string.h>
+#include <time.h>
+
+static const char *const facility_names[24] = {
+    "kern",   "user",   "mail",     "daemon", "auth",   "syslog",   "lpr",     "news",
+    "uucp",   "cron",   "authpriv", "ftp",    "ntp",    "security", "console", "solaris-cron",
+    "local0", "local1", "local2",   "local3", "local4", "local5",   "local6",  "local7",
+};
+static const char *const severity_names[8] = {"emerg",   "alert",  "crit", "err",
+                                              "warning", "notice", "info", "debug"};
+static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+
+const char *lw_syslog_facility_name(int facility)
+{
+    return facility >= 0 && facility < 24 ? facility_names[facility] : NULL;
+}
+
+const char *lw_syslog_severity_name(int severity)
+{
+    return severity >= 0 && severity < 8 ? severity_names[severity] : NULL;
+}
+
+/* A cursor over the line: every read checks i < n. */
+struct cur {
+    const char *p;
+    size_t i, n;
+};
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static struct lw_str str_of(const char *p, size_t n)
+{
+    struct lw_str s = {n ? p : "", n};
+    return s;
+}
+
+/* Reads exactly k digits. */
+static bool digits(struct cur *c, int k, int *out)
+{
+    int v = 0;
+    if (c->i + (size_t)k > c->n)
+        return false;
+    for (int j = 0; j < k; j++) {
+        char ch = c->p[c->i + (size_t)j];
+        if (!is_digit(ch))
+            return false;
+        v = v * 10 + (ch - '0');
+    }
+    c->i += (size_t)k;
+    *out = v;
+    return true;
+}
+
+static bool expect(struct cur *c, char ch)
+{
+    if (c->i < c->n && c->p[c->i] == ch) {
+        c->i++;
+        return true;
+    }
+    return false;
+}
+
+static int days_in_month(int y, int m)
+{
+    static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+        return 29;
+    return dm[m - 1];
+}
+
+static int64_t civil_ns(int y, int mo, int d, int h, int mi, int s)
+{
+    int64_t days = lw_days_from_civil(y, (unsigned)mo, (unsigned)d);
+    return ((days * 24 + h) * 60 + mi) * 60 * LW_NS_PER_SEC + (int64_t)s * LW_NS_PER_SEC;
+}
+
+/* Optional ".fraction": nanoseconds (digits past the ninth are ignored). */
+static int64_t fraction(struct cur *c)
+{
+    int64_t ns = 0, scale = 100000000;
+    if (!(c->i + 1 < c->n && c->p[c->i] == '.' && is_digit(c->p[c->i + 1])))
+        return 0;
+    c->i++;
+    while (c->i < c->n && is_digit(c->p[c->i])) {
+        ns += (c->p[c->i] - '0') * scale;
+        scale /= 10;
+        c->i++;
+    }
+    return ns;
+}
+
+/* RFC 3339: 2003-10-11T22:14:15.003Z or ...+02:00; ns in UTC. */
+static bool rfc3339(struct cur *c, int64_t *ns)
+{
+    struct cur t = *c;
+    int y, mo, d, h, mi, s;
+    if (!digits(&t, 4, &y) || !expect(&t, '-') || !digits(&t, 2, &mo) || !expect(&t, '-') ||
+        !digits(&t, 2, &d) || !(expect(&t, 'T') || expect(&t, 't')) || !digits(&t, 2, &h) ||
+        !expect(&t, ':') || !digits(&t, 2, &mi) || !expect(&t, ':') || !digits(&t, 2, &s))
+        return false;
+    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || s > 60)
+        return false;
+    int64_t frac = fraction(&t);
+    int64_t offset = 0;
+    if (expect(&t, 'Z') || expect(&t, 'z')) {
+        offset = 0;
+    } else if (t.i < t.n && (t.p[t.i] == '+' || t.p[t.i] == '-')) {
+        int sign = t.p[t.i] == '-' ? -1 : 1, oh, om;
+        t.i++;
+        if (!digits(&t, 2, &oh) || !expect(&t, ':') || !digits(&t, 2, &om) || oh > 23 || om > 59)
+            return false;
+        offset = sign * ((int64_t)oh * 3600 + om * 60) * LW_NS_PER_SEC;
+    } else {
+        return false;
+    }
+    *ns = civil_ns(y, mo, d, h, mi, s) + frac - offset;
+    *c = t;
+    return true;
+}
+
+/* RFC 3164: "Mmm dd hh:mm:ss" (day space-padded or not), year inferred from now_ns. */
+static bool bsd_time(struct cur *c, int64_t now_ns, int64_t *ns)
+{
+    struct cur t = *c;
+    int mo = 0, d, h, mi, s;
+    if (t.i + 3 > t.n)
+        return false;
+    for (int m = 0; m < 12; m++)
+        if (memcmp(t.p + t.i, months + 3 * m, 3) == 0)
+            mo = m + 1;
+    if (!mo)
+        return false;
+    t.i += 3;
+    if (!expect(&t, ' '))
+        return false;
+    expect(&t, ' '); /* "Jul  4" */
+    if (digits(&t, 2, &d)) {
+        /* two digits */
+    } else if (!digits(&t, 1, &d)) {
+        return false;
+    }
+    if (!expect(&t, ' ') || !digits(&t, 2, &h) || !expect(&t, ':') || !digits(&t, 2, &mi) ||
+        !expect(&t, ':') || !digits(&t, 2, &s))
+        return false;
+    if (d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
+        return false;
+    int64_t frac = fraction(&t);
+    /* The latest year that does not put the time more than a day after now. */
+    time_t now = (time_t)(now_ns / LW_NS_PER_SEC);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    int year = tm.tm_year + 1900 + 1;
+    for (int k = 0; k < 9; k++, year--) {
+        if (d > days_in_month(year, mo))
+            continue; /* Feb 29 outside a leap year */
+        int64_t v = civil_ns(year, mo, d, h, mi, s) + frac;
+        if (v <= now_ns + 86400 * LW_NS_PER_SEC) {
+            *ns = v;
+            *c = t;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* "TAG[PID]: MSG" or "TAG: MSG"; true and sets app/procid/msg when the token is a tag. */
+static bool tag(struct cur *c, struct lw_syslog_msg *out)
+{
+    size_t s = c->i, i = c->i;
+    while (i < c->n && c->p[i] != '[' && c->p[i] != ':' && c->p[i] != ' ')
+        i++;
+    if (i == s || i >= c->n)
+        return false;
+    size_t app_end = i, pid_s = 0, pid_e = 0;
+    if (c->p[i] == '[') {
+        pid_s = ++i;
+        while (i < c->n && c->p[i] != ']' && c->p[i] != ' ')
+            i++;
+        if (i >= c->n || c->p[i] != ']')
+            return false;
+        pid_e = i++;
+        /* "sshd[123]" without a colon is still a tag; the colon is optional here. */
+        if (i < c->n && c->p[i] == ':')
+            i++;
+        else if (i < c->n && c->p[i] != ' ')
+            return false;
+    } else if (c->p[i] == ':') {
+        i++;
+    } else {
+        return false;
+    }
+    out->app = str_of(c->p + s, app_end - s);
+    if (pid_e > pid_s)
+        out->procid = str_of(c->p + pid_s, pid_e - pid_s);
+    if (i < c->n && c->p[i] == ' ')
+        i++;
+    c->i = i;
+    return true;
+}
+
+/* Everything after the timestamp of a 3164 line: HOST TAG MSG, HOST MSG, or TAG MSG (a local
+ * sender such as logger on /dev/log leaves the host out). */
+static void bsd_rest(struct cur *c, struct lw_syslog_msg *out, bool host_ok)
+{
+    if (host_ok) {
+        struct cur t = *c;
+        if (!tag(&t, out)) {
+            size_t s = c->i;
+            while (c->i < c->n && c->p[c->i] != ' ')
+                c->i++;
+            out->host = str_of(c->p + s, c->i - s);
+            expect(c, ' ');
+            tag(c, out);
+        } else {
+            *c = t;
+        }
+    } else {
+        tag(c, out);
+    }
+    out->msg = str_of(c->p + c->i, c->n - c->i);
+}
+
+/* One space-delimited RFC 5424 header field; "-" is nil. */
+static bool field(struct cur *c, struct lw_str *out)
+{
+    size_t s = c->i;
+    while (c->i < c->n && c->p[c->i] != ' ')
+        c->i++;
+    if (c->i == s || c->i >= c->n)
+        return false;
+    size_t len = c->i - s;
+    *out = len == 1 && c->p[s] == '-' ? str_of("", 0) : str_of(c->p + s, len);
+    c->i++;
+    return true;
+}
+
+/* STRUCTURED-DATA: "-" or one or more "[id k="v" ...]" with \" \\ \] escapes in values. */
+static bool structured(struct cur *c, struct lw_str *out)
+{
+    if (expect(c, '-')) {
+        *out = str_of("", 0);
+        return true;
+    }
+    size_t s = c->i;
+    if (c->i >= c->n || c->p[c->i] != '[')
+        return false;
+    while (c->i < c->n && c->p[c->i] == '[') {
+        bool quoted = false, closed = false;
+        c->i++;
+        while (c->i < c->n && !closed) {
+            char ch = c->p[c->i++];
+            if (quoted && ch == '\\' && c->i < c->n)
+                c->i++;
+            else if (ch == '"')
+                quoted = !quoted;
+            else if (ch == ']' && !quoted)
+                closed = true;
+        }
+        if (!closed)
+            return false;
+    }
+    *out = str_of(c->p + s, c->i - s);
+    return true;
+}
+
+static int rfc5424(struct cur *c, struct lw_syslog_msg *out)
+{
+    struct lw_str ts;
+    if (!field(c, &ts))
+        return -1;
+    if (ts.n) {
+        struct cur t = {ts.p, 0, ts.n};
+        int64_t ns;
+        if (rfc3339(&t, &ns) && t.i == t.n)
+            out->ts_ns = ns;
+    }
+    if (!field(c, &out->host) || !field(c, &out->app) || !field(c, &out->procid) ||
+        !field(c, &out->msgid) || !structured(c, &out->sd))
+        return -1;
+    if (c->i < c->n) {
+        if (c->p[c->i] != ' ')
+            return -1;
+        c->i++;
+    }
+    if (c->n - c->i >= 3 && memcmp(c->p + c->i, "\xEF\xBB\xBF", 3) == 0)
+        c->i += 3;
+    out->msg = str_of(c->p + c->i, c->n - c->i);
+    return 0;
+}
+
+int lw_syslog_parse(const char *line, size_t n, int64_t now_ns, struct lw_syslog_msg *out)
+{
+    struct cur c = {line, 0, n};
+    struct lw_str empty = str_of("", 0);
+    out->pri = out->facility = out->severity = -1;
+    out->ts_ns = 0;
+    out->host = out->app = out->procid = out->msgid = out->sd = empty;
+    out->msg = str_of(line, n);
+    if (!line)
+        return -1;
+
+    if (expect(&c, '<')) {
+        int pri = 0, nd = 0;
+        while (c.i < c.n && is_digit(c.p[c.i]) && nd < 3) {
+            pri = pri * 10 + (c.p[c.i++] - '0');
+            nd++;
+        }
+        if (!nd || pri > 191 || !expect(&c, '>'))
+            goto out_fail;
+        out->pri = pri;
+        out->facility = pri / 8;
+        out->severity = pri % 8;
+        if (c.i + 1 < c.n && c.p[c.i] == '1' && c.p[c.i + 1] == ' ') {
+            c.i += 2;
+            size_t keep = c.i;
+            if (rfc5424(&c, out) == 0)
+                return 0;
+            /* Not valid 5424 after all: treat the rest as the body. */
+            out->host = out->app = out->procid = out->msgid = out->sd = empty;
+            out->ts_ns = 0;
+            out->msg = str_of(line + keep, n - keep);
+            return 0;
+        }
+    }
+    int64_t ns;
+    if (bsd_time(&c, now_ns, &ns) || rfc3339(&c, &ns)) {
+        out->ts_ns = ns;
+        if (!expect(&c, ' ')) {
+            if (c.i < c.n)
+                goto out_fail;
+        }
+        bsd_rest(&c, out, true);
+        return 0;
+    }
+    if (out->pri >= 0) {
+        /* "<13>tag: msg" with no timestamp: RFC 3164 says the rest is the content. */
+        bsd_rest(&c, out, false);
+        return 0;
+    }
+out_fail:
+    out->pri = out->facility = out->severity = -1;
+    out->ts_ns = 0;
+    out->host = out->app = out->procid = out->msgid = out->sd = empty;
+    out->msg = str_of(line, n);
+    return -1;
+}
