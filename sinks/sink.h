@@ -11,8 +11,8 @@ struct lw_sink;
  * object) into its payload and delivers it. deliver is called from the sink's own worker
  * thread and may block (with timeouts); it never logs secrets. */
 struct lw_sink_ops {
-    const char *type;          /* "stdout", "file", "webhook" */
-    const char *const *keys;   /* config keys beyond name and type */
+    const char *type;        /* "stdout", "file", "webhook" */
+    const char *const *keys; /* config keys beyond name and type */
     /* Parses its keys (with ${ENV} expanded where documented); errors go to diag. */
     int (*init)(struct lw_sink *s, const struct lw_yaml_doc *doc, const struct lw_yaml_node *map,
                 struct lw_diag *diag);
@@ -38,6 +38,18 @@ struct lw_sink *lw_sink_new(const struct lw_sink_ops *ops, const char *name,
                             const struct lw_yaml_doc *doc, const struct lw_yaml_node *map,
                             struct lw_diag *diag);
 void lw_sink_free(struct lw_sink *s);
+
+/* The built-in sinks, as lw_sink_find returns them. */
+extern const struct lw_sink_ops lw_sink_stdout_ops;
+extern const struct lw_sink_ops lw_sink_file_ops;
+extern const struct lw_sink_ops lw_sink_webhook_ops;
+
+/* Splits a notification (a JSON array of alert objects) into one compact JSON line per alert,
+ * appended to out, each ending in '\n'; *n gets the number of alerts. The text of each value is
+ * kept as given (numbers are not reformatted), only whitespace outside strings is dropped.
+ * Returns 0, or LW_EINVAL when alerts_json is not a JSON array of objects (err says why). */
+int lw_sink_json_lines(const char *alerts_json, size_t len, struct lw_buf *out, size_t *n,
+                       struct lw_err *err);
 
 /* Must be called once before any thread delivers (curl_global_init). */
 void lw_sinks_global_init(void);
