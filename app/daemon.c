@@ -1,1 +1,378 @@
-/* daemon.c: placeholder until implemented. */
+/* daemon.c: `logwarden run`: the I/O thread (libuv: inputs, signals), the pipeline thread
+ * (decode, match, windows, evaluator, one SQLite transaction per flush) and the sink workers. */
+#include "app.h"
+#include "store.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FLUSH_INTERVAL_NS (1 * LW_NS_PER_SEC)
+#define STOP_GRACE_NS (5 * LW_NS_PER_SEC)
+
+struct ckpt {
+    uint32_t input;
+    char *path;
+    struct lw_pos pos;
+    bool dirty;
+};
+
+struct daemon {
+    struct lw_config *cfg;
+    struct lw_ruleset *rs;       /* pipeline thread */
+    struct lw_engine *eng;       /* pipeline thread */
+    struct lw_store *st;         /* pipeline thread: the write connection */
+    struct lw_store *st_io;      /* I/O thread: checkpoint lookups */
+    struct lw_queue *q;
+    struct lw_worker **workers;
+    uv_loop_t loop;
+    uv_signal_t sig[3];
+    pthread_t pipeline;
+    atomic_bool reload, stopping;
+    bool stopped_inputs;
+    struct ckpt *ckpts;          /* pipeline thread */
+    size_t nckpts;
+    struct lw_buf *pend;         /* per sink: alert objects waiting for the next flush */
+    size_t *npend;
+    uint64_t malformed;
+};
+
+/* ---------------------------------------------------------------- pipeline thread */
+
+static void on_alert(const struct lw_alert_def *def, const char *json, size_t len, bool firing,
+                     void *payload)
+{
+    struct daemon *d = payload;
+    size_t n;
+    if (!firing && !d->cfg->send_resolved)
+        return;
+    size_t *sinks = lw_route_alert(d->cfg, json, len, &n);
+    for (size_t i = 0; i < n; i++) {
+        struct lw_buf *b = &d->pend[sinks[i]];
+        lw_buf_putc(b, d->npend[sinks[i]]++ ? ',' : '[');
+        lw_buf_append(b, json, len);
+    }
+    free(sinks);
+    lw_log(LW_INFO, "alert %s %s", def->name, firing ? "firing" : "resolved");
+}
+
+static struct ckpt *ckpt_for(struct daemon *d, uint32_t input, const char *path)
+{
+    for (size_t i = 0; i < d->nckpts; i++)
+        if (d->ckpts[i].input == input && !strcmp(d->ckpts[i].path, path))
+            return &d->ckpts[i];
+    d->ckpts = lw_realloc(d->ckpts, (d->nckpts + 1) * sizeof *d->ckpts);
+    d->ckpts[d->nckpts] = (struct ckpt){input, lw_strdup(path), {0, 0, 0}, false};
+    return &d->ckpts[d->nckpts++];
+}
+
+static void process(struct daemon *d, struct lw_batch *b, int64_t now)
+{
+    if (b->input >= d->cfg->ninputs || b->n == 0)
+        return;
+    const struct lw_cfg_input *ci = &d->cfg->inputs[b->input];
+    for (size_t i = 0; i < b->n; i++) {
+        struct lw_rec rec;
+        if (lw_decode(ci->format, ci->name, b->path, &b->recs[i], b->input, now, &rec) < 0)
+            d->malformed++;
+        lw_engine_record(d->eng, &rec, now);
+    }
+    /* Only files resume from a position; the checkpoint is the last line of the batch. */
+    if (b->path && !strcmp(ci->type, "file")) {
+        struct ckpt *c = ckpt_for(d, b->input, b->path);
+        c->pos = b->recs[b->n - 1].pos;
+        c->dirty = true;
+    }
+}
+
+/* Writes windows, alert states, checkpoints and notifications in one transaction. */
+static void flush(struct daemon *d)
+{
+    struct lw_flush f = {0};
+    struct lw_err err = {0};
+    struct lw_ckpt_row *crows = lw_calloc(d->nckpts + 1, sizeof *crows);
+    struct lw_outbox_row *orows = lw_calloc(d->cfg->nsinks + 1, sizeof *orows);
+    lw_engine_collect(d->eng, &f);
+    for (size_t i = 0; i < d->nckpts; i++)
+        if (d->ckpts[i].dirty) {
+            const struct ckpt *c = &d->ckpts[i];
+            crows[f.nckpts++] = (struct lw_ckpt_row){d->cfg->inputs[c->input].name, c->path,
+                                                     c->pos.dev, c->pos.ino, c->pos.off};
+        }
+    for (size_t i = 0; i < d->cfg->nsinks; i++)
+        if (d->npend[i]) {
+            lw_buf_putc(&d->pend[i], ']');
+            orows[f.noutbox++] = (struct lw_outbox_row){d->cfg->sinks[i]->name, d->pend[i].p};
+        }
+    f.ckpts = crows;
+    f.outbox = orows;
+    if (f.nbuckets || f.nstates || f.nckpts || f.noutbox) {
+        if (lw_store_flush(d->st, &f, &err) < 0) {
+            lw_log(LW_ERROR, "flush to %s failed, will retry: %s", d->cfg->state, err.msg);
+            /* Notifications stay pending: drop the closing bracket again. */
+            for (size_t i = 0; i < d->cfg->nsinks; i++)
+                if (d->npend[i])
+                    d->pend[i].p[--d->pend[i].len] = 0;
+            goto out;
+        }
+    }
+    lw_engine_collect_done(d->eng);
+    for (size_t i = 0; i < d->nckpts; i++)
+        d->ckpts[i].dirty = false;
+    for (size_t i = 0; i < d->cfg->nsinks; i++)
+        if (d->npend[i]) {
+            lw_buf_reset(&d->pend[i]);
+            d->npend[i] = 0;
+            lw_worker_wake(d->workers[i]);
+        }
+out:
+    free(crows);
+    free(orows);
+}
+
+static void restore_bucket(const struct lw_bucket_row *row, void *payload)
+{
+    lw_engine_restore_bucket(payload, row);
+}
+
+static void restore_state(const struct lw_state_row *row, void *payload)
+{
+    lw_engine_restore_state(payload, row);
+}
+
+static int engine_from_store(struct daemon *d, struct lw_ruleset *rs, struct lw_engine **out)
+{
+    struct lw_err err = {0};
+    struct lw_engine *e = lw_engine_new(rs, LW_MODE_LIVE, lw_now_ns(), on_alert, d);
+    if (lw_store_load_buckets(d->st, restore_bucket, e, &err) < 0 ||
+        lw_store_load_states(d->st, restore_state, e, &err) < 0) {
+        lw_log(LW_ERROR, "cannot load state from %s: %s", d->cfg->state, err.msg);
+        lw_engine_free(e);
+        return -1;
+    }
+    *out = e;
+    return 0;
+}
+
+/* SIGHUP: new rules replace the running ones only if they load cleanly. Windows and alert
+ * states carry over through the state file, so a reload neither forgets nor re-announces. */
+static void reload(struct daemon *d)
+{
+    struct lw_diag diag = {0};
+    struct lw_config *nc = NULL;
+    struct lw_ruleset *rs = NULL;
+    struct lw_engine *e = NULL;
+    lw_log(LW_INFO, "reloading %s", d->cfg->path);
+    if (lw_config_load(&nc, d->cfg->path, &diag) == 0) {
+        /* Inputs keep running as they are: the new rules see the old inputs' names. */
+        struct lw_rules_env env = {d->cfg->rinputs, d->cfg->ninputs};
+        lw_ruleset_load(&rs, (const char *const *)nc->rule_files, nc->nrule_files, &env, &diag);
+    }
+    if (!rs) {
+        for (size_t i = 0; i < diag.n; i++)
+            lw_log(LW_ERROR, "reload: %s", diag.msgs[i]);
+        lw_log(LW_ERROR, "reload failed: the running rules stay in place");
+        goto out;
+    }
+    flush(d);
+    if (engine_from_store(d, rs, &e) < 0) {
+        lw_ruleset_free(rs);
+        goto out;
+    }
+    lw_engine_free(d->eng);
+    lw_ruleset_free(d->rs);
+    d->eng = e;
+    d->rs = rs;
+    lw_log(LW_INFO, "reloaded: %zu events, %zu alerts", rs->nevents, rs->nalerts);
+out:
+    lw_config_free(nc);
+    lw_diag_free(&diag);
+}
+
+static void *pipeline_main(void *arg)
+{
+    struct daemon *d = arg;
+    int64_t last_flush = lw_mono_ns();
+    for (;;) {
+        struct lw_batch *b = lw_queue_pop(d->q, 200);
+        int64_t now = lw_now_ns();
+        if (b) {
+            process(d, b, now);
+            lw_batch_free(b);
+        }
+        if (atomic_exchange(&d->reload, false))
+            reload(d);
+        lw_engine_tick(d->eng, now);
+        if (!b && atomic_load(&d->stopping))
+            break; /* the queue is closed and drained */
+        if (lw_mono_ns() - last_flush >= FLUSH_INTERVAL_NS) {
+            flush(d);
+            last_flush = lw_mono_ns();
+        }
+    }
+    lw_engine_tick(d->eng, lw_now_ns());
+    flush(d);
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- I/O thread */
+
+static int ckpt_lookup(const char *input, const char *path, struct lw_pos *pos, void *payload)
+{
+    struct daemon *d = payload;
+    struct lw_ckpt_row row;
+    if (lw_store_ckpt_get(d->st_io, input, path, &row) != 0)
+        return -1;
+    pos->dev = row.dev;
+    pos->ino = row.ino;
+    pos->off = row.off;
+    return 0;
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct daemon *d = h->data;
+    if (signum == SIGHUP) {
+        atomic_store(&d->reload, true);
+        lw_queue_wake(d->q);
+        return;
+    }
+    if (d->stopped_inputs)
+        return;
+    lw_log(LW_INFO, "%s: stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    d->stopped_inputs = true;
+    for (size_t i = 0; i < d->cfg->ninputs; i++)
+        d->cfg->inputs[i].in->ops->stop(d->cfg->inputs[i].in);
+    for (int i = 0; i < 3; i++)
+        uv_close((uv_handle_t *)&d->sig[i], NULL);
+}
+
+/* ---------------------------------------------------------------- run */
+
+static int run(const char *config_path)
+{
+    struct daemon d = {0};
+    struct lw_diag diag = {0};
+    struct lw_err err = {0};
+    int rc = 2;
+
+    if (lw_config_load(&d.cfg, config_path, &diag) < 0 ||
+        lw_config_rules(d.cfg, &d.rs, &diag) < 0) {
+        lw_diag_print(&diag, stderr);
+        goto out;
+    }
+    rc = 1;
+    if (lw_store_open(&d.st, d.cfg->state, &err) < 0 ||
+        lw_store_open(&d.st_io, d.cfg->state, &err) < 0) {
+        lw_log(LW_ERROR, "cannot open state file %s: %s", d.cfg->state, err.msg);
+        goto out;
+    }
+    if (engine_from_store(&d, d.rs, &d.eng) < 0)
+        goto out;
+    d.q = lw_queue_new(64, 64u << 20);
+    d.pend = lw_calloc(d.cfg->nsinks + 1, sizeof *d.pend);
+    d.npend = lw_calloc(d.cfg->nsinks + 1, sizeof *d.npend);
+    d.workers = lw_calloc(d.cfg->nsinks + 1, sizeof *d.workers);
+    lw_sinks_global_init();
+    for (size_t i = 0; i < d.cfg->nsinks; i++)
+        d.workers[i] = lw_worker_start(d.cfg->sinks[i], d.cfg->state, d.cfg->max_age_ns);
+
+    uv_loop_init(&d.loop);
+    static const int signums[3] = {SIGTERM, SIGINT, SIGHUP};
+    for (int i = 0; i < 3; i++) {
+        uv_signal_init(&d.loop, &d.sig[i]);
+        d.sig[i].data = &d;
+        uv_signal_start(&d.sig[i], on_signal, signums[i]);
+    }
+    for (size_t i = 0; i < d.cfg->ninputs; i++) {
+        struct lw_input *in = d.cfg->inputs[i].in;
+        in->queue = d.q;
+        in->ckpt = ckpt_lookup;
+        in->ckpt_payload = &d;
+        if (in->ops->start(in, &d.loop, &err) < 0) {
+            lw_log(LW_ERROR, "[input:%s] cannot start: %s", in->name, err.msg);
+            goto out_stop;
+        }
+    }
+    if (pthread_create(&d.pipeline, NULL, pipeline_main, &d) != 0) {
+        lw_log(LW_ERROR, "cannot start the pipeline thread");
+        goto out_stop;
+    }
+    lw_log(LW_INFO, "logwarden %s running: %zu inputs, %zu events, %zu alerts, %zu sinks, state %s",
+           LW_VERSION, d.cfg->ninputs, d.rs->nevents, d.rs->nalerts, d.cfg->nsinks, d.cfg->state);
+    uv_run(&d.loop, UV_RUN_DEFAULT);
+
+    /* Inputs are stopped: let the pipeline drain what they queued, then flush and stop. */
+    lw_queue_close(d.q);
+    atomic_store(&d.stopping, true);
+    lw_queue_wake(d.q);
+    pthread_join(d.pipeline, NULL);
+    rc = 0;
+    goto out_workers;
+
+out_stop:
+    for (size_t i = 0; i < d.cfg->ninputs; i++)
+        if (d.cfg->inputs[i].in->ops->stop)
+            d.cfg->inputs[i].in->ops->stop(d.cfg->inputs[i].in);
+    for (int i = 0; i < 3; i++)
+        if (!uv_is_closing((uv_handle_t *)&d.sig[i]))
+            uv_close((uv_handle_t *)&d.sig[i], NULL);
+    uv_run(&d.loop, UV_RUN_DEFAULT);
+out_workers:
+    for (size_t i = 0; i < d.cfg->nsinks; i++)
+        lw_worker_stop(d.workers[i], STOP_GRACE_NS);
+    uv_loop_close(&d.loop);
+    lw_sinks_global_cleanup();
+    if (rc == 0) {
+        struct lw_engine_stats s;
+        lw_engine_stats(d.eng, &s);
+        lw_log(LW_INFO, "stopped: %llu lines, %llu events, %llu late, %llu transitions",
+               (unsigned long long)s.records, (unsigned long long)s.events,
+               (unsigned long long)s.late, (unsigned long long)s.transitions);
+    }
+out:
+    if (d.pend)
+        for (size_t i = 0; i < d.cfg->nsinks; i++)
+            lw_buf_free(&d.pend[i]);
+    free(d.pend);
+    free(d.npend);
+    free(d.workers);
+    for (size_t i = 0; i < d.nckpts; i++)
+        free(d.ckpts[i].path);
+    free(d.ckpts);
+    lw_engine_free(d.eng);
+    lw_ruleset_free(d.rs);
+    lw_queue_free(d.q);
+    lw_store_close(d.st);
+    lw_store_close(d.st_io);
+    lw_config_free(d.cfg);
+    lw_diag_free(&diag);
+    return rc;
+}
+
+int lw_cmd_run(int argc, char **argv)
+{
+    const char *config = NULL;
+    for (int i = 1; i < argc; i++) {
+        if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc) {
+            config = argv[++i];
+        } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            printf("usage: logwarden run -c CONFIG\n\n"
+                   "Runs the daemon: inputs -> rules -> windows -> alerts -> sinks, until\n"
+                   "SIGTERM or SIGINT (drains, flushes, exits 0). SIGHUP reloads the rules;\n"
+                   "a reload that fails to load keeps the running rules.\n");
+            return 0;
+        } else {
+            fprintf(stderr, "logwarden run: unexpected argument '%s' (see --help)\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!config) {
+        fprintf(stderr, "logwarden run: -c CONFIG is required\n");
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    return run(config);
+}

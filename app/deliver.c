@@ -1,1 +1,179 @@
-/* deliver.c: placeholder until implemented. */
+/* deliver.c: one worker thread per sink delivers its outbox rows in order, retrying temporary
+ * failures with exponential backoff and jitter, so an outage delays alerts but drops none. */
+#include "app.h"
+#include "store.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define BACKOFF_MIN_NS (1 * LW_NS_PER_SEC)
+#define BACKOFF_MAX_NS (300 * LW_NS_PER_SEC)
+
+struct lw_worker {
+    struct lw_sink *sink;
+    char *state_path;
+    int64_t max_age_ns;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    bool woken;
+    atomic_bool stopping;
+    _Atomic int64_t stop_deadline_ns; /* monotonic */
+};
+
+/* Backoff for the n-th attempt (1-based): 1 s, 2 s, 4 s ... 5 min, each +-20 %. */
+static int64_t backoff(int attempts, unsigned *seed)
+{
+    int64_t d = BACKOFF_MIN_NS;
+    for (int i = 1; i < attempts && d < BACKOFF_MAX_NS; i++)
+        d *= 2;
+    if (d > BACKOFF_MAX_NS)
+        d = BACKOFF_MAX_NS;
+    double jitter = 0.8 + 0.4 * ((double)rand_r(seed) / RAND_MAX);
+    return (int64_t)((double)d * jitter);
+}
+
+static void wait_for(struct lw_worker *w, int64_t ns)
+{
+    struct timespec ts;
+    if (ns <= 0)
+        return;
+    if (ns > LW_NS_PER_SEC)
+        ns = LW_NS_PER_SEC; /* wake at least once a second to notice stop */
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t t = (int64_t)ts.tv_sec * LW_NS_PER_SEC + ts.tv_nsec + ns;
+    ts.tv_sec = t / LW_NS_PER_SEC;
+    ts.tv_nsec = t % LW_NS_PER_SEC;
+    pthread_mutex_lock(&w->mu);
+    if (!w->woken)
+        pthread_cond_timedwait(&w->cond, &w->mu, &ts);
+    w->woken = false;
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* Tries one item; returns true when it is settled (sent or failed for good). */
+static void attempt(struct lw_worker *w, struct lw_store *st, struct lw_outbox_item *it,
+                    unsigned *seed)
+{
+    struct lw_err err = {0};
+    int64_t retry_after = 0, now = lw_now_ns();
+    int rc = w->sink->ops->deliver(w->sink, it->payload, strlen(it->payload), &retry_after, &err);
+    if (rc == 0) {
+        lw_store_outbox_sent(st, it->id);
+        if (it->attempts > 0)
+            lw_log(LW_INFO, "[sink:%s] delivered after %d retries", w->sink->name, it->attempts);
+        return;
+    }
+    if (rc == LW_EAGAIN && now - it->created_ns < w->max_age_ns) {
+        int64_t delay = retry_after > 0 ? retry_after : backoff(it->attempts + 1, seed);
+        if (it->attempts < 3 || it->attempts % 10 == 0)
+            lw_log(LW_WARN, "[sink:%s] delivery failed, retrying in %.1fs: %s", w->sink->name,
+                   (double)delay / 1e9, err.msg);
+        lw_store_outbox_retry(st, it->id, now + delay, err.msg);
+        return;
+    }
+    lw_log(LW_ERROR, "[sink:%s] notification %lld failed for good: %s", w->sink->name,
+           (long long)it->id, rc == LW_EAGAIN ? "retried past notify.max_age" : err.msg);
+    lw_store_outbox_failed(st, it->id, err.msg);
+}
+
+static void *worker_main(void *arg)
+{
+    struct lw_worker *w = arg;
+    struct lw_store *st = NULL;
+    struct lw_err err = {0};
+    unsigned seed = (unsigned)lw_mono_ns();
+    while (lw_store_open(&st, w->state_path, &err) < 0) {
+        lw_log(LW_ERROR, "[sink:%s] cannot open state: %s", w->sink->name, err.msg);
+        if (atomic_load(&w->stopping))
+            return NULL;
+        wait_for(w, LW_NS_PER_SEC);
+    }
+    for (;;) {
+        struct lw_outbox_item it;
+        bool stopping = atomic_load(&w->stopping);
+        if (stopping && lw_mono_ns() >= atomic_load(&w->stop_deadline_ns))
+            break;
+        if (lw_store_outbox_head(st, w->sink->name, &it) != 0) {
+            if (stopping)
+                break; /* nothing left to deliver */
+            wait_for(w, LW_NS_PER_SEC);
+            continue;
+        }
+        int64_t now = lw_now_ns();
+        if (it.next_ns > now) {
+            wait_for(w, it.next_ns - now);
+        } else {
+            attempt(w, st, &it, &seed);
+        }
+        lw_outbox_item_free(&it);
+    }
+    lw_store_close(st);
+    return NULL;
+}
+
+struct lw_worker *lw_worker_start(struct lw_sink *s, const char *state_path, int64_t max_age_ns)
+{
+    struct lw_worker *w = lw_calloc(1, sizeof *w);
+    w->sink = s;
+    w->state_path = lw_strdup(state_path);
+    w->max_age_ns = max_age_ns;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cond, NULL);
+    if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+        lw_log(LW_ERROR, "[sink:%s] cannot start its thread", s->name);
+        free(w->state_path);
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+void lw_worker_wake(struct lw_worker *w)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->woken = true;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->mu);
+}
+
+void lw_worker_stop(struct lw_worker *w, int64_t grace_ns)
+{
+    if (!w)
+        return;
+    atomic_store(&w->stop_deadline_ns, lw_mono_ns() + grace_ns);
+    atomic_store(&w->stopping, true);
+    lw_worker_wake(w);
+    pthread_join(w->thread, NULL);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cond);
+    free(w->state_path);
+    free(w);
+}
+
+int lw_deliver_now(struct lw_sink *s, const char *payload, size_t len, int64_t max_age_ns)
+{
+    unsigned seed = (unsigned)lw_mono_ns();
+    int64_t start = lw_mono_ns();
+    for (int attempts = 1;; attempts++) {
+        struct lw_err err = {0};
+        int64_t retry_after = 0;
+        int rc = s->ops->deliver(s, payload, len, &retry_after, &err);
+        if (rc == 0)
+            return 0;
+        if (rc != LW_EAGAIN || lw_mono_ns() - start > max_age_ns) {
+            lw_log(LW_ERROR, "[sink:%s] delivery failed: %s", s->name, err.msg);
+            return rc;
+        }
+        int64_t d = retry_after > 0 ? retry_after : backoff(attempts, &seed);
+        lw_log(LW_WARN, "[sink:%s] delivery failed, retrying in %.1fs: %s", s->name,
+               (double)d / 1e9, err.msg);
+        struct timespec ts = {(time_t)(d / LW_NS_PER_SEC), (long)(d % LW_NS_PER_SEC)};
+        nanosleep(&ts, NULL);
+    }
+}

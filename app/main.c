@@ -1,2 +1,47 @@
-/* main.c: placeholder until implemented. */
-int main(void) { return 0; }
+/* main.c: the logwarden command line: dispatches to run, check, replay. */
+#include "app.h"
+
+#include <string.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f, "logwarden %s: log rules and alerts\n\n"
+               "usage: logwarden COMMAND [options]\n\n"
+               "commands:\n"
+               "  run -c CONFIG                  run the daemon\n"
+               "  check -c CONFIG | RULEFILE...  validate config and rules\n"
+               "  replay -c CONFIG FILE...       replay logs on event time, print alerts\n\n"
+               "  --version                      print the version\n"
+               "  COMMAND --help                 help for a command\n",
+            LW_VERSION);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+        printf("logwarden %s\n", LW_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "run"))
+        return lw_cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "check"))
+        return lw_cmd_check(argc - 1, argv + 1);
+    if (!strcmp(cmd, "replay"))
+        return lw_cmd_replay(argc - 1, argv + 1);
+    if (!strcmp(cmd, "test") || !strcmp(cmd, "status") || !strcmp(cmd, "silence")) {
+        fprintf(stderr, "logwarden: '%s' is not built yet\n", cmd);
+        return 2;
+    }
+    fprintf(stderr, "logwarden: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return 2;
+}

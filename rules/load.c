@@ -1,1 +1,853 @@
-/* load.c: placeholder until implemented. */
+/* load.c: reads rule files (patterns, events, alerts) into an immutable ruleset, reporting every
+ * problem as FILE:LINE:COL: message and never returning a half-loaded set. */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include "expr.h"
+#include "lw_yaml.h"
+#include "rules.h"
+#include "template.h"
+#include "timefmt.h"
+
+#include <pcre2.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_PATTERN_DEPTH 32
+#define MAX_PATTERN_BYTES (64u << 10)
+
+const char *const lw_label_names[LW_L_COUNT] = {
+    "input",     "path",      "host",         "app",    "facility", "severity",
+    "container", "image",     "container_id", "stream", "topic",    "partition",
+};
+
+const char *const lw_alert_kind_names[] = {"count", "ratio",  "sum",   "avg",      "min",
+                                           "max",   "absent", "spike", "quantile", "distinct",
+                                           NULL};
+
+struct pattern {
+    const char *name;
+    const char *src;
+    const struct lw_yaml_doc *doc;
+    const struct lw_yaml_node *node;
+};
+
+struct loader {
+    struct lw_diag *diag;
+    const struct lw_rules_env *env;
+    struct lw_yaml_doc **docs;
+    size_t ndocs;
+    struct pattern *pats;
+    size_t npats;
+    struct lw_ruleset *rs;
+    size_t errors0;
+};
+
+static const char *const file_keys[] = {"patterns", "events", "alerts", NULL};
+static const char *const event_keys[] = {"name",   "inputs",    "match", "fields",
+                                         "where",  "timestamp", "description", NULL};
+static const char *const ts_keys[] = {"field", "format", NULL};
+static const char *const alert_keys[] = {
+    "name",   "event",       "window",   "group_by", "for",     "severity", "labels",
+    "annotations", "max_groups", "description", "count", "ratio", "sum",   "avg",
+    "min",    "max",         "absent",   "spike",    "quantile", "distinct", NULL};
+
+/* ---------------------------------------------------------------- patterns */
+
+static const struct pattern *find_pattern(struct loader *L, const char *name, size_t n)
+{
+    for (size_t i = 0; i < L->npats; i++)
+        if (strlen(L->pats[i].name) == n && memcmp(L->pats[i].name, name, n) == 0)
+            return &L->pats[i];
+    return NULL;
+}
+
+/* Column of byte offset off inside a scalar node, for errors: exact for plain and quoted
+ * one-line scalars without escapes, which is what patterns almost always are. */
+static int scalar_col(const struct lw_yaml_node *node, size_t off)
+{
+    return node->col + (node->quoted ? 1 : 0) + (int)off;
+}
+
+/* Expands %{NAME} references in src into out. stack holds the names being expanded, to report
+ * cycles. err_node/err_doc: where to point errors (the event's match node). */
+static int expand(struct loader *L, const char *src, struct lw_buf *out,
+                  const struct pattern **stack, int depth, const struct lw_yaml_doc *doc,
+                  const struct lw_yaml_node *node)
+{
+    const char *p = src;
+    if (depth > MAX_PATTERN_DEPTH) {
+        lw_yaml_error(doc, node, L->diag, "patterns nest deeper than %d levels",
+                      MAX_PATTERN_DEPTH);
+        return -1;
+    }
+    while (*p) {
+        const char *ref = strstr(p, "%{");
+        if (!ref) {
+            lw_buf_puts(out, p);
+            break;
+        }
+        /* \%{ is a literal percent sign followed by a brace. */
+        if (ref > src && ref[-1] == '\\') {
+            lw_buf_append(out, p, (size_t)(ref - p) + 2);
+            p = ref + 2;
+            continue;
+        }
+        lw_buf_append(out, p, (size_t)(ref - p));
+        const char *name = ref + 2, *e = name;
+        while ((*e >= 'A' && *e <= 'Z') || (*e >= 'a' && *e <= 'z') || (*e >= '0' && *e <= '9') ||
+               *e == '_')
+            e++;
+        int col = depth == 0 ? scalar_col(node, (size_t)(ref - src)) : node->col;
+        if (*e != '}' || e == name) {
+            lw_diag_add(L->diag, doc->file, node->line, col,
+                        "bad pattern reference: expected %%{NAME}");
+            return -1;
+        }
+        const struct pattern *pat = find_pattern(L, name, (size_t)(e - name));
+        if (!pat) {
+            lw_diag_add(L->diag, doc->file, node->line, col, "unknown pattern %%{%.*s}",
+                        (int)(e - name), name);
+            return -1;
+        }
+        for (int i = 0; i < depth; i++)
+            if (stack[i] == pat) {
+                struct lw_buf chain = {0};
+                for (int j = i; j < depth; j++)
+                    lw_buf_printf(&chain, "%s -> ", stack[j]->name);
+                lw_buf_puts(&chain, pat->name);
+                lw_diag_add(L->diag, doc->file, node->line, col, "pattern cycle: %s", chain.p);
+                lw_buf_free(&chain);
+                return -1;
+            }
+        stack[depth] = pat;
+        /* Wrapped in a non-capturing group so that alternation inside a fragment stays local. */
+        lw_buf_puts(out, "(?:");
+        if (expand(L, pat->src, out, stack, depth + 1, pat->doc, pat->node) < 0)
+            return -1;
+        lw_buf_putc(out, ')');
+        if (out->len > MAX_PATTERN_BYTES) {
+            lw_yaml_error(doc, node, L->diag, "pattern longer than %u bytes after expansion",
+                          MAX_PATTERN_BYTES);
+            return -1;
+        }
+        p = e + 1;
+    }
+    return 0;
+}
+
+static void collect_patterns(struct loader *L, const struct lw_yaml_doc *doc,
+                             const struct lw_yaml_node *pats)
+{
+    if (!pats)
+        return;
+    if (pats->type != LW_YAML_MAP) {
+        lw_yaml_error(doc, pats, L->diag, "patterns: expected a map of NAME: regex");
+        return;
+    }
+    for (size_t i = 0; i < pats->n; i++) {
+        const char *src;
+        const struct lw_yaml_node *k = pats->keys[i];
+        if (lw_yaml_str(doc, pats->items[i], &src, L->diag) < 0)
+            continue;
+        if (find_pattern(L, k->str, k->len)) {
+            lw_yaml_error(doc, k, L->diag, "pattern %s is defined twice", k->str);
+            continue;
+        }
+        L->pats = lw_realloc(L->pats, (L->npats + 1) * sizeof *L->pats);
+        L->pats[L->npats++] = (struct pattern){k->str, src, doc, pats->items[i]};
+    }
+}
+
+/* ---------------------------------------------------------------- events */
+
+static int field_index(const struct lw_event_def *ev, const char *name, size_t n)
+{
+    for (size_t i = 0; i < ev->nfields; i++)
+        if (strlen(ev->fields[i].name) == n && memcmp(ev->fields[i].name, name, n) == 0)
+            return (int)i;
+    return -1;
+}
+
+static int add_field(struct lw_event_def *ev, const char *name, int group, int label, int stat)
+{
+    ev->fields = lw_realloc(ev->fields, (ev->nfields + 1) * sizeof *ev->fields);
+    ev->fields[ev->nfields] = (struct lw_field){lw_strdup(name), LW_T_STRING, group, label, stat};
+    return (int)ev->nfields++;
+}
+
+static int resolve_field(const char *name, size_t n, enum lw_type *type, void *payload)
+{
+    const struct lw_event_def *ev = payload;
+    int i = field_index(ev, name, n);
+    if (i >= 0)
+        *type = ev->fields[i].type;
+    return i;
+}
+
+static int parse_type(const char *s, enum lw_type *t)
+{
+    static const char *const names[] = {"string", "int", "float", "duration", "bool"};
+    for (int i = 0; i < 5; i++)
+        if (strcmp(s, names[i]) == 0) {
+            *t = (enum lw_type)i;
+            return 0;
+        }
+    return -1;
+}
+
+static void compile_expr(struct loader *L, const struct lw_yaml_doc *doc,
+                         const struct lw_yaml_node *node, struct lw_event_def *ev,
+                         struct lw_expr **out)
+{
+    const char *src;
+    int col = 0;
+    struct lw_err err = {0};
+    if (lw_yaml_str(doc, node, &src, L->diag) < 0)
+        return;
+    if (lw_expr_compile(out, src, resolve_field, ev, &col, &err) < 0)
+        lw_diag_add(L->diag, doc->file, node->line, scalar_col(node, col > 0 ? col - 1 : 0),
+                    "%s", err.msg);
+}
+
+static void compile_match(struct loader *L, const struct lw_yaml_doc *doc,
+                          const struct lw_yaml_node *m, struct lw_event_def *ev)
+{
+    const char *src;
+    const struct pattern *stack[MAX_PATTERN_DEPTH + 2];
+    struct lw_buf pat = {0};
+    int errcode;
+    PCRE2_SIZE erroff;
+    if (lw_yaml_str(doc, m, &src, L->diag) < 0)
+        return;
+    if (expand(L, src, &pat, stack, 0, doc, m) < 0)
+        goto out;
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)(pat.p ? pat.p : ""), pat.len, 0, &errcode,
+                                   &erroff, NULL);
+    if (!re) {
+        PCRE2_UCHAR msg[256];
+        pcre2_get_error_message(errcode, msg, sizeof msg);
+        /* The offset is in the expanded pattern; it is exact when no %{} came before it. */
+        const char *first_ref = strstr(src, "%{");
+        size_t off = (size_t)erroff;
+        if (first_ref && off > (size_t)(first_ref - src))
+            off = (size_t)(first_ref - src);
+        lw_diag_add(L->diag, doc->file, m->line, scalar_col(m, off), "bad regex: %s", msg);
+        goto out;
+    }
+    /* JIT makes matching several times faster; without JIT support it still works. */
+    pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+    ev->re = re;
+    ev->md = pcre2_match_data_create_from_pattern(re, NULL);
+    ev->pattern = lw_buf_steal(&pat);
+
+    uint32_t count = 0, size = 0;
+    PCRE2_SPTR table;
+    pcre2_pattern_info(re, PCRE2_INFO_NAMECOUNT, &count);
+    pcre2_pattern_info(re, PCRE2_INFO_NAMEENTRYSIZE, &size);
+    pcre2_pattern_info(re, PCRE2_INFO_NAMETABLE, &table);
+    for (uint32_t i = 0; i < count; i++) {
+        const unsigned char *e = table + (size_t)i * size;
+        int group = (e[0] << 8) | e[1];
+        const char *name = (const char *)e + 2;
+        int idx = field_index(ev, name, strlen(name));
+        if (idx < 0)
+            add_field(ev, name, group, -1, -1);
+        /* (?J) duplicate names: the first group wins. */
+    }
+out:
+    lw_buf_free(&pat);
+}
+
+static void parse_event(struct loader *L, const struct lw_yaml_doc *doc,
+                        const struct lw_yaml_node *node, struct lw_event_def *ev)
+{
+    const struct lw_yaml_node *n;
+    ev->ts_field = -1;
+    ev->file = lw_strdup(doc->file);
+    ev->line = node->line;
+    if (node->type != LW_YAML_MAP) {
+        lw_yaml_error(doc, node, L->diag, "an event must be a map");
+        return;
+    }
+    lw_yaml_check_keys(doc, node, event_keys, "event", L->diag);
+    const char *name = "";
+    if (!(n = lw_yaml_get(node, "name")))
+        lw_yaml_error(doc, node, L->diag, "event without a name");
+    else
+        lw_yaml_str(doc, n, &name, L->diag);
+    ev->name = lw_strdup(name);
+    for (size_t i = 0; i < L->rs->nevents; i++)
+        if (&L->rs->events[i] != ev && L->rs->events[i].name &&
+            strcmp(L->rs->events[i].name, name) == 0 && *name) {
+            lw_yaml_error(doc, n, L->diag, "event %s is defined twice (first in %s:%d)", name,
+                          L->rs->events[i].file, L->rs->events[i].line);
+        }
+
+    if ((n = lw_yaml_get(node, "match")))
+        compile_match(L, doc, n, ev);
+    else
+        lw_yaml_error(doc, node, L->diag,
+                      "event %s has no 'match' (decoded fields without a pattern come with the "
+                      "json and logfmt decoders)",
+                      name);
+
+    /* Record labels are fields too, after the captures. */
+    for (int l = 0; l < LW_L_COUNT; l++)
+        if (field_index(ev, lw_label_names[l], strlen(lw_label_names[l])) < 0)
+            add_field(ev, lw_label_names[l], -1, l, -1);
+    if (L->env && L->env->inputs) {
+        int nstat = 0;
+        for (size_t i = 0; i < L->env->ninputs; i++)
+            for (size_t j = 0; j < L->env->inputs[i].nlabels; j++) {
+                const char *k = L->env->inputs[i].label_keys[j];
+                if (field_index(ev, k, strlen(k)) < 0)
+                    add_field(ev, k, -1, -1, nstat++);
+            }
+    }
+
+    if ((n = lw_yaml_get(node, "fields"))) {
+        if (n->type != LW_YAML_MAP) {
+            lw_yaml_error(doc, n, L->diag, "fields: expected a map of NAME: type");
+        } else {
+            for (size_t i = 0; i < n->n; i++) {
+                const char *t;
+                enum lw_type type;
+                const struct lw_yaml_node *k = n->keys[i];
+                int idx = field_index(ev, k->str, k->len);
+                if (lw_yaml_str(doc, n->items[i], &t, L->diag) < 0)
+                    continue;
+                if (parse_type(t, &type) < 0) {
+                    lw_yaml_error(doc, n->items[i], L->diag,
+                                  "unknown type '%s' (string, int, float, duration, bool)", t);
+                    continue;
+                }
+                if (idx < 0 || ev->fields[idx].group < 0) {
+                    if (ev->re)
+                        lw_yaml_error(doc, k, L->diag,
+                                      "field '%s' is not a named capture of match", k->str);
+                    continue;
+                }
+                ev->fields[idx].type = type;
+            }
+        }
+    }
+
+    if ((n = lw_yaml_get(node, "inputs"))) {
+        const char **names;
+        size_t cnt;
+        if (lw_yaml_strlist(doc, n, &names, &cnt, L->diag) == 0) {
+            if (L->env && L->env->inputs) {
+                ev->on_input = lw_calloc(L->env->ninputs, sizeof *ev->on_input);
+                for (size_t i = 0; i < cnt; i++) {
+                    size_t j;
+                    for (j = 0; j < L->env->ninputs; j++)
+                        if (strcmp(L->env->inputs[j].name, names[i]) == 0)
+                            break;
+                    if (j == L->env->ninputs)
+                        lw_yaml_error(doc, n->type == LW_YAML_SEQ ? n->items[i] : n, L->diag,
+                                      "unknown input '%s'", names[i]);
+                    else
+                        ev->on_input[j] = true;
+                }
+            }
+            free(names);
+        }
+    }
+
+    if ((n = lw_yaml_get(node, "where")))
+        compile_expr(L, doc, n, ev, &ev->where);
+
+    if ((n = lw_yaml_get(node, "timestamp"))) {
+        const struct lw_yaml_node *f = lw_yaml_get(n, "field"), *fmt = lw_yaml_get(n, "format");
+        const char *fs, *fmts;
+        if (n->type != LW_YAML_MAP) {
+            lw_yaml_error(doc, n, L->diag, "timestamp: expected {field: NAME, format: FORMAT}");
+        } else {
+            lw_yaml_check_keys(doc, n, ts_keys, "timestamp", L->diag);
+            if (!f || !fmt)
+                lw_yaml_error(doc, n, L->diag, "timestamp needs both 'field' and 'format'");
+            if (f && lw_yaml_str(doc, f, &fs, L->diag) == 0) {
+                ev->ts_field = field_index(ev, fs, strlen(fs));
+                if (ev->ts_field < 0)
+                    lw_yaml_error(doc, f, L->diag, "unknown field '%s'", fs);
+            }
+            if (fmt && lw_yaml_str(doc, fmt, &fmts, L->diag) == 0) {
+                struct lw_err err = {0};
+                struct lw_tsfmt *tf = lw_calloc(1, sizeof *tf);
+                if (lw_tsfmt_init(tf, fmts, &err) < 0) {
+                    lw_yaml_error(doc, fmt, L->diag, "%s", err.msg);
+                    free(tf);
+                } else {
+                    ev->tsfmt = tf;
+                }
+            }
+        }
+    }
+    ev->vals = lw_calloc(ev->nfields ? ev->nfields : 1, sizeof *ev->vals);
+}
+
+/* ---------------------------------------------------------------- alerts */
+
+struct known_ctx {
+    const struct lw_alert_def *a;
+};
+
+static bool tmpl_known(const char *name, size_t n, void *payload)
+{
+    const struct lw_alert_def *a = ((struct known_ctx *)payload)->a;
+#define IS(s) (strlen(s) == n && memcmp((s), name, n) == 0)
+    if (IS("alert") || IS("severity") || IS("value") || IS("window"))
+        return true;
+    for (size_t i = 0; i < a->ngroup; i++)
+        if (IS(a->group_by[i]))
+            return true;
+    for (size_t i = 0; i < a->nlabels; i++)
+        if (IS(a->label_keys[i]))
+            return true;
+    return false;
+#undef IS
+}
+
+static int cmp_str(const void *x, const void *y)
+{
+    return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+static void parse_kind(struct loader *L, const struct lw_yaml_doc *doc,
+                       const struct lw_yaml_node *kn, const struct lw_yaml_node *kv,
+                       struct lw_alert_def *a, struct lw_event_def *ev)
+{
+    static const char *const keys_count[] = {"above", "below", "where", NULL};
+    static const char *const keys_ratio[] = {"of", "above", "below", "where", "min_count", NULL};
+    static const char *const keys_field[] = {"field", "above", "below", "where", NULL};
+    static const char *const keys_quant[] = {"field", "q", "above", "below", "where", NULL};
+    static const char *const keys_absent[] = {"where", NULL};
+    static const char *const keys_spike[] = {"factor", "min_count", "where", NULL};
+    const char *const *keys = keys_count;
+    const struct lw_yaml_node *n;
+    int64_t iv;
+
+    if (kv->type == LW_YAML_SCALAR && kv->len == 0)
+        kv = NULL; /* `absent:` with nothing after it */
+    if (kv && kv->type != LW_YAML_MAP) {
+        lw_yaml_error(doc, kv, L->diag, "%s: expected a map such as {above: 10}", kn->str);
+        return;
+    }
+    switch (a->kind) {
+    case LW_K_RATIO:
+        keys = keys_ratio;
+        break;
+    case LW_K_SUM:
+    case LW_K_AVG:
+    case LW_K_MIN:
+    case LW_K_MAX:
+    case LW_K_DISTINCT:
+        keys = keys_field;
+        break;
+    case LW_K_QUANTILE:
+        keys = keys_quant;
+        break;
+    case LW_K_ABSENT:
+        keys = keys_absent;
+        break;
+    case LW_K_SPIKE:
+        keys = keys_spike;
+        break;
+    default:
+        break;
+    }
+    if (kv)
+        lw_yaml_check_keys(doc, kv, keys, kn->str, L->diag);
+    if (a->kind == LW_K_QUANTILE || a->kind == LW_K_DISTINCT) {
+        lw_yaml_error(doc, kn, L->diag, "'%s' alerts are not built yet (count, ratio, sum, avg, "
+                      "min, max, absent and spike are)", kn->str);
+        return;
+    }
+    if (!ev)
+        return;
+    if (a->kind == LW_K_ABSENT) {
+        a->above = false;
+        a->threshold = 1; /* absent: fewer than one event */
+    } else if (a->kind == LW_K_SPIKE) {
+        a->above = true;
+        a->threshold = 0;
+        if (!(n = lw_yaml_get(kv, "factor")))
+            lw_yaml_error(doc, kv ? kv : kn, L->diag, "spike needs a 'factor'");
+        else
+            lw_yaml_float(doc, n, &a->threshold, L->diag);
+    } else {
+        const struct lw_yaml_node *ab = lw_yaml_get(kv, "above"), *be = lw_yaml_get(kv, "below");
+        if ((ab != NULL) == (be != NULL))
+            lw_yaml_error(doc, kv ? kv : kn, L->diag, "%s needs exactly one of 'above' or 'below'",
+                          kn->str);
+        else if (ab)
+            a->above = true, lw_yaml_float(doc, ab, &a->threshold, L->diag);
+        else
+            a->above = false, lw_yaml_float(doc, be, &a->threshold, L->diag);
+    }
+    if ((n = lw_yaml_get(kv, "min_count")) && lw_yaml_int(doc, n, &iv, L->diag) == 0) {
+        if (iv < 0)
+            lw_yaml_error(doc, n, L->diag, "min_count must not be negative");
+        a->min_count = iv;
+    }
+    if ((n = lw_yaml_get(kv, "where")))
+        compile_expr(L, doc, n, ev, &a->where);
+    if (a->kind == LW_K_RATIO) {
+        if (!(n = lw_yaml_get(kv, "of")))
+            lw_yaml_error(doc, kv ? kv : kn, L->diag, "ratio needs 'of': the expression counted");
+        else
+            compile_expr(L, doc, n, ev, &a->of);
+    }
+    if (keys == keys_field || keys == keys_quant) {
+        const char *f;
+        if (!(n = lw_yaml_get(kv, "field"))) {
+            lw_yaml_error(doc, kv ? kv : kn, L->diag, "%s needs a 'field'", kn->str);
+        } else if (lw_yaml_str(doc, n, &f, L->diag) == 0) {
+            a->value_field = field_index(ev, f, strlen(f));
+            if (a->value_field < 0)
+                lw_yaml_error(doc, n, L->diag, "unknown field '%s' in event %s", f, ev->name);
+            else if (ev->fields[a->value_field].type == LW_T_STRING ||
+                     ev->fields[a->value_field].type == LW_T_BOOL)
+                lw_yaml_error(doc, n, L->diag,
+                              "field '%s' is not numeric: declare it under the event's fields "
+                              "as int, float or duration",
+                              f);
+        }
+    }
+}
+
+static void parse_alert(struct loader *L, const struct lw_yaml_doc *doc,
+                        const struct lw_yaml_node *node, struct lw_alert_def *a)
+{
+    const struct lw_yaml_node *n;
+    struct lw_event_def *ev = NULL;
+    a->file = lw_strdup(doc->file);
+    a->line = node->line;
+    a->event = -1;
+    a->value_field = -1;
+    a->max_groups = 100000;
+    if (node->type != LW_YAML_MAP) {
+        lw_yaml_error(doc, node, L->diag, "an alert must be a map");
+        a->name = lw_strdup("");
+        a->severity = lw_strdup("");
+        return;
+    }
+    lw_yaml_check_keys(doc, node, alert_keys, "alert", L->diag);
+    const char *name = "", *s;
+    if (!(n = lw_yaml_get(node, "name")))
+        lw_yaml_error(doc, node, L->diag, "alert without a name");
+    else
+        lw_yaml_str(doc, n, &name, L->diag);
+    a->name = lw_strdup(name);
+    for (size_t i = 0; i < L->rs->nalerts; i++)
+        if (&L->rs->alerts[i] != a && L->rs->alerts[i].name && *name &&
+            strcmp(L->rs->alerts[i].name, name) == 0)
+            lw_yaml_error(doc, n, L->diag, "alert %s is defined twice (first in %s:%d)", name,
+                          L->rs->alerts[i].file, L->rs->alerts[i].line);
+
+    if (!(n = lw_yaml_get(node, "event"))) {
+        lw_yaml_error(doc, node, L->diag, "alert %s has no 'event'", name);
+    } else if (lw_yaml_str(doc, n, &s, L->diag) == 0) {
+        for (size_t i = 0; i < L->rs->nevents; i++)
+            if (strcmp(L->rs->events[i].name, s) == 0)
+                a->event = (int)i, ev = &L->rs->events[i];
+        if (!ev)
+            lw_yaml_error(doc, n, L->diag, "unknown event '%s'", s);
+    }
+
+    if (!(n = lw_yaml_get(node, "window"))) {
+        lw_yaml_error(doc, node, L->diag, "alert %s has no 'window'", name);
+    } else if (lw_yaml_duration(doc, n, &a->window_ns, L->diag) == 0) {
+        if (a->window_ns < LW_NS_PER_SEC || a->window_ns % LW_NS_PER_SEC)
+            lw_yaml_error(doc, n, L->diag, "window must be whole seconds, at least 1s");
+        else if (a->window_ns > 90 * 86400 * LW_NS_PER_SEC)
+            lw_yaml_error(doc, n, L->diag, "window longer than 90 days");
+    }
+    /* RULES.md: resolution is window / 300 rounded down to whole seconds, at least 1 s. */
+    int64_t ws = a->window_ns / LW_NS_PER_SEC;
+    int64_t rs = ws / 300 > 0 ? ws / 300 : 1;
+    a->res_ns = rs * LW_NS_PER_SEC;
+    a->nbuckets = ws / rs > 0 ? ws / rs : 1;
+
+    if ((n = lw_yaml_get(node, "for"))) {
+        lw_yaml_duration(doc, n, &a->for_ns, L->diag);
+        if (a->for_ns < 0)
+            lw_yaml_error(doc, n, L->diag, "for must not be negative");
+    }
+    if ((n = lw_yaml_get(node, "max_groups"))) {
+        int64_t mg;
+        if (lw_yaml_int(doc, n, &mg, L->diag) == 0) {
+            if (mg < 1 || mg > 10000000)
+                lw_yaml_error(doc, n, L->diag, "max_groups must be between 1 and 10000000");
+            else
+                a->max_groups = (size_t)mg;
+        }
+    }
+    a->severity = lw_strdup("warning");
+    if ((n = lw_yaml_get(node, "severity")) && lw_yaml_str(doc, n, &s, L->diag) == 0) {
+        free(a->severity);
+        a->severity = lw_strdup(s);
+    }
+
+    if ((n = lw_yaml_get(node, "group_by"))) {
+        const char **names;
+        size_t cnt;
+        if (lw_yaml_strlist(doc, n, &names, &cnt, L->diag) == 0) {
+            a->group_by = lw_calloc(cnt ? cnt : 1, sizeof *a->group_by);
+            a->group_field = lw_calloc(cnt ? cnt : 1, sizeof *a->group_field);
+            for (size_t i = 0; i < cnt; i++) {
+                a->group_by[i] = lw_strdup(names[i]);
+                a->group_field[i] = ev ? field_index(ev, names[i], strlen(names[i])) : -1;
+                if (ev && a->group_field[i] < 0)
+                    lw_yaml_error(doc, n->type == LW_YAML_SEQ ? n->items[i] : n, L->diag,
+                                  "unknown field '%s' in event %s", names[i], ev->name);
+                if (!strcmp(names[i], "alert") || !strcmp(names[i], "severity"))
+                    lw_yaml_error(doc, n->type == LW_YAML_SEQ ? n->items[i] : n, L->diag,
+                                  "'%s' is a reserved label", names[i]);
+            }
+            a->ngroup = cnt;
+            free(names);
+        }
+    }
+
+    if ((n = lw_yaml_get(node, "labels"))) {
+        if (n->type != LW_YAML_MAP) {
+            lw_yaml_error(doc, n, L->diag, "labels: expected a map");
+        } else {
+            a->label_keys = lw_calloc(n->n + 1, sizeof(char *));
+            a->label_vals = lw_calloc(n->n + 1, sizeof(char *));
+            for (size_t i = 0; i < n->n; i++) {
+                const char *v;
+                const char *k = n->keys[i]->str;
+                if (lw_yaml_str(doc, n->items[i], &v, L->diag) < 0)
+                    continue;
+                if (!strcmp(k, "alert") || !strcmp(k, "severity")) {
+                    lw_yaml_error(doc, n->keys[i], L->diag,
+                                  "'%s' is set by the alert itself, not by labels", k);
+                    continue;
+                }
+                for (size_t g = 0; g < a->ngroup; g++)
+                    if (!strcmp(a->group_by[g], k))
+                        lw_yaml_error(doc, n->keys[i], L->diag,
+                                      "label '%s' is also a group_by field", k);
+                /* Keep key and value together while sorting: store "key\0value". */
+                size_t kl = strlen(k), vl = strlen(v);
+                char *kvp = lw_malloc(kl + vl + 2);
+                memcpy(kvp, k, kl + 1);
+                memcpy(kvp + kl + 1, v, vl + 1);
+                a->label_keys[a->nlabels++] = kvp;
+            }
+            qsort(a->label_keys, a->nlabels, sizeof(char *), cmp_str);
+            for (size_t i = 0; i < a->nlabels; i++) {
+                char *kvp = a->label_keys[i];
+                size_t kl = strlen(kvp);
+                a->label_vals[i] = lw_strdup(kvp + kl + 1);
+            }
+        }
+    }
+
+    int nkinds = 0;
+    for (size_t i = 0; i < node->n; i++)
+        for (int k = 0; lw_alert_kind_names[k]; k++)
+            if (!strcmp(node->keys[i]->str, lw_alert_kind_names[k])) {
+                if (nkinds++ == 0) {
+                    a->kind = (enum lw_alert_kind)k;
+                    parse_kind(L, doc, node->keys[i], node->items[i], a, ev);
+                } else {
+                    lw_yaml_error(doc, node->keys[i], L->diag,
+                                  "alert %s has more than one kind ('%s' and '%s')", name,
+                                  lw_alert_kind_names[a->kind], node->keys[i]->str);
+                }
+            }
+    if (nkinds == 0)
+        lw_yaml_error(doc, node, L->diag,
+                      "alert %s needs a kind: count, ratio, sum, avg, min, max, absent or spike",
+                      name);
+
+    if ((n = lw_yaml_get(node, "annotations"))) {
+        if (n->type != LW_YAML_MAP) {
+            lw_yaml_error(doc, n, L->diag, "annotations: expected a map");
+        } else {
+            struct known_ctx kc = {a};
+            a->annotations = lw_calloc(n->n ? n->n : 1, sizeof *a->annotations);
+            for (size_t i = 0; i < n->n; i++) {
+                const char *src;
+                int col = 0;
+                struct lw_err err = {0};
+                struct lw_tmpl *t = NULL;
+                if (lw_yaml_str(doc, n->items[i], &src, L->diag) < 0)
+                    continue;
+                if (lw_tmpl_compile(&t, src, tmpl_known, &kc, &col, &err) < 0) {
+                    lw_diag_add(L->diag, doc->file, n->items[i]->line,
+                                scalar_col(n->items[i], col > 0 ? (size_t)col - 1 : 0), "%s",
+                                err.msg);
+                    continue;
+                }
+                a->annotations[a->nannotations].key = lw_strdup(n->keys[i]->str);
+                a->annotations[a->nannotations].tmpl = t;
+                a->nannotations++;
+            }
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- the ruleset */
+
+static void event_free(struct lw_event_def *ev)
+{
+    free(ev->name);
+    free(ev->file);
+    free(ev->pattern);
+    if (ev->md)
+        pcre2_match_data_free(ev->md);
+    if (ev->re)
+        pcre2_code_free(ev->re);
+    free(ev->on_input);
+    for (size_t i = 0; i < ev->nfields; i++)
+        free(ev->fields[i].name);
+    free(ev->fields);
+    free(ev->vals);
+    lw_expr_free(ev->where);
+    if (ev->tsfmt) {
+        lw_tsfmt_free(ev->tsfmt);
+        free(ev->tsfmt);
+    }
+}
+
+static void alert_free(struct lw_alert_def *a)
+{
+    free(a->name);
+    free(a->file);
+    lw_expr_free(a->where);
+    lw_expr_free(a->of);
+    for (size_t i = 0; i < a->ngroup; i++)
+        free(a->group_by[i]);
+    free(a->group_by);
+    free(a->group_field);
+    free(a->severity);
+    for (size_t i = 0; i < a->nlabels; i++) {
+        free(a->label_keys[i]);
+        free(a->label_vals[i]);
+    }
+    free(a->label_keys);
+    free(a->label_vals);
+    for (size_t i = 0; i < a->nannotations; i++) {
+        free(a->annotations[i].key);
+        lw_tmpl_free(a->annotations[i].tmpl);
+    }
+    free(a->annotations);
+}
+
+void lw_ruleset_free(struct lw_ruleset *rs)
+{
+    if (!rs)
+        return;
+    for (size_t i = 0; i < rs->nevents; i++)
+        event_free(&rs->events[i]);
+    for (size_t i = 0; i < rs->nalerts; i++)
+        alert_free(&rs->alerts[i]);
+    free(rs->events);
+    free(rs->alerts);
+    free(rs->alerts_of_event);
+    free(rs->alerts_off);
+    free(rs);
+}
+
+static size_t seq_len(const struct lw_yaml_doc *doc, const struct lw_yaml_node *n,
+                      const char *what, struct lw_diag *diag)
+{
+    if (!n)
+        return 0;
+    if (n->type != LW_YAML_SEQ) {
+        lw_yaml_error(doc, n, diag, "%s: expected a list", what);
+        return 0;
+    }
+    return n->n;
+}
+
+int lw_ruleset_load(struct lw_ruleset **out, const char *const *paths, size_t n,
+                    const struct lw_rules_env *env, struct lw_diag *diag)
+{
+    struct loader L = {0};
+    struct lw_ruleset *rs = lw_calloc(1, sizeof *rs);
+    size_t errors0 = diag->n;
+    L.diag = diag;
+    L.env = env;
+    L.rs = rs;
+    L.docs = lw_calloc(n ? n : 1, sizeof *L.docs);
+    if (env) {
+        rs->inputs = env->inputs;
+        rs->ninputs = env->ninputs;
+    }
+
+    for (size_t i = 0; i < n; i++) {
+        if (lw_yaml_load_file(&L.docs[i], paths[i], diag) < 0)
+            continue;
+        const struct lw_yaml_doc *doc = L.docs[i];
+        if (!doc->root)
+            continue; /* an empty file defines nothing */
+        if (doc->root->type != LW_YAML_MAP) {
+            lw_yaml_error(doc, doc->root, diag,
+                          "a rule file is a map with patterns, events and alerts");
+            continue;
+        }
+        lw_yaml_check_keys(doc, doc->root, file_keys, "rule file", diag);
+        collect_patterns(&L, doc, lw_yaml_get(doc->root, "patterns"));
+    }
+    /* Events of all files first, so that an alert may name an event of another file. */
+    size_t nev = 0, nal = 0;
+    for (size_t i = 0; i < n; i++)
+        if (L.docs[i] && L.docs[i]->root) {
+            nev += seq_len(L.docs[i], lw_yaml_get(L.docs[i]->root, "events"), "events", diag);
+            nal += seq_len(L.docs[i], lw_yaml_get(L.docs[i]->root, "alerts"), "alerts", diag);
+        }
+    rs->events = lw_calloc(nev ? nev : 1, sizeof *rs->events);
+    rs->alerts = lw_calloc(nal ? nal : 1, sizeof *rs->alerts);
+    for (size_t i = 0; i < n; i++) {
+        const struct lw_yaml_doc *doc = L.docs[i];
+        const struct lw_yaml_node *evs = doc && doc->root ? lw_yaml_get(doc->root, "events") : NULL;
+        if (evs && evs->type == LW_YAML_SEQ)
+            for (size_t j = 0; j < evs->n; j++) {
+                rs->nevents++;
+                parse_event(&L, doc, evs->items[j], &rs->events[rs->nevents - 1]);
+            }
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct lw_yaml_doc *doc = L.docs[i];
+        const struct lw_yaml_node *als = doc && doc->root ? lw_yaml_get(doc->root, "alerts") : NULL;
+        if (als && als->type == LW_YAML_SEQ)
+            for (size_t j = 0; j < als->n; j++) {
+                rs->nalerts++;
+                parse_alert(&L, doc, als->items[j], &rs->alerts[rs->nalerts - 1]);
+            }
+    }
+
+    /* Index: the alerts of each event, so matching finds them without scanning. */
+    rs->alerts_off = lw_calloc(rs->nevents + 1, sizeof *rs->alerts_off);
+    rs->alerts_of_event = lw_calloc(rs->nalerts ? rs->nalerts : 1, sizeof *rs->alerts_of_event);
+    for (size_t a = 0; a < rs->nalerts; a++)
+        if (rs->alerts[a].event >= 0)
+            rs->alerts_off[rs->alerts[a].event + 1]++;
+    for (size_t e = 0; e < rs->nevents; e++)
+        rs->alerts_off[e + 1] += rs->alerts_off[e];
+    {
+        size_t *fill = lw_calloc(rs->nevents + 1, sizeof *fill);
+        for (size_t a = 0; a < rs->nalerts; a++) {
+            int e = rs->alerts[a].event;
+            if (e >= 0)
+                rs->alerts_of_event[rs->alerts_off[e] + fill[e]++] = a;
+        }
+        free(fill);
+    }
+
+    for (size_t i = 0; i < n; i++)
+        lw_yaml_free(L.docs[i]);
+    free(L.docs);
+    free(L.pats);
+    if (diag->n > errors0) {
+        lw_ruleset_free(rs);
+        *out = NULL;
+        return LW_EINVAL;
+    }
+    *out = rs;
+    return 0;
+}

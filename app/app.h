@@ -1,0 +1,87 @@
+/* app.h: the app's own interfaces: config, envelope decoding, routing, commands, sink workers. */
+#ifndef LW_APP_H
+#define LW_APP_H
+
+#include "engine.h"
+#include "ingest.h"
+#include "lw_yaml.h"
+#include "rules.h"
+#include "sink.h"
+
+/* How a record's bytes are unwrapped before rules see them. */
+enum lw_format { LW_FMT_RAW = 0, LW_FMT_SYSLOG };
+
+struct lw_cfg_input {
+    char *name;
+    char *type;
+    enum lw_format format;
+    char **label_keys, **label_vals;
+    size_t nlabels;
+    struct lw_input *in;          /* created and validated at load; started by the daemon */
+};
+
+struct lw_route {
+    char **eq_keys, **eq_vals;    /* match: label equals value */
+    size_t neq;
+    char **re_keys;               /* match_re: label matches regex */
+    void **re;                    /* pcre2_code */
+    size_t nre;
+    size_t *sinks;                /* sink indices */
+    size_t nsinks;
+    bool cont;                    /* continue: also try the next routes */
+};
+
+struct lw_config {
+    char *path;
+    char *dir;                    /* the config's folder: relative paths start here */
+    char *state;                  /* the state file path */
+    char **rule_files;            /* globs expanded */
+    size_t nrule_files;
+    struct lw_cfg_input *inputs;
+    size_t ninputs;
+    struct lw_rules_input *rinputs; /* the rules module's view of inputs */
+    struct lw_sink **sinks;
+    size_t nsinks;
+    struct lw_route *routes;
+    size_t nroutes;
+    int64_t group_wait_ns, repeat_interval_ns;
+    bool send_resolved;
+    int64_t max_age_ns;           /* notify.max_age: how long delivery is retried */
+    char *http_listen;
+};
+
+/* Loads and validates a config file (and creates its inputs and sinks, not yet started).
+ * Every problem goes to diag; on error *out is NULL and LW_EINVAL is returned. */
+int lw_config_load(struct lw_config **out, const char *path, struct lw_diag *diag);
+void lw_config_free(struct lw_config *c);
+/* Loads the rules the config names. */
+int lw_config_rules(const struct lw_config *c, struct lw_ruleset **out, struct lw_diag *diag);
+int lw_format_parse(const char *s, enum lw_format *out);
+
+/* Decodes one line's envelope into a rules record. scratch holds label texts that do not
+ * live in the line. Returns 0, or -1 when the line is malformed for its format (counted by
+ * the caller; the record is then the raw line). */
+int lw_decode(enum lw_format fmt, const char *input_name, const char *path,
+              const struct lw_record *in, uint32_t input, int64_t now_ns, struct lw_rec *out);
+
+/* Sink indices an alert (given as its JSON object) goes to; n set; the array is the caller's. */
+size_t *lw_route_alert(const struct lw_config *c, const char *json, size_t len, size_t *n);
+
+/* ---------------------------------------------------------------- sink workers */
+
+struct lw_worker;
+/* Starts a thread delivering sink's outbox rows from the state file, in order, with retries. */
+struct lw_worker *lw_worker_start(struct lw_sink *s, const char *state_path, int64_t max_age_ns);
+void lw_worker_wake(struct lw_worker *w);
+/* Asks the worker to finish: it keeps delivering what is due for at most grace_ns, then joins. */
+void lw_worker_stop(struct lw_worker *w, int64_t grace_ns);
+/* Delivers one notification now with retries (replay --notify): 0 or the last error. */
+int lw_deliver_now(struct lw_sink *s, const char *payload, size_t len, int64_t max_age_ns);
+
+/* ---------------------------------------------------------------- commands */
+
+int lw_cmd_run(int argc, char **argv);
+int lw_cmd_check(int argc, char **argv);
+int lw_cmd_replay(int argc, char **argv);
+
+#endif

@@ -1,0 +1,602 @@
+/* engine.c: the pipeline core: events into windows, the evaluator's state machine per group,
+ * and alert objects for every transition.
+ *
+ * Per group (alert name + group labels), evaluated at every instant n (a multiple of the
+ * alert's resolution):
+ *
+ *              cond, for > 0                 held for `for`
+ *   INACTIVE ----------------> PENDING ------------------------> FIRING
+ *      ^  |                      |                                 |
+ *      |  +------- cond, for == 0 ---------------------------------+ (emit firing)
+ *      +---------------- !cond --+                                 |
+ *      +-------------------------------- !cond (emit resolved) ----+
+ *
+ * Replay drives n by the watermark (largest event time); live mode by the wall clock. */
+#include "engine.h"
+
+#include "template.h"
+#include "windows.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FUTURE_SLACK_NS (300 * LW_NS_PER_SEC)
+
+struct alert_rt {
+    const struct lw_alert_def *def;
+    struct lw_win *w;
+    int64_t res_ns, k, span, for_b;
+    int64_t done_n;  /* last evaluated instant; INT64_MIN before the first */
+    int64_t start_n; /* the first instant: absent needs a whole window after it */
+    int64_t max_b;   /* newest bucket with data */
+};
+
+struct lw_engine {
+    struct lw_ruleset *rs;
+    enum lw_engine_mode mode;
+    lw_alert_out_fn *out;
+    void *payload;
+    struct alert_rt *alerts;
+    size_t nalerts;
+    int64_t wm_ns;   /* replay: the watermark */
+    int64_t now_ns;  /* live: the latest wall clock seen */
+    struct lw_engine_stats st;
+    uint64_t *late_by_input;
+    size_t ninputs;
+    const struct lw_rec *cur; /* the record being matched */
+    struct lw_buf key, json;
+    /* collect() output, valid until collect_done() */
+    struct lw_bucket_row *brows;
+    size_t nb, capb;
+    struct lw_state_row *srows;
+    char (*fps)[17];
+    size_t ns, caps;
+    struct lw_wgroup **clean; /* groups whose state rows were collected */
+};
+
+static inline int64_t ceil_div(int64_t a, int64_t b)
+{
+    return a >= 0 ? (a + b - 1) / b : -((-a) / b);
+}
+
+static inline int64_t floor_div(int64_t a, int64_t b)
+{
+    return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+/* ---------------------------------------------------------------- alert objects */
+
+struct pair {
+    const char *k, *v;
+};
+
+static int cmp_pair(const void *a, const void *b)
+{
+    return strcmp(((const struct pair *)a)->k, ((const struct pair *)b)->k);
+}
+
+void lw_fingerprint(const char *alert, const char *group_json, char out[17])
+{
+    struct pair pairs[64];
+    size_t n = 0;
+    uint64_t h = lw_hash64(alert, strlen(alert) + 1, LW_HASH_SEED);
+    json_t *obj = json_loads(group_json, 0, NULL);
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v)
+    {
+        if (n < 64 && json_is_string(v))
+            pairs[n++] = (struct pair){k, json_string_value(v)};
+    }
+    qsort(pairs, n, sizeof *pairs, cmp_pair);
+    for (size_t i = 0; i < n; i++) {
+        h = lw_hash64(pairs[i].k, strlen(pairs[i].k) + 1, h);
+        h = lw_hash64(pairs[i].v, strlen(pairs[i].v) + 1, h);
+    }
+    json_decref(obj);
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
+struct lookup_ctx {
+    struct pair *pairs;
+    size_t n;
+    const char *window;
+};
+
+static int tmpl_lookup(const char *name, size_t n, struct lw_str *out, void *payload)
+{
+    struct lookup_ctx *c = payload;
+    if (n == 6 && memcmp(name, "window", 6) == 0) {
+        *out = lw_str_c(c->window);
+        return 0;
+    }
+    for (size_t i = 0; i < c->n; i++)
+        if (strlen(c->pairs[i].k) == n && memcmp(c->pairs[i].k, name, n) == 0) {
+            *out = lw_str_c(c->pairs[i].v);
+            return 0;
+        }
+    return -1;
+}
+
+static void put_number(struct lw_buf *b, double v)
+{
+    char num[64];
+    if (!isfinite(v)) {
+        lw_buf_puts(b, "null");
+        return;
+    }
+    lw_fmt_number(v, num, sizeof num);
+    lw_buf_puts(b, num);
+}
+
+static void emit(struct lw_engine *e, struct alert_rt *ar, struct lw_wgroup *g, bool firing,
+                 int64_t t_ns)
+{
+    const struct lw_alert_def *a = ar->def;
+    struct pair pairs[80];
+    size_t n = 0;
+    char fp[17], ts[40], win[32];
+    struct lw_buf *b = &e->json;
+    json_t *grp = json_loadb(g->key, g->keylen, 0, NULL);
+    const char *k;
+    json_t *v;
+
+    pairs[n++] = (struct pair){"alert", a->name};
+    pairs[n++] = (struct pair){"severity", a->severity};
+    json_object_foreach(grp, k, v)
+    {
+        if (n < 64 && json_is_string(v))
+            pairs[n++] = (struct pair){k, json_string_value(v)};
+    }
+    for (size_t i = 0; i < a->nlabels && n < 80; i++)
+        pairs[n++] = (struct pair){a->label_keys[i], a->label_vals[i]};
+    qsort(pairs, n, sizeof *pairs, cmp_pair);
+    lw_fingerprint(a->name, g->key, fp);
+    lw_fmt_duration(a->window_ns, win, sizeof win);
+
+    lw_buf_reset(b);
+    lw_buf_puts(b, "{\"status\":");
+    lw_buf_puts(b, firing ? "\"firing\"" : "\"resolved\"");
+    lw_buf_puts(b, ",\"alert\":");
+    lw_buf_json_str(b, a->name, strlen(a->name));
+    lw_buf_printf(b, ",\"fingerprint\":\"%s\",\"labels\":{", fp);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            lw_buf_putc(b, ',');
+        lw_buf_json_str(b, pairs[i].k, strlen(pairs[i].k));
+        lw_buf_putc(b, ':');
+        lw_buf_json_str(b, pairs[i].v, strlen(pairs[i].v));
+    }
+    lw_buf_puts(b, "},\"annotations\":{");
+    struct lookup_ctx lc = {pairs, n, win};
+    struct lw_buf text = {0};
+    for (size_t i = 0; i < a->nannotations; i++) {
+        if (i)
+            lw_buf_putc(b, ',');
+        lw_buf_json_str(b, a->annotations[i].key, strlen(a->annotations[i].key));
+        lw_buf_putc(b, ':');
+        lw_buf_reset(&text);
+        lw_tmpl_render(a->annotations[i].tmpl, g->st.value, tmpl_lookup, &lc, &text);
+        lw_buf_json_str(b, text.p ? text.p : "", text.len);
+    }
+    lw_buf_free(&text);
+    lw_buf_puts(b, "},\"value\":");
+    put_number(b, g->st.value);
+    lw_fmt_rfc3339(g->st.fired_ns, ts, sizeof ts);
+    lw_buf_printf(b, ",\"starts_at\":\"%s\",\"ends_at\":", ts);
+    if (firing) {
+        lw_buf_puts(b, "null");
+    } else {
+        lw_fmt_rfc3339(t_ns, ts, sizeof ts);
+        lw_buf_printf(b, "\"%s\"", ts);
+    }
+    lw_buf_puts(b, ",\"window\":");
+    lw_buf_json_str(b, win, strlen(win));
+    lw_buf_puts(b, ",\"generator\":\"logwarden\"}");
+    json_decref(grp);
+    e->st.transitions++;
+    if (e->out)
+        e->out(a, b->p, b->len, firing, e->payload);
+}
+
+/* ---------------------------------------------------------------- evaluation */
+
+static void eval_group(struct lw_engine *e, struct alert_rt *ar, struct lw_wgroup *g, int64_t n)
+{
+    const struct lw_alert_def *a = ar->def;
+    struct lw_agg ag, prev;
+    bool valid = true;
+    double v = 0;
+    int64_t t = n * ar->res_ns;
+
+    lw_win_agg(ar->w, g, n, 0, &ag);
+    switch (a->kind) {
+    case LW_K_COUNT:
+        v = ag.count;
+        break;
+    case LW_K_RATIO:
+        valid = ag.count > 0 && ag.count >= (double)a->min_count;
+        v = valid ? ag.matched / ag.count : 0;
+        break;
+    case LW_K_SUM:
+        v = ag.sum;
+        break;
+    case LW_K_AVG:
+        valid = ag.count > 0;
+        v = valid ? ag.sum / ag.count : 0;
+        break;
+    case LW_K_MIN:
+        valid = ag.count > 0;
+        v = valid ? ag.min : 0;
+        break;
+    case LW_K_MAX:
+        valid = ag.count > 0;
+        v = valid ? ag.max : 0;
+        break;
+    case LW_K_ABSENT:
+        /* Only once a whole window has passed since we started looking. */
+        v = ag.count;
+        valid = n - ar->start_n >= ar->k;
+        break;
+    case LW_K_SPIKE:
+        lw_win_agg(ar->w, g, n, 1, &prev);
+        valid = ag.count >= (double)a->min_count && n - ar->start_n >= 2 * ar->k;
+        v = ag.count / (prev.count > 1 ? prev.count : 1);
+        break;
+    default:
+        valid = false;
+    }
+    bool cond = valid && (a->above ? v > a->threshold : v < a->threshold);
+    struct lw_gstate *s = &g->st;
+    s->value = v;
+    if (cond) {
+        if (s->state == LW_INACTIVE) {
+            s->active_since_ns = t;
+            s->state = LW_PENDING;
+            s->dirty = true;
+        }
+        if (s->state == LW_PENDING && t - s->active_since_ns >= a->for_ns) {
+            s->state = LW_FIRING;
+            s->fired_ns = t;
+            s->dirty = true;
+            emit(e, ar, g, true, t);
+        }
+    } else if (s->state == LW_FIRING) {
+        emit(e, ar, g, false, t);
+        s->state = LW_INACTIVE;
+        s->dirty = true;
+    } else if (s->state == LW_PENDING) {
+        s->state = LW_INACTIVE;
+        s->dirty = true;
+    }
+}
+
+/* Forgets groups idle for two windows with nothing to remember (RULES.md). */
+static void forget_idle(struct alert_rt *ar, int64_t n)
+{
+    if (ar->def->ngroup == 0)
+        return;
+    for (size_t i = lw_win_count(ar->w); i-- > 0;) {
+        struct lw_wgroup *g = lw_win_at(ar->w, i);
+        if (g->st.state == LW_INACTIVE && !g->st.dirty && g->last_bucket <= n - 2 * ar->k)
+            lw_win_drop(ar->w, g);
+    }
+}
+
+/* Evaluates every instant in (done_n, to]. Past the horizon (when every window has emptied
+ * and every `for` has run out) nothing can change, so those instants are skipped. */
+static void advance(struct lw_engine *e, struct alert_rt *ar, int64_t to)
+{
+    if (ar->done_n == INT64_MIN) {
+        ar->done_n = ar->start_n = to;
+        return;
+    }
+    if (to <= ar->done_n)
+        return;
+    int64_t base = ar->max_b > ar->start_n ? ar->max_b : ar->start_n;
+    int64_t horizon = base + ar->span * ar->k + ar->for_b + 2;
+    int64_t last = to < horizon ? to : horizon;
+    for (int64_t n = ar->done_n + 1; n <= last; n++) {
+        size_t cnt = lw_win_count(ar->w);
+        for (size_t i = 0; i < cnt; i++)
+            eval_group(e, ar, lw_win_at(ar->w, i), n);
+        if (n % ar->k == 0)
+            forget_idle(ar, n);
+    }
+    if (to > last)
+        forget_idle(ar, to);
+    ar->done_n = to;
+}
+
+/* ---------------------------------------------------------------- events */
+
+static void add_event(struct lw_engine *e, struct alert_rt *ar, const struct lw_event *ev,
+                      int64_t ts)
+{
+    const struct lw_alert_def *a = ar->def;
+    struct lw_buf *key = &e->key;
+    double val = 0;
+    bool matched = false;
+
+    if (a->where && !lw_rules_eval(a->where, ev))
+        return;
+    if (a->value_field >= 0) {
+        const struct lw_value *fv = &ev->fields[a->value_field];
+        if (fv->kind != LW_V_INT && fv->kind != LW_V_FLOAT)
+            return; /* no value to aggregate */
+        val = lw_value_num(fv);
+    }
+    if (a->of)
+        matched = lw_rules_eval(a->of, ev);
+
+    lw_buf_reset(key);
+    lw_buf_putc(key, '{');
+    for (size_t i = 0; i < a->ngroup; i++) {
+        const struct lw_value *gv = &ev->fields[a->group_field[i]];
+        char num[64];
+        if (i)
+            lw_buf_putc(key, ',');
+        lw_buf_json_str(key, a->group_by[i], strlen(a->group_by[i]));
+        lw_buf_putc(key, ':');
+        if (gv->kind == LW_V_INT) {
+            snprintf(num, sizeof num, "%lld", (long long)gv->i);
+            lw_buf_json_str(key, num, strlen(num));
+        } else if (gv->kind == LW_V_NONE) {
+            lw_buf_json_str(key, "", 0);
+        } else if (gv->kind == LW_V_BOOL) {
+            lw_buf_json_str(key, gv->b ? "true" : "false", gv->b ? 4 : 5);
+        } else if (gv->kind == LW_V_FLOAT && (gv->s.p == NULL)) {
+            lw_fmt_number(gv->f, num, sizeof num);
+            lw_buf_json_str(key, num, strlen(num));
+        } else {
+            lw_buf_json_str(key, gv->s.p, gv->s.n);
+        }
+    }
+    lw_buf_putc(key, '}');
+    struct lw_wgroup *g = lw_win_group(ar->w, key->p, key->len);
+    if (!g) {
+        e->st.overflow++;
+        return;
+    }
+    int64_t b = ceil_div(ts, ar->res_ns);
+    if (e->mode == LW_MODE_LIVE) {
+        int64_t cur = floor_div(e->now_ns, ar->res_ns);
+        if (b > cur + 1)
+            b = cur + 1;
+    }
+    int64_t now_b = ar->done_n == INT64_MIN ? b - 1 : ar->done_n;
+    if (lw_win_add(ar->w, g, b, now_b, matched, val) < 0) {
+        e->st.late++;
+        if (e->cur && e->cur->input < e->ninputs)
+            e->late_by_input[e->cur->input]++;
+        return;
+    }
+    if (b > ar->max_b)
+        ar->max_b = b;
+}
+
+static void on_event(const struct lw_event *ev, void *payload)
+{
+    struct lw_engine *e = payload;
+    int64_t ts = ev->ts_ns;
+    e->st.events++;
+    if (e->mode == LW_MODE_LIVE) {
+        /* A clock far ahead is a wrong clock: take the arrival time instead. */
+        if (ts > e->now_ns + FUTURE_SLACK_NS)
+            ts = e->cur->recv_ns;
+    } else if (ts > e->wm_ns) {
+        e->wm_ns = ts;
+        for (size_t i = 0; i < e->nalerts; i++) {
+            struct alert_rt *ar = &e->alerts[i];
+            advance(e, ar, ceil_div(ts, ar->res_ns) - 1);
+        }
+    }
+    size_t lo = e->rs->alerts_off[ev->index], hi = e->rs->alerts_off[ev->index + 1];
+    for (size_t i = lo; i < hi; i++)
+        add_event(e, &e->alerts[e->rs->alerts_of_event[i]], ev, ts);
+}
+
+/* ---------------------------------------------------------------- the engine */
+
+struct lw_engine *lw_engine_new(struct lw_ruleset *rs, enum lw_engine_mode mode, int64_t now_ns,
+                                lw_alert_out_fn *out, void *payload)
+{
+    struct lw_engine *e = lw_calloc(1, sizeof *e);
+    e->rs = rs;
+    e->mode = mode;
+    e->out = out;
+    e->payload = payload;
+    e->now_ns = now_ns;
+    e->wm_ns = INT64_MIN;
+    e->ninputs = rs->ninputs;
+    e->late_by_input = lw_calloc(e->ninputs ? e->ninputs : 1, sizeof *e->late_by_input);
+    e->nalerts = rs->nalerts;
+    e->alerts = lw_calloc(e->nalerts ? e->nalerts : 1, sizeof *e->alerts);
+    for (size_t i = 0; i < rs->nalerts; i++) {
+        const struct lw_alert_def *a = &rs->alerts[i];
+        struct alert_rt *ar = &e->alerts[i];
+        unsigned aggs = LW_AGG_COUNT;
+        if (a->kind == LW_K_RATIO)
+            aggs |= LW_AGG_MATCHED;
+        if (a->kind == LW_K_SUM || a->kind == LW_K_AVG)
+            aggs |= LW_AGG_SUM;
+        if (a->kind == LW_K_MIN)
+            aggs |= LW_AGG_MIN;
+        if (a->kind == LW_K_MAX)
+            aggs |= LW_AGG_MAX;
+        ar->def = a;
+        ar->res_ns = a->res_ns;
+        ar->k = a->nbuckets;
+        ar->span = a->kind == LW_K_SPIKE ? 2 : 1;
+        ar->for_b = ceil_div(a->for_ns, a->res_ns);
+        ar->w = lw_win_new(a->res_ns / LW_NS_PER_SEC, ar->k, (int)ar->span, aggs, a->max_groups);
+        ar->max_b = INT64_MIN;
+        ar->done_n = INT64_MIN;
+        if (mode == LW_MODE_LIVE)
+            ar->done_n = ar->start_n = floor_div(now_ns, a->res_ns);
+        /* Without group_by the alert is one group, there from the start (absent needs it). */
+        if (a->ngroup == 0)
+            lw_win_group(ar->w, "{}", 2);
+    }
+    return e;
+}
+
+void lw_engine_free(struct lw_engine *e)
+{
+    if (!e)
+        return;
+    for (size_t i = 0; i < e->nalerts; i++)
+        lw_win_free(e->alerts[i].w);
+    free(e->alerts);
+    free(e->late_by_input);
+    lw_buf_free(&e->key);
+    lw_buf_free(&e->json);
+    free(e->brows);
+    free(e->srows);
+    free(e->fps);
+    free(e->clean);
+    free(e);
+}
+
+void lw_engine_record(struct lw_engine *e, const struct lw_rec *r, int64_t now_ns)
+{
+    e->st.records++;
+    if (e->mode == LW_MODE_LIVE && now_ns > e->now_ns)
+        e->now_ns = now_ns;
+    e->cur = r;
+    lw_ruleset_match(e->rs, r, now_ns, on_event, e);
+    e->cur = NULL;
+}
+
+void lw_engine_tick(struct lw_engine *e, int64_t now_ns)
+{
+    if (now_ns > e->now_ns)
+        e->now_ns = now_ns;
+    for (size_t i = 0; i < e->nalerts; i++) {
+        struct alert_rt *ar = &e->alerts[i];
+        advance(e, ar, floor_div(e->now_ns, ar->res_ns));
+    }
+}
+
+void lw_engine_finish(struct lw_engine *e)
+{
+    if (e->wm_ns == INT64_MIN)
+        return;
+    for (size_t i = 0; i < e->nalerts; i++) {
+        struct alert_rt *ar = &e->alerts[i];
+        advance(e, ar, ceil_div(e->wm_ns, ar->res_ns));
+    }
+}
+
+/* ---------------------------------------------------------------- persistence */
+
+struct collect_ctx {
+    struct lw_engine *e;
+    const struct lw_alert_def *a;
+};
+
+static void on_dirty(const struct lw_wgroup *g, int64_t b, const struct lw_agg *ag, void *payload)
+{
+    struct collect_ctx *c = payload;
+    struct lw_engine *e = c->e;
+    if (e->nb == e->capb) {
+        e->capb = e->capb ? e->capb * 2 : 256;
+        e->brows = lw_realloc(e->brows, e->capb * sizeof *e->brows);
+    }
+    e->brows[e->nb++] = (struct lw_bucket_row){
+        c->a->name, g->key, c->a->res_ns / LW_NS_PER_SEC, b,
+        ag->count,  ag->matched, ag->sum, isfinite(ag->min) ? ag->min : 0,
+        isfinite(ag->max) ? ag->max : 0};
+}
+
+void lw_engine_collect(struct lw_engine *e, struct lw_flush *f)
+{
+    e->nb = e->ns = 0;
+    int64_t longest = 0;
+    for (size_t i = 0; i < e->nalerts; i++) {
+        struct alert_rt *ar = &e->alerts[i];
+        struct collect_ctx c = {e, ar->def};
+        lw_win_take_dirty(ar->w, on_dirty, &c);
+        if (ar->span * ar->def->window_ns > longest)
+            longest = ar->span * ar->def->window_ns;
+        for (size_t j = 0; j < lw_win_count(ar->w); j++) {
+            struct lw_wgroup *g = lw_win_at(ar->w, j);
+            if (!g->st.dirty)
+                continue;
+            if (e->ns == e->caps) {
+                e->caps = e->caps ? e->caps * 2 : 64;
+                e->srows = lw_realloc(e->srows, e->caps * sizeof *e->srows);
+                e->fps = lw_realloc(e->fps, e->caps * sizeof *e->fps);
+                e->clean = lw_realloc(e->clean, e->caps * sizeof *e->clean);
+            }
+            lw_fingerprint(ar->def->name, g->key, e->fps[e->ns]);
+            e->srows[e->ns] = (struct lw_state_row){ar->def->name, e->fps[e->ns], g->key,
+                                                    g->st.state, g->st.active_since_ns,
+                                                    g->st.fired_ns, g->st.value};
+            e->clean[e->ns] = g;
+            e->ns++;
+        }
+    }
+    f->buckets = e->brows;
+    f->nbuckets = e->nb;
+    f->states = e->srows;
+    f->nstates = e->ns;
+    f->expire_before_ns = e->now_ns - longest - 2 * LW_NS_PER_SEC * 300;
+}
+
+void lw_engine_collect_done(struct lw_engine *e)
+{
+    for (size_t i = 0; i < e->ns; i++)
+        e->clean[i]->st.dirty = false;
+    e->nb = e->ns = 0;
+}
+
+static struct alert_rt *alert_by_name(struct lw_engine *e, const char *name)
+{
+    for (size_t i = 0; i < e->nalerts; i++)
+        if (strcmp(e->alerts[i].def->name, name) == 0)
+            return &e->alerts[i];
+    return NULL;
+}
+
+void lw_engine_restore_bucket(struct lw_engine *e, const struct lw_bucket_row *row)
+{
+    struct alert_rt *ar = alert_by_name(e, row->alert);
+    if (!ar || row->res_s * LW_NS_PER_SEC != ar->res_ns)
+        return; /* the rule changed: its old buckets mean something else */
+    struct lw_wgroup *g = lw_win_group(ar->w, row->group, strlen(row->group));
+    if (!g)
+        return;
+    struct lw_agg a = {row->count, row->matched, row->sum, row->min, row->max};
+    lw_win_restore(ar->w, g, row->bucket, &a);
+    if (row->bucket > ar->max_b)
+        ar->max_b = row->bucket;
+}
+
+void lw_engine_restore_state(struct lw_engine *e, const struct lw_state_row *row)
+{
+    struct alert_rt *ar = alert_by_name(e, row->alert);
+    if (!ar)
+        return;
+    struct lw_wgroup *g = lw_win_group(ar->w, row->group, strlen(row->group));
+    if (!g)
+        return;
+    g->st.state = row->state;
+    g->st.active_since_ns = row->active_since_ns;
+    g->st.fired_ns = row->fired_ns;
+    g->st.value = row->value;
+    g->st.dirty = false;
+}
+
+void lw_engine_stats(const struct lw_engine *e, struct lw_engine_stats *out)
+{
+    *out = e->st;
+}
+
+const uint64_t *lw_engine_late_by_input(const struct lw_engine *e, size_t *n)
+{
+    *n = e->ninputs;
+    return e->late_by_input;
+}

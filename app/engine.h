@@ -1,0 +1,52 @@
+/* engine.h: the pipeline core shared by `run` and `replay`: records -> events -> windows ->
+ * evaluator -> alert transitions (as alert objects, RULES.md). One thread owns an engine. */
+#ifndef LW_ENGINE_H
+#define LW_ENGINE_H
+
+#include "rules.h"
+#include "store.h"
+
+enum lw_engine_mode {
+    LW_MODE_LIVE,   /* wall clock; late events dropped */
+    LW_MODE_REPLAY, /* event time: the watermark drives evaluation */
+};
+
+/* Called for each transition with the alert object as JSON (one object, no newline). */
+typedef void lw_alert_out_fn(const struct lw_alert_def *def, const char *json, size_t len,
+                             bool firing, void *payload);
+
+struct lw_engine;
+
+struct lw_engine_stats {
+    uint64_t records, events, late, transitions, overflow;
+};
+
+/* rs is borrowed and must outlive the engine. now_ns: the start time (live mode). */
+struct lw_engine *lw_engine_new(struct lw_ruleset *rs, enum lw_engine_mode mode, int64_t now_ns,
+                                lw_alert_out_fn *out, void *payload);
+void lw_engine_free(struct lw_engine *e);
+
+/* Feeds one decoded record. In replay mode, instants before the new watermark are evaluated
+ * first, so transitions come out in time order. */
+void lw_engine_record(struct lw_engine *e, const struct lw_rec *r, int64_t now_ns);
+/* Live mode: evaluates every instant up to now. */
+void lw_engine_tick(struct lw_engine *e, int64_t now_ns);
+/* Replay mode: evaluates up to the last event's instant. */
+void lw_engine_finish(struct lw_engine *e);
+
+/* Persistence (live mode). lw_engine_collect fills f with the buckets and alert states changed
+ * since the last call; the rows borrow from the engine until lw_engine_collect_done. */
+void lw_engine_collect(struct lw_engine *e, struct lw_flush *f);
+void lw_engine_collect_done(struct lw_engine *e);
+/* Restoring at start-up, from rows of lw_store_load_buckets/states. */
+void lw_engine_restore_bucket(struct lw_engine *e, const struct lw_bucket_row *row);
+void lw_engine_restore_state(struct lw_engine *e, const struct lw_state_row *row);
+
+void lw_engine_stats(const struct lw_engine *e, struct lw_engine_stats *out);
+/* Renders the alert-level late counter per input, for metrics (may be NULL). */
+const uint64_t *lw_engine_late_by_input(const struct lw_engine *e, size_t *n);
+
+/* A stable 16-hex-digit fingerprint of an alert name and its group labels (JSON object). */
+void lw_fingerprint(const char *alert, const char *group_json, char out[17]);
+
+#endif

@@ -1,1 +1,0 @@
-/* evaluator.c: placeholder until implemented. */

@@ -1,1 +1,0 @@
-/* pipeline.c: placeholder until implemented. */

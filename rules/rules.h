@@ -1,0 +1,166 @@
+/* rules.h: the interface of the rules module: loading rule files into an immutable ruleset, and
+ * matching records into typed events. */
+#ifndef LW_RULES_H
+#define LW_RULES_H
+
+#include "lw.h"
+#include "value.h"
+
+struct lw_expr;
+struct lw_tmpl;
+
+/* ---------------------------------------------------------------- what rules see of a record */
+
+/* Labels every record may carry; their values become fields of the events it yields. */
+enum lw_label_slot {
+    LW_L_INPUT = 0,
+    LW_L_PATH,
+    LW_L_HOST,
+    LW_L_APP,
+    LW_L_FACILITY,
+    LW_L_SEVERITY,
+    LW_L_CONTAINER,
+    LW_L_IMAGE,
+    LW_L_CONTAINER_ID,
+    LW_L_STREAM,
+    LW_L_TOPIC,
+    LW_L_PARTITION,
+    LW_L_COUNT
+};
+extern const char *const lw_label_names[LW_L_COUNT];
+
+/* A record after its envelope was decoded: the body to match and its labels. Borrowed. */
+struct lw_rec {
+    struct lw_str body;
+    int64_t ts_ns;                 /* envelope time (syslog, docker), 0 when none */
+    int64_t recv_ns;               /* arrival time */
+    uint32_t input;                /* input index (config order) */
+    struct lw_str labels[LW_L_COUNT]; /* empty (p == NULL) when absent */
+};
+
+/* ---------------------------------------------------------------- the loader's view of inputs */
+
+struct lw_rules_input {
+    const char *name;
+    const char *const *label_keys;  /* the input's static `labels:` */
+    const char *const *label_vals;
+    size_t nlabels;
+};
+
+struct lw_rules_env {
+    const struct lw_rules_input *inputs; /* NULL when checking rule files alone */
+    size_t ninputs;
+};
+
+/* ---------------------------------------------------------------- definitions (read-only) */
+
+struct lw_field {
+    char *name;
+    enum lw_type type;
+    int group;        /* capture group number, or -1 */
+    int label;        /* enum lw_label_slot, or -1 */
+    int static_label; /* index into the input's static labels by key: see lw_event_def */
+};
+
+struct lw_event_def {
+    char *name;
+    char *file;
+    int line;
+    char *pattern;             /* match with %{NAME} expanded; NULL when the event has none */
+    void *re;                  /* pcre2_code */
+    void *md;                  /* pcre2_match_data (scratch) */
+    bool *on_input;            /* per input index; NULL = every input */
+    struct lw_field *fields;
+    size_t nfields;
+    struct lw_value *vals;     /* scratch, one per field */
+    struct lw_expr *where;
+    int ts_field;              /* field id of the timestamp, or -1 */
+    void *tsfmt;               /* struct lw_tsfmt */
+    uint64_t matched, conv_errors, ts_errors;
+};
+
+enum lw_alert_kind {
+    LW_K_COUNT,
+    LW_K_RATIO,
+    LW_K_SUM,
+    LW_K_AVG,
+    LW_K_MIN,
+    LW_K_MAX,
+    LW_K_ABSENT,
+    LW_K_SPIKE,
+    LW_K_QUANTILE,
+    LW_K_DISTINCT,
+};
+extern const char *const lw_alert_kind_names[];
+
+struct lw_annotation {
+    char *key;
+    struct lw_tmpl *tmpl;
+};
+
+struct lw_alert_def {
+    char *name;
+    char *file;
+    int line;
+    int event;                 /* index of its event definition */
+    enum lw_alert_kind kind;
+    bool above;                /* above (true) or below (false) threshold */
+    double threshold;
+    int64_t min_count;         /* ratio, spike */
+    struct lw_expr *where;     /* optional filter on the kind */
+    struct lw_expr *of;        /* ratio */
+    int value_field;           /* sum/avg/min/max/quantile/distinct: field id, else -1 */
+    double q;                  /* quantile */
+    int64_t window_ns, res_ns, for_ns;
+    int64_t nbuckets;          /* window / resolution */
+    size_t max_groups;
+    char **group_by;           /* field names */
+    int *group_field;          /* their field ids in the event */
+    size_t ngroup;
+    char *severity;
+    char **label_keys, **label_vals; /* extra labels, sorted by key */
+    size_t nlabels;
+    struct lw_annotation *annotations;
+    size_t nannotations;
+};
+
+struct lw_ruleset {
+    struct lw_event_def *events;
+    size_t nevents;
+    struct lw_alert_def *alerts;
+    size_t nalerts;
+    size_t *alerts_of_event;   /* alert indices grouped by event: [off[e], off[e+1]) */
+    size_t *alerts_off;
+    const struct lw_rules_input *inputs;
+    size_t ninputs;
+};
+
+/* Loads rule files (paths already expanded from globs) into *out. Every problem in every file
+ * goes to diag as FILE:LINE:COL: message; on any error nothing is returned (never half-loaded)
+ * and LW_EINVAL is the result. env->inputs (borrowed, must outlive the ruleset) validates
+ * `inputs:` references; NULL accepts any name. */
+int lw_ruleset_load(struct lw_ruleset **out, const char *const *paths, size_t n,
+                    const struct lw_rules_env *env, struct lw_diag *diag);
+void lw_ruleset_free(struct lw_ruleset *rs);
+
+/* ---------------------------------------------------------------- matching */
+
+/* An event: one event definition matched one record. Borrowed for the call. */
+struct lw_event {
+    const struct lw_event_def *def;
+    int index;                 /* index of def in the ruleset */
+    int64_t ts_ns;             /* event time */
+    const struct lw_value *fields;
+};
+typedef void lw_event_fn(const struct lw_event *ev, void *payload);
+
+/* Runs every event definition that applies to the record's input and calls emit for each that
+ * matches. Uses scratch inside the ruleset: one thread at a time. Returns the number of
+ * events emitted. now_ns anchors year inference of timestamps. */
+int lw_ruleset_match(struct lw_ruleset *rs, const struct lw_rec *r, int64_t now_ns,
+                     lw_event_fn *emit, void *payload);
+
+/* Evaluates an expression of an alert against an event (for `where` and `of`). */
+bool lw_rules_eval(const struct lw_expr *e, const struct lw_event *ev);
+
+#endif

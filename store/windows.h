@@ -1,0 +1,79 @@
+/* windows.h: sliding windows in memory: per alert, a hash of groups, each a ring of time buckets
+ * with running totals, so adding an event and reading a window are O(1) on the line path. */
+#ifndef LW_WINDOWS_H
+#define LW_WINDOWS_H
+
+#include "lw.h"
+
+/* Which aggregates a window keeps (only those its alert kind needs, to save memory). */
+enum {
+    LW_AGG_COUNT = 1,
+    LW_AGG_MATCHED = 2, /* ratio: events satisfying `of` */
+    LW_AGG_SUM = 4,
+    LW_AGG_MIN = 8,
+    LW_AGG_MAX = 16,
+};
+
+struct lw_agg {
+    double count, matched, sum, min, max; /* min/max are NaN when count is 0 */
+};
+
+/* The evaluator's state for a group; kept here so that it lives and dies with the group. */
+struct lw_gstate {
+    int state;               /* enum lw_alert_state (store.h) */
+    int64_t active_since_ns; /* condition holding since (pending) */
+    int64_t fired_ns;        /* firing since */
+    double value;            /* value at the last evaluation */
+    bool dirty;              /* changed since the last flush */
+};
+
+struct lw_wgroup {
+    char *key;               /* the group labels as a canonical JSON object, NUL-terminated */
+    size_t keylen;
+    uint64_t hash;
+    int64_t last_bucket;     /* newest bucket that received an event */
+    struct lw_gstate st;
+    /* private below */
+    struct lw_wgroup *hnext;
+    size_t pos;              /* index in the window's group array */
+    int64_t lo;              /* no bucket <= lo is held */
+    double tot[5];           /* running totals over held buckets: count, matched, sum */
+    int64_t *ids;            /* ring: bucket id per slot (0 = empty) */
+    double *vals;            /* ring: naggs values per slot */
+    uint8_t *dirty;          /* ring: slot changed since the last flush */
+};
+
+struct lw_win;
+
+/* res_s: bucket width in seconds; k: buckets per window; span: how many windows back the
+ * ring keeps (1, or 2 for spike's previous window). */
+struct lw_win *lw_win_new(int64_t res_s, int64_t k, int span, unsigned aggs, size_t max_groups);
+void lw_win_free(struct lw_win *w);
+
+/* The group for key (created when missing, with a zeroed state). NULL when max_groups is
+ * reached (the overflow is counted in lw_win_overflow). Borrowed from the window. */
+struct lw_wgroup *lw_win_group(struct lw_win *w, const char *key, size_t keylen);
+/* Adds one event to bucket b of g. now_b is the newest evaluated instant: an event in a
+ * bucket that no longer reaches any window ending after now_b is late: LW_EINVAL. */
+int lw_win_add(struct lw_win *w, struct lw_wgroup *g, int64_t b, int64_t now_b, bool matched,
+               double v);
+/* Sets a bucket's values outright (restoring from the store). */
+void lw_win_restore(struct lw_win *w, struct lw_wgroup *g, int64_t b, const struct lw_agg *a);
+/* The aggregate over buckets (n - k*back - k, n - k*back]: back 0 is the window ending at
+ * instant n, back 1 the one before it. Drops buckets too old for any later instant. */
+void lw_win_agg(struct lw_win *w, struct lw_wgroup *g, int64_t n, int back, struct lw_agg *out);
+/* Forgets g (its pointer becomes invalid). */
+void lw_win_drop(struct lw_win *w, struct lw_wgroup *g);
+
+size_t lw_win_count(const struct lw_win *w);
+struct lw_wgroup *lw_win_at(struct lw_win *w, size_t i);
+uint64_t lw_win_overflow(const struct lw_win *w);
+int64_t lw_win_res(const struct lw_win *w);
+
+/* Dirty buckets since the last call: fn is called for each (group, bucket id, values), and
+ * the dirty marks are cleared. */
+typedef void lw_win_dirty_fn(const struct lw_wgroup *g, int64_t b, const struct lw_agg *a,
+                             void *payload);
+void lw_win_take_dirty(struct lw_win *w, lw_win_dirty_fn *fn, void *payload);
+
+#endif
