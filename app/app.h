@@ -17,25 +17,25 @@ struct lw_cfg_input {
     enum lw_format format;
     char **label_keys, **label_vals;
     size_t nlabels;
-    struct lw_input *in;          /* created and validated at load; started by the daemon */
+    struct lw_input *in; /* created and validated at load; started by the daemon */
 };
 
 struct lw_route {
-    char **eq_keys, **eq_vals;    /* match: label equals value */
+    char **eq_keys, **eq_vals; /* match: label equals value */
     size_t neq;
-    char **re_keys;               /* match_re: label matches regex */
-    void **re;                    /* pcre2_code */
+    char **re_keys; /* match_re: label matches regex */
+    void **re;      /* pcre2_code */
     size_t nre;
-    size_t *sinks;                /* sink indices */
+    size_t *sinks; /* sink indices */
     size_t nsinks;
-    bool cont;                    /* continue: also try the next routes */
+    bool cont; /* continue: also try the next routes */
 };
 
 struct lw_config {
     char *path;
-    char *dir;                    /* the config's folder: relative paths start here */
-    char *state;                  /* the state file path */
-    char **rule_files;            /* globs expanded */
+    char *dir;         /* the config's folder: relative paths start here */
+    char *state;       /* the state file path */
+    char **rule_files; /* globs expanded */
     size_t nrule_files;
     struct lw_cfg_input *inputs;
     size_t ninputs;
@@ -46,7 +46,7 @@ struct lw_config {
     size_t nroutes;
     int64_t group_wait_ns, repeat_interval_ns;
     bool send_resolved;
-    int64_t max_age_ns;           /* notify.max_age: how long delivery is retried */
+    int64_t max_age_ns; /* notify.max_age: how long delivery is retried */
     char *http_listen;
 };
 

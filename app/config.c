@@ -10,19 +10,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const top_keys[] = {"state", "http", "rules", "inputs", "sinks",
+static const char *const top_keys[] = {"state",  "http",   "rules",     "inputs", "sinks",
                                        "routes", "notify", "log_level", NULL};
 static const char *const notify_keys[] = {"group_wait", "repeat_interval", "send_resolved",
                                           "max_age", NULL};
 static const char *const route_keys[] = {"match", "match_re", "sinks", "continue", NULL};
-static const char *const input_common[] = {"name", "type", "start_at", "format", "labels",
-                                           "max_line_bytes"};
+static const char *const input_common[] = {"name",   "type",   "start_at",
+                                           "format", "labels", "max_line_bytes"};
 #define NCOMMON (sizeof input_common / sizeof input_common[0])
 
 /* Types the contract names but this build does not have yet: refused with a clear message. */
 static const char *const later_inputs[] = {"docker", "cri", "kafka", NULL};
-static const char *const later_sinks[] = {"slack", "pagerduty", "alertmanager", "email",
-                                          "teams", "discord", "telegram", "opsgenie", NULL};
+static const char *const later_sinks[] = {"slack",   "pagerduty", "alertmanager", "email", "teams",
+                                          "discord", "telegram",  "opsgenie",     NULL};
 
 int lw_format_parse(const char *s, enum lw_format *out)
 {
@@ -85,8 +85,8 @@ static void parse_rules(struct lw_config *c, const struct lw_yaml_doc *doc,
     free(globs);
 }
 
-static void parse_labels(const struct lw_yaml_doc *doc, const struct lw_yaml_node *n,
-                         char ***keys, char ***vals, size_t *cnt, struct lw_diag *diag)
+static void parse_labels(const struct lw_yaml_doc *doc, const struct lw_yaml_node *n, char ***keys,
+                         char ***vals, size_t *cnt, struct lw_diag *diag)
 {
     if (n->type != LW_YAML_MAP) {
         lw_yaml_error(doc, n, diag, "labels: expected a map");

@@ -21,10 +21,10 @@ struct ckpt {
 
 struct daemon {
     struct lw_config *cfg;
-    struct lw_ruleset *rs;       /* pipeline thread */
-    struct lw_engine *eng;       /* pipeline thread */
-    struct lw_store *st;         /* pipeline thread: the write connection */
-    struct lw_store *st_io;      /* I/O thread: checkpoint lookups */
+    struct lw_ruleset *rs;  /* pipeline thread */
+    struct lw_engine *eng;  /* pipeline thread */
+    struct lw_store *st;    /* pipeline thread: the write connection */
+    struct lw_store *st_io; /* I/O thread: checkpoint lookups */
     struct lw_queue *q;
     struct lw_worker **workers;
     uv_loop_t loop;
@@ -32,9 +32,9 @@ struct daemon {
     pthread_t pipeline;
     atomic_bool reload, stopping;
     bool stopped_inputs;
-    struct ckpt *ckpts;          /* pipeline thread */
+    struct ckpt *ckpts; /* pipeline thread */
     size_t nckpts;
-    struct lw_buf *pend;         /* per sink: alert objects waiting for the next flush */
+    struct lw_buf *pend; /* per sink: alert objects waiting for the next flush */
     size_t *npend;
     uint64_t malformed;
 };

@@ -40,8 +40,8 @@ struct lw_engine {
     void *payload;
     struct alert_rt *alerts;
     size_t nalerts;
-    int64_t wm_ns;   /* replay: the watermark */
-    int64_t now_ns;  /* live: the latest wall clock seen */
+    int64_t wm_ns;  /* replay: the watermark */
+    int64_t now_ns; /* live: the latest wall clock seen */
     struct lw_engine_stats st;
     uint64_t *late_by_input;
     size_t ninputs;
@@ -505,10 +505,15 @@ static void on_dirty(const struct lw_wgroup *g, int64_t b, const struct lw_agg *
         e->capb = e->capb ? e->capb * 2 : 256;
         e->brows = lw_realloc(e->brows, e->capb * sizeof *e->brows);
     }
-    e->brows[e->nb++] = (struct lw_bucket_row){
-        c->a->name, g->key, c->a->res_ns / LW_NS_PER_SEC, b,
-        ag->count,  ag->matched, ag->sum, isfinite(ag->min) ? ag->min : 0,
-        isfinite(ag->max) ? ag->max : 0};
+    e->brows[e->nb++] = (struct lw_bucket_row){c->a->name,
+                                               g->key,
+                                               c->a->res_ns / LW_NS_PER_SEC,
+                                               b,
+                                               ag->count,
+                                               ag->matched,
+                                               ag->sum,
+                                               isfinite(ag->min) ? ag->min : 0,
+                                               isfinite(ag->max) ? ag->max : 0};
 }
 
 void lw_engine_collect(struct lw_engine *e, struct lw_flush *f)
@@ -532,9 +537,9 @@ void lw_engine_collect(struct lw_engine *e, struct lw_flush *f)
                 e->clean = lw_realloc(e->clean, e->caps * sizeof *e->clean);
             }
             lw_fingerprint(ar->def->name, g->key, e->fps[e->ns]);
-            e->srows[e->ns] = (struct lw_state_row){ar->def->name, e->fps[e->ns], g->key,
-                                                    g->st.state, g->st.active_since_ns,
-                                                    g->st.fired_ns, g->st.value};
+            e->srows[e->ns] = (struct lw_state_row){
+                ar->def->name,         e->fps[e->ns],  g->key,     g->st.state,
+                g->st.active_since_ns, g->st.fired_ns, g->st.value};
             e->clean[e->ns] = g;
             e->ns++;
         }

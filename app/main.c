@@ -5,14 +5,15 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "logwarden %s: log rules and alerts\n\n"
-               "usage: logwarden COMMAND [options]\n\n"
-               "commands:\n"
-               "  run -c CONFIG                  run the daemon\n"
-               "  check -c CONFIG | RULEFILE...  validate config and rules\n"
-               "  replay -c CONFIG FILE...       replay logs on event time, print alerts\n\n"
-               "  --version                      print the version\n"
-               "  COMMAND --help                 help for a command\n",
+    fprintf(f,
+            "logwarden %s: log rules and alerts\n\n"
+            "usage: logwarden COMMAND [options]\n\n"
+            "commands:\n"
+            "  run -c CONFIG                  run the daemon\n"
+            "  check -c CONFIG | RULEFILE...  validate config and rules\n"
+            "  replay -c CONFIG FILE...       replay logs on event time, print alerts\n\n"
+            "  --version                      print the version\n"
+            "  COMMAND --help                 help for a command\n",
             LW_VERSION);
 }
 

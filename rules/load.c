@@ -15,13 +15,12 @@
 #define MAX_PATTERN_BYTES (64u << 10)
 
 const char *const lw_label_names[LW_L_COUNT] = {
-    "input",     "path",      "host",         "app",    "facility", "severity",
-    "container", "image",     "container_id", "stream", "topic",    "partition",
+    "input",     "path",  "host",         "app",    "facility", "severity",
+    "container", "image", "container_id", "stream", "topic",    "partition",
 };
 
-const char *const lw_alert_kind_names[] = {"count", "ratio",  "sum",   "avg",      "min",
-                                           "max",   "absent", "spike", "quantile", "distinct",
-                                           NULL};
+const char *const lw_alert_kind_names[] = {"count",  "ratio", "sum",      "avg",      "min", "max",
+                                           "absent", "spike", "quantile", "distinct", NULL};
 
 struct pattern {
     const char *name;
@@ -42,13 +41,13 @@ struct loader {
 };
 
 static const char *const file_keys[] = {"patterns", "events", "alerts", NULL};
-static const char *const event_keys[] = {"name",   "inputs",    "match", "fields",
-                                         "where",  "timestamp", "description", NULL};
+static const char *const event_keys[] = {"name",  "inputs",    "match",       "fields",
+                                         "where", "timestamp", "description", NULL};
 static const char *const ts_keys[] = {"field", "format", NULL};
 static const char *const alert_keys[] = {
-    "name",   "event",       "window",   "group_by", "for",     "severity", "labels",
-    "annotations", "max_groups", "description", "count", "ratio", "sum",   "avg",
-    "min",    "max",         "absent",   "spike",    "quantile", "distinct", NULL};
+    "name",        "event",      "window",      "group_by", "for",      "severity", "labels",
+    "annotations", "max_groups", "description", "count",    "ratio",    "sum",      "avg",
+    "min",         "max",        "absent",      "spike",    "quantile", "distinct", NULL};
 
 /* ---------------------------------------------------------------- patterns */
 
@@ -75,8 +74,7 @@ static int expand(struct loader *L, const char *src, struct lw_buf *out,
 {
     const char *p = src;
     if (depth > MAX_PATTERN_DEPTH) {
-        lw_yaml_error(doc, node, L->diag, "patterns nest deeper than %d levels",
-                      MAX_PATTERN_DEPTH);
+        lw_yaml_error(doc, node, L->diag, "patterns nest deeper than %d levels", MAX_PATTERN_DEPTH);
         return -1;
     }
     while (*p) {
@@ -204,8 +202,8 @@ static void compile_expr(struct loader *L, const struct lw_yaml_doc *doc,
     if (lw_yaml_str(doc, node, &src, L->diag) < 0)
         return;
     if (lw_expr_compile(out, src, resolve_field, ev, &col, &err) < 0)
-        lw_diag_add(L->diag, doc->file, node->line, scalar_col(node, col > 0 ? col - 1 : 0),
-                    "%s", err.msg);
+        lw_diag_add(L->diag, doc->file, node->line, scalar_col(node, col > 0 ? col - 1 : 0), "%s",
+                    err.msg);
 }
 
 static void compile_match(struct loader *L, const struct lw_yaml_doc *doc,
@@ -220,8 +218,8 @@ static void compile_match(struct loader *L, const struct lw_yaml_doc *doc,
         return;
     if (expand(L, src, &pat, stack, 0, doc, m) < 0)
         goto out;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)(pat.p ? pat.p : ""), pat.len, 0, &errcode,
-                                   &erroff, NULL);
+    pcre2_code *re =
+        pcre2_compile((PCRE2_SPTR)(pat.p ? pat.p : ""), pat.len, 0, &errcode, &erroff, NULL);
     if (!re) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(errcode, msg, sizeof msg);
@@ -322,8 +320,8 @@ static void parse_event(struct loader *L, const struct lw_yaml_doc *doc,
                 }
                 if (idx < 0 || ev->fields[idx].group < 0) {
                     if (ev->re)
-                        lw_yaml_error(doc, k, L->diag,
-                                      "field '%s' is not a named capture of match", k->str);
+                        lw_yaml_error(doc, k, L->diag, "field '%s' is not a named capture of match",
+                                      k->str);
                     continue;
                 }
                 ev->fields[idx].type = type;
@@ -458,8 +456,10 @@ static void parse_kind(struct loader *L, const struct lw_yaml_doc *doc,
     if (kv)
         lw_yaml_check_keys(doc, kv, keys, kn->str, L->diag);
     if (a->kind == LW_K_QUANTILE || a->kind == LW_K_DISTINCT) {
-        lw_yaml_error(doc, kn, L->diag, "'%s' alerts are not built yet (count, ratio, sum, avg, "
-                      "min, max, absent and spike are)", kn->str);
+        lw_yaml_error(doc, kn, L->diag,
+                      "'%s' alerts are not built yet (count, ratio, sum, avg, "
+                      "min, max, absent and spike are)",
+                      kn->str);
         return;
     }
     if (!ev)
@@ -752,8 +752,8 @@ void lw_ruleset_free(struct lw_ruleset *rs)
     free(rs);
 }
 
-static size_t seq_len(const struct lw_yaml_doc *doc, const struct lw_yaml_node *n,
-                      const char *what, struct lw_diag *diag)
+static size_t seq_len(const struct lw_yaml_doc *doc, const struct lw_yaml_node *n, const char *what,
+                      struct lw_diag *diag)
 {
     if (!n)
         return 0;

@@ -32,9 +32,9 @@ extern const char *const lw_label_names[LW_L_COUNT];
 /* A record after its envelope was decoded: the body to match and its labels. Borrowed. */
 struct lw_rec {
     struct lw_str body;
-    int64_t ts_ns;                 /* envelope time (syslog, docker), 0 when none */
-    int64_t recv_ns;               /* arrival time */
-    uint32_t input;                /* input index (config order) */
+    int64_t ts_ns;                    /* envelope time (syslog, docker), 0 when none */
+    int64_t recv_ns;                  /* arrival time */
+    uint32_t input;                   /* input index (config order) */
     struct lw_str labels[LW_L_COUNT]; /* empty (p == NULL) when absent */
 };
 
@@ -42,7 +42,7 @@ struct lw_rec {
 
 struct lw_rules_input {
     const char *name;
-    const char *const *label_keys;  /* the input's static `labels:` */
+    const char *const *label_keys; /* the input's static `labels:` */
     const char *const *label_vals;
     size_t nlabels;
 };
@@ -66,16 +66,16 @@ struct lw_event_def {
     char *name;
     char *file;
     int line;
-    char *pattern;             /* match with %{NAME} expanded; NULL when the event has none */
-    void *re;                  /* pcre2_code */
-    void *md;                  /* pcre2_match_data (scratch) */
-    bool *on_input;            /* per input index; NULL = every input */
+    char *pattern;  /* match with %{NAME} expanded; NULL when the event has none */
+    void *re;       /* pcre2_code */
+    void *md;       /* pcre2_match_data (scratch) */
+    bool *on_input; /* per input index; NULL = every input */
     struct lw_field *fields;
     size_t nfields;
-    struct lw_value *vals;     /* scratch, one per field */
+    struct lw_value *vals; /* scratch, one per field */
     struct lw_expr *where;
-    int ts_field;              /* field id of the timestamp, or -1 */
-    void *tsfmt;               /* struct lw_tsfmt */
+    int ts_field; /* field id of the timestamp, or -1 */
+    void *tsfmt;  /* struct lw_tsfmt */
     uint64_t matched, conv_errors, ts_errors;
 };
 
@@ -102,20 +102,20 @@ struct lw_alert_def {
     char *name;
     char *file;
     int line;
-    int event;                 /* index of its event definition */
+    int event; /* index of its event definition */
     enum lw_alert_kind kind;
-    bool above;                /* above (true) or below (false) threshold */
+    bool above; /* above (true) or below (false) threshold */
     double threshold;
-    int64_t min_count;         /* ratio, spike */
-    struct lw_expr *where;     /* optional filter on the kind */
-    struct lw_expr *of;        /* ratio */
-    int value_field;           /* sum/avg/min/max/quantile/distinct: field id, else -1 */
-    double q;                  /* quantile */
+    int64_t min_count;     /* ratio, spike */
+    struct lw_expr *where; /* optional filter on the kind */
+    struct lw_expr *of;    /* ratio */
+    int value_field;       /* sum/avg/min/max/quantile/distinct: field id, else -1 */
+    double q;              /* quantile */
     int64_t window_ns, res_ns, for_ns;
-    int64_t nbuckets;          /* window / resolution */
+    int64_t nbuckets; /* window / resolution */
     size_t max_groups;
-    char **group_by;           /* field names */
-    int *group_field;          /* their field ids in the event */
+    char **group_by;  /* field names */
+    int *group_field; /* their field ids in the event */
     size_t ngroup;
     char *severity;
     char **label_keys, **label_vals; /* extra labels, sorted by key */
@@ -129,7 +129,7 @@ struct lw_ruleset {
     size_t nevents;
     struct lw_alert_def *alerts;
     size_t nalerts;
-    size_t *alerts_of_event;   /* alert indices grouped by event: [off[e], off[e+1]) */
+    size_t *alerts_of_event; /* alert indices grouped by event: [off[e], off[e+1]) */
     size_t *alerts_off;
     const struct lw_rules_input *inputs;
     size_t ninputs;
@@ -148,8 +148,8 @@ void lw_ruleset_free(struct lw_ruleset *rs);
 /* An event: one event definition matched one record. Borrowed for the call. */
 struct lw_event {
     const struct lw_event_def *def;
-    int index;                 /* index of def in the ruleset */
-    int64_t ts_ns;             /* event time */
+    int index;     /* index of def in the ruleset */
+    int64_t ts_ns; /* event time */
     const struct lw_value *fields;
 };
 typedef void lw_event_fn(const struct lw_event *ev, void *payload);

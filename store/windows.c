@@ -11,15 +11,15 @@ enum { A_COUNT, A_MATCHED, A_SUM, A_MIN, A_MAX, A_N };
 
 struct lw_win {
     int64_t res_s, k;
-    int64_t ring;            /* slots per group: k*span + 2 */
+    int64_t ring; /* slots per group: k*span + 2 */
     unsigned aggs;
     size_t max_groups;
     uint64_t overflow;
     struct lw_wgroup **groups; /* dense array, for iteration */
     size_t ngroups, capgroups;
-    struct lw_wgroup **table;  /* hash buckets */
-    size_t tsize;              /* power of two */
-    struct lw_wgroup **dlist;  /* groups with dirty slots */
+    struct lw_wgroup **table; /* hash buckets */
+    size_t tsize;             /* power of two */
+    struct lw_wgroup **dlist; /* groups with dirty slots */
     size_t ndirty, capdirty;
 };
 
@@ -164,9 +164,9 @@ static size_t slot_for(struct lw_win *w, struct lw_wgroup *g, int64_t b)
 int lw_win_add(struct lw_win *w, struct lw_wgroup *g, int64_t b, int64_t now_b, bool matched,
                double val)
 {
-    /* A bucket at or before now_b - ring + 2 would evict a bucket some future window needs,
-     * and no window ending after now_b reaches it anyway when span is 1. */
-    if (b <= now_b - (w->ring - 2) || b <= g->lo)
+    /* Instant now_b is evaluated already: a bucket that no window ending after it reaches
+     * (span windows back) can change nothing any more: it is late. */
+    if (b <= now_b - (w->ring - 2) + 1 || b <= g->lo)
         return LW_EINVAL;
     size_t s = slot_for(w, g, b);
     double *v = &g->vals[s * A_N];
@@ -213,8 +213,8 @@ void lw_win_agg(struct lw_win *w, struct lw_wgroup *g, int64_t n, int back, stru
     /* Buckets at or below n - (ring - 2) can serve no window ending at n or later. */
     int64_t drop_upto = n - (w->ring - 2);
     if (drop_upto > g->lo) {
-        int64_t from = g->lo == INT64_MIN || drop_upto - g->lo > w->ring ? drop_upto - w->ring + 1
-                                                                          : g->lo + 1;
+        int64_t from =
+            g->lo == INT64_MIN || drop_upto - g->lo > w->ring ? drop_upto - w->ring + 1 : g->lo + 1;
         for (int64_t b = from; b <= drop_upto; b++) {
             size_t s = slot_of(w, b);
             if (g->ids[s] == b)

@@ -28,19 +28,19 @@ struct lw_gstate {
 };
 
 struct lw_wgroup {
-    char *key;               /* the group labels as a canonical JSON object, NUL-terminated */
+    char *key; /* the group labels as a canonical JSON object, NUL-terminated */
     size_t keylen;
     uint64_t hash;
-    int64_t last_bucket;     /* newest bucket that received an event */
+    int64_t last_bucket; /* newest bucket that received an event */
     struct lw_gstate st;
     /* private below */
     struct lw_wgroup *hnext;
-    size_t pos;              /* index in the window's group array */
-    int64_t lo;              /* no bucket <= lo is held */
-    double tot[5];           /* running totals over held buckets: count, matched, sum */
-    int64_t *ids;            /* ring: bucket id per slot (0 = empty) */
-    double *vals;            /* ring: naggs values per slot */
-    uint8_t *dirty;          /* ring: slot changed since the last flush */
+    size_t pos;     /* index in the window's group array */
+    int64_t lo;     /* no bucket <= lo is held */
+    double tot[5];  /* running totals over held buckets: count, matched, sum */
+    int64_t *ids;   /* ring: bucket id per slot (0 = empty) */
+    double *vals;   /* ring: naggs values per slot */
+    uint8_t *dirty; /* ring: slot changed since the last flush */
 };
 
 struct lw_win;

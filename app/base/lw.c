@@ -304,9 +304,8 @@ void lw_fmt_rfc3339(int64_t ns, char *out, size_t size)
     struct tm tm;
     gmtime_r(&t, &tm);
     if (frac / LW_NS_PER_MS)
-        snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                 (int)(frac / LW_NS_PER_MS));
+        snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(frac / LW_NS_PER_MS));
     else
         snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
@@ -374,9 +373,12 @@ void lw_fmt_duration(int64_t ns, char *out, size_t size)
     static const struct {
         int64_t ns;
         const char *u;
-    } units[] = {{86400 * LW_NS_PER_SEC, "d"}, {3600 * LW_NS_PER_SEC, "h"},
-                 {60 * LW_NS_PER_SEC, "m"},    {LW_NS_PER_SEC, "s"},
-                 {LW_NS_PER_MS, "ms"},         {1000, "us"},
+    } units[] = {{86400 * LW_NS_PER_SEC, "d"},
+                 {3600 * LW_NS_PER_SEC, "h"},
+                 {60 * LW_NS_PER_SEC, "m"},
+                 {LW_NS_PER_SEC, "s"},
+                 {LW_NS_PER_MS, "ms"},
+                 {1000, "us"},
                  {1, "ns"}};
     size_t off = 0;
     if (ns <= 0) {

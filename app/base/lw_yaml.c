@@ -23,8 +23,7 @@ struct builder {
     int failed;
 };
 
-static struct lw_yaml_node *node_new(struct lw_yaml_doc *doc, enum lw_yaml_type t,
-                                     yaml_mark_t mark)
+static struct lw_yaml_node *node_new(struct lw_yaml_doc *doc, enum lw_yaml_type t, yaml_mark_t mark)
 {
     struct lw_yaml_node *n = lw_calloc(1, sizeof *n);
     n->type = t;
@@ -104,8 +103,7 @@ static struct lw_yaml_node *parse_node(struct builder *b, yaml_event_t *ev, int 
     case YAML_SEQUENCE_START_EVENT:
     case YAML_MAPPING_START_EVENT: {
         int is_map = ev->type == YAML_MAPPING_START_EVENT;
-        struct lw_yaml_node *n =
-            node_new(doc, is_map ? LW_YAML_MAP : LW_YAML_SEQ, ev->start_mark);
+        struct lw_yaml_node *n = node_new(doc, is_map ? LW_YAML_MAP : LW_YAML_SEQ, ev->start_mark);
         remember_anchor(b, is_map ? ev->data.mapping_start.anchor : ev->data.sequence_start.anchor,
                         n);
         size_t nkeys = 0;
@@ -316,8 +314,8 @@ int lw_yaml_check_keys(const struct lw_yaml_doc *doc, const struct lw_yaml_node 
             continue;
         bad++;
         if (best)
-            lw_yaml_error(doc, map->keys[i], diag, "unknown key '%s' in %s (did you mean '%s'?)",
-                          k, what, best);
+            lw_yaml_error(doc, map->keys[i], diag, "unknown key '%s' in %s (did you mean '%s'?)", k,
+                          what, best);
         else
             lw_yaml_error(doc, map->keys[i], diag, "unknown key '%s' in %s", k, what);
     }
@@ -392,8 +390,8 @@ int lw_yaml_duration(const struct lw_yaml_doc *doc, const struct lw_yaml_node *n
     return -1;
 }
 
-int lw_yaml_strlist(const struct lw_yaml_doc *doc, const struct lw_yaml_node *n,
-                    const char ***out, size_t *count, struct lw_diag *diag)
+int lw_yaml_strlist(const struct lw_yaml_doc *doc, const struct lw_yaml_node *n, const char ***out,
+                    size_t *count, struct lw_diag *diag)
 {
     *out = NULL;
     *count = 0;

@@ -8,19 +8,19 @@ enum lw_yaml_type { LW_YAML_SCALAR, LW_YAML_SEQ, LW_YAML_MAP };
 
 struct lw_yaml_node {
     enum lw_yaml_type type;
-    int line, col;              /* 1-based, where the node starts */
-    char *str;                  /* scalar: the value, NUL-terminated */
-    size_t len;                 /* scalar: its length in bytes */
-    bool quoted;                /* scalar was written in quotes: never null/bool */
-    size_t n;                   /* seq: items; map: pairs */
+    int line, col;               /* 1-based, where the node starts */
+    char *str;                   /* scalar: the value, NUL-terminated */
+    size_t len;                  /* scalar: its length in bytes */
+    bool quoted;                 /* scalar was written in quotes: never null/bool */
+    size_t n;                    /* seq: items; map: pairs */
     struct lw_yaml_node **items; /* seq items, or map values */
     struct lw_yaml_node **keys;  /* map keys (scalars) */
 };
 
 struct lw_yaml_doc {
-    char *file;                 /* the name used in diagnostics */
-    struct lw_yaml_node *root;  /* NULL for an empty document */
-    struct lw_yaml_node **all;  /* every node, for freeing (aliases share nodes) */
+    char *file;                /* the name used in diagnostics */
+    struct lw_yaml_node *root; /* NULL for an empty document */
+    struct lw_yaml_node **all; /* every node, for freeing (aliases share nodes) */
     size_t nall, capall;
 };
 
@@ -55,7 +55,7 @@ int lw_yaml_float(const struct lw_yaml_doc *doc, const struct lw_yaml_node *n, d
 int lw_yaml_duration(const struct lw_yaml_doc *doc, const struct lw_yaml_node *n, int64_t *out,
                      struct lw_diag *diag);
 /* A scalar or a sequence of scalars, as a list of borrowed strings (*out is the caller's array). */
-int lw_yaml_strlist(const struct lw_yaml_doc *doc, const struct lw_yaml_node *n,
-                    const char ***out, size_t *count, struct lw_diag *diag);
+int lw_yaml_strlist(const struct lw_yaml_doc *doc, const struct lw_yaml_node *n, const char ***out,
+                    size_t *count, struct lw_diag *diag);
 
 #endif

@@ -62,7 +62,10 @@ static void test_json(void)
     lw_buf_json_str(&b, "a\"b\\c\n\x01", 7);
     CHECK_STR(b.p, "\"a\\\"b\\\\c\\n\\u0001\"");
     lw_buf_reset(&b);
-    lw_buf_json_str(&b, "x\xff" "y\0z", 5);
+    lw_buf_json_str(&b,
+                    "x\xff"
+                    "y\0z",
+                    5);
     CHECK_STR(b.p, "\"x\xEF\xBF\xBDy\\u0000z\"");
     lw_buf_reset(&b);
     lw_buf_json_str(&b, "caf\xc3\xa9", 5);
