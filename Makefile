@@ -3,9 +3,8 @@ BUILD ?= build
 CMAKE_FLAGS ?=
 JOBS ?= 2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DEBS := build-essential cmake pkg-config libyaml-dev libpcre2-dev libcurl4-openssl-dev \
-        libsqlite3-dev libuv1-dev libjansson-dev librdkafka-dev libmicrohttpd-dev \
-        python3 sqlite3 util-linux
+# Every area lists the Debian packages it needs in .ci/packages/*.txt.
+DEBS := $(shell sed -e 's/\#.*//' .ci/packages/*.txt | sort -u)
 
 .PHONY: all deps build run test test-asan bench format clean
 
