@@ -1,0 +1,200 @@
+/* test_queue.c: batches (pointers survive growth) and the bounded queue (bounds, blocking,
+ * wake, close). */
+#include "ingest.h"
+#include "test.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+static struct lw_batch *batch_of(size_t bytes)
+{
+    struct lw_batch *b = lw_batch_new(7, "/var/log/x.log", 16);
+    char *line = malloc(bytes + 1);
+    memset(line, 'x', bytes);
+    lw_batch_add(b, line, bytes, 1, NULL);
+    free(line);
+    return b;
+}
+
+static void test_batch(void)
+{
+    /* A tiny hint forces many moves of data: every record must still point at its line. */
+    struct lw_batch *b = lw_batch_new(3, NULL, 1);
+    CHECK(b->path == NULL);
+    char line[64];
+    for (int i = 0; i < 5000; i++) {
+        int n = snprintf(line, sizeof line, "line %d", i);
+        struct lw_pos pos = {1, 2, i * 10};
+        lw_batch_add(b, line, (size_t)n, 42, &pos);
+    }
+    lw_batch_add(b, "", 0, 43, NULL);
+    CHECK_EQ(b->n, 5001);
+    CHECK_EQ(b->input, 3);
+    int bad = 0;
+    for (int i = 0; i < 5000; i++) {
+        int n = snprintf(line, sizeof line, "line %d", i);
+        const struct lw_record *r = &b->recs[i];
+        if (r->line.n != (size_t)n || memcmp(r->line.p, line, (size_t)n) != 0 ||
+            r->pos.off != i * 10 || r->pos.ino != 2 || r->recv_ns != 42)
+            bad++;
+        if (r->line.p < b->data || r->line.p + r->line.n > b->data + b->len)
+            bad++;
+    }
+    CHECK_EQ(bad, 0);
+    CHECK_EQ(b->recs[5000].line.n, 0);
+    CHECK_EQ(b->recs[5000].pos.off, 0);
+    lw_batch_free(b);
+    lw_batch_free(NULL);
+    b = lw_batch_new(1, "/tmp/p", 0);
+    CHECK_STR(b->path, "/tmp/p");
+    lw_batch_free(b);
+}
+
+static void test_bounds(void)
+{
+    struct lw_queue *q = lw_queue_new(3, 1000);
+    CHECK(lw_queue_has_room(q));
+    CHECK_EQ(lw_queue_try_push(q, batch_of(100)), LW_OK);
+    CHECK_EQ(lw_queue_try_push(q, batch_of(100)), LW_OK);
+    CHECK_EQ(lw_queue_try_push(q, batch_of(100)), LW_OK);
+    struct lw_batch *b = batch_of(10);
+    CHECK_EQ(lw_queue_try_push(q, b), LW_EFULL); /* 3 batches */
+    CHECK(!lw_queue_has_room(q));
+    struct lw_batch *got = lw_queue_pop(q, 0);
+    CHECK(got != NULL);
+    CHECK_EQ(got->len, 100);
+    CHECK_STR(got->path, "/var/log/x.log");
+    lw_batch_free(got);
+    CHECK_EQ(lw_queue_try_push(q, b), LW_OK);
+    lw_batch_free(lw_queue_pop(q, 0));
+    lw_batch_free(lw_queue_pop(q, 0));
+    /* Now one batch of 10 bytes is queued: bytes are the bound. */
+    b = batch_of(991);
+    CHECK_EQ(lw_queue_try_push(q, b), LW_EFULL);
+    struct lw_batch *small = batch_of(990);
+    CHECK_EQ(lw_queue_try_push(q, small), LW_OK);
+    got = lw_queue_pop(q, 0);
+    CHECK_EQ(got->len, 10); /* FIFO */
+    lw_batch_free(got);
+    lw_batch_free(lw_queue_pop(q, 0));
+    /* An empty queue takes a batch larger than max_bytes rather than wedging. */
+    CHECK_EQ(lw_queue_try_push(q, batch_of(5000)), LW_OK);
+    got = lw_queue_pop(q, 0);
+    CHECK(got != NULL && got->len == 5000);
+    lw_batch_free(got);
+    lw_batch_free(b);
+    /* Empty pop times out after about the timeout. */
+    int64_t t0 = lw_mono_ns();
+    CHECK(lw_queue_pop(q, 50) == NULL);
+    int64_t dt = lw_mono_ns() - t0;
+    CHECK(dt >= 45 * LW_NS_PER_MS);
+    CHECK(dt < 2000 * LW_NS_PER_MS);
+    /* Freeing a queue frees what it holds (ASan checks). */
+    CHECK_EQ(lw_queue_try_push(q, batch_of(1)), LW_OK);
+    lw_queue_free(q);
+    lw_queue_free(NULL);
+}
+
+struct pusher {
+    struct lw_queue *q;
+    int pushed, rc;
+};
+
+static void *push_many(void *arg)
+{
+    struct pusher *p = arg;
+    for (int i = 0; i < 100; i++) {
+        struct lw_batch *b = batch_of(10);
+        b->recs[0].pos.off = i;
+        p->rc = lw_queue_push(p->q, b);
+        if (p->rc != LW_OK) {
+            lw_batch_free(b);
+            break;
+        }
+        p->pushed++;
+    }
+    return NULL;
+}
+
+static void test_blocking(void)
+{
+    /* A blocking pusher against a queue of 2: every batch arrives, in order. */
+    struct lw_queue *q = lw_queue_new(2, 1 << 20);
+    struct pusher p = {q, 0, 0};
+    pthread_t t;
+    pthread_create(&t, NULL, push_many, &p);
+    int got = 0, order_ok = 1;
+    int64_t deadline = lw_mono_ns() + 10 * LW_NS_PER_SEC;
+    while (got < 100 && lw_mono_ns() < deadline) {
+        struct lw_batch *b = lw_queue_pop(q, 100);
+        if (!b)
+            continue;
+        if (b->recs[0].pos.off != got)
+            order_ok = 0;
+        got++;
+        lw_batch_free(b);
+    }
+    pthread_join(t, NULL);
+    CHECK_EQ(got, 100);
+    CHECK(order_ok);
+    CHECK_EQ(p.pushed, 100);
+
+    /* Close releases a pusher blocked on a full queue, with LW_EAGAIN. */
+    CHECK_EQ(lw_queue_try_push(q, batch_of(1)), LW_OK);
+    CHECK_EQ(lw_queue_try_push(q, batch_of(1)), LW_OK);
+    p.pushed = 0;
+    pthread_create(&t, NULL, push_many, &p);
+    /* The pusher blocks: the queue stays full until close. */
+    lw_queue_close(q);
+    pthread_join(t, NULL);
+    CHECK_EQ(p.rc, LW_EAGAIN);
+    CHECK(p.pushed <= 1);
+    CHECK_EQ(lw_queue_try_push(q, batch_of(1)) == LW_EAGAIN ? 1 : 0, 1);
+    /* Pops drain what is left, then return NULL at once. */
+    int left = 0;
+    struct lw_batch *b;
+    while ((b = lw_queue_pop(q, 5000)) != NULL) {
+        left++;
+        lw_batch_free(b);
+    }
+    CHECK(left >= 1);
+
+    int64_t t0 = lw_mono_ns();
+    CHECK(lw_queue_pop(q, 5000) == NULL);
+    CHECK(lw_mono_ns() - t0 < LW_NS_PER_SEC);
+    lw_queue_free(q);
+}
+
+static void *wake_later(void *arg)
+{
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    lw_queue_wake(arg);
+    return NULL;
+}
+
+static void test_wake(void)
+{
+    struct lw_queue *q = lw_queue_new(4, 1 << 20);
+    pthread_t t;
+    pthread_create(&t, NULL, wake_later, q);
+    int64_t t0 = lw_mono_ns();
+    CHECK(lw_queue_pop(q, 10000) == NULL);
+    CHECK(lw_mono_ns() - t0 < 5 * LW_NS_PER_SEC);
+    pthread_join(t, NULL);
+    /* A wake is consumed by the pop it woke. */
+    t0 = lw_mono_ns();
+    CHECK(lw_queue_pop(q, 30) == NULL);
+    CHECK(lw_mono_ns() - t0 >= 25 * LW_NS_PER_MS);
+    lw_queue_free(q);
+}
+
+int main(void)
+{
+    test_batch();
+    test_bounds();
+    test_blocking();
+    test_wake();
+    return test_summary();
+}
