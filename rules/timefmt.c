@@ -1,1 +1,604 @@
-/* timefmt.c: placeholder until implemented. */
+/* timefmt.c: event timestamp parsers: rfc3339, unix, unix_ms, syslog and strptime formats. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* strptime_l, newlocale, tm_gmtoff */
+#endif
+#include "timefmt.h"
+
+#include <locale.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define DAY_S INT64_C(86400)
+/* strptime needs a NUL-terminated copy; a timestamp field longer than this is not a timestamp. */
+#define MAX_INPUT 256
+/* Seconds beyond this overflow int64 nanoseconds (the representable years are 1678..2262). */
+#define MAX_SECS (INT64_MAX / LW_NS_PER_SEC - 1)
+
+/*
+ * strptime formats keep three strings and a flag byte in one allocation, so that f->fmt stays
+ * the user's spec (for messages) and struct lw_tsfmt, which others code against, need not grow:
+ *
+ *   f->fmt:  spec \0 flags full \0 prefix \0
+ *
+ * full is the format handed to strptime (spec without %f); prefix is the part before the
+ * fraction, used to find where the fraction starts in the input (see parse_strptime()).
+ */
+enum {
+    F_YEAR = 1,      /* the format carries a year: no inference */
+    F_DATE = 2,      /* the format carries month and day (else: today's UTC date) */
+    F_FRAC_AUTO = 4, /* optional ".ddd" or ",ddd" after %S or %T */
+    F_FRAC_F = 8,    /* %f: digits required where %f stands */
+};
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+static bool is_leap(int64_t y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static unsigned days_in_month(int64_t y, unsigned m)
+{
+    static const unsigned char dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return m == 2 && is_leap(y) ? 29 : dim[m - 1];
+}
+
+/* The inverse of lw_days_from_civil() (Howard Hinnant's civil_from_days). */
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const unsigned doe = (unsigned)(z - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+/* Seconds to ns; -1 when out of the int64 range. */
+static int to_ns(int64_t secs, int64_t frac_ns, int64_t *out)
+{
+    if (secs > MAX_SECS || secs < -MAX_SECS)
+        return -1;
+    *out = secs * LW_NS_PER_SEC + frac_ns;
+    return 0;
+}
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* Exactly k digits at s[*i]; advances *i. */
+static bool digits(const char *s, size_t n, size_t *i, int k, unsigned *v)
+{
+    unsigned r = 0;
+    if (n - *i < (size_t)k)
+        return false;
+    for (int j = 0; j < k; j++) {
+        char c = s[*i + (size_t)j];
+        if (!is_digit(c))
+            return false;
+        r = r * 10 + (unsigned)(c - '0');
+    }
+    *i += (size_t)k;
+    *v = r;
+    return true;
+}
+
+/* One or more digits at s[*i] as a fraction scaled to `scale` units (1e9 for ns); digits past
+ * the resolution are accepted and dropped. */
+static bool frac_digits(const char *s, size_t n, size_t *i, int64_t scale, int64_t *out)
+{
+    size_t j = *i;
+    int64_t v = 0;
+    while (j < n && is_digit(s[j])) {
+        if (scale > 1) {
+            scale /= 10;
+            v += (s[j] - '0') * scale;
+        }
+        j++;
+    }
+    if (j == *i)
+        return false;
+    *i = j;
+    *out = v;
+    return true;
+}
+
+static size_t skip_spaces(const char *s, size_t n, size_t i)
+{
+    while (i < n && is_space(s[i]))
+        i++;
+    return i;
+}
+
+/* rfc3339 (and the common ISO 8601 relaxations): date, T/t/space, time, optional fraction with
+ * '.' or ',', optional zone (Z, +hh:mm, +hhmm, +hh; a space before it allowed). A missing zone
+ * is UTC: many JSON loggers drop it, and refusing those lines would lose their events. */
+static int parse_rfc3339(const char *s, size_t n, int64_t *out)
+{
+    size_t i = 0;
+    unsigned y, mo, d, h, mi, sec;
+    int64_t frac = 0, off = 0;
+    if (!digits(s, n, &i, 4, &y) || i >= n || s[i++] != '-' || !digits(s, n, &i, 2, &mo) ||
+        i >= n || s[i++] != '-' || !digits(s, n, &i, 2, &d))
+        return -1;
+    if (i >= n || (s[i] != 'T' && s[i] != 't' && s[i] != ' '))
+        return -1;
+    i++;
+    if (!digits(s, n, &i, 2, &h) || i >= n || s[i++] != ':' || !digits(s, n, &i, 2, &mi) ||
+        i >= n || s[i++] != ':' || !digits(s, n, &i, 2, &sec))
+        return -1;
+    if (i < n && (s[i] == '.' || s[i] == ',')) {
+        i++;
+        if (!frac_digits(s, n, &i, LW_NS_PER_SEC, &frac))
+            return -1;
+    }
+    /* A leap second (:60) is accepted and lands on the next second, as POSIX time does. */
+    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60)
+        return -1;
+    if (i < n && s[i] == ' ')
+        i++;
+    if (i < n && (s[i] == 'Z' || s[i] == 'z')) {
+        i++;
+    } else if (i < n && (s[i] == '+' || s[i] == '-')) {
+        int sign = s[i++] == '-' ? -1 : 1;
+        unsigned oh, om = 0;
+        if (!digits(s, n, &i, 2, &oh))
+            return -1;
+        if (i < n && s[i] == ':') {
+            i++;
+            if (!digits(s, n, &i, 2, &om))
+                return -1;
+        } else if (i < n && is_digit(s[i]) && !digits(s, n, &i, 2, &om)) {
+            return -1;
+        }
+        if (oh > 23 || om > 59)
+            return -1;
+        off = sign * (int64_t)(oh * 3600 + om * 60);
+    }
+    if (skip_spaces(s, n, i) != n)
+        return -1;
+    int64_t secs = lw_days_from_civil(y, mo, d) * DAY_S + h * 3600 + mi * 60 + sec - off;
+    return to_ns(secs, frac, out);
+}
+
+/* Integer part with an optional fraction, in units of `scale` ns (1e9 for unix, 1e6 for
+ * unix_ms). Parsed exactly, not through a double: 1710053746.123 must not become ...122999. */
+static int parse_epoch(const char *s, size_t n, int64_t scale, int64_t *out)
+{
+    size_t i = skip_spaces(s, n, 0), end = n;
+    int neg = 0;
+    int64_t v = 0, frac = 0;
+    while (end > i && is_space(s[end - 1]))
+        end--;
+    size_t sign_at = i;
+    if (i < end && (s[i] == '-' || s[i] == '+'))
+        neg = s[i++] == '-';
+    size_t start = i;
+    while (i < end && is_digit(s[i])) {
+        if (v > (INT64_MAX / LW_NS_PER_SEC) * (LW_NS_PER_SEC / scale))
+            return -1;
+        v = v * 10 + (s[i++] - '0');
+    }
+    size_t nd = i - start;
+    if (i < end && s[i] == '.') {
+        i++;
+        if (i < end && is_digit(s[i]))
+            frac_digits(s, end, &i, scale, &frac);
+        else if (nd == 0)
+            return -1;
+    } else if (nd == 0) {
+        return -1;
+    }
+    if (i < end && (s[i] == 'e' || s[i] == 'E')) {
+        /* Exponent notation from JSON encoders ("1.710053746e9"): approximate is the best a
+         * double ever held anyway. */
+        double d;
+        if (lw_parse_f64(s + sign_at, end - sign_at, &d) != 0)
+            return -1;
+        d *= (double)scale;
+        if (!(d > -9.2e18 && d < 9.2e18))
+            return -1;
+        *out = (int64_t)d;
+        return 0;
+    }
+    if (i != end)
+        return -1;
+    int64_t unit_per_s = LW_NS_PER_SEC / scale;
+    if (v / unit_per_s > MAX_SECS)
+        return -1;
+    int64_t ns = v * scale + frac;
+    *out = neg ? -ns : ns;
+    return 0;
+}
+
+/*
+ * The year for a date that has none (syslog, strptime without %Y): the latest year Y such that
+ * the time in Y is at most one day past now. sod_adj is the second of the day minus the zone
+ * offset. *stable says whether the same year would be chosen for every `now` in now's UTC day,
+ * which is what allows the cache to key on the day. Returns 0, or -1 when no recent year has
+ * this date (Feb 30).
+ */
+static int infer_year(unsigned mon, unsigned mday, int64_t sod_adj, int64_t now_ns, int64_t *secs,
+                      bool *stable)
+{
+    int64_t now_day = floor_div(now_ns, LW_NS_PER_SEC * DAY_S);
+    int64_t limit = floor_div(now_ns, LW_NS_PER_SEC) + DAY_S;
+    int64_t y0, too_late = INT64_MAX;
+    unsigned m0, d0;
+    civil_from_days(floor_div(limit, DAY_S), &y0, &m0, &d0);
+    /* Start a year ahead: a positive zone offset can move Jan 1 local into Dec 31 UTC. Feb 29
+     * needs up to 8 years back (2096 -> 2104 has none). */
+    for (int64_t y = y0 + 1; y >= y0 - 8; y--) {
+        if (mday > days_in_month(y, mon))
+            continue;
+        int64_t t = lw_days_from_civil(y, mon, mday) * DAY_S + sod_adj;
+        if (t <= limit) {
+            *secs = t;
+            *stable = t <= (now_day + 1) * DAY_S && too_late > (now_day + 2) * DAY_S - 1;
+            return 0;
+        }
+        too_late = t;
+    }
+    return -1;
+}
+
+/* ---- syslog ---- */
+
+static int month_from_abbr(const char *s)
+{
+    static const char names[] = "janfebmaraprmayjunjulaugsepoctnovdec";
+    char a[3];
+    for (int i = 0; i < 3; i++)
+        a[i] = (char)(s[i] | 0x20); /* ASCII lower case; non-letters never match */
+    for (int m = 0; m < 12; m++)
+        if (memcmp(names + 3 * m, a, 3) == 0)
+            return m + 1;
+    return 0;
+}
+
+/* After "hh:mm:ss": an optional fraction, then only spaces. */
+static bool syslog_tail(const char *s, size_t n, size_t i, int64_t *frac)
+{
+    *frac = 0;
+    if (i < n && (s[i] == '.' || s[i] == ',')) {
+        i++;
+        if (!frac_digits(s, n, &i, LW_NS_PER_SEC, frac))
+            return false;
+    }
+    return skip_spaces(s, n, i) == n;
+}
+
+static int parse_syslog(struct lw_tsfmt *f, const char *s, size_t n, int64_t now_ns, int64_t *out)
+{
+    int64_t now_day = floor_div(now_ns, LW_NS_PER_SEC * DAY_S), frac, secs;
+    if (f->cache_len && n >= f->cache_len && f->cache_now_day == now_day &&
+        memcmp(s, f->cache_key, f->cache_len) == 0 && syslog_tail(s, n, f->cache_len, &frac)) {
+        *out = f->cache_ns + frac;
+        return 0;
+    }
+    size_t i = 0;
+    unsigned d = 0, h, mi, sec;
+    if (n < 3)
+        return -1;
+    int mon = month_from_abbr(s);
+    if (!mon)
+        return -1;
+    i = 3;
+    /* "Jul  4" (RFC 3164 pads the day with a space) and "Jul 4" / "Jul 04" are all seen. */
+    if (i >= n || !is_space(s[i]))
+        return -1;
+    i = skip_spaces(s, n, i);
+    if (!digits(s, n, &i, 1, &d))
+        return -1;
+    if (i < n && is_digit(s[i])) {
+        d = d * 10 + (unsigned)(s[i] - '0');
+        i++;
+    }
+    if (i >= n || !is_space(s[i]))
+        return -1;
+    i = skip_spaces(s, n, i);
+    if (!digits(s, n, &i, 2, &h) || i >= n || s[i++] != ':' || !digits(s, n, &i, 2, &mi) ||
+        i >= n || s[i++] != ':' || !digits(s, n, &i, 2, &sec))
+        return -1;
+    if (d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+        return -1;
+    size_t key_len = i;
+    if (!syslog_tail(s, n, i, &frac))
+        return -1;
+    bool stable;
+    if (infer_year((unsigned)mon, d, h * 3600 + mi * 60 + sec, now_ns, &secs, &stable) != 0)
+        return -1;
+    if (to_ns(secs, 0, &secs) != 0)
+        return -1;
+    f->cache_len = 0;
+    if (stable && key_len < sizeof f->cache_key) {
+        memcpy(f->cache_key, s, key_len);
+        f->cache_len = key_len;
+        f->cache_ns = secs;
+        f->cache_now_day = now_day;
+    }
+    *out = secs + frac;
+    return 0;
+}
+
+/* ---- strptime ---- */
+
+static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
+static locale_t c_locale;
+
+static void c_locale_init(void)
+{
+    c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+}
+
+/* Month names must be English whatever setlocale() the process made: use the C locale. */
+static char *strptime_c(const char *s, const char *fmt, struct tm *tm)
+{
+    pthread_once(&c_locale_once, c_locale_init);
+    if (c_locale)
+        return strptime_l(s, fmt, tm, c_locale);
+    return strptime(s, fmt, tm);
+}
+
+static unsigned char tsfmt_flags(const struct lw_tsfmt *f)
+{
+    return (unsigned char)f->fmt[strlen(f->fmt) + 1];
+}
+
+static const char *tsfmt_full(const struct lw_tsfmt *f)
+{
+    return f->fmt + strlen(f->fmt) + 2;
+}
+
+static const char *tsfmt_prefix(const struct lw_tsfmt *f)
+{
+    const char *full = tsfmt_full(f);
+    return full + strlen(full) + 1;
+}
+
+/* The fraction at s[*i] for the format's mode: %f needs digits; after %S it is optional and
+ * starts with '.' or ','. */
+static bool scan_frac(unsigned char flags, const char *s, size_t n, size_t *i, int64_t *frac)
+{
+    *frac = 0;
+    if (flags & F_FRAC_F)
+        return frac_digits(s, n, i, LW_NS_PER_SEC, frac);
+    if ((flags & F_FRAC_AUTO) && *i + 1 < n && (s[*i] == '.' || s[*i] == ',') &&
+        is_digit(s[*i + 1])) {
+        size_t j = *i + 1;
+        frac_digits(s, n, &j, LW_NS_PER_SEC, frac);
+        *i = j;
+    }
+    return true;
+}
+
+/* Splits the spec into the strptime format and the fraction prefix, and finds which fields
+ * it carries. Returns 0 or LW_EINVAL. */
+static int compile_strptime(struct lw_tsfmt *f, const char *spec, struct lw_err *err)
+{
+    size_t len = strlen(spec), split = (size_t)-1, auto_split = (size_t)-1;
+    size_t f_at = (size_t)-1, f_end = 0;
+    unsigned char flags = 0;
+    if (len > 200)
+        return lw_err_set(err, LW_EINVAL, "timestamp format is too long (%zu bytes)", len);
+    for (size_t i = 0; i < len; i++) {
+        if (spec[i] != '%')
+            continue;
+        size_t at = i++;
+        while (i < len && strchr("_-0^#EO", spec[i]))
+            i++;
+        if (i >= len)
+            return lw_err_set(err, LW_EINVAL, "timestamp format '%s' ends with a lone %%", spec);
+        switch (spec[i]) {
+        case 'f':
+            if (f_at != (size_t)-1)
+                return lw_err_set(err, LW_EINVAL, "timestamp format '%s' has more than one %%f",
+                                  spec);
+            f_at = at;
+            f_end = i + 1;
+            break;
+        case 'S':
+        case 'T':
+            if (auto_split == (size_t)-1)
+                auto_split = i + 1;
+            break;
+        case 'Y':
+        case 'y':
+        case 'G':
+        case 'g':
+            flags |= F_YEAR;
+            break;
+        case 's':
+        case 'F':
+        case 'D':
+        case 'c':
+        case 'x':
+            flags |= F_YEAR | F_DATE;
+            break;
+        case 'm':
+        case 'b':
+        case 'B':
+        case 'h':
+        case 'd':
+        case 'e':
+        case 'j':
+            flags |= F_DATE;
+            break;
+        default:
+            break;
+        }
+    }
+    if (f_at != (size_t)-1) {
+        flags |= F_FRAC_F;
+        split = f_at;
+    } else if (auto_split != (size_t)-1) {
+        flags |= F_FRAC_AUTO;
+        split = auto_split;
+    }
+    /* spec \0 flags full \0 prefix \0 (see the top of the file). */
+    struct lw_buf b = {0};
+    lw_buf_append(&b, spec, len + 1);
+    lw_buf_putc(&b, (char)flags);
+    if (flags & F_FRAC_F) {
+        lw_buf_append(&b, spec, f_at);
+        lw_buf_append(&b, spec + f_end, len - f_end + 1);
+    } else {
+        lw_buf_append(&b, spec, len + 1);
+    }
+    lw_buf_append(&b, spec, split == (size_t)-1 ? 0 : split);
+    lw_buf_putc(&b, 0);
+    f->fmt = lw_buf_steal(&b);
+    return 0;
+}
+
+static int parse_strptime(struct lw_tsfmt *f, const char *s, size_t n, int64_t now_ns, int64_t *out)
+{
+    unsigned char flags = tsfmt_flags(f);
+    bool infer = !(flags & F_YEAR);
+    int64_t now_day = floor_div(now_ns, LW_NS_PER_SEC * DAY_S), frac = 0, secs;
+    char buf[MAX_INPUT];
+    struct tm tm;
+    size_t fpos, j;
+
+    /* The cache key is the input with its fraction cut out, as "before \0 after". */
+    if (f->cache_len && (!infer || f->cache_now_day == now_day)) {
+        size_t kl = strnlen(f->cache_key, f->cache_len);
+        j = kl;
+        if (n >= kl && memcmp(s, f->cache_key, kl) == 0 && scan_frac(flags, s, n, &j, &frac) &&
+            n - j == f->cache_len - kl - 1 && memcmp(s + j, f->cache_key + kl + 1, n - j) == 0) {
+            *out = f->cache_ns + frac;
+            return 0;
+        }
+    }
+    if (n >= sizeof buf || memchr(s, 0, n))
+        return -1;
+    memcpy(buf, s, n);
+    buf[n] = 0;
+
+    /* strptime has no fraction directive: find where the fraction starts by matching the part
+     * of the format before it, then cut it out and match the whole format. Two passes rather
+     * than resuming, because strptime keeps per-call state (%I with a later %p). */
+    fpos = j = n;
+    if (flags & (F_FRAC_F | F_FRAC_AUTO)) {
+        memset(&tm, 0, sizeof tm);
+        const char *p = strptime_c(buf, tsfmt_prefix(f), &tm);
+        if (!p)
+            return -1;
+        fpos = j = (size_t)(p - buf);
+        if (!scan_frac(flags, buf, n, &j, &frac))
+            return -1;
+        memmove(buf + fpos, buf + j, n - j + 1);
+    }
+    memset(&tm, 0, sizeof tm);
+    tm.tm_mday = 1;
+    const char *end = strptime_c(buf, tsfmt_full(f), &tm);
+    if (!end)
+        return -1;
+    while (is_space(*end))
+        end++;
+    if (*end)
+        return -1;
+
+    int64_t y = (int64_t)tm.tm_year + 1900;
+    unsigned mon = (unsigned)tm.tm_mon + 1, mday = (unsigned)tm.tm_mday;
+    if (mon < 1 || mon > 12 || mday < 1 || mday > 31 || tm.tm_hour < 0 || tm.tm_hour > 23 ||
+        tm.tm_min < 0 || tm.tm_min > 59 || tm.tm_sec < 0 || tm.tm_sec > 60)
+        return -1;
+    /* %z (and %s, through localtime_r) leave the zone in tm_gmtoff; without them it stays 0. */
+    int64_t sod_adj = tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec - (int64_t)tm.tm_gmtoff;
+    bool stable = true;
+    if (!(flags & F_DATE)) {
+        /* A time of day alone: today's UTC date. */
+        secs = now_day * DAY_S + sod_adj;
+    } else if (infer) {
+        if (infer_year(mon, mday, sod_adj, now_ns, &secs, &stable) != 0)
+            return -1;
+    } else {
+        if (mday > days_in_month(y, mon))
+            return -1;
+        secs = lw_days_from_civil(y, mon, mday) * DAY_S + sod_adj;
+    }
+    if (to_ns(secs, 0, &secs) != 0)
+        return -1;
+
+    f->cache_len = 0;
+    if (stable && (flags & F_DATE) && n - (j - fpos) + 1 <= sizeof f->cache_key) {
+        memcpy(f->cache_key, s, fpos);
+        f->cache_key[fpos] = 0;
+        memcpy(f->cache_key + fpos + 1, s + j, n - j);
+        f->cache_len = fpos + 1 + (n - j);
+        f->cache_ns = secs;
+        f->cache_now_day = now_day;
+    }
+    *out = secs + frac;
+    return 0;
+}
+
+int lw_tsfmt_init(struct lw_tsfmt *f, const char *spec, struct lw_err *err)
+{
+    memset(f, 0, sizeof *f);
+    if (!spec)
+        return lw_err_set(err, LW_EINVAL, "missing timestamp format");
+    if (strcmp(spec, "rfc3339") == 0 || strcmp(spec, "RFC3339") == 0) {
+        f->kind = LW_TS_RFC3339;
+    } else if (strcmp(spec, "unix") == 0) {
+        f->kind = LW_TS_UNIX;
+    } else if (strcmp(spec, "unix_ms") == 0) {
+        f->kind = LW_TS_UNIX_MS;
+    } else if (strcmp(spec, "syslog") == 0) {
+        f->kind = LW_TS_SYSLOG;
+    } else if (strchr(spec, '%')) {
+        f->kind = LW_TS_STRPTIME;
+        return compile_strptime(f, spec, err);
+    } else {
+        return lw_err_set(err, LW_EINVAL,
+                          "unknown timestamp format '%s' (expected rfc3339, unix, unix_ms, "
+                          "syslog or a strptime format with %%)",
+                          spec);
+    }
+    return 0;
+}
+
+int lw_tsfmt_parse(struct lw_tsfmt *f, const char *s, size_t n, int64_t now_ns, int64_t *out_ns)
+{
+    if (!s)
+        return -1;
+    switch (f->kind) {
+    case LW_TS_RFC3339:
+        return parse_rfc3339(s, n, out_ns);
+    case LW_TS_UNIX:
+        return parse_epoch(s, n, LW_NS_PER_SEC, out_ns);
+    case LW_TS_UNIX_MS:
+        return parse_epoch(s, n, LW_NS_PER_MS, out_ns);
+    case LW_TS_SYSLOG:
+        return parse_syslog(f, s, n, now_ns, out_ns);
+    case LW_TS_STRPTIME:
+        return f->fmt ? parse_strptime(f, s, n, now_ns, out_ns) : -1;
+    }
+    return -1;
+}
+
+void lw_tsfmt_free(struct lw_tsfmt *f)
+{
+    if (!f)
+        return;
+    free(f->fmt);
+    f->fmt = NULL;
+    f->cache_len = 0;
+}
