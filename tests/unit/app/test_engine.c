@@ -1,0 +1,231 @@
+/* test_engine.c: the evaluator on event time: for/pending, ratio with min_count, absent, spike,
+ * sum/avg/min/max, below, group forgetting, and persistence round trips. */
+#include "engine.h"
+#include "test.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#define T0 INT64_C(1710000000) /* 2024-03-09T16:00:00Z */
+
+static char dir[] = "/tmp/lw_test_engine_XXXXXX";
+
+struct out {
+    int n;
+    char last[2048];
+    char log[16][160];
+};
+
+static void on_alert(const struct lw_alert_def *def, const char *json, size_t len, bool firing,
+                     void *payload)
+{
+    struct out *o = payload;
+    snprintf(o->last, sizeof o->last, "%.*s", (int)len, json);
+    const char *v = strstr(json, "\"value\":");
+    const char *at = strstr(json, firing ? "\"starts_at\":\"" : "\"ends_at\":\"");
+    if (o->n < 16)
+        snprintf(o->log[o->n], sizeof o->log[0], "%s %s %.20s v=%.*s", def->name,
+                 firing ? "firing" : "resolved", at ? at + (firing ? 13 : 11) : "?",
+                 (int)strcspn(v + 8, ","), v + 8);
+    o->n++;
+}
+
+static struct lw_ruleset *load(const char *alerts)
+{
+    char path[256];
+    struct lw_diag d = {0};
+    struct lw_ruleset *rs = NULL;
+    snprintf(path, sizeof path, "%s/r.yaml", dir);
+    FILE *f = fopen(path, "w");
+    fprintf(f,
+            "events:\n"
+            "  - name: req\n"
+            "    match: '^(?<ts>\\d+) (?<ip>\\S+) (?<status>\\d+) (?<ms>[\\d.]+)'\n"
+            "    fields: {status: int, ms: float, ts: int}\n"
+            "    timestamp: {field: ts, format: unix}\n"
+            "alerts:\n%s",
+            alerts);
+    fclose(f);
+    const char *p = path;
+    if (lw_ruleset_load(&rs, &p, 1, NULL, &d) < 0)
+        lw_diag_print(&d, stderr);
+    lw_diag_free(&d);
+    return rs;
+}
+
+static void feed(struct lw_engine *e, int64_t t, const char *ip, int status, double ms)
+{
+    char line[128];
+    struct lw_rec r = {0};
+    snprintf(line, sizeof line, "%lld %s %d %.1f", (long long)(T0 + t), ip, status, ms);
+    r.body = lw_str_c(line);
+    r.recv_ns = 1;
+    lw_engine_record(e, &r, (T0 + 86400) * LW_NS_PER_SEC);
+}
+
+static void test_count_for(void)
+{
+    struct out o = {0};
+    struct lw_ruleset *rs = load("  - name: C\n    event: req\n    window: 10s\n"
+                                 "    for: 3s\n    count: {above: 2}\n");
+    struct lw_engine *e = lw_engine_new(rs, LW_MODE_REPLAY, 0, on_alert, &o);
+    for (int t = 0; t < 4; t++)
+        feed(e, t, "a", 200, 1); /* 3 events by t=2: condition from t=2 */
+    feed(e, 5, "a", 200, 1);
+    CHECK_EQ(o.n, 0); /* instant 5 is evaluated once the watermark passes it */
+    feed(e, 30, "a", 200, 1);
+    CHECK_EQ(o.n, 2); /* pending at 2, fired at 2+3 = 5; resolved when 2 or fewer remain */
+    CHECK_STR(o.log[0], "C firing 2024-03-09T16:00:05Z v=5");
+    /* events at 0,1,2,3,5: at t=12 the window (2,12] holds 3 and 5: resolves */
+    CHECK_STR(o.log[1], "C resolved 2024-03-09T16:00:12Z v=2");
+    lw_engine_free(e);
+    lw_ruleset_free(rs);
+}
+
+static void test_ratio(void)
+{
+    struct out o = {0};
+    struct lw_ruleset *rs = load("  - name: R\n    event: req\n    window: 1m\n"
+                                 "    ratio: {of: 'status >= 500', above: 0.05, min_count: 20}\n"
+                                 "    annotations: {summary: '{{ value | percent }} errors'}\n");
+    struct lw_engine *e = lw_engine_new(rs, LW_MODE_REPLAY, 0, on_alert, &o);
+    for (int i = 0; i < 10; i++)
+        feed(e, i, "a", 500, 1); /* 100 %, but below min_count */
+    feed(e, 10, "a", 200, 1);
+    CHECK_EQ(o.n, 0);
+    for (int i = 11; i < 20; i++)
+        feed(e, i, "a", 200, 1); /* 20 events at t=19: 10/20 = 50 % */
+    feed(e, 20, "a", 200, 1);
+    CHECK_EQ(o.n, 1);
+    CHECK(strstr(o.last, "\"summary\":\"50% errors\"") != NULL);
+    CHECK(strstr(o.last, "\"value\":0.5,") != NULL);
+    lw_engine_free(e);
+    lw_ruleset_free(rs);
+}
+
+static void test_absent(void)
+{
+    struct out o = {0};
+    struct lw_ruleset *rs = load("  - name: A\n    event: req\n    window: 10s\n    absent: {}\n");
+    struct lw_engine *e = lw_engine_new(rs, LW_MODE_REPLAY, 0, on_alert, &o);
+    feed(e, 0, "a", 200, 1);
+    feed(e, 5, "a", 200, 1);
+    feed(e, 40, "a", 200, 1); /* silence from 5: empty window at 15: fires; event at 40 */
+    CHECK_EQ(o.n, 1);
+    CHECK_STR(o.log[0], "A firing 2024-03-09T16:00:15Z v=0");
+    feed(e, 41, "a", 200, 1);
+    CHECK_EQ(o.n, 2);
+    CHECK_STR(o.log[1], "A resolved 2024-03-09T16:00:40Z v=1");
+    lw_engine_free(e);
+    lw_ruleset_free(rs);
+}
+
+static void test_grouped_kinds(void)
+{
+    struct out o = {0};
+    struct lw_ruleset *rs = load("  - name: Slow\n    event: req\n    window: 10s\n"
+                                 "    group_by: [ip]\n    avg: {field: ms, above: 100}\n"
+                                 "  - name: Max\n    event: req\n    window: 10s\n"
+                                 "    max: {field: ms, above: 900}\n"
+                                 "  - name: Few\n    event: req\n    window: 10s\n"
+                                 "    count: {below: 2, where: 'ip == \"b\"'}\n");
+    struct lw_engine *e = lw_engine_new(rs, LW_MODE_REPLAY, 0, on_alert, &o);
+    feed(e, 0, "a", 200, 50);
+    feed(e, 0, "b", 200, 150);
+    feed(e, 1, "b", 200, 1000);
+    feed(e, 2, "a", 200, 60);
+    /* t=0: Slow{b} avg 150 fires; Few: b count 1 < 2 fires. t=1: Max 1000 fires; Few resolves */
+    CHECK_EQ(o.n, 4);
+    CHECK(strstr(o.log[0], "Slow firing 2024-03-09T16:00:00Z") != NULL);
+    CHECK(strstr(o.log[1], "Few firing 2024-03-09T16:00:00Z") != NULL);
+    CHECK(strstr(o.log[2], "Max firing 2024-03-09T16:00:01Z") != NULL);
+    CHECK(strstr(o.log[3], "Few resolved 2024-03-09T16:00:01Z") != NULL);
+    lw_engine_finish(e);
+    lw_engine_free(e);
+    lw_ruleset_free(rs);
+}
+
+static void test_spike(void)
+{
+    struct out o = {0};
+    struct lw_ruleset *rs = load(
+        "  - name: S\n    event: req\n    window: 10s\n    spike: {factor: 3, min_count: 10}\n");
+    struct lw_engine *e = lw_engine_new(rs, LW_MODE_REPLAY, 0, on_alert, &o);
+    for (int t = 0; t < 30; t++)
+        feed(e, t, "a", 200, 1); /* one a second: steady */
+    CHECK_EQ(o.n, 0);
+    for (int i = 0; i < 40; i++)
+        feed(e, 30, "a", 200, 1); /* 40 more at t=30 */
+    feed(e, 31, "a", 200, 1);
+    CHECK_EQ(o.n, 1); /* (20,30] holds 9 + 40, (10,20] holds 10 */
+    CHECK_STR(o.log[0], "S firing 2024-03-09T16:00:30Z v=4.9");
+    lw_engine_free(e);
+    lw_ruleset_free(rs);
+}
+
+static void test_persistence(void)
+{
+    /* Live mode: collect rows, restore them into a new engine: same state, no re-announce. */
+    struct out o = {0};
+    struct lw_ruleset *rs = load("  - name: C\n    event: req\n    window: 1m\n"
+                                 "    group_by: [ip]\n    count: {above: 2}\n");
+    int64_t now = (T0 + 100) * LW_NS_PER_SEC;
+    struct lw_engine *e = lw_engine_new(rs, LW_MODE_LIVE, now, on_alert, &o);
+    char line[128];
+    for (int i = 0; i < 3; i++) {
+        struct lw_rec r = {0};
+        snprintf(line, sizeof line, "%lld x 200 1", (long long)(T0 + 99));
+        r.body = lw_str_c(line);
+        r.recv_ns = now;
+        lw_engine_record(e, &r, now);
+    }
+    lw_engine_tick(e, now + LW_NS_PER_SEC);
+    CHECK_EQ(o.n, 1);
+    struct lw_flush f = {0};
+    lw_engine_collect(e, &f);
+    CHECK_EQ(f.nbuckets, 1);
+    CHECK_EQ(f.nstates, 1);
+    struct lw_engine *e2 = lw_engine_new(rs, LW_MODE_LIVE, now + 2 * LW_NS_PER_SEC, on_alert, &o);
+    for (size_t i = 0; i < f.nbuckets; i++)
+        lw_engine_restore_bucket(e2, &f.buckets[i]);
+    for (size_t i = 0; i < f.nstates; i++)
+        lw_engine_restore_state(e2, &f.states[i]);
+    lw_engine_collect_done(e);
+    lw_engine_tick(e2, now + 3 * LW_NS_PER_SEC);
+    CHECK_EQ(o.n, 1); /* still firing, not announced again */
+    lw_engine_tick(e2, now + 70 * LW_NS_PER_SEC);
+    CHECK_EQ(o.n, 2); /* the window emptied: resolved */
+    CHECK(strstr(o.last, "\"status\":\"resolved\"") != NULL);
+    lw_engine_free(e);
+    lw_engine_free(e2);
+    lw_ruleset_free(rs);
+}
+
+static void test_fingerprint(void)
+{
+    char a[17], b[17], c[17];
+    lw_fingerprint("X", "{\"ip\":\"1\",\"user\":\"u\"}", a);
+    lw_fingerprint("X", "{\"user\":\"u\",\"ip\":\"1\"}", b);
+    lw_fingerprint("Y", "{\"ip\":\"1\",\"user\":\"u\"}", c);
+    CHECK_STR(a, b);
+    CHECK(strcmp(a, c) != 0);
+    CHECK_EQ(strlen(a), 16);
+}
+
+int main(void)
+{
+    if (!mkdtemp(dir))
+        return 1;
+    test_count_for();
+    test_ratio();
+    test_absent();
+    test_grouped_kinds();
+    test_spike();
+    test_persistence();
+    test_fingerprint();
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        return 1;
+    return test_summary();
+}
