@@ -9,7 +9,7 @@
 #include "sink.h"
 
 /* How a record's bytes are unwrapped before rules see them. */
-enum lw_format { LW_FMT_RAW = 0, LW_FMT_SYSLOG };
+enum lw_format { LW_FMT_RAW = 0, LW_FMT_SYSLOG, LW_FMT_JSON, LW_FMT_LOGFMT };
 
 struct lw_cfg_input {
     char *name;
@@ -57,6 +57,8 @@ void lw_config_free(struct lw_config *c);
 /* Loads the rules the config names. */
 int lw_config_rules(const struct lw_config *c, struct lw_ruleset **out, struct lw_diag *diag);
 int lw_format_parse(const char *s, enum lw_format *out);
+/* How records of a format structure their body (JSON and logfmt give fields). */
+enum lw_body lw_format_body(enum lw_format f);
 
 /* Decodes one line's envelope into a rules record. scratch holds label texts that do not
  * live in the line. Returns 0, or -1 when the line is malformed for its format (counted by

@@ -30,6 +30,10 @@ int lw_format_parse(const char *s, enum lw_format *out)
         *out = LW_FMT_RAW;
     else if (!strcmp(s, "syslog"))
         *out = LW_FMT_SYSLOG;
+    else if (!strcmp(s, "json"))
+        *out = LW_FMT_JSON;
+    else if (!strcmp(s, "logfmt"))
+        *out = LW_FMT_LOGFMT;
     else
         return -1;
     return 0;
@@ -155,10 +159,8 @@ static void parse_input(struct lw_config *c, const struct lw_yaml_doc *doc,
 
     ci->format = !strcmp(s, "syslog") ? LW_FMT_SYSLOG : LW_FMT_RAW;
     if ((v = lw_yaml_get(n, "format")) && lw_yaml_str(doc, v, &s, diag) == 0) {
-        if (!strcmp(s, "json") || !strcmp(s, "logfmt"))
-            lw_yaml_error(doc, v, diag, "format '%s' is not built yet (raw, syslog are)", s);
-        else if (lw_format_parse(s, &ci->format) < 0)
-            lw_yaml_error(doc, v, diag, "unknown format '%s' (raw, syslog)", s);
+        if (lw_format_parse(s, &ci->format) < 0)
+            lw_yaml_error(doc, v, diag, "unknown format '%s' (raw, json, logfmt, syslog)", s);
     }
     if ((v = lw_yaml_get(n, "labels")))
         parse_labels(doc, v, &ci->label_keys, &ci->label_vals, &ci->nlabels, diag);
@@ -337,7 +339,8 @@ int lw_config_load(struct lw_config **out, const char *path, struct lw_diag *dia
             }
             for (size_t i = 0; i < c->ninputs; i++)
                 c->rinputs[i] = (struct lw_rules_input){
-                    c->inputs[i].name, (const char *const *)c->inputs[i].label_keys,
+                    c->inputs[i].name, lw_format_body(c->inputs[i].format),
+                    (const char *const *)c->inputs[i].label_keys,
                     (const char *const *)c->inputs[i].label_vals, c->inputs[i].nlabels};
         }
     }

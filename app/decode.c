@@ -3,6 +3,11 @@
 
 #include <string.h>
 
+enum lw_body lw_format_body(enum lw_format f)
+{
+    return f == LW_FMT_JSON ? LW_BODY_JSON : f == LW_FMT_LOGFMT ? LW_BODY_LOGFMT : LW_BODY_RAW;
+}
+
 int lw_decode(enum lw_format fmt, const char *input_name, const char *path,
               const struct lw_record *in, uint32_t input, int64_t now_ns, struct lw_rec *out)
 {
@@ -10,6 +15,7 @@ int lw_decode(enum lw_format fmt, const char *input_name, const char *path,
     out->body = in->line;
     out->recv_ns = in->recv_ns;
     out->input = input;
+    out->body_fmt = lw_format_body(fmt);
     out->labels[LW_L_INPUT] = lw_str_c(input_name);
     if (path)
         out->labels[LW_L_PATH] = lw_str_c(path);

@@ -103,7 +103,8 @@ static int replay_fd(struct replay *r, int fd)
 
 static void usage_replay(FILE *f)
 {
-    fprintf(f, "usage: logwarden replay -c CONFIG [--format raw|syslog] [--input NAME] [--notify]"
+    fprintf(f, "usage: logwarden replay -c CONFIG [--format raw|json|logfmt|syslog] [--input NAME] "
+               "[--notify]"
                " FILE...\n\n"
                "Reads the files (- for stdin) once, from the beginning, through the same\n"
                "decoders and rules as the daemon, on the events' own time, and prints every\n"
@@ -171,7 +172,7 @@ int lw_cmd_replay(int argc, char **argv)
         r.fmt = r.cfg->inputs[r.input].format;
     }
     if (format && lw_format_parse(format, &r.fmt) < 0) {
-        fprintf(stderr, "logwarden replay: format '%s' is not built yet (raw, syslog are)\n",
+        fprintf(stderr, "logwarden replay: unknown format '%s' (raw, json, logfmt, syslog)\n",
                 format);
         goto out;
     }
@@ -212,6 +213,8 @@ int lw_cmd_replay(int argc, char **argv)
         fprintf(stderr, ", %llu malformed", (unsigned long long)r.malformed);
     if (s.late)
         fprintf(stderr, ", %llu late", (unsigned long long)s.late);
+    if (rs->decode_errors)
+        fprintf(stderr, ", %llu undecodable bodies", (unsigned long long)rs->decode_errors);
     if (r.truncated)
         fprintf(stderr, ", %llu truncated", (unsigned long long)r.truncated);
     fputc('\n', stderr);

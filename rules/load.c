@@ -1,6 +1,7 @@
 /* load.c: reads rule files (patterns, events, alerts) into an immutable ruleset, reporting every
  * problem as FILE:LINE:COL: message and never returning a half-loaded set. */
 #define PCRE2_CODE_UNIT_WIDTH 8
+#include "decode.h"
 #include "expr.h"
 #include "lw_yaml.h"
 #include "rules.h"
@@ -168,14 +169,30 @@ static int field_index(const struct lw_event_def *ev, const char *name, size_t n
 static int add_field(struct lw_event_def *ev, const char *name, int group, int label, int stat)
 {
     ev->fields = lw_realloc(ev->fields, (ev->nfields + 1) * sizeof *ev->fields);
-    ev->fields[ev->nfields] = (struct lw_field){lw_strdup(name), LW_T_STRING, group, label, stat};
+    ev->fields[ev->nfields] =
+        (struct lw_field){lw_strdup(name), LW_T_STRING, group, label, stat, false};
     return (int)ev->nfields++;
+}
+
+/* A field by name; for events that read decoded bodies, an unknown name becomes a decoded
+ * field (a JSON path or logfmt key), else -1. */
+static int field_or_decoded(struct lw_event_def *ev, const char *name, size_t n)
+{
+    int i = field_index(ev, name, n);
+    if (i < 0 && ev->decoded_ok && n > 0 && n < 256) {
+        char buf[256];
+        memcpy(buf, name, n);
+        buf[n] = 0;
+        i = add_field(ev, buf, -1, -1, -1);
+        ev->fields[i].decoded = true;
+    }
+    return i;
 }
 
 static int resolve_field(const char *name, size_t n, enum lw_type *type, void *payload)
 {
-    const struct lw_event_def *ev = payload;
-    int i = field_index(ev, name, n);
+    struct lw_event_def *ev = payload;
+    int i = field_or_decoded(ev, name, n);
     if (i >= 0)
         *type = ev->fields[i].type;
     return i;
@@ -283,10 +300,7 @@ static void parse_event(struct loader *L, const struct lw_yaml_doc *doc,
     if ((n = lw_yaml_get(node, "match")))
         compile_match(L, doc, n, ev);
     else
-        lw_yaml_error(doc, node, L->diag,
-                      "event %s has no 'match' (decoded fields without a pattern come with the "
-                      "json and logfmt decoders)",
-                      name);
+        ev->decoded_ok = true; /* fields come from a JSON or logfmt body */
 
     /* Record labels are fields too, after the captures. */
     for (int l = 0; l < LW_L_COUNT; l++)
@@ -300,33 +314,6 @@ static void parse_event(struct loader *L, const struct lw_yaml_doc *doc,
                 if (field_index(ev, k, strlen(k)) < 0)
                     add_field(ev, k, -1, -1, nstat++);
             }
-    }
-
-    if ((n = lw_yaml_get(node, "fields"))) {
-        if (n->type != LW_YAML_MAP) {
-            lw_yaml_error(doc, n, L->diag, "fields: expected a map of NAME: type");
-        } else {
-            for (size_t i = 0; i < n->n; i++) {
-                const char *t;
-                enum lw_type type;
-                const struct lw_yaml_node *k = n->keys[i];
-                int idx = field_index(ev, k->str, k->len);
-                if (lw_yaml_str(doc, n->items[i], &t, L->diag) < 0)
-                    continue;
-                if (parse_type(t, &type) < 0) {
-                    lw_yaml_error(doc, n->items[i], L->diag,
-                                  "unknown type '%s' (string, int, float, duration, bool)", t);
-                    continue;
-                }
-                if (idx < 0 || ev->fields[idx].group < 0) {
-                    if (ev->re)
-                        lw_yaml_error(doc, k, L->diag, "field '%s' is not a named capture of match",
-                                      k->str);
-                    continue;
-                }
-                ev->fields[idx].type = type;
-            }
-        }
     }
 
     if ((n = lw_yaml_get(node, "inputs"))) {
@@ -351,6 +338,41 @@ static void parse_event(struct loader *L, const struct lw_yaml_doc *doc,
         }
     }
 
+    /* With a pattern, names that are not captures may still come from a JSON or logfmt body
+     * when the event reads such an input. */
+    if (!ev->decoded_ok && L->env && L->env->inputs)
+        for (size_t i = 0; i < L->env->ninputs; i++)
+            if ((!ev->on_input || ev->on_input[i]) && L->env->inputs[i].body != LW_BODY_RAW)
+                ev->decoded_ok = true;
+
+    if ((n = lw_yaml_get(node, "fields"))) {
+        if (n->type != LW_YAML_MAP) {
+            lw_yaml_error(doc, n, L->diag, "fields: expected a map of NAME: type");
+        } else {
+            for (size_t i = 0; i < n->n; i++) {
+                const char *t;
+                enum lw_type type;
+                const struct lw_yaml_node *k = n->keys[i];
+                int idx = field_index(ev, k->str, k->len);
+                if (lw_yaml_str(doc, n->items[i], &t, L->diag) < 0)
+                    continue;
+                if (parse_type(t, &type) < 0) {
+                    lw_yaml_error(doc, n->items[i], L->diag,
+                                  "unknown type '%s' (string, int, float, duration, bool)", t);
+                    continue;
+                }
+                if (idx < 0)
+                    idx = field_or_decoded(ev, k->str, k->len);
+                if (idx < 0 || (ev->fields[idx].group < 0 && !ev->fields[idx].decoded)) {
+                    lw_yaml_error(doc, k, L->diag, "field '%s' is not a named capture of match",
+                                  k->str);
+                    continue;
+                }
+                ev->fields[idx].type = type;
+            }
+        }
+    }
+
     if ((n = lw_yaml_get(node, "where")))
         compile_expr(L, doc, n, ev, &ev->where);
 
@@ -364,7 +386,7 @@ static void parse_event(struct loader *L, const struct lw_yaml_doc *doc,
             if (!f || !fmt)
                 lw_yaml_error(doc, n, L->diag, "timestamp needs both 'field' and 'format'");
             if (f && lw_yaml_str(doc, f, &fs, L->diag) == 0) {
-                ev->ts_field = field_index(ev, fs, strlen(fs));
+                ev->ts_field = field_or_decoded(ev, fs, strlen(fs));
                 if (ev->ts_field < 0)
                     lw_yaml_error(doc, f, L->diag, "unknown field '%s'", fs);
             }
@@ -380,7 +402,6 @@ static void parse_event(struct loader *L, const struct lw_yaml_doc *doc,
             }
         }
     }
-    ev->vals = lw_calloc(ev->nfields ? ev->nfields : 1, sizeof *ev->vals);
 }
 
 /* ---------------------------------------------------------------- alerts */
@@ -502,11 +523,12 @@ static void parse_kind(struct loader *L, const struct lw_yaml_doc *doc,
         if (!(n = lw_yaml_get(kv, "field"))) {
             lw_yaml_error(doc, kv ? kv : kn, L->diag, "%s needs a 'field'", kn->str);
         } else if (lw_yaml_str(doc, n, &f, L->diag) == 0) {
-            a->value_field = field_index(ev, f, strlen(f));
+            a->value_field = field_or_decoded(ev, f, strlen(f));
             if (a->value_field < 0)
                 lw_yaml_error(doc, n, L->diag, "unknown field '%s' in event %s", f, ev->name);
-            else if (ev->fields[a->value_field].type == LW_T_STRING ||
-                     ev->fields[a->value_field].type == LW_T_BOOL)
+            else if (!ev->fields[a->value_field].decoded &&
+                     (ev->fields[a->value_field].type == LW_T_STRING ||
+                      ev->fields[a->value_field].type == LW_T_BOOL))
                 lw_yaml_error(doc, n, L->diag,
                               "field '%s' is not numeric: declare it under the event's fields "
                               "as int, float or duration",
@@ -596,7 +618,7 @@ static void parse_alert(struct loader *L, const struct lw_yaml_doc *doc,
             a->group_field = lw_calloc(cnt ? cnt : 1, sizeof *a->group_field);
             for (size_t i = 0; i < cnt; i++) {
                 a->group_by[i] = lw_strdup(names[i]);
-                a->group_field[i] = ev ? field_index(ev, names[i], strlen(names[i])) : -1;
+                a->group_field[i] = ev ? field_or_decoded(ev, names[i], strlen(names[i])) : -1;
                 if (ev && a->group_field[i] < 0)
                     lw_yaml_error(doc, n->type == LW_YAML_SEQ ? n->items[i] : n, L->diag,
                                   "unknown field '%s' in event %s", names[i], ev->name);
@@ -749,6 +771,10 @@ void lw_ruleset_free(struct lw_ruleset *rs)
     free(rs->alerts);
     free(rs->alerts_of_event);
     free(rs->alerts_off);
+    if (rs->doc) {
+        lw_doc_free(rs->doc);
+        free(rs->doc);
+    }
     free(rs);
 }
 
@@ -820,6 +846,12 @@ int lw_ruleset_load(struct lw_ruleset **out, const char *const *paths, size_t n,
                 parse_alert(&L, doc, als->items[j], &rs->alerts[rs->nalerts - 1]);
             }
     }
+
+    /* Alerts may have added decoded fields to their events: size the scratch values now. */
+    for (size_t e = 0; e < rs->nevents; e++)
+        rs->events[e].vals =
+            lw_calloc(rs->events[e].nfields ? rs->events[e].nfields : 1, sizeof(struct lw_value));
+    rs->doc = lw_calloc(1, sizeof(struct lw_doc));
 
     /* Index: the alerts of each event, so matching finds them without scanning. */
     rs->alerts_off = lw_calloc(rs->nevents + 1, sizeof *rs->alerts_off);

@@ -1,5 +1,6 @@
 /* match.c: turns a record into events: PCRE2 JIT match, typed captures, labels, where, time. */
 #define PCRE2_CODE_UNIT_WIDTH 8
+#include "decode.h"
 #include "expr.h"
 #include "rules.h"
 #include "timefmt.h"
@@ -63,15 +64,44 @@ static const char *static_label(const struct lw_ruleset *rs, uint32_t input, con
 }
 
 /* Matches one event definition; 1 when it yields an event (filled into *ev). */
+/* A decoded value of a typed field: numbers and bools from JSON are taken as they are, text
+ * is converted. -1 when it does not convert. */
+static int convert_decoded(struct lw_value *v, enum lw_type t)
+{
+    if (v->kind == LW_V_STR)
+        return t == LW_T_STRING ? 0 : convert(v, t);
+    if (t == LW_T_STRING || v->kind == LW_V_NONE)
+        return 0;
+    if (v->kind == LW_V_INT && (t == LW_T_FLOAT || t == LW_T_DURATION)) {
+        v->f = (double)v->i;
+        v->kind = LW_V_FLOAT;
+    } else if (v->kind == LW_V_FLOAT && t == LW_T_INT) {
+        if (v->f != (double)(int64_t)v->f)
+            return -1;
+        v->i = (int64_t)v->f;
+        v->kind = LW_V_INT;
+    } else if ((v->kind == LW_V_BOOL) != (t == LW_T_BOOL)) {
+        return -1;
+    }
+    return 0;
+}
+
 static int match_one(struct lw_ruleset *rs, struct lw_event_def *def, const struct lw_rec *r,
                      int64_t now_ns, struct lw_event *ev)
 {
-    pcre2_match_data *md = def->md;
-    int rc = pcre2_match(def->re, (PCRE2_SPTR)r->body.p, r->body.n, 0, 0, md, NULL);
-    if (rc < 0)
-        return 0;
-    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
-    uint32_t npairs = pcre2_get_ovector_count(md);
+    struct lw_doc *doc = rs->doc;
+    PCRE2_SIZE *ov = NULL;
+    uint32_t npairs = 0;
+    if (def->re) {
+        pcre2_match_data *md = def->md;
+        int rc = pcre2_match(def->re, (PCRE2_SPTR)r->body.p, r->body.n, 0, 0, md, NULL);
+        if (rc < 0)
+            return 0;
+        ov = pcre2_get_ovector_pointer(md);
+        npairs = pcre2_get_ovector_count(md);
+    } else if (r->body_fmt == LW_BODY_RAW || lw_doc_parse(doc, r->body_fmt, r->body) < 0) {
+        return 0; /* an event without a pattern takes only decodable bodies */
+    }
     for (size_t i = 0; i < def->nfields; i++) {
         const struct lw_field *f = &def->fields[i];
         struct lw_value *v = &def->vals[i];
@@ -89,6 +119,14 @@ static int match_one(struct lw_ruleset *rs, struct lw_event_def *def, const stru
                     v->kind = LW_V_NONE;
                     continue;
                 }
+                def->conv_errors++;
+                return 0;
+            }
+        } else if (f->decoded) {
+            if (r->body_fmt == LW_BODY_RAW || lw_doc_parse(doc, r->body_fmt, r->body) < 0)
+                continue;
+            lw_doc_get(doc, f->name, v);
+            if (convert_decoded(v, f->type) < 0) {
                 def->conv_errors++;
                 return 0;
             }
@@ -117,8 +155,16 @@ static int match_one(struct lw_ruleset *rs, struct lw_event_def *def, const stru
             lw_tsfmt_parse(def->tsfmt, tv->s.p, tv->s.n, now_ns, &ts) == 0) {
             ev->ts_ns = ts;
         } else if (tv->kind == LW_V_INT || tv->kind == LW_V_FLOAT) {
-            /* A field typed as a number that holds the timestamp: format the number. */
-            if (lw_tsfmt_parse(def->tsfmt, tv->s.p, tv->s.n, now_ns, &ts) == 0)
+            /* A number holding the time (unix, unix_ms): parse its text, printed when it came
+             * from JSON without any. */
+            char num[64];
+            struct lw_str t = tv->s;
+            if (!t.p) {
+                int w = tv->kind == LW_V_INT ? snprintf(num, sizeof num, "%lld", (long long)tv->i)
+                                             : snprintf(num, sizeof num, "%.6f", tv->f);
+                t = (struct lw_str){num, (size_t)(w > 0 ? w : 0)};
+            }
+            if (lw_tsfmt_parse(def->tsfmt, t.p, t.n, now_ns, &ts) == 0)
                 ev->ts_ns = ts;
             else
                 def->ts_errors++;
@@ -134,10 +180,11 @@ int lw_ruleset_match(struct lw_ruleset *rs, const struct lw_rec *r, int64_t now_
                      lw_event_fn *emit, void *payload)
 {
     int n = 0;
+    lw_doc_reset(rs->doc);
     for (size_t i = 0; i < rs->nevents; i++) {
         struct lw_event_def *def = &rs->events[i];
         struct lw_event ev;
-        if (!def->re)
+        if (!def->re && r->body_fmt == LW_BODY_RAW)
             continue;
         if (def->on_input && (r->input >= rs->ninputs || !def->on_input[r->input]))
             continue;
@@ -147,6 +194,10 @@ int lw_ruleset_match(struct lw_ruleset *rs, const struct lw_rec *r, int64_t now_
             n++;
         }
     }
+    /* A body that should have decoded and did not: counted once per record. */
+    struct lw_doc *doc = rs->doc;
+    if (doc->parsed && !doc->ok)
+        rs->decode_errors++;
     return n;
 }
 

@@ -29,9 +29,13 @@ enum lw_label_slot {
 };
 extern const char *const lw_label_names[LW_L_COUNT];
 
+/* How a record's body is structured: raw text, or fields to decode (input `format:`). */
+enum lw_body { LW_BODY_RAW = 0, LW_BODY_JSON, LW_BODY_LOGFMT };
+
 /* A record after its envelope was decoded: the body to match and its labels. Borrowed. */
 struct lw_rec {
     struct lw_str body;
+    enum lw_body body_fmt;            /* JSON / logfmt bodies give fields by name */
     int64_t ts_ns;                    /* envelope time (syslog, docker), 0 when none */
     int64_t recv_ns;                  /* arrival time */
     uint32_t input;                   /* input index (config order) */
@@ -42,6 +46,7 @@ struct lw_rec {
 
 struct lw_rules_input {
     const char *name;
+    enum lw_body body;             /* its records' body format */
     const char *const *label_keys; /* the input's static `labels:` */
     const char *const *label_vals;
     size_t nlabels;
@@ -60,6 +65,7 @@ struct lw_field {
     int group;        /* capture group number, or -1 */
     int label;        /* enum lw_label_slot, or -1 */
     int static_label; /* index into the input's static labels by key: see lw_event_def */
+    bool decoded;     /* taken from the decoded body (JSON path or logfmt key) */
 };
 
 struct lw_event_def {
@@ -72,6 +78,7 @@ struct lw_event_def {
     bool *on_input; /* per input index; NULL = every input */
     struct lw_field *fields;
     size_t nfields;
+    bool decoded_ok;       /* names that are not captures may come from a decoded body */
     struct lw_value *vals; /* scratch, one per field */
     struct lw_expr *where;
     int ts_field; /* field id of the timestamp, or -1 */
@@ -133,6 +140,8 @@ struct lw_ruleset {
     size_t *alerts_off;
     const struct lw_rules_input *inputs;
     size_t ninputs;
+    void *doc;              /* struct lw_doc: the current record's decoded body (scratch) */
+    uint64_t decode_errors; /* records whose JSON/logfmt body did not decode */
 };
 
 /* Loads rule files (paths already expanded from globs) into *out. Every problem in every file

@@ -1,0 +1,177 @@
+/* decode.c: JSON (jansson) and logfmt bodies into fields, decoded lazily once per record. */
+#include "decode.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_JSON_DEPTH 32
+
+static int parse_logfmt(struct lw_doc *d, struct lw_str body)
+{
+    const char *p = body.p, *e = body.p + body.n;
+    size_t used = 0;
+    /* Unescaped values are never longer than the body: one allocation, stable pointers. */
+    if (d->scap < body.n + 1) {
+        free(d->scratch);
+        d->scap = body.n + 1;
+        d->scratch = lw_malloc(d->scap);
+    }
+    while (p < e) {
+        while (p < e && (*p == ' ' || *p == '\t'))
+            p++;
+        if (p >= e)
+            break;
+        const char *k = p;
+        while (p < e && *p != '=' && *p != ' ' && *p != '\t' && *p != '"')
+            p++;
+        if (p == k)
+            return -1; /* a stray quote or '=' where a key should be */
+        struct lw_kv kv = {{k, (size_t)(p - k)}, {"true", 4}}; /* a bare key is a flag */
+        if (p < e && *p == '=') {
+            p++;
+            if (p < e && *p == '"') {
+                char *out = d->scratch + used;
+                size_t n = 0;
+                p++;
+                while (p < e && *p != '"') {
+                    if (*p == '\\' && p + 1 < e) {
+                        p++;
+                        out[n++] = *p == 'n' ? '\n' : *p == 't' ? '\t' : *p;
+                    } else {
+                        out[n++] = *p;
+                    }
+                    p++;
+                }
+                if (p >= e)
+                    return -1; /* unterminated quote */
+                p++;
+                kv.v = (struct lw_str){out, n};
+                used += n;
+            } else {
+                const char *v = p;
+                while (p < e && *p != ' ' && *p != '\t')
+                    p++;
+                kv.v = (struct lw_str){v, (size_t)(p - v)};
+            }
+        }
+        if (d->nkv == d->capkv) {
+            d->capkv = d->capkv ? d->capkv * 2 : 16;
+            d->kv = lw_realloc(d->kv, d->capkv * sizeof *d->kv);
+        }
+        d->kv[d->nkv++] = kv;
+    }
+    return d->nkv ? 0 : -1;
+}
+
+int lw_doc_parse(struct lw_doc *d, enum lw_body fmt, struct lw_str body)
+{
+    if (d->parsed)
+        return d->ok ? 0 : -1;
+    d->parsed = true;
+    d->fmt = fmt;
+    if (fmt == LW_BODY_JSON) {
+        json_error_t jerr;
+        /* Bodies are untrusted: a depth limit keeps a hostile line from costing much. */
+        size_t depth = 0, i;
+        for (i = 0; i < body.n; i++) {
+            if (body.p[i] == '{' || body.p[i] == '[')
+                depth++;
+            if (depth > MAX_JSON_DEPTH * 4)
+                return -1;
+        }
+        json_t *j = json_loadb(body.p, body.n, JSON_ALLOW_NUL, &jerr);
+        if (!j || !json_is_object(j)) {
+            json_decref(j);
+            return -1;
+        }
+        d->json = j;
+        d->ok = true;
+        return 0;
+    }
+    if (fmt == LW_BODY_LOGFMT) {
+        d->ok = parse_logfmt(d, body) == 0;
+        return d->ok ? 0 : -1;
+    }
+    return -1;
+}
+
+static void from_json(json_t *v, struct lw_value *out)
+{
+    out->kind = LW_V_NONE;
+    out->s.p = NULL;
+    out->s.n = 0;
+    switch (json_typeof(v)) {
+    case JSON_STRING:
+        out->kind = LW_V_STR;
+        out->s.p = json_string_value(v);
+        out->s.n = json_string_length(v);
+        break;
+    case JSON_INTEGER:
+        out->kind = LW_V_INT;
+        out->i = json_integer_value(v);
+        break;
+    case JSON_REAL:
+        out->kind = LW_V_FLOAT;
+        out->f = json_real_value(v);
+        break;
+    case JSON_TRUE:
+    case JSON_FALSE:
+        out->kind = LW_V_BOOL;
+        out->b = json_is_true(v);
+        break;
+    default:
+        break;
+    }
+}
+
+void lw_doc_get(struct lw_doc *d, const char *path, struct lw_value *out)
+{
+    out->kind = LW_V_NONE;
+    if (!d->ok)
+        return;
+    if (d->fmt == LW_BODY_LOGFMT) {
+        size_t n = strlen(path);
+        for (size_t i = 0; i < d->nkv; i++)
+            if (d->kv[i].k.n == n && memcmp(d->kv[i].k.p, path, n) == 0) {
+                out->kind = LW_V_STR;
+                out->s = d->kv[i].v;
+                return;
+            }
+        return;
+    }
+    json_t *v = json_object_get(d->json, path); /* a key that has dots itself wins */
+    if (!v && strchr(path, '.')) {
+        char key[256];
+        const char *p = path;
+        v = d->json;
+        while (v && *p) {
+            const char *dot = strchr(p, '.');
+            size_t n = dot ? (size_t)(dot - p) : strlen(p);
+            if (n >= sizeof key || !json_is_object(v))
+                return;
+            memcpy(key, p, n);
+            key[n] = 0;
+            v = json_object_get(v, key);
+            p = dot ? dot + 1 : p + n;
+        }
+    }
+    if (v)
+        from_json(v, out);
+}
+
+void lw_doc_reset(struct lw_doc *d)
+{
+    if (d->json)
+        json_decref(d->json);
+    d->json = NULL;
+    d->nkv = 0;
+    d->parsed = d->ok = false;
+}
+
+void lw_doc_free(struct lw_doc *d)
+{
+    lw_doc_reset(d);
+    free(d->kv);
+    free(d->scratch);
+}

@@ -1,0 +1,31 @@
+/* decode.h: structured bodies (JSON, logfmt) decoded once per record, looked up by field path
+ * (rules module, internal). */
+#ifndef LW_RULES_DECODE_H
+#define LW_RULES_DECODE_H
+
+#include "rules.h"
+
+/* One record's decoded body. Values borrow from the body or from the decoder's own storage
+ * until lw_doc_reset. One per thread. */
+struct lw_doc {
+    enum lw_body fmt;
+    bool parsed, ok;
+    void *json; /* json_t * */
+    struct lw_kv {
+        struct lw_str k, v;
+    } * kv; /* logfmt pairs */
+    size_t nkv, capkv;
+    char *scratch; /* unescaped logfmt values */
+    size_t scap;
+};
+
+/* Parses body as fmt (once per record; later calls return the first result): 0, or -1 when
+ * the body is not valid for its format. */
+int lw_doc_parse(struct lw_doc *d, enum lw_body fmt, struct lw_str body);
+/* Looks up a field: a key, or a dotted path into nested JSON objects ("metadata.endpoint").
+ * Fills out (LW_V_NONE when missing, null, or an object/array). */
+void lw_doc_get(struct lw_doc *d, const char *path, struct lw_value *out);
+void lw_doc_reset(struct lw_doc *d);
+void lw_doc_free(struct lw_doc *d);
+
+#endif
