@@ -18,10 +18,11 @@
  * exists and is a non-empty string / non-zero number. The right side of =~ / !~ must be a
  * string literal: a PCRE2 pattern compiled (with JIT) at load time. A missing field makes a
  * comparison false (also for != and !~). Numbers compare numerically (int and float mix);
- * a duration literal is seconds; strings compare bytewise. Comparing a field declared numeric
- * with a string literal (or a string field with an ordering operator against a number) is a
- * load-time type error. A string field compared with a number converts the string at run
- * time (non-numeric: comparison false). */
+ * a duration literal is seconds; strings compare bytewise. A field declared numeric compared
+ * with a string literal by < <= > >=, or with =~, is a load-time type error (== and != are
+ * allowed when the literal is a number in quotes). A string field compared with a number
+ * converts the string at run time (non-numeric: comparison false), since decoded JSON and
+ * logfmt fields are strings until seen. */
 struct lw_expr;
 
 /* Resolves a field name at load time: returns its id (>= 0, an index into the fields array

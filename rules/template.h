@@ -25,8 +25,8 @@ typedef int lw_tmpl_lookup_fn(const char *name, size_t n, struct lw_str *out, vo
 int lw_tmpl_compile(struct lw_tmpl **out, const char *src, lw_tmpl_known_fn *known,
                     void *known_payload, int *err_col, struct lw_err *err);
 /* Appends the rendering to out. A name that lookup does not find renders as "" . */
-void lw_tmpl_render(const struct lw_tmpl *t, double value, lw_tmpl_lookup_fn *lookup,
-                    void *payload, struct lw_buf *out);
+void lw_tmpl_render(const struct lw_tmpl *t, double value, lw_tmpl_lookup_fn *lookup, void *payload,
+                    struct lw_buf *out);
 void lw_tmpl_free(struct lw_tmpl *t);
 /* Formats a number the way templates and alert values print it (see above). */
 void lw_fmt_number(double v, char *out, size_t size);

@@ -10,11 +10,11 @@ enum lw_ts_kind { LW_TS_RFC3339, LW_TS_UNIX, LW_TS_UNIX_MS, LW_TS_SYSLOG, LW_TS_
  * second, so the last parsed seconds-prefix is remembered. Not thread-safe: one per thread. */
 struct lw_tsfmt {
     enum lw_ts_kind kind;
-    char *fmt;               /* strptime format, owned */
-    char cache_key[64];      /* last input (up to the fraction), for strptime and syslog */
+    char *fmt;          /* strptime format, owned */
+    char cache_key[64]; /* last input (up to the fraction), for strptime and syslog */
     size_t cache_len;
     int64_t cache_ns;
-    int64_t cache_now_day;   /* syslog: the day of now_ns the cached year was inferred for */
+    int64_t cache_now_day; /* syslog: the day of now_ns the cached year was inferred for */
 };
 
 /* spec: "rfc3339", "unix" (seconds, fractions allowed), "unix_ms", "syslog" ("Mmm dd hh:mm:ss",

@@ -14,7 +14,7 @@ struct lw_value {
     enum lw_vkind kind; /* LW_V_NONE: the field is missing for this event */
     struct lw_str s;
     int64_t i;
-    double f;           /* LW_V_FLOAT, and durations in seconds */
+    double f; /* LW_V_FLOAT, and durations in seconds */
     bool b;
 };
 
