@@ -132,7 +132,7 @@ static size_t skip_spaces(const char *s, size_t n, size_t i)
 static int parse_rfc3339(const char *s, size_t n, int64_t *out)
 {
     size_t i = 0;
-    unsigned y, mo, d, h, mi, sec;
+    unsigned y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
     int64_t frac = 0, off = 0;
     if (!digits(s, n, &i, 4, &y) || i >= n || s[i++] != '-' || !digits(s, n, &i, 2, &mo) ||
         i >= n || s[i++] != '-' || !digits(s, n, &i, 2, &d))
