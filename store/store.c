@@ -26,6 +26,12 @@ enum {
     ST_OUTBOX_RETRY,
     ST_OUTBOX_FAILED,
     ST_OUTBOX_COUNTS,
+    ST_NOTIF_PUT,
+    ST_NOTIF_DEL,
+    ST_NOTIF_LOAD,
+    ST_SILENCE_PUT,
+    ST_SILENCE_EXPIRE,
+    ST_SILENCE_LIST,
     ST__COUNT
 };
 
@@ -48,6 +54,12 @@ static const char *const lw_store_sql[ST__COUNT] = {
     [ST_OUTBOX_RETRY] = LW_SQL_OUTBOX_RETRY,
     [ST_OUTBOX_FAILED] = LW_SQL_OUTBOX_FAILED,
     [ST_OUTBOX_COUNTS] = LW_SQL_OUTBOX_COUNTS,
+    [ST_NOTIF_PUT] = LW_SQL_NOTIF_PUT,
+    [ST_NOTIF_DEL] = LW_SQL_NOTIF_DEL,
+    [ST_NOTIF_LOAD] = LW_SQL_NOTIF_LOAD,
+    [ST_SILENCE_PUT] = LW_SQL_SILENCE_PUT,
+    [ST_SILENCE_EXPIRE] = LW_SQL_SILENCE_EXPIRE,
+    [ST_SILENCE_LIST] = LW_SQL_SILENCE_LIST,
 };
 
 #define LW_STORE_BUSY_MS 5000
@@ -282,6 +294,10 @@ static int put_bucket(struct lw_store *st, const struct lw_bucket_row *b)
     sqlite3_bind_double(s, 7, b->sum);
     sqlite3_bind_double(s, 8, b->min);
     sqlite3_bind_double(s, 9, b->max);
+    if (b->sketch && b->sketch_len)
+        sqlite3_bind_blob(s, 10, b->sketch, (int)b->sketch_len, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(s, 10);
     return step_done(s);
 }
 
@@ -301,6 +317,27 @@ static int put_state(struct lw_store *st, const struct lw_state_row *r)
     sqlite3_bind_int64(s, 5, r->active_since_ns);
     sqlite3_bind_int64(s, 6, r->fired_ns);
     sqlite3_bind_double(s, 7, r->value);
+    return step_done(s);
+}
+
+static int put_notif(struct lw_store *st, const struct lw_notif_row *n)
+{
+    sqlite3_stmt *s;
+    if (n->remove) {
+        s = st->stmt[ST_NOTIF_DEL];
+        sqlite3_bind_text(s, 1, n->fingerprint, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, n->sink, -1, SQLITE_STATIC);
+        return step_done(s);
+    }
+    s = st->stmt[ST_NOTIF_PUT];
+    sqlite3_bind_text(s, 1, n->fingerprint, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, n->sink, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, n->alert, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 4, n->status);
+    sqlite3_bind_text(s, 5, n->payload, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 6, n->changed_ns);
+    sqlite3_bind_int(s, 7, n->notified);
+    sqlite3_bind_int64(s, 8, n->notified_ns);
     return step_done(s);
 }
 
@@ -343,6 +380,10 @@ int lw_store_flush(struct lw_store *st, const struct lw_flush *f, struct lw_err 
     what = "writing alert states";
     for (size_t i = 0; i < f->nstates; i++)
         if (put_state(st, &f->states[i]) != 0)
+            goto out_rollback;
+    what = "writing notification states";
+    for (size_t i = 0; i < f->nnotifs; i++)
+        if (put_notif(st, &f->notifs[i]) != 0)
             goto out_rollback;
     what = "appending to the outbox";
     for (size_t i = 0; i < f->noutbox; i++)
@@ -395,6 +436,8 @@ int lw_store_load_buckets(struct lw_store *st, lw_bucket_fn *fn, void *payload, 
             .sum = sqlite3_column_double(s, 6),
             .min = sqlite3_column_double(s, 7),
             .max = sqlite3_column_double(s, 8),
+            .sketch = sqlite3_column_blob(s, 9),
+            .sketch_len = (size_t)sqlite3_column_bytes(s, 9),
         };
         fn(&b, payload);
     }
@@ -520,4 +563,77 @@ int lw_store_outbox_counts(struct lw_store *st, int64_t *pending, int64_t *sent,
     if (failed)
         *failed = c[2];
     return 0;
+}
+
+/* ---------------------------------------------------------------- notifications, silences */
+
+int lw_store_load_notifs(struct lw_store *st, lw_notif_fn *fn, void *payload, struct lw_err *err)
+{
+    sqlite3_stmt *s = st->stmt[ST_NOTIF_LOAD];
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct lw_notif_row n = {
+            .fingerprint = col_text(s, 0),
+            .sink = col_text(s, 1),
+            .alert = col_text(s, 2),
+            .status = sqlite3_column_int(s, 3),
+            .payload = col_text(s, 4),
+            .changed_ns = sqlite3_column_int64(s, 5),
+            .notified = sqlite3_column_int(s, 6),
+            .notified_ns = sqlite3_column_int64(s, 7),
+        };
+        fn(&n, payload);
+    }
+    rc = rc == SQLITE_DONE ? 0 : store_fail(st, err, "loading notification states");
+    sqlite3_reset(s);
+    return rc;
+}
+
+int lw_store_silence_put(struct lw_store *st, const struct lw_silence_row *r, struct lw_err *err)
+{
+    sqlite3_stmt *s = st->stmt[ST_SILENCE_PUT];
+    sqlite3_bind_text(s, 1, r->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, r->matchers, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, r->starts_ns);
+    sqlite3_bind_int64(s, 4, r->ends_ns);
+    sqlite3_bind_text(s, 5, r->comment ? r->comment : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 6, r->created_by ? r->created_by : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 7, r->created_ns);
+    return step_done(s) == 0 ? 0 : store_fail(st, err, "writing a silence");
+}
+
+int lw_store_silence_expire(struct lw_store *st, const char *id, int64_t now, struct lw_err *err)
+{
+    sqlite3_stmt *s = st->stmt[ST_SILENCE_EXPIRE];
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, now);
+    if (step_done(s) != 0)
+        return store_fail(st, err, "expiring a silence");
+    if (sqlite3_changes(st->db) == 0)
+        return lw_err_set(err, LW_ENOENT, "no active silence with id %s", id);
+    return 0;
+}
+
+int lw_store_silences(struct lw_store *st, bool all, int64_t now, lw_silence_fn *fn, void *payload,
+                      struct lw_err *err)
+{
+    sqlite3_stmt *s = st->stmt[ST_SILENCE_LIST];
+    int rc;
+    sqlite3_bind_int(s, 1, all ? 1 : 0);
+    sqlite3_bind_int64(s, 2, now);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct lw_silence_row r = {
+            .id = col_text(s, 0),
+            .matchers = col_text(s, 1),
+            .starts_ns = sqlite3_column_int64(s, 2),
+            .ends_ns = sqlite3_column_int64(s, 3),
+            .comment = col_text(s, 4),
+            .created_by = col_text(s, 5),
+            .created_ns = sqlite3_column_int64(s, 6),
+        };
+        fn(&r, payload);
+    }
+    rc = rc == SQLITE_DONE ? 0 : store_fail(st, err, "listing silences");
+    sqlite3_reset(s);
+    return rc;
 }

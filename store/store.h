@@ -9,7 +9,7 @@
  * needs the store (pipeline, each sink worker) opens its own. WAL mode, busy timeout 5 s. */
 struct lw_store;
 
-#define LW_STORE_SCHEMA_VERSION 1
+#define LW_STORE_SCHEMA_VERSION 2
 
 /* Opens (creating if needed) the state file at path, applies migrations, prepares statements.
  * ":memory:" gives a private in-memory store. *out is the caller's; close with lw_store_close. */
@@ -20,10 +20,10 @@ int lw_store_schema_version(struct lw_store *st);
 /* ---------------------------------------------------------------- checkpoints */
 
 struct lw_ckpt_row {
-    const char *input;   /* input name */
-    const char *path;    /* file path ("" for inputs without files) */
+    const char *input; /* input name */
+    const char *path;  /* file path ("" for inputs without files) */
     uint64_t dev, ino;
-    int64_t off;         /* offset just past the last line counted */
+    int64_t off; /* offset just past the last line counted */
 };
 /* 0 and *out filled (strings borrowed until the next call on st), or LW_ENOENT. */
 int lw_store_ckpt_get(struct lw_store *st, const char *input, const char *path,
@@ -33,11 +33,13 @@ int lw_store_ckpt_get(struct lw_store *st, const char *input, const char *path,
 
 /* One time bucket of one group of one alert. Aggregates not used by the alert's kind are 0. */
 struct lw_bucket_row {
-    const char *alert;   /* alert name */
-    const char *group;   /* group key: the group labels as a canonical JSON object */
-    int64_t res_s;       /* resolution in seconds the bucket id refers to */
-    int64_t bucket;      /* bucket id: covers ((bucket-1)*res_s, bucket*res_s] */
+    const char *alert; /* alert name */
+    const char *group; /* group key: the group labels as a canonical JSON object */
+    int64_t res_s;     /* resolution in seconds the bucket id refers to */
+    int64_t bucket;    /* bucket id: covers ((bucket-1)*res_s, bucket*res_s] */
     double count, matched, sum, min, max;
+    const void *sketch; /* encoded quantile/distinct sketch of the bucket, or NULL */
+    size_t sketch_len;
 };
 
 /* ---------------------------------------------------------------- alert states */
@@ -54,6 +56,41 @@ struct lw_state_row {
     double value;
 };
 
+/* ---------------------------------------------------------------- notification states */
+
+/* What one sink was told about one alert (fingerprint), and what the alert is now: the
+ * notifier sends the difference, so a crash between the two loses nothing. */
+struct lw_notif_row {
+    const char *fingerprint;
+    const char *sink;
+    const char *alert;
+    int status;          /* the alert now: 1 firing, 0 resolved */
+    const char *payload; /* its latest alert object (JSON) */
+    int64_t changed_ns;  /* when status last changed */
+    int notified;        /* what the sink was last told: -1 nothing, 0 resolved, 1 firing */
+    int64_t notified_ns;
+    bool remove; /* flush: delete the row */
+};
+typedef void lw_notif_fn(const struct lw_notif_row *row, void *payload);
+int lw_store_load_notifs(struct lw_store *st, lw_notif_fn *fn, void *payload, struct lw_err *err);
+
+/* ---------------------------------------------------------------- silences */
+
+struct lw_silence_row {
+    const char *id;
+    const char *matchers; /* JSON array of {"name","value","regex"} */
+    int64_t starts_ns, ends_ns;
+    const char *comment, *created_by;
+    int64_t created_ns;
+};
+typedef void lw_silence_fn(const struct lw_silence_row *row, void *payload);
+int lw_store_silence_put(struct lw_store *st, const struct lw_silence_row *r, struct lw_err *err);
+/* Ends an active silence now; LW_ENOENT when there is none with that id. */
+int lw_store_silence_expire(struct lw_store *st, const char *id, int64_t now, struct lw_err *err);
+/* Calls fn for each silence (all, or only those not ended by now). */
+int lw_store_silences(struct lw_store *st, bool all, int64_t now, lw_silence_fn *fn, void *payload,
+                      struct lw_err *err);
+
 /* ---------------------------------------------------------------- flush */
 
 struct lw_outbox_row {
@@ -67,10 +104,12 @@ struct lw_flush {
     size_t nckpts;
     const struct lw_bucket_row *buckets; /* upserted by (alert, group, bucket) */
     size_t nbuckets;
-    const struct lw_state_row *states;   /* upserted by fingerprint; INACTIVE rows are deleted */
+    const struct lw_state_row *states; /* upserted by fingerprint; INACTIVE rows are deleted */
     size_t nstates;
-    const struct lw_outbox_row *outbox;  /* appended */
+    const struct lw_outbox_row *outbox; /* appended */
     size_t noutbox;
+    const struct lw_notif_row *notifs; /* upserted by (fingerprint, sink), or removed */
+    size_t nnotifs;
     int64_t expire_before_ns; /* delete buckets whose end time is before this (0: none) */
 };
 int lw_store_flush(struct lw_store *st, const struct lw_flush *f, struct lw_err *err);
@@ -78,19 +117,18 @@ int lw_store_flush(struct lw_store *st, const struct lw_flush *f, struct lw_err 
 /* Loading at start-up: calls fn for each row; strings are borrowed for the call. */
 typedef void lw_bucket_fn(const struct lw_bucket_row *row, void *payload);
 typedef void lw_state_fn(const struct lw_state_row *row, void *payload);
-int lw_store_load_buckets(struct lw_store *st, lw_bucket_fn *fn, void *payload,
-                          struct lw_err *err);
+int lw_store_load_buckets(struct lw_store *st, lw_bucket_fn *fn, void *payload, struct lw_err *err);
 int lw_store_load_states(struct lw_store *st, lw_state_fn *fn, void *payload, struct lw_err *err);
 
 /* ---------------------------------------------------------------- outbox (sink workers) */
 
 struct lw_outbox_item {
-    int64_t id;          /* increasing: delivery order */
-    char *sink;          /* owned by the item */
-    char *payload;       /* owned by the item */
+    int64_t id;    /* increasing: delivery order */
+    char *sink;    /* owned by the item */
+    char *payload; /* owned by the item */
     int64_t created_ns;
     int attempts;
-    int64_t next_ns;     /* not before this time */
+    int64_t next_ns; /* not before this time */
 };
 /* The oldest pending item of sink (whatever its next_ns, so that order is kept): 0 and *out
  * filled, or LW_ENOENT. Free with lw_outbox_item_free. */
@@ -100,7 +138,6 @@ int lw_store_outbox_sent(struct lw_store *st, int64_t id);
 int lw_store_outbox_retry(struct lw_store *st, int64_t id, int64_t next_ns, const char *error);
 int lw_store_outbox_failed(struct lw_store *st, int64_t id, const char *error);
 /* Counts by state, for status and metrics. */
-int lw_store_outbox_counts(struct lw_store *st, int64_t *pending, int64_t *sent,
-                           int64_t *failed);
+int lw_store_outbox_counts(struct lw_store *st, int64_t *pending, int64_t *sent, int64_t *failed);
 
 #endif

@@ -66,6 +66,31 @@ static const char *const lw_store_migrations[] = {
     /* Partial indexes: the head lookup and the pruning only ever look at one state. */
     "CREATE INDEX outbox_pending ON outbox (sink, id) WHERE state = 0;"
     "CREATE INDEX outbox_sent ON outbox (sent_ns) WHERE state = 1;",
+
+    /* 1 -> 2: notification state per alert and sink, silences, bucket sketches. */
+    "CREATE TABLE notifications ("
+    "  fingerprint TEXT NOT NULL,"
+    "  sink TEXT NOT NULL,"
+    "  alert TEXT NOT NULL,"
+    "  status INTEGER NOT NULL," /* the alert now: 1 firing, 0 resolved */
+    "  payload TEXT NOT NULL,"   /* its latest alert object */
+    "  changed_ns INTEGER NOT NULL,"
+    "  notified INTEGER NOT NULL," /* what the sink was last told: -1 nothing, 0, 1 */
+    "  notified_ns INTEGER NOT NULL,"
+    "  PRIMARY KEY (fingerprint, sink)"
+    ") WITHOUT ROWID;"
+
+    "CREATE TABLE silences ("
+    "  id TEXT PRIMARY KEY,"
+    "  matchers TEXT NOT NULL," /* JSON: [{"name":..,"value":..,"regex":false}] */
+    "  starts_ns INTEGER NOT NULL,"
+    "  ends_ns INTEGER NOT NULL,"
+    "  comment TEXT NOT NULL,"
+    "  created_by TEXT NOT NULL,"
+    "  created_ns INTEGER NOT NULL"
+    ");"
+
+    "ALTER TABLE buckets ADD COLUMN sketch BLOB;",
 };
 
 #define LW_SQL_BEGIN "BEGIN IMMEDIATE"
@@ -83,15 +108,15 @@ static const char *const lw_store_migrations[] = {
     "off = excluded.off"
 
 #define LW_SQL_BUCKET_PUT                                                                          \
-    "INSERT INTO buckets (alert, grp, bucket, res_s, count, matched, sum, min, max) "              \
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "                                                 \
+    "INSERT INTO buckets (alert, grp, bucket, res_s, count, matched, sum, min, max, sketch) "      \
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "                                            \
     "ON CONFLICT (alert, grp, bucket) DO UPDATE SET res_s = excluded.res_s, "                      \
     "count = excluded.count, matched = excluded.matched, sum = excluded.sum, "                     \
-    "min = excluded.min, max = excluded.max"
+    "min = excluded.min, max = excluded.max, sketch = excluded.sketch"
 /* ?1 is the cut-off in whole seconds, rounded up (see lw_store_flush). */
 #define LW_SQL_BUCKET_EXPIRE "DELETE FROM buckets WHERE bucket * res_s < ?1"
 #define LW_SQL_BUCKET_LOAD                                                                         \
-    "SELECT alert, grp, res_s, bucket, count, matched, sum, min, max FROM buckets "                \
+    "SELECT alert, grp, res_s, bucket, count, matched, sum, min, max, sketch FROM buckets "        \
     "ORDER BY alert, grp, bucket"
 
 #define LW_SQL_STATE_PUT                                                                           \
@@ -125,5 +150,25 @@ static const char *const lw_store_migrations[] = {
     "UPDATE outbox SET state = 2, attempts = attempts + 1, last_error = ?2 "                       \
     "WHERE id = ?1 AND state = 0"
 #define LW_SQL_OUTBOX_COUNTS "SELECT state, count(*) FROM outbox GROUP BY state"
+
+#define LW_SQL_NOTIF_PUT                                                                           \
+    "INSERT INTO notifications (fingerprint, sink, alert, status, payload, changed_ns, notified, " \
+    "notified_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "                                        \
+    "ON CONFLICT (fingerprint, sink) DO UPDATE SET alert = excluded.alert, "                       \
+    "status = excluded.status, payload = excluded.payload, changed_ns = excluded.changed_ns, "     \
+    "notified = excluded.notified, notified_ns = excluded.notified_ns"
+#define LW_SQL_NOTIF_DEL "DELETE FROM notifications WHERE fingerprint = ?1 AND sink = ?2"
+#define LW_SQL_NOTIF_LOAD                                                                          \
+    "SELECT fingerprint, sink, alert, status, payload, changed_ns, notified, notified_ns "         \
+    "FROM notifications ORDER BY changed_ns"
+
+#define LW_SQL_SILENCE_PUT                                                                         \
+    "INSERT OR REPLACE INTO silences (id, matchers, starts_ns, ends_ns, comment, created_by, "     \
+    "created_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+#define LW_SQL_SILENCE_EXPIRE "UPDATE silences SET ends_ns = ?2 WHERE id = ?1 AND ends_ns > ?2"
+/* ?1: 1 = every silence, 0 = only those not ended by ?2. */
+#define LW_SQL_SILENCE_LIST                                                                        \
+    "SELECT id, matchers, starts_ns, ends_ns, comment, created_by, created_ns FROM silences "      \
+    "WHERE ?1 OR ends_ns > ?2 ORDER BY created_ns"
 
 #endif
