@@ -31,6 +31,16 @@ struct lw_route {
     bool cont; /* continue: also try the next routes */
 };
 
+/* inhibit: a firing alert matching source mutes alerts matching target with equal labels. */
+struct lw_inhibit {
+    char **src_keys, **src_vals;
+    size_t nsrc;
+    char **tgt_keys, **tgt_vals;
+    size_t ntgt;
+    char **equal;
+    size_t nequal;
+};
+
 struct lw_config {
     char *path;
     char *dir;         /* the config's folder: relative paths start here */
@@ -44,6 +54,8 @@ struct lw_config {
     size_t nsinks;
     struct lw_route *routes;
     size_t nroutes;
+    struct lw_inhibit *inhibits;
+    size_t ninhibits;
     int64_t group_wait_ns, repeat_interval_ns;
     bool send_resolved;
     int64_t max_age_ns; /* notify.max_age: how long delivery is retried */

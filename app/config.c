@@ -10,8 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const top_keys[] = {"state",  "http",   "rules",     "inputs", "sinks",
-                                       "routes", "notify", "log_level", NULL};
+static const char *const top_keys[] = {"state",  "http",   "rules",   "inputs",    "sinks",
+                                       "routes", "notify", "inhibit", "log_level", NULL};
+static const char *const inhibit_keys[] = {"source", "target", "equal", NULL};
 static const char *const notify_keys[] = {"group_wait", "repeat_interval", "send_resolved",
                                           "max_age", NULL};
 static const char *const route_keys[] = {"match", "match_re", "sinks", "continue", NULL};
@@ -54,6 +55,25 @@ static char *resolve_path(const struct lw_config *c, const char *p)
     struct lw_buf b = {0};
     lw_buf_printf(&b, "%s/%s", c->dir, p);
     return lw_buf_steal(&b);
+}
+
+/* Paths in the config are relative to the config file, as state and rules are: plugins get
+ * their path values made absolute before they see them. */
+static void absolutize(const struct lw_config *c, struct lw_yaml_node *n)
+{
+    if (!n)
+        return;
+    if (n->type == LW_YAML_SEQ) {
+        for (size_t i = 0; i < n->n; i++)
+            absolutize(c, n->items[i]);
+        return;
+    }
+    if (n->type != LW_YAML_SCALAR || n->str[0] == '/' || n->str[0] == '$' || !n->len)
+        return;
+    char *abs = resolve_path(c, n->str);
+    free(n->str);
+    n->str = abs;
+    n->len = strlen(abs);
 }
 
 static void parse_rules(struct lw_config *c, const struct lw_yaml_doc *doc,
@@ -186,6 +206,8 @@ static void parse_input(struct lw_config *c, const struct lw_yaml_doc *doc,
         }
     }
     ci->in = in;
+    if (!strcmp(ops->type, "file"))
+        absolutize(c, lw_yaml_get(n, "paths"));
     if (ops->init(in, doc, n, diag) < 0 && ops->free) {
         /* The plugin reported why; keep the struct so free() is uniform. */
     }
@@ -222,6 +244,8 @@ static void parse_sink(struct lw_config *c, const struct lw_yaml_doc *doc,
         lw_yaml_error(doc, v, diag, "unknown sink type '%s' (stdout, file, webhook)", type);
         return;
     }
+    if (!strcmp(type, "file"))
+        absolutize(c, lw_yaml_get(n, "path"));
     struct lw_sink *s = lw_sink_new(ops, name, doc, n, diag);
     if (!s)
         return;
@@ -360,6 +384,41 @@ int lw_config_load(struct lw_config **out, const char *path, struct lw_diag *dia
                 parse_route(c, doc, v->items[i], &c->routes[c->nroutes++], diag);
         }
     }
+    if ((v = lw_yaml_get(root, "inhibit"))) {
+        if (v->type != LW_YAML_SEQ) {
+            lw_yaml_error(doc, v, diag, "inhibit: expected a list");
+        } else {
+            c->inhibits = lw_calloc(v->n + 1, sizeof *c->inhibits);
+            for (size_t i = 0; i < v->n; i++) {
+                const struct lw_yaml_node *r = v->items[i], *x;
+                struct lw_inhibit *ih = &c->inhibits[c->ninhibits++];
+                if (r->type != LW_YAML_MAP) {
+                    lw_yaml_error(doc, r, diag, "an inhibit rule is a map: source, target, equal");
+                    continue;
+                }
+                lw_yaml_check_keys(doc, r, inhibit_keys, "inhibit rule", diag);
+                if (!(x = lw_yaml_get(r, "source")))
+                    lw_yaml_error(doc, r, diag, "inhibit rule without a source");
+                else
+                    parse_labels(doc, x, &ih->src_keys, &ih->src_vals, &ih->nsrc, diag);
+                if (!(x = lw_yaml_get(r, "target")))
+                    lw_yaml_error(doc, r, diag, "inhibit rule without a target");
+                else
+                    parse_labels(doc, x, &ih->tgt_keys, &ih->tgt_vals, &ih->ntgt, diag);
+                if ((x = lw_yaml_get(r, "equal"))) {
+                    const char **names;
+                    size_t cnt;
+                    if (lw_yaml_strlist(doc, x, &names, &cnt, diag) == 0) {
+                        ih->equal = lw_calloc(cnt + 1, sizeof *ih->equal);
+                        for (size_t k = 0; k < cnt; k++)
+                            ih->equal[k] = lw_strdup(names[k]);
+                        ih->nequal = cnt;
+                        free(names);
+                    }
+                }
+            }
+        }
+    }
     if ((v = lw_yaml_get(root, "notify"))) {
         const struct lw_yaml_node *x;
         lw_yaml_check_keys(doc, v, notify_keys, "notify", diag);
@@ -445,6 +504,15 @@ void lw_config_free(struct lw_config *c)
         free(r->sinks);
     }
     free(c->routes);
+    for (size_t i = 0; i < c->ninhibits; i++) {
+        struct lw_inhibit *ih = &c->inhibits[i];
+        free_strv(ih->src_keys, ih->nsrc);
+        free_strv(ih->src_vals, ih->nsrc);
+        free_strv(ih->tgt_keys, ih->ntgt);
+        free_strv(ih->tgt_vals, ih->ntgt);
+        free_strv(ih->equal, ih->nequal);
+    }
+    free(c->inhibits);
     free(c);
 }
 

@@ -1,6 +1,7 @@
 /* daemon.c: `logwarden run`: the I/O thread (libuv: inputs, signals), the pipeline thread
  * (decode, match, windows, evaluator, one SQLite transaction per flush) and the sink workers. */
 #include "app.h"
+#include "notify.h"
 #include "store.h"
 
 #include <pthread.h>
@@ -34,8 +35,8 @@ struct daemon {
     bool stopped_inputs;
     struct ckpt *ckpts; /* pipeline thread */
     size_t nckpts;
-    struct lw_buf *pend; /* per sink: alert objects waiting for the next flush */
-    size_t *npend;
+    struct lw_notifier *notifier; /* pipeline thread */
+    int64_t silences_read_ns;     /* when silences were last read from the store */
     uint64_t malformed;
 };
 
@@ -45,16 +46,7 @@ static void on_alert(const struct lw_alert_def *def, const char *json, size_t le
                      void *payload)
 {
     struct daemon *d = payload;
-    size_t n;
-    if (!firing && !d->cfg->send_resolved)
-        return;
-    size_t *sinks = lw_route_alert(d->cfg, json, len, &n);
-    for (size_t i = 0; i < n; i++) {
-        struct lw_buf *b = &d->pend[sinks[i]];
-        lw_buf_putc(b, d->npend[sinks[i]]++ ? ',' : '[');
-        lw_buf_append(b, json, len);
-    }
-    free(sinks);
+    lw_notifier_transition(d->notifier, json, len, firing, lw_now_ns());
     lw_log(LW_INFO, "alert %s %s", def->name, firing ? "firing" : "resolved");
 }
 
@@ -87,49 +79,80 @@ static void process(struct daemon *d, struct lw_batch *b, int64_t now)
     }
 }
 
-/* Writes windows, alert states, checkpoints and notifications in one transaction. */
+struct silences {
+    struct lw_silence_row *rows;
+    size_t n;
+};
+
+static void on_silence(const struct lw_silence_row *r, void *payload)
+{
+    struct silences *s = payload;
+    s->rows = lw_realloc(s->rows, (s->n + 1) * sizeof *s->rows);
+    s->rows[s->n++] = (struct lw_silence_row){
+        lw_strdup(r->id), lw_strdup(r->matchers), r->starts_ns, r->ends_ns, NULL, NULL,
+        r->created_ns};
+}
+
+/* Silences are written by `logwarden silence` and the HTTP API on other connections: read them
+ * again every few seconds. */
+static void read_silences(struct daemon *d, int64_t now)
+{
+    struct silences s = {0};
+    struct lw_err err = {0};
+    if (now - d->silences_read_ns < 2 * LW_NS_PER_SEC)
+        return;
+    d->silences_read_ns = now;
+    if (lw_store_silences(d->st, false, now, on_silence, &s, &err) == 0)
+        lw_notifier_set_silences(d->notifier, s.rows, s.n);
+    else
+        lw_log(LW_WARN, "cannot read silences: %s", err.msg);
+    for (size_t i = 0; i < s.n; i++) {
+        free((char *)s.rows[i].id);
+        free((char *)s.rows[i].matchers);
+    }
+    free(s.rows);
+}
+
+/* Writes windows, alert states, checkpoints, notification states and notifications in one
+ * transaction. */
 static void flush(struct daemon *d)
 {
     struct lw_flush f = {0};
     struct lw_err err = {0};
     struct lw_ckpt_row *crows = lw_calloc(d->nckpts + 1, sizeof *crows);
-    struct lw_outbox_row *orows = lw_calloc(d->cfg->nsinks + 1, sizeof *orows);
+    int64_t now = lw_now_ns();
+    read_silences(d, now);
     lw_engine_collect(d->eng, &f);
+    lw_notifier_collect(d->notifier, now, &f);
     for (size_t i = 0; i < d->nckpts; i++)
         if (d->ckpts[i].dirty) {
             const struct ckpt *c = &d->ckpts[i];
             crows[f.nckpts++] = (struct lw_ckpt_row){d->cfg->inputs[c->input].name, c->path,
                                                      c->pos.dev, c->pos.ino, c->pos.off};
         }
-    for (size_t i = 0; i < d->cfg->nsinks; i++)
-        if (d->npend[i]) {
-            lw_buf_putc(&d->pend[i], ']');
-            orows[f.noutbox++] = (struct lw_outbox_row){d->cfg->sinks[i]->name, d->pend[i].p};
-        }
     f.ckpts = crows;
-    f.outbox = orows;
-    if (f.nbuckets || f.nstates || f.nckpts || f.noutbox) {
+    if (f.nbuckets || f.nstates || f.nckpts || f.noutbox || f.nnotifs) {
         if (lw_store_flush(d->st, &f, &err) < 0) {
             lw_log(LW_ERROR, "flush to %s failed, will retry: %s", d->cfg->state, err.msg);
-            /* Notifications stay pending: drop the closing bracket again. */
-            for (size_t i = 0; i < d->cfg->nsinks; i++)
-                if (d->npend[i])
-                    d->pend[i].p[--d->pend[i].len] = 0;
+            lw_notifier_collect_abort(d->notifier);
             goto out;
         }
     }
     lw_engine_collect_done(d->eng);
+    lw_notifier_collect_done(d->notifier);
     for (size_t i = 0; i < d->nckpts; i++)
         d->ckpts[i].dirty = false;
-    for (size_t i = 0; i < d->cfg->nsinks; i++)
-        if (d->npend[i]) {
-            lw_buf_reset(&d->pend[i]);
-            d->npend[i] = 0;
-            lw_worker_wake(d->workers[i]);
-        }
+    for (size_t i = 0; i < f.noutbox; i++)
+        for (size_t s = 0; s < d->cfg->nsinks; s++)
+            if (!strcmp(d->cfg->sinks[s]->name, f.outbox[i].sink))
+                lw_worker_wake(d->workers[s]);
 out:
     free(crows);
-    free(orows);
+}
+
+static void restore_notif(const struct lw_notif_row *row, void *payload)
+{
+    lw_notifier_restore(payload, row);
 }
 
 static void restore_bucket(const struct lw_bucket_row *row, void *payload)
@@ -271,9 +294,12 @@ static int run(const char *config_path)
     }
     if (engine_from_store(&d, d.rs, &d.eng) < 0)
         goto out;
+    d.notifier = lw_notifier_new(d.cfg);
+    if (lw_store_load_notifs(d.st, restore_notif, d.notifier, &err) < 0) {
+        lw_log(LW_ERROR, "cannot load notification states from %s: %s", d.cfg->state, err.msg);
+        goto out;
+    }
     d.q = lw_queue_new(64, 64u << 20);
-    d.pend = lw_calloc(d.cfg->nsinks + 1, sizeof *d.pend);
-    d.npend = lw_calloc(d.cfg->nsinks + 1, sizeof *d.npend);
     d.workers = lw_calloc(d.cfg->nsinks + 1, sizeof *d.workers);
     lw_sinks_global_init();
     for (size_t i = 0; i < d.cfg->nsinks; i++)
@@ -333,11 +359,7 @@ out_workers:
                (unsigned long long)s.late, (unsigned long long)s.transitions);
     }
 out:
-    if (d.pend)
-        for (size_t i = 0; i < d.cfg->nsinks; i++)
-            lw_buf_free(&d.pend[i]);
-    free(d.pend);
-    free(d.npend);
+    lw_notifier_free(d.notifier);
     free(d.workers);
     for (size_t i = 0; i < d.nckpts; i++)
         free(d.ckpts[i].path);

@@ -164,12 +164,16 @@ static int match_one(struct lw_ruleset *rs, struct lw_event_def *def, const stru
                                              : snprintf(num, sizeof num, "%.6f", tv->f);
                 t = (struct lw_str){num, (size_t)(w > 0 ? w : 0)};
             }
-            if (lw_tsfmt_parse(def->tsfmt, t.p, t.n, now_ns, &ts) == 0)
-                ev->ts_ns = ts;
-            else
+            if (lw_tsfmt_parse(def->tsfmt, t.p, t.n, now_ns, &ts) < 0) {
                 def->ts_errors++;
+                return 0;
+            }
+            ev->ts_ns = ts;
         } else {
+            /* A time that does not parse would put the event at arrival time: in replay that
+             * jumps the clock to now. The line is a non-match instead, and counted. */
             def->ts_errors++;
+            return 0;
         }
     }
     def->matched++;

@@ -1,0 +1,512 @@
+/* notify.c: the notifier: per (alert, sink), what the alert is and what the sink was told;
+ * sends the difference when due, batched per sink, minus silenced and inhibited alerts. */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include "notify.h"
+
+#include <jansson.h>
+#include <pcre2.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Alertmanager resolves an alert it has not heard of for resolve_timeout (5m by default):
+ * firing alerts are sent to it again at least this often. */
+#define AM_RESEND_NS (60 * LW_NS_PER_SEC)
+
+struct entry {
+    char *fp;
+    size_t sink;
+    char *alert;
+    int status;     /* 1 firing, 0 resolved */
+    char *payload;  /* latest alert object */
+    json_t *labels; /* parsed from payload, for silences and inhibition */
+    int64_t changed_ns;
+    int notified; /* -1 nothing, 0 resolved, 1 firing */
+    int64_t notified_ns;
+    bool dirty;  /* to persist */
+    bool remove; /* persisted as a delete, then freed */
+    /* set by collect, applied by collect_done */
+    bool sending;
+    int new_notified;
+};
+
+struct silence {
+    json_t *matchers;
+    void **re; /* pcre2_code per matcher (regex ones), else NULL */
+    size_t n;
+    int64_t starts_ns, ends_ns;
+};
+
+struct lw_notifier {
+    const struct lw_config *cfg;
+    struct entry **e;
+    size_t n, cap;
+    struct silence *sil;
+    size_t nsil;
+    struct lw_notifier_stats st;
+    /* collect output */
+    int64_t now;
+    struct lw_buf *bufs; /* per sink */
+    struct lw_outbox_row *orows;
+    struct lw_notif_row *rows;
+    size_t nrows, nrows_cap;
+};
+
+struct lw_notifier *lw_notifier_new(const struct lw_config *cfg)
+{
+    struct lw_notifier *n = lw_calloc(1, sizeof *n);
+    n->cfg = cfg;
+    n->bufs = lw_calloc(cfg->nsinks + 1, sizeof *n->bufs);
+    n->orows = lw_calloc(cfg->nsinks + 1, sizeof *n->orows);
+    return n;
+}
+
+static void entry_free(struct entry *x)
+{
+    free(x->fp);
+    free(x->alert);
+    free(x->payload);
+    json_decref(x->labels);
+    free(x);
+}
+
+static void silences_free(struct lw_notifier *n)
+{
+    for (size_t i = 0; i < n->nsil; i++) {
+        for (size_t j = 0; j < n->sil[i].n; j++)
+            if (n->sil[i].re[j])
+                pcre2_code_free(n->sil[i].re[j]);
+        free(n->sil[i].re);
+        json_decref(n->sil[i].matchers);
+    }
+    free(n->sil);
+    n->sil = NULL;
+    n->nsil = 0;
+}
+
+void lw_notifier_free(struct lw_notifier *n)
+{
+    if (!n)
+        return;
+    for (size_t i = 0; i < n->n; i++)
+        entry_free(n->e[i]);
+    free(n->e);
+    silences_free(n);
+    for (size_t i = 0; i < n->cfg->nsinks; i++)
+        lw_buf_free(&n->bufs[i]);
+    free(n->bufs);
+    free(n->orows);
+    free(n->rows);
+    free(n);
+}
+
+/* Entries are few (active alerts x sinks): a linear search keeps this simple. */
+static struct entry *find(struct lw_notifier *n, const char *fp, size_t sink)
+{
+    for (size_t i = 0; i < n->n; i++)
+        if (n->e[i]->sink == sink && !strcmp(n->e[i]->fp, fp))
+            return n->e[i];
+    return NULL;
+}
+
+static struct entry *add(struct lw_notifier *n, const char *fp, size_t sink, const char *alert)
+{
+    struct entry *x = lw_calloc(1, sizeof *x);
+    x->fp = lw_strdup(fp);
+    x->sink = sink;
+    x->alert = lw_strdup(alert);
+    x->notified = -1;
+    if (n->n == n->cap) {
+        n->cap = n->cap ? n->cap * 2 : 16;
+        n->e = lw_realloc(n->e, n->cap * sizeof *n->e);
+    }
+    n->e[n->n++] = x;
+    return x;
+}
+
+static void set_payload(struct entry *x, const char *json, size_t len)
+{
+    free(x->payload);
+    x->payload = lw_strndup(json, len);
+    json_decref(x->labels);
+    json_t *obj = json_loadb(json, len, 0, NULL);
+    x->labels = json_incref(json_object_get(obj, "labels"));
+    json_decref(obj);
+}
+
+void lw_notifier_transition(struct lw_notifier *n, const char *json, size_t len, bool firing,
+                            int64_t now_ns)
+{
+    size_t nsinks;
+    json_t *obj = json_loadb(json, len, 0, NULL);
+    const char *fp = json_string_value(json_object_get(obj, "fingerprint"));
+    const char *alert = json_string_value(json_object_get(obj, "alert"));
+    if (!fp || !alert) {
+        json_decref(obj);
+        return;
+    }
+    size_t *sinks = lw_route_alert(n->cfg, json, len, &nsinks);
+    for (size_t i = 0; i < nsinks; i++) {
+        struct entry *x = find(n, fp, sinks[i]);
+        if (!x)
+            x = add(n, fp, sinks[i], alert);
+        x->status = firing ? 1 : 0;
+        x->changed_ns = now_ns;
+        x->remove = false;
+        x->dirty = true;
+        set_payload(x, json, len);
+    }
+    free(sinks);
+    json_decref(obj);
+}
+
+void lw_notifier_restore(struct lw_notifier *n, const struct lw_notif_row *row)
+{
+    size_t sink;
+    for (sink = 0; sink < n->cfg->nsinks; sink++)
+        if (!strcmp(n->cfg->sinks[sink]->name, row->sink))
+            break;
+    if (sink == n->cfg->nsinks)
+        return; /* the sink was removed from the config */
+    struct entry *x = find(n, row->fingerprint, sink);
+    if (!x)
+        x = add(n, row->fingerprint, sink, row->alert);
+    x->status = row->status;
+    x->changed_ns = row->changed_ns;
+    x->notified = row->notified;
+    x->notified_ns = row->notified_ns;
+    set_payload(x, row->payload, strlen(row->payload));
+}
+
+/* ---------------------------------------------------------------- matchers */
+
+static bool label_matches(json_t *labels, const char *name, const char *value, void *re, bool neg)
+{
+    const char *v = json_string_value(json_object_get(labels, name));
+    bool ok;
+    if (!v)
+        v = ""; /* a missing label matches the empty value, as in Alertmanager */
+    if (re) {
+        pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
+        ok = pcre2_match(re, (PCRE2_SPTR)v, strlen(v), 0, 0, md, NULL) >= 0;
+        pcre2_match_data_free(md);
+    } else {
+        ok = !strcmp(v, value);
+    }
+    return neg ? !ok : ok;
+}
+
+static void *compile_anchored(const char *re)
+{
+    int ec;
+    PCRE2_SIZE eo;
+    struct lw_buf b = {0};
+    lw_buf_printf(&b, "^(?:%s)$", re);
+    pcre2_code *c = pcre2_compile((PCRE2_SPTR)b.p, b.len, 0, &ec, &eo, NULL);
+    lw_buf_free(&b);
+    return c;
+}
+
+/* Matchers in JSON: [{"name": N, "value": V, "regex": bool, "negative": bool}]. */
+static bool matchers_match(json_t *matchers, void **re, json_t *labels)
+{
+    size_t i;
+    json_t *m;
+    json_array_foreach(matchers, i, m)
+    {
+        const char *name = json_string_value(json_object_get(m, "name"));
+        const char *value = json_string_value(json_object_get(m, "value"));
+        bool neg = json_is_true(json_object_get(m, "negative"));
+        if (!name || !value || !label_matches(labels, name, value, re ? re[i] : NULL, neg))
+            return false;
+    }
+    return true;
+}
+
+bool lw_silence_matches(const char *matchers_json, const char *labels_json)
+{
+    json_t *m = json_loads(matchers_json, 0, NULL), *l = json_loads(labels_json, 0, NULL);
+    size_t n = json_array_size(m);
+    void **re = lw_calloc(n + 1, sizeof *re);
+    for (size_t i = 0; i < n; i++)
+        if (json_is_true(json_object_get(json_array_get(m, i), "regex")))
+            re[i] = compile_anchored(
+                json_string_value(json_object_get(json_array_get(m, i), "value")) ?: "");
+    bool ok = m && l && matchers_match(m, re, l);
+    for (size_t i = 0; i < n; i++)
+        if (re[i])
+            pcre2_code_free(re[i]);
+    free(re);
+    json_decref(m);
+    json_decref(l);
+    return ok;
+}
+
+int lw_silence_matchers_json(char *const *args, size_t n, char **out, struct lw_err *err)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const char *a = args[i], *op = strpbrk(a, "=!");
+        bool neg = false, regex = false;
+        size_t oplen;
+        if (!op || op == a)
+            goto bad;
+        if (op[0] == '!' && op[1] == '~')
+            neg = regex = true, oplen = 2;
+        else if (op[0] == '!' && op[1] == '=')
+            neg = true, oplen = 2;
+        else if (op[0] == '=' && op[1] == '~')
+            regex = true, oplen = 2;
+        else if (op[0] == '=')
+            oplen = 1;
+        else
+            goto bad;
+        const char *value = op + oplen;
+        if (regex) {
+            void *c = compile_anchored(value);
+            if (!c) {
+                json_decref(arr);
+                return lw_err_set(err, LW_EINVAL, "bad regex in matcher '%s'", a);
+            }
+            pcre2_code_free(c);
+        }
+        json_t *m = json_object();
+        json_object_set_new(m, "name", json_stringn(a, (size_t)(op - a)));
+        json_object_set_new(m, "value", json_string(value));
+        json_object_set_new(m, "regex", json_boolean(regex));
+        json_object_set_new(m, "negative", json_boolean(neg));
+        json_array_append_new(arr, m);
+        continue;
+    bad:
+        json_decref(arr);
+        return lw_err_set(err, LW_EINVAL,
+                          "bad matcher '%s': use name=value, name!=value, name=~regex or "
+                          "name!~regex",
+                          a);
+    }
+    if (n == 0) {
+        json_decref(arr);
+        return lw_err_set(err, LW_EINVAL, "a silence needs at least one matcher");
+    }
+    *out = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    return 0;
+}
+
+void lw_notifier_set_silences(struct lw_notifier *n, const struct lw_silence_row *rows, size_t cnt)
+{
+    silences_free(n);
+    n->sil = lw_calloc(cnt + 1, sizeof *n->sil);
+    for (size_t i = 0; i < cnt; i++) {
+        struct silence *s = &n->sil[n->nsil];
+        s->matchers = json_loads(rows[i].matchers, 0, NULL);
+        if (!json_is_array(s->matchers)) {
+            json_decref(s->matchers);
+            continue;
+        }
+        s->n = json_array_size(s->matchers);
+        s->re = lw_calloc(s->n + 1, sizeof *s->re);
+        for (size_t j = 0; j < s->n; j++) {
+            json_t *m = json_array_get(s->matchers, j);
+            const char *v = json_string_value(json_object_get(m, "value"));
+            if (json_is_true(json_object_get(m, "regex")) && v)
+                s->re[j] = compile_anchored(v);
+        }
+        s->starts_ns = rows[i].starts_ns;
+        s->ends_ns = rows[i].ends_ns;
+        n->nsil++;
+    }
+}
+
+static bool silenced(const struct lw_notifier *n, const struct entry *x, int64_t now)
+{
+    for (size_t i = 0; i < n->nsil; i++) {
+        const struct silence *s = &n->sil[i];
+        if (s->starts_ns <= now && now < s->ends_ns &&
+            matchers_match(s->matchers, s->re, x->labels))
+            return true;
+    }
+    return false;
+}
+
+static bool map_matches(char **keys, char **vals, size_t cnt, json_t *labels)
+{
+    for (size_t i = 0; i < cnt; i++)
+        if (!label_matches(labels, keys[i], vals[i], NULL, false))
+            return false;
+    return true;
+}
+
+/* Alertmanager's inhibition: a firing source alert mutes matching targets that share the
+ * `equal` labels. An alert never inhibits itself. */
+static bool inhibited(const struct lw_notifier *n, const struct entry *x)
+{
+    const struct lw_config *c = n->cfg;
+    for (size_t r = 0; r < c->ninhibits; r++) {
+        const struct lw_inhibit *ih = &c->inhibits[r];
+        if (!map_matches(ih->tgt_keys, ih->tgt_vals, ih->ntgt, x->labels))
+            continue;
+        for (size_t i = 0; i < n->n; i++) {
+            const struct entry *s = n->e[i];
+            if (s->status != 1 || !strcmp(s->fp, x->fp) ||
+                !map_matches(ih->src_keys, ih->src_vals, ih->nsrc, s->labels))
+                continue;
+            bool eq = true;
+            for (size_t k = 0; k < ih->nequal && eq; k++) {
+                const char *a = json_string_value(json_object_get(s->labels, ih->equal[k]));
+                const char *b = json_string_value(json_object_get(x->labels, ih->equal[k]));
+                eq = !strcmp(a ? a : "", b ? b : "");
+            }
+            if (eq)
+                return true;
+        }
+    }
+    return false;
+}
+
+/* ---------------------------------------------------------------- collect */
+
+static int64_t repeat_of(const struct lw_notifier *n, size_t sink)
+{
+    int64_t r = n->cfg->repeat_interval_ns;
+    if (!strcmp(n->cfg->sinks[sink]->ops->type, "alertmanager") && (r <= 0 || r > AM_RESEND_NS))
+        r = AM_RESEND_NS;
+    return r;
+}
+
+/* What the entry should tell its sink now: 1 firing, 0 resolved, -1 nothing yet, -2 nothing
+ * ever (the entry can go). `due` says whether its own group_wait has passed. */
+static int wanted(struct lw_notifier *n, struct entry *x, int64_t now, bool *due)
+{
+    int64_t gw = n->cfg->group_wait_ns;
+    *due = now - x->changed_ns >= gw;
+    if (x->status == 1) {
+        if (silenced(n, x, now)) {
+            n->st.silenced++;
+            return -1;
+        }
+        if (inhibited(n, x)) {
+            n->st.inhibited++;
+            return -1;
+        }
+        if (x->notified != 1)
+            return 1;
+        int64_t rep = repeat_of(n, x->sink);
+        if (rep > 0 && now - x->notified_ns >= rep) {
+            *due = true;
+            return 1;
+        }
+        return -1;
+    }
+    if (x->notified == 1)
+        return 0;
+    return -2; /* resolved and the sink never heard it fire: nothing to say */
+}
+
+static void add_row(struct lw_notifier *n, struct entry *x, int64_t now)
+{
+    if (n->nrows == n->nrows_cap) {
+        n->nrows_cap = n->nrows_cap ? n->nrows_cap * 2 : 64;
+        n->rows = lw_realloc(n->rows, n->nrows_cap * sizeof *n->rows);
+    }
+    n->rows[n->nrows++] = (struct lw_notif_row){x->fp,
+                                                n->cfg->sinks[x->sink]->name,
+                                                x->alert,
+                                                x->status,
+                                                x->payload,
+                                                x->changed_ns,
+                                                x->sending ? x->new_notified : x->notified,
+                                                x->sending ? now : x->notified_ns,
+                                                x->remove};
+}
+
+void lw_notifier_collect(struct lw_notifier *n, int64_t now_ns, struct lw_flush *f)
+{
+    const struct lw_config *c = n->cfg;
+    bool *due_sink = lw_calloc(c->nsinks + 1, sizeof *due_sink);
+    int *want = lw_calloc(n->n + 1, sizeof *want);
+    n->nrows = 0;
+    n->now = now_ns;
+    for (size_t i = 0; i < n->n; i++) {
+        bool due;
+        want[i] = wanted(n, n->e[i], now_ns, &due);
+        if (want[i] >= 0 && due)
+            due_sink[n->e[i]->sink] = true;
+    }
+    /* A sink with anything due gets every pending change at once: one notification. */
+    size_t nout = 0;
+    for (size_t s = 0; s < c->nsinks; s++) {
+        size_t cnt = 0;
+        lw_buf_reset(&n->bufs[s]);
+        if (!due_sink[s])
+            continue;
+        for (size_t i = 0; i < n->n; i++) {
+            struct entry *x = n->e[i];
+            if (x->sink != s || want[i] < 0)
+                continue;
+            x->sending = true;
+            x->new_notified = want[i];
+            if (want[i] == 0) {
+                x->remove = true; /* nothing left to track once the resolution is queued */
+                if (!c->send_resolved)
+                    continue;
+            }
+            lw_buf_putc(&n->bufs[s], cnt++ ? ',' : '[');
+            lw_buf_puts(&n->bufs[s], x->payload);
+        }
+        if (cnt) {
+            lw_buf_putc(&n->bufs[s], ']');
+            n->orows[nout++] = (struct lw_outbox_row){c->sinks[s]->name, n->bufs[s].p};
+        }
+    }
+    for (size_t i = 0; i < n->n; i++) {
+        struct entry *x = n->e[i];
+        if (want[i] == -2) {
+            x->remove = true;
+            if (x->notified == -1)
+                n->st.suppressed++;
+        }
+        if (x->dirty || x->sending || x->remove)
+            add_row(n, x, now_ns);
+    }
+    free(want);
+    free(due_sink);
+    f->outbox = n->orows;
+    f->noutbox = nout;
+    f->notifs = n->rows;
+    f->nnotifs = n->nrows;
+}
+
+void lw_notifier_collect_done(struct lw_notifier *n)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < n->n; i++) {
+        struct entry *x = n->e[i];
+        if (x->sending) {
+            x->notified = x->new_notified;
+            x->notified_ns = n->now;
+            x->sending = false;
+            n->st.sent++;
+        }
+        x->dirty = false;
+        if (x->remove)
+            entry_free(x);
+        else
+            n->e[j++] = x;
+    }
+    n->n = j;
+    n->nrows = 0;
+}
+
+void lw_notifier_collect_abort(struct lw_notifier *n)
+{
+    for (size_t i = 0; i < n->n; i++) {
+        n->e[i]->sending = false;
+        n->e[i]->remove = false;
+    }
+    n->nrows = 0;
+}
+
+void lw_notifier_stats(const struct lw_notifier *n, struct lw_notifier_stats *out)
+{
+    *out = n->st;
+}
