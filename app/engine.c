@@ -27,7 +27,7 @@
 struct alert_rt {
     const struct lw_alert_def *def;
     struct lw_win *w;
-    int64_t res_ns, k, span, for_b;
+        int64_t res_ns, k, span, for_b, keep_b;
     int64_t done_n;  /* last evaluated instant; INT64_MIN before the first */
     int64_t start_n; /* the first instant: absent needs a whole window after it */
     int64_t max_b;   /* newest bucket with data */
@@ -251,6 +251,10 @@ static void eval_group(struct lw_engine *e, struct alert_rt *ar, struct lw_wgrou
     bool cond = valid && (a->above ? v > a->threshold : v < a->threshold);
     struct lw_gstate *s = &g->st;
     s->value = v;
+    if (cond)
+        s->last_true_ns = t;
+    else if (s->state == LW_FIRING && t - s->last_true_ns < a->keep_firing_for_ns)
+        return; /* keep_firing_for: a brief dip does not resolve (nor flap) the alert */
     if (cond) {
         if (s->state == LW_INACTIVE) {
             s->active_since_ns = t;
@@ -296,7 +300,7 @@ static void advance(struct lw_engine *e, struct alert_rt *ar, int64_t to)
     if (to <= ar->done_n)
         return;
     int64_t base = ar->max_b > ar->start_n ? ar->max_b : ar->start_n;
-    int64_t horizon = base + ar->span * ar->k + ar->for_b + 2;
+        int64_t horizon = base + ar->span * ar->k + ar->for_b + ar->keep_b + 2;
     int64_t last = to < horizon ? to : horizon;
     for (int64_t n = ar->done_n + 1; n <= last; n++) {
         size_t cnt = lw_win_count(ar->w);
@@ -430,7 +434,8 @@ struct lw_engine *lw_engine_new(struct lw_ruleset *rs, enum lw_engine_mode mode,
         ar->res_ns = a->res_ns;
         ar->k = a->nbuckets;
         ar->span = a->kind == LW_K_SPIKE ? 2 : 1;
-        ar->for_b = ceil_div(a->for_ns, a->res_ns);
+                ar->for_b = ceil_div(a->for_ns, a->res_ns);
+        ar->keep_b = ceil_div(a->keep_firing_for_ns, a->res_ns);
         ar->w = lw_win_new(a->res_ns / LW_NS_PER_SEC, ar->k, (int)ar->span, aggs, a->max_groups);
         ar->max_b = INT64_MIN;
         ar->done_n = INT64_MIN;
@@ -593,6 +598,8 @@ void lw_engine_restore_state(struct lw_engine *e, const struct lw_state_row *row
     g->st.fired_ns = row->fired_ns;
     g->st.value = row->value;
     g->st.dirty = false;
+    /* Not persisted: count keep_firing_for from the restart, which errs towards firing. */
+    g->st.last_true_ns = e->now_ns;
 }
 
 void lw_engine_stats(const struct lw_engine *e, struct lw_engine_stats *out)

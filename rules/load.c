@@ -46,9 +46,10 @@ static const char *const event_keys[] = {"name",  "inputs",    "match",       "f
                                          "where", "timestamp", "description", NULL};
 static const char *const ts_keys[] = {"field", "format", NULL};
 static const char *const alert_keys[] = {
-    "name",        "event",      "window",      "group_by", "for",      "severity", "labels",
-    "annotations", "max_groups", "description", "count",    "ratio",    "sum",      "avg",
-    "min",         "max",        "absent",      "spike",    "quantile", "distinct", NULL};
+    "name",     "event",    "window",      "group_by",   "for",         "keep_firing_for",
+    "severity", "labels",   "annotations", "max_groups", "description", "count",
+    "ratio",    "sum",      "avg",         "min",        "max",         "absent",
+    "spike",    "quantile", "distinct",    NULL};
 
 /* ---------------------------------------------------------------- patterns */
 
@@ -594,6 +595,11 @@ static void parse_alert(struct loader *L, const struct lw_yaml_doc *doc,
         lw_yaml_duration(doc, n, &a->for_ns, L->diag);
         if (a->for_ns < 0)
             lw_yaml_error(doc, n, L->diag, "for must not be negative");
+    }
+    if ((n = lw_yaml_get(node, "keep_firing_for"))) {
+        lw_yaml_duration(doc, n, &a->keep_firing_for_ns, L->diag);
+        if (a->keep_firing_for_ns < 0)
+            lw_yaml_error(doc, n, L->diag, "keep_firing_for must not be negative");
     }
     if ((n = lw_yaml_get(node, "max_groups"))) {
         int64_t mg;

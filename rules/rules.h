@@ -119,7 +119,8 @@ struct lw_alert_def {
     int value_field;       /* sum/avg/min/max/quantile/distinct: field id, else -1 */
     double q;              /* quantile */
     int64_t window_ns, res_ns, for_ns;
-    int64_t nbuckets; /* window / resolution */
+    int64_t keep_firing_for_ns; /* stay firing this long after the condition clears */
+    int64_t nbuckets;           /* window / resolution */
     size_t max_groups;
     char **group_by;  /* field names */
     int *group_field; /* their field ids in the event */

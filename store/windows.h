@@ -24,6 +24,7 @@ struct lw_gstate {
     int64_t active_since_ns; /* condition holding since (pending) */
     int64_t fired_ns;        /* firing since */
     double value;            /* value at the last evaluation */
+    int64_t last_true_ns;    /* the last instant the condition held (keep_firing_for) */
     bool dirty;              /* changed since the last flush */
 };
 

@@ -201,6 +201,25 @@ static void test_persistence(void)
     lw_ruleset_free(rs);
 }
 
+static void test_keep_firing_for(void)
+{
+    struct out o = {0};
+    struct lw_ruleset *rs = load("  - name: K\n    event: req\n    window: 5s\n"
+                                 "    keep_firing_for: 10s\n    count: {above: 1}\n");
+    struct lw_engine *e = lw_engine_new(rs, LW_MODE_REPLAY, 0, on_alert, &o);
+    feed(e, 0, "a", 200, 1);
+    feed(e, 1, "a", 200, 1); /* fires at 1 (2 events); from 5 on the window holds 1 */
+    feed(e, 12, "a", 200, 1);
+    feed(e, 13, "a", 200, 1); /* true again at 13: the 8 s dip (5..12) stayed within 10 s */
+    feed(e, 40, "a", 200, 1);
+    CHECK_EQ(o.n, 2);
+    CHECK_STR(o.log[0], "K firing 2024-03-09T16:00:01Z v=2");
+    /* Last true at 16 ((11,16] holds 12 and 13): resolved 10 s later, once. */
+    CHECK_STR(o.log[1], "K resolved 2024-03-09T16:00:26Z v=0");
+    lw_engine_free(e);
+    lw_ruleset_free(rs);
+}
+
 static void test_fingerprint(void)
 {
     char a[17], b[17], c[17];
@@ -222,6 +241,7 @@ int main(void)
     test_grouped_kinds();
     test_spike();
     test_persistence();
+    test_keep_firing_for();
     test_fingerprint();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
