@@ -97,5 +97,12 @@ int lw_deliver_now(struct lw_sink *s, const char *payload, size_t len, int64_t m
 int lw_cmd_run(int argc, char **argv);
 int lw_cmd_check(int argc, char **argv);
 int lw_cmd_replay(int argc, char **argv);
+int lw_cmd_status(int argc, char **argv);
+int lw_cmd_silence(int argc, char **argv);
+
+struct lw_store;
+/* Adds a silence from matcher strings for dur_ns from now; id gets its UUID. */
+int lw_silence_create(struct lw_store *st, char *const *matchers, size_t n, int64_t dur_ns,
+                      const char *comment, const char *by, char id[37], struct lw_err *err);
 
 #endif

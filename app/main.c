@@ -11,7 +11,9 @@ static void usage(FILE *f)
             "commands:\n"
             "  run -c CONFIG                  run the daemon\n"
             "  check -c CONFIG | RULEFILE...  validate config and rules\n"
-            "  replay -c CONFIG FILE...       replay logs on event time, print alerts\n\n"
+            "  replay -c CONFIG FILE...       replay logs on event time, print alerts\n"
+            "  status -c CONFIG               firing and pending alerts, the outbox\n"
+            "  silence add|list|expire        manage silences\n\n"
             "  --version                      print the version\n"
             "  COMMAND --help                 help for a command\n",
             LW_VERSION);
@@ -38,7 +40,11 @@ int main(int argc, char **argv)
         return lw_cmd_check(argc - 1, argv + 1);
     if (!strcmp(cmd, "replay"))
         return lw_cmd_replay(argc - 1, argv + 1);
-    if (!strcmp(cmd, "test") || !strcmp(cmd, "status") || !strcmp(cmd, "silence")) {
+    if (!strcmp(cmd, "status"))
+        return lw_cmd_status(argc - 1, argv + 1);
+    if (!strcmp(cmd, "silence"))
+        return lw_cmd_silence(argc - 1, argv + 1);
+    if (!strcmp(cmd, "test")) {
         fprintf(stderr, "logwarden: '%s' is not built yet\n", cmd);
         return 2;
     }

@@ -1,0 +1,218 @@
+/* admin.c: `logwarden status` and `logwarden silence add/list/expire`, on the state file. */
+#include "app.h"
+#include "notify.h"
+#include "store.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Opens the state file named by -c CONFIG (or --state FILE) at argv; 0 or exit code 2. */
+static int open_state(int argc, char **argv, struct lw_store **st, int *first_arg)
+{
+    const char *config = NULL, *state = NULL;
+    struct lw_diag diag = {0};
+    struct lw_err err = {0};
+    int i;
+    for (i = 1; i < argc; i++) {
+        if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc)
+            config = argv[++i];
+        else if (!strcmp(argv[i], "--state") && i + 1 < argc)
+            state = argv[++i];
+        else
+            break;
+    }
+    *first_arg = i;
+    char *path = NULL;
+    if (state) {
+        path = lw_strdup(state);
+    } else if (config) {
+        struct lw_config *c = NULL;
+        if (lw_config_load(&c, config, &diag) < 0) {
+            lw_diag_print(&diag, stderr);
+            lw_diag_free(&diag);
+            return 2;
+        }
+        path = lw_strdup(c->state);
+        lw_config_free(c);
+    } else {
+        fprintf(stderr, "logwarden: -c CONFIG (or --state FILE) is required\n");
+        return 2;
+    }
+    if (lw_store_open(st, path, &err) < 0) {
+        fprintf(stderr, "logwarden: %s: %s\n", path, err.msg);
+        free(path);
+        return 2;
+    }
+    free(path);
+    return 0;
+}
+
+static void print_state(const struct lw_state_row *r, void *payload)
+{
+    char since[40];
+    int *n = payload;
+    lw_fmt_rfc3339(r->state == LW_FIRING ? r->fired_ns : r->active_since_ns, since, sizeof since);
+    printf("%-8s %-24s %-16s %-24s value %g  %s\n", r->state == LW_FIRING ? "firing" : "pending",
+           r->alert, r->fingerprint, since, r->value, r->group);
+    (*n)++;
+}
+
+int lw_cmd_status(int argc, char **argv)
+{
+    struct lw_store *st = NULL;
+    struct lw_err err = {0};
+    int first, n = 0;
+    int64_t pending = 0, sent = 0, failed = 0;
+    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        printf("usage: logwarden status -c CONFIG\n\nPrints the firing and pending alerts and "
+               "the notification outbox from the state file.\n");
+        return 0;
+    }
+    int rc = open_state(argc, argv, &st, &first);
+    if (rc)
+        return rc;
+    printf("%-8s %-24s %-16s %-24s %s\n", "STATE", "ALERT", "FINGERPRINT", "SINCE", "GROUP");
+    if (lw_store_load_states(st, print_state, &n, &err) < 0) {
+        fprintf(stderr, "logwarden status: %s\n", err.msg);
+        lw_store_close(st);
+        return 1;
+    }
+    lw_store_outbox_counts(st, &pending, &sent, &failed);
+    printf("%d alerts; outbox: %lld pending, %lld sent, %lld failed\n", n, (long long)pending,
+           (long long)sent, (long long)failed);
+    lw_store_close(st);
+    return 0;
+}
+
+static void print_silence(const struct lw_silence_row *r, void *payload)
+{
+    char s[40], e[40];
+    json_t *m = json_loads(r->matchers, 0, NULL);
+    struct lw_buf b = {0};
+    size_t i;
+    json_t *x;
+    (void)payload;
+    json_array_foreach(m, i, x)
+    {
+        bool neg = json_is_true(json_object_get(x, "negative"));
+        bool re = json_is_true(json_object_get(x, "regex"));
+        lw_buf_printf(&b, "%s%s%s%s", i ? " " : "", json_string_value(json_object_get(x, "name")),
+                      neg ? (re ? "!~" : "!=") : (re ? "=~" : "="),
+                      json_string_value(json_object_get(x, "value")));
+    }
+    json_decref(m);
+    lw_fmt_rfc3339(r->starts_ns, s, sizeof s);
+    lw_fmt_rfc3339(r->ends_ns, e, sizeof e);
+    printf("%s  %s .. %s  %s  %s (%s)\n", r->id, s, e, b.p ? b.p : "", r->comment, r->created_by);
+    lw_buf_free(&b);
+}
+
+static void new_id(char out[37])
+{
+    unsigned char r[16];
+    FILE *f = fopen("/dev/urandom", "rb");
+    if (!f || fread(r, 1, sizeof r, f) != sizeof r) {
+        uint64_t a = lw_hash64(&r, sizeof r, (uint64_t)lw_now_ns() ^ (uint64_t)getpid());
+        memcpy(r, &a, 8);
+        memcpy(r + 8, &a, 8);
+    }
+    if (f)
+        fclose(f);
+    r[6] = (r[6] & 0x0f) | 0x40; /* a version 4 UUID, as Alertmanager's silence ids */
+    r[8] = (r[8] & 0x3f) | 0x80;
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0],
+             r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13],
+             r[14], r[15]);
+}
+
+int lw_silence_create(struct lw_store *st, char *const *matchers, size_t n, int64_t dur_ns,
+                      const char *comment, const char *by, char id[37], struct lw_err *err)
+{
+    char *mj = NULL;
+    if (lw_silence_matchers_json(matchers, n, &mj, err) < 0)
+        return LW_EINVAL;
+    int64_t now = lw_now_ns();
+    new_id(id);
+    struct lw_silence_row r = {id, mj, now, now + dur_ns, comment, by, now};
+    int rc = lw_store_silence_put(st, &r, err);
+    free(mj);
+    return rc;
+}
+
+static void usage_silence(FILE *f)
+{
+    fprintf(f, "usage: logwarden silence add -c CONFIG MATCHER... [--for 2h] [--comment TEXT]\n"
+               "       logwarden silence list -c CONFIG [--all]\n"
+               "       logwarden silence expire -c CONFIG ID\n\n"
+               "MATCHER is name=value, name!=value, name=~regex or name!~regex (regexes match the\n"
+               "whole label value). Silenced alerts are recorded but not sent; if still firing\n"
+               "when the silence ends, they are sent then.\n");
+}
+
+int lw_cmd_silence(int argc, char **argv)
+{
+    struct lw_store *st = NULL;
+    struct lw_err err = {0};
+    int first, rc;
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage_silence(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const char *sub = argv[1];
+    if (strcmp(sub, "add") && strcmp(sub, "list") && strcmp(sub, "expire")) {
+        usage_silence(stderr);
+        return 2;
+    }
+    if ((rc = open_state(argc - 1, argv + 1, &st, &first)) != 0)
+        return rc;
+    first += 1; /* argv + 1 was given */
+    if (!strcmp(sub, "list")) {
+        bool all = first < argc && !strcmp(argv[first], "--all");
+        rc = lw_store_silences(st, all, lw_now_ns(), print_silence, NULL, &err) < 0 ? 1 : 0;
+    } else if (!strcmp(sub, "expire")) {
+        if (first >= argc) {
+            usage_silence(stderr);
+            rc = 2;
+        } else if (lw_store_silence_expire(st, argv[first], lw_now_ns(), &err) < 0) {
+            fprintf(stderr, "logwarden silence expire: %s\n", err.msg);
+            rc = 2;
+        } else {
+            printf("expired %s\n", argv[first]);
+        }
+    } else {
+        char **m = lw_calloc((size_t)argc + 1, sizeof *m);
+        size_t nm = 0;
+        int64_t dur = 3600 * LW_NS_PER_SEC;
+        const char *comment = "", *by = getenv("USER") ? getenv("USER") : "logwarden";
+        rc = 0;
+        for (int i = first; i < argc; i++) {
+            if (!strcmp(argv[i], "--for") && i + 1 < argc) {
+                i++;
+                if (lw_parse_duration(argv[i], strlen(argv[i]), &dur) < 0 || dur <= 0) {
+                    fprintf(stderr, "logwarden silence add: bad duration '%s'\n", argv[i]);
+                    rc = 2;
+                }
+            } else if (!strcmp(argv[i], "--comment") && i + 1 < argc) {
+                comment = argv[++i];
+            } else if (!strcmp(argv[i], "--author") && i + 1 < argc) {
+                by = argv[++i];
+            } else {
+                m[nm++] = argv[i];
+            }
+        }
+        char id[37];
+        if (rc == 0 && lw_silence_create(st, m, nm, dur, comment, by, id, &err) < 0) {
+            fprintf(stderr, "logwarden silence add: %s\n", err.msg);
+            rc = 2;
+        }
+        if (rc == 0)
+            printf("%s\n", id);
+        free(m);
+    }
+    if (rc == 1)
+        fprintf(stderr, "logwarden silence: %s\n", err.msg);
+    lw_store_close(st);
+    return rc;
+}
