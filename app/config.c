@@ -348,6 +348,8 @@ int lw_config_load(struct lw_config **out, const char *path, struct lw_diag *dia
         lw_yaml_check_keys(doc, v, http_keys, "http", diag);
         if (l && lw_yaml_str(doc, l, &s, diag) == 0)
             c->http_listen = lw_strdup(s);
+        else if (!l)
+            c->http_listen = lw_strdup("127.0.0.1:9880"); /* loopback unless asked otherwise */
     }
     if ((v = lw_yaml_get(root, "rules")))
         parse_rules(c, doc, v, diag);

@@ -1,6 +1,7 @@
 /* daemon.c: `logwarden run`: the I/O thread (libuv: inputs, signals), the pipeline thread
  * (decode, match, windows, evaluator, one SQLite transaction per flush) and the sink workers. */
 #include "app.h"
+#include "http.h"
 #include "notify.h"
 #include "store.h"
 
@@ -36,8 +37,11 @@ struct daemon {
     struct ckpt *ckpts; /* pipeline thread */
     size_t nckpts;
     struct lw_notifier *notifier; /* pipeline thread */
-    int64_t silences_read_ns;     /* when silences were last read from the store */
+    struct lw_http *http;
+    struct lw_metrics metrics; /* written by the pipeline thread, read by http */
+    int64_t silences_read_ns;  /* when silences were last read from the store */
     uint64_t malformed;
+    struct lw_engine_stats base; /* counts of engines replaced by reloads */
 };
 
 /* ---------------------------------------------------------------- pipeline thread */
@@ -204,6 +208,13 @@ static void reload(struct daemon *d)
         lw_ruleset_free(rs);
         goto out;
     }
+    struct lw_engine_stats old;
+    lw_engine_stats(d->eng, &old);
+    d->base.records += old.records;
+    d->base.events += old.events;
+    d->base.late += old.late;
+    d->base.transitions += old.transitions;
+    d->base.overflow += old.overflow;
     lw_engine_free(d->eng);
     lw_ruleset_free(d->rs);
     d->eng = e;
@@ -212,6 +223,24 @@ static void reload(struct daemon *d)
 out:
     lw_config_free(nc);
     lw_diag_free(&diag);
+}
+
+static void publish(struct daemon *d)
+{
+    struct lw_engine_stats s;
+    struct lw_notifier_stats ns;
+    lw_engine_stats(d->eng, &s);
+    lw_notifier_stats(d->notifier, &ns);
+    /* A reload starts a new engine: counters continue from what was published. */
+    if (s.records + d->base.records >= atomic_load(&d->metrics.records)) {
+        atomic_store(&d->metrics.records, d->base.records + s.records);
+        atomic_store(&d->metrics.events, d->base.events + s.events);
+        atomic_store(&d->metrics.late, d->base.late + s.late);
+        atomic_store(&d->metrics.transitions, d->base.transitions + s.transitions);
+        atomic_store(&d->metrics.overflow, d->base.overflow + s.overflow);
+    }
+    atomic_store(&d->metrics.malformed, d->malformed);
+    atomic_store(&d->metrics.notifications, ns.sent);
 }
 
 static void *pipeline_main(void *arg)
@@ -227,6 +256,7 @@ static void *pipeline_main(void *arg)
         }
         if (atomic_exchange(&d->reload, false))
             reload(d);
+        publish(d);
         lw_engine_tick(d->eng, now);
         if (!b && atomic_load(&d->stopping))
             break; /* the queue is closed and drained */
@@ -322,6 +352,11 @@ static int run(const char *config_path)
             goto out_stop;
         }
     }
+    if (d.cfg->http_listen &&
+        lw_http_start(&d.http, d.cfg->http_listen, d.cfg, &d.metrics, &err) < 0) {
+        lw_log(LW_ERROR, "http: %s", err.msg);
+        goto out_stop;
+    }
     if (pthread_create(&d.pipeline, NULL, pipeline_main, &d) != 0) {
         lw_log(LW_ERROR, "cannot start the pipeline thread");
         goto out_stop;
@@ -347,6 +382,7 @@ out_stop:
             uv_close((uv_handle_t *)&d.sig[i], NULL);
     uv_run(&d.loop, UV_RUN_DEFAULT);
 out_workers:
+    lw_http_stop(d.http);
     for (size_t i = 0; i < d.cfg->nsinks; i++)
         lw_worker_stop(d.workers[i], STOP_GRACE_NS);
     uv_loop_close(&d.loop);

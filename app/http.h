@@ -1,0 +1,22 @@
+/* http.h: the HTTP endpoint and the counters it publishes (written by the pipeline thread). */
+#ifndef LW_HTTP_H
+#define LW_HTTP_H
+
+#include "app.h"
+#include "store.h"
+
+#include <stdatomic.h>
+
+/* Counters the pipeline thread publishes after each batch; read by the HTTP thread. */
+struct lw_metrics {
+    _Atomic uint64_t records, events, late, malformed, transitions, notifications, overflow;
+};
+
+struct lw_http;
+/* Serves /health, /metrics, /api/alerts and /api/silences on listen ("127.0.0.1:9880") from its
+ * own thread and its own state-file connection. */
+int lw_http_start(struct lw_http **out, const char *listen, const struct lw_config *cfg,
+                  struct lw_metrics *m, struct lw_err *err);
+void lw_http_stop(struct lw_http *h);
+
+#endif
