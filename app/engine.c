@@ -11,7 +11,12 @@
  *      +---------------- !cond --+                                 |
  *      +-------------------------------- !cond (emit resolved) ----+
  *
- * Replay drives n by the watermark (largest event time); live mode by the wall clock. */
+ * Replay drives n by the watermark (largest event time); live mode by the wall clock.
+ *
+ * A group's value changes only when a bucket enters or leaves its window, and its state also
+ * when `for` or `keep_firing_for` runs out: each alert keeps a timer wheel of the instants
+ * where that happens for each group, so an instant costs nothing for groups that cannot
+ * change, however many there are. */
 #include "engine.h"
 
 #include "template.h"
@@ -24,10 +29,17 @@
 
 #define FUTURE_SLACK_NS (300 * LW_NS_PER_SEC)
 
+struct slot {
+    struct lw_wgroup **g;
+    size_t n, cap;
+};
+
 struct alert_rt {
     const struct lw_alert_def *def;
     struct lw_win *w;
-        int64_t res_ns, k, span, for_b, keep_b;
+    struct slot *wheel; /* instant n is slot n mod nwheel */
+    int64_t nwheel;
+    int64_t res_ns, k, span, for_b, keep_b;
     int64_t done_n;  /* last evaluated instant; INT64_MIN before the first */
     int64_t start_n; /* the first instant: absent needs a whole window after it */
     int64_t max_b;   /* newest bucket with data */
@@ -203,8 +215,29 @@ static void emit(struct lw_engine *e, struct alert_rt *ar, struct lw_wgroup *g, 
 
 /* ---------------------------------------------------------------- evaluation */
 
+/* Evaluates g at instant n (or, if n has passed, at the next one). Every instant scheduled is
+ * within nwheel of the last evaluated one, so slots never hold two instants at once. */
+static void schedule(struct alert_rt *ar, struct lw_wgroup *g, int64_t n)
+{
+    if (n <= ar->done_n)
+        n = ar->done_n + 1;
+    if (n - ar->done_n >= ar->nwheel)
+        n = ar->done_n + ar->nwheel - 1; /* cannot happen; earlier is always safe for state */
+    struct slot *s = &ar->wheel[(size_t)(n % ar->nwheel + ar->nwheel) % (size_t)ar->nwheel];
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 8;
+        s->g = lw_realloc(s->g, s->cap * sizeof *s->g);
+    }
+    s->g[s->n++] = g;
+    if (n > g->st.sched_max)
+        g->st.sched_max = n;
+}
+
 static void eval_group(struct lw_engine *e, struct alert_rt *ar, struct lw_wgroup *g, int64_t n)
 {
+    if (g->st.eval_n == n)
+        return; /* scheduled twice for the same instant */
+    g->st.eval_n = n;
     const struct lw_alert_def *a = ar->def;
     struct lw_agg ag, prev;
     bool valid = true;
@@ -251,10 +284,18 @@ static void eval_group(struct lw_engine *e, struct alert_rt *ar, struct lw_wgrou
     bool cond = valid && (a->above ? v > a->threshold : v < a->threshold);
     struct lw_gstate *s = &g->st;
     s->value = v;
-    if (cond)
+    /* Between evaluations nothing changed: a condition true at the last one held until the
+     * instant before this one. */
+    if (!cond && s->last_cond)
+        s->last_true_ns = t - ar->res_ns;
+    s->last_cond = cond;
+    if (cond) {
         s->last_true_ns = t;
-    else if (s->state == LW_FIRING && t - s->last_true_ns < a->keep_firing_for_ns)
-        return; /* keep_firing_for: a brief dip does not resolve (nor flap) the alert */
+    } else if (s->state == LW_FIRING && t - s->last_true_ns < a->keep_firing_for_ns) {
+        /* keep_firing_for: a brief dip does not resolve (nor flap) the alert */
+        schedule(ar, g, (s->last_true_ns + a->keep_firing_for_ns + ar->res_ns - 1) / ar->res_ns);
+        return;
+    }
     if (cond) {
         if (s->state == LW_INACTIVE) {
             s->active_since_ns = t;
@@ -275,6 +316,8 @@ static void eval_group(struct lw_engine *e, struct alert_rt *ar, struct lw_wgrou
         s->state = LW_INACTIVE;
         s->dirty = true;
     }
+    if (s->state == LW_PENDING)
+        schedule(ar, g, (s->active_since_ns + a->for_ns + ar->res_ns - 1) / ar->res_ns);
 }
 
 /* Forgets groups idle for two windows with nothing to remember (RULES.md). */
@@ -284,34 +327,48 @@ static void forget_idle(struct alert_rt *ar, int64_t n)
         return;
     for (size_t i = lw_win_count(ar->w); i-- > 0;) {
         struct lw_wgroup *g = lw_win_at(ar->w, i);
-        if (g->st.state == LW_INACTIVE && !g->st.dirty && g->last_bucket <= n - 2 * ar->k)
+        if (g->st.state == LW_INACTIVE && !g->st.dirty && g->last_bucket <= n - 2 * ar->k &&
+            g->st.sched_max <= n)
             lw_win_drop(ar->w, g);
     }
 }
 
-/* Evaluates every instant in (done_n, to]. Past the horizon (when every window has emptied
- * and every `for` has run out) nothing can change, so those instants are skipped. */
+/* The first instant: absent and spike need a whole window (two for spike) of looking. */
+static void start_at(struct alert_rt *ar, int64_t n)
+{
+    ar->done_n = ar->start_n = n;
+    for (size_t i = 0; i < lw_win_count(ar->w); i++) {
+        struct lw_wgroup *g = lw_win_at(ar->w, i);
+        schedule(ar, g, n + 1);
+        schedule(ar, g, n + ar->k);
+        if (ar->span > 1)
+            schedule(ar, g, n + 2 * ar->k);
+    }
+}
+
+/* Evaluates the instants in (done_n, to] at which some group can change (the wheel). */
 static void advance(struct lw_engine *e, struct alert_rt *ar, int64_t to)
 {
     if (ar->done_n == INT64_MIN) {
-        ar->done_n = ar->start_n = to;
+        start_at(ar, to);
         return;
     }
     if (to <= ar->done_n)
         return;
-    int64_t base = ar->max_b > ar->start_n ? ar->max_b : ar->start_n;
-        int64_t horizon = base + ar->span * ar->k + ar->for_b + ar->keep_b + 2;
-    int64_t last = to < horizon ? to : horizon;
+    /* Nothing is scheduled further than the wheel: a longer jump skips empty slots. */
+    int64_t last = to - ar->done_n > ar->nwheel ? ar->done_n + ar->nwheel : to;
     for (int64_t n = ar->done_n + 1; n <= last; n++) {
-        size_t cnt = lw_win_count(ar->w);
-        for (size_t i = 0; i < cnt; i++)
-            eval_group(e, ar, lw_win_at(ar->w, i), n);
+        struct slot *s = &ar->wheel[(size_t)(n % ar->nwheel + ar->nwheel) % (size_t)ar->nwheel];
+        ar->done_n = n - 1; /* schedule() during evaluation counts from here */
+        for (size_t i = 0; i < s->n; i++)
+            eval_group(e, ar, s->g[i], n);
+        s->n = 0;
         if (n % ar->k == 0)
             forget_idle(ar, n);
     }
+    ar->done_n = to;
     if (to > last)
         forget_idle(ar, to);
-    ar->done_n = to;
 }
 
 /* ---------------------------------------------------------------- events */
@@ -379,6 +436,16 @@ static void add_event(struct lw_engine *e, struct alert_rt *ar, const struct lw_
     }
     if (b > ar->max_b)
         ar->max_b = b;
+    if (g->st.sched_b != b) {
+        /* The bucket changes the windows ending at b, and again when it leaves them. */
+        g->st.sched_b = b;
+        schedule(ar, g, b);
+        schedule(ar, g, b + ar->k);
+        if (ar->span > 1)
+            schedule(ar, g, b + 2 * ar->k);
+    } else if (b <= ar->done_n) {
+        schedule(ar, g, b); /* late but in the window: look again at the next instant */
+    }
 }
 
 static void on_event(const struct lw_event *ev, void *payload)
@@ -434,16 +501,22 @@ struct lw_engine *lw_engine_new(struct lw_ruleset *rs, enum lw_engine_mode mode,
         ar->res_ns = a->res_ns;
         ar->k = a->nbuckets;
         ar->span = a->kind == LW_K_SPIKE ? 2 : 1;
-                ar->for_b = ceil_div(a->for_ns, a->res_ns);
+        ar->for_b = ceil_div(a->for_ns, a->res_ns);
         ar->keep_b = ceil_div(a->keep_firing_for_ns, a->res_ns);
         ar->w = lw_win_new(a->res_ns / LW_NS_PER_SEC, ar->k, (int)ar->span, aggs, a->max_groups);
+        if (mode == LW_MODE_REPLAY)
+            lw_win_no_persist(ar->w);
         ar->max_b = INT64_MIN;
         ar->done_n = INT64_MIN;
-        if (mode == LW_MODE_LIVE)
-            ar->done_n = ar->start_n = floor_div(now_ns, a->res_ns);
+        /* Far enough for every instant a group can schedule: its buckets leaving the window
+         * (two for spike), `for` and keep_firing_for, plus the bucket being filled. */
+        ar->nwheel = ar->span * ar->k + ar->for_b + ar->keep_b + 4;
+        ar->wheel = lw_calloc((size_t)ar->nwheel, sizeof *ar->wheel);
         /* Without group_by the alert is one group, there from the start (absent needs it). */
         if (a->ngroup == 0)
             lw_win_group(ar->w, "{}", 2);
+        if (mode == LW_MODE_LIVE)
+            start_at(ar, floor_div(now_ns, a->res_ns));
     }
     return e;
 }
@@ -452,8 +525,12 @@ void lw_engine_free(struct lw_engine *e)
 {
     if (!e)
         return;
-    for (size_t i = 0; i < e->nalerts; i++)
+    for (size_t i = 0; i < e->nalerts; i++) {
         lw_win_free(e->alerts[i].w);
+        for (int64_t s = 0; s < e->alerts[i].nwheel; s++)
+            free(e->alerts[i].wheel[s].g);
+        free(e->alerts[i].wheel);
+    }
     free(e->alerts);
     free(e->late_by_input);
     lw_buf_free(&e->key);
@@ -468,7 +545,9 @@ void lw_engine_free(struct lw_engine *e)
 void lw_engine_record(struct lw_engine *e, const struct lw_rec *r, int64_t now_ns)
 {
     e->st.records++;
-    if (e->mode == LW_MODE_LIVE && now_ns > e->now_ns)
+    if (e->mode == LW_MODE_LIVE && now_ns / LW_NS_PER_SEC > e->now_ns / LW_NS_PER_SEC)
+        lw_engine_tick(e, now_ns); /* a new second: evaluate before adding to it */
+    else if (e->mode == LW_MODE_LIVE && now_ns > e->now_ns)
         e->now_ns = now_ns;
     e->cur = r;
     lw_ruleset_match(e->rs, r, now_ns, on_event, e);
@@ -583,6 +662,12 @@ void lw_engine_restore_bucket(struct lw_engine *e, const struct lw_bucket_row *r
     lw_win_restore(ar->w, g, row->bucket, &a);
     if (row->bucket > ar->max_b)
         ar->max_b = row->bucket;
+    if (row->bucket > g->last_bucket)
+        g->last_bucket = row->bucket;
+    schedule(ar, g, ar->done_n + 1);
+    schedule(ar, g, row->bucket + ar->k);
+    if (ar->span > 1)
+        schedule(ar, g, row->bucket + 2 * ar->k);
 }
 
 void lw_engine_restore_state(struct lw_engine *e, const struct lw_state_row *row)
@@ -600,6 +685,7 @@ void lw_engine_restore_state(struct lw_engine *e, const struct lw_state_row *row
     g->st.dirty = false;
     /* Not persisted: count keep_firing_for from the restart, which errs towards firing. */
     g->st.last_true_ns = e->now_ns;
+    schedule(ar, g, ar->done_n + 1);
 }
 
 void lw_engine_stats(const struct lw_engine *e, struct lw_engine_stats *out)

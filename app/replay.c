@@ -23,6 +23,7 @@ struct replay {
     int64_t start_mono, last_progress;
     bool tty;
     FILE *out;
+    int64_t now_ns; /* read once per block: the arrival time of its lines */
 };
 
 static void on_alert(const struct lw_alert_def *def, const char *json, size_t len, bool firing,
@@ -67,7 +68,7 @@ static void progress(struct replay *r, bool final)
 static void on_line(const char *line, size_t n, int64_t end_off, void *payload)
 {
     struct replay *r = payload;
-    struct lw_record rec = {{line, n}, lw_now_ns(), {0, 0, end_off}};
+    struct lw_record rec = {{line, n}, r->now_ns, {0, 0, end_off}};
     struct lw_rec dr;
     r->lines++;
     if (lw_decode(r->fmt, r->input_name, r->path, &rec, r->input, rec.recv_ns, &dr) < 0)
@@ -91,6 +92,7 @@ static int replay_fd(struct replay *r, int fd)
         if (n == 0)
             break;
         r->bytes += (uint64_t)n;
+        r->now_ns = lw_now_ns();
         lw_linecut_feed(&lc, buf, (size_t)n, on_line, r);
         progress(r, false);
     }

@@ -19,6 +19,7 @@ struct lw_win {
     size_t ngroups, capgroups;
     struct lw_wgroup **table; /* hash buckets */
     size_t tsize;             /* power of two */
+    bool no_persist;          /* replay: no dirty tracking */
     struct lw_wgroup **dlist; /* groups with dirty slots */
     size_t ndirty, capdirty;
 };
@@ -133,8 +134,15 @@ static void evict(struct lw_win *w, struct lw_wgroup *g, size_t s)
     (void)w;
 }
 
+void lw_win_no_persist(struct lw_win *w)
+{
+    w->no_persist = true;
+}
+
 static void mark_dirty(struct lw_win *w, struct lw_wgroup *g, size_t s)
 {
+    if (w->no_persist)
+        return;
     g->dirty[s] = 1;
     if (extra(g)->dpos)
         return;

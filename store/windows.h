@@ -25,6 +25,10 @@ struct lw_gstate {
     int64_t fired_ns;        /* firing since */
     double value;            /* value at the last evaluation */
     int64_t last_true_ns;    /* the last instant the condition held (keep_firing_for) */
+    int64_t sched_b;         /* the bucket whose evaluations were last scheduled */
+    int64_t sched_max;       /* the latest instant the group is scheduled for */
+    int64_t eval_n;          /* the last instant it was evaluated */
+    bool last_cond;          /* the condition at that instant (it held until now) */
     bool dirty;              /* changed since the last flush */
 };
 
@@ -50,6 +54,8 @@ struct lw_win;
  * ring keeps (1, or 2 for spike's previous window). */
 struct lw_win *lw_win_new(int64_t res_s, int64_t k, int span, unsigned aggs, size_t max_groups);
 void lw_win_free(struct lw_win *w);
+/* Stops dirty tracking (replay keeps nothing): lw_win_take_dirty then reports nothing. */
+void lw_win_no_persist(struct lw_win *w);
 
 /* The group for key (created when missing, with a zeroed state). NULL when max_groups is
  * reached (the overflow is counted in lw_win_overflow). Borrowed from the window. */
