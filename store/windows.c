@@ -1,46 +1,65 @@
-/* windows.c: sliding-window buckets per alert and group: a chained hash of groups, each a ring
- * of buckets with running totals for count/matched/sum (min/max are scanned: k is at most
- * a few hundred). */
+/* windows.c: sliding-window buckets per alert and group: a chained hash of groups, each keeping
+ * its non-empty buckets in a small array, oldest first, with running totals for
+ * count/matched/sum (min/max are scanned: at most a window's buckets, usually one or two).
+ *
+ * Events arrive in time order almost always, so the newest bucket is the last entry: adding is
+ * an increment or an append, expiring is popping from the front. An out-of-order event inside
+ * the window is a binary search and, rarely, an insert. */
 #include "windows.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { A_COUNT, A_MATCHED, A_SUM, A_MIN, A_MAX, A_N };
+/* An entry: the bucket id, a dirty mark, then the values the window keeps (see cols). */
+struct entry {
+    int64_t id;
+    uint32_t dirty;
+    uint32_t pad;
+    double v[];
+};
+
+enum { C_COUNT, C_MATCHED, C_SUM, C_MIN, C_MAX, C_N };
 
 struct lw_win {
     int64_t res_s, k;
-    int64_t ring; /* slots per group: k*span + 2 */
+    int64_t span_b; /* buckets a group keeps: k * span */
     unsigned aggs;
+    int col[C_N];  /* column of each aggregate in an entry, -1 when not kept */
+    size_t stride; /* bytes per entry */
     size_t max_groups;
     uint64_t overflow;
+    bool no_persist;           /* replay: no dirty tracking */
     struct lw_wgroup **groups; /* dense array, for iteration */
     size_t ngroups, capgroups;
     struct lw_wgroup **table; /* hash buckets */
     size_t tsize;             /* power of two */
-    bool no_persist;          /* replay: no dirty tracking */
-    struct lw_wgroup **dlist; /* groups with dirty slots */
+    struct lw_wgroup **dlist; /* groups with dirty entries */
     size_t ndirty, capdirty;
 };
 
-/* Per-group dirty bookkeeping lives beside the ring: the index in dlist + 1, 0 when clean. */
-struct gextra {
-    size_t dpos;
-};
-
-static inline struct gextra *extra(struct lw_wgroup *g)
+static inline struct entry *at(const struct lw_win *w, const struct lw_wgroup *g, uint32_t i)
 {
-    return (struct gextra *)(g + 1);
+    return (struct entry *)(g->q + (size_t)(g->head + i) * w->stride);
+}
+
+static inline double val(const struct lw_win *w, const struct entry *e, int c)
+{
+    return w->col[c] >= 0 ? e->v[w->col[c]] : 0;
 }
 
 struct lw_win *lw_win_new(int64_t res_s, int64_t k, int span, unsigned aggs, size_t max_groups)
 {
     struct lw_win *w = lw_calloc(1, sizeof *w);
+    int ncol = 0;
     w->res_s = res_s > 0 ? res_s : 1;
     w->k = k > 0 ? k : 1;
-    w->ring = w->k * (span > 1 ? span : 1) + 2;
+    w->span_b = w->k * (span > 1 ? span : 1);
     w->aggs = aggs | LW_AGG_COUNT;
+    for (int c = 0; c < C_N; c++)
+        w->col[c] = (w->aggs & (1u << c)) ? ncol++ : -1;
+    /* avg needs the count and the sum; min/max keep the sum too (cheap, simpler). */
+    w->stride = sizeof(struct entry) + (size_t)ncol * sizeof(double);
     w->max_groups = max_groups;
     w->tsize = 64;
     w->table = lw_calloc(w->tsize, sizeof *w->table);
@@ -50,9 +69,7 @@ struct lw_win *lw_win_new(int64_t res_s, int64_t k, int span, unsigned aggs, siz
 static void group_free(struct lw_wgroup *g)
 {
     free(g->key);
-    free(g->ids);
-    free(g->vals);
-    free(g->dirty);
+    free(g->q);
     free(g);
 }
 
@@ -66,6 +83,11 @@ void lw_win_free(struct lw_win *w)
     free(w->table);
     free(w->dlist);
     free(w);
+}
+
+void lw_win_no_persist(struct lw_win *w)
+{
+    w->no_persist = true;
 }
 
 static void rehash(struct lw_win *w)
@@ -93,15 +115,12 @@ struct lw_wgroup *lw_win_group(struct lw_win *w, const char *key, size_t keylen)
         w->overflow++;
         return NULL;
     }
-    struct lw_wgroup *g = lw_calloc(1, sizeof *g + sizeof(struct gextra));
+    struct lw_wgroup *g = lw_calloc(1, sizeof *g);
     g->key = lw_strndup(key, keylen);
     g->keylen = keylen;
     g->hash = h;
     g->last_bucket = INT64_MIN;
     g->lo = INT64_MIN;
-    g->ids = lw_calloc((size_t)w->ring, sizeof *g->ids);
-    g->vals = lw_calloc((size_t)w->ring * A_N, sizeof *g->vals);
-    g->dirty = lw_calloc((size_t)w->ring, 1);
     if (w->ngroups == w->capgroups) {
         w->capgroups = w->capgroups ? w->capgroups * 2 : 16;
         w->groups = lw_realloc(w->groups, w->capgroups * sizeof *w->groups);
@@ -116,85 +135,102 @@ struct lw_wgroup *lw_win_group(struct lw_win *w, const char *key, size_t keylen)
     return g;
 }
 
-static inline size_t slot_of(const struct lw_win *w, int64_t b)
-{
-    int64_t s = b % w->ring;
-    return (size_t)(s < 0 ? s + w->ring : s);
-}
-
-/* Removes a held bucket from the running totals and empties its slot. */
-static void evict(struct lw_win *w, struct lw_wgroup *g, size_t s)
-{
-    double *v = &g->vals[s * A_N];
-    g->tot[A_COUNT] -= v[A_COUNT];
-    g->tot[A_MATCHED] -= v[A_MATCHED];
-    g->tot[A_SUM] -= v[A_SUM];
-    memset(v, 0, A_N * sizeof *v);
-    g->ids[s] = 0;
-    (void)w;
-}
-
-void lw_win_no_persist(struct lw_win *w)
-{
-    w->no_persist = true;
-}
-
-static void mark_dirty(struct lw_win *w, struct lw_wgroup *g, size_t s)
+static void mark_dirty(struct lw_win *w, struct lw_wgroup *g, struct entry *e)
 {
     if (w->no_persist)
         return;
-    g->dirty[s] = 1;
-    if (extra(g)->dpos)
+    e->dirty = 1;
+    if (g->dpos)
         return;
     if (w->ndirty == w->capdirty) {
         w->capdirty = w->capdirty ? w->capdirty * 2 : 16;
         w->dlist = lw_realloc(w->dlist, w->capdirty * sizeof *w->dlist);
     }
     w->dlist[w->ndirty++] = g;
-    extra(g)->dpos = w->ndirty;
+    g->dpos = w->ndirty;
 }
 
-/* The slot for bucket b, making room by evicting whatever older bucket it held. */
-static size_t slot_for(struct lw_win *w, struct lw_wgroup *g, int64_t b)
+/* Room for one more entry at the end: slide to the front or grow. */
+static void make_room(struct lw_win *w, struct lw_wgroup *g)
 {
-    size_t s = slot_of(w, b);
-    if (g->ids[s] != b) {
-        if (g->ids[s] != 0)
-            evict(w, g, s);
-        g->ids[s] = b;
-        double *v = &g->vals[s * A_N];
-        v[A_MIN] = INFINITY;
-        v[A_MAX] = -INFINITY;
+    if (g->head + g->len < g->cap)
+        return;
+    if (g->head > 0 && g->len < g->cap / 2 + 1) {
+        memmove(g->q, g->q + (size_t)g->head * w->stride, (size_t)g->len * w->stride);
+        g->head = 0;
+        if (g->head + g->len < g->cap)
+            return;
     }
-    return s;
+    uint32_t cap = g->cap ? g->cap * 2 : 2;
+    g->q = lw_realloc(g->q, (size_t)cap * w->stride);
+    g->cap = cap;
+}
+
+static void init_entry(const struct lw_win *w, struct entry *e, int64_t b)
+{
+    memset(e, 0, w->stride);
+    e->id = b;
+    if (w->col[C_MIN] >= 0)
+        e->v[w->col[C_MIN]] = INFINITY;
+    if (w->col[C_MAX] >= 0)
+        e->v[w->col[C_MAX]] = -INFINITY;
+}
+
+/* The entry of bucket b, created when missing (in id order). */
+static struct entry *entry_for(struct lw_win *w, struct lw_wgroup *g, int64_t b)
+{
+    if (g->len && at(w, g, g->len - 1)->id == b)
+        return at(w, g, g->len - 1);
+    if (!g->len || at(w, g, g->len - 1)->id < b) {
+        make_room(w, g);
+        struct entry *e = at(w, g, g->len++);
+        init_entry(w, e, b);
+        return e;
+    }
+    /* Out of order: binary search for the first id >= b. */
+    uint32_t lo = 0, hi = g->len;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if (at(w, g, mid)->id < b)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (at(w, g, lo)->id == b)
+        return at(w, g, lo);
+    make_room(w, g);
+    unsigned char *p = (unsigned char *)at(w, g, lo);
+    memmove(p + w->stride, p, (size_t)(g->len - lo) * w->stride);
+    g->len++;
+    init_entry(w, (struct entry *)p, b);
+    return (struct entry *)p;
 }
 
 int lw_win_add(struct lw_win *w, struct lw_wgroup *g, int64_t b, int64_t now_b, bool matched,
-               double val)
+               double v)
 {
     /* Instant now_b is evaluated already: a bucket that no window ending after it reaches
      * (span windows back) can change nothing any more: it is late. */
-    if (b <= now_b - (w->ring - 2) + 1 || b <= g->lo)
+    if (b <= now_b - w->span_b + 1 || b <= g->lo)
         return LW_EINVAL;
-    size_t s = slot_for(w, g, b);
-    double *v = &g->vals[s * A_N];
-    v[A_COUNT] += 1;
-    g->tot[A_COUNT] += 1;
-    if (matched) {
-        v[A_MATCHED] += 1;
-        g->tot[A_MATCHED] += 1;
+    struct entry *e = entry_for(w, g, b);
+    e->v[w->col[C_COUNT]] += 1;
+    g->tot[C_COUNT] += 1;
+    if (matched && w->col[C_MATCHED] >= 0) {
+        e->v[w->col[C_MATCHED]] += 1;
+        g->tot[C_MATCHED] += 1;
     }
-    if (w->aggs & (LW_AGG_SUM | LW_AGG_MIN | LW_AGG_MAX)) {
-        v[A_SUM] += val;
-        g->tot[A_SUM] += val;
-        if (val < v[A_MIN])
-            v[A_MIN] = val;
-        if (val > v[A_MAX])
-            v[A_MAX] = val;
+    if (w->col[C_SUM] >= 0) {
+        e->v[w->col[C_SUM]] += v;
+        g->tot[C_SUM] += v;
     }
+    if (w->col[C_MIN] >= 0 && v < e->v[w->col[C_MIN]])
+        e->v[w->col[C_MIN]] = v;
+    if (w->col[C_MAX] >= 0 && v > e->v[w->col[C_MAX]])
+        e->v[w->col[C_MAX]] = v;
     if (b > g->last_bucket)
         g->last_bucket = b;
-    mark_dirty(w, g, s);
+    mark_dirty(w, g, e);
     return 0;
 }
 
@@ -202,60 +238,71 @@ void lw_win_restore(struct lw_win *w, struct lw_wgroup *g, int64_t b, const stru
 {
     if (b <= g->lo)
         return;
-    size_t s = slot_for(w, g, b);
-    double *v = &g->vals[s * A_N];
-    g->tot[A_COUNT] += a->count - v[A_COUNT];
-    g->tot[A_MATCHED] += a->matched - v[A_MATCHED];
-    g->tot[A_SUM] += a->sum - v[A_SUM];
-    v[A_COUNT] = a->count;
-    v[A_MATCHED] = a->matched;
-    v[A_SUM] = a->sum;
-    v[A_MIN] = a->count > 0 ? a->min : INFINITY;
-    v[A_MAX] = a->count > 0 ? a->max : -INFINITY;
+    struct entry *e = entry_for(w, g, b);
+    g->tot[C_COUNT] += a->count - val(w, e, C_COUNT);
+    g->tot[C_MATCHED] += a->matched - val(w, e, C_MATCHED);
+    g->tot[C_SUM] += a->sum - val(w, e, C_SUM);
+    double in[C_N] = {a->count, a->matched, a->sum, a->count > 0 ? a->min : INFINITY,
+                      a->count > 0 ? a->max : -INFINITY};
+    for (int c = 0; c < C_N; c++)
+        if (w->col[c] >= 0)
+            e->v[w->col[c]] = in[c];
     if (b > g->last_bucket)
         g->last_bucket = b;
 }
 
+/* Drops buckets that no window ending at n or later can reach. */
+static void expire(struct lw_win *w, struct lw_wgroup *g, int64_t n)
+{
+    int64_t drop_upto = n - w->span_b;
+    if (drop_upto <= g->lo)
+        return;
+    while (g->len && at(w, g, 0)->id <= drop_upto) {
+        struct entry *e = at(w, g, 0);
+        g->tot[C_COUNT] -= val(w, e, C_COUNT);
+        g->tot[C_MATCHED] -= val(w, e, C_MATCHED);
+        g->tot[C_SUM] -= val(w, e, C_SUM);
+        g->head++;
+        g->len--;
+    }
+    if (g->len == 0) {
+        /* Exact zeros, whatever rounding the float sums collected. */
+        g->head = 0;
+        g->tot[C_COUNT] = g->tot[C_MATCHED] = g->tot[C_SUM] = 0;
+    }
+    g->lo = drop_upto;
+}
+
 void lw_win_agg(struct lw_win *w, struct lw_wgroup *g, int64_t n, int back, struct lw_agg *out)
 {
-    /* Buckets at or below n - (ring - 2) can serve no window ending at n or later. */
-    int64_t drop_upto = n - (w->ring - 2);
-    if (drop_upto > g->lo) {
-        int64_t from =
-            g->lo == INT64_MIN || drop_upto - g->lo > w->ring ? drop_upto - w->ring + 1 : g->lo + 1;
-        for (int64_t b = from; b <= drop_upto; b++) {
-            size_t s = slot_of(w, b);
-            if (g->ids[s] == b)
-                evict(w, g, s);
-        }
-        g->lo = drop_upto;
-    }
+    expire(w, g, n);
     int64_t hi = n - w->k * back, lo = hi - w->k; /* the window is (lo, hi] */
     memset(out, 0, sizeof *out);
     out->min = NAN;
     out->max = NAN;
-    /* After the drop above, held buckets are exactly those after lo when the ring spans one
-     * window: unless events ran ahead of the clock, the running totals are the answer. */
-    if (back == 0 && w->ring == w->k + 2 && !(w->aggs & (LW_AGG_MIN | LW_AGG_MAX)) &&
-        g->last_bucket <= hi) {
-        out->count = g->tot[A_COUNT];
-        out->matched = g->tot[A_MATCHED];
-        out->sum = g->tot[A_SUM];
+    /* After expiry the held buckets are those after lo when a group keeps one window: unless
+     * events ran ahead of the clock, the running totals are the answer. */
+    if (back == 0 && w->span_b == w->k && !(w->aggs & (LW_AGG_MIN | LW_AGG_MAX)) &&
+        (!g->len || at(w, g, g->len - 1)->id <= hi)) {
+        out->count = g->tot[C_COUNT];
+        out->matched = g->tot[C_MATCHED];
+        out->sum = g->tot[C_SUM];
         return;
     }
     double mn = INFINITY, mx = -INFINITY;
-    for (int64_t i = 0; i < w->ring; i++) {
-        int64_t b = g->ids[i];
-        if (b == 0 || b <= lo || b > hi)
+    for (uint32_t i = 0; i < g->len; i++) {
+        const struct entry *e = at(w, g, i);
+        if (e->id <= lo)
             continue;
-        const double *v = &g->vals[i * A_N];
-        out->count += v[A_COUNT];
-        out->matched += v[A_MATCHED];
-        out->sum += v[A_SUM];
-        if (v[A_MIN] < mn)
-            mn = v[A_MIN];
-        if (v[A_MAX] > mx)
-            mx = v[A_MAX];
+        if (e->id > hi)
+            break;
+        out->count += val(w, e, C_COUNT);
+        out->matched += val(w, e, C_MATCHED);
+        out->sum += val(w, e, C_SUM);
+        if (w->col[C_MIN] >= 0 && e->v[w->col[C_MIN]] < mn)
+            mn = e->v[w->col[C_MIN]];
+        if (w->col[C_MAX] >= 0 && e->v[w->col[C_MAX]] > mx)
+            mx = e->v[w->col[C_MAX]];
     }
     if (out->count > 0) {
         out->min = mn;
@@ -274,11 +321,11 @@ void lw_win_drop(struct lw_win *w, struct lw_wgroup *g)
     struct lw_wgroup *last = w->groups[--w->ngroups];
     w->groups[g->pos] = last;
     last->pos = g->pos;
-    if (extra(g)->dpos) {
-        size_t i = extra(g)->dpos - 1;
+    if (g->dpos) {
+        size_t i = g->dpos - 1;
         struct lw_wgroup *dl = w->dlist[--w->ndirty];
         w->dlist[i] = dl;
-        extra(dl)->dpos = i + 1;
+        dl->dpos = i + 1;
     }
     group_free(g);
 }
@@ -307,17 +354,17 @@ void lw_win_take_dirty(struct lw_win *w, lw_win_dirty_fn *fn, void *payload)
 {
     for (size_t d = 0; d < w->ndirty; d++) {
         struct lw_wgroup *g = w->dlist[d];
-        for (int64_t i = 0; i < w->ring; i++) {
-            if (!g->dirty[i])
+        for (uint32_t i = 0; i < g->len; i++) {
+            struct entry *e = at(w, g, i);
+            if (!e->dirty)
                 continue;
-            g->dirty[i] = 0;
-            if (g->ids[i] == 0)
-                continue;
-            const double *v = &g->vals[i * A_N];
-            struct lw_agg a = {v[A_COUNT], v[A_MATCHED], v[A_SUM], v[A_MIN], v[A_MAX]};
-            fn(g, g->ids[i], &a, payload);
+            e->dirty = 0;
+            struct lw_agg a = {val(w, e, C_COUNT), val(w, e, C_MATCHED), val(w, e, C_SUM),
+                               w->col[C_MIN] >= 0 ? e->v[w->col[C_MIN]] : 0,
+                               w->col[C_MAX] >= 0 ? e->v[w->col[C_MAX]] : 0};
+            fn(g, e->id, &a, payload);
         }
-        extra(g)->dpos = 0;
+        g->dpos = 0;
     }
     w->ndirty = 0;
 }

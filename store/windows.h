@@ -1,5 +1,6 @@
-/* windows.h: sliding windows in memory: per alert, a hash of groups, each a ring of time buckets
- * with running totals, so adding an event and reading a window are O(1) on the line path. */
+/* windows.h: sliding windows in memory: per alert, a hash of groups, each holding only its
+ * non-empty time buckets (oldest first) with running totals, so adding an event and reading a
+ * window are O(1) on the line path, and a group seen once costs a few dozen bytes. */
 #ifndef LW_WINDOWS_H
 #define LW_WINDOWS_H
 
@@ -40,12 +41,12 @@ struct lw_wgroup {
     struct lw_gstate st;
     /* private below */
     struct lw_wgroup *hnext;
-    size_t pos;     /* index in the window's group array */
-    int64_t lo;     /* no bucket <= lo is held */
-    double tot[5];  /* running totals over held buckets: count, matched, sum */
-    int64_t *ids;   /* ring: bucket id per slot (0 = empty) */
-    double *vals;   /* ring: naggs values per slot */
-    uint8_t *dirty; /* ring: slot changed since the last flush */
+    size_t pos;       /* index in the window's group array */
+    size_t dpos;      /* index + 1 in the window's dirty list, 0 when clean */
+    int64_t lo;       /* no bucket <= lo is held */
+    double tot[3];    /* running totals over held buckets: count, matched, sum */
+    unsigned char *q; /* held buckets, oldest first: q[head .. head+len) entries */
+    uint32_t head, len, cap;
 };
 
 struct lw_win;
