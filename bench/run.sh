@@ -1,0 +1,40 @@
+#!/bin/sh
+# bench/run.sh: the benchmark (`make bench`). See bench/README.md.
+#
+#   bench/run.sh BIN [--size 200MB] [--seed 1] [--reps 2] [--only nginx-1,mixed-20]
+#                    [--mtail-all] [--no-mtail] [--no-daemon]
+#   bench/run.sh --smoke BIN      # ~10 s: 4 MB corpora, nginx-1 and mixed-20, cross-checks; exit 1 on failure
+#
+# Generates (and caches in bench/.cache) the corpora, builds bench/pcre_loop.c, then measures
+# logwarden replay, the live daemon, mtail --one_shot, the bare PCRE2-JIT loop, grep -c -E -f and
+# wc -l on one core, and prints one markdown table.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+smoke=
+bin=
+args=
+while [ $# -gt 0 ]; do
+    case $1 in
+    --smoke) smoke=--smoke ;;
+    --size|--seed|--reps|--only) args="$args $1 $2"; shift ;;
+    --mtail-all|--no-mtail|--no-daemon) args="$args $1" ;;
+    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -*) echo "bench/run.sh: unknown option $1" >&2; exit 2 ;;
+    *) bin=$1 ;;
+    esac
+    shift
+done
+if [ -z "$bin" ] || [ ! -x "$bin" ]; then
+    echo "usage: bench/run.sh [--smoke] BIN [--size 200MB] (BIN: the logwarden binary, built)" >&2
+    exit 2
+fi
+command -v mtail >/dev/null 2>&1 || echo "bench: mtail not installed (apt-get install mtail): its rows are skipped" >&2
+
+mkdir -p "$here/.cache"
+loop=$here/.cache/pcre_loop
+if [ ! -x "$loop" ] || [ "$here/pcre_loop.c" -nt "$loop" ]; then
+    ${CC:-cc} -O2 -std=c11 -Wall -Wextra -o "$loop" "$here/pcre_loop.c" \
+        $(pkg-config --cflags --libs libpcre2-8)
+fi
+# shellcheck disable=SC2086
+exec python3 "$here/bench.py" --bin "$bin" --pcre-loop "$loop" $smoke $args
