@@ -1,5 +1,6 @@
 /* ingest.h: the interface of the ingest module: records, batches, the batch queue, line cutting,
- * inputs (file, stdin, syslog) and envelope decoders (syslog). */
+ * inputs (file, stdin, syslog), envelope decoders (syslog, Docker json-file, CRI) and the
+ * reassembly of partial container lines. */
 #ifndef LW_INGEST_H
 #define LW_INGEST_H
 
@@ -145,5 +146,61 @@ const char *lw_syslog_severity_name(int severity);
 /* The local port the i-th `listen` address of a started syslog input is bound to (useful with
  * port 0), or -1 (unix sockets, not started, not a syslog input). */
 int lw_syslog_bound_port(const struct lw_input *in, size_t i);
+
+/* ---------------------------------------------------------------- container envelopes */
+
+/* One line of a container log, Docker json-file or Kubernetes CRI. msg and stream borrow from
+ * the line, or from the caller's scratch buffer when "log" had to be unescaped. */
+struct lw_container_msg {
+    struct lw_str msg;    /* the log text without its trailing newline; may point into scratch */
+    struct lw_str stream; /* "stdout" / "stderr"; empty when absent */
+    int64_t ts_ns;        /* 0 when absent/unparseable */
+    bool partial;         /* the engine split a long line: more follows (docker: no trailing \n;
+                             CRI: tag P) */
+};
+
+/* Decodes one Docker json-file line: {"log":"text\n","stream":"stdout","time":"...","attrs":{}},
+ * keys in any order, unknown keys skipped. JSON escapes in the strings (\n \t \" \\ \/ \uXXXX
+ * with surrogate pairs; a lone surrogate becomes U+FFFD, \u0000 a NUL byte) are unescaped into
+ * scratch (reset, reused, grown as needed; untouched when "log" has no escape but its final
+ * \n). A trailing "\n" (and a "\r" before it) is stripped; without one the part is partial.
+ * Invalid UTF-8 passes through as bytes. An unparseable "time" gives ts_ns 0.
+ * Returns 0, or -1 when the line is not a json-file record (not JSON, "log" missing, a known key
+ * of the wrong type, nesting deeper than 64): then msg is the whole line. Never reads past n. */
+int lw_docker_parse(const char *line, size_t n, struct lw_buf *scratch,
+                    struct lw_container_msg *out);
+
+/* Decodes one CRI line: "2024-03-10T06:55:46.123456789Z stdout F message" (tag F full, P
+ * partial, optionally followed by ":"-separated extra tags). Allocation-free: fields borrow
+ * from the line. Returns 0, or -1 when the line is not CRI (then msg is the whole line). */
+int lw_cri_parse(const char *line, size_t n, struct lw_container_msg *out);
+
+/* Parses exactly p[0..n) as an RFC 3339 timestamp ("2024-03-10T06:55:46.123456789Z", offsets
+ * "+02:00", fractions to the nanosecond, digits past the ninth ignored). Returns 0 with *ns in
+ * UTC (0 when outside the int64 nanosecond range, years 1678..2261), or -1 when malformed. */
+int lw_container_time_parse(const char *p, size_t n, int64_t *ns);
+
+/* Reassembles the partial messages of one stream (keep one per file and stream). The joined
+ * text is bounded by max bytes (0: LW_MAX_LINE_DEFAULT): beyond it the text is cut, the message
+ * counted once in truncated, and the rest dropped up to the final part. The joined message
+ * takes the time of its first part that has one. */
+struct lw_reassembler {
+    struct lw_buf buf; /* the joined text so far; non-empty while a message is pending */
+    size_t max;
+    uint64_t truncated; /* messages cut at max */
+    bool cutting;       /* over max: dropping parts up to the final one */
+    int64_t first_ts;
+};
+void lw_reassembler_init(struct lw_reassembler *r, size_t max);
+/* Feeds one decoded line. Returns 1 when a full message is ready in *out (its text borrowed
+ * from r or from part, valid until the next call on r), 0 when waiting for more. A full part
+ * with nothing pending passes through without a copy (cut at max when longer). */
+int lw_reassembler_feed(struct lw_reassembler *r, const struct lw_container_msg *part,
+                        struct lw_container_msg *out);
+/* Gives up on the rest of a pending message (end of replay input, idle stream, rotation): 1
+ * with what was joined so far in *out (partial false; stream empty, the caller knows which one it
+ * fed), 0 when nothing is pending. */
+int lw_reassembler_flush(struct lw_reassembler *r, struct lw_container_msg *out);
+void lw_reassembler_free(struct lw_reassembler *r);
 
 #endif
