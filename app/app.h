@@ -9,7 +9,14 @@
 #include "sink.h"
 
 /* How a record's bytes are unwrapped before rules see them. */
-enum lw_format { LW_FMT_RAW = 0, LW_FMT_SYSLOG, LW_FMT_JSON, LW_FMT_LOGFMT };
+enum lw_format {
+    LW_FMT_RAW = 0,
+    LW_FMT_SYSLOG,
+    LW_FMT_JSON,
+    LW_FMT_LOGFMT,
+    LW_FMT_DOCKER,
+    LW_FMT_CRI
+};
 
 struct lw_cfg_input {
     char *name;
@@ -77,6 +84,23 @@ enum lw_body lw_format_body(enum lw_format f);
  * the caller; the record is then the raw line). */
 int lw_decode(enum lw_format fmt, const char *input_name, const char *path,
               const struct lw_record *in, uint32_t input, int64_t now_ns, struct lw_rec *out);
+
+/* Decoding state of one source (a file): Docker and CRI split long lines into parts that are
+ * joined again, per stream. */
+struct lw_dstate {
+    struct lw_reassembler r[2]; /* stdout, stderr */
+    struct lw_buf scratch;
+    bool init;
+};
+/* As lw_decode, joining partial container lines: 1 when *out is a whole record, 0 when the
+ * line was a part (nothing to match yet), -1 when malformed (*out is then the raw line). */
+int lw_decode_stream(struct lw_dstate *st, enum lw_format fmt, const char *input_name,
+                     const char *path, const struct lw_record *in, uint32_t input, int64_t now_ns,
+                     struct lw_rec *out);
+/* At the end of a source: the pending partial message of stream i (0, 1) as a record, if any. */
+int lw_decode_flush(struct lw_dstate *st, int i, const char *input_name, const char *path,
+                    uint32_t input, int64_t now_ns, struct lw_rec *out);
+void lw_dstate_free(struct lw_dstate *st);
 
 /* Sink indices an alert (given as its JSON object) goes to; n set; the array is the caller's. */
 size_t *lw_route_alert(const struct lw_config *c, const char *json, size_t len, size_t *n);

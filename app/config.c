@@ -35,6 +35,10 @@ int lw_format_parse(const char *s, enum lw_format *out)
         *out = LW_FMT_JSON;
     else if (!strcmp(s, "logfmt"))
         *out = LW_FMT_LOGFMT;
+    else if (!strcmp(s, "docker"))
+        *out = LW_FMT_DOCKER;
+    else if (!strcmp(s, "cri"))
+        *out = LW_FMT_CRI;
     else
         return -1;
     return 0;
@@ -180,7 +184,8 @@ static void parse_input(struct lw_config *c, const struct lw_yaml_doc *doc,
     ci->format = !strcmp(s, "syslog") ? LW_FMT_SYSLOG : LW_FMT_RAW;
     if ((v = lw_yaml_get(n, "format")) && lw_yaml_str(doc, v, &s, diag) == 0) {
         if (lw_format_parse(s, &ci->format) < 0)
-            lw_yaml_error(doc, v, diag, "unknown format '%s' (raw, json, logfmt, syslog)", s);
+            lw_yaml_error(doc, v, diag,
+                          "unknown format '%s' (raw, json, logfmt, syslog, docker, cri)", s);
     }
     if ((v = lw_yaml_get(n, "labels")))
         parse_labels(doc, v, &ci->label_keys, &ci->label_vals, &ci->nlabels, diag);

@@ -19,6 +19,7 @@ struct ckpt {
     char *path;
     struct lw_pos pos;
     bool dirty;
+    struct lw_dstate ds; /* Docker/CRI partial lines of this file */
 };
 
 struct daemon {
@@ -60,7 +61,7 @@ static struct ckpt *ckpt_for(struct daemon *d, uint32_t input, const char *path)
         if (d->ckpts[i].input == input && !strcmp(d->ckpts[i].path, path))
             return &d->ckpts[i];
     d->ckpts = lw_realloc(d->ckpts, (d->nckpts + 1) * sizeof *d->ckpts);
-    d->ckpts[d->nckpts] = (struct ckpt){input, lw_strdup(path), {0, 0, 0}, false};
+    d->ckpts[d->nckpts] = (struct ckpt){.input = input, .path = lw_strdup(path)};
     return &d->ckpts[d->nckpts++];
 }
 
@@ -69,11 +70,20 @@ static void process(struct daemon *d, struct lw_batch *b, int64_t now)
     if (b->input >= d->cfg->ninputs || b->n == 0)
         return;
     const struct lw_cfg_input *ci = &d->cfg->inputs[b->input];
+    bool stream = ci->format == LW_FMT_DOCKER || ci->format == LW_FMT_CRI;
+    struct lw_dstate *ds = stream && b->path ? &ckpt_for(d, b->input, b->path)->ds : NULL;
     for (size_t i = 0; i < b->n; i++) {
         struct lw_rec rec;
-        if (lw_decode(ci->format, ci->name, b->path, &b->recs[i], b->input, now, &rec) < 0)
+        int rc =
+            ds ? lw_decode_stream(ds, ci->format, ci->name, b->path, &b->recs[i], b->input, now,
+                                  &rec)
+               : (lw_decode(ci->format, ci->name, b->path, &b->recs[i], b->input, now, &rec) < 0
+                      ? -1
+                      : 1);
+        if (rc < 0)
             d->malformed++;
-        lw_engine_record(d->eng, &rec, now);
+        if (rc != 0)
+            lw_engine_record(d->eng, &rec, now);
     }
     /* Only files resume from a position; the checkpoint is the last line of the batch. */
     if (b->path && !strcmp(ci->type, "file")) {
@@ -397,8 +407,10 @@ out_workers:
 out:
     lw_notifier_free(d.notifier);
     free(d.workers);
-    for (size_t i = 0; i < d.nckpts; i++)
+    for (size_t i = 0; i < d.nckpts; i++) {
         free(d.ckpts[i].path);
+        lw_dstate_free(&d.ckpts[i].ds);
+    }
     free(d.ckpts);
     lw_engine_free(d.eng);
     lw_ruleset_free(d.rs);

@@ -23,7 +23,8 @@ struct replay {
     int64_t start_mono, last_progress;
     bool tty;
     FILE *out;
-    int64_t now_ns; /* read once per block: the arrival time of its lines */
+    int64_t now_ns;      /* read once per block: the arrival time of its lines */
+    struct lw_dstate ds; /* per file: Docker/CRI partial lines */
 };
 
 static void on_alert(const struct lw_alert_def *def, const char *json, size_t len, bool firing,
@@ -71,9 +72,12 @@ static void on_line(const char *line, size_t n, int64_t end_off, void *payload)
     struct lw_record rec = {{line, n}, r->now_ns, {0, 0, end_off}};
     struct lw_rec dr;
     r->lines++;
-    if (lw_decode(r->fmt, r->input_name, r->path, &rec, r->input, rec.recv_ns, &dr) < 0)
+    int rc =
+        lw_decode_stream(&r->ds, r->fmt, r->input_name, r->path, &rec, r->input, rec.recv_ns, &dr);
+    if (rc < 0)
         r->malformed++;
-    lw_engine_record(r->eng, &dr, rec.recv_ns);
+    if (rc != 0)
+        lw_engine_record(r->eng, &dr, rec.recv_ns);
 }
 
 static int replay_fd(struct replay *r, int fd)
@@ -97,6 +101,12 @@ static int replay_fd(struct replay *r, int fd)
         progress(r, false);
     }
     lw_linecut_finish(&lc, on_line, r);
+    for (int i = 0; i < 2; i++) {
+        struct lw_rec dr;
+        if (lw_decode_flush(&r->ds, i, r->input_name, r->path, r->input, r->now_ns, &dr))
+            lw_engine_record(r->eng, &dr, r->now_ns);
+    }
+    lw_dstate_free(&r->ds);
     r->truncated += lc.truncated;
     lw_linecut_free(&lc);
     free(buf);
@@ -105,7 +115,8 @@ static int replay_fd(struct replay *r, int fd)
 
 static void usage_replay(FILE *f)
 {
-    fprintf(f, "usage: logwarden replay -c CONFIG [--format raw|json|logfmt|syslog] [--input NAME] "
+    fprintf(f, "usage: logwarden replay -c CONFIG [--format raw|json|logfmt|syslog|docker|cri] "
+               "[--input NAME] "
                "[--notify]"
                " FILE...\n\n"
                "Reads the files (- for stdin) once, from the beginning, through the same\n"
@@ -174,7 +185,8 @@ int lw_cmd_replay(int argc, char **argv)
         r.fmt = r.cfg->inputs[r.input].format;
     }
     if (format && lw_format_parse(format, &r.fmt) < 0) {
-        fprintf(stderr, "logwarden replay: unknown format '%s' (raw, json, logfmt, syslog)\n",
+        fprintf(stderr,
+                "logwarden replay: unknown format '%s' (raw, json, logfmt, syslog, docker, cri)\n",
                 format);
         goto out;
     }
