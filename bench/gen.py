@@ -72,9 +72,11 @@ class Clock:
 
 class Incidents:
     """A seeded schedule of incidents: (kind, start, end). Between 3 and 15 minutes apart,
-    each lasting 1.5 to 5 minutes."""
+    each lasting 1.5 to 10 minutes;
+    5xx bursts and slow periods are the most frequent."""
 
     KINDS = ["5xx", "slow", "429", "scraper", "bruteforce", "oom", "dberror"]
+    WEIGHTS = [3, 2, 1, 1, 1, 1, 1]
 
     def __init__(self, rng, start):
         self.rng = rng
@@ -83,8 +85,8 @@ class Incidents:
 
     def at(self, t):
         while t >= self.next_at:
-            kind = self.rng.choice(self.KINDS)
-            dur = self.rng.randint(90, 300)
+            kind = self.rng.choices(self.KINDS, weights=self.WEIGHTS)[0]
+            dur = self.rng.randint(90, 600)
             self.active.append((kind, self.next_at, self.next_at + dur))
             self.next_at += self.rng.randint(180, 900)
         self.active = [a for a in self.active if a[2] > t]
