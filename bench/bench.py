@@ -16,7 +16,7 @@ For each workload (a rule set over a corpus) it measures, on one core (taskset -
 and per corpus `wc -l` (LC_ALL=C): the ceiling for reading.
 Wall time is taken around the process, user+system CPU and peak RSS come from /usr/bin/time;
 for the daemon from /proc (per-thread schedstat, VmHWM). One markdown table on stdout; details, cross-checks
-and a JSON copy in bench/.cache/.
+and a JSON copy in bench/.cache/ ($LW_BENCH_CACHE if set).
 """
 import argparse
 import glob
@@ -34,7 +34,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-CACHE = os.path.join(HERE, ".cache")
+CACHE = os.environ.get("LW_BENCH_CACHE") or os.path.join(HERE, ".cache")
 sys.path.insert(0, HERE)
 import gen  # noqa: E402
 

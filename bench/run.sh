@@ -7,7 +7,8 @@
 #
 # Generates (and caches in bench/.cache) the corpora, builds bench/pcre_loop.c, then measures
 # logwarden replay, the live daemon, mtail --one_shot, the bare PCRE2-JIT loop, grep -c -E -f and
-# wc -l on one core, and prints one markdown table.
+# wc -l on one core, and prints one markdown table. LW_BENCH_CACHE=DIR puts the cache elsewhere
+# (e.g. in the build tree for a ctest run of --smoke).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 smoke=
@@ -30,8 +31,9 @@ if [ -z "$bin" ] || [ ! -x "$bin" ]; then
 fi
 command -v mtail >/dev/null 2>&1 || echo "bench: mtail not installed (apt-get install mtail): its rows are skipped" >&2
 
-mkdir -p "$here/.cache"
-loop=$here/.cache/pcre_loop
+cache=${LW_BENCH_CACHE:-$here/.cache}   # corpora, pcre_loop, the last run's details
+mkdir -p "$cache"
+loop=$cache/pcre_loop
 if [ ! -x "$loop" ] || [ "$here/pcre_loop.c" -nt "$loop" ]; then
     ${CC:-cc} -O2 -std=c11 -Wall -Wextra -o "$loop" "$here/pcre_loop.c" \
         $(pkg-config --cflags --libs libpcre2-8)
