@@ -3,6 +3,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "decode.h"
 #include "expr.h"
+#include "prefilter.h"
 #include "lw_yaml.h"
 #include "rules.h"
 #include "template.h"
@@ -253,6 +254,8 @@ static void compile_match(struct loader *L, const struct lw_yaml_doc *doc,
     pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
     ev->re = re;
     ev->md = pcre2_match_data_create_from_pattern(re, NULL);
+    ev->prefilter = lw_calloc(1, sizeof(struct lw_prefilter));
+    lw_prefilter_init(ev->prefilter, pat.p, pat.len);
     ev->pattern = lw_buf_steal(&pat);
 
     uint32_t count = 0, size = 0;
@@ -730,6 +733,7 @@ static void event_free(struct lw_event_def *ev)
     if (ev->re)
         pcre2_code_free(ev->re);
     free(ev->on_input);
+    free(ev->prefilter);
     for (size_t i = 0; i < ev->nfields; i++)
         free(ev->fields[i].name);
     free(ev->fields);

@@ -2,6 +2,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "decode.h"
 #include "expr.h"
+#include "prefilter.h"
 #include "rules.h"
 #include "timefmt.h"
 
@@ -184,6 +185,8 @@ int lw_ruleset_match(struct lw_ruleset *rs, const struct lw_rec *r, int64_t now_
                      lw_event_fn *emit, void *payload)
 {
     int n = 0;
+    struct lw_bigrams bg;
+    bool have_bg = false;
     lw_doc_reset(rs->doc);
     for (size_t i = 0; i < rs->nevents; i++) {
         struct lw_event_def *def = &rs->events[i];
@@ -192,6 +195,17 @@ int lw_ruleset_match(struct lw_ruleset *rs, const struct lw_rec *r, int64_t now_
             continue;
         if (def->on_input && (r->input >= rs->ninputs || !def->on_input[r->input]))
             continue;
+        const struct lw_prefilter *pf = def->prefilter;
+        if (pf && pf->len) {
+            if (!have_bg) {
+                lw_prefilter_line(&bg, r->body.p, r->body.n);
+                have_bg = true;
+            }
+            if (!lw_prefilter_pass(pf, &bg, r->body.p, r->body.n)) {
+                def->skipped++;
+                continue;
+            }
+        }
         if (match_one(rs, def, r, now_ns, &ev)) {
             ev.index = (int)i;
             emit(&ev, payload);

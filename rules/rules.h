@@ -84,6 +84,8 @@ struct lw_event_def {
     int ts_field; /* field id of the timestamp, or -1 */
     void *tsfmt;  /* struct lw_tsfmt */
     uint64_t matched, conv_errors, ts_errors;
+    void *prefilter;  /* struct lw_prefilter: the literal a match needs, if any */
+    uint64_t skipped; /* lines the prefilter spared the regex */
 };
 
 enum lw_alert_kind {
