@@ -8,9 +8,9 @@
 #include <string.h>
 
 static const struct lw_sink_ops *const builtin_sinks[] = {
-    &lw_sink_stdout_ops,
-    &lw_sink_file_ops,
-    &lw_sink_webhook_ops,
+    &lw_sink_stdout_ops,    &lw_sink_file_ops,         &lw_sink_webhook_ops,  &lw_sink_slack_ops,
+    &lw_sink_pagerduty_ops, &lw_sink_alertmanager_ops, &lw_sink_email_ops,    &lw_sink_teams_ops,
+    &lw_sink_discord_ops,   &lw_sink_telegram_ops,     &lw_sink_opsgenie_ops,
 };
 
 const struct lw_sink_ops *lw_sink_find(const char *type)

@@ -1,4 +1,5 @@
-/* sink.h: the interface of the sinks module: where notifications go (stdout, file, webhook). */
+/* sink.h: the interface of the sinks module: where notifications go (stdout, file, webhook, slack,
+ * pagerduty, alertmanager, email, teams, discord, telegram, opsgenie). */
 #ifndef LW_SINK_H
 #define LW_SINK_H
 
@@ -7,11 +8,25 @@
 
 struct lw_sink;
 
+/* One request a sink would make for a notification: where to and what. */
+struct lw_sink_msg {
+    char *url;  /* full URL; may carry a secret (a token in the path): never log it */
+    char *body; /* NUL-terminated; len bytes */
+    size_t len;
+};
+struct lw_sink_msgs {
+    struct lw_sink_msg *v;
+    size_t n, cap;
+};
+/* Appends a message; url and body are copied. */
+void lw_sink_msgs_add(struct lw_sink_msgs *m, const char *url, const char *body, size_t len);
+void lw_sink_msgs_free(struct lw_sink_msgs *m);
+
 /* A sink turns a notification (a JSON array of alert objects, exactly as RULES.md's alert
  * object) into its payload and delivers it. deliver is called from the sink's own worker
  * thread and may block (with timeouts); it never logs secrets. */
 struct lw_sink_ops {
-    const char *type;        /* "stdout", "file", "webhook" */
+    const char *type;        /* "stdout", "file", "webhook", "slack", ... */
     const char *const *keys; /* config keys beyond name and type */
     /* Parses its keys (with ${ENV} expanded where documented); errors go to diag. */
     int (*init)(struct lw_sink *s, const struct lw_yaml_doc *doc, const struct lw_yaml_node *map,
@@ -22,6 +37,10 @@ struct lw_sink_ops {
     int (*deliver)(struct lw_sink *s, const char *alerts_json, size_t len, int64_t *retry_after_ns,
                    struct lw_err *err);
     void (*free)(struct lw_sink *s);
+    /* Optional: what deliver would send, without sending it (one message per request, in
+     * order). Returns 0, or LW_EINVAL when the notification is malformed (err says why). */
+    int (*render)(struct lw_sink *s, const char *alerts_json, size_t len, struct lw_sink_msgs *out,
+                  struct lw_err *err);
 };
 
 struct lw_sink {
@@ -43,6 +62,19 @@ void lw_sink_free(struct lw_sink *s);
 extern const struct lw_sink_ops lw_sink_stdout_ops;
 extern const struct lw_sink_ops lw_sink_file_ops;
 extern const struct lw_sink_ops lw_sink_webhook_ops;
+extern const struct lw_sink_ops lw_sink_slack_ops;
+extern const struct lw_sink_ops lw_sink_pagerduty_ops;
+extern const struct lw_sink_ops lw_sink_alertmanager_ops;
+extern const struct lw_sink_ops lw_sink_email_ops;
+extern const struct lw_sink_ops lw_sink_teams_ops;
+extern const struct lw_sink_ops lw_sink_discord_ops;
+extern const struct lw_sink_ops lw_sink_telegram_ops;
+extern const struct lw_sink_ops lw_sink_opsgenie_ops;
+
+/* Renders a notification with the sink's renderer (see lw_sink_ops.render). *out is the
+ * caller's (free with lw_sink_msgs_free). LW_EINVAL when the sink has none. */
+int lw_sink_render(struct lw_sink *s, const char *alerts_json, size_t len, struct lw_sink_msgs *out,
+                   struct lw_err *err);
 
 /* Splits a notification (a JSON array of alert objects) into one compact JSON line per alert,
  * appended to out, each ending in '\n'; *n gets the number of alerts. The text of each value is
