@@ -47,7 +47,7 @@ static int days_in_month(int y, int m)
 int lw_container_time_parse(const char *p, size_t n, int64_t *ns)
 {
     size_t i = 0;
-    int y, mo, d, h, mi, s;
+    int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
     if (!digits(p, n, &i, 4, &y) || !lit(p, n, &i, '-', '-') || !digits(p, n, &i, 2, &mo) ||
         !lit(p, n, &i, '-', '-') || !digits(p, n, &i, 2, &d) || !lit(p, n, &i, 'T', 't') ||
         !digits(p, n, &i, 2, &h) || !lit(p, n, &i, ':', ':') || !digits(p, n, &i, 2, &mi) ||
