@@ -746,6 +746,58 @@ def kill9_after_transition(t, binary, after_flush=False):
         sc.cleanup()
 
 
+def pending_cleared(t, binary):
+    """for: 3s but the window (2s) empties first: pending back to inactive, nothing sent."""
+    rx = Receiver()
+    sc = Scenario(binary, "pclear", alert_rule("Brief", "b", "2s", above=0, for_="3s"),
+                  [("hook", rx.url())], {"group_wait": "0s"})
+    try:
+        t.check(sc.start(), "daemon running", sc.stderr())
+        sc.write("b api")
+        pend = e2e.wait_for(lambda: sc.api_alert("Brief", "pending"), 5)
+        t.check(pend, "pending", repr(sc.api_alerts()))
+        gone = e2e.wait_for(lambda: sc.api_alerts() == [], 6)
+        t.check(gone, "back to inactive once the window empties", repr(sc.api_alerts()))
+        time.sleep(2.5)  # past the would-be firing time (since + 3s) with a margin
+        t.eq(rx.snapshot(), [], "nothing sent", dump(rx))
+        t.check("alert Brief" not in sc.stderr(), "no transition logged", sc.stderr())
+        t.eq(sc.metrics().get("logwarden_alert_transitions_total"), 0.0,
+             "/metrics: no transition")
+    finally:
+        t.eq(sc.stop(), 0, "SIGTERM -> exit 0")
+        rx.close()
+        sc.cleanup()
+
+
+def kill9_after_resolution(t, binary):
+    """kill -9 right after the resolved transition (inside group_wait 2s): after the restart
+    the resolution arrives exactly once."""
+    rx = Receiver()
+    sc = Scenario(binary, "kill9r", alert_rule("Gone", "g", "4s", above=0),
+                  [("hook", rx.url())], {"group_wait": "2s", "repeat_interval": "1h"})
+    try:
+        t.check(sc.start(), "daemon running", sc.stderr())
+        sc.write("g api")
+        fired = wait_alert(rx, 8, status="firing", alert="Gone")
+        t.check(fired, "firing notification arrives", dump(rx) + sc.stderr())
+        res = e2e.wait_for(lambda: "alert Gone resolved" in sc.stderr(), 8, interval=0.01)
+        sc.kill9()
+        t.check(res, "resolved transition logged, then kill -9", sc.stderr())
+        t.eq(len(rx.snapshot()), 1, "the resolution was not sent before the kill", dump(rx))
+        t.check(sc.start(), "restarted", sc.stderr())
+        got = wait_alert(rx, 8, status="resolved", alert="Gone")
+        t.check(got, "the resolution arrives after the restart", dump(rx) + sc.stderr())
+        time.sleep(2.5)
+        t.eq([x["status"] for r in rx.snapshot() for x in alerts_of(r)],
+             ["firing", "resolved"], "exactly once")
+        if got and fired:
+            t.eq(got[1]["fingerprint"], fired[1]["fingerprint"], "same fingerprint")
+    finally:
+        t.eq(sc.stop(), 0, "SIGTERM -> exit 0")
+        rx.close()
+        sc.cleanup()
+
+
 def kill9_after_flush(t, binary):
     kill9_after_transition(t, binary, after_flush=True)
 
@@ -756,7 +808,7 @@ def main():
                            group_wait_batching, flap_within_group_wait,
                            refire_within_group_wait, keep_firing_for, restart_while_pending,
                            restart_while_firing, kill9_after_transition,
-                           kill9_after_flush])
+                           kill9_after_flush, pending_cleared, kill9_after_resolution])
 
 
 if __name__ == "__main__":

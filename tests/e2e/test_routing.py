@@ -11,6 +11,7 @@ usage: test_routing.py PATH/TO/logwarden
 """
 
 import re
+import signal
 import time
 
 import e2e
@@ -216,11 +217,42 @@ def permanent_4xx(t, binary):
         sc.cleanup()
 
 
+def reload_routes(t, binary):
+    """SIGHUP reloads the config: a changed route applies to alerts that fire afterwards."""
+    rx = Receiver()
+    sc = Scenario(binary, "reload", alert_rule("Moved", "m", "30s", above=0),
+                  [("a", rx.url("/a")), ("b", rx.url("/b"))],
+                  {"group_wait": "0s", "repeat_interval": "1h"}, routes=[{"sinks": ["a"]}])
+    try:
+        t.check(sc.start(), "daemon running", sc.stderr())
+        sc.write("m one")
+        t.check(wait_alert(rx, 6, "/a", service="one"), "before the reload: sink a",
+                dump(rx) + sc.stderr())
+        with open(sc.config) as f:
+            text = f.read()
+        with open(sc.config, "w") as f:
+            f.write(text.replace('{"sinks": ["a"]}', '{"sinks": ["b"]}'))
+        sc.daemon.proc.send_signal(signal.SIGHUP)
+        t.check(e2e.wait_for(lambda: "reloaded" in sc.stderr(), 5), "reloaded (log)",
+                sc.stderr())
+        sc.write("m two")
+        got = e2e.wait_for(lambda: rx.alerts(service="two"), 6)
+        t.check(got, "the alert after the reload is sent", dump(rx) + sc.stderr())
+        time.sleep(1)
+        t.eq(routed(rx), {"/a": [("Moved", "one", None, "firing")],
+                          "/b": [("Moved", "two", None, "firing")]},
+             "after the reload the new route (sink b) applies")
+    finally:
+        t.eq(sc.stop(), 0, "SIGTERM -> exit 0")
+        rx.close()
+        sc.cleanup()
+
+
 def main():
     binary = e2e.binary_from_argv()
     run_scenarios(binary, [routes_first_match_continue_regex, no_routes_every_sink,
                            unmatched_goes_nowhere, outbox_across_kill9,
-                           outbox_outage_order_per_sink, permanent_4xx])
+                           outbox_outage_order_per_sink, permanent_4xx, reload_routes])
 
 
 if __name__ == "__main__":

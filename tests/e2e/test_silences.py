@@ -184,6 +184,19 @@ def http_silences(t, binary):
         code, doc = sc.request("DELETE", "/api/silences/00000000-0000-4000-8000-000000000000")
         t.eq(code, 404, "DELETE of an unknown silence: 404", repr(doc))
 
+        # RFC 3339 allows an offset: 1 h from now written in +05:00 is still 1 h from now.
+        local = time.strftime("%Y-%m-%dT%H:%M:%S+05:00", time.gmtime(time.time() + 3600 + 5 * 3600))
+        code, doc = sc.request("POST", "/api/silences",
+                               {"matchers": [{"name": "service", "value": "tz"}],
+                                "endsAt": local, "comment": "tz", "createdBy": "e2e"})
+        if code == 200:
+            _, lst = sc.request("GET", "/api/silences")
+            s = {x.get("id"): x for x in lst or []}.get(doc.get("silenceID")) or {}
+            t.check(abs((ts(s.get("endsAt")) or 0) - (time.time() + 3600)) <= 5,
+                    "endsAt with a +05:00 offset: the silence ends 1 h from now",
+                    f"sent endsAt {local}, stored {s.get('endsAt')}")
+        else:
+            t.eq(code, 400, "endsAt with an offset: taken correctly or refused", repr(doc))
         for what, body in [
             ("not an object", ["service=x"]),
             ("no matchers", {"duration": "1h"}),
