@@ -179,8 +179,12 @@ void lw_prefilter_init(struct lw_prefilter *pf, const char *p, size_t len)
     memcpy(pf->lit, best, bn);
     pf->len = bn;
     /* The two bigrams at the ends: cheap to test against the line's bigram set. */
-    pf->bg[0] = (uint16_t)lw_bigram_hash((unsigned char)best[0], (unsigned char)best[1]);
-    pf->bg[1] = (uint16_t)lw_bigram_hash((unsigned char)best[bn - 2], (unsigned char)best[bn - 1]);
+    /* Every bigram of the literal must be in the line: testing up to 16 of them (spread over
+     * it) rejects nearly every line without the literal for a few bit tests. */
+    size_t nb = bn - 1, step = nb > 16 ? (nb + 15) / 16 : 1;
+    for (size_t k = 0; k < nb && pf->nbg < 16; k += step)
+        pf->bg[pf->nbg++] =
+            (uint16_t)lw_bigram_hash((unsigned char)best[k], (unsigned char)best[k + 1]);
 }
 
 void lw_prefilter_line(struct lw_bigrams *b, const char *p, size_t n)

@@ -13,7 +13,8 @@
 struct lw_prefilter {
     char lit[LW_PREFILTER_MAX];
     size_t len;
-    uint16_t bg[2]; /* the literal's first and last bigram, hashed */
+    uint16_t bg[16]; /* up to 16 of the literal's bigrams, hashed, spread over it */
+    int nbg;
 };
 
 /* The bigrams of one line, hashed into 1024 bits: built once per line, tested per rule. */
@@ -38,9 +39,10 @@ static inline bool lw_prefilter_pass(const struct lw_prefilter *pf, const struct
 {
     if (pf->len == 0)
         return true;
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < pf->nbg; i++) {
         if (!(b->bits[pf->bg[i] >> 6] >> (pf->bg[i] & 63) & 1))
             return false;
+    }
     return memmem(line, n, pf->lit, pf->len) != NULL;
 }
 
