@@ -6,8 +6,10 @@
 #include <string.h>
 
 #define TEAMS_MAX_ALERTS 20      /* per card; the rest are counted in a closing line */
-#define TEAMS_TEXT_MAX 2000      /* per TextBlock or fact value: cards stay well under 28 KB */
-#define TEAMS_MAX_FACTS 20       /* per alert */
+#define TEAMS_BODY_BYTES 24000   /* Teams refuses messages over 28 KB: the card stays below */
+#define TEAMS_TEXT_MAX 2000      /* per TextBlock */
+#define TEAMS_FACT_MAX 500       /* per fact value */
+#define TEAMS_MAX_FACTS 15       /* per alert */
 #define TEAMS_CARD_VERSION "1.4" /* the highest every Teams client renders */
 
 static const char *const teams_keys[] = {"url", "timeout", NULL};
@@ -38,7 +40,7 @@ static json_t *text_block(const char *text, bool wrap)
 static json_t *fact(const char *title, const char *value)
 {
     return json_pack("{s:o, s:o}", "title", lw_json_trunc(title, 200), "value",
-                     lw_json_trunc(value, TEAMS_TEXT_MAX));
+                     lw_json_trunc(value, TEAMS_FACT_MAX));
 }
 
 static void add_alert(json_t *body, json_t *a)
@@ -78,18 +80,26 @@ static int teams_render(const struct lw_sink *s, json_t *alerts, const char *jso
                         struct lw_sink_msgs *out, struct lw_err *err)
 {
     struct lw_hsink *h = s->ctx;
-    json_t *body = json_array(), *a;
+    json_t *body = json_array();
     size_t i, n = json_array_size(alerts);
 
-    json_array_foreach(alerts, i, a)
-    {
-        if (i == TEAMS_MAX_ALERTS)
+    /* Alerts while the card stays under the size budget (one alert always fits: its texts are
+     * capped well below it). */
+    for (i = 0; i < n && i < TEAMS_MAX_ALERTS; i++) {
+        size_t before = json_array_size(body);
+        add_alert(body, json_array_get(alerts, i));
+        char *text = lw_json_text(body, NULL);
+        size_t size = strlen(text);
+        free(text);
+        if (size > TEAMS_BODY_BYTES && i > 0) {
+            while (json_array_size(body) > before)
+                json_array_remove(body, json_array_size(body) - 1);
             break;
-        add_alert(body, a);
+        }
     }
-    if (n > TEAMS_MAX_ALERTS) {
+    if (i < n) {
         char note[80];
-        snprintf(note, sizeof note, "... and %zu more alerts not shown", n - TEAMS_MAX_ALERTS);
+        snprintf(note, sizeof note, "... and %zu more alerts not shown", n - i);
         json_array_append_new(body, text_block(note, true));
     }
     json_t *card =

@@ -118,6 +118,14 @@ static void test_registry(void)
     CHECK(lw_sink_find("stdout") == &lw_sink_stdout_ops);
     CHECK(lw_sink_find("file") == &lw_sink_file_ops);
     CHECK(lw_sink_find("webhook") == &lw_sink_webhook_ops);
+    CHECK(lw_sink_find("slack") == &lw_sink_slack_ops);
+    CHECK(lw_sink_find("pagerduty") == &lw_sink_pagerduty_ops);
+    CHECK(lw_sink_find("alertmanager") == &lw_sink_alertmanager_ops);
+    CHECK(lw_sink_find("email") == &lw_sink_email_ops);
+    CHECK(lw_sink_find("teams") == &lw_sink_teams_ops);
+    CHECK(lw_sink_find("discord") == &lw_sink_discord_ops);
+    CHECK(lw_sink_find("telegram") == &lw_sink_telegram_ops);
+    CHECK(lw_sink_find("opsgenie") == &lw_sink_opsgenie_ops);
     CHECK(lw_sink_find("carrier-pigeon") == NULL);
     CHECK(lw_sink_find(NULL) == NULL);
     lw_sink_free(NULL);
