@@ -1,0 +1,48 @@
+/* sketch.h: windowed sketches: a subtractable DDSketch for quantiles (relative error at most
+ * 1 %) and an exact windowed distinct counter with a memory cap. */
+#ifndef LW_SKETCH_H
+#define LW_SKETCH_H
+
+#include "lw.h"
+
+/* DDSketch (Masson, Rim, Lee, VLDB 2019) with relative accuracy 0.5 %: every value falls in a
+ * bin [gamma^(i-1), gamma^i) (mirrored for negatives, one bin for |v| < 1e-9), and a bin's
+ * representative is within 0.5 % of every value in it, so any quantile is too. Bins are a
+ * sorted array of (key, count) with int64 counts, so sketches add AND subtract exactly: a
+ * window keeps one sketch that is the sum of its buckets' sketches and subtracts a bucket's
+ * when it leaves. At most LW_DDS_MAX_BINS bins: beyond, the two lowest are merged (the low
+ * tail loses accuracy, the quantiles alerts use do not). Add: O(log bins); merge: O(bins). */
+#define LW_DDS_MAX_BINS 4096
+
+struct lw_dds;
+
+struct lw_dds *lw_dds_new(void);
+void lw_dds_free(struct lw_dds *s);
+void lw_dds_clear(struct lw_dds *s);
+/* Adds v count times (count may be negative to remove). */
+void lw_dds_add(struct lw_dds *s, double v, int64_t count);
+/* dst += sign * src (sign 1 or -1). */
+void lw_dds_merge(struct lw_dds *dst, const struct lw_dds *src, int sign);
+int64_t lw_dds_count(const struct lw_dds *s);
+/* The q-quantile (0 <= q <= 1), NaN when empty. */
+double lw_dds_quantile(const struct lw_dds *s, double q);
+/* Compact, little-endian, versioned encoding (for the state file), and its bounds-checked
+ * decoding: LW_EINVAL on anything malformed. *out is the caller's. */
+void lw_dds_encode(const struct lw_dds *s, struct lw_buf *out);
+int lw_dds_decode(struct lw_dds **out, const void *p, size_t n);
+
+/* Distinct values in a sliding window of buckets: a hash map from a value's 64-bit hash to the
+ * newest bucket it was seen in, and a queue of (bucket, hash) to expire values that have not
+ * been seen since the window's start. Exact; at most `cap` values are held (new values past
+ * it are counted in `dropped` and the count saturates). Add and expire: amortized O(1). */
+struct lw_distinct;
+
+struct lw_distinct *lw_distinct_new(size_t cap);
+void lw_distinct_free(struct lw_distinct *d);
+void lw_distinct_add(struct lw_distinct *d, uint64_t hash, int64_t bucket);
+/* Forgets values not seen in a bucket after lo; returns the number left. */
+size_t lw_distinct_expire(struct lw_distinct *d, int64_t lo);
+size_t lw_distinct_count(const struct lw_distinct *d);
+uint64_t lw_distinct_dropped(const struct lw_distinct *d);
+
+#endif
