@@ -273,6 +273,13 @@ static void eval_group(struct lw_engine *e, struct alert_rt *ar, struct lw_wgrou
         v = ag.count;
         valid = n - ar->start_n >= ar->k;
         break;
+    case LW_K_QUANTILE:
+        valid = ag.count > 0;
+        v = valid ? ag.quantile : 0;
+        break;
+    case LW_K_DISTINCT:
+        v = ag.distinct;
+        break;
     case LW_K_SPIKE:
         lw_win_agg(ar->w, g, n, 1, &prev);
         valid = ag.count >= (double)a->min_count && n - ar->start_n >= 2 * ar->k;
@@ -383,7 +390,25 @@ static void add_event(struct lw_engine *e, struct alert_rt *ar, const struct lw_
 
     if (a->where && !lw_rules_eval(a->where, ev))
         return;
-    if (a->value_field >= 0) {
+    uint64_t vhash = 0;
+    if (a->kind == LW_K_DISTINCT) {
+        /* Any type: the value's text (numbers from JSON printed) is what is distinct. */
+        const struct lw_value *fv = &ev->fields[a->value_field];
+        char num[64];
+        if (fv->kind == LW_V_NONE)
+            return;
+        if (fv->s.p) {
+            vhash = lw_hash64(fv->s.p, fv->s.n, LW_HASH_SEED);
+        } else {
+            if (fv->kind == LW_V_INT)
+                snprintf(num, sizeof num, "%lld", (long long)fv->i);
+            else if (fv->kind == LW_V_BOOL)
+                snprintf(num, sizeof num, "%s", fv->b ? "true" : "false");
+            else
+                lw_fmt_number(fv->f, num, sizeof num);
+            vhash = lw_hash64(num, strlen(num), LW_HASH_SEED);
+        }
+    } else if (a->value_field >= 0) {
         const struct lw_value *fv = &ev->fields[a->value_field];
         if (fv->kind != LW_V_INT && fv->kind != LW_V_FLOAT)
             return; /* no value to aggregate */
@@ -436,6 +461,8 @@ static void add_event(struct lw_engine *e, struct alert_rt *ar, const struct lw_
     }
     if (b > ar->max_b)
         ar->max_b = b;
+    if (a->kind == LW_K_DISTINCT)
+        lw_win_add_distinct(ar->w, g, vhash, b);
     if (g->st.sched_b != b) {
         /* The bucket changes the windows ending at b, and again when it leaves them. */
         g->st.sched_b = b;
@@ -497,6 +524,10 @@ struct lw_engine *lw_engine_new(struct lw_ruleset *rs, enum lw_engine_mode mode,
             aggs |= LW_AGG_MIN;
         if (a->kind == LW_K_MAX)
             aggs |= LW_AGG_MAX;
+        if (a->kind == LW_K_QUANTILE)
+            aggs |= LW_AGG_SKETCH;
+        if (a->kind == LW_K_DISTINCT)
+            aggs |= LW_AGG_DISTINCT;
         ar->def = a;
         ar->res_ns = a->res_ns;
         ar->k = a->nbuckets;
@@ -506,6 +537,7 @@ struct lw_engine *lw_engine_new(struct lw_ruleset *rs, enum lw_engine_mode mode,
         ar->w = lw_win_new(a->res_ns / LW_NS_PER_SEC, ar->k, (int)ar->span, aggs, a->max_groups);
         if (mode == LW_MODE_REPLAY)
             lw_win_no_persist(ar->w);
+        lw_win_set_quantile(ar->w, a->q);
         ar->max_b = INT64_MIN;
         ar->done_n = INT64_MIN;
         /* Far enough for every instant a group can schedule: its buckets leaving the window
@@ -589,6 +621,12 @@ static void on_dirty(const struct lw_wgroup *g, int64_t b, const struct lw_agg *
         e->capb = e->capb ? e->capb * 2 : 256;
         e->brows = lw_realloc(e->brows, e->capb * sizeof *e->brows);
     }
+    /* The encoded sketch lives until the next bucket: keep a copy for the flush. */
+    void *blob = NULL;
+    if (ag->blob) {
+        blob = lw_malloc(ag->bloblen);
+        memcpy(blob, ag->blob, ag->bloblen);
+    }
     e->brows[e->nb++] = (struct lw_bucket_row){c->a->name,
                                                g->key,
                                                c->a->res_ns / LW_NS_PER_SEC,
@@ -597,11 +635,15 @@ static void on_dirty(const struct lw_wgroup *g, int64_t b, const struct lw_agg *
                                                ag->matched,
                                                ag->sum,
                                                isfinite(ag->min) ? ag->min : 0,
-                                               isfinite(ag->max) ? ag->max : 0};
+                                               isfinite(ag->max) ? ag->max : 0,
+                                               blob,
+                                               ag->bloblen};
 }
 
 void lw_engine_collect(struct lw_engine *e, struct lw_flush *f)
 {
+    for (size_t i = 0; i < e->nb; i++) /* a failed flush: its rows are collected again */
+        free((void *)e->brows[i].sketch);
     e->nb = e->ns = 0;
     int64_t longest = 0;
     for (size_t i = 0; i < e->nalerts; i++) {
@@ -637,6 +679,8 @@ void lw_engine_collect(struct lw_engine *e, struct lw_flush *f)
 
 void lw_engine_collect_done(struct lw_engine *e)
 {
+    for (size_t i = 0; i < e->nb; i++)
+        free((void *)e->brows[i].sketch);
     for (size_t i = 0; i < e->ns; i++)
         e->clean[i]->st.dirty = false;
     e->nb = e->ns = 0;
@@ -658,7 +702,8 @@ void lw_engine_restore_bucket(struct lw_engine *e, const struct lw_bucket_row *r
     struct lw_wgroup *g = lw_win_group(ar->w, row->group, strlen(row->group));
     if (!g)
         return;
-    struct lw_agg a = {row->count, row->matched, row->sum, row->min, row->max};
+    struct lw_agg a = {row->count, row->matched, row->sum,       row->min, row->max, 0,
+                       0,          row->sketch,  row->sketch_len};
     lw_win_restore(ar->w, g, row->bucket, &a);
     if (row->bucket > ar->max_b)
         ar->max_b = row->bucket;

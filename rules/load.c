@@ -480,12 +480,12 @@ static void parse_kind(struct loader *L, const struct lw_yaml_doc *doc,
     }
     if (kv)
         lw_yaml_check_keys(doc, kv, keys, kn->str, L->diag);
-    if (a->kind == LW_K_QUANTILE || a->kind == LW_K_DISTINCT) {
-        lw_yaml_error(doc, kn, L->diag,
-                      "'%s' alerts are not built yet (count, ratio, sum, avg, "
-                      "min, max, absent and spike are)",
-                      kn->str);
-        return;
+    if (a->kind == LW_K_QUANTILE && ev) {
+        if (!(n = lw_yaml_get(kv, "q"))) {
+            lw_yaml_error(doc, kv ? kv : kn, L->diag, "quantile needs q, such as 0.95");
+        } else if (lw_yaml_float(doc, n, &a->q, L->diag) == 0 && !(a->q > 0 && a->q < 1)) {
+            lw_yaml_error(doc, n, L->diag, "q must be between 0 and 1 (exclusive)");
+        }
     }
     if (!ev)
         return;
@@ -530,7 +530,7 @@ static void parse_kind(struct loader *L, const struct lw_yaml_doc *doc,
             a->value_field = field_or_decoded(ev, f, strlen(f));
             if (a->value_field < 0)
                 lw_yaml_error(doc, n, L->diag, "unknown field '%s' in event %s", f, ev->name);
-            else if (!ev->fields[a->value_field].decoded &&
+            else if (a->kind != LW_K_DISTINCT && !ev->fields[a->value_field].decoded &&
                      (ev->fields[a->value_field].type == LW_T_STRING ||
                       ev->fields[a->value_field].type == LW_T_BOOL))
                 lw_yaml_error(doc, n, L->diag,

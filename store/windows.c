@@ -6,6 +6,7 @@
  * an increment or an append, expiring is popping from the front. An out-of-order event inside
  * the window is a binary search and, rarely, an insert. */
 #include "windows.h"
+#include "sketch.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -30,6 +31,9 @@ struct lw_win {
     size_t max_groups;
     uint64_t overflow;
     bool no_persist;           /* replay: no dirty tracking */
+    bool sketch;               /* entries end with a struct lw_dds pointer */
+    double q;                  /* the quantile sketch windows report */
+    struct lw_buf enc;         /* take_dirty: the encoded sketch of one bucket */
     struct lw_wgroup **groups; /* dense array, for iteration */
     size_t ngroups, capgroups;
     struct lw_wgroup **table; /* hash buckets */
@@ -59,18 +63,37 @@ struct lw_win *lw_win_new(int64_t res_s, int64_t k, int span, unsigned aggs, siz
     for (int c = 0; c < C_N; c++)
         w->col[c] = (w->aggs & (1u << c)) ? ncol++ : -1;
     /* avg needs the count and the sum; min/max keep the sum too (cheap, simpler). */
-    w->stride = sizeof(struct entry) + (size_t)ncol * sizeof(double);
+    w->sketch = aggs & LW_AGG_SKETCH;
+    w->q = 0.5;
+    w->stride = sizeof(struct entry) + (size_t)ncol * sizeof(double) +
+                (w->sketch ? sizeof(struct lw_dds *) : 0);
     w->max_groups = max_groups;
     w->tsize = 64;
     w->table = lw_calloc(w->tsize, sizeof *w->table);
     return w;
 }
 
-static void group_free(struct lw_wgroup *g)
+/* The bucket sketch of an entry (LW_AGG_SKETCH windows), kept after the values. */
+static inline struct lw_dds **esk(const struct lw_win *w, struct entry *e)
 {
+    return (struct lw_dds **)((unsigned char *)e + w->stride - sizeof(struct lw_dds *));
+}
+
+static void group_free(const struct lw_win *w, struct lw_wgroup *g)
+{
+    if (w->sketch)
+        for (uint32_t i = 0; i < g->len; i++)
+            lw_dds_free(*esk(w, (struct entry *)(g->q + (size_t)(g->head + i) * w->stride)));
+    lw_dds_free(g->wsk);
+    lw_distinct_free(g->dist);
     free(g->key);
     free(g->q);
     free(g);
+}
+
+void lw_win_set_quantile(struct lw_win *w, double q)
+{
+    w->q = q;
 }
 
 void lw_win_free(struct lw_win *w)
@@ -78,10 +101,11 @@ void lw_win_free(struct lw_win *w)
     if (!w)
         return;
     for (size_t i = 0; i < w->ngroups; i++)
-        group_free(w->groups[i]);
+        group_free(w, w->groups[i]);
     free(w->groups);
     free(w->table);
     free(w->dlist);
+    lw_buf_free(&w->enc);
     free(w);
 }
 
@@ -228,10 +252,26 @@ int lw_win_add(struct lw_win *w, struct lw_wgroup *g, int64_t b, int64_t now_b, 
         e->v[w->col[C_MIN]] = v;
     if (w->col[C_MAX] >= 0 && v > e->v[w->col[C_MAX]])
         e->v[w->col[C_MAX]] = v;
+    if (w->sketch) {
+        if (!*esk(w, e))
+            *esk(w, e) = lw_dds_new();
+        if (!g->wsk)
+            g->wsk = lw_dds_new();
+        lw_dds_add(*esk(w, e), v, 1);
+        lw_dds_add(g->wsk, v, 1);
+    }
     if (b > g->last_bucket)
         g->last_bucket = b;
     mark_dirty(w, g, e);
     return 0;
+}
+
+void lw_win_add_distinct(struct lw_win *w, struct lw_wgroup *g, uint64_t hash, int64_t b)
+{
+    (void)w;
+    if (!g->dist)
+        g->dist = lw_distinct_new(1u << 20);
+    lw_distinct_add(g->dist, hash, b);
 }
 
 void lw_win_restore(struct lw_win *w, struct lw_wgroup *g, int64_t b, const struct lw_agg *a)
@@ -247,6 +287,17 @@ void lw_win_restore(struct lw_win *w, struct lw_wgroup *g, int64_t b, const stru
     for (int c = 0; c < C_N; c++)
         if (w->col[c] >= 0)
             e->v[w->col[c]] = in[c];
+    struct lw_dds *sk = NULL;
+    if (w->sketch && a->blob && lw_dds_decode(&sk, a->blob, a->bloblen) == 0) {
+        if (!g->wsk)
+            g->wsk = lw_dds_new();
+        if (*esk(w, e)) {
+            lw_dds_merge(g->wsk, *esk(w, e), -1);
+            lw_dds_free(*esk(w, e));
+        }
+        *esk(w, e) = sk;
+        lw_dds_merge(g->wsk, sk, 1);
+    }
     if (b > g->last_bucket)
         g->last_bucket = b;
 }
@@ -262,9 +313,15 @@ static void expire(struct lw_win *w, struct lw_wgroup *g, int64_t n)
         g->tot[C_COUNT] -= val(w, e, C_COUNT);
         g->tot[C_MATCHED] -= val(w, e, C_MATCHED);
         g->tot[C_SUM] -= val(w, e, C_SUM);
+        if (w->sketch && *esk(w, e)) {
+            lw_dds_merge(g->wsk, *esk(w, e), -1);
+            lw_dds_free(*esk(w, e));
+        }
         g->head++;
         g->len--;
     }
+    if (g->dist)
+        lw_distinct_expire(g->dist, drop_upto);
     if (g->len == 0) {
         /* Exact zeros, whatever rounding the float sums collected. */
         g->head = 0;
@@ -280,6 +337,9 @@ void lw_win_agg(struct lw_win *w, struct lw_wgroup *g, int64_t n, int back, stru
     memset(out, 0, sizeof *out);
     out->min = NAN;
     out->max = NAN;
+    /* Sketches cover the held buckets: the window itself unless events ran ahead. */
+    out->quantile = w->sketch ? lw_dds_quantile(g->wsk, w->q) : NAN;
+    out->distinct = (double)lw_distinct_count(g->dist);
     /* After expiry the held buckets are those after lo when a group keeps one window: unless
      * events ran ahead of the clock, the running totals are the answer. */
     if (back == 0 && w->span_b == w->k && !(w->aggs & (LW_AGG_MIN | LW_AGG_MAX)) &&
@@ -327,7 +387,7 @@ void lw_win_drop(struct lw_win *w, struct lw_wgroup *g)
         w->dlist[i] = dl;
         dl->dpos = i + 1;
     }
-    group_free(g);
+    group_free(w, g);
 }
 
 size_t lw_win_count(const struct lw_win *w)
@@ -359,9 +419,21 @@ void lw_win_take_dirty(struct lw_win *w, lw_win_dirty_fn *fn, void *payload)
             if (!e->dirty)
                 continue;
             e->dirty = 0;
-            struct lw_agg a = {val(w, e, C_COUNT), val(w, e, C_MATCHED), val(w, e, C_SUM),
+            struct lw_agg a = {val(w, e, C_COUNT),
+                               val(w, e, C_MATCHED),
+                               val(w, e, C_SUM),
                                w->col[C_MIN] >= 0 ? e->v[w->col[C_MIN]] : 0,
-                               w->col[C_MAX] >= 0 ? e->v[w->col[C_MAX]] : 0};
+                               w->col[C_MAX] >= 0 ? e->v[w->col[C_MAX]] : 0,
+                               0,
+                               0,
+                               NULL,
+                               0};
+            if (w->sketch && *esk(w, e)) {
+                lw_buf_reset(&w->enc);
+                lw_dds_encode(*esk(w, e), &w->enc);
+                a.blob = w->enc.p;
+                a.bloblen = w->enc.len;
+            }
             fn(g, e->id, &a, payload);
         }
         g->dpos = 0;

@@ -13,10 +13,16 @@ enum {
     LW_AGG_SUM = 4,
     LW_AGG_MIN = 8,
     LW_AGG_MAX = 16,
+    LW_AGG_SKETCH = 32,   /* quantile: a DDSketch per bucket and one for the window */
+    LW_AGG_DISTINCT = 64, /* distinct values per group over the window */
 };
 
 struct lw_agg {
     double count, matched, sum, min, max; /* min/max are NaN when count is 0 */
+    double quantile;                      /* LW_AGG_SKETCH: the window's q-quantile */
+    double distinct;                      /* LW_AGG_DISTINCT: distinct values in the window */
+    const void *blob;                     /* a bucket's encoded sketch (persistence), or NULL */
+    size_t bloblen;
 };
 
 /* The evaluator's state for a group; kept here so that it lives and dies with the group. */
@@ -47,6 +53,8 @@ struct lw_wgroup {
     double tot[3];    /* running totals over held buckets: count, matched, sum */
     unsigned char *q; /* held buckets, oldest first: q[head .. head+len) entries */
     uint32_t head, len, cap;
+    void *wsk;  /* LW_AGG_SKETCH: the sum of the held buckets' sketches */
+    void *dist; /* LW_AGG_DISTINCT: struct lw_distinct */
 };
 
 struct lw_win;
@@ -55,6 +63,10 @@ struct lw_win;
  * ring keeps (1, or 2 for spike's previous window). */
 struct lw_win *lw_win_new(int64_t res_s, int64_t k, int span, unsigned aggs, size_t max_groups);
 void lw_win_free(struct lw_win *w);
+/* The quantile LW_AGG_SKETCH windows report (0..1). */
+void lw_win_set_quantile(struct lw_win *w, double q);
+/* LW_AGG_DISTINCT: notes a value (its hash) seen in bucket b; call after lw_win_add succeeded. */
+void lw_win_add_distinct(struct lw_win *w, struct lw_wgroup *g, uint64_t hash, int64_t b);
 /* Stops dirty tracking (replay keeps nothing): lw_win_take_dirty then reports nothing. */
 void lw_win_no_persist(struct lw_win *w);
 

@@ -220,6 +220,34 @@ static void test_keep_firing_for(void)
     lw_ruleset_free(rs);
 }
 
+static void test_quantile_distinct(void)
+{
+    struct out o = {0};
+    struct lw_ruleset *rs = load("  - name: Q\n    event: req\n    window: 10s\n"
+                                 "    quantile: {field: ms, q: 0.9, above: 85}\n"
+                                 "  - name: D\n    event: req\n    window: 10s\n"
+                                 "    distinct: {field: ip, above: 4}\n");
+    struct lw_engine *e = lw_engine_new(rs, LW_MODE_REPLAY, 0, on_alert, &o);
+    char ip[16];
+    /* t=0..9: ms = 1..100 (10 a second), ips a..e then repeats: 5 distinct */
+    for (int t = 0; t < 10; t++)
+        for (int i = 0; i < 10; i++) {
+            snprintf(ip, sizeof ip, "%c", 'a' + (t * 10 + i) % 5);
+            feed(e, t, ip, 200, t * 10 + i + 1);
+        }
+    feed(e, 10, "a", 200, 1);
+    /* At t=9 the window holds 1..100: the 0.9-quantile is 90 within 1 %; 5 distinct ips. */
+    CHECK_EQ(o.n, 2);
+    CHECK(strstr(o.log[0], "Q firing") || strstr(o.log[1], "Q firing"));
+    CHECK(strstr(o.log[0], "D firing 2024-03-09T16:00:00Z v=5") ||
+          strstr(o.log[1], "D firing 2024-03-09T16:00:00Z v=5"));
+    const char *q = strstr(o.log[0], "Q firing") ? o.log[0] : o.log[1];
+    double v = atof(strstr(q, "v=") + 2);
+    CHECK(v >= 85 && v <= 91); /* fired once the 0.9-quantile passed 85 (t=8: 1..90 -> 81*1.01) */
+    lw_engine_free(e);
+    lw_ruleset_free(rs);
+}
+
 static void test_fingerprint(void)
 {
     char a[17], b[17], c[17];
@@ -242,6 +270,7 @@ int main(void)
     test_spike();
     test_persistence();
     test_keep_firing_for();
+    test_quantile_distinct();
     test_fingerprint();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
