@@ -107,14 +107,13 @@ static void on_silence(const struct lw_silence_row *r, void *payload)
         r->created_ns};
 }
 
-/* Silences are written by `logwarden silence` and the HTTP API on other connections: read them
- * again every few seconds. */
+/* Silences are written by `logwarden silence` and the HTTP API on other connections: they are
+ * read again before every flush (a small table). */
 static void read_silences(struct daemon *d, int64_t now)
 {
     struct silences s = {0};
     struct lw_err err = {0};
-    if (now - d->silences_read_ns < 2 * LW_NS_PER_SEC)
-        return;
+    /* Every flush: a silence that was written before a notification is collected must hold. */
     d->silences_read_ns = now;
     if (lw_store_silences(d->st, false, now, on_silence, &s, &err) == 0)
         lw_notifier_set_silences(d->notifier, s.rows, s.n);
@@ -193,6 +192,33 @@ static int engine_from_store(struct daemon *d, struct lw_ruleset *rs, struct lw_
     return 0;
 }
 
+/* A reload also takes the new routes, inhibit rules and notify settings when the sinks are the
+ * same (names and types, in order): their workers keep running. Other changes need a restart. */
+static void apply_routing(struct daemon *d, struct lw_config *nc)
+{
+    struct lw_config *c = d->cfg;
+    bool same = nc->nsinks == c->nsinks;
+    for (size_t i = 0; same && i < c->nsinks; i++)
+        same = !strcmp(nc->sinks[i]->name, c->sinks[i]->name) &&
+               !strcmp(nc->sinks[i]->ops->type, c->sinks[i]->ops->type);
+    if (!same) {
+        lw_log(LW_WARN, "reload: sinks changed; restart to apply sinks, routes and notify");
+        return;
+    }
+    struct lw_route *r = c->routes;
+    size_t nr = c->nroutes;
+    struct lw_inhibit *ih = c->inhibits;
+    size_t ni = c->ninhibits;
+    c->routes = nc->routes, c->nroutes = nc->nroutes;
+    c->inhibits = nc->inhibits, c->ninhibits = nc->ninhibits;
+    nc->routes = r, nc->nroutes = nr; /* freed with the new config */
+    nc->inhibits = ih, nc->ninhibits = ni;
+    c->group_wait_ns = nc->group_wait_ns;
+    c->repeat_interval_ns = nc->repeat_interval_ns;
+    c->send_resolved = nc->send_resolved;
+    c->max_age_ns = nc->max_age_ns;
+}
+
 /* SIGHUP: new rules replace the running ones only if they load cleanly. Windows and alert
  * states carry over through the state file, so a reload neither forgets nor re-announces. */
 static void reload(struct daemon *d)
@@ -225,6 +251,7 @@ static void reload(struct daemon *d)
     d->base.late += old.late;
     d->base.transitions += old.transitions;
     d->base.overflow += old.overflow;
+    apply_routing(d, nc);
     lw_engine_free(d->eng);
     lw_ruleset_free(d->rs);
     d->eng = e;
@@ -401,8 +428,10 @@ out_workers:
         struct lw_engine_stats s;
         lw_engine_stats(d.eng, &s);
         lw_log(LW_INFO, "stopped: %llu lines, %llu events, %llu late, %llu transitions",
-               (unsigned long long)s.records, (unsigned long long)s.events,
-               (unsigned long long)s.late, (unsigned long long)s.transitions);
+               (unsigned long long)(s.records + d.base.records),
+               (unsigned long long)(s.events + d.base.events),
+               (unsigned long long)(s.late + d.base.late),
+               (unsigned long long)(s.transitions + d.base.transitions));
     }
 out:
     lw_notifier_free(d.notifier);

@@ -157,17 +157,11 @@ static enum MHD_Result post_silence(struct lw_http *h, struct MHD_Connection *c,
         goto out;
     }
     if (ends) {
-        struct tm tm = {0};
-        const char *rest = strptime(ends, "%Y-%m-%dT%H:%M:%S", &tm);
-        if (!rest) {
-            ret = reply_error(c, 400, "bad endsAt: expected RFC 3339 UTC");
+        int64_t t;
+        if (lw_container_time_parse(ends, strlen(ends), &t) < 0 || t == 0) {
+            ret = reply_error(c, 400, "bad endsAt: expected an RFC 3339 time");
             goto out;
         }
-        int64_t t =
-            (lw_days_from_civil(tm.tm_year + 1900, (unsigned)tm.tm_mon + 1, (unsigned)tm.tm_mday) *
-                 86400 +
-             tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec) *
-            LW_NS_PER_SEC;
         dur = t - lw_now_ns();
         if (dur <= 0) {
             ret = reply_error(c, 400, "endsAt is in the past");

@@ -24,8 +24,9 @@ struct entry {
     int64_t notified_ns;
     bool dirty;  /* to persist */
     bool remove; /* persisted as a delete, then freed */
-    /* set by collect, applied by collect_done */
+                 /* set by collect, applied by collect_done */
     bool sending;
+    bool queued; /* in this collect's payload (counted as sent) */
     int new_notified;
 };
 
@@ -145,6 +146,10 @@ void lw_notifier_transition(struct lw_notifier *n, const char *json, size_t len,
         return;
     }
     size_t *sinks = lw_route_alert(n->cfg, json, len, &nsinks);
+    /* The ledger (sink index nsinks) records every alert, routed or not: inhibition by an
+     * alert that no route sends anywhere still applies, as in Alertmanager. */
+    sinks = lw_realloc(sinks, (nsinks + 1) * sizeof *sinks);
+    sinks[nsinks++] = n->cfg->nsinks;
     for (size_t i = 0; i < nsinks; i++) {
         struct entry *x = find(n, fp, sinks[i]);
         if (!x)
@@ -165,8 +170,8 @@ void lw_notifier_restore(struct lw_notifier *n, const struct lw_notif_row *row)
     for (sink = 0; sink < n->cfg->nsinks; sink++)
         if (!strcmp(n->cfg->sinks[sink]->name, row->sink))
             break;
-    if (sink == n->cfg->nsinks)
-        return; /* the sink was removed from the config */
+    if (sink == n->cfg->nsinks && row->sink[0])
+        return; /* the sink was removed from the config ("" is the ledger) */
     struct entry *x = find(n, row->fingerprint, sink);
     if (!x)
         x = add(n, row->fingerprint, sink, row->alert);
@@ -379,6 +384,8 @@ static int wanted(struct lw_notifier *n, struct entry *x, int64_t now, bool *due
 {
     int64_t gw = n->cfg->group_wait_ns;
     *due = now - x->changed_ns >= gw;
+    if (x->sink == n->cfg->nsinks)
+        return x->status == 1 ? -1 : -2; /* the ledger is never sent */
     if (x->status == 1) {
         if (silenced(n, x, now)) {
             n->st.silenced++;
@@ -408,15 +415,16 @@ static void add_row(struct lw_notifier *n, struct entry *x, int64_t now)
         n->nrows_cap = n->nrows_cap ? n->nrows_cap * 2 : 64;
         n->rows = lw_realloc(n->rows, n->nrows_cap * sizeof *n->rows);
     }
-    n->rows[n->nrows++] = (struct lw_notif_row){x->fp,
-                                                n->cfg->sinks[x->sink]->name,
-                                                x->alert,
-                                                x->status,
-                                                x->payload,
-                                                x->changed_ns,
-                                                x->sending ? x->new_notified : x->notified,
-                                                x->sending ? now : x->notified_ns,
-                                                x->remove};
+    n->rows[n->nrows++] =
+        (struct lw_notif_row){x->fp,
+                              x->sink < n->cfg->nsinks ? n->cfg->sinks[x->sink]->name : "",
+                              x->alert,
+                              x->status,
+                              x->payload,
+                              x->changed_ns,
+                              x->sending ? x->new_notified : x->notified,
+                              x->sending ? now : x->notified_ns,
+                              x->remove};
 }
 
 void lw_notifier_collect(struct lw_notifier *n, int64_t now_ns, struct lw_flush *f)
@@ -452,6 +460,7 @@ void lw_notifier_collect(struct lw_notifier *n, int64_t now_ns, struct lw_flush 
             }
             lw_buf_putc(&n->bufs[s], cnt++ ? ',' : '[');
             lw_buf_puts(&n->bufs[s], x->payload);
+            x->queued = true;
         }
         if (cnt) {
             lw_buf_putc(&n->bufs[s], ']');
@@ -462,7 +471,7 @@ void lw_notifier_collect(struct lw_notifier *n, int64_t now_ns, struct lw_flush 
         struct entry *x = n->e[i];
         if (want[i] == -2) {
             x->remove = true;
-            if (x->notified == -1)
+            if (x->notified == -1 && x->sink < c->nsinks)
                 n->st.suppressed++;
         }
         if (x->dirty || x->sending || x->remove)
@@ -485,8 +494,10 @@ void lw_notifier_collect_done(struct lw_notifier *n)
             x->notified = x->new_notified;
             x->notified_ns = n->now;
             x->sending = false;
-            n->st.sent++;
         }
+        if (x->queued)
+            n->st.sent++;
+        x->queued = false;
         x->dirty = false;
         if (x->remove)
             entry_free(x);
@@ -501,6 +512,7 @@ void lw_notifier_collect_abort(struct lw_notifier *n)
 {
     for (size_t i = 0; i < n->n; i++) {
         n->e[i]->sending = false;
+        n->e[i]->queued = false;
         n->e[i]->remove = false;
     }
     n->nrows = 0;
