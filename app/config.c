@@ -22,8 +22,6 @@ static const char *const input_common[] = {"name",   "type",   "start_at",
 
 /* Types the contract names but this build does not have yet: refused with a clear message. */
 static const char *const later_inputs[] = {"docker", "cri", "kafka", NULL};
-static const char *const later_sinks[] = {"slack",   "pagerduty", "alertmanager", "email", "teams",
-                                          "discord", "telegram",  "opsgenie",     NULL};
 
 int lw_format_parse(const char *s, enum lw_format *out)
 {
@@ -239,14 +237,13 @@ static void parse_sink(struct lw_config *c, const struct lw_yaml_doc *doc,
     }
     if (lw_yaml_str(doc, v, &type, diag) < 0 || !name)
         return;
-    if (in_list(later_sinks, type)) {
-        lw_yaml_error(doc, v, diag, "sink type '%s' is not built yet (stdout, file, webhook are)",
-                      type);
-        return;
-    }
+
     const struct lw_sink_ops *ops = lw_sink_find(type);
     if (!ops) {
-        lw_yaml_error(doc, v, diag, "unknown sink type '%s' (stdout, file, webhook)", type);
+        lw_yaml_error(doc, v, diag,
+                      "unknown sink type '%s' (stdout, file, webhook, slack, pagerduty, "
+                      "alertmanager, email, teams, discord, telegram, opsgenie)",
+                      type);
         return;
     }
     if (!strcmp(type, "file"))
