@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import e2e  # noqa: E402  (tests/e2e/e2e.py: Checks, TempDir, wait_for, run)
@@ -49,7 +49,7 @@ def lines(base=None):
     if base is None:
         base = int(time.time()) - 300
     def ts(t):
-        return datetime.utcfromtimestamp(t).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     out = [{"ts": ts(base + i), "msg": "login failed", "ip": IP} for i in range(3)]
     out.append({"ts": ts(base + 122), "msg": "login failed", "ip": OTHER_IP})
     return "".join(json.dumps(o) + "\n" for o in out)

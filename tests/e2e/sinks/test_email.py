@@ -105,7 +105,7 @@ def main():
         def mails():
             return sorted(f for f in os.listdir(drop) if f.endswith(".eml"))
 
-        got = e2e.wait_for(lambda: len(mails()) >= 2, 20)
+        e2e.wait_for(lambda: len(mails()) >= 2, 20)
         files = mails()
         if not c.eq(len(files), 2, "two mails arrive (firing, resolved)"):
             return
