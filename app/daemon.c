@@ -366,7 +366,8 @@ static int run(const char *config_path)
         lw_log(LW_ERROR, "cannot load notification states from %s: %s", d.cfg->state, err.msg);
         goto out;
     }
-    d.q = lw_queue_new(64, 64u << 20);
+    /* Small enough to keep a sidecar small, deep enough to ride out a slow flush. */
+    d.q = lw_queue_new(16, 8u << 20);
     d.workers = lw_calloc(d.cfg->nsinks + 1, sizeof *d.workers);
     lw_sinks_global_init();
     for (size_t i = 0; i < d.cfg->nsinks; i++)
