@@ -6,7 +6,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Every area lists the Debian packages it needs in .ci/packages/*.txt.
 DEBS := $(shell sed -e 's/\#.*//' .ci/packages/*.txt | sort -u)
 
-.PHONY: all deps build run test test-asan bench format clean
+.PHONY: all deps build run test test-asan fuzz bench format clean
 
 all: build
 
@@ -36,6 +36,20 @@ test: deps build
 test-asan: deps
 	$(MAKE) BUILD=build-asan CMAKE_FLAGS="-DLW_SANITIZE=ON -DLW_WERROR=ON -DCMAKE_BUILD_TYPE=Debug" test
 
+# Each fuzz target under libFuzzer (clang, ASan+UBSan) for FUZZ_SECONDS, after its corpus.
+FUZZ_SECONDS ?= 20
+fuzz: deps
+	CC=clang cmake -S . -B build-fuzz -DLW_FUZZ=ON -DLW_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+	cmake --build build-fuzz -j$(JOBS)
+	@set -e; for f in build-fuzz/tests/fuzz/*_libfuzzer; do \
+		name=$$(basename $$f _libfuzzer); \
+		echo "fuzzing $$name for $(FUZZ_SECONDS)s"; \
+		mkdir -p build-fuzz/corpus/$$name; \
+		seeds=""; [ -d tests/fuzz/corpus/$$name ] && seeds=tests/fuzz/corpus/$$name; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+			build-fuzz/corpus/$$name $$seeds 2>&1 | tail -4; \
+	done
+
 bench: deps build
 	./bench/run.sh $(BUILD)/logwarden
 
@@ -43,4 +57,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) build-asan
+		rm -rf $(BUILD) build-asan build-fuzz

@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define READ_BLOCK (1u << 20)
@@ -83,8 +85,29 @@ static void on_line(const char *line, size_t n, int64_t end_off, void *payload)
 static int replay_fd(struct replay *r, int fd)
 {
     struct lw_linecut lc;
-    char *buf = lw_malloc(READ_BLOCK);
+    struct stat sb;
+    char *buf = NULL;
     lw_linecut_init(&lc, LW_MAX_LINE_DEFAULT, 0);
+    /* A regular file is mapped: lines are cut straight from the page cache, without the copy
+     * read() makes. It is fed in 1 MiB steps so that progress and "now" move. */
+    if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0) {
+        size_t size = (size_t)sb.st_size;
+        char *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (map != MAP_FAILED) {
+            madvise(map, size, MADV_SEQUENTIAL);
+            for (size_t off = 0; off < size; off += READ_BLOCK) {
+                size_t n = size - off < READ_BLOCK ? size - off : READ_BLOCK;
+                r->bytes += n;
+                r->now_ns = lw_now_ns();
+                lw_linecut_feed(&lc, map + off, n, on_line, r);
+                progress(r, false);
+            }
+            lw_linecut_finish(&lc, on_line, r);
+            munmap(map, size);
+            goto out_finish;
+        }
+    }
+    buf = lw_malloc(READ_BLOCK);
     for (;;) {
         ssize_t n = read(fd, buf, READ_BLOCK);
         if (n < 0 && errno == EINTR)
@@ -101,6 +124,7 @@ static int replay_fd(struct replay *r, int fd)
         progress(r, false);
     }
     lw_linecut_finish(&lc, on_line, r);
+out_finish:
     for (int i = 0; i < 2; i++) {
         struct lw_rec dr;
         if (lw_decode_flush(&r->ds, i, r->input_name, r->path, r->input, r->now_ns, &dr))
@@ -237,8 +261,10 @@ int lw_cmd_replay(int argc, char **argv)
         fprintf(stderr, "  event %s: %llu", ev->name, (unsigned long long)ev->matched);
         if (ev->conv_errors)
             fprintf(stderr, ", %llu conversion errors", (unsigned long long)ev->conv_errors);
-        if (ev->ts_errors)
+                if (ev->ts_errors)
             fprintf(stderr, ", %llu bad timestamps", (unsigned long long)ev->ts_errors);
+        if (ev->skipped)
+            fprintf(stderr, ", %llu lines skipped by the prefilter", (unsigned long long)ev->skipped);
         fputc('\n', stderr);
     }
     rc = 0;

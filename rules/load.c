@@ -862,6 +862,9 @@ int lw_ruleset_load(struct lw_ruleset **out, const char *const *paths, size_t n,
         rs->events[e].vals =
             lw_calloc(rs->events[e].nfields ? rs->events[e].nfields : 1, sizeof(struct lw_value));
     rs->doc = lw_calloc(1, sizeof(struct lw_doc));
+    for (size_t e = 0; e < rs->nevents; e++)
+        if (rs->events[e].prefilter && ((struct lw_prefilter *)rs->events[e].prefilter)->len)
+            rs->nliterals++;
 
     /* Index: the alerts of each event, so matching finds them without scanning. */
     rs->alerts_off = lw_calloc(rs->nevents + 1, sizeof *rs->alerts_off);

@@ -197,11 +197,17 @@ int lw_ruleset_match(struct lw_ruleset *rs, const struct lw_rec *r, int64_t now_
             continue;
         const struct lw_prefilter *pf = def->prefilter;
         if (pf && pf->len) {
-            if (!have_bg) {
+            /* With few literals memmem alone is cheaper than building the line's bigrams. */
+            if (rs->nliterals < 8) {
+                if (!memmem(r->body.p, r->body.n, pf->lit, pf->len)) {
+                    def->skipped++;
+                    continue;
+                }
+            } else if (!have_bg) {
                 lw_prefilter_line(&bg, r->body.p, r->body.n);
                 have_bg = true;
             }
-            if (!lw_prefilter_pass(pf, &bg, r->body.p, r->body.n)) {
+            if (rs->nliterals >= 8 && !lw_prefilter_pass(pf, &bg, r->body.p, r->body.n)) {
                 def->skipped++;
                 continue;
             }

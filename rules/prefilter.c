@@ -178,21 +178,21 @@ void lw_prefilter_init(struct lw_prefilter *pf, const char *p, size_t len)
         return; /* too short to be selective */
     memcpy(pf->lit, best, bn);
     pf->len = bn;
-    /* The two bigrams at the ends: cheap to test against the line's bigram set. */
-    /* Every bigram of the literal must be in the line: testing up to 16 of them (spread over
+
+    /* Every trigram of the literal must be in the line: testing up to 16 of them (spread over
      * it) rejects nearly every line without the literal for a few bit tests. */
-    size_t nb = bn - 1, step = nb > 16 ? (nb + 15) / 16 : 1;
+    size_t nb = bn - 2, step = nb > 16 ? (nb + 15) / 16 : 1;
     for (size_t k = 0; k < nb && pf->nbg < 16; k += step)
-        pf->bg[pf->nbg++] =
-            (uint16_t)lw_bigram_hash((unsigned char)best[k], (unsigned char)best[k + 1]);
+        pf->bg[pf->nbg++] = (uint16_t)lw_bigram_hash(
+            (unsigned char)best[k], (unsigned char)best[k + 1], (unsigned char)best[k + 2]);
 }
 
 void lw_prefilter_line(struct lw_bigrams *b, const char *p, size_t n)
 {
     memset(b->bits, 0, sizeof b->bits);
     const unsigned char *s = (const unsigned char *)p;
-    for (size_t i = 0; i + 1 < n; i++) {
-        unsigned v = lw_bigram_hash(s[i], s[i + 1]);
+    for (size_t i = 0; i + 2 < n; i++) {
+        unsigned v = lw_bigram_hash(s[i], s[i + 1], s[i + 2]);
         b->bits[v >> 6] |= UINT64_C(1) << (v & 63);
     }
 }

@@ -1,4 +1,4 @@
-/* prefilter.h: a pattern's required literal, and a line's bigram set to test it cheaply
+/* prefilter.h: a pattern's required literal, and a line's trigram set to test it cheaply
  * (rules module, internal). */
 #ifndef LW_RULES_PREFILTER_H
 #define LW_RULES_PREFILTER_H
@@ -13,18 +13,19 @@
 struct lw_prefilter {
     char lit[LW_PREFILTER_MAX];
     size_t len;
-    uint16_t bg[16]; /* up to 16 of the literal's bigrams, hashed, spread over it */
+    uint16_t bg[16]; /* up to 16 of the literal's trigrams, hashed, spread over it */
     int nbg;
 };
 
-/* The bigrams of one line, hashed into 1024 bits: built once per line, tested per rule. */
+/* The trigrams of one line, hashed into 4096 bits: built once per line, tested per rule.
+ * Trigrams, not bigrams: JSON and English share most bigrams, but few trigrams. */
 struct lw_bigrams {
-    uint64_t bits[16];
+    uint64_t bits[64];
 };
 
-static inline unsigned lw_bigram_hash(unsigned a, unsigned b)
+static inline unsigned lw_bigram_hash(unsigned a, unsigned b, unsigned c)
 {
-    return ((a << 8 | b) * 0x9E37u >> 6) & 1023u;
+    return ((a << 16 | b << 8 | c) * 0x9E3779B1u >> 20) & 4095u;
 }
 
 /* Finds the longest literal (at least 3 bytes) that every match of pattern p contains: bytes

@@ -145,6 +145,7 @@ struct lw_ruleset {
     size_t ninputs;
     void *doc;              /* struct lw_doc: the current record's decoded body (scratch) */
     uint64_t decode_errors; /* records whose JSON/logfmt body did not decode */
+    size_t nliterals;       /* events whose pattern has a prefilter literal */
 };
 
 /* Loads rule files (paths already expanded from globs) into *out. Every problem in every file
