@@ -248,6 +248,41 @@ static void test_quantile_distinct(void)
     lw_ruleset_free(rs);
 }
 
+static void test_sum_min_groups(void)
+{
+    struct out o = {0};
+    struct lw_ruleset *rs = load("  - name: Sum\n    event: req\n    window: 10s\n"
+                                 "    sum: {field: ms, above: 100}\n"
+                                 "  - name: Min\n    event: req\n    window: 10s\n"
+                                 "    group_by: [ip]\n    max_groups: 2\n"
+                                 "    min: {field: ms, above: 5}\n");
+    struct lw_engine *e = lw_engine_new(rs, LW_MODE_REPLAY, 0, on_alert, &o);
+    feed(e, 0, "a", 200, 60);
+    feed(e, 1, "a", 200, 50); /* min(a) = 50 > 5 from t=0 */
+    feed(e, 1, "b", 200, 3);  /* min(b) = 3: not above 5 */
+    feed(e, 2, "c", 200, 9);  /* a third group: over max_groups 2, counted, dropped */
+    feed(e, 3, "a", 200, 1);  /* min(a) drops to 1: resolves at 3 */
+    feed(e, 4, "a", 200, 1);
+    struct lw_engine_stats st;
+    lw_engine_stats(e, &st);
+    CHECK_EQ(st.overflow, 1);
+    CHECK_EQ(o.n, 3);
+    CHECK_STR(o.log[0], "Min firing 2024-03-09T16:00:00Z v=60");
+    CHECK_STR(o.log[1], "Sum firing 2024-03-09T16:00:01Z v=113"); /* 60 + 50 + 3 */
+    CHECK_STR(o.log[2], "Min resolved 2024-03-09T16:00:03Z v=1");
+    /* Groups idle for two windows are forgotten: after a long gap only the new one is left,
+     * so a new ip fits under max_groups again. */
+    feed(e, 100, "c", 200, 9);
+    feed(e, 101, "c", 200, 9);
+    lw_engine_stats(e, &st);
+    CHECK_EQ(st.overflow, 1); /* c was accepted this time */
+    CHECK_EQ(o.n, 5);         /* Sum resolved at 10; Min{c} fired at 100 */
+    CHECK_STR(o.log[3], "Sum resolved 2024-03-09T16:00:10Z v=64"); /* the 60 left */
+    CHECK_STR(o.log[4], "Min firing 2024-03-09T16:01:40Z v=9");
+    lw_engine_free(e);
+    lw_ruleset_free(rs);
+}
+
 static void test_fingerprint(void)
 {
     char a[17], b[17], c[17];
@@ -271,6 +306,7 @@ int main(void)
     test_persistence();
     test_keep_firing_for();
     test_quantile_distinct();
+    test_sum_min_groups();
     test_fingerprint();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
