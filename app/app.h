@@ -123,6 +123,7 @@ int lw_cmd_check(int argc, char **argv);
 int lw_cmd_replay(int argc, char **argv);
 int lw_cmd_status(int argc, char **argv);
 int lw_cmd_silence(int argc, char **argv);
+int lw_cmd_test(int argc, char **argv);
 
 struct lw_store;
 /* Adds a silence from matcher strings for dur_ns from now; id gets its UUID. */

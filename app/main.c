@@ -1,4 +1,4 @@
-/* main.c: the logwarden command line: dispatches to run, check, replay. */
+/* main.c: the logwarden command line: dispatches to run, check, replay, test. */
 #include "app.h"
 
 #include <string.h>
@@ -12,6 +12,7 @@ static void usage(FILE *f)
             "  run -c CONFIG                  run the daemon\n"
             "  check -c CONFIG | RULEFILE...  validate config and rules\n"
             "  replay -c CONFIG FILE...       replay logs on event time, print alerts\n"
+            "  test TESTFILE...               run rule unit tests\n"
             "  status -c CONFIG               firing and pending alerts, the outbox\n"
             "  silence add|list|expire        manage silences\n\n"
             "  --version                      print the version\n"
@@ -44,10 +45,8 @@ int main(int argc, char **argv)
         return lw_cmd_status(argc - 1, argv + 1);
     if (!strcmp(cmd, "silence"))
         return lw_cmd_silence(argc - 1, argv + 1);
-    if (!strcmp(cmd, "test")) {
-        fprintf(stderr, "logwarden: '%s' is not built yet\n", cmd);
-        return 2;
-    }
+    if (!strcmp(cmd, "test"))
+        return lw_cmd_test(argc - 1, argv + 1);
     fprintf(stderr, "logwarden: unknown command '%s'\n\n", cmd);
     usage(stderr);
     return 2;
