@@ -114,42 +114,6 @@ static char *join_path(const char *dir, const char *p)
     return lw_buf_steal(&b);
 }
 
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 64 || lb > 64)
-        return 64;
-    size_t prev[65], cur[65];
-    for (size_t j = 0; j <= lb; j++)
-        prev[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        cur[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t c = prev[j - 1] + (a[i - 1] != b[j - 1]);
-            if (prev[j] + 1 < c)
-                c = prev[j] + 1;
-            if (cur[j - 1] + 1 < c)
-                c = cur[j - 1] + 1;
-            cur[j] = c;
-        }
-        memcpy(prev, cur, sizeof prev);
-    }
-    return prev[lb];
-}
-
-/* The closest of names to s when it is a plausible typo, else NULL. */
-static const char *nearest(const char *s, const char *const *names, size_t n)
-{
-    const char *best = NULL;
-    size_t bestd = 3;
-    for (size_t i = 0; i < n; i++) {
-        size_t d = edit_distance(s, names[i]), la = strlen(s), lb = strlen(names[i]);
-        if (d < bestd && d < (la > lb ? la : lb))
-            bestd = d, best = names[i];
-    }
-    return best;
-}
-
 static const struct lw_alert_def *find_alert(const struct lw_ruleset *rs, const char *name)
 {
     for (size_t i = 0; i < rs->nalerts; i++)
@@ -167,7 +131,7 @@ static void check_alert_name(const struct lw_yaml_doc *doc, const struct lw_yaml
     const char **names = lw_calloc(rs->nalerts + 1, sizeof *names);
     for (size_t i = 0; i < rs->nalerts; i++)
         names[i] = rs->alerts[i].name;
-    const char *hint = nearest(name, names, rs->nalerts);
+    const char *hint = lw_nearest(name, names, rs->nalerts);
     if (hint)
         lw_yaml_error(doc, at, diag, "no alert named '%s' in the rules (did you mean '%s'?)", name,
                       hint);
@@ -341,7 +305,7 @@ static void parse_test(struct tfile *tf, const struct lw_yaml_doc *doc,
                     tc->input = (uint32_t)i;
             }
             if (tc->input == UINT32_MAX) {
-                const char *hint = nearest(s, names, c->ninputs);
+                const char *hint = lw_nearest(s, names, c->ninputs);
                 if (hint)
                     lw_yaml_error(doc, v, diag, "no input named '%s' in %s (did you mean '%s'?)", s,
                                   c->path, hint);

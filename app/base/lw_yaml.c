@@ -2,6 +2,7 @@
 #include "lw_yaml.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
@@ -271,21 +272,36 @@ static size_t edit_distance(const char *a, const char *b)
     size_t la = strlen(a), lb = strlen(b);
     if (la > 63 || lb > 63)
         return 99;
-    size_t d[64][64];
-    for (size_t i = 0; i <= la; i++)
-        d[i][0] = i;
+    size_t prev[64], cur[64];
     for (size_t j = 0; j <= lb; j++)
-        d[0][j] = j;
-    for (size_t i = 1; i <= la; i++)
+        prev[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        cur[0] = i;
         for (size_t j = 1; j <= lb; j++) {
-            size_t c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-            if (d[i - 1][j] + 1 < c)
-                c = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < c)
-                c = d[i][j - 1] + 1;
-            d[i][j] = c;
+            size_t c = prev[j - 1] + (a[i - 1] != b[j - 1]);
+            if (prev[j] + 1 < c)
+                c = prev[j] + 1;
+            if (cur[j - 1] + 1 < c)
+                c = cur[j - 1] + 1;
+            cur[j] = c;
         }
-    return d[la][lb];
+        memcpy(prev, cur, sizeof prev);
+    }
+    return prev[lb];
+}
+
+const char *lw_nearest(const char *s, const char *const *names, size_t n)
+{
+    const char *best = NULL;
+    size_t bestd = 3;
+    for (size_t i = 0; i < n && names[i]; i++) {
+        /* A hint only when the edit is small against the words' length: 'c' is no
+         * typo of 'a', but 'windw' is one of 'window'. */
+        size_t d = edit_distance(s, names[i]), la = strlen(s), lb = strlen(names[i]);
+        if (d < bestd && d < (la > lb ? la : lb))
+            bestd = d, best = names[i];
+    }
+    return best;
 }
 
 int lw_yaml_check_keys(const struct lw_yaml_doc *doc, const struct lw_yaml_node *map,
@@ -296,20 +312,13 @@ int lw_yaml_check_keys(const struct lw_yaml_doc *doc, const struct lw_yaml_node 
         return 0;
     for (size_t i = 0; i < map->n; i++) {
         const char *k = map->keys[i]->str;
-        const char *best = NULL;
-        size_t bestd = 3;
         int ok = 0;
-        for (const char *const *a = allowed; *a; a++) {
+        for (const char *const *a = allowed; *a; a++)
             if (strcmp(*a, k) == 0) {
                 ok = 1;
                 break;
             }
-            /* A hint only when the edit is small against the words' length: 'c' is no
-             * typo of 'a', but 'windw' is one of 'window'. */
-            size_t d = edit_distance(k, *a), la = strlen(k), lb = strlen(*a);
-            if (d < bestd && d < (la > lb ? la : lb))
-                bestd = d, best = *a;
-        }
+        const char *best = ok ? NULL : lw_nearest(k, allowed, SIZE_MAX);
         if (ok)
             continue;
         bad++;

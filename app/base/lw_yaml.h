@@ -34,6 +34,10 @@ void lw_yaml_free(struct lw_yaml_doc *doc);
 /* The value of key in a map, or NULL (also when map is not a map). Borrowed. */
 struct lw_yaml_node *lw_yaml_get(const struct lw_yaml_node *map, const char *key);
 
+/* The closest of the first n names (or up to a NULL) to s when it is a plausible typo, else
+ * NULL: for "did you mean" hints. */
+const char *lw_nearest(const char *s, const char *const *names, size_t n);
+
 /* Reports every key of map that is not in allowed (NULL-terminated), with a
  * "did you mean" hint for near misses. Returns the number of unknown keys. */
 int lw_yaml_check_keys(const struct lw_yaml_doc *doc, const struct lw_yaml_node *map,
