@@ -64,6 +64,24 @@ enum lw_sev lw_alert_sev(json_t *a)
     return LW_SEV_UNKNOWN;
 }
 
+/* Slack's palette, shared by every coloured sink: red, yellow, blue by severity, green once
+ * resolved, so an alert looks the same in Slack, Teams, Discord and mail. */
+const char *lw_alert_color(json_t *a)
+{
+    if (lw_alert_resolved(a))
+        return "#2EB67D";
+    switch (lw_alert_sev(a)) {
+    case LW_SEV_CRITICAL:
+    case LW_SEV_HIGH:
+        return "#E01E5A";
+    case LW_SEV_LOW:
+    case LW_SEV_INFO:
+        return "#36C5F0";
+    default:
+        return "#ECB22E";
+    }
+}
+
 const char *lw_alert_summary(json_t *a)
 {
     const char *s =

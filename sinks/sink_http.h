@@ -126,6 +126,8 @@ enum lw_sev {
     LW_SEV_INFO,
 };
 enum lw_sev lw_alert_sev(json_t *a);
+/* The alert's colour as "#RRGGBB": by severity, green once resolved. */
+const char *lw_alert_color(json_t *a);
 /* A string member of the alert ("" when missing or not a string). */
 const char *lw_alert_str(json_t *a, const char *key);
 /* A label's value, NULL when absent. */

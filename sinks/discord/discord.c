@@ -17,22 +17,6 @@
 
 static const char *const discord_keys[] = {"url", "timeout", NULL};
 
-static int discord_color(json_t *a)
-{
-    if (lw_alert_resolved(a))
-        return 0x2EB67D;
-    switch (lw_alert_sev(a)) {
-    case LW_SEV_CRITICAL:
-    case LW_SEV_HIGH:
-        return 0xE01E5A;
-    case LW_SEV_LOW:
-    case LW_SEV_INFO:
-        return 0x36C5F0;
-    default:
-        return 0xECB22E;
-    }
-}
-
 static size_t chars(const char *s)
 {
     return lw_utf8_count(s, strlen(s), false);
@@ -70,7 +54,7 @@ static json_t *embed(json_t *a, size_t budget)
     rem -= put(footer, "text", b.p, min_sz(DISCORD_FOOTER_MAX, rem / 4));
     json_object_set_new(e, "footer", footer);
     rem -= put(e, "description", lw_alert_summary(a), min_sz(DISCORD_DESC_MAX, rem / 2));
-    json_object_set_new(e, "color", json_integer(discord_color(a)));
+    json_object_set_new(e, "color", json_integer(strtol(lw_alert_color(a) + 1, NULL, 16)));
     const char *ts = lw_alert_str(a, resolved ? "ends_at" : "starts_at");
     if (*ts)
         json_object_set_new(e, "timestamp", lw_json_str(ts));

@@ -137,22 +137,6 @@ static void subject(json_t *alerts, struct lw_buf *out)
     lw_buf_free(&title);
 }
 
-static const char *sev_color(json_t *a)
-{
-    if (lw_alert_resolved(a))
-        return "#2EB67D";
-    switch (lw_alert_sev(a)) {
-    case LW_SEV_CRITICAL:
-    case LW_SEV_HIGH:
-        return "#E01E5A";
-    case LW_SEV_LOW:
-    case LW_SEV_INFO:
-        return "#36C5F0";
-    default:
-        return "#ECB22E";
-    }
-}
-
 static void html(struct lw_buf *b, const char *s)
 {
     lw_buf_html_trunc(b, s, (size_t)-1, false);
@@ -180,7 +164,7 @@ static void bodies(json_t *alerts, struct lw_buf *text, struct lw_buf *page)
         lw_buf_printf(page,
                       "<div style=\"border-left:6px solid %s;padding:4px 12px;margin:12px 0\">\r\n"
                       "<h2 style=\"margin:4px 0\">[%s] ",
-                      sev_color(a), tag);
+                      lw_alert_color(a), tag);
         html(page, title.p);
         lw_buf_puts(page, "</h2>\r\n<p>");
         html(page, lw_alert_summary(a));

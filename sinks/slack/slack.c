@@ -21,23 +21,6 @@ struct slack {
 static const char *const slack_keys[] = {"url",           "channel", "username",
                                          "dashboard_url", "timeout", NULL};
 
-/* Slack's own palette: red, yellow, blue for severities, green once resolved. */
-static const char *slack_color(json_t *a)
-{
-    if (lw_alert_resolved(a))
-        return "#2EB67D";
-    switch (lw_alert_sev(a)) {
-    case LW_SEV_CRITICAL:
-    case LW_SEV_HIGH:
-        return "#E01E5A";
-    case LW_SEV_LOW:
-    case LW_SEV_INFO:
-        return "#36C5F0";
-    default:
-        return "#ECB22E";
-    }
-}
-
 static json_t *mrkdwn(const char *text)
 {
     return json_pack("{s:s, s:o}", "type", "mrkdwn", "text", lw_json_str(text));
@@ -167,8 +150,8 @@ static int slack_render(const struct lw_sink *s, json_t *alerts, const char *jso
         lw_buf_printf(&text, "%s[%s] %s: %s", i ? "\n" : "",
                       lw_alert_resolved(a) ? "RESOLVED" : "FIRING", lw_alert_str(a, "alert"),
                       lw_alert_summary(a));
-        json_array_append_new(atts,
-                              json_pack("{s:s, s:o}", "color", slack_color(a), "blocks", blocks));
+        json_array_append_new(
+            atts, json_pack("{s:s, s:o}", "color", lw_alert_color(a), "blocks", blocks));
     }
     if (i < n) {
         char note[80];
