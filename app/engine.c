@@ -327,15 +327,17 @@ static void eval_group(struct lw_engine *e, struct alert_rt *ar, struct lw_wgrou
         schedule(ar, g, (s->active_since_ns + a->for_ns + ar->res_ns - 1) / ar->res_ns);
 }
 
-/* Forgets groups idle for two windows with nothing to remember (RULES.md). */
-static void forget_idle(struct alert_rt *ar, int64_t n)
+/* Forgets groups idle for two windows with nothing to remember (RULES.md). A live group whose
+ * last change has not been flushed yet stays until the store has it (persist); in replay
+ * nothing is persisted, so an inactive group goes as soon as it is idle. */
+static void forget_idle(struct alert_rt *ar, int64_t n, bool persist)
 {
     if (ar->def->ngroup == 0)
         return;
     for (size_t i = lw_win_count(ar->w); i-- > 0;) {
         struct lw_wgroup *g = lw_win_at(ar->w, i);
-        if (g->st.state == LW_INACTIVE && !g->st.dirty && g->last_bucket <= n - 2 * ar->k &&
-            g->st.sched_max <= n)
+        if (g->st.state == LW_INACTIVE && !(persist && g->st.dirty) &&
+            g->last_bucket <= n - 2 * ar->k && g->st.sched_max <= n)
             lw_win_drop(ar->w, g);
     }
 }
@@ -371,11 +373,11 @@ static void advance(struct lw_engine *e, struct alert_rt *ar, int64_t to)
             eval_group(e, ar, s->g[i], n);
         s->n = 0;
         if (n % ar->k == 0)
-            forget_idle(ar, n);
+            forget_idle(ar, n, e->mode == LW_MODE_LIVE);
     }
     ar->done_n = to;
     if (to > last)
-        forget_idle(ar, to);
+        forget_idle(ar, to, e->mode == LW_MODE_LIVE);
 }
 
 /* ---------------------------------------------------------------- events */

@@ -251,6 +251,8 @@ int lw_cmd_replay(int argc, char **argv)
         fprintf(stderr, ", %llu malformed", (unsigned long long)r.malformed);
     if (s.late)
         fprintf(stderr, ", %llu late", (unsigned long long)s.late);
+    if (s.overflow)
+        fprintf(stderr, ", %llu events over max_groups", (unsigned long long)s.overflow);
     if (rs->decode_errors)
         fprintf(stderr, ", %llu undecodable bodies", (unsigned long long)rs->decode_errors);
     if (r.truncated)

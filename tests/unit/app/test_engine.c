@@ -279,6 +279,15 @@ static void test_sum_min_groups(void)
     CHECK_EQ(o.n, 5);         /* Sum resolved at 10; Min{c} fired at 100 */
     CHECK_STR(o.log[3], "Sum resolved 2024-03-09T16:00:10Z v=64"); /* the 60 left */
     CHECK_STR(o.log[4], "Min firing 2024-03-09T16:01:40Z v=9");
+    /* Groups that fired are forgotten too once resolved and idle (in replay nothing waits to
+     * persist their state): after another gap d fits, with c gone. */
+    feed(e, 200, "d", 200, 9);
+    feed(e, 201, "d", 200, 9);
+    lw_engine_stats(e, &st);
+    CHECK_EQ(st.overflow, 1);
+    CHECK_EQ(o.n, 7); /* Min{c} resolved at 111; Min{d} fired at 200 */
+    CHECK_STR(o.log[5], "Min resolved 2024-03-09T16:01:51Z v=0");
+    CHECK_STR(o.log[6], "Min firing 2024-03-09T16:03:20Z v=9");
     lw_engine_free(e);
     lw_ruleset_free(rs);
 }
