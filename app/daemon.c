@@ -43,6 +43,7 @@ struct daemon {
     int64_t silences_read_ns;  /* when silences were last read from the store */
     uint64_t malformed;
     struct lw_engine_stats base; /* counts of engines replaced by reloads */
+    uint64_t *base_late_in;      /* and their late events, per input */
 };
 
 /* ---------------------------------------------------------------- pipeline thread */
@@ -251,6 +252,10 @@ static void reload(struct daemon *d)
     d->base.late += old.late;
     d->base.transitions += old.transitions;
     d->base.overflow += old.overflow;
+    size_t nl;
+    const uint64_t *late = lw_engine_late_by_input(d->eng, &nl);
+    for (size_t i = 0; i < nl && i < d->cfg->ninputs; i++)
+        d->base_late_in[i] += late[i];
     apply_routing(d, nc);
     lw_engine_free(d->eng);
     lw_ruleset_free(d->rs);
@@ -275,6 +280,10 @@ static void publish(struct daemon *d)
         atomic_store(&d->metrics.late, d->base.late + s.late);
         atomic_store(&d->metrics.transitions, d->base.transitions + s.transitions);
         atomic_store(&d->metrics.overflow, d->base.overflow + s.overflow);
+        size_t nl;
+        const uint64_t *late = lw_engine_late_by_input(d->eng, &nl);
+        for (size_t i = 0; i < d->cfg->ninputs; i++)
+            atomic_store(&d->metrics.late_in[i], d->base_late_in[i] + (i < nl ? late[i] : 0));
     }
     atomic_store(&d->metrics.malformed, d->malformed);
     atomic_store(&d->metrics.notifications, ns.sent);
@@ -368,6 +377,8 @@ static int run(const char *config_path)
     }
     /* Small enough to keep a sidecar small, deep enough to ride out a slow flush. */
     d.q = lw_queue_new(16, 8u << 20);
+    d.metrics.late_in = lw_calloc(d.cfg->ninputs + 1, sizeof *d.metrics.late_in);
+    d.base_late_in = lw_calloc(d.cfg->ninputs + 1, sizeof *d.base_late_in);
     d.workers = lw_calloc(d.cfg->nsinks + 1, sizeof *d.workers);
     lw_sinks_global_init();
     for (size_t i = 0; i < d.cfg->nsinks; i++)
@@ -445,6 +456,8 @@ out:
     lw_engine_free(d.eng);
     lw_ruleset_free(d.rs);
     lw_queue_free(d.q);
+    free((void *)d.metrics.late_in);
+    free(d.base_late_in);
     lw_store_close(d.st);
     lw_store_close(d.st_io);
     lw_config_free(d.cfg);

@@ -61,7 +61,6 @@ static void metrics(struct lw_http *h, struct lw_buf *b)
                   (unsigned long long)(v))
     COUNTER("records_total", "Lines read by all inputs.", atomic_load(&m->records));
     COUNTER("events_total", "Events produced by rules.", atomic_load(&m->events));
-    COUNTER("late_events_total", "Events older than their window, dropped.", atomic_load(&m->late));
     COUNTER("malformed_records_total", "Lines whose envelope did not decode.",
             atomic_load(&m->malformed));
     COUNTER("alert_transitions_total", "Alert state changes (firing and resolved).",
@@ -76,6 +75,11 @@ static void metrics(struct lw_http *h, struct lw_buf *b)
     for (size_t i = 0; i < h->cfg->ninputs; i++)
         lw_buf_printf(b, "logwarden_input_lines_total{input=\"%s\"} %llu\n", h->cfg->inputs[i].name,
                       (unsigned long long)atomic_load(&h->cfg->inputs[i].in->lines));
+    lw_buf_puts(b, "# HELP logwarden_late_events_total Events older than their window, dropped, "
+                   "per input.\n# TYPE logwarden_late_events_total counter\n");
+    for (size_t i = 0; i < h->cfg->ninputs; i++)
+        lw_buf_printf(b, "logwarden_late_events_total{input=\"%s\"} %llu\n", h->cfg->inputs[i].name,
+                      (unsigned long long)atomic_load(&m->late_in[i]));
     lw_buf_puts(b, "# HELP logwarden_input_dropped_total Messages dropped (UDP under load), per "
                    "input.\n# TYPE logwarden_input_dropped_total counter\n");
     for (size_t i = 0; i < h->cfg->ninputs; i++)

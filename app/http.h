@@ -10,6 +10,7 @@
 /* Counters the pipeline thread publishes after each batch; read by the HTTP thread. */
 struct lw_metrics {
     _Atomic uint64_t records, events, late, malformed, transitions, notifications, overflow;
+    _Atomic uint64_t *late_in; /* late events per config input */
 };
 
 struct lw_http;

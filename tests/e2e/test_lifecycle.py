@@ -455,6 +455,8 @@ def pending_firing_resolved_repeat(t, binary):
         t.eq(m.get("logwarden_records_total"), 4.0, "/metrics: records_total")
         t.eq(m.get("logwarden_events_total"), 4.0, "/metrics: events_total")
         t.eq(m.get('logwarden_input_lines_total{input="app"}'), 4.0, "/metrics: per-input lines")
+        t.eq(m.get('logwarden_late_events_total{input="app"}'), 0.0,
+             "/metrics: late events, per input (arrival time is never late)")
         t.eq(m.get("logwarden_alert_transitions_total"), 2.0,
              "/metrics: alert_transitions_total (firing, resolved)")
         t.eq(m.get("logwarden_notifications_sent_total"), float(len(firing) + 1),
