@@ -214,6 +214,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     if (rq->too_big)
         return reply_error(c, 413, "body larger than 64 KiB");
 
+    if (!strcmp(url, "/") && !strcmp(method, "GET"))
+        return reply(c, 200, "text/html; charset=utf-8", lw_dashboard_html,
+                     strlen(lw_dashboard_html));
     if (!strcmp(url, "/health"))
         return reply(c, 200, "text/plain", "ok\n", 3);
     if (!strcmp(url, "/metrics") && !strcmp(method, "GET")) {
@@ -259,7 +262,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
             return reply_error(c, 500, err.msg);
         return reply_json(c, 200, json_pack("{s:s}", "expired", url + 14));
     }
-    return reply_error(c, 404, "not found: /health, /metrics, /api/alerts, /api/silences");
+    return reply_error(c, 404, "not found: /, /health, /metrics, /api/alerts, /api/silences");
 }
 
 static void done(void *cls, struct MHD_Connection *c, void **con_cls,

@@ -13,6 +13,9 @@ struct lw_metrics {
     _Atomic uint64_t *late_in; /* late events per config input */
 };
 
+/* The page served at / (dashboard.c). */
+extern const char lw_dashboard_html[];
+
 struct lw_http;
 /* Serves /health, /metrics, /api/alerts and /api/silences on listen ("127.0.0.1:9880") from its
  * own thread and its own state-file connection. */

@@ -387,6 +387,10 @@ def pending_firing_resolved_repeat(t, binary):
                                          "send_resolved": True})
     try:
         t.check(sc.start(), "daemon running", sc.stderr())
+        page = sc.get("/") or ""
+        t.check(page.startswith("<!doctype html>") and "/api/alerts" in page and
+                "/api/silences" in page and "textContent" in page,
+                "/ serves the dashboard page, reading /api/alerts and /api/silences", page[:200])
         m0 = sc.metrics()
         t.eq((m0.get("logwarden_records_total"), m0.get("logwarden_alert_transitions_total"),
               m0.get("logwarden_notifications_sent_total")), (0.0, 0.0, 0.0),
