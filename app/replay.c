@@ -263,10 +263,11 @@ int lw_cmd_replay(int argc, char **argv)
         fprintf(stderr, "  event %s: %llu", ev->name, (unsigned long long)ev->matched);
         if (ev->conv_errors)
             fprintf(stderr, ", %llu conversion errors", (unsigned long long)ev->conv_errors);
-                if (ev->ts_errors)
+        if (ev->ts_errors)
             fprintf(stderr, ", %llu bad timestamps", (unsigned long long)ev->ts_errors);
-        if (ev->skipped)
-            fprintf(stderr, ", %llu lines skipped by the prefilter", (unsigned long long)ev->skipped);
+        uint64_t skipped = lw_ruleset_skipped(rs, i);
+        if (skipped)
+            fprintf(stderr, ", %llu lines skipped by the prefilter", (unsigned long long)skipped);
         fputc('\n', stderr);
     }
     rc = 0;

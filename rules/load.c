@@ -3,7 +3,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "decode.h"
 #include "expr.h"
-#include "prefilter.h"
+#include "required.h"
 #include "lw_yaml.h"
 #include "rules.h"
 #include "template.h"
@@ -254,8 +254,6 @@ static void compile_match(struct loader *L, const struct lw_yaml_doc *doc,
     pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
     ev->re = re;
     ev->md = pcre2_match_data_create_from_pattern(re, NULL);
-    ev->prefilter = lw_calloc(1, sizeof(struct lw_prefilter));
-    lw_prefilter_init(ev->prefilter, pat.p, pat.len);
     ev->pattern = lw_buf_steal(&pat);
 
     uint32_t count = 0, size = 0;
@@ -733,7 +731,6 @@ static void event_free(struct lw_event_def *ev)
     if (ev->re)
         pcre2_code_free(ev->re);
     free(ev->on_input);
-    free(ev->prefilter);
     for (size_t i = 0; i < ev->nfields; i++)
         free(ev->fields[i].name);
     free(ev->fields);
@@ -781,6 +778,7 @@ void lw_ruleset_free(struct lw_ruleset *rs)
     free(rs->alerts);
     free(rs->alerts_of_event);
     free(rs->alerts_off);
+    lw_match_index_free(rs->index);
     if (rs->doc) {
         lw_doc_free(rs->doc);
         free(rs->doc);
@@ -862,9 +860,7 @@ int lw_ruleset_load(struct lw_ruleset **out, const char *const *paths, size_t n,
         rs->events[e].vals =
             lw_calloc(rs->events[e].nfields ? rs->events[e].nfields : 1, sizeof(struct lw_value));
     rs->doc = lw_calloc(1, sizeof(struct lw_doc));
-    for (size_t e = 0; e < rs->nevents; e++)
-        if (rs->events[e].prefilter && ((struct lw_prefilter *)rs->events[e].prefilter)->len)
-            rs->nliterals++;
+    lw_match_index_build(rs);
 
     /* Index: the alerts of each event, so matching finds them without scanning. */
     rs->alerts_off = lw_calloc(rs->nevents + 1, sizeof *rs->alerts_off);

@@ -2,11 +2,12 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "decode.h"
 #include "expr.h"
-#include "prefilter.h"
+#include "required.h"
 #include "rules.h"
 #include "timefmt.h"
 
 #include <pcre2.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Converts the text of a field to its declared type; -1 when it does not convert. */
@@ -181,43 +182,172 @@ static int match_one(struct lw_ruleset *rs, struct lw_event_def *def, const stru
     return 1;
 }
 
+/* ---------------------------------------------------------------- the match index */
+
+static inline void set_has(uint64_t *set, size_t e)
+{
+    set[e >> 6] |= UINT64_C(1) << (e & 63);
+}
+
+static inline bool set_get(const uint64_t *set, size_t e)
+{
+    return set[e >> 6] >> (e & 63) & 1;
+}
+
+void lw_match_index_build(struct lw_ruleset *rs)
+{
+    struct lw_match_index *ix = lw_calloc(1, sizeof *ix);
+    size_t ne = rs->nevents, ew = (ne + 63) / 64 + 1;
+    uint64_t(*first)[4] = lw_calloc(ne + 1, sizeof *first);
+    ix->ew = ew;
+    ix->scan = lw_litscan_new();
+    ix->req = lw_calloc(ne + 1, sizeof *ix->req);
+    ix->tried = lw_calloc(ne + 1, sizeof *ix->tried);
+    ix->lines = lw_calloc((rs->ninputs + 1) * 2, sizeof *ix->lines);
+    for (size_t e = 0; e < ne; e++) {
+        struct lw_event_def *def = &rs->events[e];
+        struct lw_req req;
+        uint32_t opts = 0;
+        memset(first[e], 0xff, sizeof first[e]);
+        if (!def->re || !def->pattern)
+            continue;
+        /* The analysis reads the pattern as PCRE2 does without options; any option (from the
+         * pattern's start) changes what bytes mean, and then nothing is assumed. */
+        pcre2_pattern_info(def->re, PCRE2_INFO_ALLOPTIONS, &opts);
+        if ((opts & ~(uint32_t)PCRE2_ANCHORED) != 0 ||
+            lw_req_analyze(&req, def->pattern, strlen(def->pattern)) < 0)
+            continue;
+        /* Anchored at the start of the line: only lines starting with one of its first bytes
+         * can match, so a line only tries the rules of its own format. */
+        if ((opts & PCRE2_ANCHORED) && !req.can_be_empty)
+            memcpy(first[e], req.first, sizeof first[e]);
+        struct lw_rule_req *q = &ix->req[e];
+        for (int f = 0; f < req.nfactors; f++) {
+            for (int a = 0; a < req.f[f].n; a++)
+                q->id[f][a] =
+                    (uint16_t)lw_litscan_add(ix->scan, req.f[f].alt[a].s, req.f[f].alt[a].len);
+            q->nalt[f] = (uint8_t)req.f[f].n;
+        }
+        q->nf = (uint8_t)req.nfactors;
+    }
+    lw_litscan_build(ix->scan);
+    size_t nl = lw_litscan_words(ix->scan) * 64;
+    ix->found = lw_calloc(nl / 64 + 1, sizeof *ix->found);
+    ix->want = lw_calloc(ew, sizeof *ix->want);
+    ix->always = lw_calloc(ew, sizeof *ix->always);
+    ix->by_lit = lw_calloc((nl + 1) * ew, sizeof *ix->by_lit);
+    ix->gate = lw_calloc(257 * ew, sizeof *ix->gate);
+    for (size_t e = 0; e < ne; e++) {
+        const struct lw_rule_req *q = &ix->req[e];
+        if (q->nf == 0)
+            set_has(ix->always, e);
+        for (int a = 0; q->nf && a < q->nalt[0]; a++)
+            set_has(ix->by_lit + (size_t)q->id[0][a] * ew, e);
+        for (unsigned b = 0; b <= 256; b++)
+            if (b == 256 || (first[e][b >> 6] >> (b & 63) & 1)) {
+                set_has(ix->gate + b * ew, e);
+                ix->scan_for[b] |= q->nf > 0;
+            }
+    }
+    free(first);
+    rs->index = ix;
+}
+
+void lw_match_index_free(struct lw_match_index *ix)
+{
+    if (!ix)
+        return;
+    lw_litscan_free(ix->scan);
+    free(ix->req);
+    free(ix->gate);
+    free(ix->always);
+    free(ix->by_lit);
+    free(ix->found);
+    free(ix->want);
+    free(ix->tried);
+    free(ix->lines);
+    free(ix);
+}
+
+/* Whether event e takes lines of input in (ninputs: any other) with a raw body or not. */
+static bool takes(const struct lw_ruleset *rs, const struct lw_event_def *def, size_t in, bool raw)
+{
+    if (!def->re && raw)
+        return false;
+    return !def->on_input || (in < rs->ninputs && def->on_input[in]);
+}
+
+uint64_t lw_ruleset_skipped(const struct lw_ruleset *rs, size_t e)
+{
+    const struct lw_match_index *ix = rs->index;
+    uint64_t n = 0;
+    if (!ix)
+        return 0;
+    for (size_t in = 0; in <= rs->ninputs; in++)
+        for (int raw = 0; raw < 2; raw++)
+            if (takes(rs, &rs->events[e], in, raw))
+                n += ix->lines[in * 2 + (size_t)raw];
+    return n - ix->tried[e];
+}
+
+/* Whether the line holds a literal of every factor. */
+static inline bool req_pass(const struct lw_rule_req *q, const uint64_t *found)
+{
+    for (int f = 0; f < q->nf; f++) {
+        bool any = false;
+        for (int a = 0; a < q->nalt[f] && !any; a++)
+            any = set_get(found, q->id[f][a]);
+        if (!any)
+            return false;
+    }
+    return true;
+}
+
 int lw_ruleset_match(struct lw_ruleset *rs, const struct lw_rec *r, int64_t now_ns,
                      lw_event_fn *emit, void *payload)
 {
+    struct lw_match_index *ix = rs->index;
+    size_t ew = ix->ew;
     int n = 0;
-    struct lw_bigrams bg;
-    bool have_bg = false;
+    unsigned first = r->body.n ? (unsigned char)r->body.p[0] : 256;
+    const uint64_t *gate = ix->gate + first * ew;
+    uint64_t *want = ix->want;
+    ix->lines[(r->input < rs->ninputs ? r->input : rs->ninputs) * 2 +
+              (r->body_fmt == LW_BODY_RAW)]++;
     lw_doc_reset(rs->doc);
-    for (size_t i = 0; i < rs->nevents; i++) {
-        struct lw_event_def *def = &rs->events[i];
-        struct lw_event ev;
-        if (!def->re && r->body_fmt == LW_BODY_RAW)
-            continue;
-        if (def->on_input && (r->input >= rs->ninputs || !def->on_input[r->input]))
-            continue;
-        const struct lw_prefilter *pf = def->prefilter;
-        if (pf && pf->len) {
-            /* With few literals memmem alone is cheaper than building the line's bigrams. */
-            if (rs->nliterals < 8) {
-                if (!memmem(r->body.p, r->body.n, pf->lit, pf->len)) {
-                    def->skipped++;
-                    continue;
-                }
-            } else if (!have_bg) {
-                lw_prefilter_line(&bg, r->body.p, r->body.n);
-                have_bg = true;
+    /* The events to try: those the line's first byte allows, and of those with literals only
+     * the ones whose first literal factor one pass over the line found. */
+    if (ix->scan_for[first]) {
+        size_t fw = lw_litscan_words(ix->scan);
+        lw_litscan_run(ix->scan, r->body.p, r->body.n, ix->found);
+        memcpy(want, ix->always, ew * sizeof *want);
+        for (size_t w = 0; w < fw; w++)
+            for (uint64_t bits = ix->found[w]; bits; bits &= bits - 1) {
+                const uint64_t *m = ix->by_lit + ((w << 6) + (size_t)__builtin_ctzll(bits)) * ew;
+                for (size_t k = 0; k < ew; k++)
+                    want[k] |= m[k];
             }
-            if (rs->nliterals >= 8 && !lw_prefilter_pass(pf, &bg, r->body.p, r->body.n)) {
-                def->skipped++;
-                continue;
-            }
-        }
-        if (match_one(rs, def, r, now_ns, &ev)) {
-            ev.index = (int)i;
-            emit(&ev, payload);
-            n++;
-        }
+        for (size_t k = 0; k < ew; k++)
+            want[k] &= gate[k];
+    } else {
+        memcpy(want, gate, ew * sizeof *want);
     }
+    for (size_t w = 0; w < ew; w++)
+        for (uint64_t bits = want[w]; bits; bits &= bits - 1) {
+            size_t i = (w << 6) + (size_t)__builtin_ctzll(bits);
+            struct lw_event_def *def = &rs->events[i];
+            struct lw_event ev;
+            if (!takes(rs, def, r->input, r->body_fmt == LW_BODY_RAW))
+                continue;
+            if (ix->req[i].nf > 1 && !req_pass(&ix->req[i], ix->found))
+                continue;
+            ix->tried[i]++;
+            if (match_one(rs, def, r, now_ns, &ev)) {
+                ev.index = (int)i;
+                emit(&ev, payload);
+                n++;
+            }
+        }
     /* A body that should have decoded and did not: counted once per record. */
     struct lw_doc *doc = rs->doc;
     if (doc->parsed && !doc->ok)

@@ -1,5 +1,5 @@
-/* prefilter.h: a pattern's required literal, and a line's trigram set to test it cheaply
- * (rules module, internal). */
+/* prefilter.h: a pattern's single longest top-level literal, and a line's trigram set to test it
+ * cheaply (rules module, internal; matching now uses required.h, this stays for its tests). */
 #ifndef LW_RULES_PREFILTER_H
 #define LW_RULES_PREFILTER_H
 

@@ -84,8 +84,6 @@ struct lw_event_def {
     int ts_field; /* field id of the timestamp, or -1 */
     void *tsfmt;  /* struct lw_tsfmt */
     uint64_t matched, conv_errors, ts_errors;
-    void *prefilter;  /* struct lw_prefilter: the literal a match needs, if any */
-    uint64_t skipped; /* lines the prefilter spared the regex */
 };
 
 enum lw_alert_kind {
@@ -145,7 +143,7 @@ struct lw_ruleset {
     size_t ninputs;
     void *doc;              /* struct lw_doc: the current record's decoded body (scratch) */
     uint64_t decode_errors; /* records whose JSON/logfmt body did not decode */
-    size_t nliterals;       /* events whose pattern has a prefilter literal */
+    void *index;            /* struct lw_match_index: literals and first bytes, by event */
 };
 
 /* Loads rule files (paths already expanded from globs) into *out. Every problem in every file
@@ -172,6 +170,11 @@ typedef void lw_event_fn(const struct lw_event *ev, void *payload);
  * events emitted. now_ns anchors year inference of timestamps. */
 int lw_ruleset_match(struct lw_ruleset *rs, const struct lw_rec *r, int64_t now_ns,
                      lw_event_fn *emit, void *payload);
+
+/* Lines event e's regex did not run on: the prefilter found its literals absent, or the line
+ * started with a byte its anchored pattern cannot start with (or the event is for other
+ * inputs). */
+uint64_t lw_ruleset_skipped(const struct lw_ruleset *rs, size_t e);
 
 /* Evaluates an expression of an alert against an event (for `where` and `of`). */
 bool lw_rules_eval(const struct lw_expr *e, const struct lw_event *ev);
