@@ -150,7 +150,10 @@ static int match_one(struct lw_ruleset *rs, struct lw_event_def *def, const stru
     if (def->where && !lw_expr_eval(def->where, def->vals, def->nfields))
         return 0;
     ev->ts_ns = r->ts_ns ? r->ts_ns : r->recv_ns;
-    if (def->ts_field >= 0 && def->tsfmt) {
+    if (def->ts_field >= 0 && def->tsfmt && def->vals[def->ts_field].kind != LW_V_NONE) {
+        /* A missing field (an optional capture that took no part, an absent JSON key) keeps
+         * the record's time: one rule can read the time from a raw line's own header and
+         * take the syslog envelope's where the header was already stripped. */
         const struct lw_value *tv = &def->vals[def->ts_field];
         int64_t ts;
         if (tv->kind == LW_V_STR &&

@@ -165,6 +165,49 @@ static void test_match(void)
     lw_ruleset_free(rs);
 }
 
+/* A timestamp field that is missing keeps the record's time; one that is there but does not
+ * parse makes the line a non-match, counted. */
+static void test_timestamp_missing(void)
+{
+    struct lw_diag d = {0};
+    struct lw_ruleset *rs =
+        load("events:\n"
+             "  - name: fail\n"
+             "    match: '(?:^(?<ts>[A-Z][a-z]{2} [ \\d]\\d \\d\\d:\\d\\d:\\d\\d) \\S+ [^:]+: )?"
+             "Failed password for (?<user>\\S+)'\n"
+             "    timestamp: {field: ts, format: syslog}\n",
+             &d);
+    CHECK(rs != NULL);
+    if (!rs) {
+        lw_diag_print(&d, stderr);
+        lw_diag_free(&d);
+        return;
+    }
+    int64_t now = INT64_C(1710100000) * LW_NS_PER_SEC; /* 2024-03-10T19:46:40Z */
+    struct lw_rec r = {0};
+    struct got g = {0};
+    /* A raw line: the time comes from its own header. */
+    r.body = lw_str_c("Mar 10 06:55:46 bastion sshd[1]: Failed password for root");
+    r.recv_ns = now;
+    CHECK_EQ(lw_ruleset_match(rs, &r, now, on_ev, &g), 1);
+    CHECK_EQ(g.ts, INT64_C(1710053746) * LW_NS_PER_SEC);
+    /* A syslog record (header already parsed into ts_ns): the record's time. */
+    r.body = lw_str_c("Failed password for root");
+    r.ts_ns = INT64_C(1710053700) * LW_NS_PER_SEC;
+    CHECK_EQ(lw_ruleset_match(rs, &r, now, on_ev, &g), 1);
+    CHECK_EQ(g.ts, r.ts_ns);
+    /* No record time either: arrival time. */
+    r.ts_ns = 0;
+    CHECK_EQ(lw_ruleset_match(rs, &r, now, on_ev, &g), 1);
+    CHECK_EQ(g.ts, now);
+    CHECK_EQ(rs->events[0].ts_errors, 0);
+    /* There, but not a time: no event, counted. */
+    r.body = lw_str_c("Xyz 10 06:55:46 bastion sshd[1]: Failed password for root");
+    CHECK_EQ(lw_ruleset_match(rs, &r, now, on_ev, &g), 0);
+    CHECK_EQ(rs->events[0].ts_errors, 1);
+    lw_ruleset_free(rs);
+}
+
 static void test_alerts(void)
 {
     struct lw_diag d = {0};
@@ -215,6 +258,7 @@ int main(void)
     test_patterns();
     test_errors();
     test_match();
+    test_timestamp_missing();
     test_alerts();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
