@@ -191,6 +191,23 @@ static int field_or_decoded(struct lw_event_def *ev, const char *name, size_t n)
     return i;
 }
 
+/* "unknown field" with the nearest field of the event as a hint. */
+static void unknown_field(struct loader *L, const struct lw_yaml_doc *doc,
+                          const struct lw_yaml_node *at, const struct lw_event_def *ev,
+                          const char *name)
+{
+    const char **names = lw_calloc(ev->nfields + 1, sizeof *names);
+    for (size_t i = 0; i < ev->nfields; i++)
+        names[i] = ev->fields[i].name;
+    const char *hint = lw_nearest(name, names, ev->nfields);
+    if (hint)
+        lw_yaml_error(doc, at, L->diag, "unknown field '%s' in event %s (did you mean '%s'?)", name,
+                      ev->name, hint);
+    else
+        lw_yaml_error(doc, at, L->diag, "unknown field '%s' in event %s", name, ev->name);
+    free(names);
+}
+
 static int resolve_field(const char *name, size_t n, enum lw_type *type, void *payload)
 {
     struct lw_event_def *ev = payload;
@@ -390,7 +407,7 @@ static void parse_event(struct loader *L, const struct lw_yaml_doc *doc,
             if (f && lw_yaml_str(doc, f, &fs, L->diag) == 0) {
                 ev->ts_field = field_or_decoded(ev, fs, strlen(fs));
                 if (ev->ts_field < 0)
-                    lw_yaml_error(doc, f, L->diag, "unknown field '%s'", fs);
+                    unknown_field(L, doc, f, ev, fs);
             }
             if (fmt && lw_yaml_str(doc, fmt, &fmts, L->diag) == 0) {
                 struct lw_err err = {0};
@@ -527,7 +544,7 @@ static void parse_kind(struct loader *L, const struct lw_yaml_doc *doc,
         } else if (lw_yaml_str(doc, n, &f, L->diag) == 0) {
             a->value_field = field_or_decoded(ev, f, strlen(f));
             if (a->value_field < 0)
-                lw_yaml_error(doc, n, L->diag, "unknown field '%s' in event %s", f, ev->name);
+                unknown_field(L, doc, n, ev, f);
             else if (a->kind != LW_K_DISTINCT && !ev->fields[a->value_field].decoded &&
                      (ev->fields[a->value_field].type == LW_T_STRING ||
                       ev->fields[a->value_field].type == LW_T_BOOL))
@@ -574,8 +591,17 @@ static void parse_alert(struct loader *L, const struct lw_yaml_doc *doc,
         for (size_t i = 0; i < L->rs->nevents; i++)
             if (strcmp(L->rs->events[i].name, s) == 0)
                 a->event = (int)i, ev = &L->rs->events[i];
-        if (!ev)
-            lw_yaml_error(doc, n, L->diag, "unknown event '%s'", s);
+        if (!ev) {
+            const char **names = lw_calloc(L->rs->nevents + 1, sizeof *names);
+            for (size_t i = 0; i < L->rs->nevents; i++)
+                names[i] = L->rs->events[i].name;
+            const char *hint = lw_nearest(s, names, L->rs->nevents);
+            if (hint)
+                lw_yaml_error(doc, n, L->diag, "unknown event '%s' (did you mean '%s'?)", s, hint);
+            else
+                lw_yaml_error(doc, n, L->diag, "unknown event '%s'", s);
+            free(names);
+        }
     }
 
     if (!(n = lw_yaml_get(node, "window"))) {
@@ -627,8 +653,7 @@ static void parse_alert(struct loader *L, const struct lw_yaml_doc *doc,
                 a->group_by[i] = lw_strdup(names[i]);
                 a->group_field[i] = ev ? field_or_decoded(ev, names[i], strlen(names[i])) : -1;
                 if (ev && a->group_field[i] < 0)
-                    lw_yaml_error(doc, n->type == LW_YAML_SEQ ? n->items[i] : n, L->diag,
-                                  "unknown field '%s' in event %s", names[i], ev->name);
+                    unknown_field(L, doc, n->type == LW_YAML_SEQ ? n->items[i] : n, ev, names[i]);
                 if (!strcmp(names[i], "alert") || !strcmp(names[i], "severity"))
                     lw_yaml_error(doc, n->type == LW_YAML_SEQ ? n->items[i] : n, L->diag,
                                   "'%s' is a reserved label", names[i]);
@@ -688,9 +713,11 @@ static void parse_alert(struct loader *L, const struct lw_yaml_doc *doc,
                 }
             }
     if (nkinds == 0)
-        lw_yaml_error(doc, node, L->diag,
-                      "alert %s needs a kind: count, ratio, sum, avg, min, max, absent or spike",
-                      name);
+        lw_yaml_error(
+            doc, node, L->diag,
+            "alert %s needs a kind: count, ratio, quantile, sum, avg, min, max, distinct, "
+            "absent or spike",
+            name);
 
     if ((n = lw_yaml_get(node, "annotations"))) {
         if (n->type != LW_YAML_MAP) {

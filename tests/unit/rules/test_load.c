@@ -90,7 +90,29 @@ static void test_errors(void)
     CHECK(has_diag(&d, "r.yaml:4:5: unknown key 'feilds' in event (did you mean 'fields'?)"));
     CHECK(has_diag(&d, "r.yaml:7:12: unknown event 'nope'"));
     CHECK(has_diag(&d, "r.yaml:8:13: expected a duration"));
-    CHECK(has_diag(&d, "r.yaml:10:5: alert B needs a kind"));
+    CHECK(has_diag(&d, "r.yaml:10:5: alert B needs a kind: count, ratio, quantile, sum, avg, min, "
+                       "max, distinct, absent or spike"));
+    lw_diag_free(&d);
+
+    /* Near misses of event and field names get a hint. */
+    rs = load("events:\n"
+              "  - name: login_failed\n"
+              "    match: 'from (?<ip>\\S+)'\n"
+              "alerts:\n"
+              "  - name: A\n"
+              "    event: login_faild\n"
+              "    window: 5m\n"
+              "    count: {above: 1}\n"
+              "  - name: B\n"
+              "    event: login_failed\n"
+              "    group_by: [ipp]\n"
+              "    window: 5m\n"
+              "    count: {above: 1}\n",
+              &d);
+    CHECK(rs == NULL);
+    CHECK(has_diag(&d, "r.yaml:6:12: unknown event 'login_faild' (did you mean 'login_failed'?)"));
+    CHECK(has_diag(&d, "r.yaml:11:16: unknown field 'ipp' in event login_failed (did you mean "
+                       "'ip'?)"));
     lw_diag_free(&d);
 
     rs = load("events:\n  - name: e\n    match: '(?<n>\\d+)'\n    fields: {n: integer}\n", &d);
