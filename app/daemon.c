@@ -6,6 +6,7 @@
 #include "store.h"
 
 #include <pthread.h>
+#include <sqlite3.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -298,7 +299,7 @@ static void *pipeline_main(void *arg)
         int64_t now = lw_now_ns();
         if (b) {
             process(d, b, now);
-            lw_batch_free(b);
+            lw_queue_recycle(d->q, b);
         }
         if (atomic_exchange(&d->reload, false))
             reload(d);
@@ -375,12 +376,20 @@ static int run(const char *config_path)
         lw_log(LW_ERROR, "cannot load notification states from %s: %s", d.cfg->state, err.msg);
         goto out;
     }
-    /* Small enough to keep a sidecar small, deep enough to ride out a slow flush. */
-    d.q = lw_queue_new(16, 8u << 20);
+    /* A few milliseconds of the pipeline's work: inputs refill it as it drains (file inputs
+     * retry every 2 ms while it is full), and each batch held costs a quarter MiB. */
+    d.q = lw_queue_new(4, 2u << 20);
+    /* SQLite's page caches (2 MB per connection by default, and the state file is a few MB)
+     * are most of what the store would hold: flushes re-read pages from the OS page cache
+     * instead, a few per second. A soft limit: SQLite never fails for it. */
+    sqlite3_soft_heap_limit64(768 * 1024);
     d.metrics.late_in = lw_calloc(d.cfg->ninputs + 1, sizeof *d.metrics.late_in);
     d.base_late_in = lw_calloc(d.cfg->ninputs + 1, sizeof *d.base_late_in);
     d.workers = lw_calloc(d.cfg->nsinks + 1, sizeof *d.workers);
-    lw_sinks_global_init();
+    /* curl's global init sets up the TLS libraries (~2 MB resident): only when something
+     * sends. */
+    if (d.cfg->nsinks)
+        lw_sinks_global_init();
     for (size_t i = 0; i < d.cfg->nsinks; i++)
         d.workers[i] = lw_worker_start(d.cfg->sinks[i], d.cfg->state, d.cfg->max_age_ns);
 
@@ -435,7 +444,8 @@ out_workers:
     for (size_t i = 0; i < d.cfg->nsinks; i++)
         lw_worker_stop(d.workers[i], STOP_GRACE_NS);
     uv_loop_close(&d.loop);
-    lw_sinks_global_cleanup();
+    if (d.cfg->nsinks)
+        lw_sinks_global_cleanup();
     if (rc == 0) {
         struct lw_engine_stats s;
         lw_engine_stats(d.eng, &s);

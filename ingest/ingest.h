@@ -61,6 +61,12 @@ struct lw_batch *lw_queue_pop(struct lw_queue *q, int timeout_ms);
 void lw_queue_wake(struct lw_queue *q);
 void lw_queue_close(struct lw_queue *q);
 bool lw_queue_has_room(struct lw_queue *q);
+/* A batch to fill, reused from those the consumer handed back when there is one (its buffers
+ * already allocated), else new. */
+struct lw_batch *lw_queue_batch(struct lw_queue *q, uint32_t input, const char *path,
+                                size_t data_hint);
+/* Hands a consumed batch back for lw_queue_batch (or frees it when enough are kept). */
+void lw_queue_recycle(struct lw_queue *q, struct lw_batch *b);
 
 /* ---------------------------------------------------------------- line cutting */
 

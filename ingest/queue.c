@@ -15,7 +15,17 @@ struct lw_queue {
     size_t max_batches, max_bytes;
     bool closed;
     bool woken; /* lw_queue_wake was called and no pop has returned NULL for it */
+    /* Consumed batches kept for reuse. A batch's buffers are allocated on the input's thread
+     * and were freed on the pipeline's: each quarter-MiB buffer then came back from a
+     * different place, and both threads' malloc arenas stayed large. Reused, the daemon's
+     * batches are a fixed set. */
+    struct lw_batch *spare;
+    size_t nspare;
 };
+
+/* Spares kept beyond the queue's own bound, and the largest buffer worth keeping. */
+#define SPARE_EXTRA 4
+#define SPARE_MAX_DCAP (1u << 20)
 
 struct lw_queue *lw_queue_new(size_t max_batches, size_t max_bytes)
 {
@@ -42,6 +52,11 @@ void lw_queue_free(struct lw_queue *q)
         struct lw_batch *next = b->next;
         lw_batch_free(b);
         b = next;
+    }
+    while (q->spare) {
+        struct lw_batch *next = q->spare->next;
+        lw_batch_free(q->spare);
+        q->spare = next;
     }
     pthread_cond_destroy(&q->not_empty);
     pthread_cond_destroy(&q->not_full);
@@ -158,4 +173,55 @@ bool lw_queue_has_room(struct lw_queue *q)
         !q->closed && (q->count == 0 || (q->count < q->max_batches && q->bytes < q->max_bytes));
     pthread_mutex_unlock(&q->mu);
     return room;
+}
+
+struct lw_batch *lw_queue_batch(struct lw_queue *q, uint32_t input, const char *path,
+                                size_t data_hint)
+{
+    if (!q)
+        return lw_batch_new(input, path, data_hint);
+    pthread_mutex_lock(&q->mu);
+    struct lw_batch *b = q->spare;
+    if (b) {
+        q->spare = b->next;
+        q->nspare--;
+    }
+    pthread_mutex_unlock(&q->mu);
+    if (!b)
+        return lw_batch_new(input, path, data_hint);
+    b->input = input;
+    b->path = path ? lw_strdup(path) : NULL;
+    b->n = 0;
+    b->len = 0;
+    b->eof = false;
+    b->next = NULL;
+    if (b->dcap < data_hint) {
+        free(b->data);
+        b->data = lw_malloc(data_hint);
+        b->dcap = data_hint;
+    }
+    return b;
+}
+
+void lw_queue_recycle(struct lw_queue *q, struct lw_batch *b)
+{
+    if (!b)
+        return;
+    if (!q) {
+        lw_batch_free(b);
+        return;
+    }
+    free(b->path);
+    b->path = NULL;
+    if (b->dcap <= SPARE_MAX_DCAP) {
+        pthread_mutex_lock(&q->mu);
+        if (q->nspare < q->max_batches + SPARE_EXTRA) {
+            b->next = q->spare;
+            q->spare = b;
+            q->nspare++;
+            b = NULL;
+        }
+        pthread_mutex_unlock(&q->mu);
+    }
+    lw_batch_free(b);
 }

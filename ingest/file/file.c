@@ -14,8 +14,11 @@
 #define FILE_BLOCK (256u * 1024)             /* bytes per read() */
 #define FILE_TICK_BLOCKS 64                  /* reads per file per tick, so one file can't hog */
 #define FILE_ROTATE_WAIT (5 * LW_NS_PER_SEC) /* keep reading a rotated-away file this long */
-#define FILE_RETRY_MS 20                     /* next tick when the queue was full */
+/* Next tick when the queue was full. Short, so that a small queue (a few milliseconds of the
+ * pipeline's work) is refilled before the pipeline runs dry; it only applies while blocked. */
+#define FILE_RETRY_MS 2
 #define FILE_WARN_EVERY (10 * LW_NS_PER_SEC)
+#define BATCH_DATA (LW_BATCH_MAX_BYTES + 16 * 1024) /* a full batch and the line that ends it */
 
 /* One followed file (one inode). Touched only on the I/O thread. */
 struct ffile {
@@ -93,7 +96,8 @@ static void file_on_line(const char *line, size_t n, int64_t end_off, void *payl
 {
     struct ffile *f = payload;
     if (!f->cur)
-        f->cur = lw_batch_new(f->in->index, f->path, 64 * 1024);
+        /* Sized for a full batch at once: growing by doubling copied it twice. */
+        f->cur = lw_queue_batch(f->in->queue, f->in->index, f->path, BATCH_DATA);
     struct lw_pos pos = {f->dev, f->ino, end_off};
     lw_batch_add(f->cur, line, n, f->recv_ns, &pos);
     atomic_fetch_add(&f->in->lines, 1);
