@@ -758,6 +758,21 @@ int lw_req_analyze(struct lw_req *out, const char *p, size_t len)
         f->n = c.n;
         memcpy(f->alt, c.v, sizeof f->alt);
     }
+    bool good = false;
+    for (int k = 0; k < out->nfactors; k++) {
+        struct sset t = {out->f[k].n};
+        memcpy(t.v, out->f[k].alt, sizeof t.v);
+        good |= minlen(&t) >= LW_REQ_GOODLEN;
+    }
+    for (int k = 0; good && k < out->nfactors; k++) {
+        struct sset t = {out->f[k].n};
+        memcpy(t.v, out->f[k].alt, sizeof t.v);
+        if (minlen(&t) < LW_REQ_GOODLEN) {
+            memmove(&out->f[k], &out->f[k + 1], (size_t)(out->nfactors - k - 1) * sizeof *out->f);
+            out->nfactors--;
+            k--;
+        }
+    }
     memcpy(out->first, in->first, sizeof out->first);
     out->can_be_empty = in->empty;
     free(in);
@@ -766,10 +781,11 @@ int lw_req_analyze(struct lw_req *out, const char *p, size_t len)
 
 /* ---------------------------------------------------------------- the scan
  *
- * Each literal is keyed by one of its 4-byte grams, chosen to be shared by as few other
- * literals as possible and to avoid the punctuation every log line is full of. The scan hashes
- * the 4 bytes at every position of the line into a 64 Kbit map (8 KB, in L1); only positions
- * whose gram is some literal's key go on to compare literals. One pass costs about what
+ * Each literal is keyed by a run of `stride` consecutive 4-byte grams (stride = the shortest
+ * literal's length - 3, at most 4), chosen to be shared by as few other literals as possible
+ * and to avoid the punctuation every log line is full of. The scan hashes the 4 bytes at every
+ * stride-th position of the line into a 64 Kbit map (8 KB, in L1); only positions whose gram
+ * is some literal's key go on to compare literals. One pass costs about what
  * building a trigram set did, and replaces the per-rule memmem calls. */
 
 #define MAPBITS 16
@@ -788,8 +804,10 @@ struct lit {
 struct lw_litscan {
     struct lit *lits;
     size_t nlits;
-    struct ent *ents; /* one per literal, sorted by key */
-    uint32_t *slot;   /* open addressing by key: index of the first entry + 1, 0 when empty */
+    struct ent *ents; /* stride per literal, sorted by key */
+    size_t nents;
+    size_t stride;  /* the scan tests positions 0, stride, 2 * stride ... */
+    uint32_t *slot; /* open addressing by key: index of the first entry + 1, 0 when empty */
     uint32_t mask;
     uint64_t map[(1u << MAPBITS) / 64];
 };
@@ -864,29 +882,46 @@ static int cmp_ent(const void *a, const void *b)
 
 void lw_litscan_build(struct lw_litscan *ls)
 {
-    ls->ents = lw_calloc(ls->nlits ? ls->nlits : 1, sizeof *ls->ents);
+    /* Every literal is at least minlen bytes, so registering each under stride consecutive
+     * grams lets the scan test only every stride-th position of a line: any occurrence puts
+     * exactly one of them on a tested position. */
+    size_t minlen = LW_REQ_MAXLEN;
+    for (size_t i = 0; i < ls->nlits; i++)
+        if (ls->lits[i].n < minlen)
+            minlen = ls->lits[i].n;
+    ls->stride = minlen > 3 ? minlen - 3 : 1;
+    if (ls->stride > 4)
+        ls->stride = 4;
+    ls->nents = ls->nlits * ls->stride;
+    ls->ents = lw_calloc(ls->nents ? ls->nents : 1, sizeof *ls->ents);
     for (size_t i = 0; i < ls->nlits; i++) {
         const struct lit *L = &ls->lits[i];
         size_t best = 0;
         long best_cost = -1;
-        for (size_t o = 0; o + 4 <= L->n; o++) {
-            long shared = 0;
-            for (size_t j = 0; j < ls->nlits; j++)
-                if (j != i && memmem(ls->lits[j].s, ls->lits[j].n, L->s + o, 4))
-                    shared++;
-            long cost = shared * 16 + commonness(L->s + o);
+        /* The run of grams shared by the fewest other literals, punctuation last. */
+        for (size_t o = 0; o + 3 + ls->stride <= L->n; o++) {
+            long cost = 0;
+            for (size_t k = o; k < o + ls->stride; k++) {
+                long shared = 0;
+                for (size_t j = 0; j < ls->nlits; j++)
+                    if (j != i && memmem(ls->lits[j].s, ls->lits[j].n, L->s + k, 4))
+                        shared++;
+                cost += shared * 16 + commonness(L->s + k);
+            }
             if (best_cost < 0 || cost < best_cost)
                 best = o, best_cost = cost;
         }
-        ls->ents[i] = (struct ent){load32(L->s + best), (uint16_t)best, (uint16_t)i};
+        for (size_t k = 0; k < ls->stride; k++)
+            ls->ents[i * ls->stride + k] =
+                (struct ent){load32(L->s + best + k), (uint16_t)(best + k), (uint16_t)i};
     }
-    qsort(ls->ents, ls->nlits, sizeof *ls->ents, cmp_ent);
+    qsort(ls->ents, ls->nents, sizeof *ls->ents, cmp_ent);
     size_t size = 16;
-    while (size < ls->nlits * 4)
+    while (size < ls->nents * 4)
         size *= 2;
     ls->mask = (uint32_t)size - 1;
     ls->slot = lw_calloc(size, sizeof *ls->slot);
-    for (size_t e = 0; e < ls->nlits; e++) {
+    for (size_t e = 0; e < ls->nents; e++) {
         uint32_t h = mix32(ls->ents[e].key);
         ls->map[h >> (32 - MAPBITS) >> 6] |= UINT64_C(1) << (h >> (32 - MAPBITS) & 63);
         if (e > 0 && ls->ents[e - 1].key == ls->ents[e].key)
@@ -903,7 +938,7 @@ void lw_litscan_run(const struct lw_litscan *ls, const char *line, size_t n, uin
     memset(found, 0, lw_litscan_words(ls) * sizeof *found);
     if (n < 4)
         return;
-    for (size_t i = 0; i + 4 <= n; i++) {
+    for (size_t i = 0; i + 4 <= n; i += ls->stride) {
         uint32_t k = load32(line + i), h = mix32(k), m = h >> (32 - MAPBITS);
         if (!(ls->map[m >> 6] >> (m & 63) & 1))
             continue;
@@ -911,7 +946,7 @@ void lw_litscan_run(const struct lw_litscan *ls, const char *line, size_t n, uin
             size_t e = ls->slot[s] - 1;
             if (ls->ents[e].key != k)
                 continue;
-            for (; e < ls->nlits && ls->ents[e].key == k; e++) {
+            for (; e < ls->nents && ls->ents[e].key == k; e++) {
                 const struct ent *E = &ls->ents[e];
                 const struct lit *L = &ls->lits[E->lit];
                 if (i < E->off || i - E->off + L->n > n)

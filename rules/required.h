@@ -10,6 +10,9 @@
 #define LW_REQ_MAXALT 16 /* alternatives per factor */
 #define LW_REQ_MAXLEN 32 /* bytes per literal (longer ones are cut: a piece is still required) */
 #define LW_REQ_MINLEN 4  /* shorter literals select too little to be worth scanning for */
+/* A pattern with a literal this long drops its shorter factors: they add little, and when all
+ * of a ruleset's literals are this long the scan tests every third position only. */
+#define LW_REQ_GOODLEN 6
 
 struct lw_req_lit {
     uint8_t len;
