@@ -382,7 +382,7 @@ static int run(const char *config_path)
     /* SQLite's page caches (2 MB per connection by default, and the state file is a few MB)
      * are most of what the store would hold: flushes re-read pages from the OS page cache
      * instead, a few per second. A soft limit: SQLite never fails for it. */
-    sqlite3_soft_heap_limit64(768 * 1024);
+    sqlite3_soft_heap_limit64(256 * 1024);
     d.metrics.late_in = lw_calloc(d.cfg->ninputs + 1, sizeof *d.metrics.late_in);
     d.base_late_in = lw_calloc(d.cfg->ninputs + 1, sizeof *d.base_late_in);
     d.workers = lw_calloc(d.cfg->nsinks + 1, sizeof *d.workers);

@@ -11,7 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define FILE_BLOCK (256u * 1024)             /* bytes per read() */
+/* Bytes per read(). A read's lines that do not fit in a full queue wait as pending batches:
+ * 64 KiB keeps that to one batch. */
+#define FILE_BLOCK (64u * 1024)
 #define FILE_TICK_BLOCKS 64                  /* reads per file per tick, so one file can't hog */
 #define FILE_ROTATE_WAIT (5 * LW_NS_PER_SEC) /* keep reading a rotated-away file this long */
 /* Next tick when the queue was full. Short, so that a small queue (a few milliseconds of the
