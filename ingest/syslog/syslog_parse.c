@@ -105,7 +105,10 @@ static bool rfc3339(struct cur *c, int64_t *ns)
         !digits(&t, 2, &d) || !(expect(&t, 'T') || expect(&t, 't')) || !digits(&t, 2, &h) ||
         !expect(&t, ':') || !digits(&t, 2, &mi) || !expect(&t, ':') || !digits(&t, 2, &s))
         return false;
-    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || s > 60)
+    /* Nanoseconds since 1970 in 64 bits reach 1677..2262: a year far outside is no real clock
+     * (and would overflow), so the message keeps no time rather than a wrong one. */
+    if (y < 1900 || y > 2200 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 ||
+        mi > 59 || s > 60)
         return false;
     int64_t frac = fraction(&t);
     int64_t offset = 0;

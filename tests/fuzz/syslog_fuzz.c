@@ -1,0 +1,41 @@
+/* syslog_fuzz.c: fuzz target for the syslog decoder (RFC 3164 and RFC 5424, ingest/syslog):
+ * the bytes of one message exactly as they arrive on the network. */
+#include "ingest.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Every piece the decoder returns must lie inside the message (they are borrowed), the numbers
+ * must be in their ranges, and a refused line must come back whole as the body. */
+static void inside(const struct lw_str *s, const char *line, size_t n)
+{
+    if (s->n && !(s->p >= line && s->p + s->n <= line + n))
+        abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char *line = malloc(size ? size : 1); /* exactly sized: a read past the end is caught */
+    memcpy(line, data, size);
+    struct lw_syslog_msg m;
+    /* 2024-03-10T12:00:00Z: RFC 3164 years are inferred from it. */
+    int rc = lw_syslog_parse(line, size, INT64_C(1710072000) * LW_NS_PER_SEC, &m);
+    if (rc != 0 && rc != -1)
+        abort();
+    if (rc == -1 && (m.msg.n != size || (size && m.msg.p != line)))
+        abort();
+    if (m.pri < -1 || m.pri > 191 || m.facility < -1 || m.facility > 23 || m.severity < -1 ||
+        m.severity > 7)
+        abort();
+    if (m.pri >= 0 && (m.facility != m.pri / 8 || m.severity != m.pri % 8))
+        abort();
+    if (m.facility >= 0 && !lw_syslog_facility_name(m.facility))
+        abort();
+    if (m.severity >= 0 && !lw_syslog_severity_name(m.severity))
+        abort();
+    const struct lw_str *parts[] = {&m.host, &m.app, &m.procid, &m.msgid, &m.sd, &m.msg};
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+        inside(parts[i], line, size);
+    free(line);
+    return 0;
+}
