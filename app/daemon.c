@@ -6,7 +6,6 @@
 #include "store.h"
 
 #include <pthread.h>
-#include <sqlite3.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -379,10 +378,9 @@ static int run(const char *config_path)
     /* A few milliseconds of the pipeline's work: inputs refill it as it drains (file inputs
      * retry every 2 ms while it is full), and each batch held costs a quarter MiB. */
     d.q = lw_queue_new(4, 2u << 20);
-    /* SQLite's page caches (2 MB per connection by default, and the state file is a few MB)
-     * are most of what the store would hold: flushes re-read pages from the OS page cache
-     * instead, a few per second. A soft limit: SQLite never fails for it. */
-    sqlite3_soft_heap_limit64(256 * 1024);
+    /* The store's page caches would be most of the daemon's memory: flushes re-read pages
+     * from the OS page cache instead, a few per second. */
+    lw_store_limit_memory(256 * 1024);
     d.metrics.late_in = lw_calloc(d.cfg->ninputs + 1, sizeof *d.metrics.late_in);
     d.base_late_in = lw_calloc(d.cfg->ninputs + 1, sizeof *d.base_late_in);
     d.workers = lw_calloc(d.cfg->nsinks + 1, sizeof *d.workers);

@@ -175,6 +175,11 @@ out_rollback:
     return rc;
 }
 
+void lw_store_limit_memory(int64_t bytes)
+{
+    sqlite3_soft_heap_limit64(bytes);
+}
+
 int lw_store_open(struct lw_store **out, const char *path, struct lw_err *err)
 {
     struct lw_store *st = lw_calloc(1, sizeof *st);

@@ -14,6 +14,9 @@ struct lw_store;
 /* Opens (creating if needed) the state file at path, applies migrations, prepares statements.
  * ":memory:" gives a private in-memory store. *out is the caller's; close with lw_store_close. */
 int lw_store_open(struct lw_store **out, const char *path, struct lw_err *err);
+/* A soft limit, for the whole process, on the memory every store connection's caches may hold
+ * (SQLite's page caches are 2 MB per connection by default); never a failure. */
+void lw_store_limit_memory(int64_t bytes);
 void lw_store_close(struct lw_store *st);
 int lw_store_schema_version(struct lw_store *st);
 
