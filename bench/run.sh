@@ -3,7 +3,10 @@
 #
 #   bench/run.sh BIN [--size 200MB] [--seed 1] [--reps 2] [--only nginx-1,mixed-20]
 #                    [--mtail-all] [--no-mtail] [--no-daemon]
-#   bench/run.sh --smoke BIN      # ~10 s: 4 MB corpora, nginx-1 and mixed-20, cross-checks; exit 1 on failure
+#   bench/run.sh --smoke BIN      # ~30 s: 4 MB corpora, nginx-1 and mixed-20, cross-checks, and the
+#                                 # latency and soak smokes (~10 s each); exit 1 on failure
+#   bench/run.sh BIN --latency [--rate 100000]   # alert latency, write() to webhook (latency.py, ~70 s)
+#   bench/run.sh BIN --soak [MINUTES] [--rate 50000]   # memory soak, 100 rules (soak.py; default 10 min)
 #
 # Generates (and caches in bench/.cache) the corpora, builds bench/pcre_loop.c, then measures
 # logwarden replay, the live daemon, mtail --one_shot, the bare PCRE2-JIT loop, grep -c -E -f and
@@ -14,12 +17,19 @@ here=$(cd "$(dirname "$0")" && pwd)
 smoke=
 bin=
 args=
+live=   # options for latency.py and soak.py
+mode=bench
 while [ $# -gt 0 ]; do
     case $1 in
     --smoke) smoke=--smoke ;;
-    --size|--seed|--reps|--only) args="$args $1 $2"; shift ;;
+    --size|--reps|--only) args="$args $1 $2"; shift ;;
+    --seed) args="$args $1 $2"; live="$live $1 $2"; shift ;;
+    --rate) live="$live $1 $2"; shift ;;
+    --latency) mode=latency ;;
+    --soak) mode=soak
+        case ${2:-} in [0-9]*) live="$live --minutes $2"; shift ;; esac ;;
     --mtail-all|--no-mtail|--no-daemon) args="$args $1" ;;
-    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "bench/run.sh: unknown option $1" >&2; exit 2 ;;
     *) bin=$1 ;;
     esac
@@ -29,6 +39,11 @@ if [ -z "$bin" ] || [ ! -x "$bin" ]; then
     echo "usage: bench/run.sh [--smoke] BIN [--size 200MB] (BIN: the logwarden binary, built)" >&2
     exit 2
 fi
+# shellcheck disable=SC2086
+case $mode in
+latency) exec python3 "$here/latency.py" --bin "$bin" $live ;;
+soak) exec python3 "$here/soak.py" --bin "$bin" $live ;;
+esac
 command -v mtail >/dev/null 2>&1 || echo "bench: mtail not installed (apt-get install mtail): its rows are skipped" >&2
 
 cache=${LW_BENCH_CACHE:-$here/.cache}   # corpora, pcre_loop, the last run's details
@@ -38,5 +53,13 @@ if [ ! -x "$loop" ] || [ "$here/pcre_loop.c" -nt "$loop" ]; then
     ${CC:-cc} -O2 -std=c11 -Wall -Wextra -o "$loop" "$here/pcre_loop.c" \
         $(pkg-config --cflags --libs libpcre2-8)
 fi
+if [ -n "$smoke" ]; then  # the throughput smoke, then the live daemon's: all must pass
+    rc=0
+    # shellcheck disable=SC2086
+    python3 "$here/bench.py" --bin "$bin" --pcre-loop "$loop" --smoke $args || rc=1
+    python3 "$here/latency.py" --bin "$bin" --smoke || rc=1
+    python3 "$here/soak.py" --bin "$bin" --smoke || rc=1
+    exit $rc
+fi
 # shellcheck disable=SC2086
-exec python3 "$here/bench.py" --bin "$bin" --pcre-loop "$loop" $smoke $args
+exec python3 "$here/bench.py" --bin "$bin" --pcre-loop "$loop" $args
