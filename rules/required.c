@@ -426,7 +426,7 @@ static void parse_class(struct parser *P, uint64_t bits[4], bool *exact)
 {
     const char *p = P->p;
     size_t i = P->i + 1, len = P->len;
-    bool neg = false, first = true;
+    bool neg = false, first = true, approx = false; /* approx: a superset was taken (\h) */
     uint64_t b[4] = {0};
     *exact = true;
     if (i < len && p[i] == '^')
@@ -452,6 +452,7 @@ static void parse_class(struct parser *P, uint64_t bits[4], bool *exact)
             bool ex;
             if (class_escape(p[i + 1], b, &ex)) {
                 *exact = false;
+                approx |= !ex;
                 i += 2;
                 continue;
             }
@@ -488,8 +489,8 @@ static void parse_class(struct parser *P, uint64_t bits[4], bool *exact)
     P->i = i + 1;
     if (neg) {
         for (int w = 0; w < 4; w++)
-            b[w] = ~b[w];
-        *exact = false; /* 250 bytes are not worth expanding */
+            b[w] = approx ? ~UINT64_C(0) : ~b[w]; /* the complement of a superset is no superset */
+        *exact = false;                           /* 250 bytes are not worth expanding */
     }
     memcpy(bits, b, sizeof b);
 }
@@ -547,14 +548,23 @@ static bool parse_quant(struct parser *P, long *min, long *max)
 
 static struct info *parse_alt(struct parser *P);
 
-/* Skips a lookaround's body, to its closing parenthesis. */
+/* Skips a lookaround's body, to its closing parenthesis. \Q...\E and \c quote parentheses
+ * (refused); a comment ends at its first ')'. */
 static void skip_group(struct parser *P)
 {
     int depth = 0;
     for (; P->i < P->len; P->i++) {
         char c = P->p[P->i];
         if (c == '\\') {
+            if (P->i + 1 < P->len && (P->p[P->i + 1] == 'Q' || P->p[P->i + 1] == 'c'))
+                break;
             P->i++;
+        } else if (c == '(' && P->i + 2 < P->len && P->p[P->i + 1] == '?' &&
+                   P->p[P->i + 2] == '#') {
+            const char *e = memchr(P->p + P->i, ')', P->len - P->i);
+            if (!e)
+                break;
+            P->i = (size_t)(e - P->p);
         } else if (c == '[') {
             uint64_t b[4];
             bool ex;

@@ -1,5 +1,5 @@
 /* test_queue.c: batches (pointers survive growth) and the bounded queue (bounds, blocking,
- * wake, close). */
+ * wake, close, batches reused through lw_queue_batch / lw_queue_recycle). */
 #include "ingest.h"
 #include "test.h"
 
@@ -94,6 +94,137 @@ static void test_bounds(void)
     CHECK_EQ(lw_queue_try_push(q, batch_of(1)), LW_OK);
     lw_queue_free(q);
     lw_queue_free(NULL);
+}
+
+/* Batches handed back with lw_queue_recycle and taken again with lw_queue_batch: they start
+ * empty with the new input and path, keep working (records point at their own lines), the
+ * queue's bounds hold for them, and nothing leaks (ASan). */
+static void test_reuse(void)
+{
+    struct lw_queue *q = lw_queue_new(3, 1000);
+    /* No queue: a plain new batch, and recycling frees. */
+    struct lw_batch *b = lw_queue_batch(NULL, 1, "/a", 16);
+    CHECK_STR(b->path, "/a");
+    lw_queue_recycle(NULL, b);
+    lw_queue_recycle(q, NULL);
+
+    /* Rounds of fill, push, pop, recycle: after the first round the batches are reused. */
+    struct lw_batch *seen[16] = {0};
+    int nseen = 0, bad = 0, reused = 0;
+    char line[64];
+    for (int round = 0; round < 50; round++) {
+        struct lw_batch *bs[3];
+        for (int k = 0; k < 3; k++) {
+            char path[32];
+            snprintf(path, sizeof path, "/var/log/%d.log", round * 3 + k);
+            bs[k] = lw_queue_batch(q, (uint32_t)k, k == 2 ? NULL : path, 8);
+            struct lw_batch *nb = bs[k];
+            bool old = false;
+            for (int i = 0; i < nseen; i++)
+                old |= seen[i] == nb;
+            if (old)
+                reused++;
+            else if (nseen < 16)
+                seen[nseen++] = nb;
+            if (nb->n != 0 || nb->len != 0 || nb->eof || nb->next != NULL ||
+                nb->input != (uint32_t)k)
+                bad++;
+            if (k == 2 ? nb->path != NULL : !nb->path || strcmp(nb->path, path) != 0)
+                bad++;
+            /* Lines of varying size: some rounds grow the data past what it had. */
+            int lines = 1 + (round * 7 + k) % 9;
+            for (int i = 0; i < lines; i++) {
+                int n = snprintf(line, sizeof line, "r%d k%d line %d%.*s", round, k, i,
+                                 (round + i) % 20, "xxxxxxxxxxxxxxxxxxxx");
+                struct lw_pos pos = {1, 2, i};
+                lw_batch_add(nb, line, (size_t)n, round, &pos);
+            }
+            if (k == 0 && round % 10 == 0)
+                nb->eof = true;
+        }
+        /* The bounds hold for reused batches: 3 batches or 1000 bytes. */
+        size_t bytes = 0;
+        for (int k = 0; k < 3; k++) {
+            bytes += bs[k]->len;
+            if (lw_queue_try_push(q, bs[k]) != LW_OK)
+                bad++;
+        }
+        if (bytes > 1000)
+            bad++;
+        struct lw_batch *extra = lw_queue_batch(q, 9, "/x", 8);
+        lw_batch_add(extra, "x", 1, 0, NULL);
+        if (lw_queue_try_push(q, extra) != LW_EFULL)
+            bad++;
+        if (lw_queue_has_room(q))
+            bad++;
+        /* Pop: FIFO, the lines intact. */
+        for (int k = 0; k < 3; k++) {
+            struct lw_batch *got = lw_queue_pop(q, 0);
+            if (got != bs[k]) {
+                bad++;
+                continue;
+            }
+            int lines = 1 + (round * 7 + k) % 9;
+            if (got->n != (size_t)lines || got->eof != (k == 0 && round % 10 == 0))
+                bad++;
+            for (size_t i = 0; i < got->n && i < (size_t)lines; i++) {
+                int n = snprintf(line, sizeof line, "r%d k%d line %zu%.*s", round, k, i,
+                                 (int)((round + (int)i) % 20), "xxxxxxxxxxxxxxxxxxxx");
+                const struct lw_record *r = &got->recs[i];
+                if (r->line.n != (size_t)n || memcmp(r->line.p, line, (size_t)n) != 0 ||
+                    r->pos.off != (int64_t)i || r->recv_ns != round)
+                    bad++;
+                if (r->line.p < got->data || r->line.p + r->line.n > got->data + got->len)
+                    bad++;
+            }
+            lw_queue_recycle(q, got);
+        }
+        lw_queue_recycle(q, extra); /* never queued: handed back all the same */
+        if (lw_queue_pop(q, 0) != NULL)
+            bad++;
+    }
+    CHECK_EQ(bad, 0);
+    CHECK(reused > 100); /* the same few batches, over and over */
+    CHECK(nseen <= 4 + 3 + 1);
+
+    /* A byte bound with reused batches: a reused batch's len is its new content only. */
+    b = lw_queue_batch(q, 0, "/big", 8);
+    char big[600];
+    memset(big, 'b', sizeof big);
+    lw_batch_add(b, big, sizeof big, 0, NULL);
+    CHECK_EQ(b->len, 600);
+    CHECK_EQ(lw_queue_try_push(q, b), LW_OK);
+    struct lw_batch *b2 = lw_queue_batch(q, 0, "/big2", 8);
+    lw_batch_add(b2, big, 401, 0, NULL);
+    CHECK_EQ(lw_queue_try_push(q, b2), LW_EFULL); /* 600 + 401 > 1000 */
+    b2->n = 0, b2->len = 0;                       /* as a reader refilling it would */
+    lw_batch_add(b2, big, 400, 0, NULL);
+    CHECK_EQ(lw_queue_try_push(q, b2), LW_OK);
+    lw_queue_recycle(q, lw_queue_pop(q, 0));
+    lw_queue_recycle(q, lw_queue_pop(q, 0));
+    /* A larger data hint than a spare's buffer: the buffer grows (the old one freed). */
+    b = lw_queue_batch(q, 4, NULL, 1 << 16);
+    CHECK(b->dcap >= 1 << 16);
+    CHECK_EQ(b->n, 0);
+    memset(big, 'c', sizeof big);
+    for (int i = 0; i < 100; i++)
+        lw_batch_add(b, big, sizeof big, 0, NULL);
+    CHECK_EQ(b->len, 60000);
+    CHECK(b->recs[99].line.p[0] == 'c');
+    /* A batch grown past the largest buffer worth keeping is freed, not kept. */
+    struct lw_batch *huge = lw_queue_batch(q, 5, "/huge", (2u << 20));
+    lw_batch_add(huge, big, sizeof big, 0, NULL);
+    lw_queue_recycle(q, huge);
+    lw_queue_recycle(q, b);
+    /* More spares than it keeps: the rest are freed (ASan: no leak either way). */
+    struct lw_batch *many[20];
+    for (int i = 0; i < 20; i++)
+        many[i] = lw_queue_batch(q, 0, "/m", 8);
+    for (int i = 0; i < 20; i++)
+        lw_queue_recycle(q, many[i]);
+    /* Spares and a queued batch are freed with the queue. */
+    CHECK_EQ(lw_queue_try_push(q, lw_queue_batch(q, 0, "/q", 8)), LW_OK);
+    lw_queue_free(q);
 }
 
 struct pusher {
@@ -196,6 +327,7 @@ int main(void)
 {
     test_batch();
     test_bounds();
+    test_reuse();
     test_blocking();
     test_wake();
     return test_summary();
