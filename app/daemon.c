@@ -13,6 +13,12 @@
 
 #define FLUSH_INTERVAL_NS (1 * LW_NS_PER_SEC)
 #define STOP_GRACE_NS (5 * LW_NS_PER_SEC)
+/* After a restart, how long past an unconfirmed alert's window the engine has to fire it again
+ * (lw_notifier_reconcile) before it counts as resolved. */
+#define RECONCILE_GRACE_NS (5 * LW_NS_PER_SEC)
+/* Notifications due wait for the queue to be drained (the lines read together are told in one
+ * notification), but no longer than this when it never is. */
+#define NOTIFY_MAX_WAIT_NS (200 * LW_NS_PER_SEC / 1000)
 
 struct ckpt {
     uint32_t input;
@@ -127,6 +133,39 @@ static void read_silences(struct daemon *d, int64_t now)
     free(s.rows);
 }
 
+static void wake_sinks(struct daemon *d, const struct lw_flush *f)
+{
+    for (size_t i = 0; i < f->noutbox; i++)
+        for (size_t s = 0; s < d->cfg->nsinks; s++)
+            if (!strcmp(d->cfg->sinks[s]->name, f->outbox[i].sink))
+                lw_worker_wake(d->workers[s]);
+}
+
+/* Notifications due (a transition's group_wait has passed): the outbox rows and the notifier's
+ * rows that say what was told, in a small transaction of their own, after the batch that made
+ * them rather than at the next periodic flush. Windows, alert states and checkpoints wait for
+ * that flush; lw_notifier_reconcile covers a crash in between (notify.h). */
+static void notify_due(struct daemon *d)
+{
+    struct lw_flush f = {0};
+    struct lw_err err = {0};
+    int64_t now = lw_now_ns();
+    if (!lw_notifier_due(d->notifier, now))
+        return;
+    read_silences(d, now);
+    lw_notifier_collect(d->notifier, now, &f);
+    if (f.noutbox || f.nnotifs) {
+        if (lw_store_flush(d->st, &f, &err) < 0) {
+            lw_log(LW_ERROR, "writing notifications to %s failed, will retry: %s", d->cfg->state,
+                   err.msg);
+            lw_notifier_collect_abort(d->notifier);
+            return;
+        }
+    }
+    lw_notifier_collect_done(d->notifier);
+    wake_sinks(d, &f);
+}
+
 /* Writes windows, alert states, checkpoints, notification states and notifications in one
  * transaction. */
 static void flush(struct daemon *d)
@@ -156,10 +195,7 @@ static void flush(struct daemon *d)
     lw_notifier_collect_done(d->notifier);
     for (size_t i = 0; i < d->nckpts; i++)
         d->ckpts[i].dirty = false;
-    for (size_t i = 0; i < f.noutbox; i++)
-        for (size_t s = 0; s < d->cfg->nsinks; s++)
-            if (!strcmp(d->cfg->sinks[s]->name, f.outbox[i].sink))
-                lw_worker_wake(d->workers[s]);
+    wake_sinks(d, &f);
 out:
     free(crows);
 }
@@ -177,6 +213,66 @@ static void restore_bucket(const struct lw_bucket_row *row, void *payload)
 static void restore_state(const struct lw_state_row *row, void *payload)
 {
     lw_engine_restore_state(payload, row);
+}
+
+struct firing {
+    char (*fps)[17];
+    size_t n;
+    const struct lw_ruleset *rs;
+    int64_t now;
+};
+
+static void on_firing_state(const struct lw_state_row *row, void *payload)
+{
+    struct firing *f = payload;
+    if (row->state != LW_FIRING || strlen(row->fingerprint) != 16)
+        return;
+    f->fps = lw_realloc(f->fps, (f->n + 1) * sizeof *f->fps);
+    memcpy(f->fps[f->n++], row->fingerprint, 17);
+}
+
+static int cmp_fp(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+/* The engine does not have it firing: wait for its window (where the events that fired it can
+ * still count when read again), then take it as resolved. */
+static int64_t firing_hold(const char *fp, const char *alert, void *payload)
+{
+    struct firing *f = payload;
+    if (strlen(fp) == 16 && bsearch(fp, f->fps, f->n, sizeof *f->fps, cmp_fp))
+        return 0;
+    int64_t hold = 0;
+    for (size_t i = 0; i < f->rs->nalerts; i++) {
+        const struct lw_alert_def *a = &f->rs->alerts[i];
+        if (!strcmp(a->name, alert))
+            hold =
+                (a->kind == LW_K_SPIKE ? 2 : 1) * a->window_ns + a->for_ns + a->keep_firing_for_ns;
+    }
+    return f->now + hold + RECONCILE_GRACE_NS;
+}
+
+/* Notifications are committed before the alert states that caused them (notify_due): after a
+ * crash, alerts the notifier has as firing and the engine's states do not are unconfirmed. */
+static int reconcile_notifs(struct daemon *d)
+{
+    struct firing f = {.rs = d->rs, .now = lw_now_ns()};
+    struct lw_err err = {0};
+    if (lw_store_load_states(d->st, on_firing_state, &f, &err) < 0) {
+        lw_log(LW_ERROR, "cannot load alert states from %s: %s", d->cfg->state, err.msg);
+        free(f.fps);
+        return -1;
+    }
+    qsort(f.fps, f.n, sizeof *f.fps, cmp_fp);
+    size_t n = lw_notifier_reconcile(d->notifier, firing_hold, &f);
+    if (n)
+        lw_log(LW_INFO,
+               "%zu notified alerts are not firing in the saved alert states (a crash): "
+               "resolved unless they fire again",
+               n);
+    free(f.fps);
+    return 0;
 }
 
 static int engine_from_store(struct daemon *d, struct lw_ruleset *rs, struct lw_engine **out)
@@ -294,7 +390,9 @@ static void *pipeline_main(void *arg)
     struct daemon *d = arg;
     int64_t last_flush = lw_mono_ns();
     for (;;) {
-        struct lw_batch *b = lw_queue_pop(d->q, 200);
+        /* With notifications due, only what is queued already is processed before them. */
+        bool due = lw_notifier_due(d->notifier, lw_now_ns());
+        struct lw_batch *b = lw_queue_pop(d->q, due ? 0 : 200);
         int64_t now = lw_now_ns();
         if (b) {
             process(d, b, now);
@@ -304,6 +402,8 @@ static void *pipeline_main(void *arg)
             reload(d);
         publish(d);
         lw_engine_tick(d->eng, now);
+        if (!b || lw_notifier_due(d->notifier, lw_now_ns() - NOTIFY_MAX_WAIT_NS))
+            notify_due(d);
         if (!b && atomic_load(&d->stopping))
             break; /* the queue is closed and drained */
         if (lw_mono_ns() - last_flush >= FLUSH_INTERVAL_NS) {
@@ -375,6 +475,8 @@ static int run(const char *config_path)
         lw_log(LW_ERROR, "cannot load notification states from %s: %s", d.cfg->state, err.msg);
         goto out;
     }
+    if (reconcile_notifs(&d) < 0)
+        goto out;
     /* A few milliseconds of the pipeline's work: inputs refill it as it drains (file inputs
      * retry every 2 ms while it is full), and each batch held costs a quarter MiB. */
     d.q = lw_queue_new(4, 2u << 20);

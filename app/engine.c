@@ -43,7 +43,14 @@ struct alert_rt {
     int64_t done_n;  /* last evaluated instant; INT64_MIN before the first */
     int64_t start_n; /* the first instant: absent needs a whole window after it */
     int64_t max_b;   /* newest bucket with data */
+    /* Live mode: groups that got an event in an instant already evaluated, to evaluate again
+     * at done_n at the end of the batch (lw_engine_tick), once each. */
+    struct lw_wgroup **redo;
+    size_t nredo, capredo;
 };
+
+/* eval_n of a group in its alert's redo list: no instant is INT64_MIN. */
+#define REDO_MARK INT64_MIN
 
 struct lw_engine {
     struct lw_ruleset *rs;
@@ -292,8 +299,8 @@ static void eval_group(struct lw_engine *e, struct alert_rt *ar, struct lw_wgrou
     struct lw_gstate *s = &g->st;
     s->value = v;
     /* Between evaluations nothing changed: a condition true at the last one held until the
-     * instant before this one. */
-    if (!cond && s->last_cond)
+     * instant before this one (unless the last one was this instant: a live re-evaluation). */
+    if (!cond && s->last_cond && s->last_true_ns < t)
         s->last_true_ns = t - ar->res_ns;
     s->last_cond = cond;
     if (cond) {
@@ -336,7 +343,7 @@ static void forget_idle(struct alert_rt *ar, int64_t n, bool persist)
         return;
     for (size_t i = lw_win_count(ar->w); i-- > 0;) {
         struct lw_wgroup *g = lw_win_at(ar->w, i);
-        if (g->st.state == LW_INACTIVE && !(persist && g->st.dirty) &&
+        if (g->st.state == LW_INACTIVE && !(persist && g->st.dirty) && g->st.eval_n != REDO_MARK &&
             g->last_bucket <= n - 2 * ar->k && g->st.sched_max <= n)
             lw_win_drop(ar->w, g);
     }
@@ -475,6 +482,16 @@ static void add_event(struct lw_engine *e, struct alert_rt *ar, const struct lw_
     } else if (b <= ar->done_n) {
         schedule(ar, g, b); /* late but in the window: look again at the next instant */
     }
+    if (e->mode == LW_MODE_LIVE && b <= ar->done_n && g->st.eval_n != REDO_MARK) {
+        /* The window ending at done_n, already evaluated, holds this event: evaluate it again
+         * at the end of the batch rather than wait for the next instant. */
+        if (ar->nredo == ar->capredo) {
+            ar->capredo = ar->capredo ? ar->capredo * 2 : 16;
+            ar->redo = lw_realloc(ar->redo, ar->capredo * sizeof *ar->redo);
+        }
+        ar->redo[ar->nredo++] = g;
+        g->st.eval_n = REDO_MARK;
+    }
 }
 
 static void on_event(const struct lw_event *ev, void *payload)
@@ -564,6 +581,7 @@ void lw_engine_free(struct lw_engine *e)
         for (int64_t s = 0; s < e->alerts[i].nwheel; s++)
             free(e->alerts[i].wheel[s].g);
         free(e->alerts[i].wheel);
+        free(e->alerts[i].redo);
     }
     free(e->alerts);
     free(e->late_by_input);
@@ -595,6 +613,16 @@ void lw_engine_tick(struct lw_engine *e, int64_t now_ns)
     for (size_t i = 0; i < e->nalerts; i++) {
         struct alert_rt *ar = &e->alerts[i];
         advance(e, ar, floor_div(e->now_ns, ar->res_ns));
+        /* Groups whose evaluated window got events since: the instant again (a group the
+         * advance evaluated has eval_n == done_n, and is skipped). */
+        for (size_t j = 0; j < ar->nredo; j++) {
+            struct lw_wgroup *g = ar->redo[j];
+            if (g->st.eval_n == REDO_MARK) {
+                g->st.eval_n = ar->done_n - 1; /* not done_n: evaluate */
+                eval_group(e, ar, g, ar->done_n);
+            }
+        }
+        ar->nredo = 0;
     }
 }
 

@@ -22,9 +22,10 @@ struct entry {
     int64_t changed_ns;
     int notified; /* -1 nothing, 0 resolved, 1 firing */
     int64_t notified_ns;
-    bool dirty;  /* to persist */
-    bool remove; /* persisted as a delete, then freed */
-                 /* set by collect, applied by collect_done */
+    int64_t unconfirmed_until; /* lw_notifier_reconcile: resolve at this time (0: no) */
+    bool dirty;                /* to persist */
+    bool remove;               /* persisted as a delete, then freed */
+                               /* set by collect, applied by collect_done */
     bool sending;
     bool queued; /* in this collect's payload (counted as sent) */
     int new_notified;
@@ -44,6 +45,7 @@ struct lw_notifier {
     struct silence *sil;
     size_t nsil;
     struct lw_notifier_stats st;
+    int64_t due_ns, next_due_ns; /* lw_notifier_due; collect's next value for it */
     /* collect output */
     int64_t now;
     struct lw_buf *bufs; /* per sink */
@@ -58,6 +60,7 @@ struct lw_notifier *lw_notifier_new(const struct lw_config *cfg)
     n->cfg = cfg;
     n->bufs = lw_calloc(cfg->nsinks + 1, sizeof *n->bufs);
     n->orows = lw_calloc(cfg->nsinks + 1, sizeof *n->orows);
+    n->due_ns = INT64_MAX;
     return n;
 }
 
@@ -145,6 +148,13 @@ void lw_notifier_transition(struct lw_notifier *n, const char *json, size_t len,
         json_decref(obj);
         return;
     }
+    /* The engine has it (again): whatever it says now is the truth. */
+    for (size_t i = 0; i < n->n; i++)
+        if (n->e[i]->unconfirmed_until && !strcmp(n->e[i]->fp, fp))
+            n->e[i]->unconfirmed_until = 0;
+    int64_t gw = n->cfg->group_wait_ns > 0 ? n->cfg->group_wait_ns : 0;
+    if (now_ns + gw < n->due_ns)
+        n->due_ns = now_ns + gw;
     size_t *sinks = lw_route_alert(n->cfg, json, len, &nsinks);
     /* The ledger (sink index nsinks) records every alert, routed or not: inhibition by an
      * alert that no route sends anywhere still applies, as in Alertmanager. */
@@ -180,6 +190,27 @@ void lw_notifier_restore(struct lw_notifier *n, const struct lw_notif_row *row)
     x->notified = row->notified;
     x->notified_ns = row->notified_ns;
     set_payload(x, row->payload, strlen(row->payload));
+}
+
+size_t lw_notifier_reconcile(struct lw_notifier *n, lw_notifier_hold_fn *fn, void *payload)
+{
+    size_t cnt = 0;
+    for (size_t i = 0; i < n->n; i++) {
+        struct entry *x = n->e[i];
+        if (x->status != 1)
+            continue;
+        int64_t until = fn(x->fp, x->alert, payload);
+        if (until > 0) {
+            x->unconfirmed_until = until;
+            cnt++;
+        }
+    }
+    return cnt;
+}
+
+bool lw_notifier_due(const struct lw_notifier *n, int64_t now_ns)
+{
+    return n->due_ns <= now_ns;
 }
 
 /* ---------------------------------------------------------------- matchers */
@@ -435,6 +466,16 @@ void lw_notifier_collect(struct lw_notifier *n, int64_t now_ns, struct lw_flush 
     n->nrows = 0;
     n->now = now_ns;
     for (size_t i = 0; i < n->n; i++) {
+        struct entry *x = n->e[i];
+        if (x->unconfirmed_until && now_ns >= x->unconfirmed_until) {
+            /* The engine did not fire it again after a restart: it is not firing. */
+            x->unconfirmed_until = 0;
+            x->status = 0;
+            x->changed_ns = now_ns;
+            x->dirty = true;
+        }
+    }
+    for (size_t i = 0; i < n->n; i++) {
         bool due;
         want[i] = wanted(n, n->e[i], now_ns, &due);
         if (want[i] >= 0 && due)
@@ -467,8 +508,16 @@ void lw_notifier_collect(struct lw_notifier *n, int64_t now_ns, struct lw_flush 
             n->orows[nout++] = (struct lw_outbox_row){c->sinks[s]->name, n->bufs[s].p};
         }
     }
+    n->next_due_ns = INT64_MAX;
     for (size_t i = 0; i < n->n; i++) {
         struct entry *x = n->e[i];
+        if (want[i] >= 0 && !x->sending) {
+            /* Not due yet (its own group_wait): the earliest such is the next due time. */
+            int64_t gw = c->group_wait_ns > 0 ? c->group_wait_ns : 0;
+            int64_t t = x->changed_ns + gw > now_ns ? x->changed_ns + gw : now_ns;
+            if (t < n->next_due_ns)
+                n->next_due_ns = t;
+        }
         if (want[i] == -2) {
             x->remove = true;
             if (x->notified == -1 && x->sink < c->nsinks)
@@ -506,6 +555,7 @@ void lw_notifier_collect_done(struct lw_notifier *n)
     }
     n->n = j;
     n->nrows = 0;
+    n->due_ns = n->next_due_ns;
 }
 
 void lw_notifier_collect_abort(struct lw_notifier *n)
@@ -516,6 +566,8 @@ void lw_notifier_collect_abort(struct lw_notifier *n)
         n->e[i]->remove = false;
     }
     n->nrows = 0;
+    /* Tried again by the next periodic flush, not after every batch. */
+    n->due_ns = INT64_MAX;
 }
 
 void lw_notifier_stats(const struct lw_notifier *n, struct lw_notifier_stats *out)

@@ -16,9 +16,15 @@
  *                                               group_wait: a flap, or it was silenced)
  *
  * Every due change of a sink goes out in one notification (Alertmanager's grouping). Both
- * halves are written in the flush transaction with the outbox rows, so a crash between a
- * transition and its notification loses nothing and sends nothing twice. Silenced or
- * inhibited firing alerts are kept, not sent; they are sent if still firing when that ends. */
+ * halves are written in one transaction with the outbox rows, so a crash between a transition
+ * and its notification loses nothing and sends nothing twice. Silenced or inhibited firing
+ * alerts are kept, not sent; they are sent if still firing when that ends.
+ *
+ * The daemon commits these rows as soon as something is due (lw_notifier_due), in a small
+ * transaction of their own, and the windows and alert states only once a second: after a crash
+ * the engine's states may lag what the sinks were told. An alert the engine fires again (the
+ * lines since the checkpoint are read again) finds its sink already told "firing": nothing is
+ * sent twice; one it does not fire again is resolved by lw_notifier_reconcile's deadline. */
 struct lw_notifier;
 
 struct lw_notifier *lw_notifier_new(const struct lw_config *cfg);
@@ -29,6 +35,17 @@ void lw_notifier_transition(struct lw_notifier *n, const char *json, size_t len,
                             int64_t now_ns);
 /* Restores one row at start-up. */
 void lw_notifier_restore(struct lw_notifier *n, const struct lw_notif_row *row);
+/* At start-up, after the rows are restored: for each alert the notifier has as firing, fn says
+ * whether the engine has it firing too (return 0) or, if not, until when to wait for the engine
+ * to fire it again (a time in ns). An alert that is still unconfirmed then is taken as resolved
+ * (the sinks that were told it fired are told it resolved); any transition of its fingerprint
+ * confirms it. Returns how many are unconfirmed. */
+typedef int64_t lw_notifier_hold_fn(const char *fingerprint, const char *alert, void *payload);
+size_t lw_notifier_reconcile(struct lw_notifier *n, lw_notifier_hold_fn *fn, void *payload);
+/* Whether a transition's group_wait has passed since the last collect: call lw_notifier_collect
+ * now (the periodic flush also collects repeats, silences that ended and unconfirmed alerts). */
+bool lw_notifier_due(const struct lw_notifier *n, int64_t now_ns);
+
 /* Silences in force (reloaded by the caller from the store now and then). */
 void lw_notifier_set_silences(struct lw_notifier *n, const struct lw_silence_row *rows, size_t cnt);
 
