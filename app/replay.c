@@ -1,6 +1,7 @@
 /* replay.c: `logwarden replay` (files through the same decoders and rules, on event time) and
  * `logwarden check` (validate config and rule files without running). */
 #include "app.h"
+#include "timefmt.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +27,7 @@ struct replay {
     bool tty;
     FILE *out;
     int64_t now_ns;      /* read once per block: the arrival time of its lines */
+    int64_t fixed_now;   /* --now: the arrival time of every line, and "now" for syslog years */
     struct lw_dstate ds; /* per file: Docker/CRI partial lines */
 };
 
@@ -98,7 +100,7 @@ static int replay_fd(struct replay *r, int fd)
             for (size_t off = 0; off < size; off += READ_BLOCK) {
                 size_t n = size - off < READ_BLOCK ? size - off : READ_BLOCK;
                 r->bytes += n;
-                r->now_ns = lw_now_ns();
+                r->now_ns = r->fixed_now ? r->fixed_now : lw_now_ns();
                 lw_linecut_feed(&lc, map + off, n, on_line, r);
                 progress(r, false);
             }
@@ -119,7 +121,7 @@ static int replay_fd(struct replay *r, int fd)
         if (n == 0)
             break;
         r->bytes += (uint64_t)n;
-        r->now_ns = lw_now_ns();
+        r->now_ns = r->fixed_now ? r->fixed_now : lw_now_ns();
         lw_linecut_feed(&lc, buf, (size_t)n, on_line, r);
         progress(r, false);
     }
@@ -141,13 +143,17 @@ static void usage_replay(FILE *f)
 {
     fprintf(f, "usage: logwarden replay -c CONFIG [--format raw|json|logfmt|syslog|docker|cri] "
                "[--input NAME] "
-               "[--notify]"
+               "[--notify] [--now TIME]"
                " FILE...\n\n"
                "Reads the files (- for stdin) once, from the beginning, through the same\n"
                "decoders and rules as the daemon, on the events' own time, and prints every\n"
                "alert transition as one JSON object per line. Sinks are called only with\n"
                "--notify. Lines are taken as arriving on --input (default: the first input of\n"
-               "the config), with that input's format unless --format is given.\n");
+               "the config), with that input's format unless --format is given.\n"
+               "--now (RFC 3339) replaces the clock: lines without a time of their own arrive\n"
+               "then, and syslog times without a year take the latest year not after it, so\n"
+               "last year's logs replay as last year's, and a replay gives the same output\n"
+               "on any day.\n");
 }
 
 int lw_cmd_replay(int argc, char **argv)
@@ -155,7 +161,7 @@ int lw_cmd_replay(int argc, char **argv)
     struct replay r = {0};
     struct lw_diag diag = {0};
     struct lw_ruleset *rs = NULL;
-    const char *config = NULL, *format = NULL, *input = NULL;
+    const char *config = NULL, *format = NULL, *input = NULL, *now_arg = NULL;
     const char **files = lw_calloc((size_t)argc + 1, sizeof *files);
     size_t nfiles = 0;
     int rc = 2;
@@ -169,6 +175,8 @@ int lw_cmd_replay(int argc, char **argv)
             input = argv[++i];
         else if (!strcmp(argv[i], "--notify"))
             r.notify = true;
+        else if (!strcmp(argv[i], "--now") && i + 1 < argc)
+            now_arg = argv[++i];
         else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             usage_replay(stdout);
             free(files);
@@ -184,6 +192,20 @@ int lw_cmd_replay(int argc, char **argv)
     if (!config) {
         fprintf(stderr, "logwarden replay: -c CONFIG is required\n");
         goto out;
+    }
+    if (now_arg) {
+        struct lw_tsfmt f;
+        struct lw_err err = {0};
+        int bad = lw_tsfmt_init(&f, "rfc3339", &err) < 0 ||
+                  lw_tsfmt_parse(&f, now_arg, strlen(now_arg), 0, &r.fixed_now) < 0;
+        lw_tsfmt_free(&f);
+        if (bad || r.fixed_now == 0) {
+            fprintf(stderr,
+                    "logwarden replay: --now '%s' is not an RFC 3339 time (such as "
+                    "2024-03-10T06:55:46Z)\n",
+                    now_arg);
+            goto out;
+        }
     }
     if (nfiles == 0)
         files[nfiles++] = "-";
@@ -219,7 +241,8 @@ int lw_cmd_replay(int argc, char **argv)
     r.out = stdout;
     r.tty = isatty(2);
     r.start_mono = lw_mono_ns();
-    r.eng = lw_engine_new(rs, LW_MODE_REPLAY, lw_now_ns(), on_alert, &r);
+    r.eng =
+        lw_engine_new(rs, LW_MODE_REPLAY, r.fixed_now ? r.fixed_now : lw_now_ns(), on_alert, &r);
     for (size_t i = 0; i < nfiles; i++) {
         int fd = strcmp(files[i], "-") ? open(files[i], O_RDONLY) : 0;
         if (fd < 0) {

@@ -149,8 +149,15 @@ static void collect_patterns(struct loader *L, const struct lw_yaml_doc *doc,
         const struct lw_yaml_node *k = pats->keys[i];
         if (lw_yaml_str(doc, pats->items[i], &src, L->diag) < 0)
             continue;
-        if (find_pattern(L, k->str, k->len)) {
-            lw_yaml_error(doc, k, L->diag, "pattern %s is defined twice", k->str);
+        const struct pattern *prev = find_pattern(L, k->str, k->len);
+        /* The same name with the same text is no conflict: self-contained rule files (the
+         * shipped ones) can each define the fragments they use. */
+        if (prev && strcmp(prev->src, src) == 0)
+            continue;
+        if (prev) {
+            lw_yaml_error(doc, k, L->diag,
+                          "pattern %s is defined twice, differently (first in %s:%d)", k->str,
+                          prev->doc->file, prev->node->line);
             continue;
         }
         L->pats = lw_realloc(L->pats, (L->npats + 1) * sizeof *L->pats);

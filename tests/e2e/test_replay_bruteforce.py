@@ -207,6 +207,20 @@ def check_file(t, binary, rel):
                            f"{(o.get('labels') or {}).get('ip')} in 5m" for o in objs)
         t.check(summaries_ok, f"{rel}: annotation summary rendered with value and ip",
                 "\n".join(repr(o.get("annotations"))[:200] for o in objs[:3]))
+
+        # --now replaces the clock: these 2011 logs replay as 2011, identically to the
+        # simulation run with that now, and the output no longer depends on today.
+        fixed = datetime.datetime(2011, 12, 31, tzinfo=datetime.timezone.utc)
+        p = e2e.run([binary, "replay", "-c", config, "--format", "raw", "--now",
+                     "2011-12-31T00:00:00Z", path], timeout=90, env=env)
+        objs, _ = e2e.parse_json_lines(p.stdout)
+        actual, _ = actual_transitions(objs)
+        expected = simulate(path, fixed)
+        t.check(p.returncode == 0 and len(expected) == len(actual) and expected and
+                all(same(e, a) for e, a in zip(expected, actual)) and
+                all(o.get("starts_at", "").startswith("2011-") for o in objs),
+                f"{rel}: --now 2011-12-31: the same transitions, in 2011",
+                side_by_side(expected, actual) + e2e.tail(p.stderr))
     finally:
         td.cleanup()
 

@@ -66,6 +66,20 @@ static void test_patterns(void)
     CHECK(rs == NULL);
     CHECK(has_diag(&d, "r.yaml:3:15: unknown pattern %{NOPE}"));
     lw_diag_free(&d);
+
+    /* Two files may define the same pattern with the same text, not with another. */
+    const char *files[3] = {
+        write_file("p1.yaml", "patterns:\n  N: '\\d+'\nevents:\n  - {name: a, match: 'a %{N}'}\n"),
+        write_file("p2.yaml", "patterns:\n  N: '\\d+'\nevents:\n  - {name: b, match: 'b %{N}'}\n"),
+        write_file("p3.yaml", "patterns:\n  N: '\\w+'\n")};
+    rs = NULL;
+    CHECK_EQ(lw_ruleset_load(&rs, files, 2, NULL, &d), 0);
+    CHECK_EQ(d.n, 0);
+    lw_ruleset_free(rs);
+    rs = NULL;
+    CHECK(lw_ruleset_load(&rs, files, 3, NULL, &d) < 0);
+    CHECK(has_diag(&d, "p3.yaml:2:3: pattern N is defined twice, differently (first in "));
+    lw_diag_free(&d);
 }
 
 static void test_errors(void)
