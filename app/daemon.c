@@ -268,8 +268,8 @@ static int reconcile_notifs(struct daemon *d)
     size_t n = lw_notifier_reconcile(d->notifier, firing_hold, &f);
     if (n)
         lw_log(LW_INFO,
-               "%zu notified alerts are not firing in the saved alert states (a crash): "
-               "resolved unless they fire again",
+               "%zu notification states say firing where the alert is not firing in the saved "
+               "alert states (a crash): resolved unless it fires again",
                n);
     free(f.fps);
     return 0;

@@ -192,6 +192,25 @@ void lw_notifier_restore(struct lw_notifier *n, const struct lw_notif_row *row)
     set_payload(x, row->payload, strlen(row->payload));
 }
 
+/* The alert object of a resolution the engine did not make: status and ends_at now. */
+static void resolve_payload(struct entry *x, int64_t now_ns)
+{
+    char ts[40];
+    json_t *obj = json_loads(x->payload ? x->payload : "", 0, NULL);
+    if (!json_is_object(obj)) {
+        json_decref(obj);
+        return;
+    }
+    lw_fmt_rfc3339(now_ns, ts, sizeof ts);
+    json_object_set_new(obj, "status", json_string("resolved"));
+    json_object_set_new(obj, "ends_at", json_string(ts));
+    char *js = json_dumps(obj, JSON_COMPACT);
+    if (js)
+        set_payload(x, js, strlen(js));
+    free(js);
+    json_decref(obj);
+}
+
 size_t lw_notifier_reconcile(struct lw_notifier *n, lw_notifier_hold_fn *fn, void *payload)
 {
     size_t cnt = 0;
@@ -473,6 +492,7 @@ void lw_notifier_collect(struct lw_notifier *n, int64_t now_ns, struct lw_flush 
             x->status = 0;
             x->changed_ns = now_ns;
             x->dirty = true;
+            resolve_payload(x, now_ns);
         }
     }
     for (size_t i = 0; i < n->n; i++) {
