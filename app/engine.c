@@ -379,6 +379,14 @@ static void advance(struct lw_engine *e, struct alert_rt *ar, int64_t to)
         for (size_t i = 0; i < s->n; i++)
             eval_group(e, ar, s->g[i], n);
         s->n = 0;
+        /* A slot fills once per turn of the wheel: with thousands of groups an active second
+         * leaves it large, and nwheel large slots held between turns would be most of the
+         * daemon's memory. Growing again next turn is a few reallocs. */
+        if (s->cap > 64) {
+            free(s->g);
+            s->g = NULL;
+            s->cap = 0;
+        }
         if (n % ar->k == 0)
             forget_idle(ar, n, e->mode == LW_MODE_LIVE);
     }
