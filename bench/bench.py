@@ -157,10 +157,10 @@ def check_rules(binary, cfg):
 REPLAY_RE = re.compile(r"replay: (\d+) lines .*?, (\d+) events, (\d+) alert transitions(.*)")
 
 
-# The corpora start on 2024-03-10 (gen.py): replay's clock is fixed after them, so that syslog
-# lines (no year) are read as 2024 like the rest, not as this year, which would put them ahead
-# of every access-log and JSON event and make those late.
-REPLAY_NOW = "2024-12-31T00:00:00Z"
+# Replay's clock is fixed two days after the corpora's start (default_start), not read from
+# the wall clock: the output is then the same on any day, and syslog lines (no year) get the
+# corpus's year like the rest.
+REPLAY_NOW = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(default_start() + 2 * 86400))
 
 
 def run_replay(binary, cfg, path, outdir, name, reps):
