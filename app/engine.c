@@ -240,8 +240,35 @@ static void schedule(struct alert_rt *ar, struct lw_wgroup *g, int64_t n)
         g->st.sched_max = n;
 }
 
+/* The departures of a group's buckets from its windows are one chain of timers per window
+ * (not a timer per bucket, which would hold every group's every bucket in the wheel): a
+ * departure at n schedules the next one, the oldest bucket after n - window. c: 0 for the
+ * window, 1 for spike's previous one. */
+static void expire_at(struct alert_rt *ar, struct lw_wgroup *g, int c, int64_t n)
+{
+    int64_t p = g->st.exp_n[c];
+    if (p != 0 && p > ar->done_n && p <= n)
+        return; /* an earlier departure is pending: the chain reaches n */
+    schedule(ar, g, n);
+    g->st.exp_n[c] = n;
+}
+
+static void expire_next(struct alert_rt *ar, struct lw_wgroup *g, int64_t n)
+{
+    for (int c = 0; c < ar->span && c < 2; c++) {
+        if (g->st.exp_n[c] != n)
+            continue;
+        int64_t w = (c + 1) * ar->k;
+        int64_t b = lw_win_next_bucket(ar->w, g, n - w);
+        g->st.exp_n[c] = 0;
+        if (b != INT64_MAX)
+            expire_at(ar, g, c, b + w);
+    }
+}
+
 static void eval_group(struct lw_engine *e, struct alert_rt *ar, struct lw_wgroup *g, int64_t n)
 {
+    expire_next(ar, g, n);
     if (g->st.eval_n == n)
         return; /* scheduled twice for the same instant */
     g->st.eval_n = n;
@@ -484,9 +511,9 @@ static void add_event(struct lw_engine *e, struct alert_rt *ar, const struct lw_
         /* The bucket changes the windows ending at b, and again when it leaves them. */
         g->st.sched_b = b;
         schedule(ar, g, b);
-        schedule(ar, g, b + ar->k);
+        expire_at(ar, g, 0, b + ar->k);
         if (ar->span > 1)
-            schedule(ar, g, b + 2 * ar->k);
+            expire_at(ar, g, 1, b + 2 * ar->k);
     } else if (b <= ar->done_n) {
         schedule(ar, g, b); /* late but in the window: look again at the next instant */
     }

@@ -330,6 +330,19 @@ static void expire(struct lw_win *w, struct lw_wgroup *g, int64_t n)
     g->lo = drop_upto;
 }
 
+int64_t lw_win_next_bucket(const struct lw_win *w, const struct lw_wgroup *g, int64_t after)
+{
+    uint32_t lo = 0, hi = g->len;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if (at(w, g, mid)->id <= after)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < g->len ? at(w, g, lo)->id : INT64_MAX;
+}
+
 void lw_win_agg(struct lw_win *w, struct lw_wgroup *g, int64_t n, int back, struct lw_agg *out)
 {
     expire(w, g, n);

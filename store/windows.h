@@ -35,6 +35,7 @@ struct lw_gstate {
     int64_t sched_b;         /* the bucket whose evaluations were last scheduled */
     int64_t sched_max;       /* the latest instant the group is scheduled for */
     int64_t eval_n;          /* the last instant it was evaluated */
+    int64_t exp_n[2];        /* pending instants its oldest bucket leaves window 1 and 2, or 0 */
     bool last_cond;          /* the condition at that instant (it held until now) */
     bool dirty;              /* changed since the last flush */
 };
@@ -82,6 +83,8 @@ void lw_win_restore(struct lw_win *w, struct lw_wgroup *g, int64_t b, const stru
 /* The aggregate over buckets (n - k*back - k, n - k*back]: back 0 is the window ending at
  * instant n, back 1 the one before it. Drops buckets too old for any later instant. */
 void lw_win_agg(struct lw_win *w, struct lw_wgroup *g, int64_t n, int back, struct lw_agg *out);
+/* The oldest bucket the group holds after bucket `after`, or INT64_MAX when there is none. */
+int64_t lw_win_next_bucket(const struct lw_win *w, const struct lw_wgroup *g, int64_t after);
 /* Forgets g (its pointer becomes invalid). */
 void lw_win_drop(struct lw_win *w, struct lw_wgroup *g);
 
