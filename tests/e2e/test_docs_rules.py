@@ -18,6 +18,13 @@ that is a config, rule file or test file must be named by some console command o
 loaded by `logwarden check -c logwarden.yaml` (rule files under rules.d/), so each is
 actually run.
 
+docs/sinks.md is checked the same way for its complete examples: every ```yaml block there
+with a top-level `events:`, `alerts:`, `patterns:`, `inputs:`, `rules:` or `tests:` key must be
+marked `# file:`; all marked blocks are written to one temporary folder, and every marked
+config (a `.yaml` file with a top-level `inputs:` or `sinks:` key) must pass
+`logwarden check -c NAME`, with each `${VAR}` of the page set to a dummy value (a URL for names
+ending in `_URL`).
+
 usage: test_docs_rules.py PATH/TO/logwarden
 """
 
@@ -28,10 +35,13 @@ import subprocess
 import e2e
 
 DOC = os.path.join(e2e.REPO, "docs", "rules.md")
+SINKS_DOC = os.path.join(e2e.REPO, "docs", "sinks.md")
 FENCE = re.compile(r"^```(\S*)\s*$")
 MARK = re.compile(r"^# file: (\S+)\s*$")
 TOP_KEY = re.compile(r"^(events|alerts|patterns|inputs|rules|tests):", re.M)
 EXIT = re.compile(r"#\s*exit\s+(\d+)\s*$")
+CONFIG_KEY = re.compile(r"^(inputs|sinks):", re.M)
+ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def blocks(text):
@@ -80,9 +90,45 @@ def compare(expected, actual):
     return None
 
 
+def check_sinks_doc(t, binary):
+    """docs/sinks.md: every marked config passes `logwarden check -c`."""
+    with open(SINKS_DOC, encoding="utf-8") as f:
+        text = f.read()
+    td = e2e.TempDir("docs-sinks")
+    env = dict(os.environ, LC_ALL="C")
+    for name in set(ENV_VAR.findall(text)):
+        env[name] = "https://hooks.example.com/dummy" if name.endswith("_URL") else "dummy-secret"
+    try:
+        files = {}
+        for lang, start, lines in blocks(text):
+            m = MARK.match(lines[0]) if lines else None
+            body = "\n".join(lines[1:] if m else lines)
+            if m:
+                name = m.group(1)
+                t.check(name not in files, f"docs/sinks.md:{start}: {name} is written once")
+                files[name] = (start, body)
+                td.write(name, body + "\n")
+            elif lang == "yaml":
+                t.check(not TOP_KEY.search(body),
+                        f"docs/sinks.md:{start}: a whole-file yaml example is marked '# file:'",
+                        body)
+        configs = [(n, s) for n, (s, body) in files.items()
+                   if n.endswith(".yaml") and CONFIG_KEY.search(body)]
+        t.check(configs, "docs/sinks.md has configs marked '# file:'")
+        for name, start in configs:
+            p = subprocess.run([binary, "check", "-c", name], cwd=td.path, env=env,
+                               stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                               errors="replace", timeout=60)
+            t.check(p.returncode == 0, f"docs/sinks.md:{start}: logwarden check -c {name} passes",
+                    f"exit {p.returncode}\n{e2e.tail(p.stdout + p.stderr)}")
+    finally:
+        td.cleanup()
+
+
 def main():
     binary = e2e.binary_from_argv()
     t = e2e.Checks()
+    check_sinks_doc(t, binary)
     with open(DOC, encoding="utf-8") as f:
         text = f.read()
     all_blocks = blocks(text)
