@@ -341,8 +341,11 @@ static int email_deliver(struct lw_sink *s, const char *alerts_json, size_t len,
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
     /* 5xx replies (unknown mailbox, message refused) and refused credentials will not change
      * by retrying; 4xx replies and the network might. */
+    /* What a retry cannot fix: a refusal, bad credentials, a bad URL, or a server that does
+     * not offer the STARTTLS the config requires (retrying would only delay the error). */
     bool permanent = (code >= 500 && code <= 599) || cc == CURLE_LOGIN_DENIED ||
-                     cc == CURLE_URL_MALFORMAT || cc == CURLE_UNSUPPORTED_PROTOCOL;
+                     cc == CURLE_URL_MALFORMAT || cc == CURLE_UNSUPPORTED_PROTOCOL ||
+                     cc == CURLE_USE_SSL_FAILED;
     if (code > 0)
         rc = lw_err_set(err, permanent ? LW_EINVAL : LW_EAGAIN, "sink %s: %s (SMTP %ld)", s->name,
                         curl_easy_strerror(cc), code);

@@ -17,6 +17,7 @@ import html.parser
 import json
 import os
 import subprocess
+import time
 
 import receivers as rv
 from receivers import e2e
@@ -147,6 +148,19 @@ def main():
         c.eq(subjects, [f"[FIRING] SshBruteForce ip={rv.IP} team=sécurité",
                         f"[RESOLVED] SshBruteForce ip={rv.IP} team=sécurité"],
              "subjects: firing first, then resolved")
+
+        # starttls: true (the default) against a server without STARTTLS: no mail in clear,
+        # and a failure at once (no retry can fix it), not retried until max_age.
+        tmp.write("logwarden.yaml", rv.config(tmp.join("state2.db"), sinks.replace(
+            "    starttls: false\n", ""), ["mail"]))
+        t0 = time.monotonic()
+        r = rv.replay(binary, tmp, rv.lines())
+        c.check(time.monotonic() - t0 < 20 and "retrying" not in r.stderr,
+                "STARTTLS required but not offered: fails at once, no retries",
+                e2e.tail(r.stderr))
+        c.check("SSL" in r.stderr or "TLS" in r.stderr, "the failure names TLS",
+                e2e.tail(r.stderr))
+        c.eq(len(mails()), 2, "no mail sent in clear")
     finally:
         if proc:
             rv.stop_process(proc)
