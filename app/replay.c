@@ -103,6 +103,11 @@ static int replay_fd(struct replay *r, int fd)
                 r->now_ns = r->fixed_now ? r->fixed_now : lw_now_ns();
                 lw_linecut_feed(&lc, map + off, n, on_line, r);
                 progress(r, false);
+                /* Lines are done with once fed (a line cut across blocks is copied), so the
+                 * block before this one leaves the process: replaying a 10 GB file does not
+                 * show (or count against a memory limit) as 10 GB resident. */
+                if (off >= READ_BLOCK)
+                    madvise(map + off - READ_BLOCK, READ_BLOCK, MADV_DONTNEED);
             }
             lw_linecut_finish(&lc, on_line, r);
             munmap(map, size);
