@@ -241,7 +241,7 @@ static int cmp_fp(const void *a, const void *b)
 static int64_t firing_hold(const char *fp, const char *alert, void *payload)
 {
     struct firing *f = payload;
-    if (strlen(fp) == 16 && bsearch(fp, f->fps, f->n, sizeof *f->fps, cmp_fp))
+    if (f->n && strlen(fp) == 16 && bsearch(fp, f->fps, f->n, sizeof *f->fps, cmp_fp))
         return 0;
     int64_t hold = 0;
     for (size_t i = 0; i < f->rs->nalerts; i++) {
@@ -264,7 +264,8 @@ static int reconcile_notifs(struct daemon *d)
         free(f.fps);
         return -1;
     }
-    qsort(f.fps, f.n, sizeof *f.fps, cmp_fp);
+    if (f.n)
+        qsort(f.fps, f.n, sizeof *f.fps, cmp_fp); /* fps is NULL without firing states */
     size_t n = lw_notifier_reconcile(d->notifier, firing_hold, &f);
     if (n)
         lw_log(LW_INFO,
