@@ -373,28 +373,35 @@ class Gen:
         return out
 
 
+SHARES = {"nginx": (1, 0, 0), "json": (0, 1, 0), "syslog": (0, 0, 1), "mix": (0.5, 0.3, 0.2)}
+
+
+def second_lines(g, kind, n, active):
+    """About n lines of kind for one second of the clock: the mix interleaves its three kinds."""
+    nn, nj, ns = (int(round(n * s)) for s in SHARES[kind])
+    lines = []
+    if nn:
+        lines += g.nginx_lines(nn, active)
+    if nj:
+        lines += g.json_lines(nj, active)
+    if ns:
+        lines += g.syslog_lines(ns, active)
+    if kind == "mix":
+        g.rng.shuffle(lines)
+    return lines
+
+
 def generate(kind, size, seed, start, rate, write):
     g = Gen(seed, start)
     rng = g.rng
     total = 0
     buf = []
     bufbytes = 0
-    shares = {"nginx": (1, 0, 0), "json": (0, 1, 0), "syslog": (0, 0, 1), "mix": (0.5, 0.3, 0.2)}[kind]
     while total < size:
         active = g.incidents.at(g.clock.t)
         # Slight variation of the per-second volume (diurnal-free, bursty enough for spikes).
         n = max(1, int(rate * (0.85 + 0.3 * rng.random())))
-        nn, nj, ns = (int(round(n * s)) for s in shares)
-        lines = []
-        if nn:
-            lines += g.nginx_lines(nn, active)
-        if nj:
-            lines += g.json_lines(nj, active)
-        if ns:
-            lines += g.syslog_lines(ns, active)
-        if kind == "mix":
-            rng.shuffle(lines)
-        chunk = "".join(lines).encode()
+        chunk = "".join(second_lines(g, kind, n, active)).encode()
         if total + len(chunk) >= size:
             # cut at the first line end at or after `size`
             cut = chunk.find(b"\n", max(0, size - total - 1))

@@ -42,23 +42,11 @@ class Pool:
 
     def __init__(self, kind, seed, nlines):
         g = gen.Gen(seed, SENTINEL)
-        rng = g.rng
         rate = 3000 if kind == "mix" else 2000
-        shares = {"nginx": (1, 0, 0), "mix": (0.5, 0.3, 0.2)}[kind]
         parts, n, vt = [], 0, SENTINEL
         while n < nlines:
             active = g.incidents.at(vt)
-            nn, nj, ns = (int(round(rate * s)) for s in shares)
-            lines = []
-            if nn:
-                lines += g.nginx_lines(nn, active)
-            if nj:
-                lines += g.json_lines(nj, active)
-            if ns:
-                lines += g.syslog_lines(ns, active)
-            if kind == "mix":
-                rng.shuffle(lines)
-            lines = lines[:nlines - n]
+            lines = gen.second_lines(g, kind, rate, active)[:nlines - n]
             parts.append("".join(lines).encode())
             n += len(lines)
             vt += 1  # the incident schedule moves on; the clock (the text) stays at SENTINEL
