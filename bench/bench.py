@@ -37,6 +37,7 @@ ROOT = os.path.dirname(HERE)
 CACHE = os.environ.get("LW_BENCH_CACHE") or os.path.join(HERE, ".cache")
 sys.path.insert(0, HERE)
 import gen  # noqa: E402
+import live  # noqa: E402
 
 # name -> (corpus kind, rule files (glob), mtail program dir or None, patterns name or None)
 WORKLOADS = [
@@ -535,13 +536,7 @@ def fmt_rate(x):
 
 
 def machine():
-    model = ""
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return {"nproc": os.cpu_count(), "cpu": model, "kernel": platform.release(),
+    return {"nproc": os.cpu_count(), "cpu": live.cpu_model(), "kernel": platform.release(),
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
 

@@ -255,11 +255,14 @@ def percentile(xs, q):
     return s[i]
 
 
-def machine():
-    model = ""
+def cpu_model():
+    """The CPU's model name from /proc/cpuinfo ("" when it says none)."""
     with open("/proc/cpuinfo") as f:
         for line in f:
             if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return "%d cores, %s, load %.2f %.2f %.2f" % ((os.cpu_count(), model) + os.getloadavg())
+                return line.split(":", 1)[1].strip()
+    return ""
+
+
+def machine():
+    return "%d cores, %s, load %.2f %.2f %.2f" % ((os.cpu_count(), cpu_model()) + os.getloadavg())
