@@ -324,6 +324,8 @@ static void eval_group(struct lw_engine *e, struct alert_rt *ar, struct lw_wgrou
     }
     bool cond = valid && (a->above ? v > a->threshold : v < a->threshold);
     struct lw_gstate *s = &g->st;
+    /* A change waits for the store's flush only live; replay persists nothing. */
+    bool unflushed = e->mode == LW_MODE_LIVE;
     s->value = v;
     /* Between evaluations nothing changed: a condition true at the last one held until the
      * instant before this one (unless the last one was this instant: a live re-evaluation). */
@@ -341,36 +343,35 @@ static void eval_group(struct lw_engine *e, struct alert_rt *ar, struct lw_wgrou
         if (s->state == LW_INACTIVE) {
             s->active_since_ns = t;
             s->state = LW_PENDING;
-            s->dirty = true;
+            s->dirty = unflushed;
         }
         if (s->state == LW_PENDING && t - s->active_since_ns >= a->for_ns) {
             s->state = LW_FIRING;
             s->fired_ns = t;
-            s->dirty = true;
+            s->dirty = unflushed;
             emit(e, ar, g, true, t);
         }
     } else if (s->state == LW_FIRING) {
         emit(e, ar, g, false, t);
         s->state = LW_INACTIVE;
-        s->dirty = true;
+        s->dirty = unflushed;
     } else if (s->state == LW_PENDING) {
         s->state = LW_INACTIVE;
-        s->dirty = true;
+        s->dirty = unflushed;
     }
     if (s->state == LW_PENDING)
         schedule(ar, g, (s->active_since_ns + a->for_ns + ar->res_ns - 1) / ar->res_ns);
 }
 
-/* Forgets groups idle for two windows with nothing to remember (RULES.md). A live group whose
- * last change has not been flushed yet stays until the store has it (persist); in replay
- * nothing is persisted, so an inactive group goes as soon as it is idle. */
-static void forget_idle(struct alert_rt *ar, int64_t n, bool persist)
+/* Forgets groups idle for two windows with nothing to remember (RULES.md): a group whose last
+ * change is not flushed yet stays until the store has it. */
+static void forget_idle(struct alert_rt *ar, int64_t n)
 {
     if (ar->def->ngroup == 0)
         return;
     for (size_t i = lw_win_count(ar->w); i-- > 0;) {
         struct lw_wgroup *g = lw_win_at(ar->w, i);
-        if (g->st.state == LW_INACTIVE && !(persist && g->st.dirty) && g->st.eval_n != REDO_MARK &&
+        if (g->st.state == LW_INACTIVE && !g->st.dirty && g->st.eval_n != REDO_MARK &&
             g->last_bucket <= n - 2 * ar->k && g->st.sched_max <= n)
             lw_win_drop(ar->w, g);
     }
@@ -415,11 +416,11 @@ static void advance(struct lw_engine *e, struct alert_rt *ar, int64_t to)
             s->cap = 0;
         }
         if (n % ar->k == 0)
-            forget_idle(ar, n, e->mode == LW_MODE_LIVE);
+            forget_idle(ar, n);
     }
     ar->done_n = to;
     if (to > last)
-        forget_idle(ar, to, e->mode == LW_MODE_LIVE);
+        forget_idle(ar, to);
 }
 
 /* ---------------------------------------------------------------- events */
