@@ -12,6 +12,7 @@
 #include <string.h>
 
 #define FLUSH_INTERVAL_NS (1 * LW_NS_PER_SEC)
+#define USAGE_INTERVAL_NS (5 * LW_NS_PER_SEC)
 #define STOP_GRACE_NS (5 * LW_NS_PER_SEC)
 /* After a restart, how long past an unconfirmed alert's window the engine has to fire it again
  * (lw_notifier_reconcile) before it counts as resolved. */
@@ -386,10 +387,30 @@ static void publish(struct daemon *d)
     atomic_store(&d->metrics.notifications, ns.sent);
 }
 
+/* Groups and window memory per alert, for /metrics: O(groups), so every few seconds. */
+static void publish_usage(struct daemon *d)
+{
+    struct lw_buf b = {0};
+    struct lw_alert_usage u;
+    lw_buf_puts(&b, "# HELP logwarden_alert_groups Groups (distinct group_by values) an alert "
+                    "holds.\n# TYPE logwarden_alert_groups gauge\n");
+    for (size_t i = 0; lw_engine_alert_usage(d->eng, i, &u); i++)
+        lw_buf_printf(&b, "logwarden_alert_groups{alert=\"%s\"} %zu\n", u.alert, u.groups);
+    lw_buf_puts(&b, "# HELP logwarden_alert_memory_bytes Memory an alert's windows, sketches "
+                    "and timers hold.\n# TYPE logwarden_alert_memory_bytes gauge\n");
+    for (size_t i = 0; lw_engine_alert_usage(d->eng, i, &u); i++)
+        lw_buf_printf(&b, "logwarden_alert_memory_bytes{alert=\"%s\"} %zu\n", u.alert, u.bytes);
+    pthread_mutex_lock(&d->metrics.alerts_mu);
+    struct lw_buf old = d->metrics.alerts;
+    d->metrics.alerts = b;
+    pthread_mutex_unlock(&d->metrics.alerts_mu);
+    lw_buf_free(&old);
+}
+
 static void *pipeline_main(void *arg)
 {
     struct daemon *d = arg;
-    int64_t last_flush = lw_mono_ns();
+    int64_t last_flush = lw_mono_ns(), last_usage = 0;
     for (;;) {
         /* With notifications due, only what is queued already is processed before them. */
         bool due = lw_notifier_due(d->notifier, lw_now_ns());
@@ -410,6 +431,10 @@ static void *pipeline_main(void *arg)
         if (lw_mono_ns() - last_flush >= FLUSH_INTERVAL_NS) {
             flush(d);
             last_flush = lw_mono_ns();
+        }
+        if (lw_mono_ns() - last_usage >= USAGE_INTERVAL_NS) {
+            publish_usage(d);
+            last_usage = lw_mono_ns();
         }
     }
     lw_engine_tick(d->eng, lw_now_ns());
@@ -484,6 +509,7 @@ static int run(const char *config_path)
     /* The store's page caches would be most of the daemon's memory: flushes re-read pages
      * from the OS page cache instead, a few per second. */
     lw_store_limit_memory(256 * 1024);
+    pthread_mutex_init(&d.metrics.alerts_mu, NULL);
     d.metrics.late_in = lw_calloc(d.cfg->ninputs + 1, sizeof *d.metrics.late_in);
     d.base_late_in = lw_calloc(d.cfg->ninputs + 1, sizeof *d.base_late_in);
     d.workers = lw_calloc(d.cfg->nsinks + 1, sizeof *d.workers);
@@ -569,6 +595,8 @@ out:
     lw_queue_free(d.q);
     free((void *)d.metrics.late_in);
     free(d.base_late_in);
+    lw_buf_free(&d.metrics.alerts);
+    pthread_mutex_destroy(&d.metrics.alerts_mu);
     lw_store_close(d.st);
     lw_store_close(d.st_io);
     lw_config_free(d.cfg);

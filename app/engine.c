@@ -31,7 +31,7 @@
 
 struct slot {
     struct lw_wgroup **g;
-    size_t n, cap;
+    uint32_t n, cap;
 };
 
 struct alert_rt {
@@ -240,6 +240,18 @@ static void schedule(struct alert_rt *ar, struct lw_wgroup *g, int64_t n)
         g->st.sched_max = n;
 }
 
+/* The instant `for` or keep_firing_for ends: every evaluation in between asks for it again
+ * (live, each batch re-evaluates the current second), so it is scheduled once. */
+static void schedule_state(struct alert_rt *ar, struct lw_wgroup *g, int64_t n)
+{
+    if (n <= ar->done_n)
+        n = ar->done_n + 1;
+    if (g->st.timer_n == n)
+        return;
+    g->st.timer_n = n;
+    schedule(ar, g, n);
+}
+
 /* The departures of a group's buckets from its windows are one chain of timers per window
  * (not a timer per bucket, which would hold every group's every bucket in the wheel): a
  * departure at n schedules the next one, the oldest bucket after n - window. c: 0 for the
@@ -336,7 +348,8 @@ static void eval_group(struct lw_engine *e, struct alert_rt *ar, struct lw_wgrou
         s->last_true_ns = t;
     } else if (s->state == LW_FIRING && t - s->last_true_ns < a->keep_firing_for_ns) {
         /* keep_firing_for: a brief dip does not resolve (nor flap) the alert */
-        schedule(ar, g, (s->last_true_ns + a->keep_firing_for_ns + ar->res_ns - 1) / ar->res_ns);
+        schedule_state(ar, g,
+                       (s->last_true_ns + a->keep_firing_for_ns + ar->res_ns - 1) / ar->res_ns);
         return;
     }
     if (cond) {
@@ -360,7 +373,7 @@ static void eval_group(struct lw_engine *e, struct alert_rt *ar, struct lw_wgrou
         s->dirty = unflushed;
     }
     if (s->state == LW_PENDING)
-        schedule(ar, g, (s->active_since_ns + a->for_ns + ar->res_ns - 1) / ar->res_ns);
+        schedule_state(ar, g, (s->active_since_ns + a->for_ns + ar->res_ns - 1) / ar->res_ns);
 }
 
 /* Forgets groups idle for two windows with nothing to remember (RULES.md): a group whose last
@@ -406,15 +419,12 @@ static void advance(struct lw_engine *e, struct alert_rt *ar, int64_t to)
         ar->done_n = n - 1; /* schedule() during evaluation counts from here */
         for (size_t i = 0; i < s->n; i++)
             eval_group(e, ar, s->g[i], n);
-        s->n = 0;
-        /* A slot fills once per turn of the wheel: with thousands of groups an active second
-         * leaves it large, and nwheel large slots held between turns would be most of the
-         * daemon's memory. Growing again next turn is a few reallocs. */
-        if (s->cap > 64) {
-            free(s->g);
-            s->g = NULL;
-            s->cap = 0;
-        }
+        /* A slot is used once per turn of the wheel: holding every slot's array between turns
+         * (a few groups each, for a hundred alerts) was most of the daemon's memory, and
+         * growing one again next turn is a few reallocs. */
+        free(s->g);
+        s->g = NULL;
+        s->n = s->cap = 0;
         if (n % ar->k == 0)
             forget_idle(ar, n);
     }
@@ -425,7 +435,8 @@ static void advance(struct lw_engine *e, struct alert_rt *ar, int64_t to)
 
 /* ---------------------------------------------------------------- events */
 
-static void add_event(struct lw_engine *e, struct alert_rt *ar, const struct lw_event *ev,
+/* Returns false when the event is late for this alert. */
+static bool add_event(struct lw_engine *e, struct alert_rt *ar, const struct lw_event *ev,
                       int64_t ts)
 {
     const struct lw_alert_def *a = ar->def;
@@ -434,14 +445,14 @@ static void add_event(struct lw_engine *e, struct alert_rt *ar, const struct lw_
     bool matched = false;
 
     if (a->where && !lw_rules_eval(a->where, ev))
-        return;
+        return true;
     uint64_t vhash = 0;
     if (a->kind == LW_K_DISTINCT) {
         /* Any type: the value's text (numbers from JSON printed) is what is distinct. */
         const struct lw_value *fv = &ev->fields[a->value_field];
         char num[64];
         if (fv->kind == LW_V_NONE)
-            return;
+            return true;
         if (fv->s.p) {
             vhash = lw_hash64(fv->s.p, fv->s.n, LW_HASH_SEED);
         } else {
@@ -456,12 +467,22 @@ static void add_event(struct lw_engine *e, struct alert_rt *ar, const struct lw_
     } else if (a->value_field >= 0) {
         const struct lw_value *fv = &ev->fields[a->value_field];
         if (fv->kind != LW_V_INT && fv->kind != LW_V_FLOAT)
-            return; /* no value to aggregate */
+            return true; /* no value to aggregate */
         val = lw_value_num(fv);
     }
     if (a->of)
         matched = lw_rules_eval(a->of, ev);
 
+    int64_t b = ceil_div(ts, ar->res_ns);
+    if (e->mode == LW_MODE_LIVE) {
+        int64_t cur = floor_div(e->now_ns, ar->res_ns);
+        if (b > cur + 1)
+            b = cur + 1;
+    }
+    int64_t now_b = ar->done_n == INT64_MIN ? b - 1 : ar->done_n;
+    if (lw_win_late(ar->w, b, now_b)) { /* before its group exists: it must not create one */
+        return false;
+    }
     lw_buf_reset(key);
     lw_buf_putc(key, '{');
     for (size_t i = 0; i < a->ngroup; i++) {
@@ -489,20 +510,10 @@ static void add_event(struct lw_engine *e, struct alert_rt *ar, const struct lw_
     struct lw_wgroup *g = lw_win_group(ar->w, key->p, key->len);
     if (!g) {
         e->st.overflow++;
-        return;
+        return true;
     }
-    int64_t b = ceil_div(ts, ar->res_ns);
-    if (e->mode == LW_MODE_LIVE) {
-        int64_t cur = floor_div(e->now_ns, ar->res_ns);
-        if (b > cur + 1)
-            b = cur + 1;
-    }
-    int64_t now_b = ar->done_n == INT64_MIN ? b - 1 : ar->done_n;
     if (lw_win_add(ar->w, g, b, now_b, matched, val) < 0) {
-        e->st.late++;
-        if (e->cur && e->cur->input < e->ninputs)
-            e->late_by_input[e->cur->input]++;
-        return;
+        return false;
     }
     if (b > ar->max_b)
         ar->max_b = b;
@@ -515,8 +526,10 @@ static void add_event(struct lw_engine *e, struct alert_rt *ar, const struct lw_
         expire_at(ar, g, 0, b + ar->k);
         if (ar->span > 1)
             expire_at(ar, g, 1, b + 2 * ar->k);
-    } else if (b <= ar->done_n) {
-        schedule(ar, g, b); /* late but in the window: look again at the next instant */
+    } else if (b <= ar->done_n && e->mode != LW_MODE_LIVE) {
+        /* Late but in the window: look again at the next instant (live, the redo list below
+         * does, once per batch rather than once per event). */
+        schedule(ar, g, b);
     }
     if (e->mode == LW_MODE_LIVE && b <= ar->done_n && g->st.eval_n != REDO_MARK) {
         /* The window ending at done_n, already evaluated, holds this event: evaluate it again
@@ -528,6 +541,7 @@ static void add_event(struct lw_engine *e, struct alert_rt *ar, const struct lw_
         ar->redo[ar->nredo++] = g;
         g->st.eval_n = REDO_MARK;
     }
+    return true;
 }
 
 static void on_event(const struct lw_event *ev, void *payload)
@@ -547,8 +561,15 @@ static void on_event(const struct lw_event *ev, void *payload)
         }
     }
     size_t lo = e->rs->alerts_off[ev->index], hi = e->rs->alerts_off[ev->index + 1];
+    bool late = false;
     for (size_t i = lo; i < hi; i++)
-        add_event(e, &e->alerts[e->rs->alerts_of_event[i]], ev, ts);
+        late |= !add_event(e, &e->alerts[e->rs->alerts_of_event[i]], ev, ts);
+    /* Counted once per event, however many alerts it was too old for. */
+    if (late) {
+        e->st.late++;
+        if (e->cur && e->cur->input < e->ninputs)
+            e->late_by_input[e->cur->input]++;
+    }
 }
 
 /* ---------------------------------------------------------------- the engine */
@@ -802,6 +823,19 @@ void lw_engine_restore_state(struct lw_engine *e, const struct lw_state_row *row
 void lw_engine_stats(const struct lw_engine *e, struct lw_engine_stats *out)
 {
     *out = e->st;
+}
+
+bool lw_engine_alert_usage(const struct lw_engine *e, size_t i, struct lw_alert_usage *out)
+{
+    if (i >= e->nalerts)
+        return false;
+    const struct alert_rt *ar = &e->alerts[i];
+    size_t bytes = lw_win_bytes(ar->w) + (size_t)ar->nwheel * sizeof *ar->wheel +
+                   ar->capredo * sizeof *ar->redo;
+    for (int64_t j = 0; j < ar->nwheel; j++)
+        bytes += ar->wheel[j].cap * sizeof *ar->wheel[j].g;
+    *out = (struct lw_alert_usage){ar->def->name, lw_win_count(ar->w), bytes};
+    return true;
 }
 
 const uint64_t *lw_engine_late_by_input(const struct lw_engine *e, size_t *n)

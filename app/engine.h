@@ -43,6 +43,13 @@ void lw_engine_restore_bucket(struct lw_engine *e, const struct lw_bucket_row *r
 void lw_engine_restore_state(struct lw_engine *e, const struct lw_state_row *row);
 
 void lw_engine_stats(const struct lw_engine *e, struct lw_engine_stats *out);
+/* What alert i (0..) holds: its groups and the bytes of its windows and timers (not malloc's
+ * overhead). false past the last alert. O(groups). */
+struct lw_alert_usage {
+    const char *alert;
+    size_t groups, bytes;
+};
+bool lw_engine_alert_usage(const struct lw_engine *e, size_t i, struct lw_alert_usage *out);
 /* Renders the alert-level late counter per input, for metrics (may be NULL). */
 const uint64_t *lw_engine_late_by_input(const struct lw_engine *e, size_t *n);
 

@@ -53,7 +53,7 @@ static enum MHD_Result reply_error(struct MHD_Connection *c, unsigned code, cons
 
 static void metrics(struct lw_http *h, struct lw_buf *b)
 {
-    const struct lw_metrics *m = h->m;
+    struct lw_metrics *m = h->m;
 #define COUNTER(name, help, v)                                                                     \
     lw_buf_printf(b,                                                                               \
                   "# HELP logwarden_" name " " help "\n# TYPE logwarden_" name                     \
@@ -70,6 +70,9 @@ static void metrics(struct lw_http *h, struct lw_buf *b)
     COUNTER("group_overflow_total", "Events dropped because an alert reached max_groups.",
             atomic_load(&m->overflow));
 #undef COUNTER
+    pthread_mutex_lock(&m->alerts_mu);
+    lw_buf_append(b, m->alerts.p, m->alerts.len);
+    pthread_mutex_unlock(&m->alerts_mu);
     lw_buf_puts(b, "# HELP logwarden_input_lines_total Lines read, per input.\n"
                    "# TYPE logwarden_input_lines_total counter\n");
     for (size_t i = 0; i < h->cfg->ninputs; i++)

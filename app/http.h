@@ -5,12 +5,17 @@
 #include "app.h"
 #include "store.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 
 /* Counters the pipeline thread publishes after each batch; read by the HTTP thread. */
 struct lw_metrics {
     _Atomic uint64_t records, events, late, malformed, transitions, notifications, overflow;
     _Atomic uint64_t *late_in; /* late events per config input */
+    /* Per-alert gauges, rendered as metric lines by the pipeline thread every few seconds
+     * (the set of alerts changes with reloads). */
+    pthread_mutex_t alerts_mu;
+    struct lw_buf alerts;
 };
 
 /* The page served at / (dashboard.c). */

@@ -150,6 +150,11 @@ void lw_dds_merge(struct lw_dds *dst, const struct lw_dds *src, int sign)
     collapse(dst);
 }
 
+size_t lw_dds_bytes(const struct lw_dds *s)
+{
+    return s ? sizeof *s + (size_t)s->cap * sizeof *s->b : 0;
+}
+
 int64_t lw_dds_count(const struct lw_dds *s)
 {
     return s ? s->count : 0;
@@ -364,6 +369,11 @@ size_t lw_distinct_expire(struct lw_distinct *d, int64_t lo)
 size_t lw_distinct_count(const struct lw_distinct *d)
 {
     return d ? d->n : 0;
+}
+
+size_t lw_distinct_bytes(const struct lw_distinct *d)
+{
+    return d ? sizeof *d + d->size * sizeof *d->t + d->qcap * sizeof *d->q : 0;
 }
 
 uint64_t lw_distinct_dropped(const struct lw_distinct *d)

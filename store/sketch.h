@@ -24,6 +24,8 @@ void lw_dds_add(struct lw_dds *s, double v, int64_t count);
 /* dst += sign * src (sign 1 or -1). */
 void lw_dds_merge(struct lw_dds *dst, const struct lw_dds *src, int sign);
 int64_t lw_dds_count(const struct lw_dds *s);
+/* Heap bytes held (for memory accounting). */
+size_t lw_dds_bytes(const struct lw_dds *s);
 /* The q-quantile (0 <= q <= 1), NaN when empty. */
 double lw_dds_quantile(const struct lw_dds *s, double q);
 /* Compact, little-endian, versioned encoding (for the state file), and its bounds-checked
@@ -44,5 +46,6 @@ void lw_distinct_add(struct lw_distinct *d, uint64_t hash, int64_t bucket);
 size_t lw_distinct_expire(struct lw_distinct *d, int64_t lo);
 size_t lw_distinct_count(const struct lw_distinct *d);
 uint64_t lw_distinct_dropped(const struct lw_distinct *d);
+size_t lw_distinct_bytes(const struct lw_distinct *d);
 
 #endif

@@ -230,12 +230,17 @@ static struct entry *entry_for(struct lw_win *w, struct lw_wgroup *g, int64_t b)
     return (struct entry *)p;
 }
 
+bool lw_win_late(const struct lw_win *w, int64_t b, int64_t now_b)
+{
+    return b <= now_b - w->span_b + 1;
+}
+
 int lw_win_add(struct lw_win *w, struct lw_wgroup *g, int64_t b, int64_t now_b, bool matched,
                double v)
 {
     /* Instant now_b is evaluated already: a bucket that no window ending after it reaches
      * (span windows back) can change nothing any more: it is late. */
-    if (b <= now_b - w->span_b + 1 || b <= g->lo)
+    if (lw_win_late(w, b, now_b) || b <= g->lo)
         return LW_EINVAL;
     struct entry *e = entry_for(w, g, b);
     e->v[w->col[C_COUNT]] += 1;
@@ -416,6 +421,22 @@ struct lw_wgroup *lw_win_at(struct lw_win *w, size_t i)
 uint64_t lw_win_overflow(const struct lw_win *w)
 {
     return w->overflow;
+}
+
+size_t lw_win_bytes(const struct lw_win *w)
+{
+    size_t n = sizeof *w + w->tsize * sizeof *w->table + w->capgroups * sizeof *w->groups +
+               w->capdirty * sizeof *w->dlist + w->enc.cap;
+    for (size_t i = 0; i < w->ngroups; i++) {
+        const struct lw_wgroup *g = w->groups[i];
+        n += sizeof *g + g->keylen + 1 + (size_t)g->cap * w->stride + lw_dds_bytes(g->wsk) +
+             lw_distinct_bytes(g->dist);
+        if (w->sketch)
+            for (uint32_t j = 0; j < g->len; j++)
+                n += lw_dds_bytes(
+                    *esk(w, (struct entry *)(g->q + (size_t)(g->head + j) * w->stride)));
+    }
+    return n;
 }
 
 int64_t lw_win_res(const struct lw_win *w)

@@ -36,6 +36,7 @@ struct lw_gstate {
     int64_t sched_max;       /* the latest instant the group is scheduled for */
     int64_t eval_n;          /* the last instant it was evaluated */
     int64_t exp_n[2];        /* pending instants its oldest bucket leaves window 1 and 2, or 0 */
+    int64_t timer_n;         /* the instant `for` or keep_firing_for was last scheduled for */
     bool last_cond;          /* the condition at that instant (it held until now) */
     bool dirty;              /* changed since the last flush */
 };
@@ -74,6 +75,8 @@ void lw_win_no_persist(struct lw_win *w);
 /* The group for key (created when missing, with a zeroed state). NULL when max_groups is
  * reached (the overflow is counted in lw_win_overflow). Borrowed from the window. */
 struct lw_wgroup *lw_win_group(struct lw_win *w, const char *key, size_t keylen);
+/* Whether bucket b no longer reaches any window ending after instant now_b (see lw_win_add). */
+bool lw_win_late(const struct lw_win *w, int64_t b, int64_t now_b);
 /* Adds one event to bucket b of g. now_b is the newest evaluated instant: an event in a
  * bucket that no longer reaches any window ending after now_b is late: LW_EINVAL. */
 int lw_win_add(struct lw_win *w, struct lw_wgroup *g, int64_t b, int64_t now_b, bool matched,
@@ -92,6 +95,9 @@ size_t lw_win_count(const struct lw_win *w);
 struct lw_wgroup *lw_win_at(struct lw_win *w, size_t i);
 uint64_t lw_win_overflow(const struct lw_win *w);
 int64_t lw_win_res(const struct lw_win *w);
+/* Heap bytes the window holds (its groups, keys, buckets and sketches; not malloc's overhead).
+ * O(groups). */
+size_t lw_win_bytes(const struct lw_win *w);
 
 /* Dirty buckets since the last call: fn is called for each (group, bucket id, values), and
  * the dirty marks are cleared. */

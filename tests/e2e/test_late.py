@@ -5,7 +5,9 @@ RULES.md ("Time"): `run` is on the wall clock; an event older than its alert's
 window is late, counted per input and dropped; one more than 5 minutes in the
 future is taken at its arrival time. Two file inputs: old lines go to one, so
 /metrics must show them under that input only, and a count alert over the
-events must see the fresh and future ones but not the old.
+events must see the fresh and future ones but not the old. A late event must
+not create a group either: /metrics' per-alert gauges show one group for the
+ungrouped alert and three (the in-window events' values) for the grouped one.
 
 usage: test_late.py PATH/TO/logwarden
 """
@@ -28,6 +30,11 @@ alerts:
     window: 1m
     count: {above: 2}
     annotations: {summary: '{{ value }} hits'}
+  - name: HitsByN
+    event: hit
+    group_by: [n]
+    window: 1m
+    count: {above: 100}
 """
 
 
@@ -91,6 +98,16 @@ sinks: [{{name: out, type: stdout}}]
              "late: the three old lines, under their input")
         c.eq(m.get('logwarden_late_events_total{input="new"}'), 0.0,
              "late: none on the other input (the future line is not late)")
+        # The per-alert gauges are published every 5 s.
+        m = e2e.wait_for(lambda: (lambda m: m if m.get('logwarden_alert_groups{alert="HitsByN"}',
+                                                      0) >= 3 else None)(metrics(port)), 8)
+        m = m or metrics(port)
+        c.eq(m.get('logwarden_alert_groups{alert="Hits"}'), 1.0, "groups: one for Hits")
+        c.eq(m.get('logwarden_alert_groups{alert="HitsByN"}'), 3.0,
+             "groups: three for HitsByN (n = 4, 5, 6; the late ones create none)")
+        c.check(m.get('logwarden_alert_memory_bytes{alert="HitsByN"}', 0) >
+                m.get('logwarden_alert_memory_bytes{alert="Hits"}', 0) > 0,
+                "memory: reported, and more for three groups than for one", repr(m))
         fired = e2e.wait_for(lambda: '"status":"firing"' in daemon.stdout(), 5)
         c.check(fired, "the three in-window events fire the alert", daemon.stdout())
         out, _ = e2e.parse_json_lines(daemon.stdout())
