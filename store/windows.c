@@ -4,7 +4,15 @@
  *
  * Events arrive in time order almost always, so the newest bucket is the last entry: adding is
  * an increment or an append, expiring is popping from the front. An out-of-order event inside
- * the window is a binary search and, rarely, an insert. */
+ * the window is a binary search and, rarely, an insert.
+ *
+ * Memory is what a live daemon holds per group and bucket, so entries are packed: a 32-bit
+ * bucket id (relative to the window's base, set by its first bucket: 2^31 buckets either side,
+ * 68 years at one-second buckets), a 32-bit count, then only the columns the alert's kind
+ * needs (8 bytes per bucket for a count, 12 for a ratio, 16 for a sum). A group's first
+ * entries live inside the group; an idle group's array is freed. Which entries are not
+ * flushed yet is one id per group (entries are written newest-first in practice), not a
+ * flag per entry. */
 #include "windows.h"
 #include "sketch.h"
 
@@ -12,26 +20,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* An entry: the bucket id, a dirty mark, then the values the window keeps (see cols). */
-struct entry {
-    int64_t id;
-    uint32_t dirty;
-    uint32_t pad;
-    double v[];
-};
-
-enum { C_COUNT, C_MATCHED, C_SUM, C_MIN, C_MAX, C_N };
+#define NONE UINT32_MAX /* dirty_from: nothing to flush */
 
 struct lw_win {
     int64_t res_s, k;
     int64_t span_b; /* buckets a group keeps: k * span */
     unsigned aggs;
-    int col[C_N];  /* column of each aggregate in an entry, -1 when not kept */
-    size_t stride; /* bytes per entry */
+    int64_t base; /* bucket ids are stored as (id - base) in 32 bits */
+    bool based;
+    /* Entry layout: u32 id, u32 count, [u32 matched], [f64 sum], [f64 min], [f64 max],
+     * [sketch pointer]; -1 when a column is not kept. Unaligned: read with memcpy. */
+    int off_matched, off_sum, off_min, off_max, off_sk;
+    uint32_t stride;  /* bytes per entry */
+    uint32_t inl_cap; /* entries that fit in a group's inline buffer */
     size_t max_groups;
     uint64_t overflow;
     bool no_persist;           /* replay: no dirty tracking */
-    bool sketch;               /* entries end with a struct lw_dds pointer */
     double q;                  /* the quantile sketch windows report */
     struct lw_buf enc;         /* take_dirty: the encoded sketch of one bucket */
     struct lw_wgroup **groups; /* dense array, for iteration */
@@ -42,52 +46,130 @@ struct lw_win {
     size_t ndirty, capdirty;
 };
 
-static inline struct entry *at(const struct lw_win *w, const struct lw_wgroup *g, uint32_t i)
+/* ---------------------------------------------------------------- entries */
+
+static inline unsigned char *at(const struct lw_win *w, const struct lw_wgroup *g, uint32_t i)
 {
-    return (struct entry *)(g->q + (size_t)(g->head + i) * w->stride);
+    return g->q + (size_t)(g->head + i) * w->stride;
 }
 
-static inline double val(const struct lw_win *w, const struct entry *e, int c)
+static inline uint32_t get32(const unsigned char *e, int off)
 {
-    return w->col[c] >= 0 ? e->v[w->col[c]] : 0;
+    uint32_t v;
+    memcpy(&v, e + off, sizeof v);
+    return v;
 }
+
+static inline void put32(unsigned char *e, int off, uint32_t v)
+{
+    memcpy(e + off, &v, sizeof v);
+}
+
+static inline double getd(const unsigned char *e, int off)
+{
+    double v;
+    memcpy(&v, e + off, sizeof v);
+    return v;
+}
+
+static inline void putd(unsigned char *e, int off, double v)
+{
+    memcpy(e + off, &v, sizeof v);
+}
+
+static inline struct lw_dds *getsk(const struct lw_win *w, const unsigned char *e)
+{
+    struct lw_dds *s;
+    memcpy(&s, e + w->off_sk, sizeof s);
+    return s;
+}
+
+static inline void putsk(const struct lw_win *w, unsigned char *e, struct lw_dds *s)
+{
+    memcpy(e + w->off_sk, &s, sizeof s);
+}
+
+static inline uint32_t rel(const struct lw_win *w, int64_t b)
+{
+    return (uint32_t)(b - w->base);
+}
+
+static inline int64_t eid(const struct lw_win *w, const unsigned char *e)
+{
+    return w->base + (int64_t)get32(e, 0);
+}
+
+/* Whether bucket b can be stored (relative to the base, once there is one). */
+static bool representable(const struct lw_win *w, int64_t b)
+{
+    return !w->based || (b > w->base && b - w->base < (int64_t)NONE);
+}
+
+static void set_base(struct lw_win *w, int64_t b)
+{
+    if (w->based)
+        return;
+    w->base = b - ((int64_t)1 << 31); /* |b| < 2^34: times are int64 ns, buckets >= 1 s */
+    w->based = true;
+}
+
+/* The columns as doubles (0 when not kept; min/max +-inf for an empty bucket). */
+static inline double ecount(const unsigned char *e)
+{
+    return (double)get32(e, 4);
+}
+
+static inline double ematched(const struct lw_win *w, const unsigned char *e)
+{
+    return w->off_matched >= 0 ? (double)get32(e, w->off_matched) : 0;
+}
+
+static inline double esum(const struct lw_win *w, const unsigned char *e)
+{
+    return w->off_sum >= 0 ? getd(e, w->off_sum) : 0;
+}
+
+/* ---------------------------------------------------------------- windows and groups */
 
 struct lw_win *lw_win_new(int64_t res_s, int64_t k, int span, unsigned aggs, size_t max_groups)
 {
     struct lw_win *w = lw_calloc(1, sizeof *w);
-    int ncol = 0;
     w->res_s = res_s > 0 ? res_s : 1;
     w->k = k > 0 ? k : 1;
     w->span_b = w->k * (span > 1 ? span : 1);
     w->aggs = aggs | LW_AGG_COUNT;
-    for (int c = 0; c < C_N; c++)
-        w->col[c] = (w->aggs & (1u << c)) ? ncol++ : -1;
-    /* avg needs the count and the sum; min/max keep the sum too (cheap, simpler). */
-    w->sketch = aggs & LW_AGG_SKETCH;
+    int off = 8;
+    w->off_matched = w->off_sum = w->off_min = w->off_max = w->off_sk = -1;
+    if (aggs & LW_AGG_MATCHED)
+        w->off_matched = off, off += 4;
+    if (aggs & LW_AGG_SUM)
+        w->off_sum = off, off += 8;
+    if (aggs & LW_AGG_MIN)
+        w->off_min = off, off += 8;
+    if (aggs & LW_AGG_MAX)
+        w->off_max = off, off += 8;
+    if (aggs & LW_AGG_SKETCH)
+        w->off_sk = off, off += (int)sizeof(struct lw_dds *);
+    w->stride = (uint32_t)off;
+    w->inl_cap = (uint32_t)(sizeof((struct lw_wgroup *)0)->inl / w->stride);
     w->q = 0.5;
-    w->stride = sizeof(struct entry) + (size_t)ncol * sizeof(double) +
-                (w->sketch ? sizeof(struct lw_dds *) : 0);
     w->max_groups = max_groups;
     w->tsize = 64;
     w->table = lw_calloc(w->tsize, sizeof *w->table);
     return w;
 }
 
-/* The bucket sketch of an entry (LW_AGG_SKETCH windows), kept after the values. */
-static inline struct lw_dds **esk(const struct lw_win *w, struct entry *e)
-{
-    return (struct lw_dds **)((unsigned char *)e + w->stride - sizeof(struct lw_dds *));
-}
-
 static void group_free(const struct lw_win *w, struct lw_wgroup *g)
 {
-    if (w->sketch)
+    if (w->off_sk >= 0) {
         for (uint32_t i = 0; i < g->len; i++)
-            lw_dds_free(*esk(w, (struct entry *)(g->q + (size_t)(g->head + i) * w->stride)));
-    lw_dds_free(g->wsk);
-    lw_distinct_free(g->dist);
-    free(g->key);
-    free(g->q);
+            lw_dds_free(getsk(w, at(w, g, i)));
+        lw_dds_free(g->aux);
+    } else if (w->aggs & LW_AGG_DISTINCT) {
+        lw_distinct_free(g->aux);
+    }
+    if (g->q != g->inl)
+        free(g->q);
     free(g);
 }
 
@@ -135,21 +217,24 @@ struct lw_wgroup *lw_win_group(struct lw_win *w, const char *key, size_t keylen)
     for (struct lw_wgroup *g = w->table[h & (w->tsize - 1)]; g; g = g->hnext)
         if (g->hash == h && g->keylen == keylen && memcmp(g->key, key, keylen) == 0)
             return g;
-    if (w->ngroups >= w->max_groups) {
+    if (w->ngroups >= w->max_groups || w->ngroups >= UINT32_MAX || keylen >= UINT32_MAX) {
         w->overflow++;
         return NULL;
     }
-    struct lw_wgroup *g = lw_calloc(1, sizeof *g);
-    g->key = lw_strndup(key, keylen);
-    g->keylen = keylen;
+    struct lw_wgroup *g = lw_calloc(1, sizeof *g + keylen + 1);
+    memcpy(g->key, key, keylen);
+    g->keylen = (uint32_t)keylen;
     g->hash = h;
     g->last_bucket = INT64_MIN;
     g->lo = INT64_MIN;
+    g->q = g->inl;
+    g->cap = w->inl_cap;
+    g->dirty_from = NONE;
     if (w->ngroups == w->capgroups) {
         w->capgroups = w->capgroups ? w->capgroups * 2 : 16;
         w->groups = lw_realloc(w->groups, w->capgroups * sizeof *w->groups);
     }
-    g->pos = w->ngroups;
+    g->pos = (uint32_t)w->ngroups;
     w->groups[w->ngroups++] = g;
     size_t b = h & (w->tsize - 1);
     g->hnext = w->table[b];
@@ -159,11 +244,13 @@ struct lw_wgroup *lw_win_group(struct lw_win *w, const char *key, size_t keylen)
     return g;
 }
 
-static void mark_dirty(struct lw_win *w, struct lw_wgroup *g, struct entry *e)
+static void mark_dirty(struct lw_win *w, struct lw_wgroup *g, int64_t b)
 {
     if (w->no_persist)
         return;
-    e->dirty = 1;
+    uint32_t r = rel(w, b);
+    if (g->dirty_from == NONE || r < g->dirty_from)
+        g->dirty_from = r;
     if (g->dpos)
         return;
     if (w->ndirty == w->capdirty) {
@@ -171,43 +258,51 @@ static void mark_dirty(struct lw_win *w, struct lw_wgroup *g, struct entry *e)
         w->dlist = lw_realloc(w->dlist, w->capdirty * sizeof *w->dlist);
     }
     w->dlist[w->ndirty++] = g;
-    g->dpos = w->ndirty;
+    g->dpos = (uint32_t)w->ndirty;
 }
 
-/* Room for one more entry at the end: slide to the front or grow. */
+/* Room for one more entry at the end: slide to the front when a quarter is free there, else
+ * grow (out of the inline buffer into an allocation). */
 static void make_room(struct lw_win *w, struct lw_wgroup *g)
 {
     if (g->head + g->len < g->cap)
         return;
-    if (g->head > 0 && g->len < g->cap / 2 + 1) {
+    if (g->head > 0 && g->len <= g->cap - g->cap / 4) {
         memmove(g->q, g->q + (size_t)g->head * w->stride, (size_t)g->len * w->stride);
         g->head = 0;
-        if (g->head + g->len < g->cap)
-            return;
+        return;
     }
-    uint32_t cap = g->cap ? g->cap * 2 : 2;
-    g->q = lw_realloc(g->q, (size_t)cap * w->stride);
+    uint32_t cap = g->cap >= 4 ? g->cap * 2 : 4;
+    if (g->q == g->inl) {
+        unsigned char *q = lw_malloc((size_t)cap * w->stride);
+        memcpy(q, g->q + (size_t)g->head * w->stride, (size_t)g->len * w->stride);
+        g->q = q;
+        g->head = 0;
+    } else {
+        g->q = lw_realloc(g->q, (size_t)cap * w->stride);
+    }
     g->cap = cap;
 }
 
-static void init_entry(const struct lw_win *w, struct entry *e, int64_t b)
+static void init_entry(const struct lw_win *w, unsigned char *e, int64_t b)
 {
     memset(e, 0, w->stride);
-    e->id = b;
-    if (w->col[C_MIN] >= 0)
-        e->v[w->col[C_MIN]] = INFINITY;
-    if (w->col[C_MAX] >= 0)
-        e->v[w->col[C_MAX]] = -INFINITY;
+    put32(e, 0, rel(w, b));
+    if (w->off_min >= 0)
+        putd(e, w->off_min, INFINITY);
+    if (w->off_max >= 0)
+        putd(e, w->off_max, -INFINITY);
 }
 
 /* The entry of bucket b, created when missing (in id order). */
-static struct entry *entry_for(struct lw_win *w, struct lw_wgroup *g, int64_t b)
+static unsigned char *entry_for(struct lw_win *w, struct lw_wgroup *g, int64_t b)
 {
-    if (g->len && at(w, g, g->len - 1)->id == b)
+    uint32_t r = rel(w, b);
+    if (g->len && get32(at(w, g, g->len - 1), 0) == r)
         return at(w, g, g->len - 1);
-    if (!g->len || at(w, g, g->len - 1)->id < b) {
+    if (!g->len || get32(at(w, g, g->len - 1), 0) < r) {
         make_room(w, g);
-        struct entry *e = at(w, g, g->len++);
+        unsigned char *e = at(w, g, g->len++);
         init_entry(w, e, b);
         return e;
     }
@@ -215,24 +310,24 @@ static struct entry *entry_for(struct lw_win *w, struct lw_wgroup *g, int64_t b)
     uint32_t lo = 0, hi = g->len;
     while (lo < hi) {
         uint32_t mid = (lo + hi) / 2;
-        if (at(w, g, mid)->id < b)
+        if (get32(at(w, g, mid), 0) < r)
             lo = mid + 1;
         else
             hi = mid;
     }
-    if (at(w, g, lo)->id == b)
+    if (get32(at(w, g, lo), 0) == r)
         return at(w, g, lo);
     make_room(w, g);
-    unsigned char *p = (unsigned char *)at(w, g, lo);
+    unsigned char *p = at(w, g, lo);
     memmove(p + w->stride, p, (size_t)(g->len - lo) * w->stride);
     g->len++;
-    init_entry(w, (struct entry *)p, b);
-    return (struct entry *)p;
+    init_entry(w, p, b);
+    return p;
 }
 
 bool lw_win_late(const struct lw_win *w, int64_t b, int64_t now_b)
 {
-    return b <= now_b - w->span_b + 1;
+    return b <= now_b - w->span_b + 1 || !representable(w, b);
 }
 
 int lw_win_add(struct lw_win *w, struct lw_wgroup *g, int64_t b, int64_t now_b, bool matched,
@@ -242,66 +337,87 @@ int lw_win_add(struct lw_win *w, struct lw_wgroup *g, int64_t b, int64_t now_b, 
      * (span windows back) can change nothing any more: it is late. */
     if (lw_win_late(w, b, now_b) || b <= g->lo)
         return LW_EINVAL;
-    struct entry *e = entry_for(w, g, b);
-    e->v[w->col[C_COUNT]] += 1;
-    g->tot[C_COUNT] += 1;
-    if (matched && w->col[C_MATCHED] >= 0) {
-        e->v[w->col[C_MATCHED]] += 1;
-        g->tot[C_MATCHED] += 1;
+    set_base(w, b);
+    unsigned char *e = entry_for(w, g, b);
+    uint32_t c = get32(e, 4);
+    if (c == UINT32_MAX)
+        return LW_EINVAL; /* four billion events in one bucket: the count cannot say more */
+    put32(e, 4, c + 1);
+    g->tot[0] += 1;
+    if (matched && w->off_matched >= 0) {
+        put32(e, w->off_matched, get32(e, w->off_matched) + 1);
+        g->tot[1] += 1;
     }
-    if (w->col[C_SUM] >= 0) {
-        e->v[w->col[C_SUM]] += v;
-        g->tot[C_SUM] += v;
+    if (w->off_sum >= 0) {
+        putd(e, w->off_sum, getd(e, w->off_sum) + v);
+        g->tot[2] += v;
     }
-    if (w->col[C_MIN] >= 0 && v < e->v[w->col[C_MIN]])
-        e->v[w->col[C_MIN]] = v;
-    if (w->col[C_MAX] >= 0 && v > e->v[w->col[C_MAX]])
-        e->v[w->col[C_MAX]] = v;
-    if (w->sketch) {
-        if (!*esk(w, e))
-            *esk(w, e) = lw_dds_new();
-        if (!g->wsk)
-            g->wsk = lw_dds_new();
-        lw_dds_add(*esk(w, e), v, 1);
-        lw_dds_add(g->wsk, v, 1);
+    if (w->off_min >= 0 && v < getd(e, w->off_min))
+        putd(e, w->off_min, v);
+    if (w->off_max >= 0 && v > getd(e, w->off_max))
+        putd(e, w->off_max, v);
+    if (w->off_sk >= 0) {
+        struct lw_dds *sk = getsk(w, e);
+        if (!sk) {
+            sk = lw_dds_new();
+            putsk(w, e, sk);
+        }
+        if (!g->aux)
+            g->aux = lw_dds_new();
+        lw_dds_add(sk, v, 1);
+        lw_dds_add(g->aux, v, 1);
     }
     if (b > g->last_bucket)
         g->last_bucket = b;
-    mark_dirty(w, g, e);
+    mark_dirty(w, g, b);
     return 0;
 }
 
 void lw_win_add_distinct(struct lw_win *w, struct lw_wgroup *g, uint64_t hash, int64_t b)
 {
     (void)w;
-    if (!g->dist)
-        g->dist = lw_distinct_new(1u << 20);
-    lw_distinct_add(g->dist, hash, b);
+    if (!g->aux)
+        g->aux = lw_distinct_new(1u << 20);
+    lw_distinct_add(g->aux, hash, b);
+}
+
+static uint32_t to_u32(double v)
+{
+    return v > 0 ? (v < (double)UINT32_MAX ? (uint32_t)v : UINT32_MAX) : 0;
 }
 
 void lw_win_restore(struct lw_win *w, struct lw_wgroup *g, int64_t b, const struct lw_agg *a)
 {
-    if (b <= g->lo)
+    if (b <= g->lo || !representable(w, b))
         return;
-    struct entry *e = entry_for(w, g, b);
-    g->tot[C_COUNT] += a->count - val(w, e, C_COUNT);
-    g->tot[C_MATCHED] += a->matched - val(w, e, C_MATCHED);
-    g->tot[C_SUM] += a->sum - val(w, e, C_SUM);
-    double in[C_N] = {a->count, a->matched, a->sum, a->count > 0 ? a->min : INFINITY,
-                      a->count > 0 ? a->max : -INFINITY};
-    for (int c = 0; c < C_N; c++)
-        if (w->col[c] >= 0)
-            e->v[w->col[c]] = in[c];
+    set_base(w, b);
+    unsigned char *e = entry_for(w, g, b);
+    uint32_t c = to_u32(a->count), m = to_u32(a->matched);
+    g->tot[0] += (double)c - ecount(e);
+    put32(e, 4, c);
+    if (w->off_matched >= 0) {
+        g->tot[1] += (double)m - ematched(w, e);
+        put32(e, w->off_matched, m);
+    }
+    if (w->off_sum >= 0) {
+        g->tot[2] += a->sum - esum(w, e);
+        putd(e, w->off_sum, a->sum);
+    }
+    if (w->off_min >= 0)
+        putd(e, w->off_min, c > 0 ? a->min : INFINITY);
+    if (w->off_max >= 0)
+        putd(e, w->off_max, c > 0 ? a->max : -INFINITY);
     struct lw_dds *sk = NULL;
-    if (w->sketch && a->blob && lw_dds_decode(&sk, a->blob, a->bloblen) == 0) {
-        if (!g->wsk)
-            g->wsk = lw_dds_new();
-        if (*esk(w, e)) {
-            lw_dds_merge(g->wsk, *esk(w, e), -1);
-            lw_dds_free(*esk(w, e));
+    if (w->off_sk >= 0 && a->blob && lw_dds_decode(&sk, a->blob, a->bloblen) == 0) {
+        if (!g->aux)
+            g->aux = lw_dds_new();
+        struct lw_dds *old = getsk(w, e);
+        if (old) {
+            lw_dds_merge(g->aux, old, -1);
+            lw_dds_free(old);
         }
-        *esk(w, e) = sk;
-        lw_dds_merge(g->wsk, sk, 1);
+        putsk(w, e, sk);
+        lw_dds_merge(g->aux, sk, 1);
     }
     if (b > g->last_bucket)
         g->last_bucket = b;
@@ -313,24 +429,30 @@ static void expire(struct lw_win *w, struct lw_wgroup *g, int64_t n)
     int64_t drop_upto = n - w->span_b;
     if (drop_upto <= g->lo)
         return;
-    while (g->len && at(w, g, 0)->id <= drop_upto) {
-        struct entry *e = at(w, g, 0);
-        g->tot[C_COUNT] -= val(w, e, C_COUNT);
-        g->tot[C_MATCHED] -= val(w, e, C_MATCHED);
-        g->tot[C_SUM] -= val(w, e, C_SUM);
-        if (w->sketch && *esk(w, e)) {
-            lw_dds_merge(g->wsk, *esk(w, e), -1);
-            lw_dds_free(*esk(w, e));
+    while (g->len && eid(w, at(w, g, 0)) <= drop_upto) {
+        const unsigned char *e = at(w, g, 0);
+        g->tot[0] -= ecount(e);
+        g->tot[1] -= ematched(w, e);
+        g->tot[2] -= esum(w, e);
+        if (w->off_sk >= 0 && getsk(w, e)) {
+            lw_dds_merge(g->aux, getsk(w, e), -1);
+            lw_dds_free(getsk(w, e));
         }
         g->head++;
         g->len--;
     }
-    if (g->dist)
-        lw_distinct_expire(g->dist, drop_upto);
+    if ((w->aggs & LW_AGG_DISTINCT) && g->aux)
+        lw_distinct_expire(g->aux, drop_upto);
     if (g->len == 0) {
-        /* Exact zeros, whatever rounding the float sums collected. */
+        /* Exact zeros, whatever rounding the float sums collected; an idle group keeps no
+         * array. */
         g->head = 0;
-        g->tot[C_COUNT] = g->tot[C_MATCHED] = g->tot[C_SUM] = 0;
+        g->tot[0] = g->tot[1] = g->tot[2] = 0;
+        if (g->q != g->inl) {
+            free(g->q);
+            g->q = g->inl;
+            g->cap = w->inl_cap;
+        }
     }
     g->lo = drop_upto;
 }
@@ -340,12 +462,12 @@ int64_t lw_win_next_bucket(const struct lw_win *w, const struct lw_wgroup *g, in
     uint32_t lo = 0, hi = g->len;
     while (lo < hi) {
         uint32_t mid = (lo + hi) / 2;
-        if (at(w, g, mid)->id <= after)
+        if (eid(w, at(w, g, mid)) <= after)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return lo < g->len ? at(w, g, lo)->id : INT64_MAX;
+    return lo < g->len ? eid(w, at(w, g, lo)) : INT64_MAX;
 }
 
 void lw_win_agg(struct lw_win *w, struct lw_wgroup *g, int64_t n, int back, struct lw_agg *out)
@@ -356,31 +478,32 @@ void lw_win_agg(struct lw_win *w, struct lw_wgroup *g, int64_t n, int back, stru
     out->min = NAN;
     out->max = NAN;
     /* Sketches cover the held buckets: the window itself unless events ran ahead. */
-    out->quantile = w->sketch ? lw_dds_quantile(g->wsk, w->q) : NAN;
-    out->distinct = (double)lw_distinct_count(g->dist);
+    out->quantile = w->off_sk >= 0 ? lw_dds_quantile(g->aux, w->q) : NAN;
+    out->distinct = (w->aggs & LW_AGG_DISTINCT) ? (double)lw_distinct_count(g->aux) : 0;
     /* After expiry the held buckets are those after lo when a group keeps one window: unless
      * events ran ahead of the clock, the running totals are the answer. */
     if (back == 0 && w->span_b == w->k && !(w->aggs & (LW_AGG_MIN | LW_AGG_MAX)) &&
-        (!g->len || at(w, g, g->len - 1)->id <= hi)) {
-        out->count = g->tot[C_COUNT];
-        out->matched = g->tot[C_MATCHED];
-        out->sum = g->tot[C_SUM];
+        (!g->len || eid(w, at(w, g, g->len - 1)) <= hi)) {
+        out->count = g->tot[0];
+        out->matched = g->tot[1];
+        out->sum = g->tot[2];
         return;
     }
     double mn = INFINITY, mx = -INFINITY;
     for (uint32_t i = 0; i < g->len; i++) {
-        const struct entry *e = at(w, g, i);
-        if (e->id <= lo)
+        const unsigned char *e = at(w, g, i);
+        int64_t id = eid(w, e);
+        if (id <= lo)
             continue;
-        if (e->id > hi)
+        if (id > hi)
             break;
-        out->count += val(w, e, C_COUNT);
-        out->matched += val(w, e, C_MATCHED);
-        out->sum += val(w, e, C_SUM);
-        if (w->col[C_MIN] >= 0 && e->v[w->col[C_MIN]] < mn)
-            mn = e->v[w->col[C_MIN]];
-        if (w->col[C_MAX] >= 0 && e->v[w->col[C_MAX]] > mx)
-            mx = e->v[w->col[C_MAX]];
+        out->count += ecount(e);
+        out->matched += ematched(w, e);
+        out->sum += esum(w, e);
+        if (w->off_min >= 0 && getd(e, w->off_min) < mn)
+            mn = getd(e, w->off_min);
+        if (w->off_max >= 0 && getd(e, w->off_max) > mx)
+            mx = getd(e, w->off_max);
     }
     if (out->count > 0) {
         out->min = mn;
@@ -403,7 +526,7 @@ void lw_win_drop(struct lw_win *w, struct lw_wgroup *g)
         size_t i = g->dpos - 1;
         struct lw_wgroup *dl = w->dlist[--w->ndirty];
         w->dlist[i] = dl;
-        dl->dpos = i + 1;
+        dl->dpos = (uint32_t)(i + 1);
     }
     group_free(w, g);
 }
@@ -429,12 +552,14 @@ size_t lw_win_bytes(const struct lw_win *w)
                w->capdirty * sizeof *w->dlist + w->enc.cap;
     for (size_t i = 0; i < w->ngroups; i++) {
         const struct lw_wgroup *g = w->groups[i];
-        n += sizeof *g + g->keylen + 1 + (size_t)g->cap * w->stride + lw_dds_bytes(g->wsk) +
-             lw_distinct_bytes(g->dist);
-        if (w->sketch)
+        n += sizeof *g + g->keylen + 1 + (g->q != g->inl ? (size_t)g->cap * w->stride : 0);
+        if (w->off_sk >= 0) {
+            n += lw_dds_bytes(g->aux);
             for (uint32_t j = 0; j < g->len; j++)
-                n += lw_dds_bytes(
-                    *esk(w, (struct entry *)(g->q + (size_t)(g->head + j) * w->stride)));
+                n += lw_dds_bytes(getsk(w, at(w, g, j)));
+        } else if (w->aggs & LW_AGG_DISTINCT) {
+            n += lw_distinct_bytes(g->aux);
+        }
     }
     return n;
 }
@@ -449,27 +574,27 @@ void lw_win_take_dirty(struct lw_win *w, lw_win_dirty_fn *fn, void *payload)
     for (size_t d = 0; d < w->ndirty; d++) {
         struct lw_wgroup *g = w->dlist[d];
         for (uint32_t i = 0; i < g->len; i++) {
-            struct entry *e = at(w, g, i);
-            if (!e->dirty)
+            const unsigned char *e = at(w, g, i);
+            if (get32(e, 0) < g->dirty_from)
                 continue;
-            e->dirty = 0;
-            struct lw_agg a = {val(w, e, C_COUNT),
-                               val(w, e, C_MATCHED),
-                               val(w, e, C_SUM),
-                               w->col[C_MIN] >= 0 ? e->v[w->col[C_MIN]] : 0,
-                               w->col[C_MAX] >= 0 ? e->v[w->col[C_MAX]] : 0,
+            struct lw_agg a = {ecount(e),
+                               ematched(w, e),
+                               esum(w, e),
+                               w->off_min >= 0 ? getd(e, w->off_min) : 0,
+                               w->off_max >= 0 ? getd(e, w->off_max) : 0,
                                0,
                                0,
                                NULL,
                                0};
-            if (w->sketch && *esk(w, e)) {
+            if (w->off_sk >= 0 && getsk(w, e)) {
                 lw_buf_reset(&w->enc);
-                lw_dds_encode(*esk(w, e), &w->enc);
+                lw_dds_encode(getsk(w, e), &w->enc);
                 a.blob = w->enc.p;
                 a.bloblen = w->enc.len;
             }
-            fn(g, e->id, &a, payload);
+            fn(g, eid(w, e), &a, payload);
         }
+        g->dirty_from = NONE;
         g->dpos = 0;
     }
     w->ndirty = 0;

@@ -1,6 +1,7 @@
 /* windows.h: sliding windows in memory: per alert, a hash of groups, each holding only its
- * non-empty time buckets (oldest first) with running totals, so adding an event and reading a
- * window are O(1) on the line path, and a group seen once costs a few dozen bytes. */
+ * non-empty time buckets (oldest first, 8 bytes each for a count) with running totals, so
+ * adding an event and reading a window are O(1) on the line path, and a group seen once is
+ * one allocation of about 200 bytes. */
 #ifndef LW_WINDOWS_H
 #define LW_WINDOWS_H
 
@@ -27,7 +28,6 @@ struct lw_agg {
 
 /* The evaluator's state for a group; kept here so that it lives and dies with the group. */
 struct lw_gstate {
-    int state;               /* enum lw_alert_state (store.h) */
     int64_t active_since_ns; /* condition holding since (pending) */
     int64_t fired_ns;        /* firing since */
     double value;            /* value at the last evaluation */
@@ -37,26 +37,28 @@ struct lw_gstate {
     int64_t eval_n;          /* the last instant it was evaluated */
     int64_t exp_n[2];        /* pending instants its oldest bucket leaves window 1 and 2, or 0 */
     int64_t timer_n;         /* the instant `for` or keep_firing_for was last scheduled for */
+    int state;               /* enum lw_alert_state (store.h) */
     bool last_cond;          /* the condition at that instant (it held until now) */
     bool dirty;              /* changed since the last flush */
 };
 
 struct lw_wgroup {
-    char *key; /* the group labels as a canonical JSON object, NUL-terminated */
-    size_t keylen;
     uint64_t hash;
     int64_t last_bucket; /* newest bucket that received an event */
     struct lw_gstate st;
     /* private below */
     struct lw_wgroup *hnext;
-    size_t pos;       /* index in the window's group array */
-    size_t dpos;      /* index + 1 in the window's dirty list, 0 when clean */
     int64_t lo;       /* no bucket <= lo is held */
     double tot[3];    /* running totals over held buckets: count, matched, sum */
-    unsigned char *q; /* held buckets, oldest first: q[head .. head+len) entries */
+    unsigned char *q; /* held buckets, oldest first: entries head .. head+len (see windows.c) */
     uint32_t head, len, cap;
-    void *wsk;  /* LW_AGG_SKETCH: the sum of the held buckets' sketches */
-    void *dist; /* LW_AGG_DISTINCT: struct lw_distinct */
+    uint32_t dirty_from;   /* entries with an id >= this are not flushed yet; UINT32_MAX: none */
+    uint32_t pos;          /* index in the window's group array */
+    uint32_t dpos;         /* index + 1 in the window's dirty list, 0 when clean */
+    void *aux;             /* the sum of the held buckets' sketches, or a struct lw_distinct */
+    unsigned char inl[16]; /* the first entries live here, without an allocation */
+    uint32_t keylen;
+    char key[]; /* the group labels as a canonical JSON object, NUL-terminated */
 };
 
 struct lw_win;

@@ -1,9 +1,10 @@
 /* test_windows.c: sliding-window arithmetic: (t - window, t] at bucket edges, eviction,
- * lateness, min/max, the previous window, restore and dirty tracking. */
+ * lateness, min/max, the previous window, restore, dirty tracking and packed entries. */
 #include "test.h"
 #include "windows.h"
 
 #include <math.h>
+#include <string.h>
 
 static void test_edges(void)
 {
@@ -126,11 +127,75 @@ static void test_groups_dirty_restore(void)
     lw_win_free(w);
 }
 
+struct seen {
+    int n;
+    double count3; /* the count reported for bucket 3 */
+};
+
+static void on_seen(const struct lw_wgroup *g, int64_t b, const struct lw_agg *a, void *payload)
+{
+    struct seen *d = payload;
+    (void)g;
+    d->n++;
+    if (b == 3)
+        d->count3 = a->count;
+}
+
+/* Packed entries: ratio and sum columns, out-of-order inserts past the inline buffer, dirty
+ * entries after an older bucket changes, idle groups, and buckets too far from the base. */
+static void test_packed(void)
+{
+    struct lw_win *w = lw_win_new(1, 10, 1, LW_AGG_COUNT | LW_AGG_MATCHED, 10);
+    struct lw_wgroup *g = lw_win_group(w, "{}", 2);
+    for (int64_t b = 1; b <= 8; b++)
+        if (b != 5)
+            CHECK_EQ(lw_win_add(w, g, b, 0, b % 2 == 0, 0), 0);
+    CHECK_EQ(lw_win_add(w, g, 5, 0, true, 0), 0); /* out of order */
+    struct lw_agg a;
+    lw_win_agg(w, g, 8, 0, &a);
+    CHECK_EQ(a.count, 8);
+    CHECK_EQ(a.matched, 5); /* 2, 4, 5, 6, 8 */
+    CHECK_EQ(lw_win_next_bucket(w, g, 4), 5);
+    struct seen d = {0};
+    lw_win_take_dirty(w, on_seen, &d);
+    CHECK_EQ(d.n, 8);
+    CHECK_EQ(d.count3, 1);
+    CHECK_EQ(lw_win_add(w, g, 3, 8, false, 0), 0); /* an older bucket changes after a flush */
+    d = (struct seen){0};
+    lw_win_take_dirty(w, on_seen, &d);
+    CHECK(d.n >= 1);
+    CHECK_EQ(d.count3, 2);
+    /* 2^32 buckets away from the first one cannot be stored: late, never wrapped around. */
+    CHECK(lw_win_late(w, 1 + ((int64_t)1 << 32), 0));
+    CHECK_EQ(lw_win_add(w, g, 1 + ((int64_t)1 << 32), 0, false, 0), LW_EINVAL);
+    /* Everything leaves the window; the group then takes events again. */
+    lw_win_agg(w, g, 100, 0, &a);
+    CHECK_EQ(a.count, 0);
+    CHECK_EQ(lw_win_next_bucket(w, g, 0), INT64_MAX);
+    CHECK_EQ(lw_win_add(w, g, 101, 100, true, 0), 0);
+    lw_win_agg(w, g, 101, 0, &a);
+    CHECK_EQ(a.count, 1);
+    CHECK_EQ(a.matched, 1);
+    lw_win_free(w);
+
+    w = lw_win_new(1, 5, 1, LW_AGG_COUNT | LW_AGG_SUM, 10);
+    g = lw_win_group(w, "{\"k\":\"v\"}", 9);
+    CHECK_EQ((int)g->keylen, 9);
+    CHECK(strcmp(g->key, "{\"k\":\"v\"}") == 0);
+    for (int64_t b = 1; b <= 20; b++)
+        lw_win_add(w, g, b, b - 1, false, (double)b);
+    lw_win_agg(w, g, 20, 0, &a);
+    CHECK_EQ(a.count, 5);
+    CHECK_EQ(a.sum, 16 + 17 + 18 + 19 + 20);
+    lw_win_free(w);
+}
+
 int main(void)
 {
     test_edges();
     test_ring_reuse();
     test_minmax_prev();
     test_groups_dirty_restore();
+    test_packed();
     return test_summary();
 }
