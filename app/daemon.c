@@ -481,6 +481,7 @@ static int run(const char *config_path)
     struct daemon d = {0};
     struct lw_diag diag = {0};
     struct lw_err err = {0};
+    bool net = false; /* a sink sends over the network: curl is initialised */
     int rc = 2;
 
     if (lw_config_load(&d.cfg, config_path, &diag) < 0 ||
@@ -513,9 +514,10 @@ static int run(const char *config_path)
     d.metrics.late_in = lw_calloc(d.cfg->ninputs + 1, sizeof *d.metrics.late_in);
     d.base_late_in = lw_calloc(d.cfg->ninputs + 1, sizeof *d.base_late_in);
     d.workers = lw_calloc(d.cfg->nsinks + 1, sizeof *d.workers);
-    /* curl's global init sets up the TLS libraries (~2 MB resident): only when something
-     * sends. */
-    if (d.cfg->nsinks)
+    /* curl's global init sets up the TLS libraries (~2 MB resident): only when a sink sends
+     * over the network. */
+    net = lw_sinks_need_global_init(d.cfg->sinks, d.cfg->nsinks);
+    if (net)
         lw_sinks_global_init();
     for (size_t i = 0; i < d.cfg->nsinks; i++)
         d.workers[i] = lw_worker_start(d.cfg->sinks[i], d.cfg->state, d.cfg->max_age_ns);
@@ -571,7 +573,7 @@ out_workers:
     for (size_t i = 0; i < d.cfg->nsinks; i++)
         lw_worker_stop(d.workers[i], STOP_GRACE_NS);
     uv_loop_close(&d.loop);
-    if (d.cfg->nsinks)
+    if (net)
         lw_sinks_global_cleanup();
     if (rc == 0) {
         struct lw_engine_stats s;

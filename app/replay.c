@@ -170,6 +170,7 @@ int lw_cmd_replay(int argc, char **argv)
     const char **files = lw_calloc((size_t)argc + 1, sizeof *files);
     size_t nfiles = 0;
     int rc = 2;
+    bool net = false; /* --notify through a network sink: curl is initialised */
 
     for (int i = 1; i < argc; i++) {
         if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc)
@@ -241,7 +242,8 @@ int lw_cmd_replay(int argc, char **argv)
                 format);
         goto out;
     }
-    if (r.notify)
+    net = r.notify && lw_sinks_need_global_init(r.cfg->sinks, r.cfg->nsinks);
+    if (net)
         lw_sinks_global_init();
     r.out = stdout;
     r.tty = isatty(2);
@@ -300,7 +302,7 @@ int lw_cmd_replay(int argc, char **argv)
     }
     rc = 0;
 out:
-    if (r.notify)
+    if (net)
         lw_sinks_global_cleanup();
     lw_engine_free(r.eng);
     lw_ruleset_free(rs);

@@ -140,6 +140,14 @@ void lw_sinks_global_init(void)
         lw_log(LW_ERROR, "[sinks] curl_global_init: %s", curl_easy_strerror(rc));
 }
 
+bool lw_sinks_need_global_init(struct lw_sink *const *sinks, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!sinks[i]->ops->local)
+            return true;
+    return false;
+}
+
 void lw_sinks_global_cleanup(void)
 {
     curl_global_cleanup();

@@ -28,6 +28,7 @@ void lw_sink_msgs_free(struct lw_sink_msgs *m);
 struct lw_sink_ops {
     const char *type;        /* "stdout", "file", "webhook", "slack", ... */
     const char *const *keys; /* config keys beyond name and type */
+    bool local;              /* writes locally (stdout, file): needs no lw_sinks_global_init */
     /* Parses its keys (with ${ENV} expanded where documented); errors go to diag. */
     int (*init)(struct lw_sink *s, const struct lw_yaml_doc *doc, const struct lw_yaml_node *map,
                 struct lw_diag *diag);
@@ -83,8 +84,11 @@ int lw_sink_render(struct lw_sink *s, const char *alerts_json, size_t len, struc
 int lw_sink_json_lines(const char *alerts_json, size_t len, struct lw_buf *out, size_t *n,
                        struct lw_err *err);
 
-/* Must be called once before any thread delivers (curl_global_init). */
+/* Must be called once before any thread delivers through a sink that is not `local`
+ * (curl_global_init). */
 void lw_sinks_global_init(void);
+/* Whether any of the sinks needs lw_sinks_global_init. */
+bool lw_sinks_need_global_init(struct lw_sink *const *sinks, size_t n);
 void lw_sinks_global_cleanup(void);
 
 #endif

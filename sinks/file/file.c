@@ -132,6 +132,7 @@ static void file_free(struct lw_sink *s)
 
 const struct lw_sink_ops lw_sink_file_ops = {
     .type = "file",
+    .local = true,
     .keys = file_keys,
     .init = file_init,
     .deliver = file_deliver,

@@ -48,6 +48,7 @@ static void stdout_free(struct lw_sink *s)
 
 const struct lw_sink_ops lw_sink_stdout_ops = {
     .type = "stdout",
+    .local = true,
     .keys = stdout_keys,
     .init = stdout_init,
     .deliver = stdout_deliver,

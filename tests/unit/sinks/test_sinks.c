@@ -115,6 +115,13 @@ static void check_lines(const char *text, int want, const char *first_alert)
 
 static void test_registry(void)
 {
+    /* Only sinks that send over the network need curl (and OpenSSL) initialised. */
+    struct lw_sink file = {&lw_sink_file_ops, "f", NULL}, out = {&lw_sink_stdout_ops, "o", NULL},
+                   hook = {&lw_sink_webhook_ops, "w", NULL};
+    struct lw_sink *local[] = {&file, &out}, *mixed[] = {&file, &hook};
+    CHECK(!lw_sinks_need_global_init(local, 2));
+    CHECK(lw_sinks_need_global_init(mixed, 2));
+    CHECK(!lw_sinks_need_global_init(mixed, 0));
     CHECK(lw_sink_find("stdout") == &lw_sink_stdout_ops);
     CHECK(lw_sink_find("file") == &lw_sink_file_ops);
     CHECK(lw_sink_find("webhook") == &lw_sink_webhook_ops);
