@@ -40,9 +40,10 @@ struct alert_rt {
     struct slot *wheel; /* instant n is slot n mod nwheel */
     int64_t nwheel;
     int64_t res_ns, k, span, for_b, keep_b;
-    int64_t done_n;  /* last evaluated instant; INT64_MIN before the first */
-    int64_t start_n; /* the first instant: absent needs a whole window after it */
-    int64_t max_b;   /* newest bucket with data */
+    int64_t forget_every; /* instants between two looks for groups to forget */
+    int64_t done_n;       /* last evaluated instant; INT64_MIN before the first */
+    int64_t start_n;      /* the first instant: absent needs a whole window after it */
+    int64_t max_b;        /* newest bucket with data */
     /* Live mode: groups that got an event in an instant already evaluated, to evaluate again
      * at done_n at the end of the batch (lw_engine_tick), once each. */
     struct lw_wgroup **redo;
@@ -376,16 +377,20 @@ static void eval_group(struct lw_engine *e, struct alert_rt *ar, struct lw_wgrou
         schedule_state(ar, g, (s->active_since_ns + a->for_ns + ar->res_ns - 1) / ar->res_ns);
 }
 
-/* Forgets groups idle for two windows with nothing to remember (RULES.md): a group whose last
- * change is not flushed yet stays until the store has it. */
+/* Forgets groups with nothing to remember. RULES.md forgets a group after two windows without
+ * events; one that holds no bucket any window can reach, is inactive and has nothing
+ * unflushed or scheduled is indistinguishable from a group never seen, so it goes as soon as
+ * its last bucket has left (absent remembers the groups it has seen: two windows). A group
+ * whose last change is not flushed yet stays until the store has it. */
 static void forget_idle(struct alert_rt *ar, int64_t n)
 {
     if (ar->def->ngroup == 0)
         return;
+    int64_t idle = (ar->def->kind == LW_K_ABSENT ? 2 : ar->span) * ar->k;
     for (size_t i = lw_win_count(ar->w); i-- > 0;) {
         struct lw_wgroup *g = lw_win_at(ar->w, i);
         if (g->st.state == LW_INACTIVE && !g->st.dirty && g->st.eval_n != REDO_MARK &&
-            g->last_bucket <= n - 2 * ar->k && g->st.sched_max <= n)
+            g->last_bucket <= n - idle && g->st.sched_max <= n)
             lw_win_drop(ar->w, g);
     }
 }
@@ -425,7 +430,7 @@ static void advance(struct lw_engine *e, struct alert_rt *ar, int64_t to)
         free(s->g);
         s->g = NULL;
         s->n = s->cap = 0;
-        if (n % ar->k == 0)
+        if (n % ar->forget_every == 0)
             forget_idle(ar, n);
     }
     ar->done_n = to;
@@ -608,6 +613,7 @@ struct lw_engine *lw_engine_new(struct lw_ruleset *rs, enum lw_engine_mode mode,
         ar->res_ns = a->res_ns;
         ar->k = a->nbuckets;
         ar->span = a->kind == LW_K_SPIKE ? 2 : 1;
+        ar->forget_every = ar->k / 4 > 0 ? ar->k / 4 : 1;
         ar->for_b = ceil_div(a->for_ns, a->res_ns);
         ar->keep_b = ceil_div(a->keep_firing_for_ns, a->res_ns);
         ar->w = lw_win_new(a->res_ns / LW_NS_PER_SEC, ar->k, (int)ar->span, aggs, a->max_groups);

@@ -292,6 +292,35 @@ static void test_sum_min_groups(void)
     lw_ruleset_free(rs);
 }
 
+static size_t groups_of(struct lw_engine *e, size_t alert)
+{
+    struct lw_alert_usage u;
+    CHECK(lw_engine_alert_usage(e, alert, &u));
+    CHECK(u.bytes > 0);
+    return u.groups;
+}
+
+/* An inactive group whose buckets have all left the window is forgotten then (within a
+ * quarter window), not two windows later; absent keeps the groups it has seen two windows. */
+static void test_forget_early(void)
+{
+    struct out o = {0};
+    struct lw_ruleset *rs = load("  - name: C\n    event: req\n    window: 10s\n"
+                                 "    group_by: [ip]\n    count: {above: 100}\n"
+                                 "  - name: A\n    event: req\n    window: 10s\n"
+                                 "    group_by: [ip]\n    absent: {}\n");
+    struct lw_engine *e = lw_engine_new(rs, LW_MODE_REPLAY, 0, on_alert, &o);
+    feed(e, 0, "a", 200, 1);
+    feed(e, 1, "b", 200, 1);
+    CHECK_EQ(groups_of(e, 0), 2);
+    feed(e, 14, "c", 200, 1); /* instants up to 13 evaluated: a and b left the window at 12 */
+    CHECK_EQ(groups_of(e, 0), 1);
+    CHECK_EQ(groups_of(e, 1), 3); /* absent: a and b are missed, not forgotten */
+    CHECK(!lw_engine_alert_usage(e, 2, &(struct lw_alert_usage){0}));
+    lw_engine_free(e);
+    lw_ruleset_free(rs);
+}
+
 static void test_fingerprint(void)
 {
     char a[17], b[17], c[17];
@@ -308,6 +337,7 @@ int main(void)
     if (!mkdtemp(dir))
         return 1;
     test_count_for();
+    test_forget_early();
     test_ratio();
     test_absent();
     test_grouped_kinds();
