@@ -890,6 +890,59 @@ static int cmp_ent(const void *a, const void *b)
     return x->lit < y->lit ? -1 : x->lit > y->lit;
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Every literal's distinct 4-grams, sorted: how many literals contain a gram is then two
+ * binary searches (was a memmem over every other literal: quadratic in the rules). */
+static uint32_t *gram_table(const struct lw_litscan *ls, size_t *n)
+{
+    size_t total = 0, m = 0;
+    for (size_t i = 0; i < ls->nlits; i++)
+        total += ls->lits[i].n >= 4 ? ls->lits[i].n - 3 : 0;
+    uint32_t *all = lw_malloc((total ? total : 1) * sizeof *all);
+    for (size_t i = 0; i < ls->nlits; i++) {
+        const struct lit *L = &ls->lits[i];
+        size_t start = m;
+        for (size_t k = 0; k + 4 <= L->n; k++)
+            all[m++] = load32(L->s + k);
+        qsort(all + start, m - start, sizeof *all, cmp_u32);
+        size_t u = start;
+        for (size_t k = start; k < m; k++)
+            if (k == start || all[k] != all[u - 1])
+                all[u++] = all[k];
+        m = u;
+    }
+    qsort(all, m, sizeof *all, cmp_u32);
+    *n = m;
+    return all;
+}
+
+static size_t gram_count(const uint32_t *all, size_t n, uint32_t g)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (all[mid] < g)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t first = lo;
+    hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (all[mid] <= g)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo - first;
+}
+
 void lw_litscan_build(struct lw_litscan *ls)
 {
     /* Every literal is at least minlen bytes, so registering each under stride consecutive
@@ -904,6 +957,8 @@ void lw_litscan_build(struct lw_litscan *ls)
         ls->stride = 4;
     ls->nents = ls->nlits * ls->stride;
     ls->ents = lw_calloc(ls->nents ? ls->nents : 1, sizeof *ls->ents);
+    size_t ngrams;
+    uint32_t *grams = gram_table(ls, &ngrams);
     for (size_t i = 0; i < ls->nlits; i++) {
         const struct lit *L = &ls->lits[i];
         size_t best = 0;
@@ -912,10 +967,8 @@ void lw_litscan_build(struct lw_litscan *ls)
         for (size_t o = 0; o + 3 + ls->stride <= L->n; o++) {
             long cost = 0;
             for (size_t k = o; k < o + ls->stride; k++) {
-                long shared = 0;
-                for (size_t j = 0; j < ls->nlits; j++)
-                    if (j != i && memmem(ls->lits[j].s, ls->lits[j].n, L->s + k, 4))
-                        shared++;
+                /* The other literals containing the gram (L itself does). */
+                long shared = (long)gram_count(grams, ngrams, load32(L->s + k)) - 1;
                 cost += shared * 16 + commonness(L->s + k);
             }
             if (best_cost < 0 || cost < best_cost)
@@ -925,6 +978,7 @@ void lw_litscan_build(struct lw_litscan *ls)
             ls->ents[i * ls->stride + k] =
                 (struct ent){load32(L->s + best + k), (uint16_t)(best + k), (uint16_t)i};
     }
+    free(grams);
     qsort(ls->ents, ls->nents, sizeof *ls->ents, cmp_ent);
     size_t size = 16;
     while (size < ls->nents * 4)
