@@ -185,7 +185,7 @@ static void flush(struct daemon *d)
                                                      c->pos.dev, c->pos.ino, c->pos.off};
         }
     f.ckpts = crows;
-    if (f.nbuckets || f.nstates || f.nckpts || f.noutbox || f.nnotifs) {
+    if (f.bucket_src || f.nstates || f.nckpts || f.noutbox || f.nnotifs) {
         if (lw_store_flush(d->st, &f, &err) < 0) {
             lw_log(LW_ERROR, "flush to %s failed, will retry: %s", d->cfg->state, err.msg);
             lw_notifier_collect_abort(d->notifier);

@@ -68,8 +68,6 @@ struct lw_engine {
     const struct lw_rec *cur; /* the record being matched */
     struct lw_buf key, json;
     /* collect() output, valid until collect_done() */
-    struct lw_bucket_row *brows;
-    size_t nb, capb;
     struct lw_state_row *srows;
     char (*fps)[17];
     size_t ns, caps;
@@ -650,7 +648,6 @@ void lw_engine_free(struct lw_engine *e)
     free(e->late_by_input);
     lw_buf_free(&e->key);
     lw_buf_free(&e->json);
-    free(e->brows);
     free(e->srows);
     free(e->fps);
     free(e->clean);
@@ -702,47 +699,51 @@ void lw_engine_finish(struct lw_engine *e)
 /* ---------------------------------------------------------------- persistence */
 
 struct collect_ctx {
-    struct lw_engine *e;
     const struct lw_alert_def *a;
+    lw_bucket_put_fn *put;
+    void *ctx;
 };
 
-static void on_dirty(const struct lw_wgroup *g, int64_t b, const struct lw_agg *ag, void *payload)
+static int on_dirty(const struct lw_wgroup *g, int64_t b, const struct lw_agg *ag, void *payload)
 {
     struct collect_ctx *c = payload;
-    struct lw_engine *e = c->e;
-    if (e->nb == e->capb) {
-        e->capb = e->capb ? e->capb * 2 : 256;
-        e->brows = lw_realloc(e->brows, e->capb * sizeof *e->brows);
+    struct lw_bucket_row row = {c->a->name,
+                                g->key,
+                                c->a->res_ns / LW_NS_PER_SEC,
+                                b,
+                                ag->count,
+                                ag->matched,
+                                ag->sum,
+                                isfinite(ag->min) ? ag->min : 0,
+                                isfinite(ag->max) ? ag->max : 0,
+                                ag->blob,
+                                ag->bloblen};
+    return c->put(c->ctx, &row);
+}
+
+/* The store walks the changed buckets inside its transaction (lw_flush.bucket_src): a burst
+ * that touched every group costs no array of rows. */
+static int collect_buckets(void *payload, lw_bucket_put_fn *put, void *ctx)
+{
+    struct lw_engine *e = payload;
+    for (size_t i = 0; i < e->nalerts; i++) {
+        struct collect_ctx c = {e->alerts[i].def, put, ctx};
+        int rc = lw_win_dirty(e->alerts[i].w, on_dirty, &c);
+        if (rc != 0)
+            return rc;
     }
-    /* The encoded sketch lives until the next bucket: keep a copy for the flush. */
-    void *blob = NULL;
-    if (ag->blob) {
-        blob = lw_malloc(ag->bloblen);
-        memcpy(blob, ag->blob, ag->bloblen);
-    }
-    e->brows[e->nb++] = (struct lw_bucket_row){c->a->name,
-                                               g->key,
-                                               c->a->res_ns / LW_NS_PER_SEC,
-                                               b,
-                                               ag->count,
-                                               ag->matched,
-                                               ag->sum,
-                                               isfinite(ag->min) ? ag->min : 0,
-                                               isfinite(ag->max) ? ag->max : 0,
-                                               blob,
-                                               ag->bloblen};
+    return 0;
 }
 
 void lw_engine_collect(struct lw_engine *e, struct lw_flush *f)
 {
-    for (size_t i = 0; i < e->nb; i++) /* a failed flush: its rows are collected again */
-        free((void *)e->brows[i].sketch);
-    e->nb = e->ns = 0;
+    /* After a failed flush nothing was cleared: the same rows (and any new ones) again. */
+    e->ns = 0;
     int64_t longest = 0;
+    size_t ndirty = 0;
     for (size_t i = 0; i < e->nalerts; i++) {
         struct alert_rt *ar = &e->alerts[i];
-        struct collect_ctx c = {e, ar->def};
-        lw_win_take_dirty(ar->w, on_dirty, &c);
+        ndirty += lw_win_ndirty(ar->w);
         if (ar->span * ar->def->window_ns > longest)
             longest = ar->span * ar->def->window_ns;
         for (size_t j = 0; j < lw_win_count(ar->w); j++) {
@@ -763,8 +764,8 @@ void lw_engine_collect(struct lw_engine *e, struct lw_flush *f)
             e->ns++;
         }
     }
-    f->buckets = e->brows;
-    f->nbuckets = e->nb;
+    f->bucket_src = ndirty ? collect_buckets : NULL;
+    f->bucket_src_payload = e;
     f->states = e->srows;
     f->nstates = e->ns;
     f->expire_before_ns = e->now_ns - longest - 2 * LW_NS_PER_SEC * 300;
@@ -772,11 +773,11 @@ void lw_engine_collect(struct lw_engine *e, struct lw_flush *f)
 
 void lw_engine_collect_done(struct lw_engine *e)
 {
-    for (size_t i = 0; i < e->nb; i++)
-        free((void *)e->brows[i].sketch);
+    for (size_t i = 0; i < e->nalerts; i++)
+        lw_win_clean(e->alerts[i].w);
     for (size_t i = 0; i < e->ns; i++)
         e->clean[i]->st.dirty = false;
-    e->nb = e->ns = 0;
+    e->ns = 0;
 }
 
 static struct alert_rt *alert_by_name(struct lw_engine *e, const char *name)

@@ -34,8 +34,10 @@ void lw_engine_tick(struct lw_engine *e, int64_t now_ns);
 /* Replay mode: evaluates up to the last event's instant. */
 void lw_engine_finish(struct lw_engine *e);
 
-/* Persistence (live mode). lw_engine_collect fills f with the buckets and alert states changed
- * since the last call; the rows borrow from the engine until lw_engine_collect_done. */
+/* Persistence (live mode). lw_engine_collect fills f with the buckets (a source the store
+ * walks) and alert states changed since the last lw_engine_collect_done, which says they are
+ * stored; the rows borrow from the engine until then, and nothing may be fed in between.
+ * After a failed flush, the next collect returns the same rows and any new ones. */
 void lw_engine_collect(struct lw_engine *e, struct lw_flush *f);
 void lw_engine_collect_done(struct lw_engine *e);
 /* Restoring at start-up, from rows of lw_store_load_buckets/states. */

@@ -306,6 +306,11 @@ static int put_bucket(struct lw_store *st, const struct lw_bucket_row *b)
     return step_done(s);
 }
 
+static int put_bucket_cb(void *ctx, const struct lw_bucket_row *b)
+{
+    return put_bucket(ctx, b);
+}
+
 static int put_state(struct lw_store *st, const struct lw_state_row *r)
 {
     sqlite3_stmt *s;
@@ -382,6 +387,8 @@ int lw_store_flush(struct lw_store *st, const struct lw_flush *f, struct lw_err 
     for (size_t i = 0; i < f->nbuckets; i++)
         if (put_bucket(st, &f->buckets[i]) != 0)
             goto out_rollback;
+    if (f->bucket_src && f->bucket_src(f->bucket_src_payload, put_bucket_cb, st) != 0)
+        goto out_rollback;
     what = "writing alert states";
     for (size_t i = 0; i < f->nstates; i++)
         if (put_state(st, &f->states[i]) != 0)

@@ -102,6 +102,12 @@ struct lw_outbox_row {
 };
 
 /* Everything one flush writes, in one transaction: either all of it is durable or none. */
+/* A source of bucket rows walked inside the flush's transaction, so that a burst's many dirty
+ * buckets need no array: it calls put for each row (borrowed for the call) and returns the
+ * first nonzero value put returned, or 0. */
+typedef int lw_bucket_put_fn(void *ctx, const struct lw_bucket_row *row);
+typedef int lw_bucket_src_fn(void *payload, lw_bucket_put_fn *put, void *ctx);
+
 struct lw_flush {
     const struct lw_ckpt_row *ckpts;
     size_t nckpts;
@@ -114,6 +120,8 @@ struct lw_flush {
     const struct lw_notif_row *notifs; /* upserted by (fingerprint, sink), or removed */
     size_t nnotifs;
     int64_t expire_before_ns; /* delete buckets whose end time is before this (0: none) */
+    lw_bucket_src_fn *bucket_src; /* more bucket rows, when set */
+    void *bucket_src_payload;
 };
 int lw_store_flush(struct lw_store *st, const struct lw_flush *f, struct lw_err *err);
 

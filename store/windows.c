@@ -37,7 +37,7 @@ struct lw_win {
     uint64_t overflow;
     bool no_persist;           /* replay: no dirty tracking */
     double q;                  /* the quantile sketch windows report */
-    struct lw_buf enc;         /* take_dirty: the encoded sketch of one bucket */
+    struct lw_buf enc;         /* lw_win_dirty: the encoded sketch of one bucket */
     struct lw_wgroup **groups; /* dense array, for iteration */
     size_t ngroups, capgroups;
     struct lw_wgroup **table; /* hash buckets */
@@ -569,10 +569,10 @@ int64_t lw_win_res(const struct lw_win *w)
     return w->res_s;
 }
 
-void lw_win_take_dirty(struct lw_win *w, lw_win_dirty_fn *fn, void *payload)
+int lw_win_dirty(struct lw_win *w, lw_win_dirty_fn *fn, void *payload)
 {
     for (size_t d = 0; d < w->ndirty; d++) {
-        struct lw_wgroup *g = w->dlist[d];
+        const struct lw_wgroup *g = w->dlist[d];
         for (uint32_t i = 0; i < g->len; i++) {
             const unsigned char *e = at(w, g, i);
             if (get32(e, 0) < g->dirty_from)
@@ -592,10 +592,24 @@ void lw_win_take_dirty(struct lw_win *w, lw_win_dirty_fn *fn, void *payload)
                 a.blob = w->enc.p;
                 a.bloblen = w->enc.len;
             }
-            fn(g, eid(w, e), &a, payload);
+            int rc = fn(g, eid(w, e), &a, payload);
+            if (rc != 0)
+                return rc;
         }
-        g->dirty_from = NONE;
-        g->dpos = 0;
+    }
+    return 0;
+}
+
+void lw_win_clean(struct lw_win *w)
+{
+    for (size_t d = 0; d < w->ndirty; d++) {
+        w->dlist[d]->dirty_from = NONE;
+        w->dlist[d]->dpos = 0;
     }
     w->ndirty = 0;
+}
+
+size_t lw_win_ndirty(const struct lw_win *w)
+{
+    return w->ndirty;
 }

@@ -71,7 +71,7 @@ void lw_win_free(struct lw_win *w);
 void lw_win_set_quantile(struct lw_win *w, double q);
 /* LW_AGG_DISTINCT: notes a value (its hash) seen in bucket b; call after lw_win_add succeeded. */
 void lw_win_add_distinct(struct lw_win *w, struct lw_wgroup *g, uint64_t hash, int64_t b);
-/* Stops dirty tracking (replay keeps nothing): lw_win_take_dirty then reports nothing. */
+/* Stops dirty tracking (replay keeps nothing): lw_win_dirty then reports nothing. */
 void lw_win_no_persist(struct lw_win *w);
 
 /* The group for key (created when missing, with a zeroed state). NULL when max_groups is
@@ -101,10 +101,15 @@ int64_t lw_win_res(const struct lw_win *w);
  * O(groups). */
 size_t lw_win_bytes(const struct lw_win *w);
 
-/* Dirty buckets since the last call: fn is called for each (group, bucket id, values), and
- * the dirty marks are cleared. */
-typedef void lw_win_dirty_fn(const struct lw_wgroup *g, int64_t b, const struct lw_agg *a,
-                             void *payload);
-void lw_win_take_dirty(struct lw_win *w, lw_win_dirty_fn *fn, void *payload);
+/* Buckets changed since the last lw_win_clean: fn is called for each (group, bucket id,
+ * values; a sketch blob is borrowed for the call); a nonzero return stops the walk and is
+ * returned. Nothing is cleared, so a walk whose rows were not stored can be repeated. */
+typedef int lw_win_dirty_fn(const struct lw_wgroup *g, int64_t b, const struct lw_agg *a,
+                            void *payload);
+int lw_win_dirty(struct lw_win *w, lw_win_dirty_fn *fn, void *payload);
+/* The changed buckets are stored: clears every mark. */
+void lw_win_clean(struct lw_win *w);
+/* Groups with changed buckets. */
+size_t lw_win_ndirty(const struct lw_win *w);
 
 #endif

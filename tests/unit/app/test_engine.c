@@ -163,6 +163,20 @@ static void test_spike(void)
     lw_ruleset_free(rs);
 }
 
+struct restore {
+    struct lw_engine *into; /* restored into this engine when set */
+    int n;
+};
+
+static int count_rows(void *ctx, const struct lw_bucket_row *row)
+{
+    struct restore *r = ctx;
+    r->n++;
+    if (r->into)
+        lw_engine_restore_bucket(r->into, row);
+    return 0;
+}
+
 static void test_persistence(void)
 {
     /* Live mode: collect rows, restore them into a new engine: same state, no re-announce. */
@@ -182,14 +196,27 @@ static void test_persistence(void)
     lw_engine_tick(e, now + LW_NS_PER_SEC);
     CHECK_EQ(o.n, 1);
     struct lw_flush f = {0};
+    struct restore rb = {NULL, 0};
     lw_engine_collect(e, &f);
-    CHECK_EQ(f.nbuckets, 1);
+    CHECK(f.bucket_src != NULL);
+    CHECK_EQ(f.bucket_src(f.bucket_src_payload, count_rows, &rb), 0);
+    CHECK_EQ(rb.n, 1);
+    CHECK_EQ(f.nstates, 1);
+    /* Not stored (a failed flush): the next collect has the same rows again. */
+    lw_engine_collect(e, &f);
+    rb.n = 0;
+    CHECK_EQ(f.bucket_src(f.bucket_src_payload, count_rows, &rb), 0);
+    CHECK_EQ(rb.n, 1);
     CHECK_EQ(f.nstates, 1);
     struct lw_engine *e2 = lw_engine_new(rs, LW_MODE_LIVE, now + 2 * LW_NS_PER_SEC, on_alert, &o);
-    for (size_t i = 0; i < f.nbuckets; i++)
-        lw_engine_restore_bucket(e2, &f.buckets[i]);
+    rb = (struct restore){e2, 0};
+    CHECK_EQ(f.bucket_src(f.bucket_src_payload, count_rows, &rb), 0);
     for (size_t i = 0; i < f.nstates; i++)
         lw_engine_restore_state(e2, &f.states[i]);
+    lw_engine_collect_done(e);
+    lw_engine_collect(e, &f);
+    CHECK(f.bucket_src == NULL); /* stored: nothing left */
+    CHECK_EQ(f.nstates, 0);
     lw_engine_collect_done(e);
     lw_engine_tick(e2, now + 3 * LW_NS_PER_SEC);
     CHECK_EQ(o.n, 1); /* still firing, not announced again */

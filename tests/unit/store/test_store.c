@@ -133,6 +133,32 @@ static void test_schema(void)
     CHECK(strstr(err.msg, "garbage.db") != NULL);
 }
 
+/* A bucket source: n rows from row (bucket, bucket + 1, ...); put fails at row fail_at. */
+struct src {
+    struct lw_bucket_row row;
+    int n, fail_at;
+};
+
+static int fail_put(void *ctx, const struct lw_bucket_row *row)
+{
+    (void)ctx;
+    (void)row;
+    return -1;
+}
+
+static int bucket_src(void *payload, lw_bucket_put_fn *put, void *ctx)
+{
+    struct src *s = payload;
+    for (int i = 0; i < s->n; i++) {
+        struct lw_bucket_row r = s->row;
+        r.bucket += i;
+        int rc = i == s->fail_at ? fail_put(ctx, &r) : put(ctx, &r);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
 static void test_reopen_and_upsert(void)
 {
     struct lw_store *st = NULL;
@@ -221,6 +247,22 @@ static void test_reopen_and_upsert(void)
     struct lw_flush fl3 = {NULL, 0, &b2, 1, NULL, 0, NULL, 0, 0};
     CHECK_EQ(lw_store_flush(st, &fl3, &err), 0);
     CHECK_EQ(count_buckets(st), 2);
+
+    /* Bucket rows from a source: stored in the same transaction; a source that fails rolls
+     * back the whole flush, the checkpoint with it. */
+    struct src src = {b2, 3, -1};
+    cks[0].off = 3000;
+    struct lw_flush fl5 = {
+        .ckpts = cks, .nckpts = 1, .bucket_src = bucket_src, .bucket_src_payload = &src};
+    CHECK_EQ(lw_store_flush(st, &fl5, &err), 0);
+    CHECK_EQ(count_buckets(st), 4); /* b2 again (an upsert) and two new ones */
+    src = (struct src){b2, 3, 2};
+    src.row.bucket += 10;
+    cks[0].off = 4000;
+    CHECK(lw_store_flush(st, &fl5, &err) != 0);
+    CHECK_EQ(count_buckets(st), 4);
+    CHECK_EQ(lw_store_ckpt_get(st, "nginx", "/var/log/nginx/access.log", &ck), 0);
+    CHECK_EQ(ck.off, 3000);
 
     /* Inactive deletes the state row. */
     s.state = LW_INACTIVE;

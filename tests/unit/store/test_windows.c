@@ -86,13 +86,14 @@ struct dirty {
     double count;
 };
 
-static void on_dirty(const struct lw_wgroup *g, int64_t b, const struct lw_agg *a, void *payload)
+static int on_dirty(const struct lw_wgroup *g, int64_t b, const struct lw_agg *a, void *payload)
 {
     struct dirty *d = payload;
     (void)g;
     (void)b;
     d->n++;
     d->count += a->count;
+    return 0;
 }
 
 static void test_groups_dirty_restore(void)
@@ -108,12 +109,18 @@ static void test_groups_dirty_restore(void)
     lw_win_add(w, g1, 5, 4, false, 0);
     lw_win_add(w, g2, 6, 4, false, 0);
     struct dirty d = {0};
-    lw_win_take_dirty(w, on_dirty, &d);
+    CHECK_EQ(lw_win_ndirty(w), 2);
+    CHECK_EQ(lw_win_dirty(w, on_dirty, &d), 0);
     CHECK_EQ(d.n, 2);
     CHECK_EQ(d.count, 3);
     d = (struct dirty){0};
-    lw_win_take_dirty(w, on_dirty, &d);
+    lw_win_dirty(w, on_dirty, &d);
+    CHECK_EQ(d.n, 2); /* not cleared until stored */
+    lw_win_clean(w);
+    d = (struct dirty){0};
+    lw_win_dirty(w, on_dirty, &d);
     CHECK_EQ(d.n, 0); /* cleared */
+    CHECK_EQ(lw_win_ndirty(w), 0);
     lw_win_drop(w, g1);
     CHECK_EQ(lw_win_count(w), 1);
     CHECK(lw_win_at(w, 0) == g2);
@@ -132,13 +139,14 @@ struct seen {
     double count3; /* the count reported for bucket 3 */
 };
 
-static void on_seen(const struct lw_wgroup *g, int64_t b, const struct lw_agg *a, void *payload)
+static int on_seen(const struct lw_wgroup *g, int64_t b, const struct lw_agg *a, void *payload)
 {
     struct seen *d = payload;
     (void)g;
     d->n++;
     if (b == 3)
         d->count3 = a->count;
+    return 0;
 }
 
 /* Packed entries: ratio and sum columns, out-of-order inserts past the inline buffer, dirty
@@ -157,12 +165,14 @@ static void test_packed(void)
     CHECK_EQ(a.matched, 5); /* 2, 4, 5, 6, 8 */
     CHECK_EQ(lw_win_next_bucket(w, g, 4), 5);
     struct seen d = {0};
-    lw_win_take_dirty(w, on_seen, &d);
+    lw_win_dirty(w, on_seen, &d);
+    lw_win_clean(w);
     CHECK_EQ(d.n, 8);
     CHECK_EQ(d.count3, 1);
     CHECK_EQ(lw_win_add(w, g, 3, 8, false, 0), 0); /* an older bucket changes after a flush */
     d = (struct seen){0};
-    lw_win_take_dirty(w, on_seen, &d);
+    lw_win_dirty(w, on_seen, &d);
+    lw_win_clean(w);
     CHECK(d.n >= 1);
     CHECK_EQ(d.count3, 2);
     /* 2^32 buckets away from the first one cannot be stored: late, never wrapped around. */
