@@ -505,8 +505,9 @@ static int run(const char *config_path)
     if (reconcile_notifs(&d) < 0)
         goto out;
     /* A few milliseconds of the pipeline's work: inputs refill it as it drains (file inputs
-     * retry every 2 ms while it is full), and each batch held costs a quarter MiB. */
-    d.q = lw_queue_new(4, 2u << 20);
+     * retry every 2 ms while it is full), and each batch held costs 128 KiB: half of what
+     * 256 KiB batches held, for ~2 % more CPU per line. */
+    d.q = lw_queue_new(4, 1u << 20);
     /* The store's page caches would be most of the daemon's memory: flushes re-read pages
      * from the OS page cache instead, a few per second. */
     lw_store_limit_memory(256 * 1024);

@@ -5,8 +5,8 @@
 #include "ingest.h"
 
 /* Batches aim at this many lines or bytes before they are handed to the queue. */
-#define LW_BATCH_MAX_LINES 1024
-#define LW_BATCH_MAX_BYTES (256u * 1024)
+#define LW_BATCH_MAX_LINES 512
+#define LW_BATCH_MAX_BYTES (128u * 1024)
 
 extern const struct lw_input_ops lw_ingest__file_ops;
 extern const struct lw_input_ops lw_ingest__stdin_ops;
