@@ -21,6 +21,7 @@ struct replay {
     const char *input_name;
     const char *path;
     bool notify;
+    uint64_t undelivered; /* --notify: notifications a sink refused or never took (exit 1) */
     uint64_t lines, bytes, malformed, alerts, truncated;
     int64_t total_bytes;
     int64_t start_mono, last_progress;
@@ -47,7 +48,8 @@ static void on_alert(const struct lw_alert_def *def, const char *json, size_t le
         lw_buf_append(&b, json, len);
         lw_buf_putc(&b, ']');
         for (size_t i = 0; i < n; i++)
-            lw_deliver_now(r->cfg->sinks[sinks[i]], b.p, b.len, r->cfg->max_age_ns);
+            if (lw_deliver_now(r->cfg->sinks[sinks[i]], b.p, b.len, r->cfg->max_age_ns) != 0)
+                r->undelivered++;
         lw_buf_free(&b);
         free(sinks);
     }
@@ -154,7 +156,8 @@ static void usage_replay(FILE *f)
                "decoders and rules as the daemon, on the events' own time, and prints every\n"
                "alert transition as one JSON object per line. Sinks are called only with\n"
                "--notify. Lines are taken as arriving on --input (default: the first input of\n"
-               "the config), with that input's format unless --format is given.\n"
+               "the config), with that input's format unless --format is given; a notification\n"
+               "a sink refused, or did not take within notify.max_age, makes the exit status 1.\n"
                "--now (RFC 3339) replaces the clock: lines without a time of their own arrive\n"
                "then, and syslog times without a year take the latest year not after it, so\n"
                "last year's logs replay as last year's, and a replay gives the same output\n"
@@ -287,6 +290,8 @@ int lw_cmd_replay(int argc, char **argv)
         fprintf(stderr, ", %llu undecodable bodies", (unsigned long long)rs->decode_errors);
     if (r.truncated)
         fprintf(stderr, ", %llu truncated", (unsigned long long)r.truncated);
+    if (r.undelivered)
+        fprintf(stderr, ", %llu notifications not delivered", (unsigned long long)r.undelivered);
     fputc('\n', stderr);
     for (size_t i = 0; i < rs->nevents; i++) {
         const struct lw_event_def *ev = &rs->events[i];
@@ -300,7 +305,7 @@ int lw_cmd_replay(int argc, char **argv)
             fprintf(stderr, ", %llu lines skipped by the prefilter", (unsigned long long)skipped);
         fputc('\n', stderr);
     }
-    rc = 0;
+    rc = r.undelivered ? 1 : 0;
 out:
     if (net)
         lw_sinks_global_cleanup();

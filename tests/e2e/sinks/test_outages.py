@@ -7,7 +7,8 @@ loses none, and they arrive in order.
 Once logwarden has logged that failure, the receiver starts on that port and answers the next
 attempts 500, then 429 with Retry-After: 1, then holds its answer past the sink's timeout, then
 accepts (202). The trigger must finally be accepted, and the resolve must come after it; the
-wait after the 429 must follow Retry-After rather than the exponential backoff.
+wait after the 429 must follow Retry-After rather than the exponential backoff. Then a
+receiver that refuses the trigger outright (400): replay --notify goes on and exits 1.
 
 usage: test_outages.py PATH/TO/logwarden
 """
@@ -91,6 +92,25 @@ def main():
         transitions, _ = e2e.parse_json_lines(open(out_path, encoding="utf-8").read())
         c.eq([t["status"] for t in transitions], ["firing", "resolved"],
              "both transitions were replayed")
+
+        # A permanent refusal (HTTP 400) is not retried, the next notification still goes,
+        # and the replay says so and exits 1.
+        recv.stop()
+        recv = rv.Receiver(script=[(400, {}, b'{"status":"invalid event"}')])
+        sinks = f"""
+  - name: pager
+    type: pagerduty
+    routing_key: ${{LW_E2E_PD_KEY}}
+    url: {recv.url('/pd/v2/enqueue')}
+    timeout: 1s
+"""
+        tmp.write("logwarden.yaml", rv.config(tmp.join("state.db"), sinks, ["pager"]))
+        r = rv.replay(binary, tmp, rv.lines(), env=env)
+        c.eq(r.returncode, 1, "a refused notification makes replay --notify exit 1")
+        c.check("1 notifications not delivered" in r.stderr, "the summary counts it",
+                e2e.tail(r.stderr))
+        c.eq([(q["json"]["event_action"], q["answered"]) for q in recv.under("/pd/")],
+             [("trigger", 400), ("resolve", 202)], "the 400 is not retried; the resolve goes")
     finally:
         if proc and proc.poll() is None:
             proc.kill()
