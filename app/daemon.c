@@ -387,19 +387,22 @@ static void publish(struct daemon *d)
     atomic_store(&d->metrics.notifications, ns.sent);
 }
 
-/* Groups and window memory per alert, for /metrics: O(groups), so every few seconds. */
+/* Groups and window memory per alert, for /metrics: O(groups), so every few seconds, and one
+ * walk for both gauges. */
 static void publish_usage(struct daemon *d)
 {
-    struct lw_buf b = {0};
+    struct lw_buf b = {0}, mem = {0};
     struct lw_alert_usage u;
     lw_buf_puts(&b, "# HELP logwarden_alert_groups Groups (distinct group_by values) an alert "
                     "holds.\n# TYPE logwarden_alert_groups gauge\n");
-    for (size_t i = 0; lw_engine_alert_usage(d->eng, i, &u); i++)
+    lw_buf_puts(&mem, "# HELP logwarden_alert_memory_bytes Memory an alert's windows, sketches "
+                      "and timers hold.\n# TYPE logwarden_alert_memory_bytes gauge\n");
+    for (size_t i = 0; lw_engine_alert_usage(d->eng, i, &u); i++) {
         lw_buf_printf(&b, "logwarden_alert_groups{alert=\"%s\"} %zu\n", u.alert, u.groups);
-    lw_buf_puts(&b, "# HELP logwarden_alert_memory_bytes Memory an alert's windows, sketches "
-                    "and timers hold.\n# TYPE logwarden_alert_memory_bytes gauge\n");
-    for (size_t i = 0; lw_engine_alert_usage(d->eng, i, &u); i++)
-        lw_buf_printf(&b, "logwarden_alert_memory_bytes{alert=\"%s\"} %zu\n", u.alert, u.bytes);
+        lw_buf_printf(&mem, "logwarden_alert_memory_bytes{alert=\"%s\"} %zu\n", u.alert, u.bytes);
+    }
+    lw_buf_append(&b, mem.p, mem.len);
+    lw_buf_free(&mem);
     pthread_mutex_lock(&d->metrics.alerts_mu);
     struct lw_buf old = d->metrics.alerts;
     d->metrics.alerts = b;

@@ -483,9 +483,9 @@ static bool add_event(struct lw_engine *e, struct alert_rt *ar, const struct lw_
             b = cur + 1;
     }
     int64_t now_b = ar->done_n == INT64_MIN ? b - 1 : ar->done_n;
-    if (lw_win_late(ar->w, b, now_b)) { /* before its group exists: it must not create one */
+    /* Late: decided before the group is looked up, so that it does not create one. */
+    if (lw_win_late(ar->w, b, now_b))
         return false;
-    }
     lw_buf_reset(key);
     lw_buf_putc(key, '{');
     for (size_t i = 0; i < a->ngroup; i++) {

@@ -119,7 +119,7 @@ struct lw_flush {
     size_t noutbox;
     const struct lw_notif_row *notifs; /* upserted by (fingerprint, sink), or removed */
     size_t nnotifs;
-    int64_t expire_before_ns; /* delete buckets whose end time is before this (0: none) */
+    int64_t expire_before_ns;     /* delete buckets whose end time is before this (0: none) */
     lw_bucket_src_fn *bucket_src; /* more bucket rows, when set */
     void *bucket_src_payload;
 };
