@@ -90,5 +90,8 @@ void lw_sinks_global_init(void);
 /* Whether any of the sinks needs lw_sinks_global_init. */
 bool lw_sinks_need_global_init(struct lw_sink *const *sinks, size_t n);
 void lw_sinks_global_cleanup(void);
+/* Whether libcurl has been loaded (curl_dl.c: on the first curl call, which only network sinks
+ * make; ~6 MB of shared libraries a daemon with only local sinks never maps). */
+bool lw_curl_loaded(void);
 
 #endif

@@ -594,12 +594,15 @@ int main(void)
     unsetenv("HTTPS_PROXY");
     unsetenv("all_proxy");
     unsetenv("ALL_PROXY");
-    lw_sinks_global_init();
 
     test_registry();
     test_json_lines();
     test_stdout();
     test_file();
+    /* Configuring and delivering through local sinks never loads libcurl (curl_dl.c). */
+    CHECK(!lw_curl_loaded());
+    lw_sinks_global_init();
+    CHECK(lw_curl_loaded());
     test_webhook_ok();
     test_webhook_statuses();
     test_webhook_refused();

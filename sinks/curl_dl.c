@@ -1,0 +1,240 @@
+/* curl_dl.c: libcurl loaded with dlopen() the first time a network sink needs it.
+ *
+ * Debian's libcurl brings OpenSSL, GnuTLS (through LDAP and RTMP), Kerberos, libssh2 and a dozen
+ * more libraries; mapping and relocating them costs 3.3 MB of resident memory before a single
+ * request (bench/soak.py, file pages of the libraries), and more once OpenSSL is initialised.
+ * A daemon whose sinks are all local (file, stdout) never needs any of it, so the executable is
+ * not linked with libcurl: these definitions of the few curl functions the sinks call (the same
+ * names and prototypes as <curl/curl.h>, so the callers and curl's compile-time option type
+ * checks are unchanged) resolve the real ones on first use, as systemd does for its optional
+ * libraries.
+ *
+ * The variadic setters are forwarded the way libcurl itself reads its arguments: the option's
+ * number says the argument's type (CURLOPTTYPE_* ranges, CURLINFO_TYPEMASK). */
+#define CURL_DISABLE_TYPECHECK 1 /* these definitions would collide with its wrapper macros */
+/* Later curl versions declare curl_url_get's handle const: the header's declaration is renamed
+ * out of the way, so the definition below builds with either (the ABI is the same). */
+#define curl_url_get lw_curl_url_get_decl
+#include <curl/curl.h>
+#undef curl_url_get
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "lw.h"
+
+#ifndef LW_CURL_SONAME
+#define LW_CURL_SONAME "libcurl.so.4"
+#endif
+
+typedef void (*lw_fn)(void);
+
+static struct {
+    CURLcode (*global_init)(long);
+    void (*global_cleanup)(void);
+    CURL *(*easy_init)(void);
+    void (*easy_cleanup)(CURL *);
+    void (*easy_reset)(CURL *);
+    CURLcode (*easy_perform)(CURL *);
+    CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+    CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+    const char *(*easy_strerror)(CURLcode);
+    char *(*easy_escape)(CURL *, const char *, int);
+    struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+    void (*slist_free_all)(struct curl_slist *);
+    void (*free)(void *);
+    time_t (*getdate)(const char *, const time_t *);
+    CURLU *(*url)(void);
+    void (*url_cleanup)(CURLU *);
+    CURLUcode (*url_get)(CURLU *, CURLUPart, char **, unsigned int);
+    CURLUcode (*url_set)(CURLU *, CURLUPart, const char *, unsigned int);
+} lc;
+
+static pthread_once_t lc_once = PTHREAD_ONCE_INIT;
+static bool lc_loaded;
+
+static void *sym(void *h, const char *name)
+{
+    void *p = dlsym(h, name);
+    if (!p) {
+        /* As the dynamic loader would have failed at start-up, had the executable been linked
+         * with libcurl: nothing can be delivered without it. */
+        lw_log(LW_ERROR, "[sinks] %s: %s", LW_CURL_SONAME, dlerror());
+        exit(1);
+    }
+    return p;
+}
+
+static void load(void)
+{
+    void *h = dlopen(LW_CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        lw_log(LW_ERROR, "[sinks] network sinks need libcurl (Debian: libcurl4): %s", dlerror());
+        exit(1);
+    }
+    /* Through a union, not a cast: ISO C has no conversion from void * to a function pointer. */
+#define LOAD(field, name)                                                                          \
+    do {                                                                                           \
+        union {                                                                                    \
+            void *p;                                                                               \
+            __typeof__(lc.field) f;                                                                \
+        } u = {sym(h, name)};                                                                      \
+        lc.field = u.f;                                                                            \
+    } while (0)
+    LOAD(global_init, "curl_global_init");
+    LOAD(global_cleanup, "curl_global_cleanup");
+    LOAD(easy_init, "curl_easy_init");
+    LOAD(easy_cleanup, "curl_easy_cleanup");
+    LOAD(easy_reset, "curl_easy_reset");
+    LOAD(easy_perform, "curl_easy_perform");
+    LOAD(easy_setopt, "curl_easy_setopt");
+    LOAD(easy_getinfo, "curl_easy_getinfo");
+    LOAD(easy_strerror, "curl_easy_strerror");
+    LOAD(easy_escape, "curl_easy_escape");
+    LOAD(slist_append, "curl_slist_append");
+    LOAD(slist_free_all, "curl_slist_free_all");
+    LOAD(free, "curl_free");
+    LOAD(getdate, "curl_getdate");
+    LOAD(url, "curl_url");
+    LOAD(url_cleanup, "curl_url_cleanup");
+    LOAD(url_get, "curl_url_get");
+    LOAD(url_set, "curl_url_set");
+#undef LOAD
+    __atomic_store_n(&lc_loaded, true, __ATOMIC_RELEASE);
+}
+
+#define NEED() pthread_once(&lc_once, load)
+
+bool lw_curl_loaded(void)
+{
+    return __atomic_load_n(&lc_loaded, __ATOMIC_ACQUIRE);
+}
+
+CURLcode curl_global_init(long flags)
+{
+    NEED();
+    return lc.global_init(flags);
+}
+
+void curl_global_cleanup(void)
+{
+    if (lw_curl_loaded()) /* nothing to undo if it was never needed */
+        lc.global_cleanup();
+}
+
+CURL *curl_easy_init(void)
+{
+    NEED();
+    return lc.easy_init();
+}
+
+void curl_easy_cleanup(CURL *h)
+{
+    NEED();
+    lc.easy_cleanup(h);
+}
+
+void curl_easy_reset(CURL *h)
+{
+    NEED();
+    lc.easy_reset(h);
+}
+
+CURLcode curl_easy_perform(CURL *h)
+{
+    NEED();
+    return lc.easy_perform(h);
+}
+
+CURLcode(curl_easy_setopt)(CURL *h, CURLoption opt, ...)
+{
+    NEED();
+    va_list ap;
+    va_start(ap, opt);
+    CURLcode rc;
+    if (opt < CURLOPTTYPE_OBJECTPOINT)
+        rc = lc.easy_setopt(h, opt, va_arg(ap, long));
+    else if (opt < CURLOPTTYPE_FUNCTIONPOINT)
+        rc = lc.easy_setopt(h, opt, va_arg(ap, void *));
+    else if (opt < CURLOPTTYPE_OFF_T)
+        rc = lc.easy_setopt(h, opt, va_arg(ap, lw_fn));
+    else if (opt < CURLOPTTYPE_BLOB)
+        rc = lc.easy_setopt(h, opt, va_arg(ap, curl_off_t));
+    else
+        rc = lc.easy_setopt(h, opt, va_arg(ap, struct curl_blob *));
+    va_end(ap);
+    return rc;
+}
+
+CURLcode(curl_easy_getinfo)(CURL *h, CURLINFO info, ...)
+{
+    NEED();
+    va_list ap;
+    va_start(ap, info);
+    /* Every CURLINFO_* type is returned through a pointer. */
+    CURLcode rc = lc.easy_getinfo(h, info, va_arg(ap, void *));
+    va_end(ap);
+    return rc;
+}
+
+const char *curl_easy_strerror(CURLcode rc)
+{
+    NEED();
+    return lc.easy_strerror(rc);
+}
+
+char *curl_easy_escape(CURL *h, const char *s, int len)
+{
+    NEED();
+    return lc.easy_escape(h, s, len);
+}
+
+struct curl_slist *curl_slist_append(struct curl_slist *l, const char *s)
+{
+    NEED();
+    return lc.slist_append(l, s);
+}
+
+void curl_slist_free_all(struct curl_slist *l)
+{
+    NEED();
+    lc.slist_free_all(l);
+}
+
+void curl_free(void *p)
+{
+    NEED();
+    lc.free(p);
+}
+
+time_t curl_getdate(const char *s, const time_t *unused)
+{
+    NEED();
+    return lc.getdate(s, unused);
+}
+
+CURLU *curl_url(void)
+{
+    NEED();
+    return lc.url();
+}
+
+void curl_url_cleanup(CURLU *u)
+{
+    NEED();
+    lc.url_cleanup(u);
+}
+
+CURLUcode curl_url_get(CURLU *u, CURLUPart what, char **part, unsigned int flags)
+{
+    NEED();
+    return lc.url_get(u, what, part, flags);
+}
+
+CURLUcode curl_url_set(CURLU *u, CURLUPart what, const char *part, unsigned int flags)
+{
+    NEED();
+    return lc.url_set(u, what, part, flags);
+}
