@@ -12,13 +12,22 @@
  * firing alerts are sent to it again at least this often. */
 #define AM_RESEND_NS (60 * LW_NS_PER_SEC)
 
+/* An alert object as the engine rendered it, shared by the entries of its fingerprint (one per
+ * sink, and the ledger's): its JSON text, and its labels unpacked for silences and inhibition
+ * as "name\0value\0...name\0value\0\0" in the same allocation. A jansson object per entry
+ * was ~600 bytes; thousands of alerts can fire at once (one per attacking address). */
+struct aobj {
+    unsigned refs;
+    const char *labels;
+    char json[];
+};
+
 struct entry {
     char *fp;
     size_t sink;
     char *alert;
-    int status;     /* 1 firing, 0 resolved */
-    char *payload;  /* latest alert object */
-    json_t *labels; /* parsed from payload, for silences and inhibition */
+    int status;      /* 1 firing, 0 resolved */
+    struct aobj *ao; /* latest alert object */
     int64_t changed_ns;
     int notified; /* -1 nothing, 0 resolved, 1 firing */
     int64_t notified_ns;
@@ -64,12 +73,68 @@ struct lw_notifier *lw_notifier_new(const struct lw_config *cfg)
     return n;
 }
 
+/* Appends labels' string values as "name\0value\0" pairs, then the final "\0". */
+static void pack_labels(json_t *labels, struct lw_buf *out)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(labels, k, v)
+    {
+        if (!*k || !json_is_string(v))
+            continue; /* as if missing (matchers compare strings) */
+        lw_buf_append(out, k, strlen(k) + 1);
+        lw_buf_append(out, json_string_value(v), strlen(json_string_value(v)) + 1);
+    }
+    lw_buf_append(out, "", 1);
+}
+
+/* The label's value, or NULL when the alert has no such label. */
+static const char *label_get(const char *labels, const char *name)
+{
+    for (const char *p = labels; *p;) {
+        const char *v = p + strlen(p) + 1;
+        if (!strcmp(p, name))
+            return v;
+        p = v + strlen(v) + 1;
+    }
+    return NULL;
+}
+
+/* obj: json parsed, when the caller has it (else it is parsed here). */
+static struct aobj *aobj_new(const char *json, size_t len, json_t *obj)
+{
+    struct lw_buf lb = {0};
+    json_t *own = obj ? NULL : (obj = json_loadb(json, len, 0, NULL));
+    pack_labels(json_object_get(obj, "labels"), &lb);
+    json_decref(own);
+    struct aobj *a = lw_malloc(sizeof *a + len + 1 + lb.len);
+    a->refs = 1;
+    memcpy(a->json, json, len);
+    a->json[len] = 0;
+    memcpy(a->json + len + 1, lb.p, lb.len);
+    a->labels = a->json + len + 1;
+    lw_buf_free(&lb);
+    return a;
+}
+
+static void aobj_unref(struct aobj *a)
+{
+    if (a && --a->refs == 0)
+        free(a);
+}
+
+static void set_aobj(struct entry *x, struct aobj *a)
+{
+    a->refs++;
+    aobj_unref(x->ao);
+    x->ao = a;
+}
+
 static void entry_free(struct entry *x)
 {
     free(x->fp);
     free(x->alert);
-    free(x->payload);
-    json_decref(x->labels);
+    aobj_unref(x->ao);
     free(x);
 }
 
@@ -127,16 +192,6 @@ static struct entry *add(struct lw_notifier *n, const char *fp, size_t sink, con
     return x;
 }
 
-static void set_payload(struct entry *x, const char *json, size_t len)
-{
-    free(x->payload);
-    x->payload = lw_strndup(json, len);
-    json_decref(x->labels);
-    json_t *obj = json_loadb(json, len, 0, NULL);
-    x->labels = json_incref(json_object_get(obj, "labels"));
-    json_decref(obj);
-}
-
 void lw_notifier_transition(struct lw_notifier *n, const char *json, size_t len, bool firing,
                             int64_t now_ns)
 {
@@ -160,6 +215,7 @@ void lw_notifier_transition(struct lw_notifier *n, const char *json, size_t len,
      * alert that no route sends anywhere still applies, as in Alertmanager. */
     sinks = lw_realloc(sinks, (nsinks + 1) * sizeof *sinks);
     sinks[nsinks++] = n->cfg->nsinks;
+    struct aobj *ao = aobj_new(json, len, obj);
     for (size_t i = 0; i < nsinks; i++) {
         struct entry *x = find(n, fp, sinks[i]);
         if (!x)
@@ -168,8 +224,9 @@ void lw_notifier_transition(struct lw_notifier *n, const char *json, size_t len,
         x->changed_ns = now_ns;
         x->remove = false;
         x->dirty = true;
-        set_payload(x, json, len);
+        set_aobj(x, ao);
     }
+    aobj_unref(ao);
     free(sinks);
     json_decref(obj);
 }
@@ -189,14 +246,24 @@ void lw_notifier_restore(struct lw_notifier *n, const struct lw_notif_row *row)
     x->changed_ns = row->changed_ns;
     x->notified = row->notified;
     x->notified_ns = row->notified_ns;
-    set_payload(x, row->payload, strlen(row->payload));
+    /* The fingerprint's other entries usually hold the same object: share it again. */
+    for (size_t i = 0; i < n->n; i++) {
+        struct entry *y = n->e[i];
+        if (y != x && y->ao && !strcmp(y->fp, x->fp) && !strcmp(y->ao->json, row->payload)) {
+            set_aobj(x, y->ao);
+            return;
+        }
+    }
+    struct aobj *ao = aobj_new(row->payload, strlen(row->payload), NULL);
+    set_aobj(x, ao);
+    aobj_unref(ao);
 }
 
 /* The alert object of a resolution the engine did not make: status and ends_at now. */
 static void resolve_payload(struct entry *x, int64_t now_ns)
 {
     char ts[40];
-    json_t *obj = json_loads(x->payload ? x->payload : "", 0, NULL);
+    json_t *obj = json_loads(x->ao ? x->ao->json : "", 0, NULL);
     if (!json_is_object(obj)) {
         json_decref(obj);
         return;
@@ -205,8 +272,11 @@ static void resolve_payload(struct entry *x, int64_t now_ns)
     json_object_set_new(obj, "status", json_string("resolved"));
     json_object_set_new(obj, "ends_at", json_string(ts));
     char *js = json_dumps(obj, JSON_COMPACT);
-    if (js)
-        set_payload(x, js, strlen(js));
+    if (js) {
+        struct aobj *ao = aobj_new(js, strlen(js), obj);
+        set_aobj(x, ao);
+        aobj_unref(ao);
+    }
     free(js);
     json_decref(obj);
 }
@@ -234,9 +304,10 @@ bool lw_notifier_due(const struct lw_notifier *n, int64_t now_ns)
 
 /* ---------------------------------------------------------------- matchers */
 
-static bool label_matches(json_t *labels, const char *name, const char *value, void *re, bool neg)
+static bool label_matches(const char *labels, const char *name, const char *value, void *re,
+                          bool neg)
 {
-    const char *v = json_string_value(json_object_get(labels, name));
+    const char *v = label_get(labels, name);
     bool ok;
     if (!v)
         v = ""; /* a missing label matches the empty value, as in Alertmanager */
@@ -262,7 +333,7 @@ static void *compile_anchored(const char *re)
 }
 
 /* Matchers in JSON: [{"name": N, "value": V, "regex": bool, "negative": bool}]. */
-static bool matchers_match(json_t *matchers, void **re, json_t *labels)
+static bool matchers_match(json_t *matchers, void **re, const char *labels)
 {
     size_t i;
     json_t *m;
@@ -286,7 +357,10 @@ bool lw_silence_matches(const char *matchers_json, const char *labels_json)
         if (json_is_true(json_object_get(json_array_get(m, i), "regex")))
             re[i] = compile_anchored(
                 json_string_value(json_object_get(json_array_get(m, i), "value")) ?: "");
-    bool ok = m && l && matchers_match(m, re, l);
+    struct lw_buf lb = {0};
+    pack_labels(l, &lb);
+    bool ok = m && l && matchers_match(m, re, lb.p);
+    lw_buf_free(&lb);
     for (size_t i = 0; i < n; i++)
         if (re[i])
             pcre2_code_free(re[i]);
@@ -377,13 +451,13 @@ static bool silenced(const struct lw_notifier *n, const struct entry *x, int64_t
     for (size_t i = 0; i < n->nsil; i++) {
         const struct silence *s = &n->sil[i];
         if (s->starts_ns <= now && now < s->ends_ns &&
-            matchers_match(s->matchers, s->re, x->labels))
+            matchers_match(s->matchers, s->re, x->ao->labels))
             return true;
     }
     return false;
 }
 
-static bool map_matches(char **keys, char **vals, size_t cnt, json_t *labels)
+static bool map_matches(char **keys, char **vals, size_t cnt, const char *labels)
 {
     for (size_t i = 0; i < cnt; i++)
         if (!label_matches(labels, keys[i], vals[i], NULL, false))
@@ -398,17 +472,17 @@ static bool inhibited(const struct lw_notifier *n, const struct entry *x)
     const struct lw_config *c = n->cfg;
     for (size_t r = 0; r < c->ninhibits; r++) {
         const struct lw_inhibit *ih = &c->inhibits[r];
-        if (!map_matches(ih->tgt_keys, ih->tgt_vals, ih->ntgt, x->labels))
+        if (!map_matches(ih->tgt_keys, ih->tgt_vals, ih->ntgt, x->ao->labels))
             continue;
         for (size_t i = 0; i < n->n; i++) {
             const struct entry *s = n->e[i];
             if (s->status != 1 || !strcmp(s->fp, x->fp) ||
-                !map_matches(ih->src_keys, ih->src_vals, ih->nsrc, s->labels))
+                !map_matches(ih->src_keys, ih->src_vals, ih->nsrc, s->ao->labels))
                 continue;
             bool eq = true;
             for (size_t k = 0; k < ih->nequal && eq; k++) {
-                const char *a = json_string_value(json_object_get(s->labels, ih->equal[k]));
-                const char *b = json_string_value(json_object_get(x->labels, ih->equal[k]));
+                const char *a = label_get(s->ao->labels, ih->equal[k]);
+                const char *b = label_get(x->ao->labels, ih->equal[k]);
                 eq = !strcmp(a ? a : "", b ? b : "");
             }
             if (eq)
@@ -470,7 +544,7 @@ static void add_row(struct lw_notifier *n, struct entry *x, int64_t now)
                               x->sink < n->cfg->nsinks ? n->cfg->sinks[x->sink]->name : "",
                               x->alert,
                               x->status,
-                              x->payload,
+                              x->ao ? x->ao->json : "",
                               x->changed_ns,
                               x->sending ? x->new_notified : x->notified,
                               x->sending ? now : x->notified_ns,
@@ -520,7 +594,7 @@ void lw_notifier_collect(struct lw_notifier *n, int64_t now_ns, struct lw_flush 
                     continue;
             }
             lw_buf_putc(&n->bufs[s], cnt++ ? ',' : '[');
-            lw_buf_puts(&n->bufs[s], x->payload);
+            lw_buf_puts(&n->bufs[s], x->ao ? x->ao->json : "{}");
             x->queued = true;
         }
         if (cnt) {
