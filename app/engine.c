@@ -29,15 +29,17 @@
 
 #define FUTURE_SLACK_NS (300 * LW_NS_PER_SEC)
 
+/* The groups to evaluate at one instant of the wheel: allocated when the first is scheduled,
+ * freed once the instant is evaluated, so an empty instant costs only its pointer. */
 struct slot {
-    struct lw_wgroup **g;
     uint32_t n, cap;
+    struct lw_wgroup *g[];
 };
 
 struct alert_rt {
     const struct lw_alert_def *def;
     struct lw_win *w;
-    struct slot *wheel; /* instant n is slot n mod nwheel */
+    struct slot **wheel; /* instant n is slot n mod nwheel */
     int64_t nwheel;
     int64_t res_ns, k, span, for_b, keep_b;
     int64_t forget_every; /* instants between two looks for groups to forget */
@@ -221,6 +223,11 @@ static void emit(struct lw_engine *e, struct alert_rt *ar, struct lw_wgroup *g, 
 
 /* ---------------------------------------------------------------- evaluation */
 
+static inline size_t slot_of(const struct alert_rt *ar, int64_t n)
+{
+    return (size_t)(n % ar->nwheel + ar->nwheel) % (size_t)ar->nwheel;
+}
+
 /* Evaluates g at instant n (or, if n has passed, at the next one). Every instant scheduled is
  * within nwheel of the last evaluated one, so slots never hold two instants at once. */
 static void schedule(struct alert_rt *ar, struct lw_wgroup *g, int64_t n)
@@ -229,10 +236,14 @@ static void schedule(struct alert_rt *ar, struct lw_wgroup *g, int64_t n)
         n = ar->done_n + 1;
     if (n - ar->done_n >= ar->nwheel)
         n = ar->done_n + ar->nwheel - 1; /* cannot happen; earlier is always safe for state */
-    struct slot *s = &ar->wheel[(size_t)(n % ar->nwheel + ar->nwheel) % (size_t)ar->nwheel];
-    if (s->n == s->cap) {
-        s->cap = s->cap ? s->cap * 2 : 8;
-        s->g = lw_realloc(s->g, s->cap * sizeof *s->g);
+    struct slot **sp = &ar->wheel[slot_of(ar, n)], *s = *sp;
+    if (!s || s->n == s->cap) {
+        uint32_t cap = s ? s->cap * 2 : 8;
+        s = lw_realloc(s, sizeof *s + cap * sizeof *s->g);
+        if (!*sp)
+            s->n = 0;
+        s->cap = cap;
+        *sp = s;
     }
     s->g[s->n++] = g;
     if (n > g->st.sched_max)
@@ -418,16 +429,16 @@ static void advance(struct lw_engine *e, struct alert_rt *ar, int64_t to)
     /* Nothing is scheduled further than the wheel: a longer jump skips empty slots. */
     int64_t last = to - ar->done_n > ar->nwheel ? ar->done_n + ar->nwheel : to;
     for (int64_t n = ar->done_n + 1; n <= last; n++) {
-        struct slot *s = &ar->wheel[(size_t)(n % ar->nwheel + ar->nwheel) % (size_t)ar->nwheel];
+        struct slot **sp = &ar->wheel[slot_of(ar, n)];
         ar->done_n = n - 1; /* schedule() during evaluation counts from here */
-        for (size_t i = 0; i < s->n; i++)
-            eval_group(e, ar, s->g[i], n);
+        /* *sp is read again each time: an evaluation can schedule into this very slot. */
+        for (size_t i = 0; *sp && i < (*sp)->n; i++)
+            eval_group(e, ar, (*sp)->g[i], n);
         /* A slot is used once per turn of the wheel: holding every slot's array between turns
          * (a few groups each, for a hundred alerts) was most of the daemon's memory, and
          * growing one again next turn is a few reallocs. */
-        free(s->g);
-        s->g = NULL;
-        s->n = s->cap = 0;
+        free(*sp);
+        *sp = NULL;
         if (n % ar->forget_every == 0)
             forget_idle(ar, n);
     }
@@ -640,7 +651,7 @@ void lw_engine_free(struct lw_engine *e)
     for (size_t i = 0; i < e->nalerts; i++) {
         lw_win_free(e->alerts[i].w);
         for (int64_t s = 0; s < e->alerts[i].nwheel; s++)
-            free(e->alerts[i].wheel[s].g);
+            free(e->alerts[i].wheel[s]);
         free(e->alerts[i].wheel);
         free(e->alerts[i].redo);
     }
@@ -840,7 +851,8 @@ bool lw_engine_alert_usage(const struct lw_engine *e, size_t i, struct lw_alert_
     size_t bytes = lw_win_bytes(ar->w) + (size_t)ar->nwheel * sizeof *ar->wheel +
                    ar->capredo * sizeof *ar->redo;
     for (int64_t j = 0; j < ar->nwheel; j++)
-        bytes += ar->wheel[j].cap * sizeof *ar->wheel[j].g;
+        if (ar->wheel[j])
+            bytes += sizeof *ar->wheel[j] + ar->wheel[j]->cap * sizeof *ar->wheel[j]->g;
     *out = (struct lw_alert_usage){ar->def->name, lw_win_count(ar->w), bytes};
     return true;
 }
