@@ -17,7 +17,6 @@
 #define curl_url_get lw_curl_url_get_decl
 #include <curl/curl.h>
 #undef curl_url_get
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -55,53 +54,20 @@ static struct {
 static pthread_once_t lc_once = PTHREAD_ONCE_INIT;
 static bool lc_loaded;
 
-static void *sym(void *h, const char *name)
-{
-    void *p = dlsym(h, name);
-    if (!p) {
-        /* As the dynamic loader would have failed at start-up, had the executable been linked
-         * with libcurl: nothing can be delivered without it. */
-        lw_log(LW_ERROR, "[sinks] %s: %s", LW_CURL_SONAME, dlerror());
-        exit(1);
-    }
-    return p;
-}
-
 static void load(void)
 {
-    void *h = dlopen(LW_CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
-    if (!h) {
-        lw_log(LW_ERROR, "[sinks] network sinks need libcurl (Debian: libcurl4): %s", dlerror());
-        exit(1);
-    }
-    /* Through a union, not a cast: ISO C has no conversion from void * to a function pointer. */
-#define LOAD(field, name)                                                                          \
-    do {                                                                                           \
-        union {                                                                                    \
-            void *p;                                                                               \
-            __typeof__(lc.field) f;                                                                \
-        } u = {sym(h, name)};                                                                      \
-        lc.field = u.f;                                                                            \
-    } while (0)
-    LOAD(global_init, "curl_global_init");
-    LOAD(global_cleanup, "curl_global_cleanup");
-    LOAD(easy_init, "curl_easy_init");
-    LOAD(easy_cleanup, "curl_easy_cleanup");
-    LOAD(easy_reset, "curl_easy_reset");
-    LOAD(easy_perform, "curl_easy_perform");
-    LOAD(easy_setopt, "curl_easy_setopt");
-    LOAD(easy_getinfo, "curl_easy_getinfo");
-    LOAD(easy_strerror, "curl_easy_strerror");
-    LOAD(easy_escape, "curl_easy_escape");
-    LOAD(slist_append, "curl_slist_append");
-    LOAD(slist_free_all, "curl_slist_free_all");
-    LOAD(free, "curl_free");
-    LOAD(getdate, "curl_getdate");
-    LOAD(url, "curl_url");
-    LOAD(url_cleanup, "curl_url_cleanup");
-    LOAD(url_get, "curl_url_get");
-    LOAD(url_set, "curl_url_set");
-#undef LOAD
+    // clang-format off
+#define SYM(f) {"curl_" #f, &lc.f}
+    // clang-format on
+    static const struct lw_dl_sym syms[] = {
+        SYM(global_init),   SYM(global_cleanup), SYM(easy_init),    SYM(easy_cleanup),
+        SYM(easy_reset),    SYM(easy_perform),   SYM(easy_setopt),  SYM(easy_getinfo),
+        SYM(easy_strerror), SYM(easy_escape),    SYM(slist_append), SYM(slist_free_all),
+        SYM(free),          SYM(getdate),        SYM(url),          SYM(url_cleanup),
+        SYM(url_get),       SYM(url_set),
+    };
+#undef SYM
+    lw_dl_bind(LW_CURL_SONAME, "[sinks] network sinks", syms, sizeof syms / sizeof *syms);
     __atomic_store_n(&lc_loaded, true, __ATOMIC_RELEASE);
 }
 

@@ -1,0 +1,89 @@
+/* mhd_dl.c: libmicrohttpd loaded with dlopen() when the HTTP endpoint starts.
+ *
+ * Debian's libmicrohttpd is built with HTTPS support, so linking it maps GnuTLS, p11-kit,
+ * nettle, GMP and libtasn1 into every daemon, and GnuTLS initialises itself in a constructor:
+ * 2.3 MB resident (bench/soak.py's smaps) for a daemon that may have no `http:` at all. These
+ * definitions of the few functions http.c calls (<microhttpd.h>'s names and prototypes) resolve
+ * the real ones the first time one is called, as curl_dl.c does for the network sinks. */
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdarg.h>
+
+#include "lw.h"
+
+#ifndef LW_MHD_SONAME
+#define LW_MHD_SONAME "libmicrohttpd.so.12"
+#endif
+
+static struct {
+    struct MHD_Daemon *(*start_daemon_va)(unsigned int, uint16_t, MHD_AcceptPolicyCallback, void *,
+                                          MHD_AccessHandlerCallback, void *, va_list);
+    void (*stop_daemon)(struct MHD_Daemon *);
+    struct MHD_Response *(*create_response_from_buffer)(size_t, void *,
+                                                        enum MHD_ResponseMemoryMode);
+    enum MHD_Result (*add_response_header)(struct MHD_Response *, const char *, const char *);
+    enum MHD_Result (*queue_response)(struct MHD_Connection *, unsigned int, struct MHD_Response *);
+    void (*destroy_response)(struct MHD_Response *);
+} mhd;
+
+static pthread_once_t mhd_once = PTHREAD_ONCE_INIT;
+
+static void load(void)
+{
+    // clang-format off
+#define SYM(f) {"MHD_" #f, &mhd.f}
+    // clang-format on
+    static const struct lw_dl_sym syms[] = {
+        SYM(start_daemon_va),     SYM(stop_daemon),    SYM(create_response_from_buffer),
+        SYM(add_response_header), SYM(queue_response), SYM(destroy_response),
+    };
+#undef SYM
+    lw_dl_bind(LW_MHD_SONAME, "[http] the HTTP endpoint (http: in the config) and its API", syms,
+               sizeof syms / sizeof *syms);
+}
+
+#define NEED() pthread_once(&mhd_once, load)
+
+struct MHD_Daemon *MHD_start_daemon(unsigned int flags, uint16_t port, MHD_AcceptPolicyCallback apc,
+                                    void *apc_cls, MHD_AccessHandlerCallback dh, void *dh_cls, ...)
+{
+    NEED();
+    va_list ap;
+    va_start(ap, dh_cls);
+    struct MHD_Daemon *d = mhd.start_daemon_va(flags, port, apc, apc_cls, dh, dh_cls, ap);
+    va_end(ap);
+    return d;
+}
+
+void MHD_stop_daemon(struct MHD_Daemon *d)
+{
+    NEED();
+    mhd.stop_daemon(d);
+}
+
+struct MHD_Response *MHD_create_response_from_buffer(size_t size, void *buffer,
+                                                     enum MHD_ResponseMemoryMode mode)
+{
+    NEED();
+    return mhd.create_response_from_buffer(size, buffer, mode);
+}
+
+enum MHD_Result MHD_add_response_header(struct MHD_Response *r, const char *header,
+                                        const char *content)
+{
+    NEED();
+    return mhd.add_response_header(r, header, content);
+}
+
+enum MHD_Result MHD_queue_response(struct MHD_Connection *c, unsigned int status,
+                                   struct MHD_Response *r)
+{
+    NEED();
+    return mhd.queue_response(c, status, r);
+}
+
+void MHD_destroy_response(struct MHD_Response *r)
+{
+    NEED();
+    mhd.destroy_response(r);
+}
