@@ -160,6 +160,18 @@ def slope(points):
     return sum((x - mx) * (y - my) for x, y in points) / sxx if sxx else 0.0
 
 
+def rss_split(pid):
+    """{"anon_mb", "file_mb"} from /proc/PID/smaps_rollup (file = shared libraries, executable)."""
+    kb = {}
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 3 and parts[2] == "kB":
+                kb[parts[0].rstrip(":")] = int(parts[1])
+    anon = kb.get("Anonymous", 0)
+    return {"anon_mb": anon / 1024.0, "file_mb": (kb.get("Rss", 0) - anon) / 1024.0}
+
+
 def soak(binary, minutes, rate, seed, pool_lines, every, results):
     d = os.path.join(CACHE, "soak", "soak")
     shutil.rmtree(d, ignore_errors=True)
@@ -196,6 +208,7 @@ def soak(binary, minutes, rate, seed, pool_lines, every, results):
         cpu = daemon.cpu() - cpu0
         hwm = daemon.status_kb("VmHWM") / 1024.0
         m = daemon.metrics()
+        split = rss_split(daemon.pid)
     finally:
         rc, counts = daemon.stop()
     if feeder.error:
@@ -224,6 +237,12 @@ def soak(binary, minutes, rate, seed, pool_lines, every, results):
         print("  second half: slope %+.3f MB/min, growth %+.2f MB (fit; end - middle %+.2f MB): %s"
               % (sl, growth, raw, "flat (< 1 MB)" if growth < 1.0 else "GROWING")
               + (" (too short to judge)" if minutes < 2 else ""))
+    groups = sum(v for k, v in m.items() if k.startswith("logwarden_alert_groups{"))
+    state = sum(v for k, v in m.items() if k.startswith("logwarden_alert_memory_bytes{"))
+    r.update(split)
+    r["alert_groups"], r["alert_state_bytes"] = groups, state
+    print("  RSS at the end: %.1f MB anonymous (%.1f MB of it alert state: %d groups), %.1f MB file pages "
+          "(the executable and its shared libraries)" % (split["anon_mb"], state / 2**20, groups, split["file_mb"]))
     print("  daemon: %.1f CPU s over %.0f s (%.0f %% of a core), read %d of %d lines, reader at most %.1f s behind; "
           "%s" % (cpu, span, 100 * cpu / span, got, feeder.lines, lag,
                   "%d events, %d late, %d transitions" % (counts["events"], counts["late"], counts["transitions"])
