@@ -39,6 +39,7 @@ struct daemon {
     struct lw_worker **workers;
     uv_loop_t loop;
     uv_signal_t sig[3];
+    uv_async_t room; /* the pipeline drained a queue that was full: inputs read on */
     pthread_t pipeline;
     atomic_bool reload, stopping;
     bool stopped_inputs;
@@ -477,6 +478,25 @@ static void on_signal(uv_signal_t *h, int signum)
         uv_close((uv_handle_t *)&d->sig[i], NULL);
 }
 
+/* The pipeline thread: the queue has room again after refusing a batch. */
+static void on_room(void *arg)
+{
+    struct daemon *d = arg;
+    uv_async_send(&d->room);
+}
+
+static void on_room_async(uv_async_t *h)
+{
+    struct daemon *d = h->data;
+    if (d->stopped_inputs)
+        return;
+    for (size_t i = 0; i < d->cfg->ninputs; i++) {
+        struct lw_input *in = d->cfg->inputs[i].in;
+        if (in->ops->resume)
+            in->ops->resume(in);
+    }
+}
+
 /* ---------------------------------------------------------------- run */
 
 static int run(const char *config_path)
@@ -507,9 +527,8 @@ static int run(const char *config_path)
     }
     if (reconcile_notifs(&d) < 0)
         goto out;
-    /* A few milliseconds of the pipeline's work: inputs refill it as it drains (file inputs
-     * retry every 2 ms while it is full), and each batch held costs 128 KiB: half of what
-     * 256 KiB batches held, for ~2 % more CPU per line. */
+    /* A few milliseconds of the pipeline's work: inputs refill it when it has drained to half
+     * (on_room), and each batch held costs 128 KiB: half of what 256 KiB batches held. */
     d.q = lw_queue_new(4, 1u << 20);
     /* The store's page caches would be most of the daemon's memory: flushes re-read pages
      * from the OS page cache instead, a few per second. */
@@ -533,6 +552,12 @@ static int run(const char *config_path)
         d.sig[i].data = &d;
         uv_signal_start(&d.sig[i], on_signal, signums[i]);
     }
+    /* Unreferenced: it must not keep the loop running once the inputs stop, and it stays open
+     * until the pipeline thread, which signals it, has ended. */
+    uv_async_init(&d.loop, &d.room, on_room_async);
+    d.room.data = &d;
+    uv_unref((uv_handle_t *)&d.room);
+    lw_queue_on_room(d.q, on_room, &d);
     for (size_t i = 0; i < d.cfg->ninputs; i++) {
         struct lw_input *in = d.cfg->inputs[i].in;
         in->queue = d.q;
@@ -561,6 +586,8 @@ static int run(const char *config_path)
     atomic_store(&d.stopping, true);
     lw_queue_wake(d.q);
     pthread_join(d.pipeline, NULL);
+    uv_close((uv_handle_t *)&d.room, NULL);
+    uv_run(&d.loop, UV_RUN_DEFAULT);
     rc = 0;
     goto out_workers;
 
@@ -571,6 +598,7 @@ out_stop:
     for (int i = 0; i < 3; i++)
         if (!uv_is_closing((uv_handle_t *)&d.sig[i]))
             uv_close((uv_handle_t *)&d.sig[i], NULL);
+    uv_close((uv_handle_t *)&d.room, NULL);
     uv_run(&d.loop, UV_RUN_DEFAULT);
 out_workers:
     lw_http_stop(d.http);

@@ -61,6 +61,9 @@ struct lw_batch *lw_queue_pop(struct lw_queue *q, int timeout_ms);
 void lw_queue_wake(struct lw_queue *q);
 void lw_queue_close(struct lw_queue *q);
 bool lw_queue_has_room(struct lw_queue *q);
+/* fn(arg) is called, on the consumer's thread and without the queue's lock, when a queue that
+ * refused a batch (try_push, has_room) has drained to half: producers retry then. */
+void lw_queue_on_room(struct lw_queue *q, void (*fn)(void *), void *arg);
 /* A batch to fill, reused from those the consumer handed back when there is one (its buffers
  * already allocated), else new. */
 struct lw_batch *lw_queue_batch(struct lw_queue *q, uint32_t input, const char *path,
@@ -111,6 +114,8 @@ struct lw_input_ops {
     int (*start)(struct lw_input *in, uv_loop_t *loop, struct lw_err *err);
     /* Stops reading and closes handles; the loop then runs until they are closed. */
     void (*stop)(struct lw_input *in);
+    /* Optional, on the loop: the queue has room again; retry now what it refused. */
+    void (*resume)(struct lw_input *in);
     void (*free)(struct lw_input *in);
 };
 

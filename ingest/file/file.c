@@ -467,11 +467,20 @@ static void file_stop(struct lw_input *in)
     }
 }
 
+/* The queue drained after refusing a batch: read on now rather than after FILE_RETRY_MS. */
+static void file_resume(struct lw_input *in)
+{
+    struct file_ctx *ctx = in->ctx;
+    if (ctx && !ctx->stopping && ctx->timer_live)
+        uv_timer_start(&ctx->timer, file_tick, 0, 0);
+}
+
 const struct lw_input_ops lw_ingest__file_ops = {
     .type = "file",
     .keys = file_keys,
     .init = file_init,
     .start = file_start,
     .stop = file_stop,
+    .resume = file_resume,
     .free = file_free,
 };

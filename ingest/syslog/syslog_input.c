@@ -766,11 +766,21 @@ int lw_syslog_bound_port(const struct lw_input *in, size_t i)
     return ctx->lis[i].port;
 }
 
+/* The queue drained after refusing a batch: resume paused connections now, not at the next
+ * SYSLOG_TIMER_MS tick. */
+static void syslog_resume(struct lw_input *in)
+{
+    struct syslog_ctx *ctx = in->ctx;
+    if (ctx && ctx->timer_live)
+        on_timer(&ctx->timer);
+}
+
 const struct lw_input_ops lw_ingest__syslog_ops = {
     .type = "syslog",
     .keys = syslog_keys,
     .init = syslog_init,
     .start = syslog_start,
     .stop = syslog_stop,
+    .resume = syslog_resume,
     .free = syslog_free,
 };

@@ -323,6 +323,44 @@ static void test_wake(void)
     lw_queue_free(q);
 }
 
+static void count_room(void *arg)
+{
+    (*(int *)arg)++;
+}
+
+/* lw_queue_on_room: called once a queue that refused a batch has drained to half, once per
+ * refusal, never when nothing was refused. */
+static void test_room(void)
+{
+    int calls = 0;
+    struct lw_queue *q = lw_queue_new(4, 1u << 20);
+    lw_queue_on_room(q, count_room, &calls);
+    for (int i = 0; i < 4; i++)
+        CHECK_EQ(lw_queue_try_push(q, batch_of(10)), LW_OK);
+    lw_batch_free(lw_queue_pop(q, 0)); /* 3 left, nothing was refused */
+    lw_batch_free(lw_queue_pop(q, 0)); /* 2 left */
+    CHECK_EQ(calls, 0);
+    CHECK_EQ(lw_queue_try_push(q, batch_of(10)), LW_OK);
+    CHECK_EQ(lw_queue_try_push(q, batch_of(10)), LW_OK);
+    struct lw_batch *b = batch_of(10);
+    CHECK_EQ(lw_queue_try_push(q, b), LW_EFULL);
+    lw_batch_free(lw_queue_pop(q, 0)); /* 3 left: not yet */
+    CHECK_EQ(calls, 0);
+    lw_batch_free(lw_queue_pop(q, 0)); /* 2 left: half */
+    CHECK_EQ(calls, 1);
+    lw_batch_free(lw_queue_pop(q, 0));
+    CHECK_EQ(calls, 1); /* once per refusal */
+    /* has_room saying no counts as a refusal too. */
+    CHECK_EQ(lw_queue_try_push(q, b), LW_OK);
+    for (int i = 0; i < 2; i++)
+        CHECK_EQ(lw_queue_try_push(q, batch_of(10)), LW_OK);
+    CHECK(!lw_queue_has_room(q));
+    lw_batch_free(lw_queue_pop(q, 0));
+    lw_batch_free(lw_queue_pop(q, 0));
+    CHECK_EQ(calls, 2);
+    lw_queue_free(q);
+}
+
 int main(void)
 {
     test_batch();
@@ -330,5 +368,6 @@ int main(void)
     test_reuse();
     test_blocking();
     test_wake();
+    test_room();
     return test_summary();
 }
