@@ -59,6 +59,28 @@ static void print_state(const struct lw_state_row *r, void *payload)
     (*n)++;
 }
 
+struct usage_sum {
+    int64_t groups, bytes, updated_ns;
+    int nalerts;
+    struct lw_buf full; /* alerts at or near max_groups */
+};
+
+static void sum_usage(const struct lw_usage_row *r, void *payload)
+{
+    struct usage_sum *u = payload;
+    u->groups += r->groups;
+    u->bytes += r->bytes;
+    u->nalerts++;
+    if (r->updated_ns > u->updated_ns)
+        u->updated_ns = r->updated_ns;
+    /* An alert that dropped events, or is about to: the one thing to act on (raise max_groups,
+     * or group by something with fewer values). */
+    if (r->overflow > 0 || (r->max_groups > 0 && r->groups * 10 >= r->max_groups * 9))
+        lw_buf_printf(&u->full, "  %-24s %lld of max_groups %lld, %lld events over max_groups\n",
+                      r->alert, (long long)r->groups, (long long)r->max_groups,
+                      (long long)r->overflow);
+}
+
 int lw_cmd_status(int argc, char **argv)
 {
     struct lw_store *st = NULL;
@@ -82,6 +104,16 @@ int lw_cmd_status(int argc, char **argv)
     lw_store_outbox_counts(st, &pending, &sent, &failed);
     printf("%d alerts; outbox: %lld pending, %lld sent, %lld failed\n", n, (long long)pending,
            (long long)sent, (long long)failed);
+    struct usage_sum u = {0};
+    if (lw_store_load_usage(st, sum_usage, &u, &err) == 0 && u.nalerts > 0) {
+        char ts[40];
+        lw_fmt_rfc3339(u.updated_ns, ts, sizeof ts);
+        printf("groups: %lld over %d alerts, %.1f MB of windows (at %s)\n", (long long)u.groups,
+               u.nalerts, (double)u.bytes / (1 << 20), ts);
+        if (u.full.len)
+            printf("at or near max_groups:\n%s", u.full.p);
+    }
+    lw_buf_free(&u.full);
     lw_store_close(st);
     return 0;
 }

@@ -388,12 +388,16 @@ static void publish(struct daemon *d)
     atomic_store(&d->metrics.notifications, ns.sent);
 }
 
-/* Groups and window memory per alert, for /metrics: O(groups), so every few seconds, and one
- * walk for both gauges. */
+/* Groups and window memory per alert, for /metrics and (in the state file) `logwarden status`:
+ * O(groups), so every few seconds, and one walk for both. */
 static void publish_usage(struct daemon *d)
 {
     struct lw_buf b = {0}, mem = {0};
     struct lw_alert_usage u;
+    struct lw_usage_row *rows = lw_calloc(d->rs->nalerts + 1, sizeof *rows);
+    struct lw_err err = {0};
+    size_t n = 0;
+    int64_t now = lw_now_ns();
     lw_buf_puts(&b, "# HELP logwarden_alert_groups Groups (distinct group_by values) an alert "
                     "holds.\n# TYPE logwarden_alert_groups gauge\n");
     lw_buf_puts(&mem, "# HELP logwarden_alert_memory_bytes Memory an alert's windows, sketches "
@@ -401,7 +405,17 @@ static void publish_usage(struct daemon *d)
     for (size_t i = 0; lw_engine_alert_usage(d->eng, i, &u); i++) {
         lw_buf_printf(&b, "logwarden_alert_groups{alert=\"%s\"} %zu\n", u.alert, u.groups);
         lw_buf_printf(&mem, "logwarden_alert_memory_bytes{alert=\"%s\"} %zu\n", u.alert, u.bytes);
+        if (n <= d->rs->nalerts)
+            rows[n++] = (struct lw_usage_row){u.alert,
+                                              (int64_t)u.groups,
+                                              (int64_t)u.max_groups,
+                                              (int64_t)u.overflow,
+                                              (int64_t)u.bytes,
+                                              now};
     }
+    if (lw_store_put_usage(d->st, rows, n, &err) < 0)
+        lw_log(LW_WARN, "%s", err.msg);
+    free(rows);
     lw_buf_append(&b, mem.p, mem.len);
     lw_buf_free(&mem);
     pthread_mutex_lock(&d->metrics.alerts_mu);
@@ -443,6 +457,7 @@ static void *pipeline_main(void *arg)
     }
     lw_engine_tick(d->eng, lw_now_ns());
     flush(d);
+    publish_usage(d);
     return NULL;
 }
 

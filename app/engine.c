@@ -853,7 +853,8 @@ bool lw_engine_alert_usage(const struct lw_engine *e, size_t i, struct lw_alert_
     for (int64_t j = 0; j < ar->nwheel; j++)
         if (ar->wheel[j])
             bytes += sizeof *ar->wheel[j] + ar->wheel[j]->cap * sizeof *ar->wheel[j]->g;
-    *out = (struct lw_alert_usage){ar->def->name, lw_win_count(ar->w), bytes};
+    *out = (struct lw_alert_usage){ar->def->name, lw_win_count(ar->w), bytes, ar->def->max_groups,
+                                   lw_win_overflow(ar->w)};
     return true;
 }
 

@@ -50,6 +50,8 @@ void lw_engine_stats(const struct lw_engine *e, struct lw_engine_stats *out);
 struct lw_alert_usage {
     const char *alert;
     size_t groups, bytes;
+    size_t max_groups;
+    uint64_t overflow; /* events dropped at max_groups */
 };
 bool lw_engine_alert_usage(const struct lw_engine *e, size_t i, struct lw_alert_usage *out);
 /* Renders the alert-level late counter per input, for metrics (may be NULL). */

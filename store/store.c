@@ -32,6 +32,9 @@ enum {
     ST_SILENCE_PUT,
     ST_SILENCE_EXPIRE,
     ST_SILENCE_LIST,
+    ST_USAGE_CLEAR,
+    ST_USAGE_PUT,
+    ST_USAGE_LOAD,
     ST__COUNT
 };
 
@@ -60,6 +63,9 @@ static const char *const lw_store_sql[ST__COUNT] = {
     [ST_SILENCE_PUT] = LW_SQL_SILENCE_PUT,
     [ST_SILENCE_EXPIRE] = LW_SQL_SILENCE_EXPIRE,
     [ST_SILENCE_LIST] = LW_SQL_SILENCE_LIST,
+    [ST_USAGE_CLEAR] = LW_SQL_USAGE_CLEAR,
+    [ST_USAGE_PUT] = LW_SQL_USAGE_PUT,
+    [ST_USAGE_LOAD] = LW_SQL_USAGE_LOAD,
 };
 
 #define LW_STORE_BUSY_MS 5000
@@ -475,6 +481,57 @@ int lw_store_load_states(struct lw_store *st, lw_state_fn *fn, void *payload, st
         fn(&r, payload);
     }
     rc = rc == SQLITE_DONE ? 0 : store_fail(st, err, "loading alert states");
+    sqlite3_reset(s);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- alert usage */
+
+int lw_store_put_usage(struct lw_store *st, const struct lw_usage_row *rows, size_t n,
+                       struct lw_err *err)
+{
+    if (step_done(st->stmt[ST_BEGIN]) != 0)
+        return store_fail(st, err, "starting to write alert usage");
+    if (step_done(st->stmt[ST_USAGE_CLEAR]) != 0)
+        goto out_rollback;
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_stmt *s = st->stmt[ST_USAGE_PUT];
+        sqlite3_bind_text(s, 1, rows[i].alert, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 2, rows[i].groups);
+        sqlite3_bind_int64(s, 3, rows[i].max_groups);
+        sqlite3_bind_int64(s, 4, rows[i].overflow);
+        sqlite3_bind_int64(s, 5, rows[i].bytes);
+        sqlite3_bind_int64(s, 6, rows[i].updated_ns);
+        if (step_done(s) != 0)
+            goto out_rollback;
+    }
+    if (step_done(st->stmt[ST_COMMIT]) != 0)
+        goto out_rollback;
+    return 0;
+
+out_rollback:;
+    int rc = store_fail(st, err, "writing alert usage");
+    if (!sqlite3_get_autocommit(st->db))
+        step_done(st->stmt[ST_ROLLBACK]);
+    return rc;
+}
+
+int lw_store_load_usage(struct lw_store *st, lw_usage_fn *fn, void *payload, struct lw_err *err)
+{
+    sqlite3_stmt *s = st->stmt[ST_USAGE_LOAD];
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct lw_usage_row r = {
+            .alert = col_text(s, 0),
+            .groups = sqlite3_column_int64(s, 1),
+            .max_groups = sqlite3_column_int64(s, 2),
+            .overflow = sqlite3_column_int64(s, 3),
+            .bytes = sqlite3_column_int64(s, 4),
+            .updated_ns = sqlite3_column_int64(s, 5),
+        };
+        fn(&r, payload);
+    }
+    rc = rc == SQLITE_DONE ? 0 : store_fail(st, err, "loading alert usage");
     sqlite3_reset(s);
     return rc;
 }

@@ -9,7 +9,7 @@
  * needs the store (pipeline, each sink worker) opens its own. WAL mode, busy timeout 5 s. */
 struct lw_store;
 
-#define LW_STORE_SCHEMA_VERSION 2
+#define LW_STORE_SCHEMA_VERSION 3
 
 /* Opens (creating if needed) the state file at path, applies migrations, prepares statements.
  * ":memory:" gives a private in-memory store. *out is the caller's; close with lw_store_close. */
@@ -58,6 +58,20 @@ struct lw_state_row {
     int64_t fired_ns;        /* when it started firing (starts_at) */
     double value;
 };
+
+/* What each alert holds, written by the daemon every few seconds for `logwarden status`. */
+struct lw_usage_row {
+    const char *alert;
+    int64_t groups, max_groups;
+    int64_t overflow; /* events dropped at max_groups since the daemon started */
+    int64_t bytes;    /* memory of its windows */
+    int64_t updated_ns;
+};
+/* Replaces every row (alerts a reload removed go) in one transaction. */
+int lw_store_put_usage(struct lw_store *st, const struct lw_usage_row *rows, size_t n,
+                       struct lw_err *err);
+typedef void lw_usage_fn(const struct lw_usage_row *row, void *payload);
+int lw_store_load_usage(struct lw_store *st, lw_usage_fn *fn, void *payload, struct lw_err *err);
 
 /* ---------------------------------------------------------------- notification states */
 

@@ -91,6 +91,16 @@ static const char *const lw_store_migrations[] = {
     ");"
 
     "ALTER TABLE buckets ADD COLUMN sketch BLOB;",
+
+    /* 2 -> 3: groups and max_groups overflow per alert, for `logwarden status`. */
+    "CREATE TABLE alert_usage ("
+    "  alert TEXT PRIMARY KEY,"
+    "  groups INTEGER NOT NULL,"
+    "  max_groups INTEGER NOT NULL,"
+    "  overflow INTEGER NOT NULL," /* events dropped at max_groups since the daemon started */
+    "  bytes INTEGER NOT NULL,"
+    "  updated_ns INTEGER NOT NULL"
+    ") WITHOUT ROWID;",
 };
 
 #define LW_SQL_BEGIN "BEGIN IMMEDIATE"
@@ -167,6 +177,14 @@ static const char *const lw_store_migrations[] = {
     "created_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
 #define LW_SQL_SILENCE_EXPIRE "UPDATE silences SET ends_ns = ?2 WHERE id = ?1 AND ends_ns > ?2"
 /* ?1: 1 = every silence, 0 = only those not ended by ?2. */
+#define LW_SQL_USAGE_CLEAR "DELETE FROM alert_usage"
+#define LW_SQL_USAGE_PUT                                                                           \
+    "INSERT INTO alert_usage (alert, groups, max_groups, overflow, bytes, updated_ns) "            \
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+#define LW_SQL_USAGE_LOAD                                                                          \
+    "SELECT alert, groups, max_groups, overflow, bytes, updated_ns FROM alert_usage ORDER BY "     \
+    "alert"
+
 #define LW_SQL_SILENCE_LIST                                                                        \
     "SELECT id, matchers, starts_ns, ends_ns, comment, created_by, created_ns FROM silences "      \
     "WHERE ?1 OR ends_ns > ?2 ORDER BY created_ns"

@@ -516,6 +516,50 @@ static void test_two_threads(void)
     lw_store_close(st);
 }
 
+static void collect_usage(const struct lw_usage_row *r, void *payload)
+{
+    struct lw_buf *b = payload;
+    lw_buf_printf(b, "%s %lld %lld %lld %lld %lld;", r->alert, (long long)r->groups,
+                  (long long)r->max_groups, (long long)r->overflow, (long long)r->bytes,
+                  (long long)r->updated_ns);
+}
+
+/* Alert usage: each write replaces every row; a version-2 file gains the table, its other
+ * tables kept. */
+static void test_usage(void)
+{
+    struct lw_store *st = NULL;
+    struct lw_err err = {0};
+    struct lw_buf b = {0};
+    char path[512];
+    tmp_path(path, sizeof path, "usage.db");
+    CHECK_EQ(lw_store_open(&st, path, &err), 0);
+    struct lw_usage_row rows[] = {{"B", 10, 100, 0, 4096, 7}, {"A", 100, 100, 25, 8192, 7}};
+    CHECK_EQ(lw_store_put_usage(st, rows, 2, &err), 0);
+    CHECK_EQ(lw_store_load_usage(st, collect_usage, &b, &err), 0);
+    CHECK_STR(b.p, "A 100 100 25 8192 7;B 10 100 0 4096 7;");
+    lw_buf_reset(&b);
+    CHECK_EQ(lw_store_put_usage(st, rows, 1, &err), 0); /* "A" went with a reload */
+    CHECK_EQ(lw_store_load_usage(st, collect_usage, &b, &err), 0);
+    CHECK_STR(b.p, "B 10 100 0 4096 7;");
+    lw_store_close(st);
+
+    /* A file written by the previous version: migrated, its rows kept. */
+    tmp_path(path, sizeof path, "v2.db");
+    CHECK_EQ(lw_store_open(&st, path, &err), 0);
+    lw_store_close(st);
+    CHECK_EQ(raw_exec(path, "DROP TABLE alert_usage; UPDATE schema_version SET version = 2; "
+                            "INSERT INTO silences VALUES ('s1', '[]', 1, 2, 'c', 'me', 1)"),
+             SQLITE_OK);
+    CHECK_EQ(lw_store_open(&st, path, &err), 0);
+    CHECK_EQ(lw_store_schema_version(st), LW_STORE_SCHEMA_VERSION);
+    CHECK_EQ(lw_store_put_usage(st, rows, 2, &err), 0);
+    lw_store_close(st);
+    CHECK_EQ(raw_int(path, "SELECT count(*) FROM alert_usage"), 2);
+    CHECK_EQ(raw_int(path, "SELECT count(*) FROM silences"), 1);
+    lw_buf_free(&b);
+}
+
 int main(void)
 {
     const char *base = getenv("TMPDIR");
@@ -530,6 +574,7 @@ int main(void)
     test_flush_atomic();
     test_outbox();
     test_two_threads();
+    test_usage();
 
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
