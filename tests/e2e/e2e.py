@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -58,6 +59,15 @@ def binary_from_argv():
         print(f"{path}: not an executable", file=sys.stderr)
         sys.exit(2)
     return path
+
+
+def free_port():
+    """A loopback port that was free a moment ago (for a server started late)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
 
 
 def wait_for(cond, timeout, interval=0.05):

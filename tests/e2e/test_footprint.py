@@ -15,7 +15,6 @@ usage: test_footprint.py PATH/TO/logwarden
 import http.server
 import json
 import os
-import socket
 import threading
 import urllib.request
 
@@ -57,14 +56,6 @@ http:
 """
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 class Hook(http.server.BaseHTTPRequestHandler):
     bodies = []
 
@@ -103,7 +94,7 @@ def scenario(binary, c, network):
     if network:
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
         threading.Thread(target=server.serve_forever, daemon=True).start()
-        port = free_port()
+        port = e2e.free_port()
         cfg += NETWORK.format(hook=server.server_address[1], http=port)
     daemon = e2e.Daemon(binary, d.write("logwarden.yaml", cfg), d.path)
     try:

@@ -14,7 +14,6 @@ usage: test_late.py PATH/TO/logwarden
 
 import datetime
 import os
-import socket
 import urllib.request
 
 import e2e
@@ -36,14 +35,6 @@ alerts:
     window: 1m
     count: {above: 100}
 """
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def metrics(port):
@@ -69,7 +60,7 @@ def main():
     binary = e2e.binary_from_argv()
     c = e2e.Checks()
     d = e2e.TempDir("late")
-    port = free_port()
+    port = e2e.free_port()
     d.write("rules.yaml", RULES)
     d.write("old.log", "")
     d.write("new.log", "")

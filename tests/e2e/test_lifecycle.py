@@ -21,7 +21,6 @@ import json
 import os
 import re
 import signal
-import socket
 import threading
 import time
 import traceback
@@ -136,15 +135,6 @@ def alerts_of(req):
     return []
 
 
-def free_port():
-    """A TCP port that was free a moment ago (bind 0, close)."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def ts(s):
     """RFC 3339 UTC (whole seconds or fractions) -> epoch seconds (float)."""
     m = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?Z$", s or "")
@@ -183,7 +173,7 @@ class Scenario:
         self.log = self.td.join("app.log")
         open(self.log, "w").close()
         self.td.write("rules.yaml", EVENTS + rules)
-        self.port = free_port() if http else None
+        self.port = e2e.free_port() if http else None
         lines = ["state: state.db", "rules: [rules.yaml]", "log_level: debug"]
         if http:
             lines.append(f"http: {{listen: 127.0.0.1:{self.port}}}")

@@ -15,7 +15,7 @@ import signal
 import time
 
 import e2e
-from test_lifecycle import (Receiver, Scenario, alert_rule, alerts_of, dump, free_port,
+from test_lifecycle import (Receiver, Scenario, alert_rule, alerts_of, dump,
                             run_scenarios, wait_alert)
 
 
@@ -122,7 +122,7 @@ def unmatched_goes_nowhere(t, binary):
 def outbox_across_kill9(t, binary):
     """Receiver down: firing and resolved wait in the outbox; kill -9; the receiver comes
     back and the daemon restarts: both delivered once, firing first."""
-    port = free_port()
+    port = e2e.free_port()
     url = f"http://127.0.0.1:{port}/hook"
     sc = Scenario(binary, "outbox", alert_rule("Down", "d", "3s", above=0),
                   [("hook", url)], {"group_wait": "0s", "repeat_interval": "1h"})
@@ -160,7 +160,7 @@ def outbox_outage_order_per_sink(t, binary):
     """One sink's receiver is down while three alerts fire one after another: the other sink
     gets them at once; the down one gets all three, in order, once it is back."""
     up = Receiver()
-    port = free_port()
+    port = e2e.free_port()
     rules = "".join(alert_rule(n, n.lower(), "30s", above=0) for n in ("First", "Second", "Third"))
     sc = Scenario(binary, "outage", rules,
                   [("down", f"http://127.0.0.1:{port}/down"), ("up", up.url("/up"))],

@@ -10,7 +10,6 @@ listed. /metrics says the same while it runs.
 usage: test_status_groups.py PATH/TO/logwarden
 """
 
-import socket
 import urllib.request
 
 import e2e
@@ -45,14 +44,6 @@ inputs:
 """
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def metric(port, name):
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
@@ -68,7 +59,7 @@ def main():
     binary = e2e.binary_from_argv()
     c = e2e.Checks()
     d = e2e.TempDir("status-groups")
-    port = free_port()
+    port = e2e.free_port()
     rules = d.write("rules.yaml", RULES)
     lines = "".join(f"10.0.0.{i} /p{i % 2}\n" * 2 for i in range(1, 6))
     log = d.write("web.log", lines)

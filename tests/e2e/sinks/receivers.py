@@ -73,13 +73,7 @@ notify:
 {extra}"""
 
 
-def free_port():
-    """A loopback port that was free a moment ago (for a server started late)."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+free_port = e2e.free_port
 
 
 def replay(binary, tmp, lines_text, env=None, timeout=150):
