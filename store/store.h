@@ -59,7 +59,8 @@ struct lw_state_row {
     double value;
 };
 
-/* What each alert holds, written by the daemon every few seconds for `logwarden status`. */
+/* What each alert holds, written by the daemon when it changes (looked at every few seconds),
+ * for `logwarden status`. */
 struct lw_usage_row {
     const char *alert;
     int64_t groups, max_groups;

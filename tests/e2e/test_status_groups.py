@@ -3,9 +3,9 @@
 
 An alert grouped by client IP with max_groups: 3 sees 5 IPs (2 lines each): 3 groups are kept,
 the other 2 IPs' 4 events are dropped and counted. After SIGTERM (the daemon writes what each
-alert holds to the state file every 5 s and when it stops), `logwarden status` reports the
-groups and names the alert at max_groups with its overflow; an alert far below its bound is not
-listed. /metrics says the same while it runs.
+alert holds to the state file when it changed, looking every 5 s, and when it stops),
+`logwarden status` reports the groups and names the alert at max_groups with its overflow; an
+alert far below its bound is not listed. /metrics says the same while it runs.
 
 usage: test_status_groups.py PATH/TO/logwarden
 """
