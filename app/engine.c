@@ -22,6 +22,7 @@
 #include "template.h"
 #include "windows.h"
 
+#include <float.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
@@ -50,6 +51,9 @@ struct alert_rt {
      * at done_n at the end of the batch (lw_engine_tick), once each. */
     struct lw_wgroup **redo;
     size_t nredo, capredo;
+    /* Inactive groups that got an event in the open bucket, for eval_early (st.early set). */
+    struct lw_wgroup **early;
+    size_t nearly, capearly;
 };
 
 /* eval_n of a group in its alert's redo list: no instant is INT64_MIN. */
@@ -143,10 +147,8 @@ static int tmpl_lookup(const char *name, size_t n, struct lw_str *out, void *pay
 static void put_number(struct lw_buf *b, double v)
 {
     char num[64];
-    if (!isfinite(v)) {
-        lw_buf_puts(b, "null");
-        return;
-    }
+    if (!isfinite(v)) /* group_value saturates or skips these: never null */
+        v = isnan(v) ? 0 : v > 0 ? DBL_MAX : -DBL_MAX;
     lw_fmt_number(v, num, sizeof num);
     lw_buf_puts(b, num);
 }
@@ -288,17 +290,15 @@ static void expire_next(struct alert_rt *ar, struct lw_wgroup *g, int64_t n)
     }
 }
 
-static void eval_group(struct lw_engine *e, struct alert_rt *ar, struct lw_wgroup *g, int64_t n)
+/* The alert's value for g over the window ending at instant n, and whether it can be compared
+ * at all (ratio below min_count, an empty avg, absent before a whole window has passed). */
+static bool group_value(struct lw_engine *e, struct alert_rt *ar, struct lw_wgroup *g, int64_t n,
+                        double *out)
 {
-    expire_next(ar, g, n);
-    if (g->st.eval_n == n)
-        return; /* scheduled twice for the same instant */
-    g->st.eval_n = n;
     const struct lw_alert_def *a = ar->def;
     struct lw_agg ag, prev;
     bool valid = true;
     double v = 0;
-    int64_t t = n * ar->res_ns;
 
     lw_win_agg(ar->w, g, n, 0, &ag);
     switch (a->kind) {
@@ -344,46 +344,134 @@ static void eval_group(struct lw_engine *e, struct alert_rt *ar, struct lw_wgrou
     default:
         valid = false;
     }
-    bool cond = valid && (a->above ? v > a->threshold : v < a->threshold);
-    struct lw_gstate *s = &g->st;
-    /* A change waits for the store's flush only live; replay persists nothing. */
-    bool unflushed = e->mode == LW_MODE_LIVE;
-    s->value = v;
-    /* Between evaluations nothing changed: a condition true at the last one held until the
-     * instant before this one (unless the last one was this instant: a live re-evaluation). */
-    if (!cond && s->last_cond && s->last_true_ns < t)
-        s->last_true_ns = t - ar->res_ns;
-    s->last_cond = cond;
-    if (cond) {
-        s->last_true_ns = t;
-    } else if (s->state == LW_FIRING && t - s->last_true_ns < a->keep_firing_for_ns) {
-        /* keep_firing_for: a brief dip does not resolve (nor flap) the alert */
-        schedule_state(ar, g,
-                       (s->last_true_ns + a->keep_firing_for_ns + ar->res_ns - 1) / ar->res_ns);
-        return;
+    if (valid && !isfinite(v)) {
+        /* Sums past the largest double (1e308 + 1e308) saturate at it, as a counter would;
+         * NaN (inf - inf in a running sum) compares with nothing: no evaluation. Either way
+         * the alert object carries a number, never null. */
+        e->st.nonfinite++;
+        if (isnan(v))
+            valid = false;
+        else
+            v = v > 0 ? DBL_MAX : -DBL_MAX;
     }
+    *out = v;
+    return valid;
+}
+
+static bool holds(const struct lw_alert_def *a, double v)
+{
+    return a->above ? v > a->threshold : v < a->threshold;
+}
+
+/* The condition became true at t: pending, or firing at once without `for`. */
+static void activate(struct lw_engine *e, struct alert_rt *ar, struct lw_wgroup *g, int64_t t)
+{
+    struct lw_gstate *s = &g->st;
+    s->active_since_ns = t;
+    s->state = LW_PENDING;
+    s->dirty = e->mode == LW_MODE_LIVE; /* a change waits for the store's flush only live */
+    if (ar->def->for_ns == 0) {
+        s->state = LW_FIRING;
+        s->fired_ns = t;
+        emit(e, ar, g, true, t);
+    } else {
+        schedule_state(ar, g, ceil_div(t + ar->def->for_ns, ar->res_ns));
+    }
+}
+
+static void eval_group(struct lw_engine *e, struct alert_rt *ar, struct lw_wgroup *g, int64_t n)
+{
+    expire_next(ar, g, n);
+    if (g->st.eval_n == n)
+        return; /* scheduled twice for the same instant */
+    g->st.eval_n = n;
+    const struct lw_alert_def *a = ar->def;
+    struct lw_gstate *s = &g->st;
+    int64_t t = n * ar->res_ns;
+    double v;
+    bool cond = group_value(e, ar, g, n, &v) && holds(a, v);
+    bool unflushed = e->mode == LW_MODE_LIVE;
+
     if (cond) {
+        s->value = v;
+        s->false_since_ns = 0;
         if (s->state == LW_INACTIVE) {
-            s->active_since_ns = t;
-            s->state = LW_PENDING;
-            s->dirty = unflushed;
-        }
-        if (s->state == LW_PENDING && t - s->active_since_ns >= a->for_ns) {
+            activate(e, ar, g, t);
+        } else if (s->state == LW_PENDING && t - s->active_since_ns >= a->for_ns) {
             s->state = LW_FIRING;
             s->fired_ns = t;
             s->dirty = unflushed;
             emit(e, ar, g, true, t);
+        } else if (s->state == LW_PENDING) {
+            schedule_state(ar, g, ceil_div(s->active_since_ns + a->for_ns, ar->res_ns));
         }
-    } else if (s->state == LW_FIRING) {
-        emit(e, ar, g, false, t);
-        s->state = LW_INACTIVE;
-        s->dirty = unflushed;
-    } else if (s->state == LW_PENDING) {
-        s->state = LW_INACTIVE;
-        s->dirty = unflushed;
+        return;
     }
-    if (s->state == LW_PENDING)
-        schedule_state(ar, g, (s->active_since_ns + a->for_ns + ar->res_ns - 1) / ar->res_ns);
+    if (s->state != LW_FIRING) {
+        s->value = v;
+        if (s->state == LW_PENDING) {
+            s->state = LW_INACTIVE;
+            s->dirty = unflushed;
+        }
+        return;
+    }
+    /* keep_firing_for counts from the first evaluation that found the condition false, as
+     * Prometheus does: a dip from 10 s with 30 s resolves at 40 s. Evaluations happen at every
+     * instant the value can change, so the first false one is the start of the dip. */
+    if (a->keep_firing_for_ns > 0) {
+        if (s->false_since_ns == 0)
+            s->false_since_ns = t;
+        if (t - s->false_since_ns < a->keep_firing_for_ns) {
+            schedule_state(ar, g, ceil_div(s->false_since_ns + a->keep_firing_for_ns, ar->res_ns));
+            return;
+        }
+    }
+    /* The resolved object repeats the last firing evaluation's value (s->value is left as it
+     * was), so its annotations say what the firing one said. */
+    emit(e, ar, g, false, t);
+    s->state = LW_INACTIVE;
+    s->false_since_ns = 0;
+    s->dirty = unflushed;
+}
+
+/* An event in the bucket still being filled (instant done_n + 1) can make a condition true
+ * long before that bucket closes (288 s for a 1d window): such groups are looked at once per
+ * second of the clock (live: at the end of each batch too) over the window ending at that
+ * bucket, at t, the clock's second rounded up (never after the bucket's own instant, so with
+ * 1 s buckets this is exactly the edge evaluation). Only a condition made true counts here:
+ * what changes because time passes (leaving the window, for, resolving) waits for the edge. */
+static void eval_early(struct lw_engine *e, struct alert_rt *ar, struct lw_wgroup *g, int64_t t)
+{
+    g->st.early = false;
+    if (g->st.state != LW_INACTIVE)
+        return;
+    double v;
+    if (group_value(e, ar, g, ar->done_n + 1, &v) && holds(ar->def, v)) {
+        g->st.value = v;
+        g->st.false_since_ns = 0;
+        activate(e, ar, g, t);
+    }
+}
+
+static void run_early(struct lw_engine *e, int64_t clock_ns)
+{
+    /* Whole seconds, as at bucket edges. Replay: the second the events' 1 s bucket closes (a
+     * 5m window's edge evaluation, unchanged); live: the second the batch was read, so that
+     * starts_at is never ahead of the clock that group_wait and `for` run on. */
+    int64_t t = (e->mode == LW_MODE_LIVE ? floor_div(clock_ns, LW_NS_PER_SEC)
+                                         : ceil_div(clock_ns, LW_NS_PER_SEC)) *
+                LW_NS_PER_SEC;
+    for (size_t i = 0; i < e->nalerts; i++) {
+        struct alert_rt *ar = &e->alerts[i];
+        for (size_t j = 0; j < ar->nearly; j++) {
+            struct lw_wgroup *g = ar->early[j];
+            if (g->st.early) {
+                int64_t edge = (ar->done_n + 1) * ar->res_ns;
+                eval_early(e, ar, g, t < edge ? t : edge);
+            }
+        }
+        ar->nearly = 0;
+    }
 }
 
 /* Forgets groups with nothing to remember. RULES.md forgets a group after two windows without
@@ -483,6 +571,11 @@ static bool add_event(struct lw_engine *e, struct alert_rt *ar, const struct lw_
         if (fv->kind != LW_V_INT && fv->kind != LW_V_FLOAT)
             return true; /* no value to aggregate */
         val = lw_value_num(fv);
+        if (!isfinite(val)) {
+            /* "1e999" or "inf" would poison the window's running sums until they empty. */
+            e->st.nonfinite++;
+            return true;
+        }
     }
     if (a->of)
         matched = lw_rules_eval(a->of, ev);
@@ -545,6 +638,15 @@ static bool add_event(struct lw_engine *e, struct alert_rt *ar, const struct lw_
          * does, once per batch rather than once per event). */
         schedule(ar, g, b);
     }
+    if (b > ar->done_n && g->st.state == LW_INACTIVE && !g->st.early && a->kind != LW_K_ABSENT) {
+        /* May have made the condition true: look before the bucket closes (run_early). */
+        if (ar->nearly == ar->capearly) {
+            ar->capearly = ar->capearly ? ar->capearly * 2 : 16;
+            ar->early = lw_realloc(ar->early, ar->capearly * sizeof *ar->early);
+        }
+        ar->early[ar->nearly++] = g;
+        g->st.early = true;
+    }
     if (e->mode == LW_MODE_LIVE && b <= ar->done_n && g->st.eval_n != REDO_MARK) {
         /* The window ending at done_n, already evaluated, holds this event: evaluate it again
          * at the end of the batch rather than wait for the next instant. */
@@ -568,6 +670,10 @@ static void on_event(const struct lw_event *ev, void *payload)
         if (ts > e->now_ns + FUTURE_SLACK_NS)
             ts = e->cur->recv_ns;
     } else if (ts > e->wm_ns) {
+        /* A new second of event time: the groups the last one changed are looked at first. */
+        if (e->wm_ns != INT64_MIN &&
+            ceil_div(ts, LW_NS_PER_SEC) > ceil_div(e->wm_ns, LW_NS_PER_SEC))
+            run_early(e, e->wm_ns);
         e->wm_ns = ts;
         for (size_t i = 0; i < e->nalerts; i++) {
             struct alert_rt *ar = &e->alerts[i];
@@ -654,6 +760,7 @@ void lw_engine_free(struct lw_engine *e)
             free(e->alerts[i].wheel[s]);
         free(e->alerts[i].wheel);
         free(e->alerts[i].redo);
+        free(e->alerts[i].early);
     }
     free(e->alerts);
     free(e->late_by_input);
@@ -695,12 +802,14 @@ void lw_engine_tick(struct lw_engine *e, int64_t now_ns)
         }
         ar->nredo = 0;
     }
+    run_early(e, e->now_ns);
 }
 
 void lw_engine_finish(struct lw_engine *e)
 {
     if (e->wm_ns == INT64_MIN)
         return;
+    run_early(e, e->wm_ns);
     for (size_t i = 0; i < e->nalerts; i++) {
         struct alert_rt *ar = &e->alerts[i];
         advance(e, ar, ceil_div(e->wm_ns, ar->res_ns));
@@ -833,8 +942,9 @@ void lw_engine_restore_state(struct lw_engine *e, const struct lw_state_row *row
     g->st.fired_ns = row->fired_ns;
     g->st.value = row->value;
     g->st.dirty = false;
-    /* Not persisted: count keep_firing_for from the restart, which errs towards firing. */
-    g->st.last_true_ns = e->now_ns;
+    /* Not persisted: a dip in progress starts again at the first evaluation after the
+     * restart, which errs towards firing. */
+    g->st.false_since_ns = 0;
     schedule(ar, g, ar->done_n + 1);
 }
 
@@ -849,7 +959,7 @@ bool lw_engine_alert_usage(const struct lw_engine *e, size_t i, struct lw_alert_
         return false;
     const struct alert_rt *ar = &e->alerts[i];
     size_t bytes = lw_win_bytes(ar->w) + (size_t)ar->nwheel * sizeof *ar->wheel +
-                   ar->capredo * sizeof *ar->redo;
+                   ar->capredo * sizeof *ar->redo + ar->capearly * sizeof *ar->early;
     for (int64_t j = 0; j < ar->nwheel; j++)
         if (ar->wheel[j])
             bytes += sizeof *ar->wheel[j] + ar->wheel[j]->cap * sizeof *ar->wheel[j]->g;

@@ -19,6 +19,7 @@ struct lw_engine;
 
 struct lw_engine_stats {
     uint64_t records, events, late, transitions, overflow;
+    uint64_t nonfinite; /* values that were not finite numbers: saturated or skipped */
 };
 
 /* rs is borrowed and must outlive the engine. now_ns: the start time (live mode). */

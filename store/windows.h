@@ -30,15 +30,16 @@ struct lw_agg {
 struct lw_gstate {
     int64_t active_since_ns; /* condition holding since (pending) */
     int64_t fired_ns;        /* firing since */
-    double value;            /* value at the last evaluation */
-    int64_t last_true_ns;    /* the last instant the condition held (keep_firing_for) */
+    double value;            /* value at the last evaluation; while firing, at the last one
+                              * where the condition held (what a resolved alert reports) */
+    int64_t false_since_ns;  /* keep_firing_for: the first instant of the dip, or 0 */
     int64_t sched_b;         /* the bucket whose evaluations were last scheduled */
     int64_t sched_max;       /* the latest instant the group is scheduled for */
     int64_t eval_n;          /* the last instant it was evaluated */
     int64_t exp_n[2];        /* pending instants its oldest bucket leaves window 1 and 2, or 0 */
     int64_t timer_n;         /* the instant `for` or keep_firing_for was last scheduled for */
     int state;               /* enum lw_alert_state (store.h) */
-    bool last_cond;          /* the condition at that instant (it held until now) */
+    bool early;              /* queued for an evaluation before its bucket closes */
     bool dirty;              /* changed since the last flush */
 };
 

@@ -96,13 +96,16 @@ def simulate(path, now):
         if len(ts) <= ABOVE:
             continue  # can never hold
         fired_at = None
+        firing_value = None  # a resolved alert reports its last firing value (Prometheus)
         for t in range(ts[0], last + 1):
             count = bisect.bisect_right(ts, t) - bisect.bisect_right(ts, t - WINDOW)
+            if count > ABOVE:
+                firing_value = count
             if count > ABOVE and fired_at is None:
                 fired_at = t
                 out.append((t, "firing", ip, t, None, count))
             elif count <= ABOVE and fired_at is not None:
-                out.append((t, "resolved", ip, fired_at, t, count))
+                out.append((t, "resolved", ip, fired_at, t, firing_value))
                 fired_at = None
     out.sort(key=lambda x: (x[0], x[2], x[1]))
     return out

@@ -84,12 +84,12 @@ def check_failing(c, binary):
     c.check(r is not None and r.lstrip().startswith("!!"), "wrong time: side by side, marked",
             both(p))
     r = row("resolved SshBruteForce at 2024-03-10T07:00:36Z",
-            "resolved SshBruteForce {ip=203.0.113.7} at 2024-03-10T07:00:36Z value 10")
+            "resolved SshBruteForce {ip=203.0.113.7} at 2024-03-10T07:00:36Z value 11")
     c.check(r is not None and not r.lstrip().startswith("!!"),
             "wrong time: the matching row is not marked", both(p))
     # An unexpected extra transition is shown against (nothing).
     c.check(row("(nothing)",
-                "resolved SshBruteForce {ip=203.0.113.7} at 2024-03-10T07:00:36Z value 10")
+                "resolved SshBruteForce {ip=203.0.113.7} at 2024-03-10T07:00:36Z value 11")
             is not None, "an extra transition is shown against (nothing)", both(p))
     # Labels the expectation names are shown on the actual side too.
     c.check(row("firing   SshBruteForce {ip=203.0.113.8, team=security} value 11",
@@ -97,14 +97,14 @@ def check_failing(c, binary):
                 "2024-03-10T06:55:46Z value 11") is not None,
             "wrong label: both sides with the labels named", both(p))
     c.check(row("resolved SshBruteForce value 9",
-                "resolved SshBruteForce {ip=203.0.113.7} at 2024-03-10T07:00:36Z value 10")
+                "resolved SshBruteForce {ip=203.0.113.7} at 2024-03-10T07:00:36Z value 11")
             is not None, "wrong value: both sides", both(p))
     # expect_none lists what fired.
     i = out.find("FAIL fail.test.yaml: an alert that must stay quiet fires")
     block = out[i:out.find("FAIL", i + 4)]
     c.check("expect_none" in block
             and "firing   SshBruteForce {ip=203.0.113.7} at 2024-03-10T06:55:46Z value 11" in block
-            and "resolved SshBruteForce {ip=203.0.113.7} at 2024-03-10T07:00:36Z value 10"
+            and "resolved SshBruteForce {ip=203.0.113.7} at 2024-03-10T07:00:36Z value 11"
             in block, "expect_none violation lists the transitions", block)
     # expect: [] means no transition of any alert (here on the raw input, at now).
     c.check(row("(nothing)",

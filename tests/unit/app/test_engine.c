@@ -76,8 +76,9 @@ static void test_count_for(void)
     feed(e, 30, "a", 200, 1);
     CHECK_EQ(o.n, 2); /* pending at 2, fired at 2+3 = 5; resolved when 2 or fewer remain */
     CHECK_STR(o.log[0], "C firing 2024-03-09T16:00:05Z v=5");
-    /* events at 0,1,2,3,5: at t=12 the window (2,12] holds 3 and 5: resolves */
-    CHECK_STR(o.log[1], "C resolved 2024-03-09T16:00:12Z v=2");
+    /* events at 0,1,2,3,5: at t=12 the window (2,12] holds 3 and 5: resolves, with the value
+     * of the last firing evaluation (t=11: 2, 3 and 5), as Prometheus's resolved alerts do */
+    CHECK_STR(o.log[1], "C resolved 2024-03-09T16:00:12Z v=3");
     lw_engine_free(e);
     lw_ruleset_free(rs);
 }
@@ -115,7 +116,7 @@ static void test_absent(void)
     CHECK_STR(o.log[0], "A firing 2024-03-09T16:00:15Z v=0");
     feed(e, 41, "a", 200, 1);
     CHECK_EQ(o.n, 2);
-    CHECK_STR(o.log[1], "A resolved 2024-03-09T16:00:40Z v=1");
+    CHECK_STR(o.log[1], "A resolved 2024-03-09T16:00:40Z v=0"); /* the firing value */
     lw_engine_free(e);
     lw_ruleset_free(rs);
 }
@@ -241,8 +242,9 @@ static void test_keep_firing_for(void)
     feed(e, 40, "a", 200, 1);
     CHECK_EQ(o.n, 2);
     CHECK_STR(o.log[0], "K firing 2024-03-09T16:00:01Z v=2");
-    /* Last true at 16 ((11,16] holds 12 and 13): resolved 10 s later, once. */
-    CHECK_STR(o.log[1], "K resolved 2024-03-09T16:00:26Z v=0");
+    /* Last true at 16 ((11,16] holds 12 and 13), first false at 17: resolved 10 s after
+     * that, once, at 27 as Prometheus would (26 was one step early), with the firing value. */
+    CHECK_STR(o.log[1], "K resolved 2024-03-09T16:00:27Z v=2");
     lw_engine_free(e);
     lw_ruleset_free(rs);
 }
@@ -296,7 +298,7 @@ static void test_sum_min_groups(void)
     CHECK_EQ(o.n, 3);
     CHECK_STR(o.log[0], "Min firing 2024-03-09T16:00:00Z v=60");
     CHECK_STR(o.log[1], "Sum firing 2024-03-09T16:00:01Z v=113"); /* 60 + 50 + 3 */
-    CHECK_STR(o.log[2], "Min resolved 2024-03-09T16:00:03Z v=1");
+    CHECK_STR(o.log[2], "Min resolved 2024-03-09T16:00:03Z v=50"); /* last firing value */
     /* Groups idle for two windows are forgotten: after a long gap only the new one is left,
      * so a new ip fits under max_groups again. */
     feed(e, 100, "c", 200, 9);
@@ -304,7 +306,7 @@ static void test_sum_min_groups(void)
     lw_engine_stats(e, &st);
     CHECK_EQ(st.overflow, 1); /* c was accepted this time */
     CHECK_EQ(o.n, 5);         /* Sum resolved at 10; Min{c} fired at 100 */
-    CHECK_STR(o.log[3], "Sum resolved 2024-03-09T16:00:10Z v=64"); /* the 60 left */
+    CHECK_STR(o.log[3], "Sum resolved 2024-03-09T16:00:10Z v=124"); /* 64 left; last firing */
     CHECK_STR(o.log[4], "Min firing 2024-03-09T16:01:40Z v=9");
     /* Groups that fired are forgotten too once resolved and idle (in replay nothing waits to
      * persist their state): after another gap d fits, with c gone. */
@@ -313,7 +315,7 @@ static void test_sum_min_groups(void)
     lw_engine_stats(e, &st);
     CHECK_EQ(st.overflow, 1);
     CHECK_EQ(o.n, 7); /* Min{c} resolved at 111; Min{d} fired at 200 */
-    CHECK_STR(o.log[5], "Min resolved 2024-03-09T16:01:51Z v=0");
+    CHECK_STR(o.log[5], "Min resolved 2024-03-09T16:01:51Z v=9");
     CHECK_STR(o.log[6], "Min firing 2024-03-09T16:03:20Z v=9");
     lw_engine_free(e);
     lw_ruleset_free(rs);
