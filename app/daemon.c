@@ -53,6 +53,8 @@ struct daemon {
     uint64_t malformed;
     struct lw_engine_stats base; /* counts of engines replaced by reloads */
     uint64_t *base_late_in;      /* and their late events, per input */
+    uint64_t nonfinite_logged;   /* non-finite values already said in the log */
+    int64_t nonfinite_log_ns;    /* when (monotonic) */
 };
 
 /* ---------------------------------------------------------------- pipeline thread */
@@ -352,6 +354,7 @@ static void reload(struct daemon *d)
     d->base.late += old.late;
     d->base.transitions += old.transitions;
     d->base.overflow += old.overflow;
+    d->base.nonfinite += old.nonfinite;
     size_t nl;
     const uint64_t *late = lw_engine_late_by_input(d->eng, &nl);
     for (size_t i = 0; i < nl && i < d->cfg->ninputs; i++)
@@ -380,6 +383,17 @@ static void publish(struct daemon *d)
         atomic_store(&d->metrics.late, d->base.late + s.late);
         atomic_store(&d->metrics.transitions, d->base.transitions + s.transitions);
         atomic_store(&d->metrics.overflow, d->base.overflow + s.overflow);
+        atomic_store(&d->metrics.nonfinite, d->base.nonfinite + s.nonfinite);
+        /* Once a minute at most: a field of "inf" on every line must not flood the log. */
+        uint64_t nf = d->base.nonfinite + s.nonfinite;
+        if (nf > d->nonfinite_logged && lw_mono_ns() - d->nonfinite_log_ns >= 60 * LW_NS_PER_SEC) {
+            lw_log(LW_WARN,
+                   "%llu values were not finite numbers: inf/nan field values skipped, sums "
+                   "saturated at +-1.8e308 (logwarden_nonfinite_values_total)",
+                   (unsigned long long)(nf - d->nonfinite_logged));
+            d->nonfinite_logged = nf;
+            d->nonfinite_log_ns = lw_mono_ns();
+        }
         size_t nl;
         const uint64_t *late = lw_engine_late_by_input(d->eng, &nl);
         for (size_t i = 0; i < d->cfg->ninputs; i++)

@@ -69,6 +69,10 @@ static void metrics(struct lw_http *h, struct lw_buf *b)
             atomic_load(&m->notifications));
     COUNTER("group_overflow_total", "Events dropped because an alert reached max_groups.",
             atomic_load(&m->overflow));
+    COUNTER("nonfinite_values_total",
+            "Values that were not finite numbers: field values skipped, sums saturated at "
+            "+-1.8e308, NaN evaluations skipped.",
+            atomic_load(&m->nonfinite));
 #undef COUNTER
     pthread_mutex_lock(&m->alerts_mu);
     lw_buf_append(b, m->alerts.p, m->alerts.len);

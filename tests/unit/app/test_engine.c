@@ -361,6 +361,78 @@ static void test_fingerprint(void)
     CHECK_EQ(strlen(a), 16);
 }
 
+/* RULES.md, Evaluation: a condition an arriving event makes true is seen at once, whatever
+ * the window; not at the end of the event's bucket (12 s for 1h, 288 s for 1d, 2016 s for 7d). */
+static void test_early_long_windows(void)
+{
+    struct out o = {0};
+    struct lw_ruleset *rs = load("  - name: H\n    event: req\n    window: 1h\n"
+                                 "    count: {above: 2}\n"
+                                 "  - name: D\n    event: req\n    window: 1d\n"
+                                 "    count: {above: 2}\n"
+                                 "  - name: W\n    event: req\n    window: 7d\n    for: 1m\n"
+                                 "    count: {above: 2}\n");
+    struct lw_engine *e = lw_engine_new(rs, LW_MODE_REPLAY, 0, on_alert, &o);
+    feed(e, 0, "a", 200, 1);
+    feed(e, 1, "a", 200, 1);
+    feed(e, 2, "a", 200, 1); /* the third event: both conditions true at 16:00:02 */
+    feed(e, 3, "a", 200, 1); /* event time moves on: second 2 is complete */
+    CHECK_EQ(o.n, 2);
+    CHECK_STR(o.log[0], "H firing 2024-03-09T16:00:02Z v=3");
+    CHECK_STR(o.log[1], "D firing 2024-03-09T16:00:02Z v=3");
+    /* `for` is time passing: pending from 16:00:02, firing at the first bucket edge after
+     * 16:01:02 (7d buckets are 2016 s wide, edges at multiples of 2016 s: 16:24:00). */
+    feed(e, 2100, "b", 200, 1);
+    CHECK_EQ(o.n, 3);
+    CHECK_STR(o.log[2], "W firing 2024-03-09T16:24:00Z v=4");
+    lw_engine_free(e);
+
+    /* Live: the batch that brings the third event sees it, at the second it was read. */
+    struct out l = {0};
+    int64_t now = (T0 + 86400) * LW_NS_PER_SEC + LW_NS_PER_SEC / 2;
+    e = lw_engine_new(rs, LW_MODE_LIVE, now, on_alert, &l);
+    for (int i = 0; i < 3; i++) {
+        char line[64];
+        struct lw_rec r = {0};
+        snprintf(line, sizeof line, "%lld a 200 1.0", (long long)(T0 + 86400));
+        r.body = lw_str_c(line);
+        r.recv_ns = now;
+        lw_engine_record(e, &r, now);
+    }
+    CHECK_EQ(l.n, 0);
+    lw_engine_tick(e, now); /* the end of the batch */
+    CHECK_EQ(l.n, 2);
+    CHECK_STR(l.log[0], "H firing 2024-03-10T16:00:00Z v=3");
+    CHECK_STR(l.log[1], "D firing 2024-03-10T16:00:00Z v=3");
+    lw_engine_free(e);
+    lw_ruleset_free(rs);
+}
+
+/* A sum past the largest double is sent as that double, never as null, and counted. */
+static void test_nonfinite(void)
+{
+    struct out o = {0};
+    struct lw_ruleset *rs = load("  - name: S\n    event: req\n    window: 10s\n"
+                                 "    sum: {field: ms, above: 1.5e308}\n");
+    struct lw_engine *e = lw_engine_new(rs, LW_MODE_REPLAY, 0, on_alert, &o);
+    for (int t = 0; t < 3; t++) {
+        char line[512];
+        struct lw_rec r = {0};
+        snprintf(line, sizeof line, "%lld a 200 %.1f", (long long)(T0 + t), 1e308);
+        r.body = lw_str_c(line);
+        r.recv_ns = 1;
+        lw_engine_record(e, &r, (T0 + 86400) * LW_NS_PER_SEC);
+    }
+    CHECK_EQ(o.n, 1);
+    CHECK(strstr(o.last, "\"value\":null") == NULL);
+    CHECK(strstr(o.last, "\"value\":1.79769") != NULL);
+    struct lw_engine_stats st;
+    lw_engine_stats(e, &st);
+    CHECK(st.nonfinite > 0);
+    lw_engine_free(e);
+    lw_ruleset_free(rs);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir))
@@ -373,6 +445,8 @@ int main(void)
     test_spike();
     test_persistence();
     test_keep_firing_for();
+    test_early_long_windows();
+    test_nonfinite();
     test_quantile_distinct();
     test_sum_min_groups();
     test_fingerprint();
