@@ -285,6 +285,8 @@ static int engine_from_store(struct daemon *d, struct lw_ruleset *rs, struct lw_
 {
     struct lw_err err = {0};
     struct lw_engine *e = lw_engine_new(rs, LW_MODE_LIVE, lw_now_ns(), on_alert, d);
+    if (d->rs && d->rs != rs)
+        lw_engine_carry(e, d->rs); /* a reload: what changed decides what carries over */
     if (lw_store_load_buckets(d->st, restore_bucket, e, &err) < 0 ||
         lw_store_load_states(d->st, restore_state, e, &err) < 0) {
         lw_log(LW_ERROR, "cannot load state from %s: %s", d->cfg->state, err.msg);

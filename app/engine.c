@@ -47,6 +47,10 @@ struct alert_rt {
     int64_t done_n;       /* last evaluated instant; INT64_MIN before the first */
     int64_t start_n;      /* the first instant: absent needs a whole window after it */
     int64_t max_b;        /* newest bucket with data */
+    /* Reload of a definition whose buckets cannot be kept (lw_engine_carry): none are restored,
+     * and restored firing groups do not resolve before hold_n, a whole window of new events. */
+    bool fresh;
+    int64_t hold_n;
     /* Live mode: groups that got an event in an instant already evaluated, to evaluate again
      * at done_n at the end of the batch (lw_engine_tick), once each. */
     struct lw_wgroup **redo;
@@ -413,6 +417,10 @@ static void eval_group(struct lw_engine *e, struct alert_rt *ar, struct lw_wgrou
             s->state = LW_INACTIVE;
             s->dirty = unflushed;
         }
+        return;
+    }
+    if (n < ar->hold_n) {
+        schedule_state(ar, g, ar->hold_n); /* no verdict on a window the reload emptied */
         return;
     }
     /* keep_firing_for counts from the first evaluation that found the condition false, as
@@ -908,25 +916,73 @@ static struct alert_rt *alert_by_name(struct lw_engine *e, const char *name)
     return NULL;
 }
 
+/* Whether two definitions of one alert fill their buckets alike (the window aside). */
+static bool same_aggregate(const struct lw_ruleset *ra, const struct lw_alert_def *a,
+                           const struct lw_ruleset *rb, const struct lw_alert_def *b)
+{
+    if (a->kind != b->kind || a->q != b->q || a->agg_sig != b->agg_sig ||
+        a->ngroup != b->ngroup || strcmp(ra->events[a->event].name, rb->events[b->event].name))
+        return false;
+    for (size_t i = 0; i < a->ngroup; i++)
+        if (strcmp(a->group_by[i], b->group_by[i]))
+            return false;
+    return true;
+}
+
+void lw_engine_carry(struct lw_engine *e, const struct lw_ruleset *old)
+{
+    for (size_t i = 0; i < e->nalerts; i++) {
+        struct alert_rt *ar = &e->alerts[i];
+        const struct lw_alert_def *a = ar->def, *o = NULL;
+        for (size_t j = 0; j < old->nalerts && !o; j++)
+            if (!strcmp(old->alerts[j].name, a->name))
+                o = &old->alerts[j];
+        if (!o || same_aggregate(e->rs, a, old, o)) {
+            if (o && o->res_ns != a->res_ns)
+                lw_log(LW_INFO, "reload: alert %s: window %llds -> %llds, its buckets re-bucketed",
+                       a->name, (long long)(o->window_ns / LW_NS_PER_SEC),
+                       (long long)(a->window_ns / LW_NS_PER_SEC));
+            continue;
+        }
+        ar->fresh = true;
+        ar->hold_n = (ar->done_n == INT64_MIN ? floor_div(e->now_ns, ar->res_ns) : ar->done_n) +
+                     ar->k;
+        lw_log(LW_WARN,
+               "reload: alert %s now counts something else (event, kind, field, where, of or "
+               "group_by changed): its windows start empty, pending groups are dropped, and "
+               "firing ones stay firing until a whole window of new events says otherwise",
+               a->name);
+    }
+}
+
 void lw_engine_restore_bucket(struct lw_engine *e, const struct lw_bucket_row *row)
 {
     struct alert_rt *ar = alert_by_name(e, row->alert);
-    if (!ar || row->res_s * LW_NS_PER_SEC != ar->res_ns)
-        return; /* the rule changed: its old buckets mean something else */
+    if (!ar || ar->fresh || row->res_s <= 0)
+        return;
     struct lw_wgroup *g = lw_win_group(ar->w, row->group, strlen(row->group));
     if (!g)
         return;
     struct lw_agg a = {row->count, row->matched, row->sum,       row->min, row->max, 0,
                        0,          row->sketch,  row->sketch_len};
-    lw_win_restore(ar->w, g, row->bucket, &a);
-    if (row->bucket > ar->max_b)
-        ar->max_b = row->bucket;
-    if (row->bucket > g->last_bucket)
-        g->last_bucket = row->bucket;
+    int64_t b = row->bucket;
+    bool add = false;
+    if (row->res_s * LW_NS_PER_SEC != ar->res_ns) {
+        /* The window changed: an old bucket goes to the new one holding its end, adding up
+         * (exact when the new width is a multiple of the old, as 5m -> 10m is; a narrower one
+         * sees the old bucket's events at its end). */
+        b = ceil_div(row->bucket * row->res_s, ar->res_ns / LW_NS_PER_SEC);
+        add = true;
+    }
+    lw_win_restore(ar->w, g, b, &a, add);
+    if (b > ar->max_b)
+        ar->max_b = b;
+    if (b > g->last_bucket)
+        g->last_bucket = b;
     schedule(ar, g, ar->done_n + 1);
-    schedule(ar, g, row->bucket + ar->k);
+    schedule(ar, g, b + ar->k);
     if (ar->span > 1)
-        schedule(ar, g, row->bucket + 2 * ar->k);
+        schedule(ar, g, b + 2 * ar->k);
 }
 
 void lw_engine_restore_state(struct lw_engine *e, const struct lw_state_row *row)
@@ -937,6 +993,12 @@ void lw_engine_restore_state(struct lw_engine *e, const struct lw_state_row *row
     struct lw_wgroup *g = lw_win_group(ar->w, row->group, strlen(row->group));
     if (!g)
         return;
+    if (ar->fresh && row->state != LW_FIRING) {
+        /* A changed definition starts pending-free: the store learns it at the next flush. */
+        g->st.dirty = e->mode == LW_MODE_LIVE;
+        schedule(ar, g, ar->done_n + 1);
+        return;
+    }
     g->st.state = row->state;
     g->st.active_since_ns = row->active_since_ns;
     g->st.fired_ns = row->fired_ns;

@@ -27,6 +27,12 @@ struct lw_engine *lw_engine_new(struct lw_ruleset *rs, enum lw_engine_mode mode,
                                 lw_alert_out_fn *out, void *payload);
 void lw_engine_free(struct lw_engine *e);
 
+/* Reload: compares each alert with its definition in the previous rules (old, by name) before
+ * anything is restored. Buckets of an alert whose window changed are re-bucketed; an alert that
+ * now counts something else (event, kind, field, where, of, group_by) starts with empty windows,
+ * no pending groups, and its restored firing groups held until a whole window has passed. */
+void lw_engine_carry(struct lw_engine *e, const struct lw_ruleset *old);
+
 /* Feeds one decoded record. In replay mode, instants before the new watermark are evaluated
  * first, so transitions come out in time order. */
 void lw_engine_record(struct lw_engine *e, const struct lw_rec *r, int64_t now_ns);

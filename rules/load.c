@@ -536,6 +536,14 @@ static void parse_kind(struct loader *L, const struct lw_yaml_doc *doc,
             lw_yaml_error(doc, n, L->diag, "min_count must not be negative");
         a->min_count = iv;
     }
+    /* A reload keeps an alert's buckets only while they mean the same (engine.c). */
+    static const char *const sig_keys[] = {"where", "of", "field"};
+    a->agg_sig = LW_HASH_SEED;
+    for (size_t i = 0; i < 3; i++) {
+        const struct lw_yaml_node *sn = lw_yaml_get(kv, sig_keys[i]);
+        const char *s = sn && sn->type == LW_YAML_SCALAR ? sn->str : "";
+        a->agg_sig = lw_hash64(s, strlen(s) + 1, a->agg_sig);
+    }
     if ((n = lw_yaml_get(kv, "where")))
         compile_expr(L, doc, n, ev, &a->where);
     if (a->kind == LW_K_RATIO) {

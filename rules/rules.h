@@ -117,6 +117,7 @@ struct lw_alert_def {
     struct lw_expr *where; /* optional filter on the kind */
     struct lw_expr *of;    /* ratio */
     int value_field;       /* sum/avg/min/max/quantile/distinct: field id, else -1 */
+    uint64_t agg_sig;      /* hash of where, of and field as written: what buckets hold */
     double q;              /* quantile */
     int64_t window_ns, res_ns, for_ns;
     int64_t keep_firing_for_ns; /* stay firing this long after the condition clears */

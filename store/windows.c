@@ -386,13 +386,26 @@ static uint32_t to_u32(double v)
     return v > 0 ? (v < (double)UINT32_MAX ? (uint32_t)v : UINT32_MAX) : 0;
 }
 
-void lw_win_restore(struct lw_win *w, struct lw_wgroup *g, int64_t b, const struct lw_agg *a)
+void lw_win_restore(struct lw_win *w, struct lw_wgroup *g, int64_t b, const struct lw_agg *a,
+                    bool add)
 {
     if (b <= g->lo || !representable(w, b))
         return;
     set_base(w, b);
     unsigned char *e = entry_for(w, g, b);
-    uint32_t c = to_u32(a->count), m = to_u32(a->matched);
+    bool had = add && ecount(e) > 0;
+    uint32_t c = to_u32(a->count + (add ? ecount(e) : 0));
+    uint32_t m = to_u32(a->matched + (add ? ematched(w, e) : 0));
+    double sum = a->sum + (add ? esum(w, e) : 0);
+    double mn = a->min, mx = a->max;
+    if (had && w->off_min >= 0 && a->count > 0 && getd(e, w->off_min) < mn)
+        mn = getd(e, w->off_min);
+    if (had && w->off_min >= 0 && a->count == 0)
+        mn = getd(e, w->off_min);
+    if (had && w->off_max >= 0 && a->count > 0 && getd(e, w->off_max) > mx)
+        mx = getd(e, w->off_max);
+    if (had && w->off_max >= 0 && a->count == 0)
+        mx = getd(e, w->off_max);
     g->tot[0] += (double)c - ecount(e);
     put32(e, 4, c);
     if (w->off_matched >= 0) {
@@ -400,24 +413,30 @@ void lw_win_restore(struct lw_win *w, struct lw_wgroup *g, int64_t b, const stru
         put32(e, w->off_matched, m);
     }
     if (w->off_sum >= 0) {
-        g->tot[2] += a->sum - esum(w, e);
-        putd(e, w->off_sum, a->sum);
+        g->tot[2] += sum - esum(w, e);
+        putd(e, w->off_sum, sum);
     }
     if (w->off_min >= 0)
-        putd(e, w->off_min, c > 0 ? a->min : INFINITY);
+        putd(e, w->off_min, c > 0 ? mn : INFINITY);
     if (w->off_max >= 0)
-        putd(e, w->off_max, c > 0 ? a->max : -INFINITY);
+        putd(e, w->off_max, c > 0 ? mx : -INFINITY);
     struct lw_dds *sk = NULL;
     if (w->off_sk >= 0 && a->blob && lw_dds_decode(&sk, a->blob, a->bloblen) == 0) {
         if (!g->aux)
             g->aux = lw_dds_new();
         struct lw_dds *old = getsk(w, e);
-        if (old) {
-            lw_dds_merge(g->aux, old, -1);
-            lw_dds_free(old);
+        if (old && add) {
+            lw_dds_merge(old, sk, 1); /* the bucket and the window gain the added part */
+            lw_dds_merge(g->aux, sk, 1);
+            lw_dds_free(sk);
+        } else {
+            if (old) {
+                lw_dds_merge(g->aux, old, -1);
+                lw_dds_free(old);
+            }
+            putsk(w, e, sk);
+            lw_dds_merge(g->aux, sk, 1);
         }
-        putsk(w, e, sk);
-        lw_dds_merge(g->aux, sk, 1);
     }
     if (b > g->last_bucket)
         g->last_bucket = b;

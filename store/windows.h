@@ -84,8 +84,10 @@ bool lw_win_late(const struct lw_win *w, int64_t b, int64_t now_b);
  * bucket that no longer reaches any window ending after now_b is late: LW_EINVAL. */
 int lw_win_add(struct lw_win *w, struct lw_wgroup *g, int64_t b, int64_t now_b, bool matched,
                double v);
-/* Sets a bucket's values outright (restoring from the store). */
-void lw_win_restore(struct lw_win *w, struct lw_wgroup *g, int64_t b, const struct lw_agg *a);
+/* Sets a bucket's values outright (restoring from the store), or with add adds them to what the
+ * bucket holds (several old buckets re-bucketed into one after a window change). */
+void lw_win_restore(struct lw_win *w, struct lw_wgroup *g, int64_t b, const struct lw_agg *a,
+                    bool add);
 /* The aggregate over buckets (n - k*back - k, n - k*back]: back 0 is the window ending at
  * instant n, back 1 the one before it. Drops buckets too old for any later instant. */
 void lw_win_agg(struct lw_win *w, struct lw_wgroup *g, int64_t n, int back, struct lw_agg *out);

@@ -126,8 +126,8 @@ static void test_groups_dirty_restore(void)
     CHECK(lw_win_at(w, 0) == g2);
     /* Restore sets a bucket outright (idempotent, unlike add). */
     struct lw_agg r = {4, 0, 0, 0, 0};
-    lw_win_restore(w, g2, 6, &r);
-    lw_win_restore(w, g2, 6, &r);
+    lw_win_restore(w, g2, 6, &r, false);
+    lw_win_restore(w, g2, 6, &r, false);
     struct lw_agg a;
     lw_win_agg(w, g2, 6, 0, &a);
     CHECK_EQ(a.count, 4);
