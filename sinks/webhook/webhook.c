@@ -49,6 +49,7 @@ static int add_headers(struct lw_sink *s, struct lw_hsink *h, const struct lw_ya
             rc = LW_EINVAL;
             continue;
         }
+        lw_secret_add(value); /* a header value is often a credential (Authorization) */
         if (strpbrk(value, "\r\n")) {
             lw_yaml_error(doc, map->items[i], diag,
                           "sink '%s': header %s: the value contains a line break", s->name, name);
