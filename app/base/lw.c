@@ -106,7 +106,9 @@ static long secret_at(const char *p, size_t left)
     return -1;
 }
 
-/* Whether the last `left` bytes at p are the first bytes of a secret (a cut message). */
+/* Whether the last `left` bytes at p are the first bytes of a secret (a cut message). Only
+ * from CUT_MIN bytes: a line ending in "http" is not the start of every secret URL. */
+#define CUT_MIN 8
 static bool secret_prefix(const char *p, size_t left)
 {
     for (size_t i = 0; i < secrets.n; i++)
@@ -124,7 +126,7 @@ bool lw_redact(const char *s, struct lw_buf *out)
     pthread_mutex_lock(&secrets.mu);
     for (size_t i = 0; i < n; i++) {
         long k = secret_at(s + i, n - i);
-        bool cut = k < 0 && n - i >= LW_SECRET_MIN && secret_prefix(s + i, n - i);
+        bool cut = k < 0 && n - i >= CUT_MIN && secret_prefix(s + i, n - i);
         if (k < 0 && !cut)
             continue;
         if (!hit)

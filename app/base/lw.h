@@ -122,8 +122,8 @@ int lw_expand_env(const char *s, char **out, struct lw_err *err);
 #define LW_REDACTED "<redacted>"
 void lw_secret_add(const char *s);
 /* Copies s to out with every registered secret replaced by LW_REDACTED, and a tail that is the
- * start of a secret too (a message cut in the middle of one). Returns false, out untouched,
- * when nothing was replaced (the common case: no copy is made). */
+ * start of a secret too, 8 bytes or more (a message cut in the middle of one). Returns false, out
+ * untouched, when nothing was replaced (the common case: no copy is made). */
 bool lw_redact(const char *s, struct lw_buf *out);
 /* As lw_redact, in place in a NUL-terminated buffer of size bytes (cut to fit). */
 void lw_redact_in(char *s, size_t size);

@@ -132,6 +132,7 @@ static void test_redact(void)
     CHECK_STR(b.p, "a <redacted> b <redacted> c");
     CHECK(lw_redact("HTTP 404: not found: /hook/tok-01234", &b)); /* cut in the middle */
     CHECK_STR(b.p, "HTTP 404: not found: /hook/<redacted>");
+    CHECK(!lw_redact("a line that ends in tok-0", &b)); /* too short a start to tell */
     CHECK(lw_redact("s3cr3ts3cr3t", &b));
     CHECK_STR(b.p, "<redacted><redacted>");
     snprintf(small, sizeof small, "%s", "0123456789 s3cr3t xyz");
