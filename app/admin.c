@@ -159,16 +159,62 @@ static void new_id(char out[37])
              r[14], r[15]);
 }
 
+static void count_silence(const struct lw_silence_row *r, void *payload)
+{
+    (void)r;
+    (*(size_t *)payload)++;
+}
+
+/* The bound a silence exceeds (its name in *limit), or 0. */
+static int silence_bounds(struct lw_store *st, char *const *matchers, size_t n, int64_t dur_ns,
+                          const char *comment, const char *by, const char **limit,
+                          struct lw_err *err)
+{
+    size_t active = 0;
+#define OVER(name, ...) (*limit = (name), lw_err_set(err, LW_EFULL, __VA_ARGS__))
+    if (n > LW_SILENCE_MATCHERS_MAX)
+        return OVER("matchers", "a silence has at most %d matchers, not %zu",
+                    LW_SILENCE_MATCHERS_MAX, n);
+    for (size_t i = 0; i < n; i++)
+        if (strlen(matchers[i]) > LW_SILENCE_MATCHER_BYTES)
+            return OVER("matcher_bytes", "matcher %zu is %zu bytes long, the most is %d", i + 1,
+                        strlen(matchers[i]), LW_SILENCE_MATCHER_BYTES);
+    if (strlen(comment) > LW_SILENCE_COMMENT_BYTES)
+        return OVER("comment_bytes", "the comment is %zu bytes long, the most is %d",
+                    strlen(comment), LW_SILENCE_COMMENT_BYTES);
+    if (strlen(by) > LW_SILENCE_AUTHOR_BYTES)
+        return OVER("author_bytes", "the author (createdBy) is %zu bytes long, the most is %d",
+                    strlen(by), LW_SILENCE_AUTHOR_BYTES);
+    if (dur_ns > LW_SILENCE_DURATION_DAYS * 86400 * LW_NS_PER_SEC)
+        return OVER("duration", "a silence lasts at most %d days (%dd)", LW_SILENCE_DURATION_DAYS,
+                    LW_SILENCE_DURATION_DAYS);
+    if (lw_store_silences(st, false, lw_now_ns(), count_silence, &active, err) < 0)
+        return err->code;
+    if (active >= LW_SILENCES_MAX)
+        return OVER("silences",
+                    "there are already %zu active silences, the most is %d: expire some first",
+                    active, LW_SILENCES_MAX);
+#undef OVER
+    return 0;
+}
+
 int lw_silence_create(struct lw_store *st, char *const *matchers, size_t n, int64_t dur_ns,
-                      const char *comment, const char *by, char id[37], struct lw_err *err)
+                      const char *comment, const char *by, char id[37], const char **limit,
+                      struct lw_err *err)
 {
     char *mj = NULL;
+    const char *lim = NULL;
+    int rc = silence_bounds(st, matchers, n, dur_ns, comment, by, &lim, err);
+    if (limit)
+        *limit = lim;
+    if (rc < 0)
+        return rc;
     if (lw_silence_matchers_json(matchers, n, &mj, err) < 0)
         return LW_EINVAL;
     int64_t now = lw_now_ns();
     new_id(id);
     struct lw_silence_row r = {id, mj, now, now + dur_ns, comment, by, now};
-    int rc = lw_store_silence_put(st, &r, err);
+    rc = lw_store_silence_put(st, &r, err);
     free(mj);
     return rc;
 }
@@ -235,7 +281,7 @@ int lw_cmd_silence(int argc, char **argv)
             }
         }
         char id[37];
-        if (rc == 0 && lw_silence_create(st, m, nm, dur, comment, by, id, &err) < 0) {
+        if (rc == 0 && lw_silence_create(st, m, nm, dur, comment, by, id, NULL, &err) < 0) {
             fprintf(stderr, "logwarden silence add: %s\n", err.msg);
             rc = 2;
         }

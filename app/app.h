@@ -67,7 +67,16 @@ struct lw_config {
     bool send_resolved;
     int64_t max_age_ns; /* notify.max_age: how long delivery is retried */
     char *http_listen;
+    /* http: the API's bearer token (a secret, NULL when none), extra Host names the endpoint
+     * answers to (a reverse proxy's), and what the token does not guard. */
+    char *http_token;
+    char **http_hosts;
+    size_t nhttp_hosts;
+    bool http_public_reads, http_protect_metrics;
 };
+
+/* Whether HOST:PORT's host is a loopback address (127.0.0.0/8, ::1, localhost). */
+bool lw_listen_is_loopback(const char *listen);
 
 /* Loads and validates a config file (and creates its inputs and sinks, not yet started).
  * Every problem goes to diag; on error *out is NULL and LW_EINVAL is returned. */
@@ -126,8 +135,20 @@ int lw_cmd_silence(int argc, char **argv);
 int lw_cmd_test(int argc, char **argv);
 
 struct lw_store;
-/* Adds a silence from matcher strings for dur_ns from now; id gets its UUID. */
+/* Bounds on silences, the same from the API and the command line: whoever can add silences
+ * cannot fill the state file or mute everything for ever. */
+#define LW_SILENCES_MAX 1000          /* active silences */
+#define LW_SILENCE_MATCHERS_MAX 16    /* matchers in one silence */
+#define LW_SILENCE_MATCHER_BYTES 1024 /* one matcher, "name=~value" */
+#define LW_SILENCE_COMMENT_BYTES 2048 /* comment */
+#define LW_SILENCE_AUTHOR_BYTES 256   /* createdBy */
+#define LW_SILENCE_DURATION_DAYS 90   /* from now to its end */
+/* Adds a silence from matcher strings for dur_ns from now; id gets its UUID. A bound that is
+ * exceeded gives LW_EFULL, *limit (when limit is not NULL) set to its name ("silences",
+ * "matchers", "matcher_bytes", "comment_bytes", "author_bytes", "duration") and a message
+ * saying the bound. */
 int lw_silence_create(struct lw_store *st, char *const *matchers, size_t n, int64_t dur_ns,
-                      const char *comment, const char *by, char id[37], struct lw_err *err);
+                      const char *comment, const char *by, char id[37], const char **limit,
+                      struct lw_err *err);
 
 #endif

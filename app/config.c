@@ -3,12 +3,16 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "app.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
 #include <glob.h>
 #include <jansson.h>
 #include <libgen.h>
 #include <pcre2.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 
 static const char *const top_keys[] = {"state",  "http",   "rules",   "inputs",    "sinks",
                                        "routes", "notify", "inhibit", "log_level", NULL};
@@ -314,6 +318,146 @@ static void parse_route(struct lw_config *c, const struct lw_yaml_doc *doc,
         lw_yaml_bool(doc, v, &r->cont, diag);
 }
 
+/* The host part of HOST:PORT ("[::1]:9880" gives "::1"); false when there is no ':'. */
+static bool listen_host(const char *listen, char *host, size_t size)
+{
+    const char *colon = strrchr(listen, ':');
+    size_t n = colon ? (size_t)(colon - listen) : 0;
+    if (!colon || n >= size)
+        return false;
+    if (n >= 2 && listen[0] == '[' && listen[n - 1] == ']')
+        listen++, n -= 2;
+    memcpy(host, listen, n);
+    host[n] = 0;
+    return true;
+}
+
+bool lw_listen_is_loopback(const char *listen)
+{
+    char host[256];
+    unsigned char a[16];
+    if (!listen_host(listen, host, sizeof host))
+        return false;
+    if (!strcasecmp(host, "localhost") || !strcmp(host, "::1"))
+        return true;
+    return inet_pton(AF_INET, host, a) == 1 && a[0] == 127;
+}
+
+/* http.token_file: the token is the file's content without its trailing line break. A file
+ * other users can read is refused: the token is a password. */
+static char *read_token_file(const struct lw_config *c, const struct lw_yaml_doc *doc,
+                             const struct lw_yaml_node *n, const char *rel, struct lw_diag *diag)
+{
+    char *path = resolve_path(c, rel), *tok = NULL;
+    struct stat sb;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        lw_yaml_error(doc, n, diag, "http.token_file: cannot open %s: %s", path, strerror(errno));
+    } else if (fstat(fileno(f), &sb) == 0 && (sb.st_mode & S_IROTH)) {
+        lw_yaml_error(doc, n, diag,
+                      "http.token_file: %s is readable by every user: chmod o-r (600 or 640)",
+                      path);
+    } else {
+        struct lw_buf b = {0};
+        char chunk[512];
+        size_t k;
+        while ((k = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len < 4096)
+            lw_buf_append(&b, chunk, k);
+        while (b.len && (b.p[b.len - 1] == '\n' || b.p[b.len - 1] == '\r'))
+            b.p[--b.len] = 0;
+        tok = b.p ? lw_buf_steal(&b) : lw_strdup("");
+        memset(chunk, 0, sizeof chunk);
+    }
+    if (f)
+        fclose(f);
+    free(path);
+    return tok;
+}
+
+/* A bearer token is printable ASCII without spaces (RFC 6750's token68 and a little more). */
+static bool token_ok(const char *t)
+{
+    for (; *t; t++)
+        if (*t <= ' ' || *t > '~')
+            return false;
+    return true;
+}
+
+static void parse_http_token(struct lw_config *c, const struct lw_yaml_doc *doc,
+                             const struct lw_yaml_node *v, struct lw_diag *diag)
+{
+    const struct lw_yaml_node *t = lw_yaml_get(v, "token"), *tf = lw_yaml_get(v, "token_file");
+    const struct lw_yaml_node *at = t ? t : tf;
+    const char *s;
+    struct lw_err err = {0};
+    if (t && tf) {
+        lw_yaml_error(doc, tf, diag, "http: token and token_file are exclusive: pick one");
+        return;
+    }
+    if (t && lw_yaml_str(doc, t, &s, diag) == 0 && lw_expand_env(s, &c->http_token, &err) < 0)
+        lw_yaml_error(doc, t, diag, "http.token: %s", err.msg);
+    if (tf && lw_yaml_str(doc, tf, &s, diag) == 0)
+        c->http_token = read_token_file(c, doc, tf, s, diag);
+    if (!c->http_token)
+        return;
+    lw_secret_add(c->http_token);
+    if (strlen(c->http_token) < LW_SECRET_MIN)
+        lw_yaml_error(doc, at, diag,
+                      "http.token: shorter than %d characters (use e.g. "
+                      "`openssl rand -hex 32`)",
+                      LW_SECRET_MIN);
+    else if (!token_ok(c->http_token))
+        lw_yaml_error(doc, at, diag,
+                      "http.token: only printable characters without spaces are allowed");
+    else if (strlen(c->http_token) < 16)
+        lw_log(LW_WARN, "%s:%d:%d: http.token is short (under 16 characters): easy to guess",
+               doc->file, at->line, at->col);
+}
+
+/* http: {listen, token | token_file, public_reads, protect_metrics, hosts}. A listen address
+ * other hosts can reach needs a token: the API creates silences. */
+static void parse_http(struct lw_config *c, const struct lw_yaml_doc *doc,
+                       const struct lw_yaml_node *v, struct lw_diag *diag)
+{
+    static const char *const http_keys[] = {
+        "listen", "token", "token_file", "public_reads", "protect_metrics", "hosts", NULL};
+    const struct lw_yaml_node *l = lw_yaml_get(v, "listen"), *x;
+    const char *s;
+    if (v->type != LW_YAML_MAP) {
+        lw_yaml_error(doc, v, diag, "http: expected a map (listen, token, ...)");
+        return;
+    }
+    lw_yaml_check_keys(doc, v, http_keys, "http", diag);
+    if (l && lw_yaml_str(doc, l, &s, diag) == 0)
+        c->http_listen = lw_strdup(s);
+    else if (!l)
+        c->http_listen = lw_strdup("127.0.0.1:9880"); /* loopback unless asked otherwise */
+    parse_http_token(c, doc, v, diag);
+    if ((x = lw_yaml_get(v, "public_reads")))
+        lw_yaml_bool(doc, x, &c->http_public_reads, diag);
+    if ((x = lw_yaml_get(v, "protect_metrics")))
+        lw_yaml_bool(doc, x, &c->http_protect_metrics, diag);
+    if ((x = lw_yaml_get(v, "hosts"))) {
+        const char **names;
+        size_t cnt;
+        if (lw_yaml_strlist(doc, x, &names, &cnt, diag) == 0) {
+            c->http_hosts = lw_calloc(cnt + 1, sizeof *c->http_hosts);
+            for (size_t i = 0; i < cnt; i++)
+                c->http_hosts[c->nhttp_hosts++] = lw_strdup(names[i]);
+            free(names);
+        }
+    }
+    if (c->http_listen && !c->http_token && !lw_listen_is_loopback(c->http_listen))
+        lw_yaml_error(doc, l ? l : v, diag,
+                      "http.listen: %s can be reached from other hosts: set http.token (or "
+                      "token_file) so the API needs `Authorization: Bearer TOKEN`, or listen on "
+                      "127.0.0.1",
+                      c->http_listen);
+    if (c->http_protect_metrics && !c->http_token)
+        lw_yaml_error(doc, lw_yaml_get(v, "protect_metrics"), diag,
+                      "http.protect_metrics: needs http.token (or token_file)");
+}
+
 int lw_config_load(struct lw_config **out, const char *path, struct lw_diag *diag)
 {
     struct lw_yaml_doc *doc = NULL;
@@ -344,15 +488,8 @@ int lw_config_load(struct lw_config **out, const char *path, struct lw_diag *dia
         free(c->state);
         c->state = resolve_path(c, s);
     }
-    if ((v = lw_yaml_get(root, "http"))) {
-        const struct lw_yaml_node *l = lw_yaml_get(v, "listen");
-        static const char *const http_keys[] = {"listen", NULL};
-        lw_yaml_check_keys(doc, v, http_keys, "http", diag);
-        if (l && lw_yaml_str(doc, l, &s, diag) == 0)
-            c->http_listen = lw_strdup(s);
-        else if (!l)
-            c->http_listen = lw_strdup("127.0.0.1:9880"); /* loopback unless asked otherwise */
-    }
+    if ((v = lw_yaml_get(root, "http")))
+        parse_http(c, doc, v, diag);
     if ((v = lw_yaml_get(root, "rules")))
         parse_rules(c, doc, v, diag);
     if ((v = lw_yaml_get(root, "inputs"))) {
@@ -477,6 +614,11 @@ void lw_config_free(struct lw_config *c)
     free(c->dir);
     free(c->state);
     free(c->http_listen);
+    if (c->http_token) {
+        memset(c->http_token, 0, strlen(c->http_token));
+        free(c->http_token);
+    }
+    free_strv(c->http_hosts, c->nhttp_hosts);
     free_strv(c->rule_files, c->nrule_files);
     for (size_t i = 0; i < c->ninputs; i++) {
         struct lw_cfg_input *ci = &c->inputs[i];

@@ -1,7 +1,9 @@
 /* dashboard.c: the page served at / by the HTTP endpoint: firing and pending alerts and active
  * silences, read from /api/alerts and /api/silences by the browser every 5 s. One static page,
  * no external resources (the endpoint is often reached through an SSH tunnel, offline), and
- * every value goes in through textContent, never as HTML. */
+ * every value goes in through textContent, never as HTML. With http.token (and no
+ * public_reads) the API answers 401: the page then asks for the token and keeps it in the
+ * tab's sessionStorage, never in a cookie (a cookie would be sent by other sites' pages too). */
 #include "http.h"
 
 const char lw_dashboard_html[] =
@@ -19,6 +21,9 @@ const char lw_dashboard_html[] =
     "</style></head><body>\n"
     "<h1>logwarden</h1>\n"
     "<p class=\"muted\" id=\"status\">loading&hellip;</p>\n"
+    "<form id=\"login\" hidden><label>API token (http.token) "
+    "<input type=\"password\" id=\"token\" autocomplete=\"current-password\"></label> "
+    "<button>use</button></form>\n"
     "<h2>Alerts</h2>\n"
     "<table><thead><tr><th>state</th><th>alert</th><th>group</th><th>value</th>"
     "<th>since</th><th>fingerprint</th></tr></thead><tbody id=\"alerts\"></tbody></table>\n"
@@ -39,8 +44,14 @@ const char lw_dashboard_html[] =
     ".join(', ');}\n"
     "function matchers(m){return (m||[]).map(function(x){return typeof x==='string'?x:"
     "x.name+(x.isEqual===false?'!':'')+(x.isRegex?'=~':'=')+x.value;}).join(', ');}\n"
-    "function refresh(){Promise.all([fetch('/api/alerts').then(function(r){return r.json();}),"
-    "fetch('/api/silences').then(function(r){return r.json();})]).then(function(res){\n"
+    "var tok=sessionStorage.getItem('lwtoken')||'',login=document.getElementById('login');\n"
+    "login.onsubmit=function(e){e.preventDefault();tok=document.getElementById('token').value;"
+    "sessionStorage.setItem('lwtoken',tok);login.hidden=true;refresh();};\n"
+    "function api(u){return fetch(u,{headers:tok?{Authorization:'Bearer '+tok}:{}})"
+    ".then(function(r){if(r.status===401){login.hidden=false;"
+    "throw new Error(tok?'wrong token':'the API needs a token');}return r.json();});}\n"
+    "function refresh(){Promise.all([api('/api/alerts'),api('/api/silences')])"
+    ".then(function(res){\n"
     "var a=res[0],s=res[1],tb=document.getElementById('alerts');\n"
     "a.sort(function(x,y){return (x.state===y.state?0:x.state==='firing'?-1:1)||"
     "(x.since<y.since?-1:1);});\n"
@@ -53,6 +64,6 @@ const char lw_dashboard_html[] =
     "x.id]);});}\n"
     "document.getElementById('status').textContent='updated '+new Date().toISOString()+"
     "' (every 5 s)';}).catch(function(e){document.getElementById('status').textContent="
-    "'cannot reach the daemon: '+e;});}\n"
+    "'cannot read the API: '+(e.message||e);});}\n"
     "refresh();setInterval(refresh,5000);\n"
     "</script></body></html>\n";

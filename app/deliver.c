@@ -61,6 +61,9 @@ static void attempt(struct lw_worker *w, struct lw_store *st, struct lw_outbox_i
     struct lw_err err = {0};
     int64_t retry_after = 0, now = lw_now_ns();
     int rc = w->sink->ops->deliver(w->sink, it->payload, strlen(it->payload), &retry_after, &err);
+    /* The error may quote a receiver's answer, which may echo the URL's secret: it is stored
+     * in the outbox row, so it is redacted before it goes anywhere. */
+    lw_redact_in(err.msg, sizeof err.msg);
     if (rc == 0) {
         lw_store_outbox_sent(st, it->id);
         if (it->attempts > 0)

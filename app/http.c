@@ -1,5 +1,10 @@
 /* http.c: the HTTP endpoint (libmicrohttpd, its own thread): /health, /metrics, /api/alerts and
- * /api/silences, read from the state file on its own connection; it never blocks the pipeline. */
+ * /api/silences, read from the state file on its own connection; it never blocks the pipeline.
+ *
+ * Only the operator may use it: every request is checked before its body is read (gate()):
+ * the Host must name this endpoint (DNS rebinding), writes carry no foreign Origin (a web page
+ * in a browser on the same machine) and are application/json, and with http.token the API
+ * needs `Authorization: Bearer TOKEN`. Each refusal is counted in /metrics and logged. */
 #include "http.h"
 #include "notify.h"
 
@@ -7,11 +12,20 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #define MAX_BODY (64u << 10)
 #define MAX_CONNECTIONS 64
+#define REFUSAL_LOG_EVERY (10 * LW_NS_PER_SEC)
+
+/* Why a request was refused: the label of logwarden_http_refused_total. */
+enum refusal { R_AUTH, R_HOST, R_ORIGIN, R_CTYPE, R_SIZE, R_LIMIT, R_COUNT };
+static const char *const refusal_names[R_COUNT] = {"unauthorized", "host",      "origin",
+                                                   "content_type", "too_large", "silence_limit"};
 
 struct lw_http {
     struct MHD_Daemon *mhd;
@@ -19,6 +33,11 @@ struct lw_http {
     pthread_mutex_t mu;
     const struct lw_config *cfg;
     struct lw_metrics *m;
+    char listen_host[256]; /* the host part of http.listen, "" for a wildcard address */
+    /* Refusals, and their log line once per REFUSAL_LOG_EVERY (MHD's polling thread only). */
+    _Atomic uint64_t refused[R_COUNT];
+    int64_t logged_ns[R_COUNT];
+    uint64_t unlogged[R_COUNT];
 };
 
 struct req {
@@ -48,7 +67,49 @@ static enum MHD_Result reply_json(struct MHD_Connection *c, unsigned code, json_
 
 static enum MHD_Result reply_error(struct MHD_Connection *c, unsigned code, const char *msg)
 {
-    return reply_json(c, code, json_pack("{s:s}", "error", msg));
+    struct lw_buf b = {0};
+    enum MHD_Result r =
+        reply_json(c, code, json_pack("{s:s}", "error", lw_redact(msg, &b) ? b.p : msg));
+    lw_buf_free(&b);
+    return r;
+}
+
+/* Counts a refusal and logs it, at most once per REFUSAL_LOG_EVERY and reason (a scanner
+ * would otherwise fill the log), with how many were not logged in between. */
+static void refused(struct lw_http *h, enum refusal why, const char *method, const char *url,
+                    const char *detail)
+{
+    int64_t now = lw_mono_ns();
+    atomic_fetch_add(&h->refused[why], 1);
+    if (h->logged_ns[why] && now - h->logged_ns[why] < REFUSAL_LOG_EVERY) {
+        h->unlogged[why]++;
+        return;
+    }
+    if (h->unlogged[why])
+        lw_log(LW_WARN, "[http] refused %s %s: %s (and %llu more for this reason, not logged)",
+               method, url, detail, (unsigned long long)h->unlogged[why]);
+    else
+        lw_log(LW_WARN, "[http] refused %s %s: %s", method, url, detail);
+    h->logged_ns[why] = now;
+    h->unlogged[why] = 0;
+}
+
+static enum MHD_Result refuse(struct lw_http *h, struct MHD_Connection *c, enum refusal why,
+                              unsigned code, const char *method, const char *url, const char *msg)
+{
+    refused(h, why, method, url, msg);
+    if (why != R_AUTH)
+        return reply_error(c, code, msg);
+    json_t *j = json_pack("{s:s}", "error", msg);
+    char *s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_COPY);
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"logwarden\"");
+    enum MHD_Result ret = MHD_queue_response(c, code, r);
+    MHD_destroy_response(r);
+    free(s);
+    return ret;
 }
 
 static void metrics(struct lw_http *h, struct lw_buf *b)
@@ -74,6 +135,11 @@ static void metrics(struct lw_http *h, struct lw_buf *b)
             "+-1.8e308, NaN evaluations skipped.",
             atomic_load(&m->nonfinite));
 #undef COUNTER
+    lw_buf_puts(b, "# HELP logwarden_http_refused_total HTTP requests refused, by reason.\n"
+                   "# TYPE logwarden_http_refused_total counter\n");
+    for (int i = 0; i < R_COUNT; i++)
+        lw_buf_printf(b, "logwarden_http_refused_total{reason=\"%s\"} %llu\n", refusal_names[i],
+                      (unsigned long long)atomic_load(&h->refused[i]));
     pthread_mutex_lock(&m->alerts_mu);
     lw_buf_append(b, m->alerts.p, m->alerts.len);
     pthread_mutex_unlock(&m->alerts_mu);
@@ -128,7 +194,8 @@ static void on_silence(const struct lw_silence_row *r, void *payload)
 
 /* POST /api/silences: Alertmanager's v2 body ({matchers: [{name, value, isRegex, isEqual}],
  * endsAt | duration, comment, createdBy}) or matchers as "name=value" strings. */
-static enum MHD_Result post_silence(struct lw_http *h, struct MHD_Connection *c, struct req *rq)
+static enum MHD_Result post_silence(struct lw_http *h, struct MHD_Connection *c, struct req *rq,
+                                    const char *url)
 {
     json_error_t jerr;
     struct lw_err err = {0};
@@ -182,11 +249,15 @@ static enum MHD_Result post_silence(struct lw_http *h, struct MHD_Connection *c,
     const char *comment = json_string_value(json_object_get(b, "comment"));
     const char *by = json_string_value(json_object_get(b, "createdBy"));
     char id[37];
+    const char *limit = NULL;
     pthread_mutex_lock(&h->mu);
-    int rc =
-        lw_silence_create(h->st, args, n, dur, comment ? comment : "", by ? by : "api", id, &err);
+    int rc = lw_silence_create(h->st, args, n, dur, comment ? comment : "", by ? by : "api", id,
+                               &limit, &err);
     pthread_mutex_unlock(&h->mu);
-    if (rc < 0)
+    if (rc < 0 && limit) {
+        refused(h, R_LIMIT, "POST", url, err.msg);
+        ret = reply_json(c, 400, json_pack("{s:s,s:s}", "error", err.msg, "limit", limit));
+    } else if (rc < 0)
         ret = reply_error(c, rc == LW_EINVAL ? 400 : 500, err.msg);
     else
         ret = reply_json(c, 200, json_pack("{s:s}", "silenceID", id));
@@ -198,6 +269,133 @@ out:
     return ret;
 }
 
+/* ---------------------------------------------------------------- the gate */
+
+static const char *header(struct MHD_Connection *c, const char *name)
+{
+    return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+static bool is_loopback_name(const char *name)
+{
+    unsigned char a[4];
+    return !strcasecmp(name, "localhost") || !strcmp(name, "::1") ||
+           (inet_pton(AF_INET, name, a) == 1 && a[0] == 127);
+}
+
+/* The Host header names this endpoint: its listen address, a loopback name (also through an
+ * SSH tunnel, whatever the port), or one of http.hosts. A page from another site that made its
+ * own name resolve to this machine (DNS rebinding) sends its own name and is refused. */
+static bool host_ok(const struct lw_http *h, const char *host)
+{
+    char name[256];
+    size_t n;
+    if (!host)
+        return true; /* HTTP/1.0 without Host: no browser sends that */
+    if (host[0] == '[') {
+        const char *e = strchr(host, ']');
+        n = e ? (size_t)(e - host - 1) : 0;
+        host++;
+    } else {
+        const char *colon = strchr(host, ':');
+        n = colon ? (size_t)(colon - host) : strlen(host);
+    }
+    if (n == 0 || n >= sizeof name)
+        return false;
+    memcpy(name, host, n);
+    name[n] = 0;
+    if (!h->listen_host[0] || is_loopback_name(name) || !strcasecmp(name, h->listen_host))
+        return true;
+    for (size_t i = 0; i < h->cfg->nhttp_hosts; i++)
+        if (!strcasecmp(name, h->cfg->http_hosts[i]))
+            return true;
+    return false;
+}
+
+/* A browser sends Origin with every cross-site write: it must be this very endpoint. */
+static bool origin_ok(const char *origin, const char *host)
+{
+    if (!origin)
+        return true;
+    const char *rest = !strncasecmp(origin, "http://", 7)    ? origin + 7
+                       : !strncasecmp(origin, "https://", 8) ? origin + 8
+                                                             : NULL;
+    return rest && host && !strcasecmp(rest, host);
+}
+
+static bool is_json_type(const char *ct)
+{
+    size_t n = strlen("application/json");
+    return ct && !strncasecmp(ct, "application/json", n) &&
+           (ct[n] == 0 || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* Compares the whole of both strings whatever they hold: the time says nothing of the token. */
+static bool token_eq(const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    unsigned char d = na != nb;
+    for (size_t i = 0; i < nb; i++)
+        d |= (unsigned char)(a[i % (na ? na : 1)] ^ b[i]);
+    return d == 0;
+}
+
+/* Whether the request carries the token (always true without http.token). */
+static bool authorized(const struct lw_http *h, struct MHD_Connection *c)
+{
+    const char *a = header(c, "Authorization");
+    if (!a || strncasecmp(a, "Bearer ", 7))
+        return false;
+    for (a += 7; *a == ' ';)
+        a++;
+    return token_eq(a, h->cfg->http_token);
+}
+
+static bool needs_token(const struct lw_http *h, const char *url, bool write)
+{
+    if (!h->cfg->http_token)
+        return false;
+    if (write)
+        return true;
+    if (!strncmp(url, "/api/", 5))
+        return !h->cfg->http_public_reads;
+    return !strcmp(url, "/metrics") && h->cfg->http_protect_metrics;
+}
+
+/* Checks a request before its body is read; a refusal is answered here (returns true). */
+static bool gate(struct lw_http *h, struct MHD_Connection *c, const char *url, const char *method,
+                 enum MHD_Result *ret)
+{
+    bool write = strcmp(method, "GET") && strcmp(method, "HEAD");
+    const char *host = header(c, "Host"), *len = header(c, "Content-Length");
+    if (!host_ok(h, host)) {
+        *ret = refuse(h, c, R_HOST, 403, method, url,
+                      "the Host header does not name this endpoint (add it to http.hosts)");
+        return true;
+    }
+    if (write && !origin_ok(header(c, "Origin"), host)) {
+        *ret = refuse(h, c, R_ORIGIN, 403, method, url, "a write from another origin");
+        return true;
+    }
+    if (needs_token(h, url, write) && !authorized(h, c)) {
+        *ret = refuse(h, c, R_AUTH, 401, method, url,
+                      header(c, "Authorization") ? "wrong token"
+                                                 : "needs Authorization: Bearer TOKEN");
+        return true;
+    }
+    if (write && (!strcmp(method, "POST") || !strcmp(method, "PUT")) &&
+        !is_json_type(header(c, "Content-Type"))) {
+        *ret =
+            refuse(h, c, R_CTYPE, 415, method, url, "writes need Content-Type: application/json");
+        return true;
+    }
+    if (len && strtoull(len, NULL, 10) > MAX_BODY) {
+        *ret = refuse(h, c, R_SIZE, 413, method, url, "body larger than 64 KiB");
+        return true;
+    }
+    return false;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
                               const char *method, const char *version, const char *upload,
                               size_t *upload_size, void **con_cls)
@@ -207,6 +405,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     struct lw_err err = {0};
     (void)version;
     if (!rq) {
+        enum MHD_Result ret;
+        if (gate(h, c, url, method, &ret))
+            return ret;
         *con_cls = lw_calloc(1, sizeof *rq);
         return MHD_YES;
     }
@@ -219,7 +420,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return MHD_YES;
     }
     if (rq->too_big)
-        return reply_error(c, 413, "body larger than 64 KiB");
+        return refuse(h, c, R_SIZE, 413, method, url, "body larger than 64 KiB");
 
     if (!strcmp(url, "/") && !strcmp(method, "GET"))
         return reply(c, 200, "text/html; charset=utf-8", lw_dashboard_html,
@@ -258,7 +459,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return reply_json(c, 200, arr);
     }
     if (!strcmp(url, "/api/silences") && !strcmp(method, "POST"))
-        return post_silence(h, c, rq);
+        return post_silence(h, c, rq, url);
+    if (!strcmp(url, "/api/reload") && !strcmp(method, "POST")) {
+        /* The daemon reloads on SIGHUP; the outcome is in its log. */
+        kill(getpid(), SIGHUP);
+        return reply_json(c, 202, json_pack("{s:s}", "status", "reload requested"));
+    }
     if (!strncmp(url, "/api/silences/", 14) && !strcmp(method, "DELETE")) {
         pthread_mutex_lock(&h->mu);
         int rc = lw_store_silence_expire(h->st, url + 14, lw_now_ns(), &err);
@@ -269,7 +475,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
             return reply_error(c, 500, err.msg);
         return reply_json(c, 200, json_pack("{s:s}", "expired", url + 14));
     }
-    return reply_error(c, 404, "not found: /, /health, /metrics, /api/alerts, /api/silences");
+    return reply_error(c, 404,
+                       "not found: /, /health, /metrics, /api/alerts, /api/silences, /api/reload");
 }
 
 static void done(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -303,6 +510,8 @@ int lw_http_start(struct lw_http **out, const char *listen, const struct lw_conf
         return lw_err_set(err, LW_EINVAL, "http.listen: '%s' is not an IPv4 address", host);
 
     struct lw_http *h = lw_calloc(1, sizeof *h);
+    if (strcmp(host, "0.0.0.0"))
+        snprintf(h->listen_host, sizeof h->listen_host, "%s", host);
     h->cfg = cfg;
     h->m = m;
     pthread_mutex_init(&h->mu, NULL);

@@ -24,6 +24,8 @@ static struct {
     enum MHD_Result (*add_response_header)(struct MHD_Response *, const char *, const char *);
     enum MHD_Result (*queue_response)(struct MHD_Connection *, unsigned int, struct MHD_Response *);
     void (*destroy_response)(struct MHD_Response *);
+    const char *(*lookup_connection_value)(struct MHD_Connection *, enum MHD_ValueKind,
+                                           const char *);
 } mhd;
 
 static pthread_once_t mhd_once = PTHREAD_ONCE_INIT;
@@ -34,8 +36,9 @@ static void load(void)
 #define SYM(f) {"MHD_" #f, &mhd.f}
     // clang-format on
     static const struct lw_dl_sym syms[] = {
-        SYM(start_daemon_va),     SYM(stop_daemon),    SYM(create_response_from_buffer),
-        SYM(add_response_header), SYM(queue_response), SYM(destroy_response),
+        SYM(start_daemon_va),         SYM(stop_daemon),    SYM(create_response_from_buffer),
+        SYM(add_response_header),     SYM(queue_response), SYM(destroy_response),
+        SYM(lookup_connection_value),
     };
 #undef SYM
     lw_dl_bind(LW_MHD_SONAME, "[http] the HTTP endpoint (http: in the config) and its API", syms,
@@ -86,4 +89,11 @@ void MHD_destroy_response(struct MHD_Response *r)
 {
     NEED();
     mhd.destroy_response(r);
+}
+
+const char *MHD_lookup_connection_value(struct MHD_Connection *c, enum MHD_ValueKind kind,
+                                        const char *key)
+{
+    NEED();
+    return mhd.lookup_connection_value(c, kind, key);
 }

@@ -272,6 +272,46 @@ void lw_hsink_free(struct lw_sink *s)
 
 /* ---------------------------------------------------------------- config helpers */
 
+/* Keys whose whole value is a credential: kept out of every log line and stored error. */
+static bool is_secret_key(const char *key)
+{
+    static const char *const keys[] = {"routing_key", "api_key", "bot_token", "password", NULL};
+    for (const char *const *k = keys; *k; k++)
+        if (!strcmp(*k, key))
+            return true;
+    return false;
+}
+
+/* The parts of a URL that carry credentials: the password, the query, and long path segments
+ * (Slack, Discord, Teams and Telegram put their keys in the path; short ones such as /hook or
+ * /alerts are ordinary words and stay readable). */
+#define URL_SECRET_SEGMENT 16
+static void add_url_secrets(CURLU *u)
+{
+    char *part = NULL;
+    if (curl_url_get(u, CURLUPART_PASSWORD, &part, 0) == CURLUE_OK)
+        lw_secret_add(part);
+    curl_free(part);
+    part = NULL;
+    if (curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK)
+        lw_secret_add(part);
+    curl_free(part);
+    part = NULL;
+    if (curl_url_get(u, CURLUPART_PATH, &part, 0) == CURLUE_OK) {
+        for (char *seg = part; *seg;) {
+            size_t w = strcspn(seg, "/");
+            if (w >= URL_SECRET_SEGMENT) {
+                char c = seg[w];
+                seg[w] = 0;
+                lw_secret_add(seg);
+                seg[w] = c;
+            }
+            seg += w + (seg[w] == '/');
+        }
+    }
+    curl_free(part);
+}
+
 int lw_sink_cfg_str(const struct lw_yaml_doc *doc, const struct lw_yaml_node *map, const char *key,
                     const char *sink, bool required, bool env, char **out, struct lw_diag *diag)
 {
@@ -294,6 +334,8 @@ int lw_sink_cfg_str(const struct lw_yaml_doc *doc, const struct lw_yaml_node *ma
         lw_yaml_error(doc, n, diag, "sink '%s': %s: %s", sink, key, err.msg);
         return LW_EINVAL;
     }
+    if (is_secret_key(key))
+        lw_secret_add(*out);
     if (required && !**out) {
         lw_yaml_error(doc, n, diag, "sink '%s': '%s' is empty", sink, key);
         lw_sink_free_secret(*out);
@@ -330,6 +372,7 @@ int lw_sink_cfg_url(const struct lw_yaml_doc *doc, const struct lw_yaml_node *n,
     } else {
         bool ok = false;
         size_t sl = strlen(scheme);
+        add_url_secrets(u);
         for (const char *p = schemes; *p;) {
             size_t w = strcspn(p, ",");
             if (w == sl && strncasecmp(p, scheme, w) == 0)

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -62,6 +63,97 @@ void lw_diag_free(struct lw_diag *d)
     d->n = d->cap = 0;
 }
 
+/* ---------------------------------------------------------------- secrets */
+
+/* The registered secrets, longest first (a secret that contains another is replaced whole).
+ * They are only ever added: an old value may still sit in a message about to be written. */
+static struct {
+    pthread_mutex_t mu;
+    char **v;
+    size_t *len;
+    size_t n;
+    atomic_size_t count; /* n, read without the lock: no secret, no work */
+} secrets = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+void lw_secret_add(const char *s)
+{
+    size_t n = s ? strlen(s) : 0, i;
+    if (n < LW_SECRET_MIN)
+        return;
+    pthread_mutex_lock(&secrets.mu);
+    for (i = 0; i < secrets.n; i++)
+        if (secrets.len[i] == n && !memcmp(secrets.v[i], s, n))
+            goto out;
+    secrets.v = lw_realloc(secrets.v, (secrets.n + 1) * sizeof *secrets.v);
+    secrets.len = lw_realloc(secrets.len, (secrets.n + 1) * sizeof *secrets.len);
+    for (i = secrets.n; i > 0 && secrets.len[i - 1] < n; i--) {
+        secrets.v[i] = secrets.v[i - 1];
+        secrets.len[i] = secrets.len[i - 1];
+    }
+    secrets.v[i] = lw_strndup(s, n);
+    secrets.len[i] = n;
+    atomic_store(&secrets.count, ++secrets.n);
+out:
+    pthread_mutex_unlock(&secrets.mu);
+}
+
+/* The secret (index) starting at p, or -1. */
+static long secret_at(const char *p, size_t left)
+{
+    for (size_t i = 0; i < secrets.n; i++)
+        if (secrets.len[i] <= left && !memcmp(p, secrets.v[i], secrets.len[i]))
+            return (long)i;
+    return -1;
+}
+
+/* Whether the last `left` bytes at p are the first bytes of a secret (a cut message). Only
+ * from CUT_MIN bytes: a line ending in "http" is not the start of every secret URL. */
+#define CUT_MIN 8
+static bool secret_prefix(const char *p, size_t left)
+{
+    for (size_t i = 0; i < secrets.n; i++)
+        if (left < secrets.len[i] && !memcmp(p, secrets.v[i], left))
+            return true;
+    return false;
+}
+
+bool lw_redact(const char *s, struct lw_buf *out)
+{
+    if (!atomic_load(&secrets.count))
+        return false;
+    size_t n = strlen(s), from = 0;
+    bool hit = false;
+    pthread_mutex_lock(&secrets.mu);
+    for (size_t i = 0; i < n; i++) {
+        long k = secret_at(s + i, n - i);
+        bool cut = k < 0 && n - i >= CUT_MIN && secret_prefix(s + i, n - i);
+        if (k < 0 && !cut)
+            continue;
+        if (!hit)
+            lw_buf_reset(out);
+        hit = true;
+        lw_buf_append(out, s + from, i - from);
+        lw_buf_puts(out, LW_REDACTED);
+        from = cut ? n : i + secrets.len[k];
+        i = from - 1;
+    }
+    pthread_mutex_unlock(&secrets.mu);
+    if (hit)
+        lw_buf_append(out, s + from, n - from);
+    return hit;
+}
+
+void lw_redact_in(char *s, size_t size)
+{
+    struct lw_buf b = {0};
+    if (!size || !lw_redact(s, &b))
+        return;
+    size_t n = b.len < size ? b.len : size - 1;
+    memcpy(s, b.p, n);
+    s[n] = 0;
+    lw_buf_free(&b);
+}
+
 void lw_log_write(int level, const char *fmt, ...)
 {
     static const char *names[] = {"error", "warn", "info", "debug"};
@@ -71,6 +163,7 @@ void lw_log_write(int level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    lw_redact_in(msg, sizeof msg); /* whatever a message quotes, a secret never leaves */
     lw_fmt_rfc3339(lw_now_ns(), ts, sizeof ts);
     pthread_mutex_lock(&mu);
     fprintf(stderr, "%s %s %s\n", ts, names[level < 0 ? 0 : level > 3 ? 3 : level], msg);
@@ -428,6 +521,7 @@ int lw_expand_env(const char *s, char **out, struct lw_err *err)
             return lw_err_set(err, LW_EINVAL, "environment variable %s is not set", name);
         }
         lw_buf_puts(&b, v);
+        lw_secret_add(v); /* a value from the environment is kept out of every message */
         p = e + 1;
     }
     *out = lw_buf_steal(&b);

@@ -114,6 +114,20 @@ int64_t lw_days_from_civil(int64_t y, unsigned m, unsigned d);
  * (the message names the variable, never a value). *out is the caller's. */
 int lw_expand_env(const char *s, char **out, struct lw_err *err);
 
+/* Secrets: configured values that must never reach a log line, the state file or an API
+ * answer (tokens, ${ENV} values, the secret parts of sink URLs). Registered once when the config
+ * is loaded (thread-safe; values shorter than LW_SECRET_MIN are ignored: too common to tell
+ * apart from ordinary text). lw_log_write redacts every line itself. */
+#define LW_SECRET_MIN 4
+#define LW_REDACTED "<redacted>"
+void lw_secret_add(const char *s);
+/* Copies s to out with every registered secret replaced by LW_REDACTED, and a tail that is the
+ * start of a secret too, 8 bytes or more (a message cut in the middle of one). Returns false, out
+ * untouched, when nothing was replaced (the common case: no copy is made). */
+bool lw_redact(const char *s, struct lw_buf *out);
+/* As lw_redact, in place in a NUL-terminated buffer of size bytes (cut to fit). */
+void lw_redact_in(char *s, size_t size);
+
 /* Parses a decimal integer or float without locale; 0 ok, -1 not a number. */
 int lw_parse_i64(const char *p, size_t n, int64_t *out);
 int lw_parse_f64(const char *p, size_t n, double *out);

@@ -18,6 +18,19 @@ static bool header_name_ok(const char *s)
     return true;
 }
 
+/* Whether a header carries a credential (Authorization, X-Api-Key, X-Auth-Token ...): its value
+ * is then redacted from every log line and stored error, even when a receiver echoes it. Other
+ * values (Content-Type, X-Source) stay readable. */
+static bool secret_header(const char *name)
+{
+    static const char *const words[] = {"auth", "token",  "key",       "secret",
+                                        "pass", "cookie", "signature", NULL};
+    for (const char *const *w = words; *w; w++)
+        if (strcasestr(name, *w))
+            return true;
+    return false;
+}
+
 /* Header values may hold secrets (Authorization): they live only in the list, never in a log
  * line or an error message. */
 static int add_headers(struct lw_sink *s, struct lw_hsink *h, const struct lw_yaml_doc *doc,
@@ -49,6 +62,8 @@ static int add_headers(struct lw_sink *s, struct lw_hsink *h, const struct lw_ya
             rc = LW_EINVAL;
             continue;
         }
+        if (secret_header(name))
+            lw_secret_add(value);
         if (strpbrk(value, "\r\n")) {
             lw_yaml_error(doc, map->items[i], diag,
                           "sink '%s': header %s: the value contains a line break", s->name, name);

@@ -4,6 +4,7 @@
 #include "lw_yaml.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 static void test_duration(void)
 {
@@ -115,6 +116,47 @@ static void test_env(void)
     CHECK(strstr(err.msg, "LW_TEST_NOPE_X") != NULL);
 }
 
+/* Secrets registered by ${ENV} expansion or lw_secret_add never reach a message. */
+static void test_redact(void)
+{
+    struct lw_buf b = {0};
+    char small[24];
+    CHECK(!lw_redact("nothing to hide", &b));
+    CHECK(lw_redact("Bearer s3cr3t!", &b)); /* registered by test_env's expansion */
+    CHECK_STR(b.p, "Bearer <redacted>!");
+    lw_secret_add("abc"); /* too short to tell from ordinary text: ignored */
+    CHECK(!lw_redact("abc abc", &b));
+    lw_secret_add("tok-0123456789");
+    lw_secret_add("tok-0123456789-long");
+    CHECK(lw_redact("a tok-0123456789-long b tok-0123456789 c", &b));
+    CHECK_STR(b.p, "a <redacted> b <redacted> c");
+    CHECK(lw_redact("HTTP 404: not found: /hook/tok-01234", &b)); /* cut in the middle */
+    CHECK_STR(b.p, "HTTP 404: not found: /hook/<redacted>");
+    CHECK(!lw_redact("a line that ends in tok-0", &b)); /* too short a start to tell */
+    CHECK(lw_redact("s3cr3ts3cr3t", &b));
+    CHECK_STR(b.p, "<redacted><redacted>");
+    snprintf(small, sizeof small, "%s", "0123456789 s3cr3t xyz");
+    lw_redact_in(small, sizeof small);
+    CHECK_STR(small, "0123456789 <redacted> x");
+    lw_buf_free(&b);
+
+    /* lw_log_write: the line on stderr carries no secret. */
+    FILE *tmp = tmpfile();
+    char line[256] = {0};
+    int saved = dup(2);
+    fflush(stderr);
+    dup2(fileno(tmp), 2);
+    lw_log_write(LW_ERROR, "[sink:x] HTTP 404: no route /hook/%s", "tok-0123456789");
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    rewind(tmp);
+    CHECK(fgets(line, sizeof line, tmp) != NULL);
+    CHECK(strstr(line, "/hook/<redacted>") != NULL);
+    CHECK(strstr(line, "0123456789") == NULL);
+    fclose(tmp);
+}
+
 int main(void)
 {
     test_duration();
@@ -123,5 +165,6 @@ int main(void)
     test_json();
     test_yaml();
     test_env();
+    test_redact();
     return test_summary();
 }
