@@ -814,6 +814,8 @@ void lw_ruleset_free(struct lw_ruleset *rs)
     free(rs->alerts_of_event);
     free(rs->alerts_off);
     lw_match_index_free(rs->index);
+    for (int i = 0; i < 2; i++)
+        pcre2_match_context_free(rs->limits[i]);
     if (rs->doc) {
         lw_doc_free(rs->doc);
         free(rs->doc);
