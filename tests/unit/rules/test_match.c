@@ -1,5 +1,7 @@
-/* test_match.c: matching under PCRE2 limits: a catastrophic pattern gives up within a bounded
- * time, the line is counted per event and logged once; counters survive a reload. */
+/* test_match.c: matching under PCRE2 limits (a catastrophic pattern gives up within a bounded
+ * time, the line is counted per event and logged once; counters survive a reload), and JSON
+ * array and object values as fields. */
+#include "decode.h"
 #include "rules.h"
 #include "test.h"
 
@@ -145,11 +147,83 @@ static void test_limits(void)
     lw_ruleset_free(rs);
 }
 
+/* The decoded value of path in a JSON body, as text ("<none>" when missing). */
+static const char *json_field(const char *body, const char *path)
+{
+    static char out[256];
+    struct lw_doc doc = {0};
+    struct lw_value v;
+    lw_doc_parse(&doc, LW_BODY_JSON, lw_str_c(body));
+    lw_doc_get(&doc, path, &v);
+    if (v.kind == LW_V_STR)
+        snprintf(out, sizeof out, "%.*s", (int)v.s.n, v.s.p);
+    else
+        snprintf(out, sizeof out, "<%s>", v.kind == LW_V_NONE ? "none" : "number or bool");
+    lw_doc_free(&doc);
+    return out;
+}
+
+struct seen {
+    int n;
+    char tags[128], user[128];
+};
+
+static void on_tags(const struct lw_event *ev, void *payload)
+{
+    struct seen *s = payload;
+    s->n++;
+    for (size_t i = 0; i < ev->def->nfields; i++) {
+        const struct lw_value *v = &ev->fields[i];
+        char *dst = !strcmp(ev->def->fields[i].name, "tags")   ? s->tags
+                    : !strcmp(ev->def->fields[i].name, "user") ? s->user
+                                                               : NULL;
+        if (dst)
+            snprintf(dst, 128, "%.*s", v->kind == LW_V_STR ? (int)v->s.n : 6,
+                     v->kind == LW_V_STR ? v->s.p : "<none>");
+    }
+}
+
+/* A JSON array or object value is its compact JSON text, not a missing field. */
+static void test_json_arrays(void)
+{
+    CHECK_STR(json_field("{\"tags\": [\"prod\", \"eu\"]}", "tags"), "[\"prod\",\"eu\"]");
+    CHECK_STR(json_field("{\"a\": [1, 2.5, 0.1, 1e300, 3.0, true, null, {\"b\": []}]}", "a"),
+              "[1,2.5,0.1,1e+300,3.0,true,null,{\"b\":[]}]");
+    CHECK_STR(json_field("{\"m\": {\"x\": \"q\\\"\\\\\\n\\u0001\\u00e9\", \"y\": {}}}", "m"),
+              "{\"x\":\"q\\\"\\\\\\n\\u0001\xc3\xa9\",\"y\":{}}");
+    CHECK_STR(json_field("{\"m\": {\"x\": [\"deep\"]}}", "m.x"), "[\"deep\"]");
+    CHECK_STR(json_field("{\"e\": []}", "e"), "[]");
+    CHECK_STR(json_field("{\"n\": null}", "n"), "<none>");
+    CHECK_STR(json_field("{\"s\": \"plain\"}", "s"), "plain");
+
+    /* Through matching: the field, `where` on it, and several values of one record. */
+    struct lw_ruleset *rs = load("events:\n"
+                                 "  - name: tagged\n"
+                                 "    where: 'tags =~ \"\\\"prod\\\"\"'\n"
+                                 "    fields: {tags: string, user: string}\n");
+    CHECK(rs != NULL);
+    if (!rs)
+        return;
+    struct lw_rec r = {0};
+    struct seen s = {0};
+    r.body_fmt = LW_BODY_JSON;
+    r.recv_ns = 1;
+    r.body = lw_str_c("{\"tags\": [\"prod\", \"eu\"], \"user\": {\"id\": 7}}");
+    CHECK_EQ(lw_ruleset_match(rs, &r, 0, on_tags, &s), 1);
+    CHECK_STR(s.tags, "[\"prod\",\"eu\"]");
+    CHECK_STR(s.user, "{\"id\":7}");
+    r.body = lw_str_c("{\"tags\": [\"staging\"]}");
+    CHECK_EQ(lw_ruleset_match(rs, &r, 0, on_tags, &s), 0);
+    CHECK_EQ(s.n, 1);
+    lw_ruleset_free(rs);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir))
         return 1;
     test_limits();
+    test_json_arrays();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)
