@@ -406,8 +406,8 @@ static void put_label_value(struct lw_buf *b, const char *s)
  * with reloads; lw_ruleset_carry_counters keeps the counts). */
 static void render_event_counters(const struct lw_ruleset *rs, struct lw_buf *b)
 {
-    lw_buf_puts(b, "# HELP logwarden_regex_limit_total Lines an event's match pattern gave up "
-                   "on at a PCRE2 limit (taken as non-matches), per event.\n"
+    lw_buf_puts(b, "# HELP logwarden_regex_limit_total Lines a PCRE2 limit made non-matches of "
+                   "an event (its match: or a where: regex), per event.\n"
                    "# TYPE logwarden_regex_limit_total counter\n");
     for (size_t i = 0; i < rs->nevents; i++) {
         if (!rs->events[i].re)

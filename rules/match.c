@@ -88,13 +88,22 @@ static int convert_decoded(struct lw_value *v, enum lw_type t)
     return 0;
 }
 
-/* A match that gave up (a PCRE2 limit, or any other matching error): the line is a non-match
- * like any other, but counted, and the first one of an event is logged with the limits. The
- * line itself is not logged: it may hold anything. */
+/* A match that gave up (a PCRE2 limit, or any other matching error; rc 0: a regex of the
+ * event's where:): the line is a non-match like any other, but counted, and the first one of
+ * an event is logged with the limits. The line itself is not logged: it may hold anything. */
 static void limit_hit(struct lw_event_def *def, int rc, size_t len)
 {
     if (def->regex_limits++ > 0)
         return;
+    if (rc == 0) { /* the where: expression's regex */
+        lw_log(LW_WARN,
+               "event %s (%s:%d): a regex of its where: gave up on a line of %zu bytes (limits: "
+               "match %u, depth %u) and the event was dropped; such events are counted in "
+               "logwarden_regex_limit_total{event=\"%s\"}, this is logged once",
+               def->name, def->file ? def->file : "?", def->line, len, LW_EXPR_MATCH_LIMIT,
+               LW_EXPR_DEPTH_LIMIT, def->name);
+        return;
+    }
     PCRE2_UCHAR msg[128];
     if (pcre2_get_error_message(rc, msg, sizeof msg) < 0)
         snprintf((char *)msg, sizeof msg, "error %d", rc);
@@ -170,8 +179,14 @@ static int match_one(struct lw_ruleset *rs, struct lw_event_def *def, const stru
     }
     ev->def = def;
     ev->fields = def->vals;
-    if (def->where && !lw_expr_eval(def->where, def->vals, def->nfields))
-        return 0;
+    if (def->where) {
+        uint64_t gave_up = lw_expr_gave_up(def->where);
+        if (!lw_expr_eval(def->where, def->vals, def->nfields)) {
+            if (lw_expr_gave_up(def->where) != gave_up)
+                limit_hit(def, 0, r->body.n);
+            return 0;
+        }
+    }
     ev->ts_ns = r->ts_ns ? r->ts_ns : r->recv_ns;
     if (def->ts_field >= 0 && def->tsfmt && def->vals[def->ts_field].kind != LW_V_NONE) {
         /* A missing field (an optional capture that took no part, an absent JSON key) keeps

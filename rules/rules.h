@@ -97,7 +97,7 @@ struct lw_event_def {
     int ts_field; /* field id of the timestamp, or -1 */
     void *tsfmt;  /* struct lw_tsfmt */
     uint64_t matched, conv_errors, ts_errors;
-    uint64_t regex_limits; /* lines whose match gave up at a PCRE2 limit (non-matches) */
+    uint64_t regex_limits; /* lines a PCRE2 limit made non-matches (match:, or where: regex) */
 };
 
 enum lw_alert_kind {

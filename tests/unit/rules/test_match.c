@@ -147,6 +147,41 @@ static void test_limits(void)
     lw_ruleset_free(rs);
 }
 
+/* An event that its where: regex drops after giving up is counted too, and logged once. */
+static void test_where_limits(void)
+{
+    struct lw_ruleset *rs = load("events:\n"
+                                 "  - name: w\n"
+                                 "    match: '^w (?<msg>.*)'\n"
+                                 "    where: 'msg =~ \"(a+)+$\"'\n");
+    CHECK(rs != NULL);
+    if (!rs)
+        return;
+    char line[64], logpath[300];
+    strcpy(line, "w ");
+    memset(line + 2, 'a', 30);
+    strcpy(line + 32, "b");
+    snprintf(logpath, sizeof logpath, "%s/stderr-where", dir);
+    fflush(stderr);
+    int saved = dup(2);
+    FILE *lf = freopen(logpath, "w", stderr);
+    double ms;
+    CHECK_EQ(match_line(rs, line, &ms), 0);
+    CHECK_EQ(match_line(rs, line, &ms), 0);
+    CHECK_EQ(match_line(rs, "w xaaab", &ms), 0); /* an ordinary non-match: not counted */
+    CHECK_EQ(match_line(rs, "w xaaa", &ms), 1);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    (void)lf;
+    CHECK(ms < 50);
+    CHECK_EQ(rs->events[0].regex_limits, 2);
+    CHECK_EQ(count_lines(logpath, "event w ("), 1);
+    CHECK_EQ(count_lines(logpath, "a regex of its where: gave up"), 1);
+    CHECK_EQ(count_lines(logpath, "limits: match 100000"), 1);
+    lw_ruleset_free(rs);
+}
+
 /* The decoded value of path in a JSON body, as text ("<none>" when missing). */
 static const char *json_field(const char *body, const char *path)
 {
@@ -223,6 +258,7 @@ int main(void)
     if (!mkdtemp(dir))
         return 1;
     test_limits();
+    test_where_limits();
     test_json_arrays();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
