@@ -98,7 +98,7 @@ static void limit_hit(struct lw_event_def *def, int rc, size_t len)
     if (rc == 0) { /* the where: expression's regex */
         lw_log(LW_WARN,
                "event %s (%s:%d): a regex of its where: gave up on a line of %zu bytes (limits: "
-               "match %u, depth %u) and the event was dropped; such events are counted in "
+               "match %d, depth %d) and the event was dropped; such events are counted in "
                "logwarden_regex_limit_total{event=\"%s\"}, this is logged once",
                def->name, def->file ? def->file : "?", def->line, len, LW_EXPR_MATCH_LIMIT,
                LW_EXPR_DEPTH_LIMIT, def->name);
@@ -110,8 +110,8 @@ static void limit_hit(struct lw_event_def *def, int rc, size_t len)
     size_t jit = 0;
     pcre2_pattern_info(def->re, PCRE2_INFO_JITSIZE, &jit);
     lw_log(LW_WARN,
-           "event %s (%s:%d): a line of %zu bytes gave up matching (%s; limits: match %u, depth "
-           "%u) and is taken as a non-match; such lines are counted in "
+           "event %s (%s:%d): a line of %zu bytes gave up matching (%s; limits: match %d, depth "
+           "%d) and is taken as a non-match; such lines are counted in "
            "logwarden_regex_limit_total{event=\"%s\"}, this is logged once",
            def->name, def->file ? def->file : "?", def->line, len, (const char *)msg,
            jit ? LW_RE_MATCH_LIMIT : LW_RE_MATCH_LIMIT_NOJIT, LW_RE_DEPTH_LIMIT, def->name);

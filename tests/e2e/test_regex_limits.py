@@ -10,6 +10,7 @@ reload. `replay` reports the same count in its summary.
 usage: test_regex_limits.py PATH/TO/logwarden
 """
 
+import re
 import signal
 import urllib.request
 
@@ -84,9 +85,10 @@ sinks: [{{name: out, type: stdout}}]
         c.eq(m.get("logwarden_events_total"), 2.0, "the ordinary lines still match")
         logged = gave_up_lines(daemon.stderr())
         c.eq(len(logged), 1, "logged once for the event")
+        # 1 000 000 with JIT (Debian's PCRE2 has it), 200 000 for the interpreter.
         c.check(logged and "event evil (" in logged[0] and "match limit exceeded" in logged[0]
-                and "limits: match 1000000" in logged[0], "the log line names the event and the "
-                "limit", daemon.stderr())
+                and re.search(r"limits: match (1000000|200000), depth 10000", logged[0]),
+                "the log line names the event and the limit", daemon.stderr())
         c.check(EVIL not in daemon.stderr(), "the line itself is not logged", daemon.stderr())
 
         # A reload keeps the count, and does not log the event again.
