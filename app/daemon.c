@@ -345,6 +345,7 @@ static void reload(struct daemon *d)
         goto out;
     }
     flush(d);
+    lw_ruleset_carry_counters(rs, d->rs);
     if (engine_from_store(d, rs, &e) < 0) {
         lw_ruleset_free(rs);
         goto out;
@@ -405,6 +406,34 @@ static void publish(struct daemon *d)
     atomic_store(&d->metrics.notifications, ns.sent);
 }
 
+/* A label value as the Prometheus text format writes it (event names are free text). */
+static void put_label_value(struct lw_buf *b, const char *s)
+{
+    for (; *s; s++)
+        if (*s == '\\' || *s == '"')
+            lw_buf_printf(b, "\\%c", *s);
+        else if (*s == '\n')
+            lw_buf_puts(b, "\\n");
+        else
+            lw_buf_append(b, s, 1);
+}
+
+/* Per-event rule counters, for /metrics with the per-alert gauges (the set of events changes
+ * with reloads; lw_ruleset_carry_counters keeps the counts). */
+static void render_event_counters(const struct lw_ruleset *rs, struct lw_buf *b)
+{
+    lw_buf_puts(b, "# HELP logwarden_regex_limit_total Lines a PCRE2 limit made non-matches of "
+                   "an event (its match: or a where: regex), per event.\n"
+                   "# TYPE logwarden_regex_limit_total counter\n");
+    for (size_t i = 0; i < rs->nevents; i++) {
+        if (!rs->events[i].re)
+            continue;
+        lw_buf_puts(b, "logwarden_regex_limit_total{event=\"");
+        put_label_value(b, rs->events[i].name);
+        lw_buf_printf(b, "\"} %llu\n", (unsigned long long)rs->events[i].regex_limits);
+    }
+}
+
 /* Groups and window memory per alert, for /metrics and (in the state file) `logwarden status`:
  * O(groups), so every few seconds, and one walk for both. */
 static void publish_usage(struct daemon *d)
@@ -443,6 +472,7 @@ static void publish_usage(struct daemon *d)
     free(rows);
     lw_buf_append(&b, mem.p, mem.len);
     lw_buf_free(&mem);
+    render_event_counters(d->rs, &b);
     pthread_mutex_lock(&d->metrics.alerts_mu);
     struct lw_buf old = d->metrics.alerts;
     d->metrics.alerts = b;

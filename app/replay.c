@@ -300,6 +300,9 @@ int lw_cmd_replay(int argc, char **argv)
             fprintf(stderr, ", %llu conversion errors", (unsigned long long)ev->conv_errors);
         if (ev->ts_errors)
             fprintf(stderr, ", %llu bad timestamps", (unsigned long long)ev->ts_errors);
+        if (ev->regex_limits)
+            fprintf(stderr, ", %llu lines over the regex limits",
+                    (unsigned long long)ev->regex_limits);
         uint64_t skipped = lw_ruleset_skipped(rs, i);
         if (skipped)
             fprintf(stderr, ", %llu lines skipped by the prefilter", (unsigned long long)skipped);

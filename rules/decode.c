@@ -96,7 +96,106 @@ int lw_doc_parse(struct lw_doc *d, enum lw_body fmt, struct lw_str body)
     return -1;
 }
 
-static void from_json(json_t *v, struct lw_value *out)
+/* A JSON string, quoted and escaped (the value may hold NUL: JSON_ALLOW_NUL). */
+static void put_json_string(struct lw_buf *b, const char *s, size_t n)
+{
+    lw_buf_append(b, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\')
+            lw_buf_printf(b, "\\%c", c);
+        else if (c == '\n')
+            lw_buf_puts(b, "\\n");
+        else if (c == '\t')
+            lw_buf_puts(b, "\\t");
+        else if (c == '\r')
+            lw_buf_puts(b, "\\r");
+        else if (c < 0x20)
+            lw_buf_printf(b, "\\u%04x", c);
+        else
+            lw_buf_append(b, &s[i], 1);
+    }
+    lw_buf_append(b, "\"", 1);
+}
+
+/* A JSON value as compact text. Numbers are written as the shortest text that reads back the
+ * same (0.1, not jansson's 0.10000000000000001), reals keeping a '.' or an exponent. Depth is
+ * bounded by lw_doc_parse. */
+static void put_json(struct lw_buf *b, json_t *v)
+{
+    size_t i;
+    const char *k;
+    json_t *x;
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        lw_buf_append(b, "{", 1);
+        i = 0;
+        json_object_foreach(v, k, x)
+        {
+            if (i++)
+                lw_buf_append(b, ",", 1);
+            put_json_string(b, k, strlen(k));
+            lw_buf_append(b, ":", 1);
+            put_json(b, x);
+        }
+        lw_buf_append(b, "}", 1);
+        break;
+    case JSON_ARRAY:
+        lw_buf_append(b, "[", 1);
+        json_array_foreach(v, i, x)
+        {
+            if (i)
+                lw_buf_append(b, ",", 1);
+            put_json(b, x);
+        }
+        lw_buf_append(b, "]", 1);
+        break;
+    case JSON_STRING:
+        put_json_string(b, json_string_value(v), json_string_length(v));
+        break;
+    case JSON_INTEGER:
+        lw_buf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        break;
+    case JSON_REAL: {
+        char num[40];
+        double d = json_real_value(v), back = 0;
+        for (int prec = 15; prec <= 17; prec++) {
+            snprintf(num, sizeof num, "%.*g", prec, d);
+            if (lw_parse_f64(num, strlen(num), &back) == 0 && back == d)
+                break;
+        }
+        lw_buf_puts(b, num);
+        if (!strpbrk(num, ".eEn"))
+            lw_buf_puts(b, ".0");
+        break;
+    }
+    case JSON_TRUE:
+        lw_buf_puts(b, "true");
+        break;
+    case JSON_FALSE:
+        lw_buf_puts(b, "false");
+        break;
+    default:
+        lw_buf_puts(b, "null");
+        break;
+    }
+}
+
+/* The JSON text of an array or object, kept in the doc until lw_doc_reset (values borrow it). */
+static struct lw_str json_text(struct lw_doc *d, json_t *v)
+{
+    if (d->ntexts == d->captexts) {
+        d->captexts = d->captexts ? d->captexts * 2 : 4;
+        d->texts = lw_realloc(d->texts, d->captexts * sizeof *d->texts);
+        memset(d->texts + d->ntexts, 0, (d->captexts - d->ntexts) * sizeof *d->texts);
+    }
+    struct lw_buf *b = &d->texts[d->ntexts++];
+    lw_buf_reset(b);
+    put_json(b, v);
+    return (struct lw_str){b->p, b->len};
+}
+
+static void from_json(struct lw_doc *d, json_t *v, struct lw_value *out)
 {
     out->kind = LW_V_NONE;
     out->s.p = NULL;
@@ -119,6 +218,12 @@ static void from_json(json_t *v, struct lw_value *out)
     case JSON_FALSE:
         out->kind = LW_V_BOOL;
         out->b = json_is_true(v);
+        break;
+    case JSON_ARRAY:
+    case JSON_OBJECT:
+        /* Its JSON text: a field, label or `=~` sees the whole value, not nothing. */
+        out->kind = LW_V_STR;
+        out->s = json_text(d, v);
         break;
     default:
         break;
@@ -157,7 +262,7 @@ void lw_doc_get(struct lw_doc *d, const char *path, struct lw_value *out)
         }
     }
     if (v)
-        from_json(v, out);
+        from_json(d, v, out);
 }
 
 void lw_doc_reset(struct lw_doc *d)
@@ -166,12 +271,16 @@ void lw_doc_reset(struct lw_doc *d)
         json_decref(d->json);
     d->json = NULL;
     d->nkv = 0;
+    d->ntexts = 0; /* the buffers stay for the next record */
     d->parsed = d->ok = false;
 }
 
 void lw_doc_free(struct lw_doc *d)
 {
     lw_doc_reset(d);
+    for (size_t i = 0; i < d->captexts; i++)
+        lw_buf_free(&d->texts[i]);
+    free(d->texts);
     free(d->kv);
     free(d->scratch);
 }

@@ -17,13 +17,16 @@ struct lw_doc {
     size_t nkv, capkv;
     char *scratch; /* unescaped logfmt values */
     size_t scap;
+    struct lw_buf *texts; /* JSON text of array and object values handed out (lw_doc_get) */
+    size_t ntexts, captexts;
 };
 
 /* Parses body as fmt (once per record; later calls return the first result): 0, or -1 when
  * the body is not valid for its format. */
 int lw_doc_parse(struct lw_doc *d, enum lw_body fmt, struct lw_str body);
 /* Looks up a field: a key, or a dotted path into nested JSON objects ("metadata.endpoint").
- * Fills out (LW_V_NONE when missing, null, or an object/array). */
+ * Fills out: LW_V_NONE when missing or null; an array or object is a string, its compact JSON
+ * text (["a","b"]), valid until lw_doc_reset. */
 void lw_doc_get(struct lw_doc *d, const char *path, struct lw_value *out);
 void lw_doc_reset(struct lw_doc *d);
 void lw_doc_free(struct lw_doc *d);

@@ -14,11 +14,6 @@
 /* Input-driven sizes are capped so a hostile rule file gets an error, never a stack overflow. */
 #define LW_EXPR_MAX_SRC 4096
 #define LW_EXPR_MAX_DEPTH 64
-/* PCRE2 limits: a catastrophic pattern gives up (the comparison is false) instead of hanging
- * the pipeline thread. A pattern can lower them with (*LIMIT_...), never raise them. */
-#define LW_EXPR_MATCH_LIMIT 100000
-#define LW_EXPR_DEPTH_LIMIT 10000
-#define LW_EXPR_HEAP_LIMIT_KIB 8192
 
 /*
  * The bytecode has one register, `acc`, the value of the last test. `and` / `or` short-circuit
@@ -68,6 +63,7 @@ struct lw_expr {
     struct regex *rx;
     size_t nrx, caprx;
     pcre2_match_context *mctx; /* the limits, shared by every regex of this expr */
+    uint64_t *gave_up;         /* matches that gave up at a limit (eval takes the expr as const) */
 };
 
 /* ---- compile: tokens ---- */
@@ -516,6 +512,7 @@ static int compile_regex(struct parser *p, const struct opinfo *r, uint32_t *out
         pcre2_set_match_limit(e->mctx, LW_EXPR_MATCH_LIMIT);
         pcre2_set_depth_limit(e->mctx, LW_EXPR_DEPTH_LIMIT);
         pcre2_set_heap_limit(e->mctx, LW_EXPR_HEAP_LIMIT_KIB);
+        e->gave_up = lw_calloc(1, sizeof *e->gave_up);
     }
     e->rx = grow(e->rx, &e->caprx, e->nrx, sizeof *e->rx);
     e->rx[e->nrx].code = re;
@@ -701,6 +698,7 @@ void lw_expr_free(struct lw_expr *e)
         pcre2_code_free(e->rx[k].code);
     }
     pcre2_match_context_free(e->mctx);
+    free(e->gave_up);
     free(e->ops);
     free(e->opnds);
     free(e->rx);
@@ -708,6 +706,11 @@ void lw_expr_free(struct lw_expr *e)
 }
 
 /* ---- evaluate ---- */
+
+uint64_t lw_expr_gave_up(const struct lw_expr *e)
+{
+    return e && e->gave_up ? *e->gave_up : 0;
+}
 
 static const struct lw_value none_value = {.kind = LW_V_NONE};
 
@@ -830,8 +833,10 @@ static bool match(const struct lw_expr *e, const struct op *o, const struct lw_v
         break;
     }
     int rc = pcre2_match(rx->code, (PCRE2_SPTR)s, n, 0, 0, rx->md, e->mctx);
-    if (rc < 0 && rc != PCRE2_ERROR_NOMATCH)
-        return false; /* a limit was hit: unknown, so neither =~ nor !~ holds */
+    if (rc < 0 && rc != PCRE2_ERROR_NOMATCH) {
+        ++*e->gave_up; /* counted: the caller tells which event it cost */
+        return false;  /* a limit was hit: unknown, so neither =~ nor !~ holds */
+    }
     return (rc >= 0) == (o->cmp == CMP_RE);
 }
 

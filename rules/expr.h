@@ -25,6 +25,13 @@
  * logfmt fields are strings until seen. */
 struct lw_expr;
 
+/* PCRE2 limits of =~ and !~: a catastrophic pattern gives up (the comparison is false, and
+ * counted: lw_expr_gave_up) instead of hanging the pipeline thread. A pattern can lower them
+ * with (*LIMIT_...), never raise them. */
+#define LW_EXPR_MATCH_LIMIT 100000
+#define LW_EXPR_DEPTH_LIMIT 10000
+#define LW_EXPR_HEAP_LIMIT_KIB 8192
+
 /* Resolves a field name at load time: returns its id (>= 0, an index into the fields array
  * given to lw_expr_eval) and its declared type, or -1 when the name is unknown. Unknown names
  * may still be allowed by the resolver (for decoders that give arbitrary fields) by returning
@@ -39,6 +46,8 @@ int lw_expr_compile(struct lw_expr **out, const char *src, lw_expr_resolve_fn *r
  * Thread-safe for concurrent callers only if each has its own match data: this
  * implementation keeps PCRE2 match data inside the expr, so one thread per expr. */
 bool lw_expr_eval(const struct lw_expr *e, const struct lw_value *fields, size_t nfields);
+/* Regex matches of e that gave up at a PCRE2 limit so far (0 for NULL or no regex). */
+uint64_t lw_expr_gave_up(const struct lw_expr *e);
 void lw_expr_free(struct lw_expr *e);
 
 #endif

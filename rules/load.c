@@ -505,8 +505,9 @@ static void parse_kind(struct loader *L, const struct lw_yaml_doc *doc,
     if (a->kind == LW_K_QUANTILE && ev) {
         if (!(n = lw_yaml_get(kv, "q"))) {
             lw_yaml_error(doc, kv ? kv : kn, L->diag, "quantile needs q, such as 0.95");
-        } else if (lw_yaml_float(doc, n, &a->q, L->diag) == 0 && !(a->q > 0 && a->q < 1)) {
-            lw_yaml_error(doc, n, L->diag, "q must be between 0 and 1 (exclusive)");
+        } else if (lw_yaml_float(doc, n, &a->q, L->diag) == 0 && !(a->q >= 0 && a->q <= 1)) {
+            /* As Prometheus's quantile_over_time: 0 is the smallest value, 1 the largest. */
+            lw_yaml_error(doc, n, L->diag, "q must be between 0 and 1");
         }
     }
     if (!ev)
@@ -821,6 +822,8 @@ void lw_ruleset_free(struct lw_ruleset *rs)
     free(rs->alerts_of_event);
     free(rs->alerts_off);
     lw_match_index_free(rs->index);
+    for (int i = 0; i < 2; i++)
+        pcre2_match_context_free(rs->limits[i]);
     if (rs->doc) {
         lw_doc_free(rs->doc);
         free(rs->doc);

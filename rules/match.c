@@ -88,6 +88,35 @@ static int convert_decoded(struct lw_value *v, enum lw_type t)
     return 0;
 }
 
+/* A match that gave up (a PCRE2 limit, or any other matching error; rc 0: a regex of the
+ * event's where:): the line is a non-match like any other, but counted, and the first one of
+ * an event is logged with the limits. The line itself is not logged: it may hold anything. */
+static void limit_hit(struct lw_event_def *def, int rc, size_t len)
+{
+    if (def->regex_limits++ > 0)
+        return;
+    if (rc == 0) { /* the where: expression's regex */
+        lw_log(LW_WARN,
+               "event %s (%s:%d): a regex of its where: gave up on a line of %zu bytes (limits: "
+               "match %d, depth %d) and the event was dropped; such events are counted in "
+               "logwarden_regex_limit_total{event=\"%s\"}, this is logged once",
+               def->name, def->file ? def->file : "?", def->line, len, LW_EXPR_MATCH_LIMIT,
+               LW_EXPR_DEPTH_LIMIT, def->name);
+        return;
+    }
+    PCRE2_UCHAR msg[128];
+    if (pcre2_get_error_message(rc, msg, sizeof msg) < 0)
+        snprintf((char *)msg, sizeof msg, "error %d", rc);
+    size_t jit = 0;
+    pcre2_pattern_info(def->re, PCRE2_INFO_JITSIZE, &jit);
+    lw_log(LW_WARN,
+           "event %s (%s:%d): a line of %zu bytes gave up matching (%s; limits: match %d, depth "
+           "%d) and is taken as a non-match; such lines are counted in "
+           "logwarden_regex_limit_total{event=\"%s\"}, this is logged once",
+           def->name, def->file ? def->file : "?", def->line, len, (const char *)msg,
+           jit ? LW_RE_MATCH_LIMIT : LW_RE_MATCH_LIMIT_NOJIT, LW_RE_DEPTH_LIMIT, def->name);
+}
+
 static int match_one(struct lw_ruleset *rs, struct lw_event_def *def, const struct lw_rec *r,
                      int64_t now_ns, struct lw_event *ev)
 {
@@ -96,9 +125,12 @@ static int match_one(struct lw_ruleset *rs, struct lw_event_def *def, const stru
     uint32_t npairs = 0;
     if (def->re) {
         pcre2_match_data *md = def->md;
-        int rc = pcre2_match(def->re, (PCRE2_SPTR)r->body.p, r->body.n, 0, 0, md, NULL);
-        if (rc < 0)
+        int rc = pcre2_match(def->re, (PCRE2_SPTR)r->body.p, r->body.n, 0, 0, md, def->mctx);
+        if (rc < 0) {
+            if (rc != PCRE2_ERROR_NOMATCH)
+                limit_hit(def, rc, r->body.n);
             return 0;
+        }
         ov = pcre2_get_ovector_pointer(md);
         npairs = pcre2_get_ovector_count(md);
     } else if (r->body_fmt == LW_BODY_RAW || lw_doc_parse(doc, r->body_fmt, r->body) < 0) {
@@ -147,8 +179,14 @@ static int match_one(struct lw_ruleset *rs, struct lw_event_def *def, const stru
     }
     ev->def = def;
     ev->fields = def->vals;
-    if (def->where && !lw_expr_eval(def->where, def->vals, def->nfields))
-        return 0;
+    if (def->where) {
+        uint64_t gave_up = lw_expr_gave_up(def->where);
+        if (!lw_expr_eval(def->where, def->vals, def->nfields)) {
+            if (lw_expr_gave_up(def->where) != gave_up)
+                limit_hit(def, 0, r->body.n);
+            return 0;
+        }
+    }
     ev->ts_ns = r->ts_ns ? r->ts_ns : r->recv_ns;
     if (def->ts_field >= 0 && def->tsfmt && def->vals[def->ts_field].kind != LW_V_NONE) {
         /* A missing field (an optional capture that took no part, an absent JSON key) keeps
@@ -197,8 +235,42 @@ static inline bool set_get(const uint64_t *set, size_t e)
     return set[e >> 6] >> (e & 63) & 1;
 }
 
+/* The limits every `match:` pattern runs with: one context for JIT code, one for the
+ * interpreter, created with the ruleset (not per line: the hot path only passes a pointer). */
+static void set_limits(struct lw_ruleset *rs)
+{
+    for (int i = 0; i < 2; i++) {
+        pcre2_match_context *mc = pcre2_match_context_create(NULL);
+        if (!mc)
+            lw_oom(sizeof(pcre2_match_context *));
+        pcre2_set_match_limit(mc, i == 0 ? LW_RE_MATCH_LIMIT : LW_RE_MATCH_LIMIT_NOJIT);
+        pcre2_set_depth_limit(mc, LW_RE_DEPTH_LIMIT);
+        pcre2_set_heap_limit(mc, LW_RE_HEAP_LIMIT_KIB);
+        rs->limits[i] = mc;
+    }
+    for (size_t e = 0; e < rs->nevents; e++) {
+        struct lw_event_def *def = &rs->events[e];
+        size_t jit = 0;
+        if (!def->re)
+            continue;
+        pcre2_pattern_info(def->re, PCRE2_INFO_JITSIZE, &jit);
+        def->mctx = rs->limits[jit > 0 ? 0 : 1];
+    }
+}
+
+void lw_ruleset_carry_counters(struct lw_ruleset *rs, const struct lw_ruleset *old)
+{
+    for (size_t i = 0; old && i < rs->nevents; i++)
+        for (size_t j = 0; j < old->nevents; j++)
+            if (strcmp(rs->events[i].name, old->events[j].name) == 0) {
+                rs->events[i].regex_limits = old->events[j].regex_limits;
+                break;
+            }
+}
+
 void lw_match_index_build(struct lw_ruleset *rs)
 {
+    set_limits(rs);
     struct lw_match_index *ix = lw_calloc(1, sizeof *ix);
     size_t ne = rs->nevents, ew = (ne + 63) / 64 + 1;
     uint64_t(*first)[4] = lw_calloc(ne + 1, sizeof *first);

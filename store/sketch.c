@@ -1,6 +1,7 @@
 /* sketch.c: a subtractable DDSketch (sorted sparse bins) and an exact windowed distinct counter. */
 #include "sketch.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,9 +12,19 @@
 #define MIN_ABS 1e-9
 #define KEY_OFFSET (1 << 20) /* positive keys start above the zero key, negatives mirror */
 
+/* A bin is 16 bytes: its key and count packed in one word, and the sum of its values. Keys are
+ * below 2^21 in magnitude (KEY_OFFSET plus at most log_gamma(DBL_MAX) < 71 000) and stored
+ * biased in the top 22 bits, which keeps the words in key order; the count is two's complement
+ * in the low 42 bits (up to 2.2 10^12 values of one 1 % range in one sketch: windows.c holds
+ * at most 600 buckets of less than 2^32 events each). */
+#define N_BITS 42
+#define N_MASK ((UINT64_C(1) << N_BITS) - 1)
+#define N_MAX ((INT64_C(1) << (N_BITS - 1)) - 1)
+#define KEY_BIAS (1 << 21)
+
 struct bin {
-    int32_t key;
-    int64_t n;
+    uint64_t kn; /* (key + KEY_BIAS) << N_BITS | count */
+    double sum;  /* of the bin's values: the bin stands for their mean */
 };
 
 struct lw_dds {
@@ -21,6 +32,22 @@ struct lw_dds {
     uint32_t len, cap;
     int64_t count;
 };
+
+static inline int32_t bkey(const struct bin *b)
+{
+    return (int32_t)(b->kn >> N_BITS) - KEY_BIAS;
+}
+
+static inline int64_t bcount(const struct bin *b)
+{
+    int64_t n = (int64_t)(b->kn & N_MASK);
+    return n > N_MAX ? n - (INT64_C(1) << N_BITS) : n;
+}
+
+static inline struct bin mkbin(int32_t key, int64_t n, double sum)
+{
+    return (struct bin){(uint64_t)(key + KEY_BIAS) << N_BITS | ((uint64_t)n & N_MASK), sum};
+}
 
 static double gamma_(void)
 {
@@ -35,10 +62,19 @@ static double log_gamma(void)
     return lg;
 }
 
-/* Keys sort like the values they stand for: negatives, zero, positives. */
+/* What a value adds to its bin's sum: NaN counts as 0 (the zero bin) and an infinity as the
+ * largest finite value, so that a sum never turns NaN and a key stays within its bits. */
+static double finite_(double v)
+{
+    if (isnan(v))
+        return 0;
+    return isinf(v) ? copysign(DBL_MAX, v) : v;
+}
+
+/* Keys sort like the values they stand for: negatives, zero, positives. v is finite. */
 static int32_t key_of(double v)
 {
-    if (!(fabs(v) >= MIN_ABS)) /* also NaN */
+    if (!(fabs(v) >= MIN_ABS))
         return 0;
     int32_t i = (int32_t)ceil(log(fabs(v)) / log_gamma());
     return v > 0 ? i + KEY_OFFSET : -(i + KEY_OFFSET);
@@ -51,6 +87,26 @@ static double value_of(int32_t key)
     int32_t i = (key > 0 ? key : -key) - KEY_OFFSET;
     double g = gamma_(), v = 2 * pow(g, i) / (g + 1);
     return key > 0 ? v : -v;
+}
+
+/* What a bin stands for: the mean of its values, kept inside the bin's range (float rounding of
+ * a sum that saw values come and go, or the low tail folded into the bin by collapse(), can
+ * move a mean out of it; the slack keeps a value alone in a bin exactly itself even where the
+ * computed edge and key_of() round differently). */
+static double bin_value(const struct bin *b)
+{
+    int32_t key = bkey(b);
+    int64_t n = bcount(b);
+    double m = n > 0 ? b->sum / (double)n : NAN;
+    if (isnan(m))
+        return value_of(key);
+    if (key == 0)
+        return m;
+    int32_t i = (key > 0 ? key : -key) - KEY_OFFSET;
+    double g = gamma_(), lo = pow(g, i - 1) * (1 - 1e-12), hi = pow(g, i) * (1 + 1e-12);
+    m = fabs(m);
+    m = m < lo ? lo : m > hi ? hi : m;
+    return key > 0 ? m : -m;
 }
 
 struct lw_dds *lw_dds_new(void)
@@ -77,7 +133,7 @@ static uint32_t find(const struct lw_dds *s, int32_t key)
     uint32_t lo = 0, hi = s->len;
     while (lo < hi) {
         uint32_t mid = (lo + hi) / 2;
-        if (s->b[mid].key < key)
+        if (bkey(&s->b[mid]) < key)
             lo = mid + 1;
         else
             hi = mid;
@@ -89,7 +145,8 @@ static uint32_t find(const struct lw_dds *s, int32_t key)
 static void collapse(struct lw_dds *s)
 {
     while (s->len > LW_DDS_MAX_BINS) {
-        s->b[1].n += s->b[0].n;
+        s->b[1] =
+            mkbin(bkey(&s->b[1]), bcount(&s->b[1]) + bcount(&s->b[0]), s->b[1].sum + s->b[0].sum);
         memmove(s->b, s->b + 1, (s->len - 1) * sizeof *s->b);
         s->len--;
     }
@@ -103,21 +160,25 @@ static void remove_at(struct lw_dds *s, uint32_t i)
 
 void lw_dds_add(struct lw_dds *s, double v, int64_t count)
 {
+    v = finite_(v);
     int32_t key = key_of(v);
-    uint32_t i = s->len && s->b[s->len - 1].key < key ? s->len : find(s, key);
+    uint32_t i = s->len && bkey(&s->b[s->len - 1]) < key ? s->len : find(s, key);
     s->count += count;
-    if (i < s->len && s->b[i].key == key) {
-        s->b[i].n += count;
-        if (s->b[i].n == 0)
-            remove_at(s, i);
+    if (i < s->len && bkey(&s->b[i]) == key) {
+        int64_t n = bcount(&s->b[i]) + count;
+        if (n == 0)
+            remove_at(s, i); /* and with it whatever rounding its sum collected */
+        else
+            s->b[i] = mkbin(key, n, s->b[i].sum + (double)count * v);
         return;
     }
+    /* Most bucket sketches hold a few values: start with one bin, not eight. */
     if (s->len == s->cap) {
-        s->cap = s->cap ? s->cap * 2 : 8;
+        s->cap = s->cap ? s->cap * 2 : 1;
         s->b = lw_realloc(s->b, s->cap * sizeof *s->b);
     }
     memmove(s->b + i + 1, s->b + i, (s->len - i) * sizeof *s->b);
-    s->b[i] = (struct bin){key, count};
+    s->b[i] = mkbin(key, count, (double)count * v);
     s->len++;
     collapse(s);
 }
@@ -129,18 +190,21 @@ void lw_dds_merge(struct lw_dds *dst, const struct lw_dds *src, int sign)
     struct bin *out = lw_malloc((dst->len + src->len) * sizeof *out);
     uint32_t i = 0, j = 0, n = 0;
     while (i < dst->len || j < src->len) {
-        struct bin x;
-        if (j >= src->len || (i < dst->len && dst->b[i].key < src->b[j].key)) {
-            x = dst->b[i++];
-        } else if (i >= dst->len || src->b[j].key < dst->b[i].key) {
-            x = (struct bin){src->b[j].key, sign * src->b[j].n};
-            j++;
-        } else {
-            x = (struct bin){dst->b[i].key, dst->b[i].n + sign * src->b[j].n};
-            i++, j++;
+        int32_t kd = i < dst->len ? bkey(&dst->b[i]) : INT32_MAX;
+        int32_t ks = j < src->len ? bkey(&src->b[j]) : INT32_MAX;
+        if (kd < ks) {
+            out[n++] = dst->b[i++];
+            continue;
         }
-        if (x.n != 0)
-            out[n++] = x;
+        int64_t c = sign * bcount(&src->b[j]);
+        double sum = sign * src->b[j].sum;
+        if (kd == ks) {
+            c += bcount(&dst->b[i]);
+            sum += dst->b[i++].sum;
+        }
+        j++;
+        if (c != 0)
+            out[n++] = mkbin(ks, c, sum);
     }
     free(dst->b);
     dst->cap = dst->len + src->len;
@@ -162,24 +226,30 @@ int64_t lw_dds_count(const struct lw_dds *s)
 
 double lw_dds_quantile(const struct lw_dds *s, double q)
 {
-    if (!s || s->count <= 0)
+    if (!s || s->count <= 0 || !s->len)
         return NAN;
     if (q < 0)
         q = 0;
     if (q > 1)
         q = 1;
-    /* The value of rank floor(q * (count - 1)) (0-based), as DDSketch defines it. */
-    int64_t rank = (int64_t)(q * (double)(s->count - 1));
-    int64_t seen = 0;
-    for (uint32_t i = 0; i < s->len; i++) {
-        seen += s->b[i].n;
-        if (seen > rank)
-            return value_of(s->b[i].key);
-    }
-    return value_of(s->b[s->len - 1].key);
+    /* Prometheus's quantile_over_time: rank h = q (n - 1) among the sorted values (0-based),
+     * and the values of ranks floor(h) and floor(h) + 1 weighted by the fraction of h, in
+     * the same float operations, so that exact bins give Prometheus's answer to the bit. */
+    double h = q * (double)(s->count - 1), w = h - floor(h);
+    int64_t rank = (int64_t)floor(h);
+    uint32_t i = 0;
+    int64_t seen = bcount(&s->b[0]); /* values in bins 0..i */
+    while (seen <= rank && i + 1 < s->len)
+        seen += bcount(&s->b[++i]);
+    double lo = bin_value(&s->b[i]), hi = lo;
+    /* The next rank is in the same bin unless rank is the bin's last value. */
+    if (w > 0 && seen <= rank + 1 && i + 1 < s->len)
+        hi = bin_value(&s->b[i + 1]);
+    return lo * (1 - w) + hi * w;
 }
 
-/* Encoding: "D1", u32 bins, then per bin i32 key, i64 count; little endian. */
+/* Encoding: "D2", u32 bins, then per bin i32 key, i64 count, f64 sum (IEEE 754 bits); little
+ * endian. "D1" (earlier versions) is the same without the sums. */
 static void put_le(struct lw_buf *b, uint64_t v, int bytes)
 {
     unsigned char x[8];
@@ -198,11 +268,14 @@ static uint64_t get_le(const unsigned char *p, int bytes)
 
 void lw_dds_encode(const struct lw_dds *s, struct lw_buf *out)
 {
-    lw_buf_append(out, "D1", 2);
+    lw_buf_append(out, "D2", 2);
     put_le(out, s->len, 4);
     for (uint32_t i = 0; i < s->len; i++) {
-        put_le(out, (uint32_t)s->b[i].key, 4);
-        put_le(out, (uint64_t)s->b[i].n, 8);
+        uint64_t sum;
+        memcpy(&sum, &s->b[i].sum, sizeof sum);
+        put_le(out, (uint32_t)bkey(&s->b[i]), 4);
+        put_le(out, (uint64_t)bcount(&s->b[i]), 8);
+        put_le(out, sum, 8);
     }
 }
 
@@ -210,22 +283,31 @@ int lw_dds_decode(struct lw_dds **out, const void *p, size_t n)
 {
     const unsigned char *c = p;
     *out = NULL;
-    if (n < 6 || memcmp(c, "D1", 2))
+    if (n < 6 || c[0] != 'D' || (c[1] != '1' && c[1] != '2'))
         return LW_EINVAL;
+    size_t per = c[1] == '2' ? 20 : 12; /* bytes per bin */
     uint64_t len = get_le(c + 2, 4);
-    if (len > LW_DDS_MAX_BINS || n != 6 + len * 12)
+    if (len > LW_DDS_MAX_BINS || n != 6 + len * per)
         return LW_EINVAL;
     struct lw_dds *s = lw_dds_new();
     s->b = lw_calloc(len ? len : 1, sizeof *s->b);
     s->cap = (uint32_t)(len ? len : 1);
     for (uint64_t i = 0; i < len; i++) {
-        int32_t key = (int32_t)(uint32_t)get_le(c + 6 + i * 12, 4);
-        int64_t cnt = (int64_t)get_le(c + 10 + i * 12, 8);
-        if ((i > 0 && key <= s->b[i - 1].key) || cnt == 0) {
+        const unsigned char *e = c + 6 + i * per;
+        int32_t key = (int32_t)(uint32_t)get_le(e, 4);
+        int64_t cnt = (int64_t)get_le(e + 4, 8);
+        bool bad = (i > 0 && key <= bkey(&s->b[i - 1])) || cnt == 0 || cnt > N_MAX ||
+                   cnt < -N_MAX || key >= KEY_BIAS || key <= -KEY_BIAS;
+        double sum = bad ? 0 : (double)cnt * value_of(key); /* D1: the representative */
+        if (per == 20) {
+            uint64_t bits = get_le(e + 12, 8);
+            memcpy(&sum, &bits, sizeof sum);
+        }
+        if (bad || !isfinite(sum)) {
             lw_dds_free(s);
             return LW_EINVAL;
         }
-        s->b[i] = (struct bin){key, cnt};
+        s->b[i] = mkbin(key, cnt, sum);
         s->count += cnt;
     }
     s->len = (uint32_t)len;

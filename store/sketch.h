@@ -6,12 +6,15 @@
 #include "lw.h"
 
 /* DDSketch (Masson, Rim, Lee, VLDB 2019) with relative accuracy 0.5 %: every value falls in a
- * bin [gamma^(i-1), gamma^i) (mirrored for negatives, one bin for |v| < 1e-9), and a bin's
- * representative is within 0.5 % of every value in it, so any quantile is too. Bins are a
- * sorted array of (key, count) with int64 counts, so sketches add AND subtract exactly: a
- * window keeps one sketch that is the sum of its buckets' sketches and subtracts a bucket's
- * when it leaves. At most LW_DDS_MAX_BINS bins: beyond, the two lowest are merged (the low
- * tail loses accuracy, the quantiles alerts use do not). Add: O(log bins); merge: O(bins). */
+ * bin [gamma^(i-1), gamma^i) (mirrored for negatives, one bin for |v| < 1e-9). A bin keeps its
+ * count and the sum of its values, and stands for their mean: a value alone in its bin (one
+ * value, or values more than 1 % apart, which is every small window of real latencies) reads
+ * back as itself, and any mean lies within 0.5 % of every value of its bin. Bins are a sorted
+ * array of (key, count, sum) with int64 counts, so sketches add AND subtract (counts exactly,
+ * sums up to float rounding): a window keeps one sketch that is the sum of its buckets'
+ * sketches and subtracts a bucket's when it leaves. At most LW_DDS_MAX_BINS bins: beyond, the
+ * two lowest are merged (the low tail loses accuracy, the quantiles alerts use do not).
+ * Add: O(log bins); merge: O(bins); quantile: O(bins). */
 #define LW_DDS_MAX_BINS 4096
 
 struct lw_dds;
@@ -26,10 +29,16 @@ void lw_dds_merge(struct lw_dds *dst, const struct lw_dds *src, int sign);
 int64_t lw_dds_count(const struct lw_dds *s);
 /* Heap bytes held (for memory accounting). */
 size_t lw_dds_bytes(const struct lw_dds *s);
-/* The q-quantile (0 <= q <= 1), NaN when empty. */
+/* The q-quantile (0 <= q <= 1) as Prometheus's quantile_over_time defines it: values sorted,
+ * rank h = q * (n - 1), linear interpolation between the values of ranks floor(h) and
+ * floor(h) + 1. Within 0.5 % of the exact answer when those two values have the same sign
+ * (a sketch cannot bound the relative error of a result near zero between a negative and a
+ * positive value). NaN when empty. */
 double lw_dds_quantile(const struct lw_dds *s, double q);
 /* Compact, little-endian, versioned encoding (for the state file), and its bounds-checked
- * decoding: LW_EINVAL on anything malformed. *out is the caller's. */
+ * decoding: LW_EINVAL on anything malformed. *out is the caller's. Encodes "D2" (with the
+ * sums); decodes "D2" and the "D1" of earlier versions (no sums: a bin then stands for its
+ * representative value, as it did when it was written). */
 void lw_dds_encode(const struct lw_dds *s, struct lw_buf *out);
 int lw_dds_decode(struct lw_dds **out, const void *p, size_t n);
 

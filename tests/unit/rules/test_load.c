@@ -285,6 +285,22 @@ static void test_alerts(void)
     CHECK(rs == NULL);
     CHECK(has_diag(&d, "unknown key 'blow' in count (did you mean 'below'?)"));
     lw_diag_free(&d);
+    /* q takes 0 (the smallest value) to 1 (the largest), as quantile_over_time does. */
+    static const char *const qs[] = {"0", "1", "0.5", "1.5", "-0.1"};
+    for (size_t i = 0; i < 5; i++) {
+        char text[300];
+        snprintf(text, sizeof text,
+                 "events:\n  - name: e\n    match: 't=(?<t>\\d+)'\n    fields: {t: int}\n"
+                 "alerts:\n  - name: A\n    event: e\n    window: 5m\n"
+                 "    quantile: {field: t, q: %s, above: 1}\n",
+                 qs[i]);
+        rs = load(text, &d);
+        CHECK((rs != NULL) == (i < 3));
+        if (i >= 3)
+            CHECK(has_diag(&d, "r.yaml:9:29: q must be between 0 and 1"));
+        lw_ruleset_free(rs);
+        lw_diag_free(&d);
+    }
 }
 
 int main(void)
