@@ -16,8 +16,8 @@ static const char *const inhibit_keys[] = {"source", "target", "equal", NULL};
 static const char *const notify_keys[] = {"group_wait", "repeat_interval", "send_resolved",
                                           "max_age", NULL};
 static const char *const route_keys[] = {"match", "match_re", "sinks", "continue", NULL};
-static const char *const input_common[] = {"name",   "type",   "start_at",
-                                           "format", "labels", "max_line_bytes"};
+static const char *const input_common[] = {"name",   "type",           "start_at", "format",
+                                           "labels", "max_line_bytes", "timezone"};
 #define NCOMMON (sizeof input_common / sizeof input_common[0])
 
 /* Types the contract names but this build does not have yet: refused with a clear message. */
@@ -187,6 +187,14 @@ static void parse_input(struct lw_config *c, const struct lw_yaml_doc *doc,
     }
     if ((v = lw_yaml_get(n, "labels")))
         parse_labels(doc, v, &ci->label_keys, &ci->label_vals, &ci->nlabels, diag);
+    /* Timestamps without a zone (RFC 3164, format: syslog, strptime without %z) are local
+     * times of this zone, as rsyslog reads them. */
+    ci->tz = lw_tz_local();
+    if ((v = lw_yaml_get(n, "timezone")) && lw_yaml_str(doc, v, &s, diag) == 0) {
+        struct lw_err err = {0};
+        if (lw_tz_get(&ci->tz, s, &err) < 0)
+            lw_yaml_error(doc, v, diag, "%s", err.msg);
+    }
 
     struct lw_input *in = lw_calloc(1, sizeof *in);
     in->ops = ops;

@@ -19,6 +19,7 @@ struct replay {
     enum lw_format fmt;
     uint32_t input;
     const char *input_name;
+    const struct lw_tz *tz; /* the input's zone, for times without one */
     const char *path;
     bool notify;
     uint64_t undelivered; /* --notify: notifications a sink refused or never took (exit 1) */
@@ -78,8 +79,8 @@ static void on_line(const char *line, size_t n, int64_t end_off, void *payload)
     struct lw_record rec = {{line, n}, r->now_ns, {0, 0, end_off}};
     struct lw_rec dr;
     r->lines++;
-    int rc =
-        lw_decode_stream(&r->ds, r->fmt, r->input_name, r->path, &rec, r->input, rec.recv_ns, &dr);
+    int rc = lw_decode_stream(&r->ds, r->fmt, r->input_name, r->tz, r->path, &rec, r->input,
+                              rec.recv_ns, &dr);
     if (rc < 0)
         r->malformed++;
     if (rc != 0)
@@ -136,7 +137,7 @@ static int replay_fd(struct replay *r, int fd)
 out_finish:
     for (int i = 0; i < 2; i++) {
         struct lw_rec dr;
-        if (lw_decode_flush(&r->ds, i, r->input_name, r->path, r->input, r->now_ns, &dr))
+        if (lw_decode_flush(&r->ds, i, r->input_name, r->tz, r->path, r->input, r->now_ns, &dr))
             lw_engine_record(r->eng, &dr, r->now_ns);
     }
     lw_dstate_free(&r->ds);
@@ -238,6 +239,9 @@ int lw_cmd_replay(int argc, char **argv)
     if (r.input != UINT32_MAX) {
         r.input_name = r.cfg->inputs[r.input].name;
         r.fmt = r.cfg->inputs[r.input].format;
+        r.tz = r.cfg->inputs[r.input].tz;
+    } else {
+        r.tz = lw_tz_local();
     }
     if (format && lw_format_parse(format, &r.fmt) < 0) {
         fprintf(stderr,

@@ -8,6 +8,7 @@
 
 struct lw_expr;
 struct lw_tmpl;
+struct lw_tz;
 
 /* ---------------------------------------------------------------- what rules see of a record */
 
@@ -40,6 +41,7 @@ struct lw_rec {
     int64_t recv_ns;                  /* arrival time */
     uint32_t input;                   /* input index (config order) */
     struct lw_str labels[LW_L_COUNT]; /* empty (p == NULL) when absent */
+    const struct lw_tz *tz;           /* the input's zone for timestamps without one; NULL: UTC */
 };
 
 /* ---------------------------------------------------------------- the loader's view of inputs */
