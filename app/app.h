@@ -77,6 +77,9 @@ int lw_config_load(struct lw_config **out, const char *path, struct lw_diag *dia
 void lw_config_free(struct lw_config *c);
 /* Loads the rules the config names. */
 int lw_config_rules(const struct lw_config *c, struct lw_ruleset **out, struct lw_diag *diag);
+/* As lw_config_rules, also collecting warnings (check). */
+int lw_config_rules_warn(const struct lw_config *c, struct lw_ruleset **out, struct lw_diag *diag,
+                         struct lw_diag *warnings);
 int lw_format_parse(const char *s, enum lw_format *out);
 /* How records of a format structure their body (JSON and logfmt give fields). */
 enum lw_body lw_format_body(enum lw_format f);

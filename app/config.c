@@ -130,6 +130,21 @@ static void parse_labels(const struct lw_yaml_doc *doc, const struct lw_yaml_nod
     }
 }
 
+/* The record labels an input's records can carry (see lw_decode), for `check` to tell a field
+ * that no input of an event ever sets. `path` counts for every input: replay and test set it
+ * to the file they read. image (docker input), topic and partition (kafka) are set by inputs
+ * not built yet. */
+static uint32_t input_label_mask(const struct lw_cfg_input *ci)
+{
+    uint32_t m = 1u << LW_L_INPUT | 1u << LW_L_PATH;
+    if (ci->format == LW_FMT_SYSLOG)
+        m |= 1u << LW_L_HOST | 1u << LW_L_APP | 1u << LW_L_FACILITY | 1u << LW_L_SEVERITY |
+             1u << LW_L_SYSLOG_SEVERITY;
+    if (ci->format == LW_FMT_DOCKER || ci->format == LW_FMT_CRI)
+        m |= 1u << LW_L_CONTAINER | 1u << LW_L_CONTAINER_ID | 1u << LW_L_STREAM;
+    return m;
+}
+
 static void parse_input(struct lw_config *c, const struct lw_yaml_doc *doc,
                         const struct lw_yaml_node *n, struct lw_cfg_input *ci, uint32_t index,
                         struct lw_diag *diag)
@@ -375,9 +390,13 @@ int lw_config_load(struct lw_config **out, const char *path, struct lw_diag *dia
             }
             for (size_t i = 0; i < c->ninputs; i++)
                 c->rinputs[i] = (struct lw_rules_input){
-                    c->inputs[i].name, lw_format_body(c->inputs[i].format),
-                    (const char *const *)c->inputs[i].label_keys,
-                    (const char *const *)c->inputs[i].label_vals, c->inputs[i].nlabels};
+                    .name = c->inputs[i].name,
+                    .type = c->inputs[i].type,
+                    .body = lw_format_body(c->inputs[i].format),
+                    .label_mask = input_label_mask(&c->inputs[i]),
+                    .label_keys = (const char *const *)c->inputs[i].label_keys,
+                    .label_vals = (const char *const *)c->inputs[i].label_vals,
+                    .nlabels = c->inputs[i].nlabels};
         }
     }
     if ((v = lw_yaml_get(root, "sinks"))) {
@@ -466,7 +485,13 @@ out:
 
 int lw_config_rules(const struct lw_config *c, struct lw_ruleset **out, struct lw_diag *diag)
 {
-    struct lw_rules_env env = {c->rinputs, c->ninputs};
+    return lw_config_rules_warn(c, out, diag, NULL);
+}
+
+int lw_config_rules_warn(const struct lw_config *c, struct lw_ruleset **out, struct lw_diag *diag,
+                         struct lw_diag *warnings)
+{
+    struct lw_rules_env env = {c->rinputs, c->ninputs, warnings};
     return lw_ruleset_load(out, (const char *const *)c->rule_files, c->nrule_files, &env, diag);
 }
 

@@ -47,7 +47,8 @@ int lw_decode(enum lw_format fmt, const char *input_name, const struct lw_tz *tz
         if (m.facility >= 0)
             out->labels[LW_L_FACILITY] = lw_str_c(lw_syslog_facility_name(m.facility));
         if (m.severity >= 0)
-            out->labels[LW_L_SEVERITY] = lw_str_c(lw_syslog_severity_name(m.severity));
+            out->labels[LW_L_SEVERITY] = out->labels[LW_L_SYSLOG_SEVERITY] =
+                lw_str_c(lw_syslog_severity_name(m.severity));
     }
     return 0;
 }

@@ -323,7 +323,7 @@ out:
 
 int lw_cmd_check(int argc, char **argv)
 {
-    struct lw_diag diag = {0};
+    struct lw_diag diag = {0}, warnings = {0};
     struct lw_config *cfg = NULL;
     struct lw_ruleset *rs = NULL;
     const char *config = NULL;
@@ -358,7 +358,7 @@ int lw_cmd_check(int argc, char **argv)
         /* Rules are checked even when the config has errors, so that every error shows. */
         lw_config_load(&cfg, config, &diag);
         if (cfg)
-            lw_config_rules(cfg, &rs, &diag);
+            lw_config_rules_warn(cfg, &rs, &diag, &warnings);
     }
     if (nfiles) {
         struct lw_ruleset *rs2 = NULL;
@@ -368,16 +368,20 @@ int lw_cmd_check(int argc, char **argv)
         else
             lw_ruleset_free(rs2);
     }
+    /* Warnings (a field only other inputs set) are shown, and do not make the config invalid. */
+    lw_diag_print(&warnings, stderr);
     if (diag.n) {
         lw_diag_print(&diag, stderr);
         fprintf(stderr, "%zu error%s\n", diag.n, diag.n == 1 ? "" : "s");
     } else {
-        printf("ok: %zu events, %zu alerts\n", rs ? rs->nevents : 0, rs ? rs->nalerts : 0);
+        printf("ok: %zu events, %zu alerts%s\n", rs ? rs->nevents : 0, rs ? rs->nalerts : 0,
+               warnings.n ? " (with warnings)" : "");
         rc = 0;
     }
     lw_ruleset_free(rs);
     lw_config_free(cfg);
     lw_diag_free(&diag);
+    lw_diag_free(&warnings);
     free(files);
     return rc;
 }
