@@ -463,6 +463,14 @@ int32_t lw_tz_offset(const struct lw_tz *tz, int64_t t)
 
 enum lw_tz_fit lw_tz_to_utc(const struct lw_tz *tz, int64_t local_s, int64_t now_s, int64_t *out)
 {
+    /* Consecutive log lines mostly repeat the same second: remember the last exact answer
+     * (per thread, so without a lock). */
+    static _Thread_local const struct lw_tz *last_tz;
+    static _Thread_local int64_t last_local, last_utc;
+    if (tz && tz == last_tz && local_s == last_local) {
+        *out = last_utc;
+        return LW_TZ_EXACT;
+    }
     /* The offsets in effect a day either side: zones never change twice within two days, so
      * the instant (local - offset) takes one of these two. */
     int32_t a = lw_tz_offset(tz, local_s - DAY_S), b = lw_tz_offset(tz, local_s + DAY_S);
@@ -477,6 +485,9 @@ enum lw_tz_fit lw_tz_to_utc(const struct lw_tz *tz, int64_t local_s, int64_t now
     }
     if (va || vb) {
         *out = va ? ta : tb;
+        last_tz = tz;
+        last_local = local_s;
+        last_utc = *out;
         return LW_TZ_EXACT;
     }
     *out = ta; /* a gap: the offset before it */

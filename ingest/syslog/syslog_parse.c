@@ -166,6 +166,9 @@ static bool bsd_time(struct cur *c, int64_t now_ns, const struct lw_tz *tz, int6
         if (d > days_in_month(year, mo))
             continue; /* Feb 29 outside a leap year */
         int64_t v = civil_ns(year, mo, d, h, mi, s) + frac;
+        /* No zone is 26 h from UTC: far enough ahead, the year is wrong whatever the zone. */
+        if (tz && v > now_ns + (86400 + 26 * 3600) * LW_NS_PER_SEC)
+            continue;
         if (tz) {
             int64_t utc;
             lw_tz_to_utc(tz, v / LW_NS_PER_SEC, now_ns / LW_NS_PER_SEC, &utc);
