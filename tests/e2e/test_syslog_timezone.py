@@ -8,8 +8,9 @@ name), default the daemon's local zone. util-linux `logger --rfc3164` writes its
   an input without one on a daemon started with TZ=America/New_York: read as UTC those lines
   were hours old, late for a 1m window and dropped; they must be counted, none late;
 - from TZ=Asia/Tokyo (east of UTC) to an input with `timezone: Asia/Tokyo`: read as UTC the
-  line was nine hours ahead and silently took its arrival time, so `run` cannot tell; `replay`
-  and `logwarden test` run on event time, and the alert must start at the real instant;
+  line was nine hours ahead and silently took its arrival time, so `run` cannot tell;
+- `replay` and `logwarden test` run on event time: logger's exact line from each zone, read
+  through its input, must start the alert at the real instant (a wrong offset or sign shows);
 - an unknown zone name is a config error FILE:LINE:COL, in `check` and `run`.
 
 usage: test_syslog_timezone.py PATH/TO/logwarden
@@ -115,24 +116,31 @@ sinks: [{{name: out, type: stdout}}]
         c.eq(daemon.stop(), 0, "SIGTERM -> exit 0")
 
 
-def check_event_time(c, binary, d):
-    """replay and test run on event time: the alert starts when logger sent the line."""
+def replay_time(c, binary, d, input_name, zone):
+    """replay runs on event time: the alert starts when logger sent the line."""
     sent = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-    line = capture_logger_line("Asia/Tokyo", "tz-probe 9")
-    c.check(line.startswith("<13>") and "tz-probe 9" in line, "captured logger's RFC 3164 line",
-            line)
-    d.write("tokyo.log", line + "\n")
-    r = e2e.run([binary, "replay", "-c", d.join("logwarden.yaml"), "--input", "tokyo",
-                 d.join("tokyo.log")])
-    c.eq(r.returncode, 0, "replay exits 0")
+    line = capture_logger_line(zone, "tz-probe 9")
+    c.check(line.startswith("<13>") and "tz-probe 9" in line,
+            f"captured logger's RFC 3164 line from {zone}", line)
+    d.write(f"{input_name}.log", line + "\n")
+    r = e2e.run([binary, "replay", "-c", d.join("logwarden.yaml"), "--input", input_name,
+                 d.join(f"{input_name}.log")])
+    c.eq(r.returncode, 0, f"replay --input {input_name} exits 0")
     out, _ = e2e.parse_json_lines(r.stdout)
     firing = [a for a in out if a.get("status") == "firing"]
-    c.eq(len(firing), 1, "replay: the line fires Probe")
+    c.eq(len(firing), 1, f"replay --input {input_name}: the line fires Probe")
     if firing:
         got = rfc3339(firing[0]["starts_at"])
         c.check(abs((got - sent).total_seconds()) <= 5,
-                "replay: the Tokyo wall-clock time is read in Asia/Tokyo (not 9 h ahead)",
+                f"replay: the {zone} wall-clock time is read in {zone} (the real instant)",
                 f"sent about {sent.isoformat()}, starts_at {firing[0]['starts_at']}")
+    return line, sent
+
+
+def check_event_time(c, binary, d):
+    """replay and test run on event time, with the input's zone."""
+    replay_time(c, binary, d, "ny", "America/New_York")
+    line, sent = replay_time(c, binary, d, "tokyo", "Asia/Tokyo")
     # logwarden test: the exact instant, as Python's zoneinfo reads the header.
     from zoneinfo import ZoneInfo
     stamp = line[4:19]  # "Mmm dd hh:mm:ss" after "<13>"
