@@ -4,6 +4,7 @@
 
 #include "engine.h"
 #include "ingest.h"
+#include "lw_tz.h"
 #include "lw_yaml.h"
 #include "rules.h"
 #include "sink.h"
@@ -24,7 +25,8 @@ struct lw_cfg_input {
     enum lw_format format;
     char **label_keys, **label_vals;
     size_t nlabels;
-    struct lw_input *in; /* created and validated at load; started by the daemon */
+    struct lw_input *in;    /* created and validated at load; started by the daemon */
+    const struct lw_tz *tz; /* `timezone:` (default the local zone): for times without a zone */
 };
 
 struct lw_route {
@@ -84,6 +86,9 @@ int lw_config_load(struct lw_config **out, const char *path, struct lw_diag *dia
 void lw_config_free(struct lw_config *c);
 /* Loads the rules the config names. */
 int lw_config_rules(const struct lw_config *c, struct lw_ruleset **out, struct lw_diag *diag);
+/* As lw_config_rules, also collecting warnings (check). */
+int lw_config_rules_warn(const struct lw_config *c, struct lw_ruleset **out, struct lw_diag *diag,
+                         struct lw_diag *warnings);
 int lw_format_parse(const char *s, enum lw_format *out);
 /* How records of a format structure their body (JSON and logfmt give fields). */
 enum lw_body lw_format_body(enum lw_format f);
@@ -91,7 +96,7 @@ enum lw_body lw_format_body(enum lw_format f);
 /* Decodes one line's envelope into a rules record. scratch holds label texts that do not
  * live in the line. Returns 0, or -1 when the line is malformed for its format (counted by
  * the caller; the record is then the raw line). */
-int lw_decode(enum lw_format fmt, const char *input_name, const char *path,
+int lw_decode(enum lw_format fmt, const char *input_name, const struct lw_tz *tz, const char *path,
               const struct lw_record *in, uint32_t input, int64_t now_ns, struct lw_rec *out);
 
 /* Decoding state of one source (a file): Docker and CRI split long lines into parts that are
@@ -104,11 +109,11 @@ struct lw_dstate {
 /* As lw_decode, joining partial container lines: 1 when *out is a whole record, 0 when the
  * line was a part (nothing to match yet), -1 when malformed (*out is then the raw line). */
 int lw_decode_stream(struct lw_dstate *st, enum lw_format fmt, const char *input_name,
-                     const char *path, const struct lw_record *in, uint32_t input, int64_t now_ns,
-                     struct lw_rec *out);
+                     const struct lw_tz *tz, const char *path, const struct lw_record *in,
+                     uint32_t input, int64_t now_ns, struct lw_rec *out);
 /* At the end of a source: the pending partial message of stream i (0, 1) as a record, if any. */
-int lw_decode_flush(struct lw_dstate *st, int i, const char *input_name, const char *path,
-                    uint32_t input, int64_t now_ns, struct lw_rec *out);
+int lw_decode_flush(struct lw_dstate *st, int i, const char *input_name, const struct lw_tz *tz,
+                    const char *path, uint32_t input, int64_t now_ns, struct lw_rec *out);
 void lw_dstate_free(struct lw_dstate *st);
 
 /* Sink indices an alert (given as its JSON object) goes to; n set; the array is the caller's. */

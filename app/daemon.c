@@ -86,12 +86,12 @@ static void process(struct daemon *d, struct lw_batch *b, int64_t now)
     struct lw_dstate *ds = stream && b->path ? &ckpt_for(d, b->input, b->path)->ds : NULL;
     for (size_t i = 0; i < b->n; i++) {
         struct lw_rec rec;
-        int rc =
-            ds ? lw_decode_stream(ds, ci->format, ci->name, b->path, &b->recs[i], b->input, now,
-                                  &rec)
-               : (lw_decode(ci->format, ci->name, b->path, &b->recs[i], b->input, now, &rec) < 0
-                      ? -1
-                      : 1);
+        int rc = ds ? lw_decode_stream(ds, ci->format, ci->name, ci->tz, b->path, &b->recs[i],
+                                       b->input, now, &rec)
+                    : (lw_decode(ci->format, ci->name, ci->tz, b->path, &b->recs[i], b->input, now,
+                                 &rec) < 0
+                           ? -1
+                           : 1);
         if (rc < 0)
             d->malformed++;
         if (rc != 0)

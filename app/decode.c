@@ -11,10 +11,11 @@ enum lw_body lw_format_body(enum lw_format f)
     return f == LW_FMT_JSON ? LW_BODY_JSON : f == LW_FMT_LOGFMT ? LW_BODY_LOGFMT : LW_BODY_RAW;
 }
 
-int lw_decode(enum lw_format fmt, const char *input_name, const char *path,
+int lw_decode(enum lw_format fmt, const char *input_name, const struct lw_tz *tz, const char *path,
               const struct lw_record *in, uint32_t input, int64_t now_ns, struct lw_rec *out)
 {
     memset(out, 0, sizeof *out);
+    out->tz = tz;
     out->body = in->line;
     out->recv_ns = in->recv_ns;
     out->input = input;
@@ -35,7 +36,7 @@ int lw_decode(enum lw_format fmt, const char *input_name, const char *path,
     }
     if (fmt == LW_FMT_SYSLOG) {
         struct lw_syslog_msg m;
-        if (lw_syslog_parse(in->line.p, in->line.n, now_ns, &m) < 0)
+        if (lw_syslog_parse_tz(in->line.p, in->line.n, now_ns, tz, &m) < 0)
             return -1;
         out->body = m.msg;
         out->ts_ns = m.ts_ns;
@@ -46,7 +47,8 @@ int lw_decode(enum lw_format fmt, const char *input_name, const char *path,
         if (m.facility >= 0)
             out->labels[LW_L_FACILITY] = lw_str_c(lw_syslog_facility_name(m.facility));
         if (m.severity >= 0)
-            out->labels[LW_L_SEVERITY] = lw_str_c(lw_syslog_severity_name(m.severity));
+            out->labels[LW_L_SEVERITY] = out->labels[LW_L_SYSLOG_SEVERITY] =
+                lw_str_c(lw_syslog_severity_name(m.severity));
     }
     return 0;
 }
@@ -85,18 +87,18 @@ static void set_msg(const struct lw_container_msg *m, struct lw_rec *out)
 }
 
 int lw_decode_stream(struct lw_dstate *st, enum lw_format fmt, const char *input_name,
-                     const char *path, const struct lw_record *in, uint32_t input, int64_t now_ns,
-                     struct lw_rec *out)
+                     const struct lw_tz *tz, const char *path, const struct lw_record *in,
+                     uint32_t input, int64_t now_ns, struct lw_rec *out)
 {
     if (fmt != LW_FMT_DOCKER && fmt != LW_FMT_CRI)
-        return lw_decode(fmt, input_name, path, in, input, now_ns, out) < 0 ? -1 : 1;
+        return lw_decode(fmt, input_name, tz, path, in, input, now_ns, out) < 0 ? -1 : 1;
     if (!st->init) {
         lw_reassembler_init(&st->r[0], 0);
         lw_reassembler_init(&st->r[1], 0);
         st->init = true;
     }
     struct lw_container_msg part, whole;
-    int rc = lw_decode(LW_FMT_RAW, input_name, path, in, input, now_ns, out);
+    int rc = lw_decode(LW_FMT_RAW, input_name, tz, path, in, input, now_ns, out);
     container_labels(fmt, path, out);
     rc = fmt == LW_FMT_DOCKER ? lw_docker_parse(in->line.p, in->line.n, &st->scratch, &part)
                               : lw_cri_parse(in->line.p, in->line.n, &part);
@@ -111,14 +113,14 @@ int lw_decode_stream(struct lw_dstate *st, enum lw_format fmt, const char *input
     return 1;
 }
 
-int lw_decode_flush(struct lw_dstate *st, int i, const char *input_name, const char *path,
-                    uint32_t input, int64_t now_ns, struct lw_rec *out)
+int lw_decode_flush(struct lw_dstate *st, int i, const char *input_name, const struct lw_tz *tz,
+                    const char *path, uint32_t input, int64_t now_ns, struct lw_rec *out)
 {
     struct lw_container_msg whole;
     struct lw_record none = {{"", 0}, now_ns, {0, 0, 0}};
     if (!st->init || !lw_reassembler_flush(&st->r[i], &whole))
         return 0;
-    lw_decode(LW_FMT_RAW, input_name, path, &none, input, now_ns, out);
+    lw_decode(LW_FMT_RAW, input_name, tz, path, &none, input, now_ns, out);
     set_msg(&whole, out);
     out->labels[LW_L_STREAM] = lw_str_c(i ? "stderr" : "stdout");
     return 1;

@@ -19,6 +19,7 @@ struct replay {
     enum lw_format fmt;
     uint32_t input;
     const char *input_name;
+    const struct lw_tz *tz; /* the input's zone, for times without one */
     const char *path;
     bool notify;
     uint64_t undelivered; /* --notify: notifications a sink refused or never took (exit 1) */
@@ -78,8 +79,8 @@ static void on_line(const char *line, size_t n, int64_t end_off, void *payload)
     struct lw_record rec = {{line, n}, r->now_ns, {0, 0, end_off}};
     struct lw_rec dr;
     r->lines++;
-    int rc =
-        lw_decode_stream(&r->ds, r->fmt, r->input_name, r->path, &rec, r->input, rec.recv_ns, &dr);
+    int rc = lw_decode_stream(&r->ds, r->fmt, r->input_name, r->tz, r->path, &rec, r->input,
+                              rec.recv_ns, &dr);
     if (rc < 0)
         r->malformed++;
     if (rc != 0)
@@ -136,7 +137,7 @@ static int replay_fd(struct replay *r, int fd)
 out_finish:
     for (int i = 0; i < 2; i++) {
         struct lw_rec dr;
-        if (lw_decode_flush(&r->ds, i, r->input_name, r->path, r->input, r->now_ns, &dr))
+        if (lw_decode_flush(&r->ds, i, r->input_name, r->tz, r->path, r->input, r->now_ns, &dr))
             lw_engine_record(r->eng, &dr, r->now_ns);
     }
     lw_dstate_free(&r->ds);
@@ -238,6 +239,9 @@ int lw_cmd_replay(int argc, char **argv)
     if (r.input != UINT32_MAX) {
         r.input_name = r.cfg->inputs[r.input].name;
         r.fmt = r.cfg->inputs[r.input].format;
+        r.tz = r.cfg->inputs[r.input].tz;
+    } else {
+        r.tz = lw_tz_local();
     }
     if (format && lw_format_parse(format, &r.fmt) < 0) {
         fprintf(stderr,
@@ -322,7 +326,7 @@ out:
 
 int lw_cmd_check(int argc, char **argv)
 {
-    struct lw_diag diag = {0};
+    struct lw_diag diag = {0}, warnings = {0};
     struct lw_config *cfg = NULL;
     struct lw_ruleset *rs = NULL;
     const char *config = NULL;
@@ -357,7 +361,7 @@ int lw_cmd_check(int argc, char **argv)
         /* Rules are checked even when the config has errors, so that every error shows. */
         lw_config_load(&cfg, config, &diag);
         if (cfg)
-            lw_config_rules(cfg, &rs, &diag);
+            lw_config_rules_warn(cfg, &rs, &diag, &warnings);
     }
     if (nfiles) {
         struct lw_ruleset *rs2 = NULL;
@@ -367,16 +371,20 @@ int lw_cmd_check(int argc, char **argv)
         else
             lw_ruleset_free(rs2);
     }
+    /* Warnings (a field only other inputs set) are shown, and do not make the config invalid. */
+    lw_diag_print(&warnings, stderr);
     if (diag.n) {
         lw_diag_print(&diag, stderr);
         fprintf(stderr, "%zu error%s\n", diag.n, diag.n == 1 ? "" : "s");
     } else {
-        printf("ok: %zu events, %zu alerts\n", rs ? rs->nevents : 0, rs ? rs->nalerts : 0);
+        printf("ok: %zu events, %zu alerts%s\n", rs ? rs->nevents : 0, rs ? rs->nalerts : 0,
+               warnings.n ? " (with warnings)" : "");
         rc = 0;
     }
     lw_ruleset_free(rs);
     lw_config_free(cfg);
     lw_diag_free(&diag);
+    lw_diag_free(&warnings);
     free(files);
     return rc;
 }

@@ -45,8 +45,9 @@ struct texp {
 
 struct tcase {
     char *name;
-    uint32_t input;   /* config input index, UINT32_MAX without one */
-    char *input_name; /* the `input` label of the records */
+    uint32_t input;         /* config input index, UINT32_MAX without one */
+    char *input_name;       /* the `input` label of the records */
+    const struct lw_tz *tz; /* the input's `timezone:`, for times without a zone */
     enum lw_format fmt;
     bool has_now;
     int64_t now_ns;
@@ -322,6 +323,11 @@ static void parse_test(struct tfile *tf, const struct lw_yaml_doc *doc,
     if (tc->input != UINT32_MAX) {
         tc->fmt = tf->cfg->inputs[tc->input].format;
         tc->input_name = lw_strdup(tf->cfg->inputs[tc->input].name);
+        tc->tz = tf->cfg->inputs[tc->input].tz;
+    } else {
+        /* No input to name a zone: zone-less times are UTC, so that a test without a config
+         * gives the same result on every machine. */
+        tc->tz = NULL;
     }
     if (!tc->input_name)
         tc->input_name = lw_strdup("test");
@@ -526,7 +532,7 @@ static void on_line(const char *line, size_t n, int64_t end_off, void *payload)
     struct lw_record rec = {{line, n}, tc->now_ns, {0, 0, end_off}};
     struct lw_rec dr;
     r->lines++;
-    int rc = lw_decode_stream(&r->ds, tc->fmt, tc->input_name, tc->path, &rec, tc->input,
+    int rc = lw_decode_stream(&r->ds, tc->fmt, tc->input_name, tc->tz, tc->path, &rec, tc->input,
                               tc->now_ns, &dr);
     if (rc < 0)
         r->malformed++;
@@ -545,7 +551,8 @@ static void run_lines(struct trun *r, struct lw_ruleset *rs)
     lw_linecut_finish(&lc, on_line, r);
     for (int i = 0; i < 2; i++) {
         struct lw_rec dr;
-        if (lw_decode_flush(&r->ds, i, tc->input_name, tc->path, tc->input, tc->now_ns, &dr))
+        if (lw_decode_flush(&r->ds, i, tc->input_name, tc->tz, tc->path, tc->input, tc->now_ns,
+                            &dr))
             lw_engine_record(r->eng, &dr, tc->now_ns);
     }
     lw_dstate_free(&r->ds);

@@ -149,8 +149,13 @@ struct lw_syslog_msg {
 };
 /* Decodes line. now_ns is used to infer the year of RFC 3164 timestamps (the latest year that
  * does not put the time in the future). Returns 0, or -1 when the line is not syslog (then
- * msg is the whole line). */
+ * msg is the whole line). RFC 3164 timestamps, which carry no zone, are read as UTC here. */
 int lw_syslog_parse(const char *line, size_t n, int64_t now_ns, struct lw_syslog_msg *out);
+struct lw_tz;
+/* As lw_syslog_parse, reading RFC 3164 timestamps as local times of tz (the input's
+ * `timezone:`; NULL: UTC). */
+int lw_syslog_parse_tz(const char *line, size_t n, int64_t now_ns, const struct lw_tz *tz,
+                       struct lw_syslog_msg *out);
 const char *lw_syslog_facility_name(int facility);
 const char *lw_syslog_severity_name(int severity);
 

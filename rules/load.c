@@ -17,8 +17,8 @@
 #define MAX_PATTERN_BYTES (64u << 10)
 
 const char *const lw_label_names[LW_L_COUNT] = {
-    "input",     "path",  "host",         "app",    "facility", "severity",
-    "container", "image", "container_id", "stream", "topic",    "partition",
+    "input", "path",         "host",   "app",   "facility",  "severity",        "container",
+    "image", "container_id", "stream", "topic", "partition", "syslog_severity",
 };
 
 const char *const lw_alert_kind_names[] = {"count",  "ratio", "sum",      "avg",      "min", "max",
@@ -215,13 +215,149 @@ static void unknown_field(struct loader *L, const struct lw_yaml_doc *doc,
     free(names);
 }
 
+/* ---------------------------------------------------------------- fields no input sets */
+
+/* Whether the inputs are known (a config was loaded, not rule files alone). */
+static bool inputs_known(const struct loader *L)
+{
+    return L->env && L->env->inputs && L->env->ninputs > 0;
+}
+
+static bool reads_input(const struct lw_event_def *ev, size_t i)
+{
+    return !ev->on_input || ev->on_input[i];
+}
+
+/* Whether some input the event reads can carry record label `slot`. */
+static bool label_settable(const struct loader *L, const struct lw_event_def *ev, int slot)
+{
+    for (size_t i = 0; i < L->env->ninputs; i++)
+        if (reads_input(ev, i) && (L->env->inputs[i].label_mask >> slot & 1))
+            return true;
+    return false;
+}
+
+/* Labels that no input of this build sets: a field on them is always missing. */
+static bool label_never_built(int slot)
+{
+    return slot == LW_L_IMAGE || slot == LW_L_TOPIC || slot == LW_L_PARTITION;
+}
+
+/* Where a record label comes from, for the message. */
+static const char *label_source(int slot)
+{
+    switch (slot) {
+    case LW_L_HOST:
+    case LW_L_APP:
+    case LW_L_FACILITY:
+    case LW_L_SEVERITY:
+    case LW_L_SYSLOG_SEVERITY:
+        return "syslog headers (inputs with format: syslog)";
+    case LW_L_CONTAINER:
+    case LW_L_CONTAINER_ID:
+    case LW_L_STREAM:
+        return "container logs (format: docker or cri)";
+    case LW_L_IMAGE:
+        return "docker inputs, which are not built yet";
+    case LW_L_TOPIC:
+    case LW_L_PARTITION:
+        return "kafka inputs, which are not built yet";
+    default:
+        return "other inputs";
+    }
+}
+
+/*
+ * A record label that no input of the event can carry would make the field missing on every
+ * event: a group_by on it puts everything in one group, a where on it never holds. Where the
+ * event reads a JSON or logfmt body, the name is taken from the body instead (the label would
+ * only have hidden that key); otherwise using the field is an error (check_settable).
+ */
+static void unsettable_labels_to_decoded(const struct loader *L, struct lw_event_def *ev)
+{
+    bool decodes = false;
+    if (!inputs_known(L))
+        return;
+    for (size_t i = 0; i < L->env->ninputs; i++)
+        if (reads_input(ev, i) && L->env->inputs[i].body != LW_BODY_RAW)
+            decodes = true;
+    for (size_t i = 0; i < ev->nfields && decodes; i++) {
+        struct lw_field *f = &ev->fields[i];
+        if (f->label >= 0 && !label_settable(L, ev, f->label)) {
+            f->label = -1;
+            f->decoded = true;
+        }
+    }
+}
+
+/*
+ * Reports field idx of ev, used at node `at` (byte off in its scalar), when it is a record label
+ * none of the event's inputs sets. A label no input of this build can set (image, topic,
+ * partition) is an error: the rule cannot work. One that other inputs or formats set (host on a
+ * raw file input) is a warning in `check`: shipped rules take raw lines too, and leave the label
+ * missing then. Returns true when it reported an error.
+ */
+static bool check_settable(struct loader *L, const struct lw_yaml_doc *doc,
+                           const struct lw_yaml_node *at, size_t off, const struct lw_event_def *ev,
+                           int idx)
+{
+    if (idx < 0 || !inputs_known(L))
+        return false;
+    const struct lw_field *f = &ev->fields[idx];
+    if (f->label < 0 || label_settable(L, ev, f->label))
+        return false;
+    bool error = label_never_built(f->label);
+    if (!error && !L->env->warnings)
+        return false;
+    struct lw_buf b = {0};
+    size_t shown = 0, total = 0;
+    for (size_t i = 0; i < L->env->ninputs; i++) {
+        if (!reads_input(ev, i))
+            continue;
+        if (shown < 6)
+            lw_buf_printf(&b, "%s%s (%s)", shown ? ", " : "", L->env->inputs[i].name,
+                          L->env->inputs[i].type ? L->env->inputs[i].type : "?");
+        shown += shown < 6;
+        total++;
+    }
+    if (total > shown)
+        lw_buf_printf(&b, " and %zu more", total - shown);
+    lw_diag_add(error ? L->diag : L->env->warnings, doc->file, at->line, scalar_col(at, off),
+                "%sfield '%s' is never set: it comes from %s, and no input event %s reads sets it "
+                "(%s)",
+                error ? "" : "warning: ", f->name, label_source(f->label), ev->name,
+                b.len ? b.p : "none");
+    lw_buf_free(&b);
+    return error;
+}
+
+/* ---------------------------------------------------------------- expressions */
+
+/* Compiling an expression reports every unknown name, not only the first: the resolver
+ * reports each at its column and gives the compiler a stand-in (the load fails anyway). */
+struct resolve_ctx {
+    struct loader *L;
+    const struct lw_yaml_doc *doc;
+    const struct lw_yaml_node *node;
+    const char *src;
+    struct lw_event_def *ev;
+};
+
 static int resolve_field(const char *name, size_t n, enum lw_type *type, void *payload)
 {
-    struct lw_event_def *ev = payload;
-    int i = field_or_decoded(ev, name, n);
-    if (i >= 0)
-        *type = ev->fields[i].type;
-    return i;
+    struct resolve_ctx *rc = payload;
+    size_t off =
+        name >= rc->src && name <= rc->src + strlen(rc->src) ? (size_t)(name - rc->src) : 0;
+    int i = field_or_decoded(rc->ev, name, n);
+    if (i >= 0) {
+        *type = rc->ev->fields[i].type;
+        check_settable(rc->L, rc->doc, rc->node, off, rc->ev, i);
+        return i;
+    }
+    lw_diag_add(rc->L->diag, rc->doc->file, rc->node->line, scalar_col(rc->node, off),
+                "unknown field '%.*s'", (int)(n > 64 ? 64 : n), name);
+    *type = LW_T_STRING;
+    return field_index(rc->ev, "input", 5); /* every event has it: a stand-in */
 }
 
 static int parse_type(const char *s, enum lw_type *t)
@@ -244,7 +380,8 @@ static void compile_expr(struct loader *L, const struct lw_yaml_doc *doc,
     struct lw_err err = {0};
     if (lw_yaml_str(doc, node, &src, L->diag) < 0)
         return;
-    if (lw_expr_compile(out, src, resolve_field, ev, &col, &err) < 0)
+    struct resolve_ctx rc = {L, doc, node, src, ev};
+    if (lw_expr_compile(out, src, resolve_field, &rc, &col, &err) < 0)
         lw_diag_add(L->diag, doc->file, node->line, scalar_col(node, col > 0 ? col - 1 : 0), "%s",
                     err.msg);
 }
@@ -370,6 +507,7 @@ static void parse_event(struct loader *L, const struct lw_yaml_doc *doc,
         for (size_t i = 0; i < L->env->ninputs; i++)
             if ((!ev->on_input || ev->on_input[i]) && L->env->inputs[i].body != LW_BODY_RAW)
                 ev->decoded_ok = true;
+    unsettable_labels_to_decoded(L, ev);
 
     if ((n = lw_yaml_get(node, "fields"))) {
         if (n->type != LW_YAML_MAP) {
@@ -415,6 +553,8 @@ static void parse_event(struct loader *L, const struct lw_yaml_doc *doc,
                 ev->ts_field = field_or_decoded(ev, fs, strlen(fs));
                 if (ev->ts_field < 0)
                     unknown_field(L, doc, f, ev, fs);
+                else
+                    check_settable(L, doc, f, 0, ev, ev->ts_field);
             }
             if (fmt && lw_yaml_str(doc, fmt, &fmts, L->diag) == 0) {
                 struct lw_err err = {0};
@@ -432,13 +572,20 @@ static void parse_event(struct loader *L, const struct lw_yaml_doc *doc,
 
 /* ---------------------------------------------------------------- alerts */
 
+/* Like expressions, a template reports every unknown name: tmpl_known reports each one at its
+ * column and lets the compiler go on. */
 struct known_ctx {
     const struct lw_alert_def *a;
+    struct loader *L;
+    const struct lw_yaml_doc *doc;
+    const struct lw_yaml_node *node;
+    const char *src;
 };
 
 static bool tmpl_known(const char *name, size_t n, void *payload)
 {
-    const struct lw_alert_def *a = ((struct known_ctx *)payload)->a;
+    const struct known_ctx *kc = payload;
+    const struct lw_alert_def *a = kc->a;
 #define IS(s) (strlen(s) == n && memcmp((s), name, n) == 0)
     if (IS("alert") || IS("severity") || IS("value") || IS("window"))
         return true;
@@ -448,8 +595,17 @@ static bool tmpl_known(const char *name, size_t n, void *payload)
     for (size_t i = 0; i < a->nlabels; i++)
         if (IS(a->label_keys[i]))
             return true;
-    return false;
 #undef IS
+    /* The column of the placeholder's name, its "$labels." or "$" prefix included. */
+    size_t off =
+        name >= kc->src && name <= kc->src + strlen(kc->src) ? (size_t)(name - kc->src) : 0;
+    if (off >= 8 && !memcmp(kc->src + off - 8, "$labels.", 8))
+        off -= 8;
+    else if (off >= 1 && kc->src[off - 1] == '$')
+        off -= 1;
+    lw_diag_add(kc->L->diag, kc->doc->file, kc->node->line, scalar_col(kc->node, off),
+                "unknown name '%.*s' in template", (int)(n > 64 ? 64 : n), name);
+    return true; /* reported: go on to the next name */
 }
 
 static int cmp_str(const void *x, const void *y)
@@ -561,7 +717,8 @@ static void parse_kind(struct loader *L, const struct lw_yaml_doc *doc,
             a->value_field = field_or_decoded(ev, f, strlen(f));
             if (a->value_field < 0)
                 unknown_field(L, doc, n, ev, f);
-            else if (a->kind != LW_K_DISTINCT && !ev->fields[a->value_field].decoded &&
+            else if (!check_settable(L, doc, n, 0, ev, a->value_field) &&
+                     a->kind != LW_K_DISTINCT && !ev->fields[a->value_field].decoded &&
                      (ev->fields[a->value_field].type == LW_T_STRING ||
                       ev->fields[a->value_field].type == LW_T_BOOL))
                 lw_yaml_error(doc, n, L->diag,
@@ -668,11 +825,17 @@ static void parse_alert(struct loader *L, const struct lw_yaml_doc *doc,
             for (size_t i = 0; i < cnt; i++) {
                 a->group_by[i] = lw_strdup(names[i]);
                 a->group_field[i] = ev ? field_or_decoded(ev, names[i], strlen(names[i])) : -1;
-                if (ev && a->group_field[i] < 0)
-                    unknown_field(L, doc, n->type == LW_YAML_SEQ ? n->items[i] : n, ev, names[i]);
-                if (!strcmp(names[i], "alert") || !strcmp(names[i], "severity"))
-                    lw_yaml_error(doc, n->type == LW_YAML_SEQ ? n->items[i] : n, L->diag,
-                                  "'%s' is a reserved label", names[i]);
+                const struct lw_yaml_node *at = n->type == LW_YAML_SEQ ? n->items[i] : n;
+                if (!strcmp(names[i], "alert"))
+                    lw_yaml_error(doc, at, L->diag, "'alert' is a reserved label");
+                else if (!strcmp(names[i], "severity"))
+                    lw_yaml_error(doc, at, L->diag,
+                                  "'severity' is a reserved label (the alert's own); the syslog "
+                                  "severity is also the field 'syslog_severity'");
+                else if (ev && a->group_field[i] < 0)
+                    unknown_field(L, doc, at, ev, names[i]);
+                else if (ev)
+                    check_settable(L, doc, at, 0, ev, a->group_field[i]);
             }
             a->ngroup = cnt;
             free(names);
@@ -739,7 +902,7 @@ static void parse_alert(struct loader *L, const struct lw_yaml_doc *doc,
         if (n->type != LW_YAML_MAP) {
             lw_yaml_error(doc, n, L->diag, "annotations: expected a map");
         } else {
-            struct known_ctx kc = {a};
+            struct known_ctx kc = {a, L, doc, NULL, NULL};
             a->annotations = lw_calloc(n->n ? n->n : 1, sizeof *a->annotations);
             for (size_t i = 0; i < n->n; i++) {
                 const char *src;
@@ -748,6 +911,8 @@ static void parse_alert(struct loader *L, const struct lw_yaml_doc *doc,
                 struct lw_tmpl *t = NULL;
                 if (lw_yaml_str(doc, n->items[i], &src, L->diag) < 0)
                     continue;
+                kc.node = n->items[i];
+                kc.src = src;
                 if (lw_tmpl_compile(&t, src, tmpl_known, &kc, &col, &err) < 0) {
                     lw_diag_add(L->diag, doc->file, n->items[i]->line,
                                 scalar_col(n->items[i], col > 0 ? (size_t)col - 1 : 0), "%s",

@@ -195,7 +195,7 @@ static int match_one(struct lw_ruleset *rs, struct lw_event_def *def, const stru
         const struct lw_value *tv = &def->vals[def->ts_field];
         int64_t ts;
         if (tv->kind == LW_V_STR &&
-            lw_tsfmt_parse(def->tsfmt, tv->s.p, tv->s.n, now_ns, &ts) == 0) {
+            lw_tsfmt_parse_tz(def->tsfmt, tv->s.p, tv->s.n, now_ns, r->tz, &ts) == 0) {
             ev->ts_ns = ts;
         } else if (tv->kind == LW_V_INT || tv->kind == LW_V_FLOAT) {
             /* A number holding the time (unix, unix_ms): parse its text, printed when it came
@@ -207,7 +207,7 @@ static int match_one(struct lw_ruleset *rs, struct lw_event_def *def, const stru
                                              : snprintf(num, sizeof num, "%.6f", tv->f);
                 t = (struct lw_str){num, (size_t)(w > 0 ? w : 0)};
             }
-            if (lw_tsfmt_parse(def->tsfmt, t.p, t.n, now_ns, &ts) < 0) {
+            if (lw_tsfmt_parse_tz(def->tsfmt, t.p, t.n, now_ns, r->tz, &ts) < 0) {
                 def->ts_errors++;
                 return 0;
             }

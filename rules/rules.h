@@ -8,6 +8,7 @@
 
 struct lw_expr;
 struct lw_tmpl;
+struct lw_tz;
 
 /* ---------------------------------------------------------------- what rules see of a record */
 
@@ -25,6 +26,7 @@ enum lw_label_slot {
     LW_L_STREAM,
     LW_L_TOPIC,
     LW_L_PARTITION,
+    LW_L_SYSLOG_SEVERITY, /* severity again, under a name that is not the alert's reserved label */
     LW_L_COUNT
 };
 extern const char *const lw_label_names[LW_L_COUNT];
@@ -40,13 +42,16 @@ struct lw_rec {
     int64_t recv_ns;                  /* arrival time */
     uint32_t input;                   /* input index (config order) */
     struct lw_str labels[LW_L_COUNT]; /* empty (p == NULL) when absent */
+    const struct lw_tz *tz;           /* the input's zone for timestamps without one; NULL: UTC */
 };
 
 /* ---------------------------------------------------------------- the loader's view of inputs */
 
 struct lw_rules_input {
     const char *name;
+    const char *type;              /* "file", "syslog"... (for messages) */
     enum lw_body body;             /* its records' body format */
+    uint32_t label_mask;           /* bit l: its records can carry label slot l (check) */
     const char *const *label_keys; /* the input's static `labels:` */
     const char *const *label_vals;
     size_t nlabels;
@@ -55,6 +60,8 @@ struct lw_rules_input {
 struct lw_rules_env {
     const struct lw_rules_input *inputs; /* NULL when checking rule files alone */
     size_t ninputs;
+    struct lw_diag *warnings; /* optional (check): "FILE:LINE:COL: warning: ..." that do not
+                                 stop the load; NULL: not collected */
 };
 
 /* ---------------------------------------------------------------- definitions (read-only) */

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE /* strptime_l, newlocale, tm_gmtoff */
 #endif
 #include "timefmt.h"
+#include "lw_tz.h"
 
 #include <locale.h>
 #include <pthread.h>
@@ -30,6 +31,7 @@ enum {
     F_DATE = 2,      /* the format carries month and day (else: today's UTC date) */
     F_FRAC_AUTO = 4, /* optional ".ddd" or ",ddd" after %S or %T */
     F_FRAC_F = 8,    /* %f: digits required where %f stands */
+    F_ZONE = 16,     /* %z or %s: the input says its zone; the input's timezone is not used */
 };
 
 static int64_t floor_div(int64_t a, int64_t b)
@@ -227,15 +229,27 @@ static int parse_epoch(const char *s, size_t n, int64_t scale, int64_t *out)
     return 0;
 }
 
+/* Local seconds of zone tz (NULL: UTC) to UTC seconds; *exact is cleared when the answer
+ * depended on now (a repeated hour) or the time fell in a gap, so that it is not cached. */
+static int64_t zone_to_utc(const struct lw_tz *tz, int64_t local, int64_t now_ns, bool *exact)
+{
+    int64_t t;
+    if (!tz)
+        return local;
+    if (lw_tz_to_utc(tz, local, floor_div(now_ns, LW_NS_PER_SEC), &t) != LW_TZ_EXACT)
+        *exact = false;
+    return t;
+}
+
 /*
  * The year for a date that has none (syslog, strptime without %Y): the latest year Y such that
  * the time in Y is at most one day past now. sod_adj is the second of the day minus the zone
- * offset. *stable says whether the same year would be chosen for every `now` in now's UTC day,
- * which is what allows the cache to key on the day. Returns 0, or -1 when no recent year has
- * this date (Feb 30).
+ * offset, read as a local time of tz when tz is not NULL. *stable says whether the same result
+ * would be given for every `now` in now's UTC day, which is what allows the cache to key on the
+ * day. Returns 0, or -1 when no recent year has this date (Feb 30).
  */
-static int infer_year(unsigned mon, unsigned mday, int64_t sod_adj, int64_t now_ns, int64_t *secs,
-                      bool *stable)
+static int infer_year(unsigned mon, unsigned mday, int64_t sod_adj, const struct lw_tz *tz,
+                      int64_t now_ns, int64_t *secs, bool *stable)
 {
     int64_t now_day = floor_div(now_ns, LW_NS_PER_SEC * DAY_S);
     int64_t limit = floor_div(now_ns, LW_NS_PER_SEC) + DAY_S;
@@ -247,10 +261,12 @@ static int infer_year(unsigned mon, unsigned mday, int64_t sod_adj, int64_t now_
     for (int64_t y = y0 + 1; y >= y0 - 8; y--) {
         if (mday > days_in_month(y, mon))
             continue;
-        int64_t t = lw_days_from_civil(y, mon, mday) * DAY_S + sod_adj;
+        bool exact = true;
+        int64_t t =
+            zone_to_utc(tz, lw_days_from_civil(y, mon, mday) * DAY_S + sod_adj, now_ns, &exact);
         if (t <= limit) {
             *secs = t;
-            *stable = t <= (now_day + 1) * DAY_S && too_late > (now_day + 2) * DAY_S - 1;
+            *stable = exact && t <= (now_day + 1) * DAY_S && too_late > (now_day + 2) * DAY_S - 1;
             return 0;
         }
         too_late = t;
@@ -284,10 +300,11 @@ static bool syslog_tail(const char *s, size_t n, size_t i, int64_t *frac)
     return skip_spaces(s, n, i) == n;
 }
 
-static int parse_syslog(struct lw_tsfmt *f, const char *s, size_t n, int64_t now_ns, int64_t *out)
+static int parse_syslog(struct lw_tsfmt *f, const char *s, size_t n, int64_t now_ns,
+                        const struct lw_tz *tz, int64_t *out)
 {
     int64_t now_day = floor_div(now_ns, LW_NS_PER_SEC * DAY_S), frac, secs;
-    if (f->cache_len && n >= f->cache_len && f->cache_now_day == now_day &&
+    if (f->cache_len && n >= f->cache_len && f->cache_now_day == now_day && f->cache_tz == tz &&
         memcmp(s, f->cache_key, f->cache_len) == 0 && syslog_tail(s, n, f->cache_len, &frac)) {
         *out = f->cache_ns + frac;
         return 0;
@@ -322,7 +339,7 @@ static int parse_syslog(struct lw_tsfmt *f, const char *s, size_t n, int64_t now
     if (!syslog_tail(s, n, i, &frac))
         return -1;
     bool stable;
-    if (infer_year((unsigned)mon, d, h * 3600 + mi * 60 + sec, now_ns, &secs, &stable) != 0)
+    if (infer_year((unsigned)mon, d, h * 3600 + mi * 60 + sec, tz, now_ns, &secs, &stable) != 0)
         return -1;
     if (to_ns(secs, 0, &secs) != 0)
         return -1;
@@ -332,6 +349,7 @@ static int parse_syslog(struct lw_tsfmt *f, const char *s, size_t n, int64_t now
         f->cache_len = key_len;
         f->cache_ns = secs;
         f->cache_now_day = now_day;
+        f->cache_tz = tz;
     }
     *out = secs + frac;
     return 0;
@@ -424,7 +442,12 @@ static int compile_strptime(struct lw_tsfmt *f, const char *spec, struct lw_err 
         case 'g':
             flags |= F_YEAR;
             break;
+        case 'z':
+            flags |= F_ZONE;
+            break;
         case 's':
+            flags |= F_YEAR | F_DATE | F_ZONE;
+            break;
         case 'F':
         case 'D':
         case 'c':
@@ -467,7 +490,8 @@ static int compile_strptime(struct lw_tsfmt *f, const char *spec, struct lw_err 
     return 0;
 }
 
-static int parse_strptime(struct lw_tsfmt *f, const char *s, size_t n, int64_t now_ns, int64_t *out)
+static int parse_strptime(struct lw_tsfmt *f, const char *s, size_t n, int64_t now_ns,
+                          const struct lw_tz *tz, int64_t *out)
 {
     unsigned char flags = tsfmt_flags(f);
     bool infer = !(flags & F_YEAR);
@@ -477,7 +501,9 @@ static int parse_strptime(struct lw_tsfmt *f, const char *s, size_t n, int64_t n
     size_t fpos, j;
 
     /* The cache key is the input with its fraction cut out, as "before \0 after". */
-    if (f->cache_len && (!infer || f->cache_now_day == now_day)) {
+    if (flags & F_ZONE)
+        tz = NULL; /* the input's own zone wins */
+    if (f->cache_len && (!infer || f->cache_now_day == now_day) && f->cache_tz == tz) {
         size_t kl = strnlen(f->cache_key, f->cache_len);
         j = kl;
         if (n >= kl && memcmp(s, f->cache_key, kl) == 0 && scan_frac(flags, s, n, &j, &frac) &&
@@ -524,15 +550,17 @@ static int parse_strptime(struct lw_tsfmt *f, const char *s, size_t n, int64_t n
     int64_t sod_adj = tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec - (int64_t)tm.tm_gmtoff;
     bool stable = true;
     if (!(flags & F_DATE)) {
-        /* A time of day alone: today's UTC date. */
-        secs = now_day * DAY_S + sod_adj;
+        /* A time of day alone: today's date in the zone. */
+        int64_t now_s = floor_div(now_ns, LW_NS_PER_SEC);
+        int64_t day = floor_div(now_s + lw_tz_offset(tz, now_s), DAY_S);
+        secs = zone_to_utc(tz, day * DAY_S + sod_adj, now_ns, &stable);
     } else if (infer) {
-        if (infer_year(mon, mday, sod_adj, now_ns, &secs, &stable) != 0)
+        if (infer_year(mon, mday, sod_adj, tz, now_ns, &secs, &stable) != 0)
             return -1;
     } else {
         if (mday > days_in_month(y, mon))
             return -1;
-        secs = lw_days_from_civil(y, mon, mday) * DAY_S + sod_adj;
+        secs = zone_to_utc(tz, lw_days_from_civil(y, mon, mday) * DAY_S + sod_adj, now_ns, &stable);
     }
     if (to_ns(secs, 0, &secs) != 0)
         return -1;
@@ -545,6 +573,7 @@ static int parse_strptime(struct lw_tsfmt *f, const char *s, size_t n, int64_t n
         f->cache_len = fpos + 1 + (n - j);
         f->cache_ns = secs;
         f->cache_now_day = now_day;
+        f->cache_tz = tz;
     }
     *out = secs + frac;
     return 0;
@@ -577,6 +606,12 @@ int lw_tsfmt_init(struct lw_tsfmt *f, const char *spec, struct lw_err *err)
 
 int lw_tsfmt_parse(struct lw_tsfmt *f, const char *s, size_t n, int64_t now_ns, int64_t *out_ns)
 {
+    return lw_tsfmt_parse_tz(f, s, n, now_ns, NULL, out_ns);
+}
+
+int lw_tsfmt_parse_tz(struct lw_tsfmt *f, const char *s, size_t n, int64_t now_ns,
+                      const struct lw_tz *tz, int64_t *out_ns)
+{
     if (!s)
         return -1;
     switch (f->kind) {
@@ -587,9 +622,9 @@ int lw_tsfmt_parse(struct lw_tsfmt *f, const char *s, size_t n, int64_t now_ns, 
     case LW_TS_UNIX_MS:
         return parse_epoch(s, n, LW_NS_PER_MS, out_ns);
     case LW_TS_SYSLOG:
-        return parse_syslog(f, s, n, now_ns, out_ns);
+        return parse_syslog(f, s, n, now_ns, tz, out_ns);
     case LW_TS_STRPTIME:
-        return f->fmt ? parse_strptime(f, s, n, now_ns, out_ns) : -1;
+        return f->fmt ? parse_strptime(f, s, n, now_ns, tz, out_ns) : -1;
     }
     return -1;
 }

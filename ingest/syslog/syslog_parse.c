@@ -1,6 +1,7 @@
 /* syslog_parse.c: decodes syslog lines (RFC 5424, RFC 3164 with or without PRI, and the
  * RFC 3339 timestamps rsyslog writes into 3164-style files). Bounds-checked: garbage is -1. */
 #include "ingest.h"
+#include "lw_tz.h"
 
 #include <string.h>
 #include <time.h>
@@ -128,8 +129,9 @@ static bool rfc3339(struct cur *c, int64_t *ns)
     return true;
 }
 
-/* RFC 3164: "Mmm dd hh:mm:ss" (day space-padded or not), year inferred from now_ns. */
-static bool bsd_time(struct cur *c, int64_t now_ns, int64_t *ns)
+/* RFC 3164: "Mmm dd hh:mm:ss" (day space-padded or not), a local time of tz (NULL: UTC), year
+ * inferred from now_ns. */
+static bool bsd_time(struct cur *c, int64_t now_ns, const struct lw_tz *tz, int64_t *ns)
 {
     struct cur t = *c;
     int mo = 0, d, h, mi, s;
@@ -164,6 +166,14 @@ static bool bsd_time(struct cur *c, int64_t now_ns, int64_t *ns)
         if (d > days_in_month(year, mo))
             continue; /* Feb 29 outside a leap year */
         int64_t v = civil_ns(year, mo, d, h, mi, s) + frac;
+        /* No zone is 26 h from UTC: far enough ahead, the year is wrong whatever the zone. */
+        if (tz && v > now_ns + (86400 + 26 * 3600) * LW_NS_PER_SEC)
+            continue;
+        if (tz) {
+            int64_t utc;
+            lw_tz_to_utc(tz, v / LW_NS_PER_SEC, now_ns / LW_NS_PER_SEC, &utc);
+            v = utc * LW_NS_PER_SEC + frac;
+        }
         if (v <= now_ns + 86400 * LW_NS_PER_SEC) {
             *ns = v;
             *c = t;
@@ -300,6 +310,12 @@ static int rfc5424(struct cur *c, struct lw_syslog_msg *out)
 
 int lw_syslog_parse(const char *line, size_t n, int64_t now_ns, struct lw_syslog_msg *out)
 {
+    return lw_syslog_parse_tz(line, n, now_ns, NULL, out);
+}
+
+int lw_syslog_parse_tz(const char *line, size_t n, int64_t now_ns, const struct lw_tz *tz,
+                       struct lw_syslog_msg *out)
+{
     struct cur c = {line, 0, n};
     struct lw_str empty = str_of("", 0);
     out->pri = out->facility = out->severity = -1;
@@ -333,7 +349,7 @@ int lw_syslog_parse(const char *line, size_t n, int64_t now_ns, struct lw_syslog
         }
     }
     int64_t ns;
-    if (bsd_time(&c, now_ns, &ns) || rfc3339(&c, &ns)) {
+    if (bsd_time(&c, now_ns, tz, &ns) || rfc3339(&c, &ns)) {
         out->ts_ns = ns;
         if (!expect(&c, ' ')) {
             if (c.i < c.n)

@@ -1,6 +1,7 @@
 /* syslog_fuzz.c: fuzz target for the syslog decoder (RFC 3164 and RFC 5424, ingest/syslog):
  * the bytes of one message exactly as they arrive on the network. */
 #include "ingest.h"
+#include "lw_tz.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const struct lw_str *parts[] = {&m.host, &m.app, &m.procid, &m.msgid, &m.sd, &m.msg};
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
         inside(parts[i], line, size);
+    /* A zone moves the RFC 3164 time (by at most a day and a year's choice), nothing else. */
+    const struct lw_tz *tz = NULL;
+    struct lw_syslog_msg z;
+    if (lw_tz_get(&tz, "America/New_York", NULL) == 0) {
+        if (lw_syslog_parse_tz(line, size, INT64_C(1710072000) * LW_NS_PER_SEC, tz, &z) != rc ||
+            z.pri != m.pri || z.host.p != m.host.p || z.host.n != m.host.n || z.msg.p != m.msg.p ||
+            z.msg.n != m.msg.n || (z.ts_ns == 0) != (m.ts_ns == 0))
+            abort();
+    }
     free(line);
     return 0;
 }

@@ -1,6 +1,7 @@
 /* test_syslog_parse.c: RFC 3164 and RFC 5424 decoding on real and RFC sample lines, year
  * inference, and garbage that must fail cleanly without reading past the line. */
 #include "ingest.h"
+#include "lw_tz.h"
 #include "test.h"
 
 #include <stdlib.h>
@@ -182,6 +183,31 @@ static void test_year(void)
     CHECK_EQ(m.ts_ns, utc(2008, 2, 29, 12, 0, 0));
 }
 
+/* RFC 3164 has no zone: the input's `timezone:` says which. */
+static void test_zone(void)
+{
+    struct lw_syslog_msg m;
+    const struct lw_tz *ny = NULL, *tokyo = NULL;
+    struct lw_err err;
+    CHECK_EQ(lw_tz_get(&ny, "America/New_York", &err), 0);
+    CHECK_EQ(lw_tz_get(&tokyo, "Asia/Tokyo", &err), 0);
+    const char *line = "<13>Mar  9 10:00:00 host app: hi";
+    CHECK_EQ(lw_syslog_parse_tz(line, strlen(line), utc(2026, 3, 9, 1, 0, 5), tokyo, &m), 0);
+    CHECK_EQ(m.ts_ns, utc(2026, 3, 9, 1, 0, 0));
+    CHECK_STR(S(m.app), "app");
+    /* West of UTC: 10:00 EDT is 14:00Z; read as UTC it would be four hours old (late). */
+    CHECK_EQ(lw_syslog_parse_tz(line, strlen(line), utc(2026, 3, 9, 14, 0, 1), ny, &m), 0);
+    CHECK_EQ(m.ts_ns, utc(2026, 3, 9, 14, 0, 0));
+    /* The year is inferred in the zone: New Year's Eve in New York is already Jan 1 UTC. */
+    line = "Dec 31 22:00:00.5 host app: hi";
+    CHECK_EQ(lw_syslog_parse_tz(line, strlen(line), utc(2027, 1, 1, 3, 0, 1), ny, &m), 0);
+    CHECK_EQ(m.ts_ns, utc(2027, 1, 1, 3, 0, 0) + 500000000);
+    /* RFC 5424 carries its offset: the zone does not apply. */
+    line = "<13>1 2026-03-09T10:00:00Z host app - - - hi";
+    CHECK_EQ(lw_syslog_parse_tz(line, strlen(line), utc(2026, 3, 9, 10, 0, 1), tokyo, &m), 0);
+    CHECK_EQ(m.ts_ns, utc(2026, 3, 9, 10, 0, 0));
+}
+
 static void test_rfc5424(void)
 {
     struct lw_syslog_msg m;
@@ -305,6 +331,7 @@ int main(void)
     test_rfc3164_files();
     test_rfc3164_pri();
     test_year();
+    test_zone();
     test_rfc5424();
     test_garbage();
     return test_summary();

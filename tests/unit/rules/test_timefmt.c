@@ -1,6 +1,7 @@
 /* test_timefmt.c: unit tests for event timestamp parsers (rules/timefmt.c). Expected epoch
  * seconds were computed independently with Python's datetime and are hard-coded. */
 #include "timefmt.h"
+#include "lw_tz.h"
 #include "test.h"
 
 #include <stdlib.h>
@@ -351,8 +352,73 @@ static void test_strptime(void)
     lw_tsfmt_free(&f);
 }
 
+/* Times without a zone are local times of the input's zone (RULES.md "Time"). */
+static int64_t ts_tz(struct lw_tsfmt *f, const char *s, int64_t now, const char *zone_name)
+{
+    const struct lw_tz *z = NULL;
+    struct lw_err err;
+    int64_t out = 0;
+    if (zone_name && lw_tz_get(&z, zone_name, &err) != 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        return -2;
+    }
+    char *copy = malloc(strlen(s) + 1);
+    memcpy(copy, s, strlen(s));
+    int rc = lw_tsfmt_parse_tz(f, copy, strlen(s), now, z, &out);
+    free(copy);
+    return rc == 0 ? out : -1;
+}
+
+static void test_zones(void)
+{
+    struct lw_tsfmt f;
+    struct lw_err err;
+    CHECK_EQ(lw_tsfmt_init(&f, "syslog", &err), 0);
+    /* Either side of New York's spring-forward (2024-03-10), and inside the skipped hour. */
+    CHECK_EQ(ts_tz(&f, "Mar 10 01:59:59", S(1710200000), "America/New_York"), S(1710053999));
+    CHECK_EQ(ts_tz(&f, "Mar 10 03:00:00", S(1710200000), "America/New_York"), S(1710054000));
+    CHECK_EQ(ts_tz(&f, "Mar 10 02:30:00", S(1710200000), "America/New_York"), S(1710055800));
+    /* The repeated hour of 2024-11-03: the first pass, unless read live in the second. */
+    CHECK_EQ(ts_tz(&f, "Nov  3 01:30:00", S(1731000000), "America/New_York"), S(1730611800));
+    CHECK_EQ(ts_tz(&f, "Nov  3 01:30:00", S(1730615460), "America/New_York"), S(1730615400));
+    CHECK_EQ(ts_tz(&f, "Nov  3 01:30:00", S(1730611860), "America/New_York"), S(1730611800));
+    /* East of UTC: 10:00 in Tokyo is 01:00Z, not nine hours in the future. */
+    CHECK_EQ(ts_tz(&f, "Mar  9 10:00:00", S(1773018005), "Asia/Tokyo"), S(1773018000));
+    /* The cache keys on the zone: the same text in another zone is another time. */
+    CHECK_EQ(ts_tz(&f, "Jul  1 12:00:00", S(1720000000), "Europe/Berlin"), S(1719828000));
+    CHECK_EQ(ts_tz(&f, "Jul  1 12:00:00", S(1720000000), NULL), S(1719835200));
+    CHECK_EQ(ts_tz(&f, "Jul  1 12:00:00", S(1720000000), "Europe/Berlin"), S(1719828000));
+    /* Year inference is done in the zone: Jan 1 00:30 in Berlin is Dec 31 UTC. */
+    CHECK_EQ(ts_tz(&f, "Jan  1 00:30:00", S(1767222000), "Europe/Berlin"), S(1767223800));
+    lw_tsfmt_free(&f);
+
+    /* Berlin's DST boundaries through a strptime format without %z. */
+    CHECK_EQ(lw_tsfmt_init(&f, "%Y-%m-%d %H:%M:%S", &err), 0);
+    CHECK_EQ(ts_tz(&f, "2024-03-31 01:59:59", 0, "Europe/Berlin"), S(1711846799));
+    CHECK_EQ(ts_tz(&f, "2024-03-31 02:30:00", 0, "Europe/Berlin"), S(1711848600));
+    CHECK_EQ(ts_tz(&f, "2024-03-31 03:00:00", 0, "Europe/Berlin"), S(1711846800));
+    CHECK_EQ(ts_tz(&f, "2024-10-27 02:30:00", 0, "Europe/Berlin"), S(1729989000));
+    CHECK_EQ(ts_tz(&f, "2024-10-27 02:30:00", S(1729992610), "Europe/Berlin"), S(1729992600));
+    CHECK_EQ(ts_tz(&f, "2024-10-27 03:30:00", 0, "Europe/Berlin"), S(1729996200));
+    CHECK_EQ(ts_tz(&f, "2024-07-01 12:00:00.25", 0, "Europe/Berlin"), S(1719828000) + 250000000);
+    lw_tsfmt_free(&f);
+    /* A format with %z says its zone: the input's does not apply. */
+    CHECK_EQ(lw_tsfmt_init(&f, "%Y-%m-%d %H:%M:%S %z", &err), 0);
+    CHECK_EQ(ts_tz(&f, "2024-07-01 12:00:00 +0000", 0, "Europe/Berlin"), S(1719835200));
+    lw_tsfmt_free(&f);
+    /* rfc3339 without an offset stays UTC (JSON loggers that drop the Z). */
+    CHECK_EQ(lw_tsfmt_init(&f, "rfc3339", &err), 0);
+    CHECK_EQ(ts_tz(&f, "2024-07-01T12:00:00", 0, "Europe/Berlin"), S(1719835200));
+    lw_tsfmt_free(&f);
+    /* A time of day alone: today's date in the zone (Tokyo is already on 2026-03-10). */
+    CHECK_EQ(lw_tsfmt_init(&f, "%H:%M:%S", &err), 0);
+    CHECK_EQ(ts_tz(&f, "08:00:00", S(1773100800), "Asia/Tokyo"), S(1773097200));
+    lw_tsfmt_free(&f);
+}
+
 int main(void)
 {
+    test_zones();
     test_init();
     test_rfc3339();
     test_unix();
