@@ -89,12 +89,21 @@ static int convert_decoded(struct lw_value *v, enum lw_type t)
 }
 
 /* A match that gave up (a PCRE2 limit, or any other matching error; rc 0: a regex of the
- * event's where:): the line is a non-match like any other, but counted, and the first one of
+ * event's where:, rc 1: of an alert's where: or of:): the line is a non-match like any other, but counted, and the first one of
  * an event is logged with the limits. The line itself is not logged: it may hold anything. */
 static void limit_hit(struct lw_event_def *def, int rc, size_t len)
 {
     if (def->regex_limits++ > 0)
         return;
+    if (rc == 1) { /* a regex of an alert's where: or of: (lw_rules_eval) */
+        lw_log(LW_WARN,
+               "event %s (%s:%d): a regex of an alert's where: or of: gave up (limits: match "
+               "%d, depth %d): the comparison was false; counted in "
+               "logwarden_regex_limit_total{event=\"%s\"}, this is logged once",
+               def->name, def->file ? def->file : "?", def->line, LW_EXPR_MATCH_LIMIT,
+               LW_EXPR_DEPTH_LIMIT, def->name);
+        return;
+    }
     if (rc == 0) { /* the where: expression's regex */
         lw_log(LW_WARN,
                "event %s (%s:%d): a regex of its where: gave up on a line of %zu bytes (limits: "
@@ -432,5 +441,11 @@ int lw_ruleset_match(struct lw_ruleset *rs, const struct lw_rec *r, int64_t now_
 
 bool lw_rules_eval(const struct lw_expr *e, const struct lw_event *ev)
 {
-    return lw_expr_eval(e, ev->fields, ev->def->nfields);
+    uint64_t gave_up = lw_expr_gave_up(e);
+    bool r = lw_expr_eval(e, ev->fields, ev->def->nfields);
+    /* An alert's where:/of: regex that gave up is counted on the event it read, as the event's
+     * own where: is (the ruleset owns the event definitions; the event only borrows one). */
+    if (lw_expr_gave_up(e) != gave_up)
+        limit_hit((struct lw_event_def *)ev->def, 1, 0);
+    return r;
 }

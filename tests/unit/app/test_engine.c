@@ -433,6 +433,22 @@ static void test_nonfinite(void)
     lw_ruleset_free(rs);
 }
 
+/* A regex of an alert's where: that gives up at a PCRE2 limit is counted on its event. */
+static void test_alert_regex_limit(void)
+{
+    struct out o = {0};
+    struct lw_ruleset *rs = load("  - name: R\n    event: req\n    window: 10s\n"
+                                 "    count: {above: 0, where: 'ip =~ \"^(a+)+$\"'}\n");
+    struct lw_engine *e = lw_engine_new(rs, LW_MODE_REPLAY, 0, on_alert, &o);
+    feed(e, 0, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaab", 200, 1);
+    feed(e, 1, "aaaa", 200, 1);
+    CHECK_EQ(rs->events[0].regex_limits, 1);
+    feed(e, 2, "x", 200, 1);
+    CHECK_EQ(o.n, 1); /* the ordinary match fired; the one that gave up counted as false */
+    lw_engine_free(e);
+    lw_ruleset_free(rs);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir))
@@ -447,6 +463,7 @@ int main(void)
     test_keep_firing_for();
     test_early_long_windows();
     test_nonfinite();
+    test_alert_regex_limit();
     test_quantile_distinct();
     test_sum_min_groups();
     test_fingerprint();
