@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define FLUSH_INTERVAL_NS (1 * LW_NS_PER_SEC)
 #define USAGE_INTERVAL_NS (5 * LW_NS_PER_SEC)
@@ -48,6 +49,7 @@ struct daemon {
     size_t nckpts;
     struct lw_notifier *notifier; /* pipeline thread */
     struct lw_http *http;
+    int lock_fd;               /* the state file's lock (lw_store_lock), held until the end */
     struct lw_metrics metrics; /* written by the pipeline thread, read by http */
     int64_t silences_read_ns;  /* when silences were last read from the store */
     uint64_t malformed;
@@ -523,9 +525,17 @@ static void on_room_async(uv_async_t *h)
 
 /* ---------------------------------------------------------------- run */
 
+/* The daemon parses logs anyone can write to: it needs to read them, not to be root. */
+static void warn_root(void)
+{
+    if (geteuid() == 0)
+        lw_log(LW_WARN, "running as root: logwarden needs only to read its logs and write its "
+                        "state file; run it as an unprivileged user (docs/operations.md)");
+}
+
 static int run(const char *config_path)
 {
-    struct daemon d = {0};
+    struct daemon d = {.lock_fd = -1};
     struct lw_diag diag = {0};
     struct lw_err err = {0};
     bool net = false; /* a sink sends over the network: curl is initialised */
@@ -537,7 +547,14 @@ static int run(const char *config_path)
         goto out;
     }
     rc = 1;
-    if (lw_store_open(&d.st, d.cfg->state, &err) < 0 ||
+    warn_root();
+    /* Before the file is opened: a second daemon on it would read every line again and send
+     * every alert twice. */
+    if (lw_store_lock(d.cfg->state, &d.lock_fd, &err) < 0) {
+        lw_log(LW_ERROR, "%s", err.msg);
+        goto out;
+    }
+    if (lw_store_open_flags(&d.st, d.cfg->state, LW_STORE_QUICK_CHECK, &err) < 0 ||
         lw_store_open(&d.st_io, d.cfg->state, &err) < 0) {
         lw_log(LW_ERROR, "cannot open state file %s: %s", d.cfg->state, err.msg);
         goto out;
@@ -657,6 +674,7 @@ out:
     pthread_mutex_destroy(&d.metrics.alerts_mu);
     lw_store_close(d.st);
     lw_store_close(d.st_io);
+    lw_store_unlock(d.lock_fd); /* after every connection to the file is closed */
     lw_config_free(d.cfg);
     lw_diag_free(&diag);
     return rc;
