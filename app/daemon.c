@@ -14,6 +14,8 @@
 
 #define FLUSH_INTERVAL_NS (1 * LW_NS_PER_SEC)
 #define USAGE_INTERVAL_NS (5 * LW_NS_PER_SEC)
+/* At a stop, how long the sinks have, all together, to deliver what is due (docs/operations.md);
+ * what they have not delivered then stays in the outbox for the next start. */
 #define STOP_GRACE_NS (5 * LW_NS_PER_SEC)
 /* After a restart, how long past an unconfirmed alert's window the engine has to fire it again
  * (lw_notifier_reconcile) before it counts as resolved. */
@@ -643,8 +645,7 @@ out_stop:
     uv_run(&d.loop, UV_RUN_DEFAULT);
 out_workers:
     lw_http_stop(d.http);
-    for (size_t i = 0; i < d.cfg->nsinks; i++)
-        lw_worker_stop(d.workers[i], STOP_GRACE_NS);
+    lw_workers_stop(d.workers, d.cfg->nsinks, STOP_GRACE_NS);
     uv_loop_close(&d.loop);
     if (net)
         lw_sinks_global_cleanup();
