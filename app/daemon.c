@@ -431,6 +431,15 @@ static void publish_usage(struct daemon *d)
     free(rows);
     lw_buf_append(&b, mem.p, mem.len);
     lw_buf_free(&mem);
+    struct lw_notifier_stats ns;
+    lw_notifier_stats(d->notifier, &ns);
+    lw_buf_printf(&b,
+                  "# HELP logwarden_notifications_suppressed_total Alerts that fired and were "
+                  "never sent: resolved within group_wait of firing, or of the end of their "
+                  "inhibition, or while silenced.\n"
+                  "# TYPE logwarden_notifications_suppressed_total counter\n"
+                  "logwarden_notifications_suppressed_total %llu\n",
+                  (unsigned long long)ns.suppressed);
     pthread_mutex_lock(&d->metrics.alerts_mu);
     struct lw_buf old = d->metrics.alerts;
     d->metrics.alerts = b;

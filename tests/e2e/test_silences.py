@@ -387,6 +387,9 @@ def inhibition_ends_with_its_target(t, binary):
         t.eq([(a["status"], a["alert"]) for _, a in rx.alerts(alert="Tgt")], [],
              "the target, inhibited until its source resolved and resolved within group_wait "
              "of that, is never announced (neither firing nor resolved)")
+        t.check(e2e.wait_for(lambda: sc.metrics().get(
+            "logwarden_notifications_suppressed_total", 0) >= 1, 7),
+            "... and counted in logwarden_notifications_suppressed_total", repr(sc.metrics()))
     finally:
         t.eq(sc.stop(), 0, "SIGTERM -> exit 0")
         rx.close()
