@@ -386,7 +386,8 @@ int lw_store_lock(const char *path, int *fd, struct lw_err *err)
     lp = lw_strdup(path);
     lp = lw_realloc(lp, strlen(path) + sizeof ".lock");
     strcat(lp, ".lock");
-    int f = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    /* O_NOFOLLOW: the pid written below must not truncate whatever a planted link names. */
+    int f = open(lp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (f < 0) {
         int rc = lw_err_set(err, LW_EIO, "state file %s: cannot open its lock file %s: %s", path,
                             lp, strerror(errno));

@@ -710,6 +710,22 @@ static void test_lock(void)
     CHECK_EQ(lw_store_lock(path, &fd, &err), 0);
     CHECK(fd >= 0);
     lw_store_unlock(fd);
+
+    /* A link planted as the lock file is not followed: what it names is not truncated. */
+    char victim[512], lock[600];
+    size_t n;
+    tmp_path(victim, sizeof victim, "victim.txt");
+    FILE *f = fopen(victim, "w");
+    fputs("precious\n", f);
+    fclose(f);
+    tmp_path(path, sizeof path, "planted.db");
+    snprintf(lock, sizeof lock, "%s.lock", path);
+    CHECK_EQ(symlink(victim, lock), 0);
+    CHECK_EQ(lw_store_lock(path, &fd, &err), LW_EIO);
+    CHECK(strstr(err.msg, "lock file") != NULL);
+    char *v = slurp(victim, &n);
+    CHECK(v && n == 9 && !memcmp(v, "precious\n", 9));
+    free(v);
 }
 
 int main(void)
