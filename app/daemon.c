@@ -536,12 +536,13 @@ static void on_room_async(uv_async_t *h)
 
 /* ---------------------------------------------------------------- run */
 
-/* The daemon parses logs anyone can write to: it needs to read them, not to be root. */
+/* The daemon parses logs anyone can write to: it needs to read them, not to be root. (Not
+ * "running": tests and scripts wait for the "running" line that says the daemon is up.) */
 static void warn_root(void)
 {
     if (geteuid() == 0)
-        lw_log(LW_WARN, "running as root: logwarden needs only to read its logs and write its "
-                        "state file; run it as an unprivileged user (docs/operations.md)");
+        lw_log(LW_WARN, "started as root: logwarden needs only to read its logs and write its "
+                        "state file; start it as an unprivileged user (docs/operations.md)");
 }
 
 static int run(const char *config_path)

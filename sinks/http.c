@@ -140,6 +140,8 @@ int lw_http_post(struct lw_http *h, const char *sink, const char *url,
     /* TLS verification and proxies from the environment are libcurl's defaults and stay so. */
 
     CURLcode cc = curl_easy_perform(c);
+    if (cc == CURLE_ABORTED_BY_CALLBACK)
+        return lw_err_set(err, LW_EAGAIN, "sink %s: cut short: the daemon is stopping", sink);
     if (cc != CURLE_OK) {
         /* curl_easy_strerror, not the error buffer: the latter can quote the host or URL. */
         bool permanent = cc == CURLE_URL_MALFORMAT || cc == CURLE_UNSUPPORTED_PROTOCOL;

@@ -294,7 +294,7 @@ def root_warning(t):
     d = Dir("root")
     if os.geteuid() == 0:
         p = d.start()
-        t.check("running as root" in p.stderr(), "as root: warned about at start", p.stderr())
+        t.check("started as root" in p.stderr(), "as root: warned about at start", p.stderr())
         p.stop(timeout=15)
         if shutil.which("setpriv"):
             d.td.write("logwarden2.yaml",
@@ -309,7 +309,7 @@ def root_warning(t):
             time.sleep(2)
             r.terminate()
             _, err = r.communicate(timeout=20)
-            t.check("running" in err and "running as root" not in err,
+            t.check("running" in err and "as root" not in err,
                     "as another user: no warning", err)
     elif shutil.which("unshare"):
         r = subprocess.Popen(["unshare", "-r", BINARY, "run", "-c", d.config], cwd=d.td.path,
@@ -319,7 +319,7 @@ def root_warning(t):
         r.terminate()
         _, err = r.communicate(timeout=20)
         if "running" in err:
-            t.check("running as root" in err, "as root (user namespace): warned about", err)
+            t.check("started as root" in err, "as root (user namespace): warned about", err)
     d.cleanup()
 
 

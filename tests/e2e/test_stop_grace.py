@@ -81,6 +81,8 @@ def outbox(path):
         for sink, state in c.execute("SELECT sink, state FROM outbox ORDER BY id"):
             out.setdefault(sink, []).append(state)
         return out
+    except sqlite3.OperationalError as e:  # busy beyond the timeout: say so, the caller retries
+        return {"error": str(e)}
     finally:
         c.close()
 
