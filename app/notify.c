@@ -224,6 +224,8 @@ void lw_notifier_transition(struct lw_notifier *n, const char *json, size_t len,
             x = add(n, fp, sinks[i], alert);
         x->status = firing ? 1 : 0;
         x->changed_ns = now_ns;
+        x->inhibited = false; /* a change of its own: decided again at its group_wait */
+        x->released_ns = 0;
         x->remove = false;
         x->dirty = true;
         set_aobj(x, ao);

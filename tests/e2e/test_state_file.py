@@ -91,10 +91,10 @@ class Dir:
     def cli(self, *args):
         return e2e.run([BINARY, *args], timeout=30, cwd=self.td.path)
 
-    def run_briefly(self, timeout=10):
+    def run_briefly(self, timeout=10, config=None):
         """`run` that is expected to exit by itself: (exit code or None if it kept running,
         stderr)."""
-        p = subprocess.Popen([BINARY, "run", "-c", self.config], cwd=self.td.path,
+        p = subprocess.Popen([BINARY, "run", "-c", config or self.config], cwd=self.td.path,
                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True, errors="replace")
         try:
@@ -165,7 +165,9 @@ def one_daemon(t):
                      f"{side} is 0600 too")
         t.eq(hex(app_id(d.state)), hex(APP_ID), "the state file is marked (application_id)")
 
-        code, err = d.run_briefly()
+        # The same state file, inputs and sink, without `http:` (its port is the first's).
+        second = d.td.write("second.yaml", config())
+        code, err = d.run_briefly(config=second)
         t.eq(code, 1, "a second `run` on the same state file exits 1", err)
         m = re.search(r"state file \S*state\.db is in use by pid (\d+)", err)
         t.check(m and int(m.group(1)) == first.proc.pid,
