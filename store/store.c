@@ -255,10 +255,8 @@ static int check_identity(struct lw_store *st, struct lw_err *err)
     if (id == LW_STORE_APP_ID)
         return 0;
     if (id != 0) {
-        snprintf(what, sizeof what,
-                 "the SQLite database of another application: application_id "
-                 "0x%08x",
-                 (unsigned)(uint32_t)id);
+        const char *fmt = "the SQLite database of another application: application_id 0x%08x";
+        snprintf(what, sizeof what, fmt, (unsigned)(uint32_t)id);
         return refuse(st, err, what);
     }
     if (query_int2(st, LW_SQL_OUR_TABLES, &ntables, &ours) != SQLITE_OK)
