@@ -6,7 +6,9 @@ Three webhook sinks point at a loopback port that accepts connections and never 
 backlog completes the TCP handshake; nobody reads), with a 30 s request timeout. An alert is
 routed to all three; once their requests hang, SIGTERM must end the daemon within the grace
 period (plus a second of slack for the rest of the stop), exit 0. The three notifications stay pending in the outbox,
-and after a restart with the sinks pointed at a receiver that answers, each arrives once.
+and stay so through a restart against a closed port (connections refused, retried) that
+stops within the grace period too; after a restart with the sinks pointed at a receiver that
+answers, each arrives once.
 
 usage: test_stop_grace.py PATH/TO/logwarden
 """
@@ -117,6 +119,21 @@ def main():
              "each sink's notification is still pending in the outbox (nothing lost)")
         t.check("stay in the outbox" in d.stderr(), "the log says they stay in the outbox",
                 e2e.tail(d.stderr()))
+
+        # The issue's case: nothing listens (connections refused, retried with backoff).
+        td.write("logwarden.yaml", config(e2e.free_port()))
+        d = e2e.Daemon(binary, cfg, td.path)
+        t.check(e2e.wait_for(lambda: d.stderr().count("delivery failed") >= 3, 10),
+                "restarted against a closed port: each sink's delivery is refused, retried",
+                e2e.tail(d.stderr()))
+        t0 = time.monotonic()
+        code = d.stop(timeout=60)
+        took = time.monotonic() - t0
+        t.eq(code, 0, "closed port: SIGTERM -> exit 0")
+        t.check(took < GRACE_S + 1.0,
+                f"closed port: the stop takes one grace period for all three ({took:.1f} s)",
+                e2e.tail(d.stderr()))
+        t.eq(outbox(state), {s: [0] for s in SINKS}, "closed port: still pending, nothing lost")
 
         rx = Receiver()
         td.write("logwarden.yaml", config(rx.port))
