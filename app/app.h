@@ -125,8 +125,10 @@ struct lw_worker;
 /* Starts a thread delivering sink's outbox rows from the state file, in order, with retries. */
 struct lw_worker *lw_worker_start(struct lw_sink *s, const char *state_path, int64_t max_age_ns);
 void lw_worker_wake(struct lw_worker *w);
-/* Asks the worker to finish: it keeps delivering what is due for at most grace_ns, then joins. */
-void lw_worker_stop(struct lw_worker *w, int64_t grace_ns);
+/* Asks the n workers to finish, all at once: each keeps delivering what is due until one
+ * shared deadline grace_ns from now (a request still in flight then is cut short), then they
+ * are joined. What is not delivered stays in the outbox for the next start. */
+void lw_workers_stop(struct lw_worker **w, size_t n, int64_t grace_ns);
 /* Delivers one notification now with retries (replay --notify): 0 or the last error. */
 int lw_deliver_now(struct lw_sink *s, const char *payload, size_t len, int64_t max_age_ns);
 

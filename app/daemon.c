@@ -10,9 +10,12 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define FLUSH_INTERVAL_NS (1 * LW_NS_PER_SEC)
 #define USAGE_INTERVAL_NS (5 * LW_NS_PER_SEC)
+/* At a stop, how long the sinks have, all together, to deliver what is due (docs/operations.md);
+ * what they have not delivered then stays in the outbox for the next start. */
 #define STOP_GRACE_NS (5 * LW_NS_PER_SEC)
 /* After a restart, how long past an unconfirmed alert's window the engine has to fire it again
  * (lw_notifier_reconcile) before it counts as resolved. */
@@ -48,6 +51,7 @@ struct daemon {
     size_t nckpts;
     struct lw_notifier *notifier; /* pipeline thread */
     struct lw_http *http;
+    int lock_fd;               /* the state file's lock (lw_store_lock), held until the end */
     struct lw_metrics metrics; /* written by the pipeline thread, read by http */
     int64_t silences_read_ns;  /* when silences were last read from the store */
     uint64_t malformed;
@@ -473,6 +477,15 @@ static void publish_usage(struct daemon *d)
     lw_buf_append(&b, mem.p, mem.len);
     lw_buf_free(&mem);
     render_event_counters(d->rs, &b);
+    struct lw_notifier_stats ns;
+    lw_notifier_stats(d->notifier, &ns);
+    lw_buf_printf(&b,
+                  "# HELP logwarden_notifications_suppressed_total Alerts that fired and were "
+                  "never sent: resolved within group_wait of firing, or of the end of their "
+                  "inhibition, or while silenced.\n"
+                  "# TYPE logwarden_notifications_suppressed_total counter\n"
+                  "logwarden_notifications_suppressed_total %llu\n",
+                  (unsigned long long)ns.suppressed);
     pthread_mutex_lock(&d->metrics.alerts_mu);
     struct lw_buf old = d->metrics.alerts;
     d->metrics.alerts = b;
@@ -569,9 +582,18 @@ static void on_room_async(uv_async_t *h)
 
 /* ---------------------------------------------------------------- run */
 
+/* The daemon parses logs anyone can write to: it needs to read them, not to be root. (Not
+ * "running": tests and scripts wait for the "running" line that says the daemon is up.) */
+static void warn_root(void)
+{
+    if (geteuid() == 0)
+        lw_log(LW_WARN, "started as root: logwarden needs only to read its logs and write its "
+                        "state file; start it as an unprivileged user (docs/operations.md)");
+}
+
 static int run(const char *config_path)
 {
-    struct daemon d = {0};
+    struct daemon d = {.lock_fd = -1};
     struct lw_diag diag = {0};
     struct lw_err err = {0};
     bool net = false; /* a sink sends over the network: curl is initialised */
@@ -583,7 +605,14 @@ static int run(const char *config_path)
         goto out;
     }
     rc = 1;
-    if (lw_store_open(&d.st, d.cfg->state, &err) < 0 ||
+    warn_root();
+    /* Before the file is opened: a second daemon on it would read every line again and send
+     * every alert twice. */
+    if (lw_store_lock(d.cfg->state, &d.lock_fd, &err) < 0) {
+        lw_log(LW_ERROR, "%s", err.msg);
+        goto out;
+    }
+    if (lw_store_open_flags(&d.st, d.cfg->state, LW_STORE_QUICK_CHECK, &err) < 0 ||
         lw_store_open(&d.st_io, d.cfg->state, &err) < 0) {
         lw_log(LW_ERROR, "cannot open state file %s: %s", d.cfg->state, err.msg);
         goto out;
@@ -672,8 +701,7 @@ out_stop:
     uv_run(&d.loop, UV_RUN_DEFAULT);
 out_workers:
     lw_http_stop(d.http);
-    for (size_t i = 0; i < d.cfg->nsinks; i++)
-        lw_worker_stop(d.workers[i], STOP_GRACE_NS);
+    lw_workers_stop(d.workers, d.cfg->nsinks, STOP_GRACE_NS);
     uv_loop_close(&d.loop);
     if (net)
         lw_sinks_global_cleanup();
@@ -703,6 +731,7 @@ out:
     pthread_mutex_destroy(&d.metrics.alerts_mu);
     lw_store_close(d.st);
     lw_store_close(d.st_io);
+    lw_store_unlock(d.lock_fd); /* after every connection to the file is closed */
     lw_config_free(d.cfg);
     lw_diag_free(&diag);
     return rc;

@@ -98,8 +98,16 @@ static void *worker_main(void *arg)
     for (;;) {
         struct lw_outbox_item it;
         bool stopping = atomic_load(&w->stopping);
-        if (stopping && lw_mono_ns() >= atomic_load(&w->stop_deadline_ns))
+        if (stopping && lw_mono_ns() >= atomic_load(&w->stop_deadline_ns)) {
+            if (lw_store_outbox_head(st, w->sink->name, &it) == 0) {
+                lw_log(LW_WARN,
+                       "[sink:%s] stop: the grace period is over with notifications undelivered; "
+                       "they stay in the outbox and are sent after the next start",
+                       w->sink->name);
+                lw_outbox_item_free(&it);
+            }
             break;
+        }
         if (lw_store_outbox_head(st, w->sink->name, &it) != 0) {
             if (stopping)
                 break; /* nothing left to deliver */
@@ -145,18 +153,35 @@ void lw_worker_wake(struct lw_worker *w)
     pthread_mutex_unlock(&w->mu);
 }
 
-void lw_worker_stop(struct lw_worker *w, int64_t grace_ns)
+/* One deadline for every worker, set before any is joined: n unreachable sinks stop in one
+ * grace period, not n of them one after another. The sink sees the deadline too, so a request
+ * that would block past it (a receiver that accepts and never answers) is cut short. */
+void lw_workers_stop(struct lw_worker **ws, size_t n, int64_t grace_ns)
 {
-    if (!w)
-        return;
-    atomic_store(&w->stop_deadline_ns, lw_mono_ns() + grace_ns);
-    atomic_store(&w->stopping, true);
-    lw_worker_wake(w);
-    pthread_join(w->thread, NULL);
-    pthread_mutex_destroy(&w->mu);
-    pthread_cond_destroy(&w->cond);
-    free(w->state_path);
-    free(w);
+    int64_t now = lw_mono_ns();
+    /* A sink looks at its stop time about once a second during a request (curl's progress
+     * callback): a second early, so that a request in flight then has ended by now + grace. */
+    int64_t cut = grace_ns > LW_NS_PER_SEC ? now + grace_ns - LW_NS_PER_SEC : now;
+    for (size_t i = 0; i < n; i++) {
+        struct lw_worker *w = ws[i];
+        if (!w)
+            continue;
+        atomic_store(&w->stop_deadline_ns, cut); /* no new attempt after it */
+        atomic_store(&w->sink->stop_at_ns, cut);
+        atomic_store(&w->stopping, true);
+        lw_worker_wake(w);
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct lw_worker *w = ws[i];
+        if (!w)
+            continue;
+        pthread_join(w->thread, NULL);
+        pthread_mutex_destroy(&w->mu);
+        pthread_cond_destroy(&w->cond);
+        free(w->state_path);
+        free(w);
+        ws[i] = NULL;
+    }
 }
 
 int lw_deliver_now(struct lw_sink *s, const char *payload, size_t len, int64_t max_age_ns)

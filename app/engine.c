@@ -892,6 +892,9 @@ void lw_engine_collect(struct lw_engine *e, struct lw_flush *f)
             e->ns++;
         }
     }
+    /* The rows point into fps, which the reallocs above may have moved. */
+    for (size_t k = 0; k < e->ns; k++)
+        e->srows[k].fingerprint = e->fps[k];
     f->bucket_src = ndirty ? collect_buckets : NULL;
     f->bucket_src_payload = e;
     f->states = e->srows;

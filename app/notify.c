@@ -32,6 +32,8 @@ struct entry {
     int notified; /* -1 nothing, 0 resolved, 1 firing */
     int64_t notified_ns;
     int64_t unconfirmed_until; /* lw_notifier_reconcile: resolve at this time (0: no) */
+    bool inhibited;            /* when last looked at (wanted) */
+    int64_t released_ns;       /* when its inhibition was seen to end: a change, as changed_ns */
     bool dirty;                /* to persist */
     bool remove;               /* persisted as a delete, then freed */
                                /* set by collect, applied by collect_done */
@@ -222,6 +224,8 @@ void lw_notifier_transition(struct lw_notifier *n, const char *json, size_t len,
             x = add(n, fp, sinks[i], alert);
         x->status = firing ? 1 : 0;
         x->changed_ns = now_ns;
+        x->inhibited = false; /* a change of its own: decided again at its group_wait */
+        x->released_ns = 0;
         x->remove = false;
         x->dirty = true;
         set_aobj(x, ao);
@@ -502,6 +506,29 @@ static int64_t repeat_of(const struct lw_notifier *n, size_t sink)
     return r;
 }
 
+/* The entry's last change, from which its group_wait counts. */
+static int64_t changed_at(const struct entry *x)
+{
+    return x->released_ns > x->changed_ns ? x->released_ns : x->changed_ns;
+}
+
+/* Inhibition is decided when the notification is sent: an alert whose source has resolved is
+ * told a group_wait after that is seen, not at once, and only if it still fires then. The
+ * target of an inhibition often resolves a moment after its source (the same cause): it is
+ * then never announced, rather than announced firing and resolved a moment later. */
+static bool still_inhibited(struct lw_notifier *n, struct entry *x, int64_t now)
+{
+    if (inhibited(n, x)) {
+        x->inhibited = true;
+        return true;
+    }
+    if (x->inhibited) {
+        x->inhibited = false;
+        x->released_ns = now;
+    }
+    return false;
+}
+
 /* What the entry should tell its sink now: 1 firing, 0 resolved, -1 nothing yet, -2 nothing
  * ever (the entry can go). `due` says whether its own group_wait has passed. */
 static int wanted(struct lw_notifier *n, struct entry *x, int64_t now, bool *due)
@@ -515,10 +542,11 @@ static int wanted(struct lw_notifier *n, struct entry *x, int64_t now, bool *due
             n->st.silenced++;
             return -1;
         }
-        if (inhibited(n, x)) {
+        if (still_inhibited(n, x, now)) {
             n->st.inhibited++;
             return -1;
         }
+        *due = now - changed_at(x) >= gw;
         if (x->notified != 1)
             return 1;
         int64_t rep = repeat_of(n, x->sink);
@@ -608,7 +636,7 @@ void lw_notifier_collect(struct lw_notifier *n, int64_t now_ns, struct lw_flush 
         if (want[i] >= 0 && !x->sending) {
             /* Not due yet (its own group_wait): the earliest such is the next due time. */
             int64_t gw = c->group_wait_ns > 0 ? c->group_wait_ns : 0;
-            int64_t t = x->changed_ns + gw > now_ns ? x->changed_ns + gw : now_ns;
+            int64_t t = changed_at(x) + gw > now_ns ? changed_at(x) + gw : now_ns;
             if (t < n->next_due_ns)
                 n->next_due_ns = t;
         }

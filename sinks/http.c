@@ -3,6 +3,7 @@
  * is built on, and the config helpers for URLs, secrets and timeouts. */
 #include "sink_http.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -23,6 +24,27 @@ void lw_http_free(struct lw_http *h)
         curl_easy_cleanup(h->curl);
     h->curl = NULL;
     pthread_mutex_destroy(&h->lock);
+}
+
+/* curl calls this about once a second while a request runs, even one that is only waiting. */
+static int on_progress(void *p, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    int64_t at = atomic_load((const _Atomic int64_t *)p);
+    return at != 0 && lw_mono_ns() >= at; /* nonzero: CURLE_ABORTED_BY_CALLBACK */
+}
+
+void lw_http_set_timeouts(struct lw_http *h, CURL *c)
+{
+    long timeout_ms = (long)(h->timeout_ns / LW_NS_PER_MS);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+    if (h->stop_at) {
+        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)h->stop_at);
+        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    }
 }
 
 static size_t on_body(char *p, size_t size, size_t nmemb, void *userdata)
@@ -101,7 +123,6 @@ int lw_http_post(struct lw_http *h, const char *sink, const char *url,
         curl_easy_reset(h->curl); /* keeps the connection cache */
     }
     CURL *c = h->curl;
-    long timeout_ms = (long)(h->timeout_ns / LW_NS_PER_MS);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_POST, 1L);
@@ -109,8 +130,7 @@ int lw_http_post(struct lw_http *h, const char *sink, const char *url,
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "logwarden/" LW_VERSION);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+    lw_http_set_timeouts(h, c);
     /* Worker threads: no SIGALRM-based resolver timeouts. */
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
@@ -120,6 +140,8 @@ int lw_http_post(struct lw_http *h, const char *sink, const char *url,
     /* TLS verification and proxies from the environment are libcurl's defaults and stay so. */
 
     CURLcode cc = curl_easy_perform(c);
+    if (cc == CURLE_ABORTED_BY_CALLBACK)
+        return lw_err_set(err, LW_EAGAIN, "sink %s: cut short: the daemon is stopping", sink);
     if (cc != CURLE_OK) {
         /* curl_easy_strerror, not the error buffer: the latter can quote the host or URL. */
         bool permanent = cc == CURLE_URL_MALFORMAT || cc == CURLE_UNSUPPORTED_PROTOCOL;
@@ -167,6 +189,7 @@ int lw_hsink_init(struct lw_sink *s, const struct lw_hsink_def *def, size_t priv
     if (lw_sink_cfg_timeout(doc, map, s->name, &timeout_ns, diag) != 0)
         rc = LW_EINVAL;
     lw_http_init(&h->http, timeout_ns);
+    h->http.stop_at = &s->stop_at_ns;
 
     const struct lw_yaml_node *n = lw_yaml_get(map, "url");
     if (lw_sink_cfg_str(doc, map, "url", s->name, !def->default_url, true, &h->url, diag) != 0)

@@ -48,6 +48,9 @@ struct lw_sink {
     const struct lw_sink_ops *ops;
     char *name;
     void *ctx;
+    /* Set (monotonic ns) when the daemon stops: a request still in flight then is cut short
+     * (a temporary failure: the notification stays in the outbox). 0: none. */
+    _Atomic int64_t stop_at_ns;
 };
 
 const struct lw_sink_ops *lw_sink_find(const char *type);

@@ -22,6 +22,7 @@ struct lw_http {
     CURL *curl;           /* created at the first request; under lock */
     pthread_mutex_t lock; /* held for a whole delivery (several requests for some sinks) */
     int64_t timeout_ns;   /* per request: connect + transfer */
+    const _Atomic int64_t *stop_at; /* the sink's stop_at_ns, or NULL */
 };
 
 /* What one request got back; filled by curl's callbacks on the calling thread. */
@@ -33,6 +34,8 @@ struct lw_http_resp {
 };
 
 void lw_http_init(struct lw_http *h, int64_t timeout_ns);
+/* Sets c's timeouts from h, and aborts a request still running at the sink's stop deadline. */
+void lw_http_set_timeouts(struct lw_http *h, CURL *c);
 void lw_http_free(struct lw_http *h);
 
 /* POSTs body to url with headers (borrowed). The caller holds h->lock. Returns LW_OK when a

@@ -2,9 +2,12 @@
 #include "store.h"
 #include "store_sql.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Every statement is prepared once at open; the enum indexes st->stmt and lw_store_sql. */
 enum {
@@ -77,6 +80,7 @@ struct lw_store {
     sqlite3 *db;
     char *path; /* for messages */
     int version;
+    bool mark; /* an empty file or an older logwarden's: migrate sets our application_id */
     sqlite3_stmt *stmt[ST__COUNT];
     char *ckpt_input, *ckpt_path; /* what lw_store_ckpt_get's row borrows */
 };
@@ -169,6 +173,14 @@ static int migrate(struct lw_store *st, struct lw_err *err)
             lw_log(LW_INFO, "[store] %s: migrated schema from version %d to %d", st->path, v,
                    LW_STORE_SCHEMA_VERSION);
     }
+    if (st->mark) {
+        char sql[64];
+        snprintf(sql, sizeof sql, LW_SQL_APP_ID_SET, LW_STORE_APP_ID);
+        if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+            rc = store_fail(st, err, "marking the file as logwarden's (application_id)");
+            goto out_rollback;
+        }
+    }
     if (sqlite3_exec(st->db, LW_SQL_COMMIT, NULL, NULL, NULL) != SQLITE_OK) {
         rc = store_fail(st, err, "committing the migration");
         goto out_rollback;
@@ -186,13 +198,122 @@ void lw_store_limit_memory(int64_t bytes)
     sqlite3_soft_heap_limit64(bytes);
 }
 
+/* Creates a missing state file 0600 before SQLite does (it would use 0644 less the umask); the
+ * -wal and -shm files SQLite adds take the database file's mode. An existing file keeps its own. */
+static void create_private(const char *path)
+{
+    if (!strcmp(path, ":memory:") || !strncmp(path, "file:", 5) || !*path)
+        return;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        close(fd); /* it did not exist: no SQLite lock of ours on it can be dropped by this */
+}
+
+/* check_identity: the file is damaged; quick_check says how. */
+#define LW_STORE_DAMAGED 1
+
+/* The integers of a query's first row (one or two columns); an SQLite result code. */
+static int query_int2(struct lw_store *st, const char *sql, int64_t *a, int64_t *b)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW) {
+            *a = sqlite3_column_int64(s, 0);
+            if (b)
+                *b = sqlite3_column_int64(s, 1);
+            rc = SQLITE_OK;
+        }
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+static int refuse(struct lw_store *st, struct lw_err *err, const char *what)
+{
+    return lw_err_set(err, LW_EINVAL,
+                      "%s is not a logwarden state file (%s): refused and left as it is; give "
+                      "logwarden a state file of its own",
+                      st->path, what);
+}
+
+/* Whether the file is ours, by reading only: our application_id; or no tables at all (a new or
+ * empty file); or the tables of a logwarden from before the mark. Sets st->mark for the last
+ * two. Anything else is refused before a byte of it is written. */
+static int check_identity(struct lw_store *st, struct lw_err *err)
+{
+    int64_t id = 0, ntables = 0, ours = 0;
+    char what[96];
+    int rc = query_int2(st, LW_SQL_APP_ID_GET, &id, NULL);
+    if (rc == SQLITE_NOTADB)
+        return refuse(st, err, "not an SQLite database");
+    if ((rc & 0xff) == SQLITE_CORRUPT)
+        return LW_STORE_DAMAGED; /* a truncated file can fail here already */
+    if (rc != SQLITE_OK)
+        return store_fail(st, err, "reading its application_id");
+    if (id == LW_STORE_APP_ID)
+        return 0;
+    if (id != 0) {
+        const char *fmt = "the SQLite database of another application: application_id 0x%08x";
+        snprintf(what, sizeof what, fmt, (unsigned)(uint32_t)id);
+        return refuse(st, err, what);
+    }
+    if (query_int2(st, LW_SQL_OUR_TABLES, &ntables, &ours) != SQLITE_OK)
+        return store_fail(st, err, "reading its tables");
+    if (ntables > 0 && ours < LW_SQL_OUR_TABLES_N)
+        return refuse(st, err,
+                      "the SQLite database of another application: its tables are not "
+                      "logwarden's");
+    st->mark = true;
+    return 0;
+}
+
+/* PRAGMA quick_check: "ok", or the problems found (the first few, on one line). */
+static int quick_check(struct lw_store *st, struct lw_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    struct lw_buf b = {0};
+    int rc = sqlite3_prepare_v2(st->db, LW_SQL_QUICK_CHECK, -1, &s, NULL);
+    int n = 0;
+    if (rc == SQLITE_OK) {
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+            const char *t = (const char *)sqlite3_column_text(s, 0);
+            if (!t || strcmp(t, "ok") != 0)
+                lw_buf_printf(&b, "%s%s", n++ ? "; " : "", t ? t : "?");
+        }
+    }
+    if (rc != SQLITE_DONE) /* it could not even look: why is the answer */
+        lw_buf_printf(&b, "%s%s", n++ ? "; " : "", sqlite3_errmsg(st->db));
+    sqlite3_finalize(s);
+    if (n == 0) {
+        lw_buf_free(&b);
+        return 0;
+    }
+    for (size_t i = 0; i < b.len; i++)
+        if (b.p[i] == '\n' || b.p[i] == '\r' || b.p[i] == '\t')
+            b.p[i] = ' ';
+    rc = lw_err_set(err, LW_EINVAL,
+                    "%s is damaged: PRAGMA quick_check says: %.*s; refused (restore a backup, "
+                    "or move it away to start afresh)",
+                    st->path, (int)b.len, b.p);
+    lw_buf_free(&b);
+    return rc;
+}
+
 int lw_store_open(struct lw_store **out, const char *path, struct lw_err *err)
+{
+    return lw_store_open_flags(out, path, 0, err);
+}
+
+int lw_store_open_flags(struct lw_store **out, const char *path, unsigned flags, struct lw_err *err)
 {
     struct lw_store *st = lw_calloc(1, sizeof *st);
     int rc;
 
     *out = NULL;
     st->path = lw_strdup(path);
+    create_private(path);
     /* NOMUTEX: a handle is used by one thread at a time (store.h), each thread opens its own. */
     rc = sqlite3_open_v2(path, &st->db,
                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
@@ -205,6 +326,17 @@ int lw_store_open(struct lw_store **out, const char *path, struct lw_err *err)
     }
     sqlite3_extended_result_codes(st->db, 1);
     sqlite3_busy_timeout(st->db, LW_STORE_BUSY_MS);
+    /* Until the file is known to be ours, closing must not checkpoint another application's
+     * write-ahead log into its database. */
+    sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+    rc = check_identity(st, err);
+    if (rc == LW_STORE_DAMAGED || (rc == 0 && (flags & LW_STORE_QUICK_CHECK)))
+        rc = quick_check(st, err);
+    if (rc > 0) /* damaged, yet quick_check found nothing: say what failed */
+        rc = store_fail(st, err, "reading its application_id");
+    if (rc < 0)
+        goto out_close;
+    sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, NULL);
     if (sqlite3_exec(st->db, LW_SQL_PRAGMAS, NULL, NULL, NULL) != SQLITE_OK) {
         rc = store_fail(st, err, "setting pragmas");
         goto out_close;
@@ -225,6 +357,72 @@ int lw_store_open(struct lw_store **out, const char *path, struct lw_err *err)
 out_close:
     lw_store_close(st);
     return rc;
+}
+
+/* ---------------------------------------------------------------- the daemon's lock */
+
+/* The pid written in the lock file by its owner, when F_GETLK cannot say (0: unknown). */
+static long lock_file_pid(int fd)
+{
+    char buf[32];
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
+    return strtol(buf, NULL, 10);
+}
+
+/* A separate file rather than the database: SQLite's own fcntl locks on the database would be
+ * released by any close() of another descriptor of it in this process. */
+int lw_store_lock(const char *path, int *fd, struct lw_err *err)
+{
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    char *lp;
+    *fd = -1;
+    if (!strcmp(path, ":memory:") || !*path)
+        return 0;
+    lp = lw_strdup(path);
+    lp = lw_realloc(lp, strlen(path) + sizeof ".lock");
+    strcat(lp, ".lock");
+    /* O_NOFOLLOW: the pid written below must not truncate whatever a planted link names. */
+    int f = open(lp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (f < 0) {
+        int rc = lw_err_set(err, LW_EIO, "state file %s: cannot open its lock file %s: %s", path,
+                            lp, strerror(errno));
+        free(lp);
+        return rc;
+    }
+    free(lp);
+    if (fcntl(f, F_SETLK, &fl) != 0) {
+        int e = errno;
+        long pid = 0;
+        if (e == EAGAIN || e == EACCES) {
+            struct flock q = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+            if (fcntl(f, F_GETLK, &q) == 0 && q.l_type != F_UNLCK && q.l_pid > 0)
+                pid = q.l_pid;
+            else
+                pid = lock_file_pid(f);
+            close(f);
+            if (pid > 0)
+                return lw_err_set(err, LW_EAGAIN, "state file %s is in use by pid %ld", path, pid);
+            return lw_err_set(err, LW_EAGAIN, "state file %s is in use by another process", path);
+        }
+        close(f);
+        return lw_err_set(err, LW_EIO, "state file %s: cannot lock it: %s", path, strerror(e));
+    }
+    /* For people (and F_GETLK across pid namespaces, which reports no pid): who holds it. */
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(f, 0) != 0 || pwrite(f, pid, (size_t)n, 0) != n)
+        lw_log(LW_WARN, "[store] %s.lock: cannot write the pid: %s", path, strerror(errno));
+    *fd = f;
+    return 0;
+}
+
+void lw_store_unlock(int fd)
+{
+    if (fd >= 0)
+        close(fd);
 }
 
 void lw_store_close(struct lw_store *st)

@@ -10,10 +10,27 @@
 struct lw_store;
 
 #define LW_STORE_SCHEMA_VERSION 3
+/* SQLite's application_id of a logwarden state file ("LWRD"): how a file is known to be ours. */
+#define LW_STORE_APP_ID 0x4C575244
 
-/* Opens (creating if needed) the state file at path, applies migrations, prepares statements.
- * ":memory:" gives a private in-memory store. *out is the caller's; close with lw_store_close. */
+/* Opens (creating if needed, mode 0600) the state file at path, applies migrations, prepares
+ * statements. ":memory:" gives a private in-memory store. *out is the caller's; close with
+ * lw_store_close. Before anything is written, the file must be a logwarden state file (our
+ * application_id, or an empty file, or the schema of a logwarden that predates the mark, which
+ * is then marked): anything else, another application's database included, is refused
+ * (LW_EINVAL) and left as it was. */
 int lw_store_open(struct lw_store **out, const char *path, struct lw_err *err);
+/* The same; with LW_STORE_QUICK_CHECK, a damaged file is also refused (LW_EINVAL) with what
+ * `PRAGMA quick_check` says, before anything is written (the daemon at start-up: O(file)). */
+#define LW_STORE_QUICK_CHECK 1u
+int lw_store_open_flags(struct lw_store **out, const char *path, unsigned flags,
+                        struct lw_err *err);
+
+/* One daemon per state file: an exclusive lock (fcntl) on PATH.lock, which holds the pid of
+ * its owner, kept until lw_store_unlock. LW_EAGAIN with err naming the owner's pid when another
+ * process has it; ":memory:" needs none (*fd is -1). */
+int lw_store_lock(const char *path, int *fd, struct lw_err *err);
+void lw_store_unlock(int fd);
 /* A soft limit, for the whole process, on the memory every store connection's caches may hold
  * (SQLite's page caches are 2 MB per connection by default); never a failure. */
 void lw_store_limit_memory(int64_t bytes);

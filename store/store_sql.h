@@ -103,6 +103,17 @@ static const char *const lw_store_migrations[] = {
     ") WITHOUT ROWID;",
 };
 
+/* The identity of the file (store.c check_identity), read before anything is written. */
+#define LW_SQL_APP_ID_GET "PRAGMA application_id"
+#define LW_SQL_APP_ID_SET "PRAGMA application_id = %d" /* LW_STORE_APP_ID */
+/* Every table, and how many of those the first schema made (a logwarden file before the mark). */
+#define LW_SQL_OUR_TABLES                                                                          \
+    "SELECT count(*), coalesce(sum(name IN ('schema_version', 'checkpoints', 'buckets', "          \
+    "'alert_states', 'outbox')), 0) FROM sqlite_master WHERE type = 'table'"
+#define LW_SQL_OUR_TABLES_N 5
+/* The first few problems say enough. */
+#define LW_SQL_QUICK_CHECK "PRAGMA quick_check(5)"
+
 #define LW_SQL_BEGIN "BEGIN IMMEDIATE"
 #define LW_SQL_COMMIT "COMMIT"
 #define LW_SQL_ROLLBACK "ROLLBACK"

@@ -312,7 +312,6 @@ static int email_deliver(struct lw_sink *s, const char *alerts_json, size_t len,
     }
     CURL *c = e->http.curl;
     struct upload up = {msgs.v[0].body, msgs.v[0].len, 0};
-    long timeout_ms = (long)(e->http.timeout_ns / LW_NS_PER_MS);
     curl_easy_setopt(c, CURLOPT_URL, e->url);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
     curl_easy_setopt(c, CURLOPT_USE_SSL, e->use_ssl);
@@ -327,8 +326,7 @@ static int email_deliver(struct lw_sink *s, const char *alerts_json, size_t len,
     curl_easy_setopt(c, CURLOPT_READDATA, &up);
     curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)up.len);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_discard);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+    lw_http_set_timeouts(&e->http, c);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     /* TLS verification is libcurl's default and stays on. */
 
@@ -410,6 +408,7 @@ static int email_init(struct lw_sink *s, const struct lw_yaml_doc *doc,
     if (lw_sink_cfg_timeout(doc, map, s->name, &timeout_ns, diag) != 0)
         rc = LW_EINVAL;
     lw_http_init(&e->http, timeout_ns);
+    e->http.stop_at = &s->stop_at_ns;
 
     bool smtps = false;
     if (lw_sink_cfg_str(doc, map, "smtp", s->name, true, true, &e->url, diag) != 0) {

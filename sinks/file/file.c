@@ -56,12 +56,21 @@ static int file_open(struct lw_sink *s, struct file_sink *f, struct lw_err *err)
 {
     struct stat st;
     if (f->fd >= 0) {
-        if (stat(f->path, &st) == 0 && st.st_dev == f->dev && st.st_ino == f->ino)
+        /* lstat: a symbolic link put in the file's place is not followed (below). */
+        if (lstat(f->path, &st) == 0 && st.st_dev == f->dev && st.st_ino == f->ino)
             return 0;
         close(f->fd);
         f->fd = -1;
     }
-    f->fd = open(f->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    /* O_NOFOLLOW: whoever can write the directory must not be able to point the daemon's
+     * writes at another file (a link to /etc/passwd) with a symbolic link. A temporary failure,
+     * so the alerts wait in the outbox until the link is replaced by the file itself. */
+    f->fd = open(f->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+    if (f->fd < 0 && errno == ELOOP)
+        return lw_err_set(err, LW_EAGAIN,
+                          "sink %s: %s is a symbolic link: refused (it is opened with O_NOFOLLOW); "
+                          "make path the file itself",
+                          s->name, f->path);
     if (f->fd < 0)
         return lw_err_set(err, LW_EAGAIN, "sink %s: open %s: %s", s->name, f->path,
                           strerror(errno));

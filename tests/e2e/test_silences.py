@@ -10,7 +10,8 @@
   restart; sent once when the silence is expired.
 - Inhibition: a firing critical alert mutes warnings with the same `service`, not those of
   another service; the muted one is sent when the source resolves while it still fires;
-  the source inhibits whatever sink it is routed to (or none).
+  the source inhibits whatever sink it is routed to (or none); a target that resolves within
+  group_wait of its source's resolution is never announced.
 
 Each scenario runs its own daemon and loopback webhook receiver (helpers from
 test_lifecycle.py); the scenarios run concurrently.
@@ -357,10 +358,49 @@ def inhibition_across_routes(t, binary):
         sc.cleanup()
 
 
+def inhibition_ends_with_its_target(t, binary):
+    """The edge: the source resolves a moment (2 s, less than group_wait) before its target.
+    Inhibition is decided when the target's notification would be sent, a group_wait after the
+    source's resolution: the target has resolved by then, so it is never announced (it used to
+    be sent firing at the next flush after the source resolved, then resolved)."""
+    rx = Receiver()
+    rules = (alert_rule("Src", "src", "5s", above=0, severity="critical")
+             + alert_rule("Tgt", "tgt", "5s", above=0))
+    sc = Scenario(binary, "inhedge", rules, [("hook", rx.url())],
+                  {"group_wait": "3s", "repeat_interval": "1h"}, inhibit=INHIBIT)
+    try:
+        t.check(sc.start(), "daemon running", sc.stderr())
+        # A fifth of a second past a whole second: both events sit well inside their buckets.
+        time.sleep(1.2 - time.time() % 1.0)
+        sc.write("src api")
+        time.sleep(2.0)
+        sc.write("tgt api")
+        t.check(e2e.wait_for(lambda: sc.api_alert("Tgt", "firing", service="api"), 3),
+                "the target fires while the source fires", repr(sc.api_alerts()))
+        src = wait_alert(rx, 6, alert="Src", status="firing")
+        t.check(src, "the source is sent firing", dump(rx) + sc.stderr())
+        res = wait_alert(rx, 15, alert="Src", status="resolved")
+        t.check(res, "the source is sent resolved", dump(rx) + sc.stderr())
+        t.check(e2e.wait_for(lambda: sc.api_alert("Tgt", service="api") is None, 6),
+                "the target resolves (2 s after its source)", repr(sc.api_alerts()))
+        time.sleep(4)  # past the target's group_wait after its own resolution
+        t.eq([(a["status"], a["alert"]) for _, a in rx.alerts(alert="Tgt")], [],
+             "the target, inhibited until its source resolved and resolved within group_wait "
+             "of that, is never announced (neither firing nor resolved)")
+        t.check(e2e.wait_for(lambda: sc.metrics().get(
+            "logwarden_notifications_suppressed_total", 0) >= 1, 7),
+            "... and counted in logwarden_notifications_suppressed_total", repr(sc.metrics()))
+    finally:
+        t.eq(sc.stop(), 0, "SIGTERM -> exit 0")
+        rx.close()
+        sc.cleanup()
+
+
 def main():
     binary = e2e.binary_from_argv()
     run_scenarios(binary, [cli_silences, http_silences, silence_applies_at_once,
-                           restart_while_silenced, inhibition, inhibition_across_routes])
+                           restart_while_silenced, inhibition, inhibition_across_routes,
+                           inhibition_ends_with_its_target])
 
 
 if __name__ == "__main__":

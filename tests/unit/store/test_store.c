@@ -1,13 +1,17 @@
 /* test_store.c: unit tests for store.c: schema and migrations, flush atomicity and upserts,
- * loaders, checkpoints, the outbox, and two connections writing from two threads. */
+ * loaders, checkpoints, the outbox, two connections writing from two threads, which files are
+ * ours (application_id, quick_check, mode 0600) and the daemon's lock. */
 #include "lw.h"
 #include "store.h"
 #include "test.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char tmpdir[256];
@@ -560,6 +564,170 @@ static void test_usage(void)
     lw_buf_free(&b);
 }
 
+/* The whole file, to compare before and after; the caller frees. */
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *p = NULL;
+    *len = 0;
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    p = lw_malloc((size_t)n + 1);
+    *len = fread(p, 1, (size_t)n, f);
+    fclose(f);
+    return p;
+}
+
+/* Opening path must fail with LW_EINVAL, say why, and change no byte of it. */
+static void check_refused(const char *path, const char *why)
+{
+    struct lw_store *st = NULL;
+    struct lw_err err = {0};
+    size_t n0, n1;
+    char *before = slurp(path, &n0), *after;
+    CHECK_EQ(lw_store_open(&st, path, &err), LW_EINVAL);
+    CHECK(st == NULL);
+    CHECK(strstr(err.msg, "not a logwarden state file") != NULL);
+    CHECK(strstr(err.msg, why) != NULL);
+    after = slurp(path, &n1);
+    CHECK(before && after && n0 == n1 && memcmp(before, after, n0) == 0);
+    free(before);
+    free(after);
+}
+
+static void test_identity(void)
+{
+    struct lw_store *st = NULL;
+    struct lw_err err = {0};
+    char path[512], side[600];
+    struct stat sb;
+
+    /* A new file: created 0600, marked. */
+    tmp_path(path, sizeof path, "ours.db");
+    CHECK_EQ(lw_store_open(&st, path, &err), 0);
+    lw_store_close(st);
+    CHECK_EQ(stat(path, &sb), 0);
+    CHECK_EQ(sb.st_mode & 0777, 0600);
+    CHECK_EQ(raw_int(path, "PRAGMA application_id"), LW_STORE_APP_ID);
+
+    /* A logwarden file from before the mark opens, keeps its rows and is marked. */
+    CHECK_EQ(raw_exec(path, "PRAGMA application_id = 0; INSERT INTO silences VALUES ('s1', '[]', "
+                            "0, 1, '', '', 0)"),
+             SQLITE_OK);
+    CHECK_EQ(lw_store_open(&st, path, &err), 0);
+    lw_store_close(st);
+    CHECK_EQ(raw_int(path, "PRAGMA application_id"), LW_STORE_APP_ID);
+    CHECK_EQ(raw_int(path, "SELECT count(*) FROM silences"), 1);
+
+    /* Another application's databases, with and without an application_id of their own. */
+    tmp_path(path, sizeof path, "theirs.db");
+    CHECK_EQ(raw_exec(path, "CREATE TABLE outbox (x); INSERT INTO outbox VALUES (1)"), SQLITE_OK);
+    check_refused(path, "another application");
+    snprintf(side, sizeof side, "%s-wal", path);
+    CHECK(access(side, F_OK) != 0);
+    tmp_path(path, sizeof path, "theirs-id.db");
+    CHECK_EQ(raw_exec(path, "PRAGMA application_id = 7; CREATE TABLE t (x)"), SQLITE_OK);
+    check_refused(path, "application_id 0x00000007");
+
+    /* A text file. */
+    tmp_path(path, sizeof path, "notes.db");
+    FILE *f = fopen(path, "w");
+    for (int i = 0; i < 40; i++)
+        fputs("some notes, certainly not a database\n", f);
+    fclose(f);
+    check_refused(path, "not an SQLite database");
+
+    /* An empty file is a new one. */
+    tmp_path(path, sizeof path, "empty.db");
+    fclose(fopen(path, "w"));
+    CHECK_EQ(lw_store_open(&st, path, &err), 0);
+    lw_store_close(st);
+    CHECK_EQ(raw_int(path, "PRAGMA application_id"), LW_STORE_APP_ID);
+}
+
+static void test_quick_check(void)
+{
+    struct lw_store *st = NULL;
+    struct lw_err err = {0};
+    char path[512];
+    tmp_path(path, sizeof path, "damaged.db");
+    CHECK_EQ(lw_store_open(&st, path, &err), 0);
+    lw_store_close(st);
+    /* Enough rows for several pages, then the second half of the file overwritten. */
+    CHECK_EQ(raw_exec(path, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE "
+                            "i < 2000) INSERT INTO checkpoints SELECT 'in', 'p' || i, i, i, i "
+                            "FROM n; PRAGMA wal_checkpoint(TRUNCATE)"),
+             SQLITE_OK);
+    CHECK_EQ(lw_store_open_flags(&st, path, LW_STORE_QUICK_CHECK, &err), 0);
+    lw_store_close(st);
+    size_t n;
+    char *data = slurp(path, &n);
+    CHECK(data && n > 8 * 4096);
+    memset(data + n / 2, 0x5a, n / 2);
+    FILE *f = fopen(path, "wb");
+    fwrite(data, 1, n, f);
+    fclose(f);
+    free(data);
+    CHECK_EQ(lw_store_open_flags(&st, path, LW_STORE_QUICK_CHECK, &err), LW_EINVAL);
+    CHECK(st == NULL);
+    CHECK(strstr(err.msg, "damaged: PRAGMA quick_check says:") != NULL);
+}
+
+static void test_lock(void)
+{
+    struct lw_err err = {0};
+    char path[512];
+    int fd = -1, pipefd[2];
+    tmp_path(path, sizeof path, "locked.db");
+    CHECK_EQ(lw_store_lock(":memory:", &fd, &err), 0);
+    CHECK_EQ(fd, -1);
+
+    /* A child holds the lock: we are refused, told its pid; once it is gone, we get it. */
+    CHECK_EQ(pipe(pipefd), 0);
+    pid_t child = fork();
+    if (child == 0) {
+        int cfd;
+        char c = lw_store_lock(path, &cfd, &err) == 0 ? 'y' : 'n';
+        if (write(pipefd[1], &c, 1) != 1)
+            _exit(1);
+        pause();
+        _exit(0);
+    }
+    char c = 0;
+    CHECK_EQ(read(pipefd[0], &c, 1), 1);
+    CHECK_EQ(c, 'y');
+    CHECK_EQ(lw_store_lock(path, &fd, &err), LW_EAGAIN);
+    char want[64];
+    snprintf(want, sizeof want, "is in use by pid %ld", (long)child);
+    CHECK(strstr(err.msg, want) != NULL);
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    close(pipefd[0]);
+    close(pipefd[1]);
+    CHECK_EQ(lw_store_lock(path, &fd, &err), 0);
+    CHECK(fd >= 0);
+    lw_store_unlock(fd);
+
+    /* A link planted as the lock file is not followed: what it names is not truncated. */
+    char victim[512], lock[600];
+    size_t n;
+    tmp_path(victim, sizeof victim, "victim.txt");
+    FILE *f = fopen(victim, "w");
+    fputs("precious\n", f);
+    fclose(f);
+    tmp_path(path, sizeof path, "planted.db");
+    snprintf(lock, sizeof lock, "%s.lock", path);
+    CHECK_EQ(symlink(victim, lock), 0);
+    CHECK_EQ(lw_store_lock(path, &fd, &err), LW_EIO);
+    CHECK(strstr(err.msg, "lock file") != NULL);
+    char *v = slurp(victim, &n);
+    CHECK(v && n == 9 && !memcmp(v, "precious\n", 9));
+    free(v);
+}
+
 int main(void)
 {
     const char *base = getenv("TMPDIR");
@@ -575,6 +743,9 @@ int main(void)
     test_outbox();
     test_two_threads();
     test_usage();
+    test_identity();
+    test_quick_check();
+    test_lock();
 
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
