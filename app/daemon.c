@@ -599,11 +599,17 @@ static int run(const char *config_path)
     bool net = false; /* a sink sends over the network: curl is initialised */
     int rc = 2;
 
+    struct lw_diag warnings = {0};
     if (lw_config_load(&d.cfg, config_path, &diag) < 0 ||
-        lw_config_rules(d.cfg, &d.rs, &diag) < 0) {
+        lw_config_rules_warn(d.cfg, &d.rs, &diag, &warnings) < 0) {
+        lw_diag_free(&warnings);
         lw_diag_print(&diag, stderr);
         goto out;
     }
+    /* What check calls a warning (a field only other inputs set) is said at start too. */
+    for (size_t i = 0; i < warnings.n; i++)
+        lw_log(LW_WARN, "%s", warnings.msgs[i]);
+    lw_diag_free(&warnings);
     rc = 1;
     warn_root();
     /* Before the file is opened: a second daemon on it would read every line again and send

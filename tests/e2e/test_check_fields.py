@@ -164,6 +164,15 @@ def main():
         c.eq(r.returncode, 0, "host on a raw file input: valid (exit 0)")
         has(c, r.stderr, f"{d.join('warn.yaml')}:8:16: warning: field 'host' is never set: it "
             "comes from syslog headers", "host on a raw file input: a warning")
+        # run says the same warning in its log at start, and runs.
+        dm = e2e.Daemon(binary, setup(d, "warn", WARN), d.path)
+        try:
+            e2e.wait_for(lambda: "running" in dm.stderr() or not dm.alive(), 10)
+            c.check(dm.alive() and "warn " in dm.stderr() and
+                    "warning: field 'host' is never set" in dm.stderr(),
+                    "run: the warning is logged at start, and the daemon runs", dm.stderr())
+        finally:
+            c.eq(dm.stop(), 0, "run: SIGTERM -> exit 0")
 
         # A JSON body gives the name: no error, and it groups by the JSON key.
         cfg = setup(d, "json", JSON_TOPIC)
