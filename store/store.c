@@ -34,6 +34,7 @@ enum {
     ST_NOTIF_LOAD,
     ST_SILENCE_PUT,
     ST_SILENCE_EXPIRE,
+    ST_SILENCE_PURGE,
     ST_SILENCE_LIST,
     ST_USAGE_CLEAR,
     ST_USAGE_PUT,
@@ -65,6 +66,7 @@ static const char *const lw_store_sql[ST__COUNT] = {
     [ST_NOTIF_LOAD] = LW_SQL_NOTIF_LOAD,
     [ST_SILENCE_PUT] = LW_SQL_SILENCE_PUT,
     [ST_SILENCE_EXPIRE] = LW_SQL_SILENCE_EXPIRE,
+    [ST_SILENCE_PURGE] = LW_SQL_SILENCE_PURGE,
     [ST_SILENCE_LIST] = LW_SQL_SILENCE_LIST,
     [ST_USAGE_CLEAR] = LW_SQL_USAGE_CLEAR,
     [ST_USAGE_PUT] = LW_SQL_USAGE_PUT,
@@ -858,7 +860,12 @@ int lw_store_load_notifs(struct lw_store *st, lw_notif_fn *fn, void *payload, st
 
 int lw_store_silence_put(struct lw_store *st, const struct lw_silence_row *r, struct lw_err *err)
 {
-    sqlite3_stmt *s = st->stmt[ST_SILENCE_PUT];
+    sqlite3_stmt *s = st->stmt[ST_SILENCE_PURGE];
+    sqlite3_bind_int64(s, 1, r->created_ns - 5 * 86400 * LW_NS_PER_SEC);
+    sqlite3_bind_int64(s, 2, r->created_ns);
+    if (step_done(s) != 0)
+        return store_fail(st, err, "purging expired silences");
+    s = st->stmt[ST_SILENCE_PUT];
     sqlite3_bind_text(s, 1, r->id, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, r->matchers, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 3, r->starts_ns);

@@ -187,6 +187,12 @@ static const char *const lw_store_migrations[] = {
     "INSERT OR REPLACE INTO silences (id, matchers, starts_ns, ends_ns, comment, created_by, "     \
     "created_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
 #define LW_SQL_SILENCE_EXPIRE "UPDATE silences SET ends_ns = ?2 WHERE id = ?1 AND ends_ns > ?2"
+/* Expired silences are kept 5 days (Alertmanager's default retention) and at most the newest
+ * 1000 of them: creating and expiring silences cannot grow the file without bound. ?1: the
+ * retention's start, ?2: now. */
+#define LW_SQL_SILENCE_PURGE                                                                       \
+    "DELETE FROM silences WHERE ends_ns <= ?2 AND (ends_ns < ?1 OR id NOT IN (SELECT id FROM "     \
+    "silences WHERE ends_ns <= ?2 ORDER BY ends_ns DESC LIMIT 1000))"
 /* ?1: 1 = every silence, 0 = only those not ended by ?2. */
 #define LW_SQL_USAGE_CLEAR "DELETE FROM alert_usage"
 #define LW_SQL_USAGE_PUT                                                                           \

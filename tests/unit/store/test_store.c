@@ -728,6 +728,38 @@ static void test_lock(void)
     free(v);
 }
 
+/* Expired silences are kept 5 days and at most 1000: create-and-expire loops (over the HTTP
+ * API, with the token) cannot grow the state file without bound. */
+static void test_silence_purge(void)
+{
+    char path[300], id[40];
+    struct lw_store *st;
+    struct lw_err err = {0};
+    int64_t now = INT64_C(1710000000) * LW_NS_PER_SEC, day = 86400 * LW_NS_PER_SEC;
+    snprintf(path, sizeof path, "%s/silences.db", tmpdir);
+    CHECK_EQ(lw_store_open(&st, path, &err), 0);
+    struct lw_silence_row r = {.matchers = "[]", .comment = "c", .created_by = "me"};
+    r.id = id;
+    snprintf(id, sizeof id, "old");
+    r.starts_ns = r.created_ns = now - 7 * day;
+    r.ends_ns = now - 6 * day; /* ended 6 days ago: past the retention */
+    CHECK_EQ(lw_store_silence_put(st, &r, &err), 0);
+    for (int i = 0; i < 1100; i++) { /* 1100 ended within the last day */
+        snprintf(id, sizeof id, "s%d", i);
+        r.starts_ns = r.created_ns = now - day;
+        r.ends_ns = now - day + i * LW_NS_PER_SEC;
+        CHECK_EQ(lw_store_silence_put(st, &r, &err), 0);
+    }
+    snprintf(id, sizeof id, "active");
+    r.starts_ns = r.created_ns = now;
+    r.ends_ns = now + day;
+    CHECK_EQ(lw_store_silence_put(st, &r, &err), 0);
+    lw_store_close(st);
+    CHECK_EQ(raw_int(path, "SELECT count(*) FROM silences"), 1001);
+    CHECK_EQ(raw_int(path, "SELECT count(*) FROM silences WHERE id IN ('old', 's99', 's100')"), 1);
+    CHECK_EQ(raw_int(path, "SELECT count(*) FROM silences WHERE id IN ('active', 's1099')"), 2);
+}
+
 int main(void)
 {
     const char *base = getenv("TMPDIR");
@@ -746,6 +778,7 @@ int main(void)
     test_identity();
     test_quick_check();
     test_lock();
+    test_silence_purge();
 
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
