@@ -707,6 +707,8 @@ void lw_expr_free(struct lw_expr *e)
 
 /* ---- evaluate ---- */
 
+_Thread_local bool lw_expr_gave_up_now;
+
 uint64_t lw_expr_gave_up(const struct lw_expr *e)
 {
     return e && e->gave_up ? *e->gave_up : 0;
@@ -835,6 +837,7 @@ static bool match(const struct lw_expr *e, const struct op *o, const struct lw_v
     int rc = pcre2_match(rx->code, (PCRE2_SPTR)s, n, 0, 0, rx->md, e->mctx);
     if (rc < 0 && rc != PCRE2_ERROR_NOMATCH) {
         ++*e->gave_up; /* counted: the caller tells which event it cost */
+        lw_expr_gave_up_now = true;
         return false;  /* a limit was hit: unknown, so neither =~ nor !~ holds */
     }
     return (rc >= 0) == (o->cmp == CMP_RE);

@@ -46,6 +46,9 @@ int lw_expr_compile(struct lw_expr **out, const char *src, lw_expr_resolve_fn *r
  * Thread-safe for concurrent callers only if each has its own match data: this
  * implementation keeps PCRE2 match data inside the expr, so one thread per expr. */
 bool lw_expr_eval(const struct lw_expr *e, const struct lw_value *fields, size_t nfields);
+/* Set by lw_expr_eval when one of its regexes gave up at a PCRE2 limit; the caller that wants
+ * to know clears it first. A flag, not a call per evaluation: alerts' where:/of: run per event. */
+extern _Thread_local bool lw_expr_gave_up_now;
 /* Regex matches of e that gave up at a PCRE2 limit so far (0 for NULL or no regex). */
 uint64_t lw_expr_gave_up(const struct lw_expr *e);
 void lw_expr_free(struct lw_expr *e);

@@ -441,11 +441,11 @@ int lw_ruleset_match(struct lw_ruleset *rs, const struct lw_rec *r, int64_t now_
 
 bool lw_rules_eval(const struct lw_expr *e, const struct lw_event *ev)
 {
-    uint64_t gave_up = lw_expr_gave_up(e);
+    lw_expr_gave_up_now = false;
     bool r = lw_expr_eval(e, ev->fields, ev->def->nfields);
     /* An alert's where:/of: regex that gave up is counted on the event it read, as the event's
      * own where: is (the ruleset owns the event definitions; the event only borrows one). */
-    if (lw_expr_gave_up(e) != gave_up)
+    if (lw_expr_gave_up_now)
         limit_hit((struct lw_event_def *)ev->def, 1, 0);
     return r;
 }

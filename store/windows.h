@@ -91,6 +91,12 @@ void lw_win_restore(struct lw_win *w, struct lw_wgroup *g, int64_t b, const stru
 /* The aggregate over buckets (n - k*back - k, n - k*back]: back 0 is the window ending at
  * instant n, back 1 the one before it. Drops buckets too old for any later instant. */
 void lw_win_agg(struct lw_win *w, struct lw_wgroup *g, int64_t n, int back, struct lw_agg *out);
+/* Events in every bucket g holds (its window and any older bucket not yet dropped): an upper
+ * bound of any window's count, read without touching the buckets. */
+static inline double lw_win_held_count(const struct lw_wgroup *g)
+{
+    return g->tot[0];
+}
 /* The oldest bucket the group holds after bucket `after`, or INT64_MAX when there is none. */
 int64_t lw_win_next_bucket(const struct lw_win *w, const struct lw_wgroup *g, int64_t after);
 /* Forgets g (its pointer becomes invalid). */
