@@ -158,10 +158,8 @@ static void remove_at(struct lw_dds *s, uint32_t i)
     s->len--;
 }
 
-void lw_dds_add(struct lw_dds *s, double v, int64_t count)
+static void add_key(struct lw_dds *s, int32_t key, double v, int64_t count)
 {
-    v = finite_(v);
-    int32_t key = key_of(v);
     uint32_t i = s->len && bkey(&s->b[s->len - 1]) < key ? s->len : find(s, key);
     s->count += count;
     if (i < s->len && bkey(&s->b[i]) == key) {
@@ -181,6 +179,20 @@ void lw_dds_add(struct lw_dds *s, double v, int64_t count)
     s->b[i] = mkbin(key, count, (double)count * v);
     s->len++;
     collapse(s);
+}
+
+void lw_dds_add(struct lw_dds *s, double v, int64_t count)
+{
+    v = finite_(v);
+    add_key(s, key_of(v), v, count);
+}
+
+void lw_dds_add2(struct lw_dds *a, struct lw_dds *b, double v)
+{
+    v = finite_(v);
+    int32_t key = key_of(v); /* the log once: this is the line path of every quantile alert */
+    add_key(a, key, v, 1);
+    add_key(b, key, v, 1);
 }
 
 void lw_dds_merge(struct lw_dds *dst, const struct lw_dds *src, int sign)

@@ -24,6 +24,8 @@ void lw_dds_free(struct lw_dds *s);
 void lw_dds_clear(struct lw_dds *s);
 /* Adds v count times (count may be negative to remove). */
 void lw_dds_add(struct lw_dds *s, double v, int64_t count);
+/* Adds v once to a and once to b (a bucket and its window), working out its bin once. */
+void lw_dds_add2(struct lw_dds *a, struct lw_dds *b, double v);
 /* dst += sign * src (sign 1 or -1). */
 void lw_dds_merge(struct lw_dds *dst, const struct lw_dds *src, int sign);
 int64_t lw_dds_count(const struct lw_dds *s);

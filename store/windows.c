@@ -364,8 +364,7 @@ int lw_win_add(struct lw_win *w, struct lw_wgroup *g, int64_t b, int64_t now_b, 
         }
         if (!g->aux)
             g->aux = lw_dds_new();
-        lw_dds_add(sk, v, 1);
-        lw_dds_add(g->aux, v, 1);
+        lw_dds_add2(sk, g->aux, v);
     }
     if (b > g->last_bucket)
         g->last_bucket = b;
