@@ -56,6 +56,8 @@ struct lw_notifier {
     struct silence *sil;
     size_t nsil;
     struct lw_notifier_stats st;
+    uint64_t suppressed_logged; /* suppressions already said in the log */
+    int64_t suppressed_log_ns;  /* when */
     int64_t due_ns, next_due_ns; /* lw_notifier_due; collect's next value for it */
     /* collect output */
     int64_t now;
@@ -647,6 +649,17 @@ void lw_notifier_collect(struct lw_notifier *n, int64_t now_ns, struct lw_flush 
         }
         if (x->dirty || x->sending || x->remove)
             add_row(n, x, now_ns);
+    }
+    /* Not lost in silence: once a minute at most, how many alerts were never sent. */
+    if (n->st.suppressed > n->suppressed_logged &&
+        (n->suppressed_log_ns == 0 || now_ns - n->suppressed_log_ns >= 60 * LW_NS_PER_SEC)) {
+        lw_log(LW_INFO,
+               "%llu alerts fired and were not sent: resolved within group_wait of firing or of "
+               "the end of their inhibition, or while silenced "
+               "(logwarden_notifications_suppressed_total)",
+               (unsigned long long)(n->st.suppressed - n->suppressed_logged));
+        n->suppressed_logged = n->st.suppressed;
+        n->suppressed_log_ns = now_ns;
     }
     free(want);
     free(due_sink);

@@ -560,6 +560,12 @@ def flap_within_group_wait(t, binary):
         m = sc.metrics()
         t.eq(m.get("logwarden_alert_transitions_total"), 2.0, "/metrics: two transitions")
         t.eq(m.get("logwarden_notifications_sent_total"), 0.0, "/metrics: no notification")
+        said = e2e.wait_for(lambda: "1 alerts fired and were not sent" in sc.stderr(), 8)
+        t.check(said, "the log says one alert was never sent", e2e.tail(sc.stderr()))
+        sup = e2e.wait_for(lambda: sc.metrics().get(
+            "logwarden_notifications_suppressed_total") == 1.0, 8)
+        t.check(sup, "/metrics: logwarden_notifications_suppressed_total 1",
+                repr(sc.metrics().get("logwarden_notifications_suppressed_total")))
     finally:
         t.eq(sc.stop(), 0, "SIGTERM -> exit 0")
         rx.close()
