@@ -479,6 +479,16 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                        "not found: /, /health, /metrics, /api/alerts, /api/silences, /api/reload");
 }
 
+/* libmicrohttpd's own messages go through our log, so that they are redacted and formatted like
+ * every other line (its default writes to stderr directly). */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    msg[strcspn(msg, "\n")] = 0;
+    lw_log(LW_WARN, "[http] %s", msg);
+}
+
 static void done(void *cls, struct MHD_Connection *c, void **con_cls,
                  enum MHD_RequestTerminationCode toe)
 {
@@ -522,7 +532,8 @@ int lw_http_start(struct lw_http **out, const char *listen, const struct lw_conf
     h->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
                               handle, h, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_CONNECTION_LIMIT,
                               (unsigned)MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
-                              MHD_OPTION_NOTIFY_COMPLETED, done, h, MHD_OPTION_END);
+                              MHD_OPTION_NOTIFY_COMPLETED, done, h, MHD_OPTION_EXTERNAL_LOGGER,
+                              mhd_log, NULL, MHD_OPTION_END);
     if (!h->mhd) {
         lw_store_close(h->st);
         free(h);

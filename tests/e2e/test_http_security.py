@@ -440,11 +440,36 @@ def secrets_redacted(t, binary):
         sc.cleanup()
 
 
+def connection_limit(t, binary):
+    """Past the connection limit (64) libmicrohttpd refuses, and says so through our log (as
+    every line: formatted, redacted), not straight to stderr."""
+    import socket
+    sc = Scenario(binary, "connlimit", alert_rule("Web", "web", "20s", above=0), NOWHERE,
+                  {"group_wait": "1s"})
+    socks = []
+    try:
+        t.check(sc.start(), "daemon running", sc.stderr())
+        for _ in range(70):
+            try:
+                socks.append(socket.create_connection(("127.0.0.1", sc.port), timeout=2))
+            except OSError:
+                break
+        said = e2e.wait_for(lambda: "connection limit" in sc.stderr(), 5)
+        lines = [l for l in sc.stderr().splitlines() if "connection limit" in l]
+        t.check(said and all(" warn [http] " in l and l[:4].isdigit() for l in lines),
+                "the refusal is logged as one of ours ('warn [http] ...')", "\n".join(lines[:3]))
+    finally:
+        for so in socks:
+            so.close()
+        t.eq(sc.stop(), 0, "SIGTERM -> exit 0")
+        sc.cleanup()
+
+
 def main():
     binary = e2e.binary_from_argv()
     run_scenarios(binary, [token_gate, browser_without_token, token_file_public_reads,
                            config_refusals,
-                           silence_bounds, secrets_redacted])
+                           silence_bounds, secrets_redacted, connection_limit])
 
 
 if __name__ == "__main__":
