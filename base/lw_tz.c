@@ -1,6 +1,7 @@
 /* lw_tz.c: time zones for timestamps without a zone: TZif files (RFC 8536) read once per zone,
  * their POSIX TZ footer rule for times past the table, and local <-> UTC conversion. */
 #include "lw_tz.h"
+#include "lw_time.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -47,11 +48,6 @@ static int64_t floor_div(int64_t a, int64_t b)
 {
     int64_t q = a / b;
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-static bool is_leap(int64_t y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
 /* ---------------------------------------------------------------- POSIX TZ rules */
@@ -169,11 +165,10 @@ static int64_t rdate_day(const struct rdate *r, int64_t y)
 {
     int64_t jan1 = lw_days_from_civil(y, 1, 1);
     if (r->kind == 'J')
-        return jan1 + r->n - 1 + (is_leap(y) && r->n >= 60);
+        return jan1 + r->n - 1 + (lw_days_in_month(y, 2) == 29 && r->n >= 60);
     if (r->kind == 'n')
         return jan1 + r->n;
-    static const unsigned char dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int len = dim[r->m - 1] + (r->m == 2 && is_leap(y));
+    int len = (int)lw_days_in_month(y, (unsigned)r->m);
     int64_t first = lw_days_from_civil(y, (unsigned)r->m, 1);
     int wd1 = (int)((first % 7 + 7 + 4) % 7); /* 1970-01-01 was a Thursday (4) */
     int day = 1 + (r->d - wd1 + 7) % 7 + (r->w - 1) * 7;
@@ -187,16 +182,8 @@ static int32_t prule_offset(const struct prule *r, int64_t t)
     if (!r->has_dst)
         return r->std_off;
     int64_t days = floor_div(t + r->std_off, DAY_S), y;
-    /* The year of the local date: civil from days, year part only. */
-    {
-        int64_t z = days + 719468;
-        int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-        unsigned doe = (unsigned)(z - era * 146097);
-        unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-        unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        unsigned mp = (5 * doy + 2) / 153;
-        y = (int64_t)yoe + era * 400 + (mp >= 10);
-    }
+    unsigned m, d;
+    lw_civil_from_days(days, &y, &m, &d); /* the year of the local date */
     /* The start is given in standard time, the end in daylight time. */
     int64_t start = rdate_day(&r->start, y) * DAY_S + r->start.time - r->std_off;
     int64_t end = rdate_day(&r->end, y) * DAY_S + r->end.time - r->dst_off;

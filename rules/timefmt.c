@@ -3,6 +3,7 @@
 #define _GNU_SOURCE /* strptime_l, newlocale, tm_gmtoff */
 #endif
 #include "timefmt.h"
+#include "lw_time.h"
 #include "lw_tz.h"
 
 #include <locale.h>
@@ -38,31 +39,6 @@ static int64_t floor_div(int64_t a, int64_t b)
 {
     int64_t q = a / b;
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-static bool is_leap(int64_t y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static unsigned days_in_month(int64_t y, unsigned m)
-{
-    static const unsigned char dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    return m == 2 && is_leap(y) ? 29 : dim[m - 1];
-}
-
-/* The inverse of lw_days_from_civil() (Howard Hinnant's civil_from_days). */
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-    z += 719468;
-    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    const unsigned doe = (unsigned)(z - era * 146097);
-    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
 /* Seconds to ns; -1 when out of the int64 range. */
@@ -128,55 +104,15 @@ static size_t skip_spaces(const char *s, size_t n, size_t i)
     return i;
 }
 
-/* rfc3339 (and the common ISO 8601 relaxations): date, T/t/space, time, optional fraction with
- * '.' or ',', optional zone (Z, +hh:mm, +hhmm, +hh; a space before it allowed). A missing zone
- * is UTC: many JSON loggers drop it, and refusing those lines would lose their events. */
+/* rfc3339 with the ISO 8601 relaxations (lw_time.h), then only spaces. A missing zone is UTC:
+ * many JSON loggers drop it, and refusing those lines would lose their events. */
 static int parse_rfc3339(const char *s, size_t n, int64_t *out)
 {
-    size_t i = 0;
-    unsigned y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
-    int64_t frac = 0, off = 0;
-    if (!digits(s, n, &i, 4, &y) || i >= n || s[i++] != '-' || !digits(s, n, &i, 2, &mo) ||
-        i >= n || s[i++] != '-' || !digits(s, n, &i, 2, &d))
+    struct lw_rfc3339 t;
+    size_t i = lw_rfc3339_scan(s, n, LW_RFC3339_RELAXED, &t);
+    if (i == 0 || skip_spaces(s, n, i) != n)
         return -1;
-    if (i >= n || (s[i] != 'T' && s[i] != 't' && s[i] != ' '))
-        return -1;
-    i++;
-    if (!digits(s, n, &i, 2, &h) || i >= n || s[i++] != ':' || !digits(s, n, &i, 2, &mi) ||
-        i >= n || s[i++] != ':' || !digits(s, n, &i, 2, &sec))
-        return -1;
-    if (i < n && (s[i] == '.' || s[i] == ',')) {
-        i++;
-        if (!frac_digits(s, n, &i, LW_NS_PER_SEC, &frac))
-            return -1;
-    }
-    /* A leap second (:60) is accepted and lands on the next second, as POSIX time does. */
-    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60)
-        return -1;
-    if (i < n && s[i] == ' ')
-        i++;
-    if (i < n && (s[i] == 'Z' || s[i] == 'z')) {
-        i++;
-    } else if (i < n && (s[i] == '+' || s[i] == '-')) {
-        int sign = s[i++] == '-' ? -1 : 1;
-        unsigned oh, om = 0;
-        if (!digits(s, n, &i, 2, &oh))
-            return -1;
-        if (i < n && s[i] == ':') {
-            i++;
-            if (!digits(s, n, &i, 2, &om))
-                return -1;
-        } else if (i < n && is_digit(s[i]) && !digits(s, n, &i, 2, &om)) {
-            return -1;
-        }
-        if (oh > 23 || om > 59)
-            return -1;
-        off = sign * (int64_t)(oh * 3600 + om * 60);
-    }
-    if (skip_spaces(s, n, i) != n)
-        return -1;
-    int64_t secs = lw_days_from_civil(y, mo, d) * DAY_S + h * 3600 + mi * 60 + sec - off;
-    return to_ns(secs, frac, out);
+    return to_ns(t.secs, t.frac_ns, out);
 }
 
 /* Integer part with an optional fraction, in units of `scale` ns (1e9 for unix, 1e6 for
@@ -239,39 +175,6 @@ static int64_t zone_to_utc(const struct lw_tz *tz, int64_t local, int64_t now_ns
     if (lw_tz_to_utc(tz, local, floor_div(now_ns, LW_NS_PER_SEC), &t) != LW_TZ_EXACT)
         *exact = false;
     return t;
-}
-
-/*
- * The year for a date that has none (syslog, strptime without %Y): the latest year Y such that
- * the time in Y is at most one day past now. sod_adj is the second of the day minus the zone
- * offset, read as a local time of tz when tz is not NULL. *stable says whether the same result
- * would be given for every `now` in now's UTC day, which is what allows the cache to key on the
- * day. Returns 0, or -1 when no recent year has this date (Feb 30).
- */
-static int infer_year(unsigned mon, unsigned mday, int64_t sod_adj, const struct lw_tz *tz,
-                      int64_t now_ns, int64_t *secs, bool *stable)
-{
-    int64_t now_day = floor_div(now_ns, LW_NS_PER_SEC * DAY_S);
-    int64_t limit = floor_div(now_ns, LW_NS_PER_SEC) + DAY_S;
-    int64_t y0, too_late = INT64_MAX;
-    unsigned m0, d0;
-    civil_from_days(floor_div(limit, DAY_S), &y0, &m0, &d0);
-    /* Start a year ahead: a positive zone offset can move Jan 1 local into Dec 31 UTC. Feb 29
-     * needs up to 8 years back (2096 -> 2104 has none). */
-    for (int64_t y = y0 + 1; y >= y0 - 8; y--) {
-        if (mday > days_in_month(y, mon))
-            continue;
-        bool exact = true;
-        int64_t t =
-            zone_to_utc(tz, lw_days_from_civil(y, mon, mday) * DAY_S + sod_adj, now_ns, &exact);
-        if (t <= limit) {
-            *secs = t;
-            *stable = exact && t <= (now_day + 1) * DAY_S && too_late > (now_day + 2) * DAY_S - 1;
-            return 0;
-        }
-        too_late = t;
-    }
-    return -1;
 }
 
 /* ---- syslog ---- */
@@ -339,7 +242,7 @@ static int parse_syslog(struct lw_tsfmt *f, const char *s, size_t n, int64_t now
     if (!syslog_tail(s, n, i, &frac))
         return -1;
     bool stable;
-    if (infer_year((unsigned)mon, d, h * 3600 + mi * 60 + sec, tz, now_ns, &secs, &stable) != 0)
+    if (lw_syslog_year((unsigned)mon, d, h * 3600 + mi * 60 + sec, tz, now_ns, &secs, &stable) != 0)
         return -1;
     if (to_ns(secs, 0, &secs) != 0)
         return -1;
@@ -555,10 +458,10 @@ static int parse_strptime(struct lw_tsfmt *f, const char *s, size_t n, int64_t n
         int64_t day = floor_div(now_s + lw_tz_offset(tz, now_s), DAY_S);
         secs = zone_to_utc(tz, day * DAY_S + sod_adj, now_ns, &stable);
     } else if (infer) {
-        if (infer_year(mon, mday, sod_adj, tz, now_ns, &secs, &stable) != 0)
+        if (lw_syslog_year(mon, mday, sod_adj, tz, now_ns, &secs, &stable) != 0)
             return -1;
     } else {
-        if (mday > days_in_month(y, mon))
+        if (mday > lw_days_in_month(y, mon))
             return -1;
         secs = zone_to_utc(tz, lw_days_from_civil(y, mon, mday) * DAY_S + sod_adj, now_ns, &stable);
     }

@@ -11,14 +11,14 @@
 
 /* ---------------------------------------------------------------- HTTP */
 
-void lw_http_init(struct lw_http *h, int64_t timeout_ns)
+void lw_http_init(struct lw_http_client *h, int64_t timeout_ns)
 {
     memset(h, 0, sizeof *h);
     pthread_mutex_init(&h->lock, NULL);
     h->timeout_ns = timeout_ns;
 }
 
-void lw_http_free(struct lw_http *h)
+void lw_http_free(struct lw_http_client *h)
 {
     if (h->curl)
         curl_easy_cleanup(h->curl);
@@ -35,7 +35,7 @@ static int on_progress(void *p, curl_off_t dltotal, curl_off_t dlnow, curl_off_t
     return at != 0 && lw_mono_ns() >= at; /* nonzero: CURLE_ABORTED_BY_CALLBACK */
 }
 
-void lw_http_set_timeouts(struct lw_http *h, CURL *c)
+void lw_http_set_timeouts(struct lw_http_client *h, CURL *c)
 {
     long timeout_ms = (long)(h->timeout_ns / LW_NS_PER_MS);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
@@ -109,7 +109,7 @@ static void clean_body(struct lw_http_resp *r)
     r->body[r->body_len] = 0;
 }
 
-int lw_http_post(struct lw_http *h, const char *sink, const char *url,
+int lw_http_post(struct lw_http_client *h, const char *sink, const char *url,
                  const struct curl_slist *headers, const char *body, size_t len,
                  struct lw_http_resp *resp, struct lw_err *err)
 {

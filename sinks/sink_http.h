@@ -18,7 +18,7 @@
 /* ---------------------------------------------------------------- HTTP */
 
 /* The HTTP side of one sink. The handle is reused so keep-alive connections are too. */
-struct lw_http {
+struct lw_http_client {
     CURL *curl;           /* created at the first request; under lock */
     pthread_mutex_t lock; /* held for a whole delivery (several requests for some sinks) */
     int64_t timeout_ns;   /* per request: connect + transfer */
@@ -33,15 +33,15 @@ struct lw_http_resp {
     int64_t retry_after_s; /* from Retry-After (seconds or HTTP-date); -1: none */
 };
 
-void lw_http_init(struct lw_http *h, int64_t timeout_ns);
+void lw_http_init(struct lw_http_client *h, int64_t timeout_ns);
 /* Sets c's timeouts from h, and aborts a request still running at the sink's stop deadline. */
-void lw_http_set_timeouts(struct lw_http *h, CURL *c);
-void lw_http_free(struct lw_http *h);
+void lw_http_set_timeouts(struct lw_http_client *h, CURL *c);
+void lw_http_free(struct lw_http_client *h);
 
 /* POSTs body to url with headers (borrowed). The caller holds h->lock. Returns LW_OK when a
  * response arrived (any status: see resp->status), else LW_EAGAIN for transport failures
  * (refused, timeout, TLS) or LW_EINVAL for a URL curl cannot use; err never quotes the URL. */
-int lw_http_post(struct lw_http *h, const char *sink, const char *url,
+int lw_http_post(struct lw_http_client *h, const char *sink, const char *url,
                  const struct curl_slist *headers, const char *body, size_t len,
                  struct lw_http_resp *resp, struct lw_err *err);
 
@@ -70,7 +70,7 @@ struct lw_hsink {
     const struct lw_hsink_def *def;
     char *url;                  /* ${ENV} expanded; may hold a secret: never logged */
     struct curl_slist *headers; /* Content-Type, Expect, then the sink's own */
-    struct lw_http http;
+    struct lw_http_client http;
     /* A notification of several requests that failed half way: the next attempt at the same
      * notification starts where it stopped, so receivers see each request once. Under lock. */
     uint64_t resume_hash;

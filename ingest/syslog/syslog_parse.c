@@ -1,10 +1,9 @@
 /* syslog_parse.c: decodes syslog lines (RFC 5424, RFC 3164 with or without PRI, and the
  * RFC 3339 timestamps rsyslog writes into 3164-style files). Bounds-checked: garbage is -1. */
 #include "ingest.h"
-#include "lw_tz.h"
+#include "lw_time.h"
 
 #include <string.h>
-#include <time.h>
 
 static const char *const facility_names[24] = {
     "kern",   "user",   "mail",     "daemon", "auth",   "syslog",   "lpr",     "news",
@@ -68,20 +67,6 @@ static bool expect(struct cur *c, char ch)
     return false;
 }
 
-static int days_in_month(int y, int m)
-{
-    static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-        return 29;
-    return dm[m - 1];
-}
-
-static int64_t civil_ns(int y, int mo, int d, int h, int mi, int s)
-{
-    int64_t days = lw_days_from_civil(y, (unsigned)mo, (unsigned)d);
-    return ((days * 24 + h) * 60 + mi) * 60 * LW_NS_PER_SEC + (int64_t)s * LW_NS_PER_SEC;
-}
-
 /* Optional ".fraction": nanoseconds (digits past the ninth are ignored). */
 static int64_t fraction(struct cur *c)
 {
@@ -97,35 +82,17 @@ static int64_t fraction(struct cur *c)
     return ns;
 }
 
-/* RFC 3339: 2003-10-11T22:14:15.003Z or ...+02:00; ns in UTC. */
+/* RFC 3339 (strict: 2003-10-11T22:14:15.003Z or ...+02:00); ns in UTC. */
 static bool rfc3339(struct cur *c, int64_t *ns)
 {
-    struct cur t = *c;
-    int y, mo, d, h, mi, s;
-    if (!digits(&t, 4, &y) || !expect(&t, '-') || !digits(&t, 2, &mo) || !expect(&t, '-') ||
-        !digits(&t, 2, &d) || !(expect(&t, 'T') || expect(&t, 't')) || !digits(&t, 2, &h) ||
-        !expect(&t, ':') || !digits(&t, 2, &mi) || !expect(&t, ':') || !digits(&t, 2, &s))
-        return false;
+    struct lw_rfc3339 t;
+    size_t used = lw_rfc3339_scan(c->p + c->i, c->n - c->i, 0, &t);
     /* Nanoseconds since 1970 in 64 bits reach 1677..2262: a year far outside is no real clock
      * (and would overflow), so the message keeps no time rather than a wrong one. */
-    if (y < 1900 || y > 2200 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 ||
-        mi > 59 || s > 60)
+    if (used == 0 || t.year < 1900 || t.year > 2200)
         return false;
-    int64_t frac = fraction(&t);
-    int64_t offset = 0;
-    if (expect(&t, 'Z') || expect(&t, 'z')) {
-        offset = 0;
-    } else if (t.i < t.n && (t.p[t.i] == '+' || t.p[t.i] == '-')) {
-        int sign = t.p[t.i] == '-' ? -1 : 1, oh, om;
-        t.i++;
-        if (!digits(&t, 2, &oh) || !expect(&t, ':') || !digits(&t, 2, &om) || oh > 23 || om > 59)
-            return false;
-        offset = sign * ((int64_t)oh * 3600 + om * 60) * LW_NS_PER_SEC;
-    } else {
-        return false;
-    }
-    *ns = civil_ns(y, mo, d, h, mi, s) + frac - offset;
-    *c = t;
+    *ns = t.secs * LW_NS_PER_SEC + t.frac_ns;
+    c->i += used;
     return true;
 }
 
@@ -157,30 +124,16 @@ static bool bsd_time(struct cur *c, int64_t now_ns, const struct lw_tz *tz, int6
     if (d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
         return false;
     int64_t frac = fraction(&t);
-    /* The latest year that does not put the time more than a day after now. */
-    time_t now = (time_t)(now_ns / LW_NS_PER_SEC);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    int year = tm.tm_year + 1900 + 1;
-    for (int k = 0; k < 9; k++, year--) {
-        if (d > days_in_month(year, mo))
-            continue; /* Feb 29 outside a leap year */
-        int64_t v = civil_ns(year, mo, d, h, mi, s) + frac;
-        /* No zone is 26 h from UTC: far enough ahead, the year is wrong whatever the zone. */
-        if (tz && v > now_ns + (86400 + 26 * 3600) * LW_NS_PER_SEC)
-            continue;
-        if (tz) {
-            int64_t utc;
-            lw_tz_to_utc(tz, v / LW_NS_PER_SEC, now_ns / LW_NS_PER_SEC, &utc);
-            v = utc * LW_NS_PER_SEC + frac;
-        }
-        if (v <= now_ns + 86400 * LW_NS_PER_SEC) {
-            *ns = v;
-            *c = t;
-            return true;
-        }
-    }
-    return false;
+    /* The syslog year rule (lw_time.h), shared with the rules' syslog timestamp format. */
+    int64_t secs;
+    bool stable;
+    if (lw_syslog_year((unsigned)mo, (unsigned)d, (int64_t)h * 3600 + mi * 60 + s, tz, now_ns,
+                       &secs, &stable) != 0 ||
+        secs > INT64_MAX / LW_NS_PER_SEC - 1 || secs < -(INT64_MAX / LW_NS_PER_SEC - 1))
+        return false;
+    *ns = secs * LW_NS_PER_SEC + frac;
+    *c = t;
+    return true;
 }
 
 /* "TAG[PID]: MSG" or "TAG: MSG"; true and sets app/procid/msg when the token is a tag. */

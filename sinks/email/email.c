@@ -11,14 +11,14 @@
 
 /* TLS: smtps:// is TLS from the start; smtp:// upgrades with STARTTLS as `starttls` says. */
 struct email {
-    char *url;                 /* smtp:// or smtps://, ${ENV} expanded */
-    char *from;                /* the From header as configured: "addr" or "Name <addr>" */
-    char *mail_from;           /* "<addr>" for MAIL FROM */
-    struct curl_slist *rcpt;   /* "<addr>" each, for RCPT TO */
-    char *to_header;           /* "a, b" */
-    char *username, *password; /* optional; the password is a secret */
-    long use_ssl;              /* CURLUSESSL_* */
-    struct lw_http http;       /* the handle (SMTP here), its lock and timeout */
+    char *url;                  /* smtp:// or smtps://, ${ENV} expanded */
+    char *from;                 /* the From header as configured: "addr" or "Name <addr>" */
+    char *mail_from;            /* "<addr>" for MAIL FROM */
+    struct curl_slist *rcpt;    /* "<addr>" each, for RCPT TO */
+    char *to_header;            /* "a, b" */
+    char *username, *password;  /* optional; the password is a secret */
+    long use_ssl;               /* CURLUSESSL_* */
+    struct lw_http_client http; /* the handle (SMTP here), its lock and timeout */
 };
 
 static const char *const email_keys[] = {"smtp",     "from",     "to",      "username",

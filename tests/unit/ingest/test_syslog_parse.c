@@ -181,6 +181,15 @@ static void test_year(void)
     /* Feb 29 goes back to the last leap year. */
     CHECK_EQ(parse("Feb 29 12:00:00 h a: x", utc(2011, 3, 1, 0, 0, 0), &m), 0);
     CHECK_EQ(m.ts_ns, utc(2008, 2, 29, 12, 0, 0));
+    /* The rule is the rules' `syslog` format's (base/lw_time.c): "a day after now" is compared
+     * in whole seconds, so a fraction within the limit's second does not change the year (the
+     * old copy here compared nanoseconds and gave 2010 while the rules said 2011)... */
+    CHECK_EQ(
+        parse("Aug 16 00:00:00.500 h a: x", utc(2011, 8, 15, 0, 0, 0) + 250 * LW_NS_PER_MS, &m), 0);
+    CHECK_EQ(m.ts_ns, utc(2011, 8, 16, 0, 0, 0) + 500 * LW_NS_PER_MS);
+    /* ...and Feb 29 is looked for eight years back, across 2100, which has none. */
+    CHECK_EQ(parse("Feb 29 12:00:00 h a: x", utc(2104, 1, 15, 0, 0, 0), &m), 0);
+    CHECK_EQ(m.ts_ns, utc(2096, 2, 29, 12, 0, 0));
 }
 
 /* RFC 3164 has no zone: the input's `timezone:` says which. */
