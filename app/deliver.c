@@ -15,7 +15,9 @@
 struct lw_worker {
     struct lw_sink *sink;
     char *state_path;
-    int64_t max_age_ns;
+    /* notify.max_age, read at each attempt: a reload stores the new value here while the
+     * thread runs (lw_worker_set_max_age), so it must be atomic, not a copy taken at start. */
+    _Atomic int64_t max_age_ns;
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cond;
@@ -70,7 +72,8 @@ static void attempt(struct lw_worker *w, struct lw_store *st, struct lw_outbox_i
             lw_log(LW_INFO, "[sink:%s] delivered after %d retries", w->sink->name, it->attempts);
         return;
     }
-    if (rc == LW_EAGAIN && now - it->created_ns < w->max_age_ns) {
+    if (rc == LW_EAGAIN &&
+        now - it->created_ns < atomic_load_explicit(&w->max_age_ns, memory_order_relaxed)) {
         int64_t delay = retry_after > 0 ? retry_after : backoff(it->attempts + 1, seed);
         if (it->attempts < 3 || it->attempts % 10 == 0)
             lw_log(LW_WARN, "[sink:%s] delivery failed, retrying in %.1fs: %s", w->sink->name,
@@ -131,7 +134,7 @@ struct lw_worker *lw_worker_start(struct lw_sink *s, const char *state_path, int
     struct lw_worker *w = lw_calloc(1, sizeof *w);
     w->sink = s;
     w->state_path = lw_strdup(state_path);
-    w->max_age_ns = max_age_ns;
+    atomic_init(&w->max_age_ns, max_age_ns);
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cond, NULL);
     if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
@@ -141,6 +144,12 @@ struct lw_worker *lw_worker_start(struct lw_sink *s, const char *state_path, int
         return NULL;
     }
     return w;
+}
+
+void lw_worker_set_max_age(struct lw_worker *w, int64_t max_age_ns)
+{
+    if (w)
+        atomic_store_explicit(&w->max_age_ns, max_age_ns, memory_order_relaxed);
 }
 
 void lw_worker_wake(struct lw_worker *w)
