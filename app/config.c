@@ -607,7 +607,7 @@ int lw_config_load(struct lw_config **out, const char *path, struct lw_diag *dia
         if (!levels[l])
             lw_yaml_error(doc, v, diag, "log_level: error, warn, info or debug");
         else
-            lw_log_level = l;
+            lw_log_set_level(l);
     }
 out:
     lw_yaml_free(doc);

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-int lw_log_level = LW_INFO;
+_Atomic int lw_log_level = LW_INFO;
 
 int lw_err_set(struct lw_err *err, int code, const char *fmt, ...)
 {

@@ -3,6 +3,7 @@
 #define LW_BASE_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -63,13 +64,23 @@ void lw_diag_vadd(struct lw_diag *d, const char *file, int line, int col, const 
 void lw_diag_print(const struct lw_diag *d, FILE *f);
 void lw_diag_free(struct lw_diag *d);
 
-/* Logging to stderr. The level is checked before arguments are evaluated. */
+/* Logging to stderr. The level is checked before arguments are evaluated. The level is
+ * atomic: a reload sets it (lw_log_set_level) while other threads log. A relaxed load is
+ * enough (no other data hangs on it) and costs what a plain one does. */
 enum lw_level { LW_ERROR = 0, LW_WARN = 1, LW_INFO = 2, LW_DEBUG = 3 };
-extern int lw_log_level;
+extern _Atomic int lw_log_level;
 void lw_log_write(int level, const char *fmt, ...) LW_PRINTF(2, 3);
+static inline int lw_log_get_level(void)
+{
+    return atomic_load_explicit(&lw_log_level, memory_order_relaxed);
+}
+static inline void lw_log_set_level(int level)
+{
+    atomic_store_explicit(&lw_log_level, level, memory_order_relaxed);
+}
 #define lw_log(level, ...)                                                                         \
     do {                                                                                           \
-        if ((level) <= lw_log_level)                                                               \
+        if ((level) <= lw_log_get_level())                                                         \
             lw_log_write((level), __VA_ARGS__);                                                    \
     } while (0)
 

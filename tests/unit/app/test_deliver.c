@@ -84,7 +84,7 @@ int main(void)
         perror("mkdtemp");
         return 1;
     }
-    lw_log_level = LW_ERROR;
+    lw_log_set_level(LW_ERROR);
     test_reloaded_max_age();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

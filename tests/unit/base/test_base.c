@@ -3,6 +3,7 @@
 #include "test.h"
 #include "lw_yaml.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -157,6 +158,52 @@ static void test_redact(void)
     fclose(tmp);
 }
 
+/* Threads that log while the level changes, as the daemon's do during a reload. */
+static void *log_often(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 20000; i++)
+        lw_log(LW_DEBUG, "debug line %d", i);
+    return NULL;
+}
+
+/* The level is rewritten by a reload while the pipeline, the sink workers and the HTTP thread
+ * read it: an atomic, so that this is not a data race (a TSan build of this test reports one
+ * with a plain int). Here: the level set is the level read, and lines below it are not written. */
+static void test_log_level(void)
+{
+    int saved_level = lw_log_get_level();
+    lw_log_set_level(LW_DEBUG);
+    CHECK_EQ(lw_log_get_level(), LW_DEBUG);
+
+    FILE *tmp = tmpfile();
+    int saved = dup(2);
+    fflush(stderr);
+    dup2(fileno(tmp), 2);
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        pthread_create(&t[i], NULL, log_often, NULL);
+    for (int i = 0; i < 2000; i++)
+        lw_log_set_level(i % 2 ? LW_DEBUG : LW_ERROR);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    lw_log_set_level(LW_WARN);
+    long before = ftell(tmp);
+    lw_log(LW_INFO, "not written");
+    lw_log(LW_WARN, "written");
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    CHECK_EQ(lw_log_get_level(), LW_WARN);
+    char line[256] = {0};
+    fseek(tmp, before, SEEK_SET);
+    CHECK(fgets(line, sizeof line, tmp) != NULL);
+    CHECK(strstr(line, "warn written") != NULL);
+    CHECK(fgets(line, sizeof line, tmp) == NULL);
+    fclose(tmp);
+    lw_log_set_level(saved_level);
+}
+
 int main(void)
 {
     test_duration();
@@ -166,5 +213,6 @@ int main(void)
     test_yaml();
     test_env();
     test_redact();
+    test_log_level();
     return test_summary();
 }
