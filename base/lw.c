@@ -11,6 +11,29 @@
 
 _Atomic int lw_log_level = LW_INFO;
 
+const char *lw_strerror(int code)
+{
+    switch (code) {
+    case LW_OK:
+        return "success";
+    case LW_EFAIL:
+        return "failed";
+    case LW_EINVAL:
+        return "invalid argument";
+    case LW_EIO:
+        return "input/output error";
+    case LW_ENOENT:
+        return "not found";
+    case LW_EAGAIN:
+        return "try again later";
+    case LW_EFULL:
+        return "limit reached";
+    case LW_ENOMEM:
+        return "out of memory";
+    }
+    return "unknown error";
+}
+
 int lw_err_set(struct lw_err *err, int code, const char *fmt, ...)
 {
     if (err) {

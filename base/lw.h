@@ -19,16 +19,21 @@
 #define LW_NORETURN
 #endif
 
-/* Error codes: 0 is success, failures are negative (libuv style). */
+/* Error codes: 0 is success, failures are negative (libuv style), each a distinct value.
+ * -1 is LW_EFAIL, what the many `return -1` sites mean: failed, the lw_err or the log says why.
+ * No code shares it, so a caller that tests for a specific code never mistakes it for one. */
 enum {
     LW_OK = 0,
-    LW_ENOMEM = -1,
+    LW_EFAIL = -1,  /* failed; the message says why */
     LW_EINVAL = -2, /* bad input or configuration */
     LW_EIO = -3,    /* a system call or library failed */
     LW_ENOENT = -4,
     LW_EAGAIN = -5, /* try again later (sink retry, queue full) */
     LW_EFULL = -6,  /* a limit was reached */
+    LW_ENOMEM = -7, /* out of memory (allocation itself aborts: lw_oom) */
 };
+/* A short name for an error code ("invalid argument"); "unknown error" for any other value. */
+const char *lw_strerror(int code);
 
 #define LW_NS_PER_SEC INT64_C(1000000000)
 #define LW_NS_PER_MS INT64_C(1000000)

@@ -204,6 +204,29 @@ static void test_log_level(void)
     lw_log_set_level(saved_level);
 }
 
+/* Every error code is distinct (-1, what `return -1` means, is not out of memory) and named. */
+static void test_errors(void)
+{
+    static const int codes[] = {LW_OK,     LW_EFAIL,  LW_EINVAL, LW_EIO,
+                                LW_ENOENT, LW_EAGAIN, LW_EFULL,  LW_ENOMEM};
+    size_t n = sizeof codes / sizeof codes[0];
+    CHECK_EQ(LW_EFAIL, -1);
+    CHECK(LW_ENOMEM != -1);
+    for (size_t i = 0; i < n; i++) {
+        CHECK(i == 0 ? codes[i] == 0 : codes[i] < 0);
+        CHECK(strcmp(lw_strerror(codes[i]), "unknown error") != 0);
+        for (size_t j = i + 1; j < n; j++) {
+            CHECK(codes[i] != codes[j]);
+            CHECK(strcmp(lw_strerror(codes[i]), lw_strerror(codes[j])) != 0);
+        }
+    }
+    CHECK_STR(lw_strerror(LW_ENOMEM), "out of memory");
+    CHECK_STR(lw_strerror(-1000), "unknown error");
+    struct lw_err err = {0};
+    CHECK_EQ(lw_err_set(&err, LW_ENOMEM, "x"), LW_ENOMEM);
+    CHECK_EQ(err.code, LW_ENOMEM);
+}
+
 int main(void)
 {
     test_duration();
@@ -214,5 +237,6 @@ int main(void)
     test_env();
     test_redact();
     test_log_level();
+    test_errors();
     return test_summary();
 }
