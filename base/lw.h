@@ -149,13 +149,15 @@ int lw_parse_i64(const char *p, size_t n, int64_t *out);
 int lw_parse_f64(const char *p, size_t n, double *out);
 
 /* Optional libraries, opened when first needed (lw_dl.c). Each slot is the address of a
- * function pointer of the symbol's type. Exits with an error naming soname and needed_by when
- * the library or a symbol is missing, as the dynamic loader would at start-up. */
+ * function pointer of the symbol's type. Returns 0, or LW_EIO with an error naming soname and
+ * needed_by when the library or a symbol is missing (no slot is then bound): the caller reports
+ * it; library code never exits. */
 struct lw_dl_sym {
     const char *name;
     void *slot;
 };
-void lw_dl_bind(const char *soname, const char *needed_by, const struct lw_dl_sym *syms, size_t n);
+int lw_dl_bind(const char *soname, const char *needed_by, const struct lw_dl_sym *syms, size_t n,
+               struct lw_err *err);
 
 /* 64-bit FNV-1a, used for fingerprints and group hashes. */
 static inline uint64_t lw_hash64(const void *p, size_t n, uint64_t h)

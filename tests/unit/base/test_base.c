@@ -227,6 +227,33 @@ static void test_errors(void)
     CHECK_EQ(err.code, LW_ENOMEM);
 }
 
+/* lw_dl_bind returns an error for a missing library or symbol, where it used to exit(1). */
+static void test_dl(void)
+{
+    struct lw_err err = {0};
+    double (*cos_fn)(double) = NULL;
+    void (*missing)(void) = NULL;
+    const struct lw_dl_sym no_lib[] = {{"cos", &cos_fn}};
+    CHECK_EQ(lw_dl_bind("liblw-no-such-library.so.9", "[test] a feature", no_lib, 1, &err), LW_EIO);
+    CHECK_EQ(err.code, LW_EIO);
+    CHECK(strstr(err.msg, "[test] a feature need liblw-no-such-library.so.9") != NULL);
+    CHECK(cos_fn == NULL);
+
+    /* A symbol missing from a library that is there: nothing stays bound. */
+    memset(&err, 0, sizeof err);
+    const struct lw_dl_sym no_sym[] = {{"cos", &cos_fn}, {"lw_no_such_symbol", &missing}};
+    CHECK_EQ(lw_dl_bind("libm.so.6", "[test] a feature", no_sym, 2, &err), LW_EIO);
+    CHECK(strstr(err.msg, "libm.so.6") != NULL);
+    CHECK(strstr(err.msg, "lw_no_such_symbol") != NULL);
+    CHECK(cos_fn == NULL);
+    CHECK(missing == NULL);
+
+    /* And one that binds. */
+    memset(&err, 0, sizeof err);
+    CHECK_EQ(lw_dl_bind("libm.so.6", "[test] a feature", no_lib, 1, &err), 0);
+    CHECK(cos_fn != NULL && cos_fn(0.0) == 1.0);
+}
+
 int main(void)
 {
     test_duration();
@@ -238,5 +265,6 @@ int main(void)
     test_redact();
     test_log_level();
     test_errors();
+    test_dl();
     return test_summary();
 }
