@@ -67,7 +67,9 @@ static void attempt(struct lw_worker *w, struct lw_store *st, struct lw_outbox_i
      * in the outbox row, so it is redacted before it goes anywhere. */
     lw_redact_in(err.msg, sizeof err.msg);
     if (rc == 0) {
-        lw_store_outbox_sent(st, it->id);
+        /* Only this worker settles its sink's rows: the row is still pending. */
+        int settled = lw_store_outbox_sent(st, it->id);
+        LW_INVARIANT(settled != LW_ENOENT);
         if (it->attempts > 0)
             lw_log(LW_INFO, "[sink:%s] delivered after %d retries", w->sink->name, it->attempts);
         return;
@@ -92,6 +94,7 @@ static void *worker_main(void *arg)
     struct lw_store *st = NULL;
     struct lw_err err = {0};
     unsigned seed = (unsigned)lw_mono_ns();
+    int64_t last_head = 0; /* ids only grow: delivery order is the outbox's order */
     while (lw_store_open(&st, w->state_path, &err) < 0) {
         lw_log(LW_ERROR, "[sink:%s] cannot open state: %s", w->sink->name, err.msg);
         if (atomic_load(&w->stopping))
@@ -117,6 +120,9 @@ static void *worker_main(void *arg)
             wait_for(w, LW_NS_PER_SEC);
             continue;
         }
+        /* A head before the last one would be a notification sent out of order (or twice). */
+        LW_INVARIANT(it.id >= last_head);
+        last_head = it.id;
         int64_t now = lw_now_ns();
         if (it.next_ns > now) {
             wait_for(w, it.next_ns - now);

@@ -11,6 +11,15 @@
 
 _Atomic int lw_log_level = LW_INFO;
 
+void lw_invariant_failed(const char *cond, const char *file, int line)
+{
+    /* A broken invariant means the windows or the outbox are about to be corrupted: stop here,
+     * where the cause is, with a core dump, rather than write a wrong state to disk. */
+    fprintf(stderr, "%s:%d: invariant failed: %s\n", file, line, cond);
+    fflush(stderr);
+    abort();
+}
+
 const char *lw_strerror(int code)
 {
     switch (code) {

@@ -89,6 +89,23 @@ static inline void lw_log_set_level(int level)
             lw_log_write((level), __VA_ARGS__);                                                    \
     } while (0)
 
+/* Invariants, in SQLite's ALWAYS/NEVER style, at the few places where a wrong state would
+ * corrupt windows or the outbox. LW_ALWAYS(X) is X where X must hold, LW_NEVER(X) is X where
+ * X must not: with LW_INVARIANTS (Debug, sanitizer and fuzz builds) a violation aborts with
+ * file:line and the condition; otherwise they are the plain condition, so the Release build
+ * costs nothing more than the code it would run anyway. LW_INVARIANT(X) is the statement
+ * form, for a check with no way on: in Release it evaluates nothing but side-effect-free X,
+ * which the compiler drops (keep X free of side effects). */
+LW_NORETURN void lw_invariant_failed(const char *cond, const char *file, int line);
+#ifdef LW_INVARIANTS
+#define LW_ALWAYS(X) ((X) ? 1 : (lw_invariant_failed("ALWAYS(" #X ")", __FILE__, __LINE__), 0))
+#define LW_NEVER(X) ((X) ? (lw_invariant_failed("NEVER(" #X ")", __FILE__, __LINE__), 1) : 0)
+#else
+#define LW_ALWAYS(X) (X)
+#define LW_NEVER(X) (X)
+#endif
+#define LW_INVARIANT(X) ((void)LW_ALWAYS(X))
+
 /* Memory: exhaustion is the one condition that aborts (like Redis zmalloc). */
 LW_NORETURN void lw_oom(size_t size);
 void *lw_malloc(size_t n);

@@ -254,6 +254,20 @@ static void test_dl(void)
     CHECK(cos_fn != NULL && cos_fn(0.0) == 1.0);
 }
 
+/* Without LW_INVARIANTS (Release), LW_ALWAYS/LW_NEVER are the plain condition: a broken one
+ * neither aborts nor changes what the code does (test_invariants checks the active form). */
+static void test_invariant_macros(void)
+{
+    volatile int zero = 0;
+    CHECK_EQ(!!LW_ALWAYS(zero == 0), 1);
+    CHECK_EQ(!!LW_NEVER(zero == 1), 0);
+#ifndef LW_INVARIANTS
+    CHECK_EQ(!!LW_ALWAYS(zero == 1), 0);
+    CHECK_EQ(!!LW_NEVER(zero == 0), 1);
+    LW_INVARIANT(zero == 1);
+#endif
+}
+
 int main(void)
 {
     test_duration();
@@ -266,5 +280,6 @@ int main(void)
     test_log_level();
     test_errors();
     test_dl();
+    test_invariant_macros();
     return test_summary();
 }
