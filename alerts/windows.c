@@ -302,6 +302,7 @@ static unsigned char *entry_for(struct lw_win *w, struct lw_wgroup *g, int64_t b
         return at(w, g, g->len - 1);
     if (!g->len || get32(at(w, g, g->len - 1), 0) < r) {
         make_room(w, g);
+        LW_INVARIANT(g->head + g->len < g->cap); /* room for one more, or a write past it */
         unsigned char *e = at(w, g, g->len++);
         init_entry(w, e, b);
         return e;
@@ -315,9 +316,14 @@ static unsigned char *entry_for(struct lw_win *w, struct lw_wgroup *g, int64_t b
         else
             hi = mid;
     }
+    /* The last bucket is after b, so lo is inside the array. */
+    LW_INVARIANT(lo < g->len);
     if (get32(at(w, g, lo), 0) == r)
         return at(w, g, lo);
+    /* Buckets stay in strictly increasing order: b goes between a smaller and a larger id. */
+    LW_INVARIANT(get32(at(w, g, lo), 0) > r && (lo == 0 || get32(at(w, g, lo - 1), 0) < r));
     make_room(w, g);
+    LW_INVARIANT(g->head + g->len < g->cap);
     unsigned char *p = at(w, g, lo);
     memmove(p + w->stride, p, (size_t)(g->len - lo) * w->stride);
     g->len++;
@@ -415,6 +421,8 @@ void lw_win_restore(struct lw_win *w, struct lw_wgroup *g, int64_t b, const stru
         g->tot[2] += sum - esum(w, e);
         putd(e, w->off_sum, sum);
     }
+    /* Counts are whole numbers, exact in a double: a negative total is a bookkeeping error. */
+    LW_INVARIANT(g->tot[0] >= 0 && g->tot[1] >= 0);
     if (w->off_min >= 0)
         putd(e, w->off_min, c > 0 ? mn : INFINITY);
     if (w->off_max >= 0)
@@ -459,6 +467,9 @@ static void expire(struct lw_win *w, struct lw_wgroup *g, int64_t n)
         g->head++;
         g->len--;
     }
+    /* What is left is after drop_upto (order), and the totals are what it holds: never < 0. */
+    LW_INVARIANT(!g->len || eid(w, at(w, g, 0)) > drop_upto);
+    LW_INVARIANT(g->tot[0] >= 0 && g->tot[1] >= 0);
     if ((w->aggs & LW_AGG_DISTINCT) && g->aux)
         lw_distinct_expire(g->aux, drop_upto);
     if (g->len == 0) {

@@ -125,6 +125,8 @@ struct lw_worker;
 /* Starts a thread delivering sink's outbox rows from the state file, in order, with retries. */
 struct lw_worker *lw_worker_start(struct lw_sink *s, const char *state_path, int64_t max_age_ns);
 void lw_worker_wake(struct lw_worker *w);
+/* A reloaded notify.max_age: the worker's next attempt uses it (thread-safe). */
+void lw_worker_set_max_age(struct lw_worker *w, int64_t max_age_ns);
 /* Asks the n workers to finish, all at once: each keeps delivering what is due until one
  * shared deadline grace_ns from now (a request still in flight then is cut short), then they
  * are joined. What is not delivered stays in the outbox for the next start. */

@@ -275,6 +275,14 @@ static void parse_sink(struct lw_config *c, const struct lw_yaml_doc *doc,
     }
     if (!strcmp(type, "file"))
         absolutize(c, lw_yaml_get(n, "path"));
+    /* A network sink needs libcurl, opened now rather than at start-up (curl_dl.c): when it is
+     * missing, the config is refused with that reason (check, run, and a reload, which then
+     * keeps the running set), where it used to end the process from inside the sink code. */
+    struct lw_err err = {0};
+    if (!ops->local && lw_curl_load(&err) < 0) {
+        lw_yaml_error(doc, v, diag, "sink '%s': %s", name, err.msg);
+        return;
+    }
     struct lw_sink *s = lw_sink_new(ops, name, doc, n, diag);
     if (!s)
         return;
@@ -607,7 +615,7 @@ int lw_config_load(struct lw_config **out, const char *path, struct lw_diag *dia
         if (!levels[l])
             lw_yaml_error(doc, v, diag, "log_level: error, warn, info or debug");
         else
-            lw_log_level = l;
+            lw_log_set_level(l);
     }
 out:
     lw_yaml_free(doc);

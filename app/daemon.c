@@ -326,6 +326,9 @@ static void apply_routing(struct daemon *d, struct lw_config *nc)
     c->repeat_interval_ns = nc->repeat_interval_ns;
     c->send_resolved = nc->send_resolved;
     c->max_age_ns = nc->max_age_ns;
+    /* The workers run on: they took max_age when they started and are told the new one. */
+    for (size_t i = 0; i < c->nsinks; i++)
+        lw_worker_set_max_age(d->workers[i], c->max_age_ns);
 }
 
 /* SIGHUP: new rules replace the running ones only if they load cleanly. Windows and alert

@@ -15,7 +15,9 @@
 struct lw_worker {
     struct lw_sink *sink;
     char *state_path;
-    int64_t max_age_ns;
+    /* notify.max_age, read at each attempt: a reload stores the new value here while the
+     * thread runs (lw_worker_set_max_age), so it must be atomic, not a copy taken at start. */
+    _Atomic int64_t max_age_ns;
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cond;
@@ -65,12 +67,15 @@ static void attempt(struct lw_worker *w, struct lw_store *st, struct lw_outbox_i
      * in the outbox row, so it is redacted before it goes anywhere. */
     lw_redact_in(err.msg, sizeof err.msg);
     if (rc == 0) {
-        lw_store_outbox_sent(st, it->id);
+        /* Only this worker settles its sink's rows: the row is still pending. */
+        int settled = lw_store_outbox_sent(st, it->id);
+        LW_INVARIANT(settled != LW_ENOENT);
         if (it->attempts > 0)
             lw_log(LW_INFO, "[sink:%s] delivered after %d retries", w->sink->name, it->attempts);
         return;
     }
-    if (rc == LW_EAGAIN && now - it->created_ns < w->max_age_ns) {
+    if (rc == LW_EAGAIN &&
+        now - it->created_ns < atomic_load_explicit(&w->max_age_ns, memory_order_relaxed)) {
         int64_t delay = retry_after > 0 ? retry_after : backoff(it->attempts + 1, seed);
         if (it->attempts < 3 || it->attempts % 10 == 0)
             lw_log(LW_WARN, "[sink:%s] delivery failed, retrying in %.1fs: %s", w->sink->name,
@@ -89,6 +94,7 @@ static void *worker_main(void *arg)
     struct lw_store *st = NULL;
     struct lw_err err = {0};
     unsigned seed = (unsigned)lw_mono_ns();
+    int64_t last_head = 0; /* ids only grow: delivery order is the outbox's order */
     while (lw_store_open(&st, w->state_path, &err) < 0) {
         lw_log(LW_ERROR, "[sink:%s] cannot open state: %s", w->sink->name, err.msg);
         if (atomic_load(&w->stopping))
@@ -114,6 +120,9 @@ static void *worker_main(void *arg)
             wait_for(w, LW_NS_PER_SEC);
             continue;
         }
+        /* A head before the last one would be a notification sent out of order (or twice). */
+        LW_INVARIANT(it.id >= last_head);
+        last_head = it.id;
         int64_t now = lw_now_ns();
         if (it.next_ns > now) {
             wait_for(w, it.next_ns - now);
@@ -131,7 +140,7 @@ struct lw_worker *lw_worker_start(struct lw_sink *s, const char *state_path, int
     struct lw_worker *w = lw_calloc(1, sizeof *w);
     w->sink = s;
     w->state_path = lw_strdup(state_path);
-    w->max_age_ns = max_age_ns;
+    atomic_init(&w->max_age_ns, max_age_ns);
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cond, NULL);
     if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
@@ -141,6 +150,12 @@ struct lw_worker *lw_worker_start(struct lw_sink *s, const char *state_path, int
         return NULL;
     }
     return w;
+}
+
+void lw_worker_set_max_age(struct lw_worker *w, int64_t max_age_ns)
+{
+    if (w)
+        atomic_store_explicit(&w->max_age_ns, max_age_ns, memory_order_relaxed);
 }
 
 void lw_worker_wake(struct lw_worker *w)

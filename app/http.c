@@ -519,6 +519,9 @@ int lw_http_start(struct lw_http **out, const char *listen, const struct lw_conf
     if (inet_pton(AF_INET, !strcmp(host, "localhost") ? "127.0.0.1" : host, &sa.sin_addr) != 1)
         return lw_err_set(err, LW_EINVAL, "http.listen: '%s' is not an IPv4 address", host);
 
+    /* The library is opened now, not at start-up: a missing one is this call's error. */
+    if (lw_mhd_load(err) < 0)
+        return LW_EIO;
     struct lw_http *h = lw_calloc(1, sizeof *h);
     if (strcmp(host, "0.0.0.0"))
         snprintf(h->listen_host, sizeof h->listen_host, "%s", host);

@@ -28,5 +28,7 @@ struct lw_http;
 int lw_http_start(struct lw_http **out, const char *listen, const struct lw_config *cfg,
                   struct lw_metrics *m, struct lw_err *err);
 void lw_http_stop(struct lw_http *h);
+/* Loads libmicrohttpd (mhd_dl.c): 0, or LW_EIO and err naming the library when it is missing. */
+int lw_mhd_load(struct lw_err *err);
 
 #endif

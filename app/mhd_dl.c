@@ -29,6 +29,8 @@ static struct {
 } mhd;
 
 static pthread_once_t mhd_once = PTHREAD_ONCE_INIT;
+static bool mhd_loaded;
+static struct lw_err mhd_err; /* why it could not be loaded; written once, in load */
 
 static void load(void)
 {
@@ -41,16 +43,31 @@ static void load(void)
         SYM(lookup_connection_value),
     };
 #undef SYM
-    lw_dl_bind(LW_MHD_SONAME, "[http] the HTTP endpoint (http: in the config) and its API", syms,
-               sizeof syms / sizeof *syms);
+    if (lw_dl_bind(LW_MHD_SONAME, "[http] the HTTP endpoint (http: in the config) and its API",
+                   syms, sizeof syms / sizeof *syms, &mhd_err) == 0)
+        __atomic_store_n(&mhd_loaded, true, __ATOMIC_RELEASE);
 }
 
-#define NEED() pthread_once(&mhd_once, load)
+/* Loads the library once; false when it is missing. lw_http_start asks first (lw_mhd_load)
+ * and reports it; a call after a failed load fails as the library would (NULL, MHD_NO). */
+static bool need(void)
+{
+    pthread_once(&mhd_once, load);
+    return __atomic_load_n(&mhd_loaded, __ATOMIC_ACQUIRE);
+}
+
+int lw_mhd_load(struct lw_err *err)
+{
+    if (need())
+        return 0;
+    return lw_err_set(err, LW_EIO, "%s", mhd_err.msg);
+}
 
 struct MHD_Daemon *MHD_start_daemon(unsigned int flags, uint16_t port, MHD_AcceptPolicyCallback apc,
                                     void *apc_cls, MHD_AccessHandlerCallback dh, void *dh_cls, ...)
 {
-    NEED();
+    if (!need())
+        return NULL;
     va_list ap;
     va_start(ap, dh_cls);
     struct MHD_Daemon *d = mhd.start_daemon_va(flags, port, apc, apc_cls, dh, dh_cls, ap);
@@ -60,40 +77,46 @@ struct MHD_Daemon *MHD_start_daemon(unsigned int flags, uint16_t port, MHD_Accep
 
 void MHD_stop_daemon(struct MHD_Daemon *d)
 {
-    NEED();
+    if (!need())
+        return;
     mhd.stop_daemon(d);
 }
 
 struct MHD_Response *MHD_create_response_from_buffer(size_t size, void *buffer,
                                                      enum MHD_ResponseMemoryMode mode)
 {
-    NEED();
+    if (!need())
+        return NULL;
     return mhd.create_response_from_buffer(size, buffer, mode);
 }
 
 enum MHD_Result MHD_add_response_header(struct MHD_Response *r, const char *header,
                                         const char *content)
 {
-    NEED();
+    if (!need())
+        return MHD_NO;
     return mhd.add_response_header(r, header, content);
 }
 
 enum MHD_Result MHD_queue_response(struct MHD_Connection *c, unsigned int status,
                                    struct MHD_Response *r)
 {
-    NEED();
+    if (!need())
+        return MHD_NO;
     return mhd.queue_response(c, status, r);
 }
 
 void MHD_destroy_response(struct MHD_Response *r)
 {
-    NEED();
+    if (!need())
+        return;
     mhd.destroy_response(r);
 }
 
 const char *MHD_lookup_connection_value(struct MHD_Connection *c, enum MHD_ValueKind kind,
                                         const char *key)
 {
-    NEED();
+    if (!need())
+        return NULL;
     return mhd.lookup_connection_value(c, kind, key);
 }

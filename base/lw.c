@@ -9,7 +9,39 @@
 #include <string.h>
 #include <time.h>
 
-int lw_log_level = LW_INFO;
+_Atomic int lw_log_level = LW_INFO;
+
+void lw_invariant_failed(const char *cond, const char *file, int line)
+{
+    /* A broken invariant means the windows or the outbox are about to be corrupted: stop here,
+     * where the cause is, with a core dump, rather than write a wrong state to disk. */
+    fprintf(stderr, "%s:%d: invariant failed: %s\n", file, line, cond);
+    fflush(stderr);
+    abort();
+}
+
+const char *lw_strerror(int code)
+{
+    switch (code) {
+    case LW_OK:
+        return "success";
+    case LW_EFAIL:
+        return "failed";
+    case LW_EINVAL:
+        return "invalid argument";
+    case LW_EIO:
+        return "input/output error";
+    case LW_ENOENT:
+        return "not found";
+    case LW_EAGAIN:
+        return "try again later";
+    case LW_EFULL:
+        return "limit reached";
+    case LW_ENOMEM:
+        return "out of memory";
+    }
+    return "unknown error";
+}
 
 int lw_err_set(struct lw_err *err, int code, const char *fmt, ...)
 {

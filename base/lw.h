@@ -3,6 +3,7 @@
 #define LW_BASE_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,16 +19,21 @@
 #define LW_NORETURN
 #endif
 
-/* Error codes: 0 is success, failures are negative (libuv style). */
+/* Error codes: 0 is success, failures are negative (libuv style), each a distinct value.
+ * -1 is LW_EFAIL, what the many `return -1` sites mean: failed, the lw_err or the log says why.
+ * No code shares it, so a caller that tests for a specific code never mistakes it for one. */
 enum {
     LW_OK = 0,
-    LW_ENOMEM = -1,
+    LW_EFAIL = -1,  /* failed; the message says why */
     LW_EINVAL = -2, /* bad input or configuration */
     LW_EIO = -3,    /* a system call or library failed */
     LW_ENOENT = -4,
     LW_EAGAIN = -5, /* try again later (sink retry, queue full) */
     LW_EFULL = -6,  /* a limit was reached */
+    LW_ENOMEM = -7, /* out of memory (allocation itself aborts: lw_oom) */
 };
+/* A short name for an error code ("invalid argument"); "unknown error" for any other value. */
+const char *lw_strerror(int code);
 
 #define LW_NS_PER_SEC INT64_C(1000000000)
 #define LW_NS_PER_MS INT64_C(1000000)
@@ -63,15 +69,42 @@ void lw_diag_vadd(struct lw_diag *d, const char *file, int line, int col, const 
 void lw_diag_print(const struct lw_diag *d, FILE *f);
 void lw_diag_free(struct lw_diag *d);
 
-/* Logging to stderr. The level is checked before arguments are evaluated. */
+/* Logging to stderr. The level is checked before arguments are evaluated. The level is
+ * atomic: a reload sets it (lw_log_set_level) while other threads log. A relaxed load is
+ * enough (no other data hangs on it) and costs what a plain one does. */
 enum lw_level { LW_ERROR = 0, LW_WARN = 1, LW_INFO = 2, LW_DEBUG = 3 };
-extern int lw_log_level;
+extern _Atomic int lw_log_level;
 void lw_log_write(int level, const char *fmt, ...) LW_PRINTF(2, 3);
+static inline int lw_log_get_level(void)
+{
+    return atomic_load_explicit(&lw_log_level, memory_order_relaxed);
+}
+static inline void lw_log_set_level(int level)
+{
+    atomic_store_explicit(&lw_log_level, level, memory_order_relaxed);
+}
 #define lw_log(level, ...)                                                                         \
     do {                                                                                           \
-        if ((level) <= lw_log_level)                                                               \
+        if ((level) <= lw_log_get_level())                                                         \
             lw_log_write((level), __VA_ARGS__);                                                    \
     } while (0)
+
+/* Invariants, in SQLite's ALWAYS/NEVER style, at the few places where a wrong state would
+ * corrupt windows or the outbox. LW_ALWAYS(X) is X where X must hold, LW_NEVER(X) is X where
+ * X must not: with LW_INVARIANTS (Debug, sanitizer and fuzz builds) a violation aborts with
+ * file:line and the condition; otherwise they are the plain condition, so the Release build
+ * costs nothing more than the code it would run anyway. LW_INVARIANT(X) is the statement
+ * form, for a check with no way on: in Release it evaluates nothing but side-effect-free X,
+ * which the compiler drops (keep X free of side effects). */
+LW_NORETURN void lw_invariant_failed(const char *cond, const char *file, int line);
+#ifdef LW_INVARIANTS
+#define LW_ALWAYS(X) ((X) ? 1 : (lw_invariant_failed("ALWAYS(" #X ")", __FILE__, __LINE__), 0))
+#define LW_NEVER(X) ((X) ? (lw_invariant_failed("NEVER(" #X ")", __FILE__, __LINE__), 1) : 0)
+#else
+#define LW_ALWAYS(X) (X)
+#define LW_NEVER(X) (X)
+#endif
+#define LW_INVARIANT(X) ((void)LW_ALWAYS(X))
 
 /* Memory: exhaustion is the one condition that aborts (like Redis zmalloc). */
 LW_NORETURN void lw_oom(size_t size);
@@ -133,13 +166,15 @@ int lw_parse_i64(const char *p, size_t n, int64_t *out);
 int lw_parse_f64(const char *p, size_t n, double *out);
 
 /* Optional libraries, opened when first needed (lw_dl.c). Each slot is the address of a
- * function pointer of the symbol's type. Exits with an error naming soname and needed_by when
- * the library or a symbol is missing, as the dynamic loader would at start-up. */
+ * function pointer of the symbol's type. Returns 0, or LW_EIO with an error naming soname and
+ * needed_by when the library or a symbol is missing (no slot is then bound): the caller reports
+ * it; library code never exits. */
 struct lw_dl_sym {
     const char *name;
     void *slot;
 };
-void lw_dl_bind(const char *soname, const char *needed_by, const struct lw_dl_sym *syms, size_t n);
+int lw_dl_bind(const char *soname, const char *needed_by, const struct lw_dl_sym *syms, size_t n,
+               struct lw_err *err);
 
 /* 64-bit FNV-1a, used for fingerprints and group hashes. */
 static inline uint64_t lw_hash64(const void *p, size_t n, uint64_t h)

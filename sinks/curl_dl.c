@@ -53,6 +53,7 @@ static struct {
 
 static pthread_once_t lc_once = PTHREAD_ONCE_INIT;
 static bool lc_loaded;
+static struct lw_err lc_err; /* why it could not be loaded; written once, in load */
 
 static void load(void)
 {
@@ -67,20 +68,36 @@ static void load(void)
         SYM(url_get),       SYM(url_set),
     };
 #undef SYM
-    lw_dl_bind(LW_CURL_SONAME, "[sinks] network sinks", syms, sizeof syms / sizeof *syms);
-    __atomic_store_n(&lc_loaded, true, __ATOMIC_RELEASE);
+    if (lw_dl_bind(LW_CURL_SONAME, "[sinks] network sinks", syms, sizeof syms / sizeof *syms,
+                   &lc_err) == 0)
+        __atomic_store_n(&lc_loaded, true, __ATOMIC_RELEASE);
 }
-
-#define NEED() pthread_once(&lc_once, load)
 
 bool lw_curl_loaded(void)
 {
     return __atomic_load_n(&lc_loaded, __ATOMIC_ACQUIRE);
 }
 
+/* Loads libcurl once; false when it is missing. The configuration asks first (lw_curl_load),
+ * so that a missing library is reported as an error there; a call after a failed load fails
+ * as curl would (an error code, NULL) instead of ending the process. */
+static bool need(void)
+{
+    pthread_once(&lc_once, load);
+    return lw_curl_loaded();
+}
+
+int lw_curl_load(struct lw_err *err)
+{
+    if (need())
+        return 0;
+    return lw_err_set(err, LW_EIO, "%s", lc_err.msg);
+}
+
 CURLcode curl_global_init(long flags)
 {
-    NEED();
+    if (!need())
+        return CURLE_FAILED_INIT;
     return lc.global_init(flags);
 }
 
@@ -92,31 +109,36 @@ void curl_global_cleanup(void)
 
 CURL *curl_easy_init(void)
 {
-    NEED();
+    if (!need())
+        return NULL;
     return lc.easy_init();
 }
 
 void curl_easy_cleanup(CURL *h)
 {
-    NEED();
+    if (!need())
+        return;
     lc.easy_cleanup(h);
 }
 
 void curl_easy_reset(CURL *h)
 {
-    NEED();
+    if (!need())
+        return;
     lc.easy_reset(h);
 }
 
 CURLcode curl_easy_perform(CURL *h)
 {
-    NEED();
+    if (!need())
+        return CURLE_FAILED_INIT;
     return lc.easy_perform(h);
 }
 
 CURLcode(curl_easy_setopt)(CURL *h, CURLoption opt, ...)
 {
-    NEED();
+    if (!need())
+        return CURLE_FAILED_INIT;
     va_list ap;
     va_start(ap, opt);
     CURLcode rc;
@@ -136,7 +158,8 @@ CURLcode(curl_easy_setopt)(CURL *h, CURLoption opt, ...)
 
 CURLcode(curl_easy_getinfo)(CURL *h, CURLINFO info, ...)
 {
-    NEED();
+    if (!need())
+        return CURLE_FAILED_INIT;
     va_list ap;
     va_start(ap, info);
     /* Every CURLINFO_* type is returned through a pointer. */
@@ -147,60 +170,70 @@ CURLcode(curl_easy_getinfo)(CURL *h, CURLINFO info, ...)
 
 const char *curl_easy_strerror(CURLcode rc)
 {
-    NEED();
+    if (!need())
+        return lc_err.msg;
     return lc.easy_strerror(rc);
 }
 
 char *curl_easy_escape(CURL *h, const char *s, int len)
 {
-    NEED();
+    if (!need())
+        return NULL;
     return lc.easy_escape(h, s, len);
 }
 
 struct curl_slist *curl_slist_append(struct curl_slist *l, const char *s)
 {
-    NEED();
+    if (!need())
+        return NULL;
     return lc.slist_append(l, s);
 }
 
 void curl_slist_free_all(struct curl_slist *l)
 {
-    NEED();
+    if (!need())
+        return;
     lc.slist_free_all(l);
 }
 
 void curl_free(void *p)
 {
-    NEED();
+    if (!need())
+        return;
     lc.free(p);
 }
 
 time_t curl_getdate(const char *s, const time_t *unused)
 {
-    NEED();
+    if (!need())
+        return -1;
     return lc.getdate(s, unused);
 }
 
 CURLU *curl_url(void)
 {
-    NEED();
+    if (!need())
+        return NULL;
     return lc.url();
 }
 
 void curl_url_cleanup(CURLU *u)
 {
-    NEED();
+    if (!need())
+        return;
     lc.url_cleanup(u);
 }
 
 CURLUcode curl_url_get(CURLU *u, CURLUPart what, char **part, unsigned int flags)
 {
-    NEED();
+    if (!need())
+        return CURLUE_BAD_HANDLE;
     return lc.url_get(u, what, part, flags);
 }
 
 CURLUcode curl_url_set(CURLU *u, CURLUPart what, const char *part, unsigned int flags)
 {
-    NEED();
+    if (!need())
+        return CURLUE_BAD_HANDLE;
     return lc.url_set(u, what, part, flags);
 }

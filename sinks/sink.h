@@ -96,5 +96,8 @@ void lw_sinks_global_cleanup(void);
 /* Whether libcurl has been loaded (curl_dl.c: on the first curl call, which only network sinks
  * make; ~6 MB of shared libraries a daemon with only local sinks never maps). */
 bool lw_curl_loaded(void);
+/* Loads libcurl now: 0, or LW_EIO and err naming the library when it is missing (the caller
+ * reports it; a configuration with a network sink asks this first). */
+int lw_curl_load(struct lw_err *err);
 
 #endif

@@ -753,6 +753,8 @@ int lw_store_outbox_head(struct lw_store *st, const char *sink, struct lw_outbox
         out->created_ns = sqlite3_column_int64(s, 3);
         out->attempts = sqlite3_column_int(s, 4);
         out->next_ns = sqlite3_column_int64(s, 5);
+        /* The head of this sink's queue, never another sink's row. */
+        LW_INVARIANT(out->id > 0 && out->attempts >= 0 && !strcmp(out->sink, sink));
         rc = 0;
     } else if (rc == SQLITE_DONE) {
         rc = LW_ENOENT;
@@ -782,6 +784,9 @@ static int outbox_update(struct lw_store *st, sqlite3_stmt *s, const char *what)
         lw_log(LW_ERROR, "[store] %s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
         return LW_EIO;
     }
+    /* By primary key: one row or none. More would be a statement that settles other
+     * notifications with this one's outcome. */
+    LW_INVARIANT(sqlite3_changes(st->db) <= 1);
     return sqlite3_changes(st->db) > 0 ? 0 : LW_ENOENT;
 }
 

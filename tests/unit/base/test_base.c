@@ -3,6 +3,7 @@
 #include "test.h"
 #include "lw_yaml.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -157,6 +158,116 @@ static void test_redact(void)
     fclose(tmp);
 }
 
+/* Threads that log while the level changes, as the daemon's do during a reload. */
+static void *log_often(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 20000; i++)
+        lw_log(LW_DEBUG, "debug line %d", i);
+    return NULL;
+}
+
+/* The level is rewritten by a reload while the pipeline, the sink workers and the HTTP thread
+ * read it: an atomic, so that this is not a data race (a TSan build of this test reports one
+ * with a plain int). Here: the level set is the level read, and lines below it are not written. */
+static void test_log_level(void)
+{
+    int saved_level = lw_log_get_level();
+    lw_log_set_level(LW_DEBUG);
+    CHECK_EQ(lw_log_get_level(), LW_DEBUG);
+
+    FILE *tmp = tmpfile();
+    int saved = dup(2);
+    fflush(stderr);
+    dup2(fileno(tmp), 2);
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        pthread_create(&t[i], NULL, log_often, NULL);
+    for (int i = 0; i < 2000; i++)
+        lw_log_set_level(i % 2 ? LW_DEBUG : LW_ERROR);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    lw_log_set_level(LW_WARN);
+    long before = ftell(tmp);
+    lw_log(LW_INFO, "not written");
+    lw_log(LW_WARN, "written");
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    CHECK_EQ(lw_log_get_level(), LW_WARN);
+    char line[256] = {0};
+    fseek(tmp, before, SEEK_SET);
+    CHECK(fgets(line, sizeof line, tmp) != NULL);
+    CHECK(strstr(line, "warn written") != NULL);
+    CHECK(fgets(line, sizeof line, tmp) == NULL);
+    fclose(tmp);
+    lw_log_set_level(saved_level);
+}
+
+/* Every error code is distinct (-1, what `return -1` means, is not out of memory) and named. */
+static void test_errors(void)
+{
+    static const int codes[] = {LW_OK,     LW_EFAIL,  LW_EINVAL, LW_EIO,
+                                LW_ENOENT, LW_EAGAIN, LW_EFULL,  LW_ENOMEM};
+    size_t n = sizeof codes / sizeof codes[0];
+    CHECK_EQ(LW_EFAIL, -1);
+    CHECK(LW_ENOMEM != -1);
+    for (size_t i = 0; i < n; i++) {
+        CHECK(i == 0 ? codes[i] == 0 : codes[i] < 0);
+        CHECK(strcmp(lw_strerror(codes[i]), "unknown error") != 0);
+        for (size_t j = i + 1; j < n; j++) {
+            CHECK(codes[i] != codes[j]);
+            CHECK(strcmp(lw_strerror(codes[i]), lw_strerror(codes[j])) != 0);
+        }
+    }
+    CHECK_STR(lw_strerror(LW_ENOMEM), "out of memory");
+    CHECK_STR(lw_strerror(-1000), "unknown error");
+    struct lw_err err = {0};
+    CHECK_EQ(lw_err_set(&err, LW_ENOMEM, "x"), LW_ENOMEM);
+    CHECK_EQ(err.code, LW_ENOMEM);
+}
+
+/* lw_dl_bind returns an error for a missing library or symbol, where it used to exit(1). */
+static void test_dl(void)
+{
+    struct lw_err err = {0};
+    double (*cos_fn)(double) = NULL;
+    void (*missing)(void) = NULL;
+    const struct lw_dl_sym no_lib[] = {{"cos", &cos_fn}};
+    CHECK_EQ(lw_dl_bind("liblw-no-such-library.so.9", "[test] a feature", no_lib, 1, &err), LW_EIO);
+    CHECK_EQ(err.code, LW_EIO);
+    CHECK(strstr(err.msg, "[test] a feature need liblw-no-such-library.so.9") != NULL);
+    CHECK(cos_fn == NULL);
+
+    /* A symbol missing from a library that is there: nothing stays bound. */
+    memset(&err, 0, sizeof err);
+    const struct lw_dl_sym no_sym[] = {{"cos", &cos_fn}, {"lw_no_such_symbol", &missing}};
+    CHECK_EQ(lw_dl_bind("libm.so.6", "[test] a feature", no_sym, 2, &err), LW_EIO);
+    CHECK(strstr(err.msg, "libm.so.6") != NULL);
+    CHECK(strstr(err.msg, "lw_no_such_symbol") != NULL);
+    CHECK(cos_fn == NULL);
+    CHECK(missing == NULL);
+
+    /* And one that binds. */
+    memset(&err, 0, sizeof err);
+    CHECK_EQ(lw_dl_bind("libm.so.6", "[test] a feature", no_lib, 1, &err), 0);
+    CHECK(cos_fn != NULL && cos_fn(0.0) == 1.0);
+}
+
+/* Without LW_INVARIANTS (Release), LW_ALWAYS/LW_NEVER are the plain condition: a broken one
+ * neither aborts nor changes what the code does (test_invariants checks the active form). */
+static void test_invariant_macros(void)
+{
+    volatile int zero = 0;
+    CHECK_EQ(!!LW_ALWAYS(zero == 0), 1);
+    CHECK_EQ(!!LW_NEVER(zero == 1), 0);
+#ifndef LW_INVARIANTS
+    CHECK_EQ(!!LW_ALWAYS(zero == 1), 0);
+    CHECK_EQ(!!LW_NEVER(zero == 0), 1);
+    LW_INVARIANT(zero == 1);
+#endif
+}
+
 int main(void)
 {
     test_duration();
@@ -166,5 +277,9 @@ int main(void)
     test_yaml();
     test_env();
     test_redact();
+    test_log_level();
+    test_errors();
+    test_dl();
+    test_invariant_macros();
     return test_summary();
 }

@@ -380,7 +380,7 @@ int main(void)
     snprintf(dir, sizeof dir, "/tmp/lw_test_file.XXXXXX");
     if (!mkdtemp(dir))
         return 1;
-    lw_log_level = LW_WARN;
+    lw_log_set_level(LW_WARN);
     test_config();
     test_follow();
     test_rotation();

@@ -387,7 +387,7 @@ int main(void)
     snprintf(dir, sizeof dir, "/tmp/lw_test_syslog.XXXXXX");
     if (!mkdtemp(dir))
         return 1;
-    lw_log_level = LW_ERROR;
+    lw_log_set_level(LW_ERROR);
     test_config();
     test_udp_tcp();
     test_limits();
