@@ -50,7 +50,7 @@ struct daemon {
     struct ckpt *ckpts; /* pipeline thread */
     size_t nckpts;
     struct lw_notifier *notifier; /* pipeline thread */
-    struct lw_http *http;
+    struct lw_http_server *http;
     int lock_fd;               /* the state file's lock (lw_store_lock), held until the end */
     struct lw_metrics metrics; /* written by the pipeline thread, read by http */
     int64_t silences_read_ns;  /* when silences were last read from the store */

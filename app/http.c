@@ -27,7 +27,7 @@ enum refusal { R_AUTH, R_HOST, R_ORIGIN, R_CTYPE, R_SIZE, R_LIMIT, R_COUNT };
 static const char *const refusal_names[R_COUNT] = {"unauthorized", "host",      "origin",
                                                    "content_type", "too_large", "silence_limit"};
 
-struct lw_http {
+struct lw_http_server {
     struct MHD_Daemon *mhd;
     struct lw_store *st; /* used by MHD's one polling thread only, under mu */
     pthread_mutex_t mu;
@@ -76,7 +76,7 @@ static enum MHD_Result reply_error(struct MHD_Connection *c, unsigned code, cons
 
 /* Counts a refusal and logs it, at most once per REFUSAL_LOG_EVERY and reason (a scanner
  * would otherwise fill the log), with how many were not logged in between. */
-static void refused(struct lw_http *h, enum refusal why, const char *method, const char *url,
+static void refused(struct lw_http_server *h, enum refusal why, const char *method, const char *url,
                     const char *detail)
 {
     int64_t now = lw_mono_ns();
@@ -94,7 +94,7 @@ static void refused(struct lw_http *h, enum refusal why, const char *method, con
     h->unlogged[why] = 0;
 }
 
-static enum MHD_Result refuse(struct lw_http *h, struct MHD_Connection *c, enum refusal why,
+static enum MHD_Result refuse(struct lw_http_server *h, struct MHD_Connection *c, enum refusal why,
                               unsigned code, const char *method, const char *url, const char *msg)
 {
     refused(h, why, method, url, msg);
@@ -112,7 +112,7 @@ static enum MHD_Result refuse(struct lw_http *h, struct MHD_Connection *c, enum 
     return ret;
 }
 
-static void metrics(struct lw_http *h, struct lw_buf *b)
+static void metrics(struct lw_http_server *h, struct lw_buf *b)
 {
     struct lw_metrics *m = h->m;
 #define COUNTER(name, help, v)                                                                     \
@@ -194,8 +194,8 @@ static void on_silence(const struct lw_silence_row *r, void *payload)
 
 /* POST /api/silences: Alertmanager's v2 body ({matchers: [{name, value, isRegex, isEqual}],
  * endsAt | duration, comment, createdBy}) or matchers as "name=value" strings. */
-static enum MHD_Result post_silence(struct lw_http *h, struct MHD_Connection *c, struct req *rq,
-                                    const char *url)
+static enum MHD_Result post_silence(struct lw_http_server *h, struct MHD_Connection *c,
+                                    struct req *rq, const char *url)
 {
     json_error_t jerr;
     struct lw_err err = {0};
@@ -286,7 +286,7 @@ static bool is_loopback_name(const char *name)
 /* The Host header names this endpoint: its listen address, a loopback name (also through an
  * SSH tunnel, whatever the port), or one of http.hosts. A page from another site that made its
  * own name resolve to this machine (DNS rebinding) sends its own name and is refused. */
-static bool host_ok(const struct lw_http *h, const char *host)
+static bool host_ok(const struct lw_http_server *h, const char *host)
 {
     char name[256];
     size_t n;
@@ -341,7 +341,7 @@ static bool token_eq(const char *a, const char *b)
 }
 
 /* Whether the request carries the token (always true without http.token). */
-static bool authorized(const struct lw_http *h, struct MHD_Connection *c)
+static bool authorized(const struct lw_http_server *h, struct MHD_Connection *c)
 {
     const char *a = header(c, "Authorization");
     if (!a || strncasecmp(a, "Bearer ", 7))
@@ -351,7 +351,7 @@ static bool authorized(const struct lw_http *h, struct MHD_Connection *c)
     return token_eq(a, h->cfg->http_token);
 }
 
-static bool needs_token(const struct lw_http *h, const char *url, bool write)
+static bool needs_token(const struct lw_http_server *h, const char *url, bool write)
 {
     if (!h->cfg->http_token)
         return false;
@@ -363,8 +363,8 @@ static bool needs_token(const struct lw_http *h, const char *url, bool write)
 }
 
 /* Checks a request before its body is read; a refusal is answered here (returns true). */
-static bool gate(struct lw_http *h, struct MHD_Connection *c, const char *url, const char *method,
-                 enum MHD_Result *ret)
+static bool gate(struct lw_http_server *h, struct MHD_Connection *c, const char *url,
+                 const char *method, enum MHD_Result *ret)
 {
     bool write = strcmp(method, "GET") && strcmp(method, "HEAD");
     const char *host = header(c, "Host"), *len = header(c, "Content-Length");
@@ -400,7 +400,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                               const char *method, const char *version, const char *upload,
                               size_t *upload_size, void **con_cls)
 {
-    struct lw_http *h = cls;
+    struct lw_http_server *h = cls;
     struct req *rq = *con_cls;
     struct lw_err err = {0};
     (void)version;
@@ -502,7 +502,7 @@ static void done(void *cls, struct MHD_Connection *c, void **con_cls,
     }
 }
 
-int lw_http_start(struct lw_http **out, const char *listen, const struct lw_config *cfg,
+int lw_http_start(struct lw_http_server **out, const char *listen, const struct lw_config *cfg,
                   struct lw_metrics *m, struct lw_err *err)
 {
     struct sockaddr_in sa = {0};
@@ -522,7 +522,7 @@ int lw_http_start(struct lw_http **out, const char *listen, const struct lw_conf
     /* The library is opened now, not at start-up: a missing one is this call's error. */
     if (lw_mhd_load(err) < 0)
         return LW_EIO;
-    struct lw_http *h = lw_calloc(1, sizeof *h);
+    struct lw_http_server *h = lw_calloc(1, sizeof *h);
     if (strcmp(host, "0.0.0.0"))
         snprintf(h->listen_host, sizeof h->listen_host, "%s", host);
     h->cfg = cfg;
@@ -546,7 +546,7 @@ int lw_http_start(struct lw_http **out, const char *listen, const struct lw_conf
     return 0;
 }
 
-void lw_http_stop(struct lw_http *h)
+void lw_http_stop(struct lw_http_server *h)
 {
     if (!h)
         return;

@@ -22,12 +22,12 @@ struct lw_metrics {
 /* The page served at / (dashboard.c). */
 extern const char lw_dashboard_html[];
 
-struct lw_http;
+struct lw_http_server;
 /* Serves /health, /metrics, /api/alerts and /api/silences on listen ("127.0.0.1:9880") from its
  * own thread and its own state-file connection. */
-int lw_http_start(struct lw_http **out, const char *listen, const struct lw_config *cfg,
+int lw_http_start(struct lw_http_server **out, const char *listen, const struct lw_config *cfg,
                   struct lw_metrics *m, struct lw_err *err);
-void lw_http_stop(struct lw_http *h);
+void lw_http_stop(struct lw_http_server *h);
 /* Loads libmicrohttpd (mhd_dl.c): 0, or LW_EIO and err naming the library when it is missing. */
 int lw_mhd_load(struct lw_err *err);
 
