@@ -31,28 +31,6 @@ void lw_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
     *y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
-static bool is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-/* Exactly k digits at s[*i]; advances *i. */
-static bool digits(const char *s, size_t n, size_t *i, int k, unsigned *v)
-{
-    unsigned r = 0;
-    if (n - *i < (size_t)k)
-        return false;
-    for (int j = 0; j < k; j++) {
-        char c = s[*i + (size_t)j];
-        if (!is_digit(c))
-            return false;
-        r = r * 10 + (unsigned)(c - '0');
-    }
-    *i += (size_t)k;
-    *v = r;
-    return true;
-}
-
 /* The separator c at s[*i]; advances *i. */
 static bool lit(const char *s, size_t n, size_t *i, char c)
 {
@@ -69,19 +47,19 @@ size_t lw_rfc3339_scan(const char *s, size_t n, unsigned flags, struct lw_rfc333
     size_t i = 0;
     unsigned y, mo, d, h, mi, sec;
     int64_t frac = 0, off = 0;
-    if (!digits(s, n, &i, 4, &y) || !lit(s, n, &i, '-') || !digits(s, n, &i, 2, &mo) ||
-        !lit(s, n, &i, '-') || !digits(s, n, &i, 2, &d))
+    if (!lw_digits(s, n, &i, 4, &y) || !lit(s, n, &i, '-') || !lw_digits(s, n, &i, 2, &mo) ||
+        !lit(s, n, &i, '-') || !lw_digits(s, n, &i, 2, &d))
         return 0;
     if (i >= n || !(s[i] == 'T' || s[i] == 't' || (relaxed && s[i] == ' ')))
         return 0;
     i++;
-    if (!digits(s, n, &i, 2, &h) || !lit(s, n, &i, ':') || !digits(s, n, &i, 2, &mi) ||
-        !lit(s, n, &i, ':') || !digits(s, n, &i, 2, &sec))
+    if (!lw_digits(s, n, &i, 2, &h) || !lit(s, n, &i, ':') || !lw_digits(s, n, &i, 2, &mi) ||
+        !lit(s, n, &i, ':') || !lw_digits(s, n, &i, 2, &sec))
         return 0;
     if (i < n && (s[i] == '.' || (relaxed && s[i] == ','))) {
         int64_t scale = LW_NS_PER_SEC;
         size_t start = ++i;
-        for (; i < n && is_digit(s[i]); i++)
+        for (; i < n && lw_is_digit(s[i]); i++)
             if (scale > 1) {
                 scale /= 10;
                 frac += (s[i] - '0') * scale;
@@ -98,12 +76,12 @@ size_t lw_rfc3339_scan(const char *s, size_t n, unsigned flags, struct lw_rfc333
     } else if (i < n && (s[i] == '+' || s[i] == '-')) {
         int sign = s[i++] == '-' ? -1 : 1;
         unsigned oh, om = 0;
-        if (!digits(s, n, &i, 2, &oh))
+        if (!lw_digits(s, n, &i, 2, &oh))
             return 0;
         if (lit(s, n, &i, ':')) {
-            if (!digits(s, n, &i, 2, &om))
+            if (!lw_digits(s, n, &i, 2, &om))
                 return 0;
-        } else if (!relaxed || (i < n && is_digit(s[i]) && !digits(s, n, &i, 2, &om))) {
+        } else if (!relaxed || (i < n && lw_is_digit(s[i]) && !lw_digits(s, n, &i, 2, &om))) {
             return 0; /* strict: the colon is required; relaxed: +hh or +hhmm, not +hhm */
         }
         if (oh > 23 || om > 59)

@@ -6,6 +6,29 @@
 
 struct lw_tz;
 
+/* The scanners every time parser shares: inline, they are on the line path. */
+static inline bool lw_is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Exactly k digits at s[*i] into *v; advances *i. */
+static inline bool lw_digits(const char *s, size_t n, size_t *i, int k, unsigned *v)
+{
+    unsigned r = 0;
+    if (n - *i < (size_t)k)
+        return false;
+    for (int j = 0; j < k; j++) {
+        char c = s[*i + (size_t)j];
+        if (!lw_is_digit(c))
+            return false;
+        r = r * 10 + (unsigned)(c - '0');
+    }
+    *i += (size_t)k;
+    *v = r;
+    return true;
+}
+
 /* 1..31: the days of month m (1..12) of year y, Feb 29 in leap years only. */
 unsigned lw_days_in_month(int64_t y, unsigned m);
 

@@ -50,31 +50,9 @@ static int to_ns(int64_t secs, int64_t frac_ns, int64_t *out)
     return 0;
 }
 
-static bool is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
 static bool is_space(char c)
 {
     return c == ' ' || c == '\t';
-}
-
-/* Exactly k digits at s[*i]; advances *i. */
-static bool digits(const char *s, size_t n, size_t *i, int k, unsigned *v)
-{
-    unsigned r = 0;
-    if (n - *i < (size_t)k)
-        return false;
-    for (int j = 0; j < k; j++) {
-        char c = s[*i + (size_t)j];
-        if (!is_digit(c))
-            return false;
-        r = r * 10 + (unsigned)(c - '0');
-    }
-    *i += (size_t)k;
-    *v = r;
-    return true;
 }
 
 /* One or more digits at s[*i] as a fraction scaled to `scale` units (1e9 for ns); digits past
@@ -83,7 +61,7 @@ static bool frac_digits(const char *s, size_t n, size_t *i, int64_t scale, int64
 {
     size_t j = *i;
     int64_t v = 0;
-    while (j < n && is_digit(s[j])) {
+    while (j < n && lw_is_digit(s[j])) {
         if (scale > 1) {
             scale /= 10;
             v += (s[j] - '0') * scale;
@@ -128,7 +106,7 @@ static int parse_epoch(const char *s, size_t n, int64_t scale, int64_t *out)
     if (i < end && (s[i] == '-' || s[i] == '+'))
         neg = s[i++] == '-';
     size_t start = i;
-    while (i < end && is_digit(s[i])) {
+    while (i < end && lw_is_digit(s[i])) {
         if (v > (INT64_MAX / LW_NS_PER_SEC) * (LW_NS_PER_SEC / scale))
             return -1;
         v = v * 10 + (s[i++] - '0');
@@ -136,7 +114,7 @@ static int parse_epoch(const char *s, size_t n, int64_t scale, int64_t *out)
     size_t nd = i - start;
     if (i < end && s[i] == '.') {
         i++;
-        if (i < end && is_digit(s[i]))
+        if (i < end && lw_is_digit(s[i]))
             frac_digits(s, end, &i, scale, &frac);
         else if (nd == 0)
             return -1;
@@ -224,17 +202,17 @@ static int parse_syslog(struct lw_tsfmt *f, const char *s, size_t n, int64_t now
     if (i >= n || !is_space(s[i]))
         return -1;
     i = skip_spaces(s, n, i);
-    if (!digits(s, n, &i, 1, &d))
+    if (!lw_digits(s, n, &i, 1, &d))
         return -1;
-    if (i < n && is_digit(s[i])) {
+    if (i < n && lw_is_digit(s[i])) {
         d = d * 10 + (unsigned)(s[i] - '0');
         i++;
     }
     if (i >= n || !is_space(s[i]))
         return -1;
     i = skip_spaces(s, n, i);
-    if (!digits(s, n, &i, 2, &h) || i >= n || s[i++] != ':' || !digits(s, n, &i, 2, &mi) ||
-        i >= n || s[i++] != ':' || !digits(s, n, &i, 2, &sec))
+    if (!lw_digits(s, n, &i, 2, &h) || i >= n || s[i++] != ':' || !lw_digits(s, n, &i, 2, &mi) ||
+        i >= n || s[i++] != ':' || !lw_digits(s, n, &i, 2, &sec))
         return -1;
     if (d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
         return -1;
@@ -301,7 +279,7 @@ static bool scan_frac(unsigned char flags, const char *s, size_t n, size_t *i, i
     if (flags & F_FRAC_F)
         return frac_digits(s, n, i, LW_NS_PER_SEC, frac);
     if ((flags & F_FRAC_AUTO) && *i + 1 < n && (s[*i] == '.' || s[*i] == ',') &&
-        is_digit(s[*i + 1])) {
+        lw_is_digit(s[*i + 1])) {
         size_t j = *i + 1;
         frac_digits(s, n, &j, LW_NS_PER_SEC, frac);
         *i = j;

@@ -14,7 +14,6 @@ usage: test_late.py PATH/TO/logwarden
 
 import datetime
 import os
-import urllib.request
 
 import e2e
 
@@ -35,20 +34,6 @@ alerts:
     window: 1m
     count: {above: 100}
 """
-
-
-def metrics(port):
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
-            text = r.read().decode()
-    except OSError:
-        return {}
-    out = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            k, v = line.rsplit(" ", 1)
-            out[k] = float(v)
-    return out
 
 
 def stamp(delta_s):
@@ -75,15 +60,15 @@ sinks: [{{name: out, type: stdout}}]
 """)
     daemon = e2e.Daemon(binary, d.join("logwarden.yaml"), d.path)
     try:
-        c.check(e2e.wait_for(lambda: metrics(port), 5), "daemon serves /metrics", daemon.stderr())
+        c.check(e2e.wait_for(lambda: e2e.metrics(port), 5), "daemon serves /metrics", daemon.stderr())
         with open(d.join("old.log"), "a") as f:
             f.write(f"{stamp(-3600)} hit 1\n{stamp(-120)} hit 2\n{stamp(-61)} hit 3\n")
         with open(d.join("new.log"), "a") as f:
             # Two fresh events and one a day ahead (taken at its arrival): three in the window.
             f.write(f"{stamp(-5)} hit 4\n{stamp(0)} hit 5\n{stamp(86400)} hit 6\n")
         m = e2e.wait_for(lambda: (lambda m: m if m.get("logwarden_events_total") == 6 else None)(
-            metrics(port)), 5)
-        c.check(m, "six events counted", repr(metrics(port)) + daemon.stderr())
+            e2e.metrics(port)), 5)
+        c.check(m, "six events counted", repr(e2e.metrics(port)) + daemon.stderr())
         m = m or {}
         c.eq(m.get('logwarden_late_events_total{input="old"}'), 3.0,
              "late: the three old lines, under their input")
@@ -91,8 +76,8 @@ sinks: [{{name: out, type: stdout}}]
              "late: none on the other input (the future line is not late)")
         # The per-alert gauges are published every 5 s.
         m = e2e.wait_for(lambda: (lambda m: m if m.get('logwarden_alert_groups{alert="HitsByN"}',
-                                                      0) >= 3 else None)(metrics(port)), 8)
-        m = m or metrics(port)
+                                                      0) >= 3 else None)(e2e.metrics(port)), 8)
+        m = m or e2e.metrics(port)
         c.eq(m.get('logwarden_alert_groups{alert="Hits"}'), 1.0, "groups: one for Hits")
         c.eq(m.get('logwarden_alert_groups{alert="HitsByN"}'), 3.0,
              "groups: three for HitsByN (n = 4, 5, 6; the late ones create none)")

@@ -12,7 +12,6 @@ usage: test_regex_limits.py PATH/TO/logwarden
 
 import re
 import signal
-import urllib.request
 
 import e2e
 
@@ -32,25 +31,11 @@ alerts:
 EVIL = "a" * 30 + "b"
 
 
-def metrics(port):
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
-            text = r.read().decode()
-    except OSError:
-        return {}
-    out = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            k, v = line.rsplit(" ", 1)
-            out[k] = float(v)
-    return out
-
-
 def wait_metric(port, name, value, timeout):
     """Waits until /metrics shows name == value (the per-event counters come every 5 s)."""
-    m = e2e.wait_for(lambda: (lambda m: m if m.get(name) == value else None)(metrics(port)),
+    m = e2e.wait_for(lambda: (lambda m: m if m.get(name) == value else None)(e2e.metrics(port)),
                      timeout)
-    return m or metrics(port)
+    return m or e2e.metrics(port)
 
 
 def gave_up_lines(text):
@@ -75,7 +60,7 @@ sinks: [{{name: out, type: stdout}}]
     evil = 'logwarden_regex_limit_total{event="evil"}'
     daemon = e2e.Daemon(binary, d.join("logwarden.yaml"), d.path)
     try:
-        c.check(e2e.wait_for(lambda: metrics(port), 5), "daemon serves /metrics", daemon.stderr())
+        c.check(e2e.wait_for(lambda: e2e.metrics(port), 5), "daemon serves /metrics", daemon.stderr())
         with open(d.join("app.log"), "a") as f:
             f.write(f"{EVIL}\n{EVIL}\nok 1\n{EVIL}\nok 2\n")
         m = wait_metric(port, evil, 3.0, 10)

@@ -21,7 +21,6 @@ import os
 import shutil
 import socket
 import subprocess
-import urllib.request
 
 import e2e
 
@@ -63,20 +62,6 @@ def capture_logger_line(tz, msg):
     return data.rstrip("\n")
 
 
-def metrics(port):
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
-            text = r.read().decode()
-    except OSError:
-        return {}
-    out = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            k, v = line.rsplit(" ", 1)
-            out[k] = float(v)
-    return out
-
-
 def rfc3339(s):
     return datetime.datetime.fromisoformat(s.replace("Z", "+00:00"))
 
@@ -95,15 +80,15 @@ sinks: [{{name: out, type: stdout}}]
 """)
     daemon = e2e.Daemon(binary, cfg, d.path, env=dict(os.environ, TZ="America/New_York"))
     try:
-        c.check(e2e.wait_for(lambda: metrics(http), 10), "daemon serves /metrics",
+        c.check(e2e.wait_for(lambda: e2e.metrics(http), 10), "daemon serves /metrics",
                 daemon.stderr())
         logger(ny, "America/New_York", "tz-probe 1")
         logger(tokyo, "Asia/Tokyo", "tz-probe 2")
         logger(local, "America/New_York", "tz-probe 3")
         m = e2e.wait_for(lambda: (lambda m: m if m.get("logwarden_events_total") == 3 else None)(
-            metrics(http)), 10)
-        c.check(m, "three probe events counted", repr(metrics(http)) + daemon.stderr())
-        m = m or metrics(http)
+            e2e.metrics(http)), 10)
+        c.check(m, "three probe events counted", repr(e2e.metrics(http)) + daemon.stderr())
+        m = m or e2e.metrics(http)
         for name in ("ny", "tokyo", "local"):
             c.eq(m.get(f'logwarden_late_events_total{{input="{name}"}}'), 0.0,
                  f"late: none on input {name}")
