@@ -74,8 +74,8 @@ struct lw_engine {
     void *payload;
     struct alert_rt *alerts;
     size_t nalerts;
-    int64_t wm_ns;  /* replay: the watermark */
-    int64_t now_ns; /* live: the latest wall clock seen */
+    int64_t wm_ns;    /* replay: the watermark */
+    int64_t now_ns;   /* live: the latest wall clock seen */
     int64_t early_ns; /* live: when run_early last ran */
     struct lw_engine_stats st;
     uint64_t *late_by_input;
@@ -950,8 +950,8 @@ static struct alert_rt *alert_by_name(struct lw_engine *e, const char *name)
 static bool same_aggregate(const struct lw_ruleset *ra, const struct lw_alert_def *a,
                            const struct lw_ruleset *rb, const struct lw_alert_def *b)
 {
-    if (a->kind != b->kind || a->q != b->q || a->agg_sig != b->agg_sig ||
-        a->ngroup != b->ngroup || strcmp(ra->events[a->event].name, rb->events[b->event].name))
+    if (a->kind != b->kind || a->q != b->q || a->agg_sig != b->agg_sig || a->ngroup != b->ngroup ||
+        strcmp(ra->events[a->event].name, rb->events[b->event].name))
         return false;
     for (size_t i = 0; i < a->ngroup; i++)
         if (strcmp(a->group_by[i], b->group_by[i]))
@@ -975,8 +975,8 @@ void lw_engine_carry(struct lw_engine *e, const struct lw_ruleset *old)
             continue;
         }
         ar->fresh = true;
-        ar->hold_n = (ar->done_n == INT64_MIN ? floor_div(e->now_ns, ar->res_ns) : ar->done_n) +
-                     ar->k;
+        ar->hold_n =
+            (ar->done_n == INT64_MIN ? floor_div(e->now_ns, ar->res_ns) : ar->done_n) + ar->k;
         lw_log(LW_WARN,
                "reload: alert %s now counts something else (event, kind, field, where, of or "
                "group_by changed): its windows start empty, pending groups are dropped, and "

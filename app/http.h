@@ -12,7 +12,7 @@
 struct lw_metrics {
     _Atomic uint64_t records, events, late, malformed, transitions, notifications, overflow;
     _Atomic uint64_t nonfinite; /* values saturated at +-DBL_MAX or skipped (engine) */
-    _Atomic uint64_t *late_in; /* late events per config input */
+    _Atomic uint64_t *late_in;  /* late events per config input */
     /* Per-alert gauges, rendered as metric lines by the pipeline thread every few seconds
      * (the set of alerts changes with reloads). */
     pthread_mutex_t alerts_mu;

@@ -56,8 +56,8 @@ struct lw_notifier {
     struct silence *sil;
     size_t nsil;
     struct lw_notifier_stats st;
-    uint64_t suppressed_logged; /* suppressions already said in the log */
-    int64_t suppressed_log_ns;  /* when */
+    uint64_t suppressed_logged;  /* suppressions already said in the log */
+    int64_t suppressed_log_ns;   /* when */
     int64_t due_ns, next_due_ns; /* lw_notifier_due; collect's next value for it */
     /* collect output */
     int64_t now;

@@ -838,7 +838,7 @@ static bool match(const struct lw_expr *e, const struct op *o, const struct lw_v
     if (rc < 0 && rc != PCRE2_ERROR_NOMATCH) {
         ++*e->gave_up; /* counted: the caller tells which event it cost */
         lw_expr_gave_up_now = true;
-        return false;  /* a limit was hit: unknown, so neither =~ nor !~ holds */
+        return false; /* a limit was hit: unknown, so neither =~ nor !~ holds */
     }
     return (rc >= 0) == (o->cmp == CMP_RE);
 }

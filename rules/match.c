@@ -89,8 +89,9 @@ static int convert_decoded(struct lw_value *v, enum lw_type t)
 }
 
 /* A match that gave up (a PCRE2 limit, or any other matching error; rc 0: a regex of the
- * event's where:, rc 1: of an alert's where: or of:): the line is a non-match like any other, but counted, and the first one of
- * an event is logged with the limits. The line itself is not logged: it may hold anything. */
+ * event's where:, rc 1: of an alert's where: or of:): the line is a non-match like any other, but
+ * counted, and the first one of an event is logged with the limits. The line itself is not logged:
+ * it may hold anything. */
 static void limit_hit(struct lw_event_def *def, int rc, size_t len)
 {
     if (def->regex_limits++ > 0)

@@ -297,7 +297,7 @@ static void test_sum_min_groups(void)
     CHECK_EQ(st.overflow, 1);
     CHECK_EQ(o.n, 3);
     CHECK_STR(o.log[0], "Min firing 2024-03-09T16:00:00Z v=60");
-    CHECK_STR(o.log[1], "Sum firing 2024-03-09T16:00:01Z v=113"); /* 60 + 50 + 3 */
+    CHECK_STR(o.log[1], "Sum firing 2024-03-09T16:00:01Z v=113");  /* 60 + 50 + 3 */
     CHECK_STR(o.log[2], "Min resolved 2024-03-09T16:00:03Z v=50"); /* last firing value */
     /* Groups idle for two windows are forgotten: after a long gap only the new one is left,
      * so a new ip fits under max_groups again. */
