@@ -476,13 +476,9 @@ static void run_early(struct lw_engine *e, int64_t clock_ns)
                 LW_NS_PER_SEC;
     for (size_t i = 0; i < e->nalerts; i++) {
         struct alert_rt *ar = &e->alerts[i];
-        for (size_t j = 0; j < ar->nearly; j++) {
-            struct lw_wgroup *g = ar->early[j];
-            if (g->st.early) {
-                int64_t edge = (ar->done_n + 1) * ar->res_ns;
-                eval_early(e, ar, g, t < edge ? t : edge);
-            }
-        }
+        int64_t edge = (ar->done_n + 1) * ar->res_ns;
+        for (size_t j = 0; j < ar->nearly; j++)
+            eval_early(e, ar, ar->early[j], t < edge ? t : edge);
         ar->nearly = 0;
     }
 }
@@ -491,7 +487,8 @@ static void run_early(struct lw_engine *e, int64_t clock_ns)
  * events; one that holds no bucket any window can reach, is inactive and has nothing
  * unflushed or scheduled is indistinguishable from a group never seen, so it goes as soon as
  * its last bucket has left (absent remembers the groups it has seen: two windows). A group
- * whose last change is not flushed yet stays until the store has it. */
+ * whose last change is not flushed yet stays until the store has it, one queued for
+ * eval_early until it has been looked at. */
 static void forget_idle(struct alert_rt *ar, int64_t n)
 {
     if (ar->def->ngroup == 0)
@@ -500,7 +497,7 @@ static void forget_idle(struct alert_rt *ar, int64_t n)
     for (size_t i = lw_win_count(ar->w); i-- > 0;) {
         struct lw_wgroup *g = lw_win_at(ar->w, i);
         if (g->st.state == LW_INACTIVE && !g->st.dirty && g->st.eval_n != REDO_MARK &&
-            g->last_bucket <= n - idle && g->st.sched_max <= n)
+            !g->st.early && g->last_bucket <= n - idle && g->st.sched_max <= n)
             lw_win_drop(ar->w, g);
     }
 }
