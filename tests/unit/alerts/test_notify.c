@@ -172,9 +172,20 @@ static void test_group_wait_batches(void)
     CHECK_EQ(count(r.sent[0], FIRING("B")), 1); /* its own wait had 3 s left: it joins A */
     run(&r, S(11), S(60));
     CHECK_EQ(r.notifications[0], 1);
+    /* Their resolutions, 2 s apart, go out together a group_wait after the first. */
+    alert(&r, "A", "", false, S(61));
+    alert(&r, "B", "", false, S(63));
+    run(&r, S(61), S(70));
+    CHECK_EQ(r.notifications[0], 1);
+    tick(&r, S(71));
+    CHECK_EQ(r.notifications[0], 2);
+    CHECK_EQ(count(r.sent[0], RESOLVED("A")), 1);
+    CHECK_EQ(count(r.sent[0], RESOLVED("B")), 1);
+    run(&r, S(72), S(90));
+    CHECK_EQ(r.notifications[0], 2);
     struct lw_notifier_stats st;
     lw_notifier_stats(r.n, &st);
-    CHECK_EQ(st.sent, 2);
+    CHECK_EQ(st.sent, 4);
     rig_free(&r);
 }
 
@@ -231,6 +242,29 @@ static void test_flap_suppressed(void)
     rig_free(&r);
 }
 
+/* Told it fired; it resolves and fires again within group_wait: neither the brief resolution
+ * nor a second firing is sent; the final resolution is. */
+static void test_refire_within_group_wait(void)
+{
+    struct rig r;
+    rig_cfg(&r, "out", NULL);
+    r.cfg.group_wait_ns = S(2);
+    rig_start(&r);
+    alert(&r, "A", "", true, 0);
+    run(&r, 0, S(9));
+    CHECK_EQ(count(r.sent[0], FIRING("A")), 1);
+    alert(&r, "A", "", false, S(10));
+    tick(&r, S(10));
+    alert(&r, "A", "", true, S(11));
+    run(&r, S(11), S(19));
+    CHECK_EQ(r.notifications[0], 1);
+    alert(&r, "A", "", false, S(20));
+    run(&r, S(20), S(30));
+    CHECK_EQ(r.notifications[0], 2);
+    CHECK_EQ(count(r.sent[0], RESOLVED("A")), 1);
+    rig_free(&r);
+}
+
 /* A resolution is told a group_wait after it, to sinks that were told the alert fired; with
  * send_resolved false it is not told at all, and the alert is forgotten just the same. */
 static void test_send_resolved(void)
@@ -253,6 +287,9 @@ static void test_send_resolved(void)
         /* Nothing left to tell: not even a repeat. */
         tick(&r, S(5 * 3600));
         CHECK_EQ(r.notifications[0], 1 + on);
+        struct lw_notifier_stats st;
+        lw_notifier_stats(r.n, &st);
+        CHECK_EQ(st.sent, 1 + on); /* what was queued, not what was decided */
         rig_free(&r);
     }
 }
@@ -546,6 +583,7 @@ int main(void)
     test_group_wait_batches();
     test_repeat_interval();
     test_flap_suppressed();
+    test_refire_within_group_wait();
     test_send_resolved();
     test_silence();
     test_silence_bounds_and_missing();
