@@ -1,4 +1,4 @@
-/* app.h: the app's own interfaces: config, envelope decoding, routing, commands, sink workers. */
+/* app.h: the app's own interfaces: config, envelope decoding, routing, commands. */
 #ifndef LW_APP_H
 #define LW_APP_H
 
@@ -90,21 +90,6 @@ int lw_decode_stream(struct lw_dstate *st, enum lw_format fmt, const char *input
 int lw_decode_flush(struct lw_dstate *st, int i, const char *input_name, const struct lw_tz *tz,
                     const char *path, uint32_t input, int64_t now_ns, struct lw_rec *out);
 void lw_dstate_free(struct lw_dstate *st);
-
-/* ---------------------------------------------------------------- sink workers */
-
-struct lw_worker;
-/* Starts a thread delivering sink's outbox rows from the state file, in order, with retries. */
-struct lw_worker *lw_worker_start(struct lw_sink *s, const char *state_path, int64_t max_age_ns);
-void lw_worker_wake(struct lw_worker *w);
-/* A reloaded notify.max_age: the worker's next attempt uses it (thread-safe). */
-void lw_worker_set_max_age(struct lw_worker *w, int64_t max_age_ns);
-/* Asks the n workers to finish, all at once: each keeps delivering what is due until one
- * shared deadline grace_ns from now (a request still in flight then is cut short), then they
- * are joined. What is not delivered stays in the outbox for the next start. */
-void lw_workers_stop(struct lw_worker **w, size_t n, int64_t grace_ns);
-/* Delivers one notification now with retries (replay --notify): 0 or the last error. */
-int lw_deliver_now(struct lw_sink *s, const char *payload, size_t len, int64_t max_age_ns);
 
 /* ---------------------------------------------------------------- commands */
 

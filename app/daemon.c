@@ -3,6 +3,7 @@
 #include "app.h"
 #include "http.h"
 #include "notify.h"
+#include "outbox.h"
 #include "store.h"
 
 #include <pthread.h>

@@ -1,6 +1,7 @@
 /* replay.c: `logwarden replay` (files through the same decoders and rules, on event time) and
  * `logwarden check` (validate config and rule files without running). */
 #include "app.h"
+#include "outbox.h"
 #include "timefmt.h"
 
 #include <errno.h>
