@@ -17,7 +17,6 @@ usage: test_lifecycle.py PATH/TO/logwarden
 """
 
 import calendar
-import http.server
 import json
 import os
 import re
@@ -62,78 +61,9 @@ def alert_rule(name, kind, window, above=2, group_by=("service",), severity="war
 
 # ---------------------------------------------------------------- shared helpers
 
-class Receiver:
-    """Loopback webhook receiver: records every POST (path, json, wall and monotonic arrival
-    time). `codes` is a function (n-th request, 0-based) -> HTTP status to answer."""
-
-    def __init__(self, port=0, codes=None):
-        self.codes = codes or (lambda n: 200)
-        self.requests = []
-        self.lock = threading.Lock()
-        receiver = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self):
-                n = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(n)
-                try:
-                    doc = json.loads(body)
-                except ValueError:
-                    doc = None
-                with receiver.lock:
-                    code = receiver.codes(len(receiver.requests))
-                    receiver.requests.append({"path": self.path, "body": body, "json": doc,
-                                              "code": code, "wall": time.time(),
-                                              "mono": time.monotonic()})
-                reply = b'{"ok":true}' if code == 200 else b'{"error":"no"}'
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
-
-            def log_message(self, fmt, *args):
-                pass
-
-        class Server(http.server.ThreadingHTTPServer):
-            allow_reuse_address = True
-            daemon_threads = True
-
-        self.server = Server(("127.0.0.1", port), Handler)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def url(self, path="/hook"):
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def snapshot(self, path=None, ok_only=True):
-        with self.lock:
-            return [r for r in self.requests
-                    if (path is None or r["path"] == path) and (not ok_only or r["code"] == 200)]
-
-    def alerts(self, path=None, **match):
-        """(request, alert) pairs in arrival order, for alerts whose fields/labels match."""
-        out = []
-        for r in self.snapshot(path):
-            for a in alerts_of(r):
-                if all(a.get(k) == v if k in ("status", "alert", "fingerprint")
-                       else (a.get("labels") or {}).get(k) == v for k, v in match.items()):
-                    out.append((r, a))
-        return out
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def alerts_of(req):
-    doc = req["json"]
-    if isinstance(doc, dict) and isinstance(doc.get("alerts"), list):
-        return [a for a in doc["alerts"] if isinstance(a, dict)]
-    return []
+# The shared loopback receiver (e2e.py): records every POST with its arrival time (wall, mono).
+Receiver = e2e.Receiver
+alerts_of = e2e.alerts_of
 
 
 def ts(s):
