@@ -20,9 +20,6 @@ static const char *const inhibit_keys[] = {"source", "target", "equal", NULL};
 static const char *const notify_keys[] = {"group_wait", "repeat_interval", "send_resolved",
                                           "max_age", NULL};
 static const char *const route_keys[] = {"match", "match_re", "sinks", "continue", NULL};
-static const char *const input_common[] = {"name",   "type",           "start_at", "format",
-                                           "labels", "max_line_bytes", "timezone"};
-#define NCOMMON (sizeof input_common / sizeof input_common[0])
 
 /* Types the contract names but this build does not have yet: refused with a clear message. */
 static const char *const later_inputs[] = {"docker", "cri", "kafka", NULL};
@@ -61,25 +58,6 @@ static char *resolve_path(const struct lw_config *c, const char *p)
     struct lw_buf b = {0};
     lw_buf_printf(&b, "%s/%s", c->dir, p);
     return lw_buf_steal(&b);
-}
-
-/* Paths in the config are relative to the config file, as state and rules are: plugins get
- * their path values made absolute before they see them. */
-static void absolutize(const struct lw_config *c, struct lw_yaml_node *n)
-{
-    if (!n)
-        return;
-    if (n->type == LW_YAML_SEQ) {
-        for (size_t i = 0; i < n->n; i++)
-            absolutize(c, n->items[i]);
-        return;
-    }
-    if (n->type != LW_YAML_SCALAR || n->str[0] == '/' || n->str[0] == '$' || !n->len)
-        return;
-    char *abs = resolve_path(c, n->str);
-    free(n->str);
-    n->str = abs;
-    n->len = strlen(abs);
 }
 
 static void parse_rules(struct lw_config *c, const struct lw_yaml_doc *doc,
@@ -180,23 +158,20 @@ static void parse_input(struct lw_config *c, const struct lw_yaml_doc *doc,
     free(ci->type);
     ci->type = lw_strdup(s);
     if (in_list(later_inputs, s)) {
-        lw_yaml_error(doc, v, diag, "input type '%s' is not built yet (file, stdin, syslog are)",
-                      s);
+        struct lw_buf names = {0};
+        lw_input_type_names(&names);
+        lw_yaml_error(doc, v, diag, "input type '%s' is not built yet (%s are)", s, names.p);
+        lw_buf_free(&names);
         return;
     }
     if (!(ops = lw_input_find(s))) {
-        lw_yaml_error(doc, v, diag, "unknown input type '%s' (file, stdin, syslog)", s);
+        struct lw_buf names = {0};
+        lw_input_type_names(&names);
+        lw_yaml_error(doc, v, diag, "unknown input type '%s' (%s)", s, names.p);
+        lw_buf_free(&names);
         return;
     }
-    /* The allowed keys: the common ones and the plugin's own. */
-    const char *keys[64];
-    size_t nk = 0;
-    for (size_t i = 0; i < NCOMMON; i++)
-        keys[nk++] = input_common[i];
-    for (const char *const *k = ops->keys; k && *k && nk < 63; k++)
-        keys[nk++] = *k;
-    keys[nk] = NULL;
-    lw_yaml_check_keys(doc, n, keys, "input", diag);
+    /* The plugin's init checks the keys: the common ones and its own (lw_input_opts). */
 
     ci->format = !strcmp(s, "syslog") ? LW_FMT_SYSLOG : LW_FMT_RAW;
     if ((v = lw_yaml_get(n, "format")) && lw_yaml_str(doc, v, &s, diag) == 0) {
@@ -219,6 +194,7 @@ static void parse_input(struct lw_config *c, const struct lw_yaml_doc *doc,
     in->ops = ops;
     in->name = lw_strdup(ci->name);
     in->index = index;
+    in->dir = c->dir;
     in->max_line = LW_MAX_LINE_DEFAULT;
     if ((v = lw_yaml_get(n, "start_at")) && lw_yaml_str(doc, v, &s, diag) == 0) {
         if (!strcmp(s, "beginning"))
@@ -236,8 +212,6 @@ static void parse_input(struct lw_config *c, const struct lw_yaml_doc *doc,
         }
     }
     ci->in = in;
-    if (!strcmp(ops->type, "file"))
-        absolutize(c, lw_yaml_get(n, "paths"));
     if (ops->init(in, doc, n, diag) < 0 && ops->free) {
         /* The plugin reported why; keep the struct so free() is uniform. */
     }
@@ -267,14 +241,12 @@ static void parse_sink(struct lw_config *c, const struct lw_yaml_doc *doc,
 
     const struct lw_sink_ops *ops = lw_sink_find(type);
     if (!ops) {
-        lw_yaml_error(doc, v, diag,
-                      "unknown sink type '%s' (stdout, file, webhook, slack, pagerduty, "
-                      "alertmanager, email, teams, discord, telegram, opsgenie)",
-                      type);
+        struct lw_buf names = {0};
+        lw_sink_type_names(&names);
+        lw_yaml_error(doc, v, diag, "unknown sink type '%s' (%s)", type, names.p);
+        lw_buf_free(&names);
         return;
     }
-    if (!strcmp(type, "file"))
-        absolutize(c, lw_yaml_get(n, "path"));
     /* A network sink needs libcurl, opened now rather than at start-up (curl_dl.c): when it is
      * missing, the config is refused with that reason (check, run, and a reload, which then
      * keeps the running set), where it used to end the process from inside the sink code. */
@@ -283,7 +255,7 @@ static void parse_sink(struct lw_config *c, const struct lw_yaml_doc *doc,
         lw_yaml_error(doc, v, diag, "sink '%s': %s", name, err.msg);
         return;
     }
-    struct lw_sink *s = lw_sink_new(ops, name, doc, n, diag);
+    struct lw_sink *s = lw_sink_new(ops, name, c->dir, doc, n, diag);
     if (!s)
         return;
     c->sinks = lw_realloc(c->sinks, (c->nsinks + 1) * sizeof *c->sinks);

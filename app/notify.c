@@ -503,7 +503,7 @@ static bool inhibited(const struct lw_notifier *n, const struct entry *x)
 static int64_t repeat_of(const struct lw_notifier *n, size_t sink)
 {
     int64_t r = n->cfg->repeat_interval_ns;
-    if (!strcmp(n->cfg->sinks[sink]->ops->type, "alertmanager") && (r <= 0 || r > AM_RESEND_NS))
+    if (n->cfg->sinks[sink]->ops == &lw_sink_alertmanager_ops && (r <= 0 || r > AM_RESEND_NS))
         r = AM_RESEND_NS;
     return r;
 }
