@@ -142,6 +142,8 @@ int lw_cmd_replay(int argc, char **argv);
 int lw_cmd_status(int argc, char **argv);
 int lw_cmd_silence(int argc, char **argv);
 int lw_cmd_test(int argc, char **argv);
+/* `help input|sink [TYPE]`: the plugins, and a plugin's options from its table. */
+int lw_cmd_help(int argc, char **argv);
 
 struct lw_store;
 /* Bounds on silences, the same from the API and the command line: whoever can add silences

@@ -332,11 +332,11 @@ static void print_row(const struct lw_opt *o, size_t off, void *payload)
     const char *type = o->type_name ? o->type_name : lw_opt_type_name(o->type);
     (void)off;
     if (o->flags & LW_OPT_REQUIRED)
-        fprintf(f, "  %-20s %-9s required\n", o->key, type);
+        fprintf(f, "  %-20s %-10s required\n", o->key, type);
     else if (o->def)
-        fprintf(f, "  %-20s %-9s default: %s\n", o->key, type, o->def);
+        fprintf(f, "  %-20s %-10s default: %s\n", o->key, type, o->def);
     else
-        fprintf(f, "  %-20s %-9s optional\n", o->key, type);
+        fprintf(f, "  %-20s %-10s optional\n", o->key, type);
     if (o->help)
         fprintf(f, "      %s\n", o->help);
 }
