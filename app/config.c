@@ -173,7 +173,9 @@ static void parse_input(struct lw_config *c, const struct lw_yaml_doc *doc,
     }
     /* The plugin's init checks the keys: the common ones and its own (lw_input_opts). */
 
-    ci->format = !strcmp(s, "syslog") ? LW_FMT_SYSLOG : LW_FMT_RAW;
+    ci->format = LW_FMT_RAW;
+    if (ops->format)
+        lw_format_parse(ops->format, &ci->format);
     if ((v = lw_yaml_get(n, "format")) && lw_yaml_str(doc, v, &s, diag) == 0) {
         if (lw_format_parse(s, &ci->format) < 0)
             lw_yaml_error(doc, v, diag,

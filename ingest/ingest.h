@@ -108,6 +108,7 @@ typedef int lw_ckpt_lookup_fn(const char *input, const char *path, struct lw_pos
 struct lw_input_ops {
     const char *type;          /* "file", "stdin", "syslog" */
     const struct lw_opt *opts; /* the config keys it takes beyond the common ones */
+    const char *format;        /* the default `format:`; NULL: raw */
     /* Reads its own keys from the input's YAML map (lw_input_opts with opts); errors go to
      * diag. */
     int (*init)(struct lw_input *in, const struct lw_yaml_doc *doc, const struct lw_yaml_node *map,

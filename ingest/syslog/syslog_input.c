@@ -782,6 +782,7 @@ static void syslog_resume(struct lw_input *in)
 const struct lw_input_ops lw_ingest__syslog_ops = {
     .type = "syslog",
     .opts = syslog_opts,
+    .format = "syslog",
     .init = syslog_init,
     .start = syslog_start,
     .stop = syslog_stop,
