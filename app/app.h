@@ -90,6 +90,8 @@ int lw_config_rules(const struct lw_config *c, struct lw_ruleset **out, struct l
 int lw_config_rules_warn(const struct lw_config *c, struct lw_ruleset **out, struct lw_diag *diag,
                          struct lw_diag *warnings);
 int lw_format_parse(const char *s, enum lw_format *out);
+/* The keys every input has besides name and type (format, labels, ...): for `help`. */
+extern const struct lw_opt lw_config_input_opts[];
 /* How records of a format structure their body (JSON and logfmt give fields). */
 enum lw_body lw_format_body(enum lw_format f);
 

@@ -127,6 +127,109 @@ static uint32_t input_label_mask(const struct lw_cfg_input *ci)
     return m;
 }
 
+/* The keys every input has besides name and type, as parse_input reads them (then copied to
+ * the lw_cfg_input and the lw_input). The labels arrays move to the lw_cfg_input. */
+struct input_common {
+    enum lw_format format; /* preset to the type's default */
+    char **label_keys, **label_vals;
+    size_t nlabels;
+    const struct lw_tz *tz; /* preset to the local zone */
+    bool from_beginning;
+    int64_t max_line;
+};
+
+static int parse_format(const struct lw_opt *o, void *field, const struct lw_yaml_doc *doc,
+                        const struct lw_yaml_node *n, const struct lw_opt_ctx *c,
+                        struct lw_diag *diag)
+{
+    const char *s;
+    if (lw_yaml_str(doc, n, &s, diag) != 0)
+        return LW_EINVAL;
+    if (lw_format_parse(s, field) < 0) {
+        lw_yaml_error(doc, n, diag, "unknown format '%s' (raw, json, logfmt, syslog, docker, cri)",
+                      s);
+        return LW_EINVAL;
+    }
+    return 0;
+}
+
+static int parse_input_labels(const struct lw_opt *o, void *field, const struct lw_yaml_doc *doc,
+                              const struct lw_yaml_node *n, const struct lw_opt_ctx *c,
+                              struct lw_diag *diag)
+{
+    struct input_common *ic =
+        (struct input_common *)((char *)field - offsetof(struct input_common, label_keys));
+    parse_labels(doc, n, &ic->label_keys, &ic->label_vals, &ic->nlabels, diag);
+    return 0;
+}
+
+static int parse_timezone(const struct lw_opt *o, void *field, const struct lw_yaml_doc *doc,
+                          const struct lw_yaml_node *n, const struct lw_opt_ctx *c,
+                          struct lw_diag *diag)
+{
+    const char *s;
+    struct lw_err err = {0};
+    if (lw_yaml_str(doc, n, &s, diag) != 0)
+        return LW_EINVAL;
+    if (lw_tz_get(field, s, &err) < 0) {
+        lw_yaml_error(doc, n, diag, "%s", err.msg);
+        return LW_EINVAL;
+    }
+    return 0;
+}
+
+static int parse_start_at(const struct lw_opt *o, void *field, const struct lw_yaml_doc *doc,
+                          const struct lw_yaml_node *n, const struct lw_opt_ctx *c,
+                          struct lw_diag *diag)
+{
+    const char *s;
+    if (lw_yaml_str(doc, n, &s, diag) != 0)
+        return LW_EINVAL;
+    if (!strcmp(s, "beginning"))
+        *(bool *)field = true;
+    else if (strcmp(s, "end")) {
+        lw_yaml_error(doc, n, diag, "start_at: expected 'end' or 'beginning'");
+        return LW_EINVAL;
+    }
+    return 0;
+}
+
+const struct lw_opt lw_config_input_opts[] = {
+    {.key = "format",
+     .type = LW_OPT_STRING,
+     .type_name = "format",
+     .off = offsetof(struct input_common, format),
+     .parse = parse_format,
+     .help = "how lines are decoded: raw, json, logfmt, syslog, docker, cri (default: the "
+             "type's, raw or syslog)"},
+    {.key = "labels",
+     .type = LW_OPT_MAP,
+     .off = offsetof(struct input_common, label_keys),
+     .parse = parse_input_labels,
+     .help = "{key: value} added to every record of this input"},
+    {.key = "timezone",
+     .type = LW_OPT_STRING,
+     .type_name = "zone",
+     .off = offsetof(struct input_common, tz),
+     .parse = parse_timezone,
+     .help = "the IANA zone of timestamps without one (default: the local zone)"},
+    {.key = "start_at",
+     .type = LW_OPT_STRING,
+     .type_name = "end|beginning",
+     .def = "end",
+     .off = offsetof(struct input_common, from_beginning),
+     .parse = parse_start_at,
+     .help = "files present at the first start without a checkpoint: skip (end) or read them"},
+    {.key = "max_line_bytes",
+     .type = LW_OPT_INT,
+     .def = "1048576",
+     .off = offsetof(struct input_common, max_line),
+     .min = 64,
+     .max = 64 << 20,
+     .help = "longer lines are cut to this and counted"},
+    {.type = LW_OPT_END},
+};
+
 static void parse_input(struct lw_config *c, const struct lw_yaml_doc *doc,
                         const struct lw_yaml_node *n, struct lw_cfg_input *ci, uint32_t index,
                         struct lw_diag *diag)
@@ -173,46 +276,28 @@ static void parse_input(struct lw_config *c, const struct lw_yaml_doc *doc,
     }
     /* The plugin's init checks the keys: the common ones and its own (lw_input_opts). */
 
-    ci->format = LW_FMT_RAW;
-    if (ops->format)
-        lw_format_parse(ops->format, &ci->format);
-    if ((v = lw_yaml_get(n, "format")) && lw_yaml_str(doc, v, &s, diag) == 0) {
-        if (lw_format_parse(s, &ci->format) < 0)
-            lw_yaml_error(doc, v, diag,
-                          "unknown format '%s' (raw, json, logfmt, syslog, docker, cri)", s);
-    }
-    if ((v = lw_yaml_get(n, "labels")))
-        parse_labels(doc, v, &ci->label_keys, &ci->label_vals, &ci->nlabels, diag);
     /* Timestamps without a zone (RFC 3164, format: syslog, strptime without %z) are local
      * times of this zone, as rsyslog reads them. */
-    ci->tz = lw_tz_local();
-    if ((v = lw_yaml_get(n, "timezone")) && lw_yaml_str(doc, v, &s, diag) == 0) {
-        struct lw_err err = {0};
-        if (lw_tz_get(&ci->tz, s, &err) < 0)
-            lw_yaml_error(doc, v, diag, "%s", err.msg);
-    }
+    struct input_common ic = {.format = LW_FMT_RAW, .tz = lw_tz_local()};
+    char prefix[160];
+    snprintf(prefix, sizeof prefix, "input %s", ci->name);
+    struct lw_opt_ctx octx = {.dir = c->dir, .prefix = prefix};
+    if (ops->format)
+        lw_format_parse(ops->format, &ic.format);
+    lw_opts_apply(lw_config_input_opts, &ic, doc, n, &octx, diag);
+    ci->format = ic.format;
+    ci->label_keys = ic.label_keys;
+    ci->label_vals = ic.label_vals;
+    ci->nlabels = ic.nlabels;
+    ci->tz = ic.tz;
 
     struct lw_input *in = lw_calloc(1, sizeof *in);
     in->ops = ops;
     in->name = lw_strdup(ci->name);
     in->index = index;
     in->dir = c->dir;
-    in->max_line = LW_MAX_LINE_DEFAULT;
-    if ((v = lw_yaml_get(n, "start_at")) && lw_yaml_str(doc, v, &s, diag) == 0) {
-        if (!strcmp(s, "beginning"))
-            in->from_beginning = true;
-        else if (strcmp(s, "end"))
-            lw_yaml_error(doc, v, diag, "start_at: expected 'end' or 'beginning'");
-    }
-    if ((v = lw_yaml_get(n, "max_line_bytes"))) {
-        int64_t m;
-        if (lw_yaml_int(doc, v, &m, diag) == 0) {
-            if (m < 64 || m > (64 << 20))
-                lw_yaml_error(doc, v, diag, "max_line_bytes must be between 64 and 67108864");
-            else
-                in->max_line = (size_t)m;
-        }
-    }
+    in->from_beginning = ic.from_beginning;
+    in->max_line = ic.max_line ? (size_t)ic.max_line : LW_MAX_LINE_DEFAULT; /* 0: refused */
     ci->in = in;
     if (ops->init(in, doc, n, diag) < 0 && ops->free) {
         /* The plugin reported why; keep the struct so free() is uniform. */

@@ -12,7 +12,8 @@ struct kind {
     size_t (*count)(void);
     const char *(*type)(size_t i);
     const struct lw_opt *(*opts)(size_t i);
-    const char *common; /* the keys every plugin of the kind has, read outside its table */
+    const struct lw_opt *common; /* the keys every plugin of the kind has besides name and type,
+                                    read by the config (NULL: none) */
 };
 
 static const char *input_type(size_t i)
@@ -36,9 +37,8 @@ static const struct lw_opt *sink_opts(size_t i)
 }
 
 static const struct kind kinds[] = {
-    {"input", "inputs", lw_input_count, input_type, input_opts,
-     "name, type, format, labels, timezone, start_at, max_line_bytes (docs/inputs.md)"},
-    {"sink", "sinks", lw_sink_count, sink_type, sink_opts, "name, type"},
+    {"input", "inputs", lw_input_count, input_type, input_opts, lw_config_input_opts},
+    {"sink", "sinks", lw_sink_count, sink_type, sink_opts, NULL},
 };
 
 static void usage_help(FILE *f)
@@ -73,7 +73,12 @@ static int show(const struct kind *k, const char *type)
         if (n == 0)
             printf("  (none of its own)\n");
         lw_opts_print(k->opts(i), stdout);
-        printf("\nand those of every %s: %s\n", k->name, k->common);
+        if (k->common) {
+            printf("\nand those every %s has, besides name and type:\n", k->name);
+            lw_opts_print(k->common, stdout);
+        } else {
+            printf("\nand those every %s has: name and type\n", k->name);
+        }
         return 0;
     }
     struct lw_buf names = {0};

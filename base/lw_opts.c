@@ -290,7 +290,7 @@ int lw_opts_apply(const struct lw_opt *t, void *base, const struct lw_yaml_doc *
         a.keys[a.nkeys++] = *k;
     walk(t, 0, collect_key, &a);
     a.keys[a.nkeys] = NULL;
-    if (lw_yaml_check_keys(doc, map, a.keys, c->what, diag) > 0)
+    if (c->what && lw_yaml_check_keys(doc, map, a.keys, c->what, diag) > 0)
         a.rc = LW_EINVAL;
     walk(t, 0, apply_row, &a);
     return a.rc;
@@ -332,11 +332,11 @@ static void print_row(const struct lw_opt *o, size_t off, void *payload)
     const char *type = o->type_name ? o->type_name : lw_opt_type_name(o->type);
     (void)off;
     if (o->flags & LW_OPT_REQUIRED)
-        fprintf(f, "  %-20s %-10s required\n", o->key, type);
+        fprintf(f, "  %-20s %-13s required\n", o->key, type);
     else if (o->def)
-        fprintf(f, "  %-20s %-10s default: %s\n", o->key, type, o->def);
+        fprintf(f, "  %-20s %-13s default: %s\n", o->key, type, o->def);
     else
-        fprintf(f, "  %-20s %-10s optional\n", o->key, type);
+        fprintf(f, "  %-20s %-13s optional\n", o->key, type);
     if (o->help)
         fprintf(f, "      %s\n", o->help);
 }

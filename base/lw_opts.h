@@ -49,7 +49,8 @@ struct lw_opt_list {
 /* What lw_opts_apply needs besides the table and the map. */
 struct lw_opt_ctx {
     const char *dir;         /* the config's folder for relative paths; NULL or "": as written */
-    const char *what;        /* where keys live, for "unknown key 'x' in WHAT": "sink 'out'" */
+    const char *what;        /* where keys live, for "unknown key 'x' in WHAT": "sink 'out'";
+                                NULL: the caller checks the keys (the map has others too) */
     const char *prefix;      /* starts other messages: "sink 'out'" ("PREFIX: 'url' is required") */
     const char *const *skip; /* keys the caller reads itself (name, type), NULL-terminated */
     void *payload;           /* for parse and check callbacks (the plugin's object) */

@@ -3,7 +3,9 @@
 `logwarden help` prints them from the plugins' option tables.
 
 For every plugin `logwarden help input|sink` lists, `logwarden help KIND TYPE` gives its keys,
-each with its type and `required`, `default: VALUE` or `optional`. The page of its kind must have
+each with its type and `required`, `default: VALUE` or `optional`, then after a blank line the
+keys every plugin of the kind has (inputs: format, labels, ...), which docs/inputs.md lists in its
+first table with name and type. The page of its kind must have
 a section `## TYPE` whose key tables (rows `| `key`, `key2` | DEFAULT | meaning |`) name exactly
 those keys, no more and no fewer, with `required` for a required key and the default in
 backquotes for a key that has one. A plugin without keys of its own has no key table.
@@ -41,12 +43,15 @@ def options(t, binary, kind, name):
     """{key: (type, 'required' | 'optional' | default)} from `help KIND NAME`."""
     rc, out, err = run(binary, kind, name)
     t.eq(rc, 0, f"help {kind} {name}: exit 0")
-    opts = {}
+    opts, common = {}, {}
+    rows = opts
     for line in out.splitlines():
+        if not line:
+            rows = common  # the keys every plugin of the kind has follow a blank line
         m = HELP_ROW.match(line)
         if m:
-            opts[m.group(1)] = (m.group(2), m.group(4) if m.group(4) is not None else m.group(3))
-    return opts
+            rows[m.group(1)] = (m.group(2), m.group(4) if m.group(4) is not None else m.group(3))
+    return opts, common
 
 
 def sections(text):
@@ -81,10 +86,17 @@ def documented(lines):
 
 def check_kind(t, binary, kind):
     with open(DOCS[kind], encoding="utf-8") as f:
-        secs = sections(f.read())
+        text = f.read()
+    secs = sections(text)
     page = os.path.basename(DOCS[kind])
+    intro = documented(text.split("\n## ", 1)[0].splitlines())
     for name in plugins(t, binary, kind):
-        opts = options(t, binary, kind, name)
+        opts, common = options(t, binary, kind, name)
+        # The keys every plugin has are in the page's first table, with name and type.
+        if kind == "input":
+            t.eq(sorted(intro), sorted(["name", "type", *common]),
+                 f"{page}: the first table has name, type and the common keys `help {kind} "
+                 f"{name}` prints")
         if not t.check(name in secs, f"{page} has a section '## {name}'"):
             continue
         docs = documented(secs[name])

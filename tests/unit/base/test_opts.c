@@ -231,9 +231,9 @@ static void test_each_and_print(void)
     FILE *f = fmemopen(buf, sizeof buf - 1, "w");
     lw_opts_print(opts, f);
     fclose(f);
-    CHECK(strstr(buf, "  url                  url        required\n") != NULL);
-    CHECK(strstr(buf, "  count                int        default: 7\n") != NULL);
-    CHECK(strstr(buf, "  token                secret     optional\n") != NULL);
+    CHECK(strstr(buf, "  url                  url           required\n") != NULL);
+    CHECK(strstr(buf, "  count                int           default: 7\n") != NULL);
+    CHECK(strstr(buf, "  token                secret        optional\n") != NULL);
 }
 
 int main(void)
