@@ -1,6 +1,6 @@
 /* http.c: what the HTTP sinks share: a POST over a reused libcurl handle, the reading of its
  * status (sent, retry later, failed for good), the renderer-over-delivery frame every HTTP sink
- * is built on, and the config helpers for URLs, secrets and timeouts. */
+ * is built on, and the check of URL options (schemes, secrets in them). */
 #include "sink_http.h"
 
 #include <stdatomic.h>
