@@ -1,6 +1,7 @@
 /* sink_http.h: internal to sinks/: the HTTP machinery the HTTP sinks share (one reused libcurl
  * handle per sink, POST, response capture, status classification), the options they share
- * (LW_HSINK_OPTS, the URL check), and what renderers use to read alert objects and keep within a receiver's documented limits. */
+ * (LW_HSINK_OPTS, the URL check), and what renderers use to read alert objects and keep within a
+ * receiver's documented limits. */
 #ifndef LW_SINK_HTTP_H
 #define LW_SINK_HTTP_H
 
