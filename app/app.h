@@ -65,6 +65,8 @@ int lw_config_rules(const struct lw_config *c, struct lw_ruleset **out, struct l
 int lw_config_rules_warn(const struct lw_config *c, struct lw_ruleset **out, struct lw_diag *diag,
                          struct lw_diag *warnings);
 int lw_format_parse(const char *s, enum lw_format *out);
+/* The keys every input has besides name and type (format, labels, ...): for `help`. */
+extern const struct lw_opt lw_config_input_opts[];
 /* How records of a format structure their body (JSON and logfmt give fields). */
 enum lw_body lw_format_body(enum lw_format f);
 
@@ -99,6 +101,8 @@ int lw_cmd_replay(int argc, char **argv);
 int lw_cmd_status(int argc, char **argv);
 int lw_cmd_silence(int argc, char **argv);
 int lw_cmd_test(int argc, char **argv);
+/* `help input|sink [TYPE]`: the plugins, and a plugin's options from its table. */
+int lw_cmd_help(int argc, char **argv);
 
 struct lw_store;
 /* Bounds on silences, the same from the API and the command line: whoever can add silences

@@ -18,9 +18,6 @@ static const char *const inhibit_keys[] = {"source", "target", "equal", NULL};
 static const char *const notify_keys[] = {"group_wait", "repeat_interval", "send_resolved",
                                           "max_age", NULL};
 static const char *const route_keys[] = {"match", "match_re", "sinks", "continue", NULL};
-static const char *const input_common[] = {"name",   "type",           "start_at", "format",
-                                           "labels", "max_line_bytes", "timezone"};
-#define NCOMMON (sizeof input_common / sizeof input_common[0])
 
 /* Types the contract names but this build does not have yet: refused with a clear message. */
 static const char *const later_inputs[] = {"docker", "cri", "kafka", NULL};
@@ -59,25 +56,6 @@ static char *resolve_path(const struct lw_config *c, const char *p)
     struct lw_buf b = {0};
     lw_buf_printf(&b, "%s/%s", c->dir, p);
     return lw_buf_steal(&b);
-}
-
-/* Paths in the config are relative to the config file, as state and rules are: plugins get
- * their path values made absolute before they see them. */
-static void absolutize(const struct lw_config *c, struct lw_yaml_node *n)
-{
-    if (!n)
-        return;
-    if (n->type == LW_YAML_SEQ) {
-        for (size_t i = 0; i < n->n; i++)
-            absolutize(c, n->items[i]);
-        return;
-    }
-    if (n->type != LW_YAML_SCALAR || n->str[0] == '/' || n->str[0] == '$' || !n->len)
-        return;
-    char *abs = resolve_path(c, n->str);
-    free(n->str);
-    n->str = abs;
-    n->len = strlen(abs);
 }
 
 static void parse_rules(struct lw_config *c, const struct lw_yaml_doc *doc,
@@ -147,6 +125,109 @@ static uint32_t input_label_mask(const struct lw_cfg_input *ci)
     return m;
 }
 
+/* The keys every input has besides name and type, as parse_input reads them (then copied to
+ * the lw_cfg_input and the lw_input). The labels arrays move to the lw_cfg_input. */
+struct input_common {
+    enum lw_format format; /* preset to the type's default */
+    char **label_keys, **label_vals;
+    size_t nlabels;
+    const struct lw_tz *tz; /* preset to the local zone */
+    bool from_beginning;
+    int64_t max_line;
+};
+
+static int parse_format(const struct lw_opt *o, void *field, const struct lw_yaml_doc *doc,
+                        const struct lw_yaml_node *n, const struct lw_opt_ctx *c,
+                        struct lw_diag *diag)
+{
+    const char *s;
+    if (lw_yaml_str(doc, n, &s, diag) != 0)
+        return LW_EINVAL;
+    if (lw_format_parse(s, field) < 0) {
+        lw_yaml_error(doc, n, diag, "unknown format '%s' (raw, json, logfmt, syslog, docker, cri)",
+                      s);
+        return LW_EINVAL;
+    }
+    return 0;
+}
+
+static int parse_input_labels(const struct lw_opt *o, void *field, const struct lw_yaml_doc *doc,
+                              const struct lw_yaml_node *n, const struct lw_opt_ctx *c,
+                              struct lw_diag *diag)
+{
+    struct input_common *ic =
+        (struct input_common *)((char *)field - offsetof(struct input_common, label_keys));
+    parse_labels(doc, n, &ic->label_keys, &ic->label_vals, &ic->nlabels, diag);
+    return 0;
+}
+
+static int parse_timezone(const struct lw_opt *o, void *field, const struct lw_yaml_doc *doc,
+                          const struct lw_yaml_node *n, const struct lw_opt_ctx *c,
+                          struct lw_diag *diag)
+{
+    const char *s;
+    struct lw_err err = {0};
+    if (lw_yaml_str(doc, n, &s, diag) != 0)
+        return LW_EINVAL;
+    if (lw_tz_get(field, s, &err) < 0) {
+        lw_yaml_error(doc, n, diag, "%s", err.msg);
+        return LW_EINVAL;
+    }
+    return 0;
+}
+
+static int parse_start_at(const struct lw_opt *o, void *field, const struct lw_yaml_doc *doc,
+                          const struct lw_yaml_node *n, const struct lw_opt_ctx *c,
+                          struct lw_diag *diag)
+{
+    const char *s;
+    if (lw_yaml_str(doc, n, &s, diag) != 0)
+        return LW_EINVAL;
+    if (!strcmp(s, "beginning"))
+        *(bool *)field = true;
+    else if (strcmp(s, "end")) {
+        lw_yaml_error(doc, n, diag, "start_at: expected 'end' or 'beginning'");
+        return LW_EINVAL;
+    }
+    return 0;
+}
+
+const struct lw_opt lw_config_input_opts[] = {
+    {.key = "format",
+     .type = LW_OPT_STRING,
+     .type_name = "format",
+     .off = offsetof(struct input_common, format),
+     .parse = parse_format,
+     .help = "how lines are decoded: raw, json, logfmt, syslog, docker, cri (default: the "
+             "type's, raw or syslog)"},
+    {.key = "labels",
+     .type = LW_OPT_MAP,
+     .off = offsetof(struct input_common, label_keys),
+     .parse = parse_input_labels,
+     .help = "{key: value} added to every record of this input"},
+    {.key = "timezone",
+     .type = LW_OPT_STRING,
+     .type_name = "zone",
+     .off = offsetof(struct input_common, tz),
+     .parse = parse_timezone,
+     .help = "the IANA zone of timestamps without one (default: the local zone)"},
+    {.key = "start_at",
+     .type = LW_OPT_STRING,
+     .type_name = "end|beginning",
+     .def = "end",
+     .off = offsetof(struct input_common, from_beginning),
+     .parse = parse_start_at,
+     .help = "files present at the first start without a checkpoint: skip (end) or read them"},
+    {.key = "max_line_bytes",
+     .type = LW_OPT_INT,
+     .def = "1048576",
+     .off = offsetof(struct input_common, max_line),
+     .min = 64,
+     .max = 64 << 20,
+     .help = "longer lines are cut to this and counted"},
+    {.type = LW_OPT_END},
+};
+
 static void parse_input(struct lw_config *c, const struct lw_yaml_doc *doc,
                         const struct lw_yaml_node *n, struct lw_cfg_input *ci, uint32_t index,
                         struct lw_diag *diag)
@@ -178,64 +259,44 @@ static void parse_input(struct lw_config *c, const struct lw_yaml_doc *doc,
     free(ci->type);
     ci->type = lw_strdup(s);
     if (in_list(later_inputs, s)) {
-        lw_yaml_error(doc, v, diag, "input type '%s' is not built yet (file, stdin, syslog are)",
-                      s);
+        struct lw_buf names = {0};
+        lw_input_type_names(&names);
+        lw_yaml_error(doc, v, diag, "input type '%s' is not built yet (%s are)", s, names.p);
+        lw_buf_free(&names);
         return;
     }
     if (!(ops = lw_input_find(s))) {
-        lw_yaml_error(doc, v, diag, "unknown input type '%s' (file, stdin, syslog)", s);
+        struct lw_buf names = {0};
+        lw_input_type_names(&names);
+        lw_yaml_error(doc, v, diag, "unknown input type '%s' (%s)", s, names.p);
+        lw_buf_free(&names);
         return;
     }
-    /* The allowed keys: the common ones and the plugin's own. */
-    const char *keys[64];
-    size_t nk = 0;
-    for (size_t i = 0; i < NCOMMON; i++)
-        keys[nk++] = input_common[i];
-    for (const char *const *k = ops->keys; k && *k && nk < 63; k++)
-        keys[nk++] = *k;
-    keys[nk] = NULL;
-    lw_yaml_check_keys(doc, n, keys, "input", diag);
+    /* The plugin's init checks the keys: the common ones and its own (lw_input_opts). */
 
-    ci->format = !strcmp(s, "syslog") ? LW_FMT_SYSLOG : LW_FMT_RAW;
-    if ((v = lw_yaml_get(n, "format")) && lw_yaml_str(doc, v, &s, diag) == 0) {
-        if (lw_format_parse(s, &ci->format) < 0)
-            lw_yaml_error(doc, v, diag,
-                          "unknown format '%s' (raw, json, logfmt, syslog, docker, cri)", s);
-    }
-    if ((v = lw_yaml_get(n, "labels")))
-        parse_labels(doc, v, &ci->label_keys, &ci->label_vals, &ci->nlabels, diag);
     /* Timestamps without a zone (RFC 3164, format: syslog, strptime without %z) are local
      * times of this zone, as rsyslog reads them. */
-    ci->tz = lw_tz_local();
-    if ((v = lw_yaml_get(n, "timezone")) && lw_yaml_str(doc, v, &s, diag) == 0) {
-        struct lw_err err = {0};
-        if (lw_tz_get(&ci->tz, s, &err) < 0)
-            lw_yaml_error(doc, v, diag, "%s", err.msg);
-    }
+    struct input_common ic = {.format = LW_FMT_RAW, .tz = lw_tz_local()};
+    char prefix[160];
+    snprintf(prefix, sizeof prefix, "input %s", ci->name);
+    struct lw_opt_ctx octx = {.dir = c->dir, .prefix = prefix};
+    if (ops->format)
+        lw_format_parse(ops->format, &ic.format);
+    lw_opts_apply(lw_config_input_opts, &ic, doc, n, &octx, diag);
+    ci->format = ic.format;
+    ci->label_keys = ic.label_keys;
+    ci->label_vals = ic.label_vals;
+    ci->nlabels = ic.nlabels;
+    ci->tz = ic.tz;
 
     struct lw_input *in = lw_calloc(1, sizeof *in);
     in->ops = ops;
     in->name = lw_strdup(ci->name);
     in->index = index;
-    in->max_line = LW_MAX_LINE_DEFAULT;
-    if ((v = lw_yaml_get(n, "start_at")) && lw_yaml_str(doc, v, &s, diag) == 0) {
-        if (!strcmp(s, "beginning"))
-            in->from_beginning = true;
-        else if (strcmp(s, "end"))
-            lw_yaml_error(doc, v, diag, "start_at: expected 'end' or 'beginning'");
-    }
-    if ((v = lw_yaml_get(n, "max_line_bytes"))) {
-        int64_t m;
-        if (lw_yaml_int(doc, v, &m, diag) == 0) {
-            if (m < 64 || m > (64 << 20))
-                lw_yaml_error(doc, v, diag, "max_line_bytes must be between 64 and 67108864");
-            else
-                in->max_line = (size_t)m;
-        }
-    }
+    in->dir = c->dir;
+    in->from_beginning = ic.from_beginning;
+    in->max_line = ic.max_line ? (size_t)ic.max_line : LW_MAX_LINE_DEFAULT; /* 0: refused */
     ci->in = in;
-    if (!strcmp(ops->type, "file"))
-        absolutize(c, lw_yaml_get(n, "paths"));
     if (ops->init(in, doc, n, diag) < 0 && ops->free) {
         /* The plugin reported why; keep the struct so free() is uniform. */
     }
@@ -265,14 +326,12 @@ static void parse_sink(struct lw_config *c, const struct lw_yaml_doc *doc,
 
     const struct lw_sink_ops *ops = lw_sink_find(type);
     if (!ops) {
-        lw_yaml_error(doc, v, diag,
-                      "unknown sink type '%s' (stdout, file, webhook, slack, pagerduty, "
-                      "alertmanager, email, teams, discord, telegram, opsgenie)",
-                      type);
+        struct lw_buf names = {0};
+        lw_sink_type_names(&names);
+        lw_yaml_error(doc, v, diag, "unknown sink type '%s' (%s)", type, names.p);
+        lw_buf_free(&names);
         return;
     }
-    if (!strcmp(type, "file"))
-        absolutize(c, lw_yaml_get(n, "path"));
     /* A network sink needs libcurl, opened now rather than at start-up (curl_dl.c): when it is
      * missing, the config is refused with that reason (check, run, and a reload, which then
      * keeps the running set), where it used to end the process from inside the sink code. */
@@ -281,7 +340,7 @@ static void parse_sink(struct lw_config *c, const struct lw_yaml_doc *doc,
         lw_yaml_error(doc, v, diag, "sink '%s': %s", name, err.msg);
         return;
     }
-    struct lw_sink *s = lw_sink_new(ops, name, doc, n, diag);
+    struct lw_sink *s = lw_sink_new(ops, name, c->dir, doc, n, diag);
     if (!s)
         return;
     c->sinks = lw_realloc(c->sinks, (c->nsinks + 1) * sizeof *c->sinks);

@@ -309,8 +309,8 @@ static void apply_routing(struct daemon *d, struct lw_config *nc)
     struct lw_config *c = d->cfg;
     bool same = nc->nsinks == c->nsinks;
     for (size_t i = 0; same && i < c->nsinks; i++)
-        same = !strcmp(nc->sinks[i]->name, c->sinks[i]->name) &&
-               !strcmp(nc->sinks[i]->ops->type, c->sinks[i]->ops->type);
+        same =
+            !strcmp(nc->sinks[i]->name, c->sinks[i]->name) && nc->sinks[i]->ops == c->sinks[i]->ops;
     if (!same) {
         lw_log(LW_WARN, "reload: sinks changed; restart to apply sinks, routes and notify");
         return;
