@@ -6,6 +6,7 @@
 #include "ingest.h"
 #include "lw_tz.h"
 #include "lw_yaml.h"
+#include "notify.h"
 #include "rules.h"
 #include "sink.h"
 
@@ -19,27 +20,6 @@ struct lw_cfg_input {
     const struct lw_tz *tz; /* `timezone:` (default the local zone): for times without a zone */
 };
 
-struct lw_route {
-    char **eq_keys, **eq_vals; /* match: label equals value */
-    size_t neq;
-    char **re_keys; /* match_re: label matches regex */
-    void **re;      /* pcre2_code */
-    size_t nre;
-    size_t *sinks; /* sink indices */
-    size_t nsinks;
-    bool cont; /* continue: also try the next routes */
-};
-
-/* inhibit: a firing alert matching source mutes alerts matching target with equal labels. */
-struct lw_inhibit {
-    char **src_keys, **src_vals;
-    size_t nsrc;
-    char **tgt_keys, **tgt_vals;
-    size_t ntgt;
-    char **equal;
-    size_t nequal;
-};
-
 struct lw_config {
     char *path;
     char *dir;         /* the config's folder: relative paths start here */
@@ -51,13 +31,8 @@ struct lw_config {
     struct lw_rules_input *rinputs; /* the rules module's view of inputs */
     struct lw_sink **sinks;
     size_t nsinks;
-    struct lw_route *routes;
-    size_t nroutes;
-    struct lw_inhibit *inhibits;
-    size_t ninhibits;
-    int64_t group_wait_ns, repeat_interval_ns;
-    bool send_resolved;
-    int64_t max_age_ns; /* notify.max_age: how long delivery is retried */
+    struct lw_notify_cfg notify; /* routes, inhibit rules, notify timers, the sinks' names */
+    int64_t max_age_ns;          /* notify.max_age: how long delivery is retried */
     char *http_listen;
     /* http: the API's bearer token (a secret, NULL when none), extra Host names the endpoint
      * answers to (a reverse proxy's), and what the token does not guard. */
@@ -79,8 +54,6 @@ int lw_config_rules(const struct lw_config *c, struct lw_ruleset **out, struct l
 /* As lw_config_rules, also collecting warnings (check). */
 int lw_config_rules_warn(const struct lw_config *c, struct lw_ruleset **out, struct lw_diag *diag,
                          struct lw_diag *warnings);
-/* Sink indices an alert (given as its JSON object) goes to; n set; the array is the caller's. */
-size_t *lw_route_alert(const struct lw_config *c, const char *json, size_t len, size_t *n);
 
 /* ---------------------------------------------------------------- sink workers */
 

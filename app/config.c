@@ -1,6 +1,5 @@
 /* config.c: loads the config file (state, rules, inputs, sinks, routes, notify) with every
- * error reported as FILE:LINE:COL: message, and routes alerts to sinks by their labels. */
-#define PCRE2_CODE_UNIT_WIDTH 8
+ * error reported as FILE:LINE:COL: message; routes and notify become the notifier's config. */
 #include "app.h"
 
 #include <arpa/inet.h>
@@ -8,7 +7,6 @@
 #include <glob.h>
 #include <jansson.h>
 #include <libgen.h>
-#include <pcre2.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -265,8 +263,32 @@ static void parse_sink(struct lw_config *c, const struct lw_yaml_doc *doc,
     c->sinks[c->nsinks++] = s;
 }
 
+/* A map of label: value (or label: regex with op =~) into matchers appended to *m. */
+static void parse_matchers(const struct lw_yaml_doc *doc, const struct lw_yaml_node *n,
+                           enum lw_match_op op, struct lw_matcher **m, size_t *cnt,
+                           struct lw_diag *diag)
+{
+    if (n->type != LW_YAML_MAP) {
+        lw_yaml_error(doc, n, diag, "labels: expected a map");
+        return;
+    }
+    *m = lw_realloc(*m, (*cnt + n->n + 1) * sizeof **m);
+    for (size_t i = 0; i < n->n; i++) {
+        const char *v;
+        struct lw_err err = {0};
+        if (lw_yaml_str(doc, n->items[i], &v, diag) < 0)
+            continue;
+        const char *name = n->keys[i]->str;
+        if (lw_matcher_init(&(*m)[*cnt], name, strlen(name), op, v, &err) < 0)
+            lw_yaml_error(doc, n->items[i], diag, "bad regex: %s", err.msg);
+        else
+            (*cnt)++;
+    }
+}
+
 static void parse_route(struct lw_config *c, const struct lw_yaml_doc *doc,
-                        const struct lw_yaml_node *n, struct lw_route *r, struct lw_diag *diag)
+                        const struct lw_yaml_node *n, struct lw_notify_route *r,
+                        struct lw_diag *diag)
 {
     const struct lw_yaml_node *v;
     if (n->type != LW_YAML_MAP) {
@@ -275,30 +297,9 @@ static void parse_route(struct lw_config *c, const struct lw_yaml_doc *doc,
     }
     lw_yaml_check_keys(doc, n, route_keys, "route", diag);
     if ((v = lw_yaml_get(n, "match")))
-        parse_labels(doc, v, &r->eq_keys, &r->eq_vals, &r->neq, diag);
-    if ((v = lw_yaml_get(n, "match_re"))) {
-        char **vals = NULL;
-        size_t cnt = 0;
-        parse_labels(doc, v, &r->re_keys, &vals, &cnt, diag);
-        r->re = lw_calloc(cnt + 1, sizeof *r->re);
-        for (size_t i = 0; i < cnt; i++) {
-            int ec;
-            PCRE2_SIZE eo;
-            /* Anchored like Alertmanager's regex matchers: the whole value must match. */
-            struct lw_buf b = {0};
-            lw_buf_printf(&b, "^(?:%s)$", vals[i]);
-            r->re[i] = pcre2_compile((PCRE2_SPTR)b.p, b.len, 0, &ec, &eo, NULL);
-            if (!r->re[i]) {
-                PCRE2_UCHAR msg[256];
-                pcre2_get_error_message(ec, msg, sizeof msg);
-                lw_yaml_error(doc, v->items[i], diag, "bad regex: %s", msg);
-            }
-            lw_buf_free(&b);
-            free(vals[i]);
-        }
-        free(vals);
-        r->nre = cnt;
-    }
+        parse_matchers(doc, v, LW_MATCH_EQ, &r->match, &r->nmatch, diag);
+    if ((v = lw_yaml_get(n, "match_re")))
+        parse_matchers(doc, v, LW_MATCH_RE, &r->match, &r->nmatch, diag);
     if (!(v = lw_yaml_get(n, "sinks"))) {
         lw_yaml_error(doc, n, diag, "route without sinks");
     } else {
@@ -322,6 +323,46 @@ static void parse_route(struct lw_config *c, const struct lw_yaml_doc *doc,
     }
     if ((v = lw_yaml_get(n, "continue")))
         lw_yaml_bool(doc, v, &r->cont, diag);
+}
+
+static void parse_inhibit(const struct lw_yaml_doc *doc, const struct lw_yaml_node *r,
+                          struct lw_notify_inhibit *ih, struct lw_diag *diag)
+{
+    const struct lw_yaml_node *x;
+    if (r->type != LW_YAML_MAP) {
+        lw_yaml_error(doc, r, diag, "an inhibit rule is a map: source, target, equal");
+        return;
+    }
+    lw_yaml_check_keys(doc, r, inhibit_keys, "inhibit rule", diag);
+    if (!(x = lw_yaml_get(r, "source")))
+        lw_yaml_error(doc, r, diag, "inhibit rule without a source");
+    else
+        parse_matchers(doc, x, LW_MATCH_EQ, &ih->source, &ih->nsource, diag);
+    if (!(x = lw_yaml_get(r, "target")))
+        lw_yaml_error(doc, r, diag, "inhibit rule without a target");
+    else
+        parse_matchers(doc, x, LW_MATCH_EQ, &ih->target, &ih->ntarget, diag);
+    if ((x = lw_yaml_get(r, "equal"))) {
+        const char **names;
+        size_t cnt;
+        if (lw_yaml_strlist(doc, x, &names, &cnt, diag) == 0) {
+            ih->equal = lw_calloc(cnt + 1, sizeof *ih->equal);
+            for (size_t k = 0; k < cnt; k++)
+                ih->equal[k] = lw_strdup(names[k]);
+            ih->nequal = cnt;
+            free(names);
+        }
+    }
+}
+
+/* The notifier's view of the sinks: names, and how often each wants firing alerts again. */
+static void notify_sinks(struct lw_config *c)
+{
+    c->notify.sinks = lw_calloc(c->nsinks + 1, sizeof *c->notify.sinks);
+    for (size_t i = 0; i < c->nsinks; i++)
+        c->notify.sinks[i] =
+            (struct lw_notify_sink){lw_strdup(c->sinks[i]->name), c->sinks[i]->ops->resend_ns};
+    c->notify.nsinks = c->nsinks;
 }
 
 /* The host part of HOST:PORT ("[::1]:9880" gives "::1"); false when there is no ':'. */
@@ -478,8 +519,8 @@ int lw_config_load(struct lw_config **out, const char *path, struct lw_diag *dia
         c->dir = lw_strdup(dirname(tmp));
         free(tmp);
     }
-    c->send_resolved = true;
-    c->repeat_interval_ns = 4 * 3600 * LW_NS_PER_SEC;
+    c->notify.send_resolved = true;
+    c->notify.repeat_interval_ns = 4 * 3600 * LW_NS_PER_SEC;
     c->max_age_ns = 24 * 3600 * LW_NS_PER_SEC;
     if (lw_yaml_load_file(&doc, path, diag) < 0)
         goto out;
@@ -526,59 +567,36 @@ int lw_config_load(struct lw_config **out, const char *path, struct lw_diag *dia
             for (size_t i = 0; i < v->n; i++)
                 parse_sink(c, doc, v->items[i], diag);
     }
+    notify_sinks(c);
     if ((v = lw_yaml_get(root, "routes"))) {
         if (v->type != LW_YAML_SEQ) {
             lw_yaml_error(doc, v, diag, "routes: expected a list");
         } else {
-            c->routes = lw_calloc(v->n + 1, sizeof *c->routes);
+            struct lw_notify_cfg *nc = &c->notify;
+            nc->routes = lw_calloc(v->n + 1, sizeof *nc->routes);
             for (size_t i = 0; i < v->n; i++)
-                parse_route(c, doc, v->items[i], &c->routes[c->nroutes++], diag);
+                parse_route(c, doc, v->items[i], &nc->routes[nc->nroutes++], diag);
         }
     }
     if ((v = lw_yaml_get(root, "inhibit"))) {
         if (v->type != LW_YAML_SEQ) {
             lw_yaml_error(doc, v, diag, "inhibit: expected a list");
         } else {
-            c->inhibits = lw_calloc(v->n + 1, sizeof *c->inhibits);
-            for (size_t i = 0; i < v->n; i++) {
-                const struct lw_yaml_node *r = v->items[i], *x;
-                struct lw_inhibit *ih = &c->inhibits[c->ninhibits++];
-                if (r->type != LW_YAML_MAP) {
-                    lw_yaml_error(doc, r, diag, "an inhibit rule is a map: source, target, equal");
-                    continue;
-                }
-                lw_yaml_check_keys(doc, r, inhibit_keys, "inhibit rule", diag);
-                if (!(x = lw_yaml_get(r, "source")))
-                    lw_yaml_error(doc, r, diag, "inhibit rule without a source");
-                else
-                    parse_labels(doc, x, &ih->src_keys, &ih->src_vals, &ih->nsrc, diag);
-                if (!(x = lw_yaml_get(r, "target")))
-                    lw_yaml_error(doc, r, diag, "inhibit rule without a target");
-                else
-                    parse_labels(doc, x, &ih->tgt_keys, &ih->tgt_vals, &ih->ntgt, diag);
-                if ((x = lw_yaml_get(r, "equal"))) {
-                    const char **names;
-                    size_t cnt;
-                    if (lw_yaml_strlist(doc, x, &names, &cnt, diag) == 0) {
-                        ih->equal = lw_calloc(cnt + 1, sizeof *ih->equal);
-                        for (size_t k = 0; k < cnt; k++)
-                            ih->equal[k] = lw_strdup(names[k]);
-                        ih->nequal = cnt;
-                        free(names);
-                    }
-                }
-            }
+            struct lw_notify_cfg *nc = &c->notify;
+            nc->inhibits = lw_calloc(v->n + 1, sizeof *nc->inhibits);
+            for (size_t i = 0; i < v->n; i++)
+                parse_inhibit(doc, v->items[i], &nc->inhibits[nc->ninhibits++], diag);
         }
     }
     if ((v = lw_yaml_get(root, "notify"))) {
         const struct lw_yaml_node *x;
         lw_yaml_check_keys(doc, v, notify_keys, "notify", diag);
         if ((x = lw_yaml_get(v, "group_wait")))
-            lw_yaml_duration(doc, x, &c->group_wait_ns, diag);
+            lw_yaml_duration(doc, x, &c->notify.group_wait_ns, diag);
         if ((x = lw_yaml_get(v, "repeat_interval")))
-            lw_yaml_duration(doc, x, &c->repeat_interval_ns, diag);
+            lw_yaml_duration(doc, x, &c->notify.repeat_interval_ns, diag);
         if ((x = lw_yaml_get(v, "send_resolved")))
-            lw_yaml_bool(doc, x, &c->send_resolved, diag);
+            lw_yaml_bool(doc, x, &c->notify.send_resolved, diag);
         if ((x = lw_yaml_get(v, "max_age")))
             lw_yaml_duration(doc, x, &c->max_age_ns, diag);
     }
@@ -654,69 +672,6 @@ void lw_config_free(struct lw_config *c)
     for (size_t i = 0; i < c->nsinks; i++)
         lw_sink_free(c->sinks[i]);
     free(c->sinks);
-    for (size_t i = 0; i < c->nroutes; i++) {
-        struct lw_route *r = &c->routes[i];
-        free_strv(r->eq_keys, r->neq);
-        free_strv(r->eq_vals, r->neq);
-        free_strv(r->re_keys, r->nre);
-        for (size_t j = 0; j < r->nre; j++)
-            if (r->re[j])
-                pcre2_code_free(r->re[j]);
-        free(r->re);
-        free(r->sinks);
-    }
-    free(c->routes);
-    for (size_t i = 0; i < c->ninhibits; i++) {
-        struct lw_inhibit *ih = &c->inhibits[i];
-        free_strv(ih->src_keys, ih->nsrc);
-        free_strv(ih->src_vals, ih->nsrc);
-        free_strv(ih->tgt_keys, ih->ntgt);
-        free_strv(ih->tgt_vals, ih->ntgt);
-        free_strv(ih->equal, ih->nequal);
-    }
-    free(c->inhibits);
+    lw_notify_cfg_free(&c->notify);
     free(c);
-}
-
-size_t *lw_route_alert(const struct lw_config *c, const char *json, size_t len, size_t *n)
-{
-    size_t *out = lw_calloc(c->nsinks + 1, sizeof *out);
-    *n = 0;
-    if (c->nroutes == 0) {
-        /* No routes: every sink gets every alert. */
-        for (size_t i = 0; i < c->nsinks; i++)
-            out[(*n)++] = i;
-        return out;
-    }
-    json_t *obj = json_loadb(json, len, 0, NULL);
-    json_t *labels = json_object_get(obj, "labels");
-    for (size_t i = 0; i < c->nroutes; i++) {
-        const struct lw_route *r = &c->routes[i];
-        bool ok = true;
-        for (size_t j = 0; j < r->neq && ok; j++) {
-            const char *v = json_string_value(json_object_get(labels, r->eq_keys[j]));
-            ok = v && !strcmp(v, r->eq_vals[j]);
-        }
-        for (size_t j = 0; j < r->nre && ok; j++) {
-            const char *v = json_string_value(json_object_get(labels, r->re_keys[j]));
-            if (!v)
-                v = "";
-            pcre2_match_data *md = pcre2_match_data_create_from_pattern(r->re[j], NULL);
-            ok = pcre2_match(r->re[j], (PCRE2_SPTR)v, strlen(v), 0, 0, md, NULL) >= 0;
-            pcre2_match_data_free(md);
-        }
-        if (!ok)
-            continue;
-        for (size_t j = 0; j < r->nsinks; j++) {
-            bool dup = false;
-            for (size_t k = 0; k < *n; k++)
-                dup |= out[k] == r->sinks[j];
-            if (!dup)
-                out[(*n)++] = r->sinks[j];
-        }
-        if (!r->cont)
-            break;
-    }
-    json_decref(obj);
-    return out;
 }

@@ -42,6 +42,9 @@ struct lw_sink_ops {
      * order). Returns 0, or LW_EINVAL when the notification is malformed (err says why). */
     int (*render)(struct lw_sink *s, const char *alerts_json, size_t len, struct lw_sink_msgs *out,
                   struct lw_err *err);
+    /* Firing alerts are sent to it again at least this often, whatever repeat_interval says
+     * (0: repeat_interval alone). */
+    int64_t resend_ns;
 };
 
 struct lw_sink {

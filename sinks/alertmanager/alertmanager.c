@@ -140,4 +140,6 @@ const struct lw_sink_ops lw_sink_alertmanager_ops = {
     .deliver = lw_hsink_deliver,
     .free = lw_hsink_free,
     .render = lw_hsink_render,
+    /* Alertmanager resolves an alert it has not heard of for resolve_timeout (5m by default). */
+    .resend_ns = 60 * LW_NS_PER_SEC,
 };
