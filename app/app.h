@@ -1,4 +1,4 @@
-/* app.h: the app's own interfaces: config, envelope decoding, routing, commands. */
+/* app.h: the app's own interfaces: config, routing, commands. */
 #ifndef LW_APP_H
 #define LW_APP_H
 
@@ -9,16 +9,6 @@
 #include "notify.h"
 #include "rules.h"
 #include "sink.h"
-
-/* How a record's bytes are unwrapped before rules see them. */
-enum lw_format {
-    LW_FMT_RAW = 0,
-    LW_FMT_SYSLOG,
-    LW_FMT_JSON,
-    LW_FMT_LOGFMT,
-    LW_FMT_DOCKER,
-    LW_FMT_CRI
-};
 
 struct lw_cfg_input {
     char *name;
@@ -64,34 +54,8 @@ int lw_config_rules(const struct lw_config *c, struct lw_ruleset **out, struct l
 /* As lw_config_rules, also collecting warnings (check). */
 int lw_config_rules_warn(const struct lw_config *c, struct lw_ruleset **out, struct lw_diag *diag,
                          struct lw_diag *warnings);
-int lw_format_parse(const char *s, enum lw_format *out);
 /* The keys every input has besides name and type (format, labels, ...): for `help`. */
 extern const struct lw_opt lw_config_input_opts[];
-/* How records of a format structure their body (JSON and logfmt give fields). */
-enum lw_body lw_format_body(enum lw_format f);
-
-/* Decodes one line's envelope into a rules record. scratch holds label texts that do not
- * live in the line. Returns 0, or -1 when the line is malformed for its format (counted by
- * the caller; the record is then the raw line). */
-int lw_decode(enum lw_format fmt, const char *input_name, const struct lw_tz *tz, const char *path,
-              const struct lw_record *in, uint32_t input, int64_t now_ns, struct lw_rec *out);
-
-/* Decoding state of one source (a file): Docker and CRI split long lines into parts that are
- * joined again, per stream. */
-struct lw_dstate {
-    struct lw_reassembler r[2]; /* stdout, stderr */
-    struct lw_buf scratch;
-    bool init;
-};
-/* As lw_decode, joining partial container lines: 1 when *out is a whole record, 0 when the
- * line was a part (nothing to match yet), -1 when malformed (*out is then the raw line). */
-int lw_decode_stream(struct lw_dstate *st, enum lw_format fmt, const char *input_name,
-                     const struct lw_tz *tz, const char *path, const struct lw_record *in,
-                     uint32_t input, int64_t now_ns, struct lw_rec *out);
-/* At the end of a source: the pending partial message of stream i (0, 1) as a record, if any. */
-int lw_decode_flush(struct lw_dstate *st, int i, const char *input_name, const struct lw_tz *tz,
-                    const char *path, uint32_t input, int64_t now_ns, struct lw_rec *out);
-void lw_dstate_free(struct lw_dstate *st);
 
 /* ---------------------------------------------------------------- commands */
 

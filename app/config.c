@@ -22,25 +22,6 @@ static const char *const route_keys[] = {"match", "match_re", "sinks", "continue
 /* Types the contract names but this build does not have yet: refused with a clear message. */
 static const char *const later_inputs[] = {"docker", "cri", "kafka", NULL};
 
-int lw_format_parse(const char *s, enum lw_format *out)
-{
-    if (!strcmp(s, "raw"))
-        *out = LW_FMT_RAW;
-    else if (!strcmp(s, "syslog"))
-        *out = LW_FMT_SYSLOG;
-    else if (!strcmp(s, "json"))
-        *out = LW_FMT_JSON;
-    else if (!strcmp(s, "logfmt"))
-        *out = LW_FMT_LOGFMT;
-    else if (!strcmp(s, "docker"))
-        *out = LW_FMT_DOCKER;
-    else if (!strcmp(s, "cri"))
-        *out = LW_FMT_CRI;
-    else
-        return -1;
-    return 0;
-}
-
 static bool in_list(const char *const *l, const char *s)
 {
     for (; *l; l++)
@@ -110,19 +91,13 @@ static void parse_labels(const struct lw_yaml_doc *doc, const struct lw_yaml_nod
     }
 }
 
-/* The record labels an input's records can carry (see lw_decode), for `check` to tell a field
- * that no input of an event ever sets. `path` counts for every input: replay and test set it
- * to the file they read. image (docker input), topic and partition (kafka) are set by inputs
- * not built yet. */
+/* The record labels an input's records can carry, for `check` to tell a field that no input of
+ * an event ever sets: those the input sets (its ops' labels) and those its format's decoder
+ * does. `path` counts for every input: replay and test set it to the file they read. */
 static uint32_t input_label_mask(const struct lw_cfg_input *ci)
 {
-    uint32_t m = 1u << LW_L_INPUT | 1u << LW_L_PATH;
-    if (ci->format == LW_FMT_SYSLOG)
-        m |= 1u << LW_L_HOST | 1u << LW_L_APP | 1u << LW_L_FACILITY | 1u << LW_L_SEVERITY |
-             1u << LW_L_SYSLOG_SEVERITY;
-    if (ci->format == LW_FMT_DOCKER || ci->format == LW_FMT_CRI)
-        m |= 1u << LW_L_CONTAINER | 1u << LW_L_CONTAINER_ID | 1u << LW_L_STREAM;
-    return m;
+    uint32_t m = 1u << LW_L_INPUT | 1u << LW_L_PATH | lw_format_labels(ci->format);
+    return ci->in ? m | ci->in->ops->labels : m;
 }
 
 /* The keys every input has besides name and type, as parse_input reads them (then copied to
@@ -276,12 +251,10 @@ static void parse_input(struct lw_config *c, const struct lw_yaml_doc *doc,
 
     /* Timestamps without a zone (RFC 3164, format: syslog, strptime without %z) are local
      * times of this zone, as rsyslog reads them. */
-    struct input_common ic = {.format = LW_FMT_RAW, .tz = lw_tz_local()};
+    struct input_common ic = {.format = ops->format, .tz = lw_tz_local()};
     char prefix[160];
     snprintf(prefix, sizeof prefix, "input %s", ci->name);
     struct lw_opt_ctx octx = {.dir = c->dir, .prefix = prefix};
-    if (ops->format)
-        lw_format_parse(ops->format, &ic.format);
     lw_opts_apply(lw_config_input_opts, &ic, doc, n, &octx, diag);
     ci->format = ic.format;
     ci->label_keys = ic.label_keys;

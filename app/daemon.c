@@ -25,12 +25,22 @@
  * notification), but no longer than this when it never is. */
 #define NOTIFY_MAX_WAIT_NS (200 * LW_NS_PER_SEC / 1000)
 
+/* What the pipeline knows of one stream of one input: the last position read, as the input's
+ * cursor and stream identity (encoded only when a flush writes it), and its decoding state. */
 struct ckpt {
     uint32_t input;
-    char *path;
-    struct lw_pos pos;
+    char *stream;
+    uint64_t ident[2];
+    int64_t cursor;
     bool dirty;
-    struct lw_dstate ds; /* Docker/CRI partial lines of this file */
+    struct lw_dstate ds; /* Docker/CRI partial lines of this stream */
+};
+
+/* A position a flush committed, on its way to its input's checkpoint op on the I/O thread. */
+struct committed {
+    uint32_t input;
+    char *stream;
+    struct lw_pos pos;
 };
 
 struct daemon {
@@ -43,7 +53,11 @@ struct daemon {
     struct lw_worker **workers;
     uv_loop_t loop;
     uv_signal_t sig[3];
-    uv_async_t room; /* the pipeline drained a queue that was full: inputs read on */
+    uv_async_t room;         /* the pipeline drained a queue that was full: inputs read on */
+    uv_async_t ckpt_async;   /* the pipeline committed positions: inputs hear of them */
+    pthread_mutex_t ckpt_mu; /* guards committed, filled by the pipeline, emptied by the loop */
+    struct committed *committed;
+    size_t ncommitted;
     pthread_t pipeline;
     atomic_bool reload, stopping;
     bool stopped_inputs;
@@ -72,13 +86,13 @@ static void on_alert(const struct lw_alert_def *def, const char *json, size_t le
     lw_log(LW_INFO, "alert %s %s", def->name, firing ? "firing" : "resolved");
 }
 
-static struct ckpt *ckpt_for(struct daemon *d, uint32_t input, const char *path)
+static struct ckpt *ckpt_for(struct daemon *d, uint32_t input, const char *stream)
 {
     for (size_t i = 0; i < d->nckpts; i++)
-        if (d->ckpts[i].input == input && !strcmp(d->ckpts[i].path, path))
+        if (d->ckpts[i].input == input && !strcmp(d->ckpts[i].stream, stream))
             return &d->ckpts[i];
     d->ckpts = lw_realloc(d->ckpts, (d->nckpts + 1) * sizeof *d->ckpts);
-    d->ckpts[d->nckpts] = (struct ckpt){.input = input, .path = lw_strdup(path)};
+    d->ckpts[d->nckpts] = (struct ckpt){.input = input, .stream = lw_strdup(stream)};
     return &d->ckpts[d->nckpts++];
 }
 
@@ -87,14 +101,15 @@ static void process(struct daemon *d, struct lw_batch *b, int64_t now)
     if (b->input >= d->cfg->ninputs || b->n == 0)
         return;
     const struct lw_cfg_input *ci = &d->cfg->inputs[b->input];
-    bool stream = ci->format == LW_FMT_DOCKER || ci->format == LW_FMT_CRI;
-    struct lw_dstate *ds = stream && b->path ? &ckpt_for(d, b->input, b->path)->ds : NULL;
+    bool joined = ci->format == LW_FMT_DOCKER || ci->format == LW_FMT_CRI;
+    struct ckpt *c = b->stream ? ckpt_for(d, b->input, b->stream) : NULL;
+    struct lw_dstate *ds = joined && c ? &c->ds : NULL;
     for (size_t i = 0; i < b->n; i++) {
         struct lw_rec rec;
-        int rc = ds ? lw_decode_stream(ds, ci->format, ci->name, ci->tz, b->path, &b->recs[i],
+        int rc = ds ? lw_decode_stream(ds, ci->format, ci->name, ci->tz, b->labels, &b->recs[i],
                                        b->input, now, &rec)
-                    : (lw_decode(ci->format, ci->name, ci->tz, b->path, &b->recs[i], b->input, now,
-                                 &rec) < 0
+                    : (lw_decode(ci->format, ci->name, ci->tz, b->labels, &b->recs[i], b->input,
+                                 now, &rec) < 0
                            ? -1
                            : 1);
         if (rc < 0)
@@ -102,10 +117,10 @@ static void process(struct daemon *d, struct lw_batch *b, int64_t now)
         if (rc != 0)
             lw_engine_record(d->eng, &rec, now);
     }
-    /* Only files resume from a position; the checkpoint is the last line of the batch. */
-    if (b->path && !strcmp(ci->type, "file")) {
-        struct ckpt *c = ckpt_for(d, b->input, b->path);
-        c->pos = b->recs[b->n - 1].pos;
+    /* A batch with a stream carries positions: the checkpoint is after its last line. */
+    if (c) {
+        memcpy(c->ident, b->ident, sizeof c->ident);
+        c->cursor = b->recs[b->n - 1].cursor;
         c->dirty = true;
     }
 }
@@ -176,6 +191,44 @@ static void notify_due(struct daemon *d)
     wake_sinks(d, &f);
 }
 
+/* The dirty positions as store rows (crows) and as what the inputs hear once they are committed
+ * (done, its streams owned): the input encodes each here, once per flush, not per line. */
+static size_t collect_positions(struct daemon *d, struct lw_ckpt_row *crows, struct committed *done)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < d->nckpts; i++) {
+        const struct ckpt *c = &d->ckpts[i];
+        const struct lw_input *in = d->cfg->inputs[c->input].in;
+        if (!c->dirty || !in->ops->pos_encode)
+            continue;
+        done[n] = (struct committed){c->input, lw_strdup(c->stream), {0}};
+        in->ops->pos_encode(c->ident, c->cursor, &done[n].pos);
+        crows[n] = (struct lw_ckpt_row){in->name, c->stream, done[n].pos.b, done[n].pos.n};
+        n++;
+    }
+    return n;
+}
+
+/* After the commit: the positions go to the I/O thread, which calls the inputs' checkpoint. */
+static void announce_positions(struct daemon *d, struct committed *done, size_t n)
+{
+    if (!n)
+        return;
+    pthread_mutex_lock(&d->ckpt_mu);
+    d->committed = lw_realloc(d->committed, (d->ncommitted + n) * sizeof *d->committed);
+    memcpy(d->committed + d->ncommitted, done, n * sizeof *done);
+    d->ncommitted += n;
+    pthread_mutex_unlock(&d->ckpt_mu);
+    uv_async_send(&d->ckpt_async);
+}
+
+static void free_committed(struct committed *c, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(c[i].stream);
+    free(c);
+}
+
 /* Writes windows, alert states, checkpoints, notification states and notifications in one
  * transaction. */
 static void flush(struct daemon *d)
@@ -183,16 +236,12 @@ static void flush(struct daemon *d)
     struct lw_flush f = {0};
     struct lw_err err = {0};
     struct lw_ckpt_row *crows = lw_calloc(d->nckpts + 1, sizeof *crows);
+    struct committed *done = lw_calloc(d->nckpts + 1, sizeof *done);
     int64_t now = lw_now_ns();
     read_silences(d, now);
     lw_engine_collect(d->eng, &f);
     lw_notifier_collect(d->notifier, now, &f);
-    for (size_t i = 0; i < d->nckpts; i++)
-        if (d->ckpts[i].dirty) {
-            const struct ckpt *c = &d->ckpts[i];
-            crows[f.nckpts++] = (struct lw_ckpt_row){d->cfg->inputs[c->input].name, c->path,
-                                                     c->pos.dev, c->pos.ino, c->pos.off};
-        }
+    f.nckpts = collect_positions(d, crows, done);
     f.ckpts = crows;
     if (f.bucket_src || f.nstates || f.nckpts || f.noutbox || f.nnotifs) {
         if (lw_store_flush(d->st, &f, &err) < 0) {
@@ -206,7 +255,12 @@ static void flush(struct daemon *d)
     for (size_t i = 0; i < d->nckpts; i++)
         d->ckpts[i].dirty = false;
     wake_sinks(d, &f);
+    announce_positions(d, done, f.nckpts);
+    f.nckpts = 0; /* handed over */
 out:
+    for (size_t i = 0; i < f.nckpts; i++)
+        free(done[i].stream);
+    free(done);
     free(crows);
 }
 
@@ -528,16 +582,30 @@ static void *pipeline_main(void *arg)
 
 /* ---------------------------------------------------------------- I/O thread */
 
-static int ckpt_lookup(const char *input, const char *path, struct lw_pos *pos, void *payload)
+static int ckpt_lookup(const char *input, const char *stream, struct lw_pos *pos, void *payload)
 {
     struct daemon *d = payload;
-    struct lw_ckpt_row row;
-    if (lw_store_ckpt_get(d->st_io, input, path, &row) != 0)
+    if (lw_store_ckpt_get(d->st_io, input, stream, pos->b, sizeof pos->b, &pos->n) != 0)
         return -1;
-    pos->dev = row.dev;
-    pos->ino = row.ino;
-    pos->off = row.off;
     return 0;
+}
+
+/* Committed positions reach their inputs, on the loop; a stopped input hears no more. */
+static void on_ckpt_async(uv_async_t *h)
+{
+    struct daemon *d = h->data;
+    pthread_mutex_lock(&d->ckpt_mu);
+    struct committed *c = d->committed;
+    size_t n = d->ncommitted;
+    d->committed = NULL;
+    d->ncommitted = 0;
+    pthread_mutex_unlock(&d->ckpt_mu);
+    for (size_t i = 0; i < n && !d->stopped_inputs; i++) {
+        struct lw_input *in = d->cfg->inputs[c[i].input].in;
+        if (in->ops->checkpoint)
+            in->ops->checkpoint(in, c[i].stream, &c[i].pos);
+    }
+    free_committed(c, n);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -570,11 +638,8 @@ static void on_room_async(uv_async_t *h)
     struct daemon *d = h->data;
     if (d->stopped_inputs)
         return;
-    for (size_t i = 0; i < d->cfg->ninputs; i++) {
-        struct lw_input *in = d->cfg->inputs[i].in;
-        if (in->ops->resume)
-            in->ops->resume(in);
-    }
+    for (size_t i = 0; i < d->cfg->ninputs; i++)
+        lw_input_resume(d->cfg->inputs[i].in);
 }
 
 /* ---------------------------------------------------------------- run */
@@ -590,7 +655,7 @@ static void warn_root(void)
 
 static int run(const char *config_path)
 {
-    struct daemon d = {.lock_fd = -1};
+    struct daemon d = {.lock_fd = -1, .ckpt_mu = PTHREAD_MUTEX_INITIALIZER};
     struct lw_diag diag = {0};
     struct lw_err err = {0};
     bool net = false; /* a sink sends over the network: curl is initialised */
@@ -659,6 +724,9 @@ static int run(const char *config_path)
     uv_async_init(&d.loop, &d.room, on_room_async);
     d.room.data = &d;
     uv_unref((uv_handle_t *)&d.room);
+    uv_async_init(&d.loop, &d.ckpt_async, on_ckpt_async);
+    d.ckpt_async.data = &d;
+    uv_unref((uv_handle_t *)&d.ckpt_async);
     lw_queue_on_room(d.q, on_room, &d);
     for (size_t i = 0; i < d.cfg->ninputs; i++) {
         struct lw_input *in = d.cfg->inputs[i].in;
@@ -689,6 +757,7 @@ static int run(const char *config_path)
     lw_queue_wake(d.q);
     pthread_join(d.pipeline, NULL);
     uv_close((uv_handle_t *)&d.room, NULL);
+    uv_close((uv_handle_t *)&d.ckpt_async, NULL);
     uv_run(&d.loop, UV_RUN_DEFAULT);
     rc = 0;
     goto out_workers;
@@ -701,6 +770,7 @@ out_stop:
         if (!uv_is_closing((uv_handle_t *)&d.sig[i]))
             uv_close((uv_handle_t *)&d.sig[i], NULL);
     uv_close((uv_handle_t *)&d.room, NULL);
+    uv_close((uv_handle_t *)&d.ckpt_async, NULL);
     uv_run(&d.loop, UV_RUN_DEFAULT);
 out_workers:
     lw_http_stop(d.http);
@@ -721,10 +791,11 @@ out:
     lw_notifier_free(d.notifier);
     free(d.workers);
     for (size_t i = 0; i < d.nckpts; i++) {
-        free(d.ckpts[i].path);
+        free(d.ckpts[i].stream);
         lw_dstate_free(&d.ckpts[i].ds);
     }
     free(d.ckpts);
+    free_committed(d.committed, d.ncommitted);
     lw_engine_free(d.eng);
     lw_ruleset_free(d.rs);
     lw_queue_free(d.q);
@@ -732,6 +803,7 @@ out:
     free(d.base_late_in);
     lw_buf_free(&d.metrics.alerts);
     pthread_mutex_destroy(&d.metrics.alerts_mu);
+    pthread_mutex_destroy(&d.ckpt_mu);
     lw_store_close(d.st);
     lw_store_close(d.st_io);
     lw_store_unlock(d.lock_fd); /* after every connection to the file is closed */

@@ -32,6 +32,7 @@ struct replay {
     int64_t now_ns;      /* read once per block: the arrival time of its lines */
     int64_t fixed_now;   /* --now: the arrival time of every line, and "now" for syslog years */
     struct lw_dstate ds; /* per file: Docker/CRI partial lines */
+    struct lw_str labels[LW_L_COUNT]; /* what a file input would set: the file's path */
 };
 
 static void on_alert(const struct lw_alert_def *def, const char *json, size_t len, bool firing,
@@ -77,10 +78,10 @@ static void progress(struct replay *r, bool final)
 static void on_line(const char *line, size_t n, int64_t end_off, void *payload)
 {
     struct replay *r = payload;
-    struct lw_record rec = {{line, n}, r->now_ns, {0, 0, end_off}};
+    struct lw_record rec = {{line, n}, r->now_ns, end_off};
     struct lw_rec dr;
     r->lines++;
-    int rc = lw_decode_stream(&r->ds, r->fmt, r->input_name, r->tz, r->path, &rec, r->input,
+    int rc = lw_decode_stream(&r->ds, r->fmt, r->input_name, r->tz, r->labels, &rec, r->input,
                               rec.recv_ns, &dr);
     if (rc < 0)
         r->malformed++;
@@ -138,7 +139,7 @@ static int replay_fd(struct replay *r, int fd)
 out_finish:
     for (int i = 0; i < 2; i++) {
         struct lw_rec dr;
-        if (lw_decode_flush(&r->ds, i, r->input_name, r->tz, r->path, r->input, r->now_ns, &dr))
+        if (lw_decode_flush(&r->ds, i, r->input_name, r->tz, r->labels, r->input, r->now_ns, &dr))
             lw_engine_record(r->eng, &dr, r->now_ns);
     }
     lw_dstate_free(&r->ds);
@@ -271,6 +272,7 @@ int lw_cmd_replay(int argc, char **argv)
             r.total_bytes += size;
         }
         r.path = strcmp(files[i], "-") ? files[i] : NULL;
+        r.labels[LW_L_PATH] = r.path ? lw_str_c(r.path) : (struct lw_str){NULL, 0};
         replay_fd(&r, fd);
         if (fd)
             close(fd);

@@ -81,6 +81,7 @@ struct trun {
     const struct tcase *tc;
     struct lw_engine *eng;
     struct lw_dstate ds;
+    struct lw_str labels[LW_L_COUNT]; /* what a file input would set: the fixture's path */
     struct tact *acts;
     size_t nacts, capacts;
     uint64_t lines, malformed;
@@ -529,10 +530,10 @@ static void on_line(const char *line, size_t n, int64_t end_off, void *payload)
 {
     struct trun *r = payload;
     const struct tcase *tc = r->tc;
-    struct lw_record rec = {{line, n}, tc->now_ns, {0, 0, end_off}};
+    struct lw_record rec = {{line, n}, tc->now_ns, end_off};
     struct lw_rec dr;
     r->lines++;
-    int rc = lw_decode_stream(&r->ds, tc->fmt, tc->input_name, tc->tz, tc->path, &rec, tc->input,
+    int rc = lw_decode_stream(&r->ds, tc->fmt, tc->input_name, tc->tz, r->labels, &rec, tc->input,
                               tc->now_ns, &dr);
     if (rc < 0)
         r->malformed++;
@@ -546,12 +547,14 @@ static void run_lines(struct trun *r, struct lw_ruleset *rs)
     struct lw_linecut lc;
     r->eng = lw_engine_new(rs, LW_MODE_REPLAY, tc->now_ns, on_alert, r);
     lw_linecut_init(&lc, LW_MAX_LINE_DEFAULT, 0);
+    if (tc->path)
+        r->labels[LW_L_PATH] = lw_str_c(tc->path);
     if (tc->text.len)
         lw_linecut_feed(&lc, tc->text.p, tc->text.len, on_line, r);
     lw_linecut_finish(&lc, on_line, r);
     for (int i = 0; i < 2; i++) {
         struct lw_rec dr;
-        if (lw_decode_flush(&r->ds, i, tc->input_name, tc->tz, tc->path, tc->input, tc->now_ns,
+        if (lw_decode_flush(&r->ds, i, tc->input_name, tc->tz, r->labels, tc->input, tc->now_ns,
                             &dr))
             lw_engine_record(r->eng, &dr, tc->now_ns);
     }

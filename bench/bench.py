@@ -218,14 +218,20 @@ def proc_status(pid, key):
 
 
 def checkpoint(db):
+    """The furthest file offset in the state file's checkpoints: a file input's position is
+    "DEV:INO:OFF" (schema 4), or the off column (schema 3 and before, for A/B runs)."""
     try:
         c = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=0.2)
         try:
-            row = c.execute("select max(off) from checkpoints").fetchone()
-            return row[0] or 0
+            cols = [r[1] for r in c.execute("pragma table_info(checkpoints)")]
+            if "off" in cols:
+                row = c.execute("select max(off) from checkpoints").fetchone()
+                return row[0] or 0
+            offs = [int(bytes(r[0]).rsplit(b":", 1)[-1]) for r in c.execute("select pos from checkpoints")]
+            return max(offs, default=0)
         finally:
             c.close()
-    except sqlite3.Error:
+    except (sqlite3.Error, ValueError):
         return -1
 
 

@@ -4,11 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct lw_batch *lw_batch_new(uint32_t input, const char *path, size_t data_hint)
+struct lw_batch *lw_batch_new(uint32_t input, const char *stream, size_t data_hint)
 {
     struct lw_batch *b = lw_calloc(1, sizeof *b);
     b->input = input;
-    b->path = path ? lw_strdup(path) : NULL;
+    b->stream = stream ? lw_strdup(stream) : NULL;
     b->dcap = data_hint ? data_hint : 4096;
     b->data = lw_malloc(b->dcap);
     return b;
@@ -34,8 +34,7 @@ static void batch_grow(struct lw_batch *b, size_t extra)
     b->dcap = cap;
 }
 
-void lw_batch_add(struct lw_batch *b, const char *line, size_t n, int64_t recv_ns,
-                  const struct lw_pos *pos)
+void lw_batch_add(struct lw_batch *b, const char *line, size_t n, int64_t recv_ns, int64_t cursor)
 {
     batch_grow(b, n);
     if (b->n == b->cap) {
@@ -48,11 +47,7 @@ void lw_batch_add(struct lw_batch *b, const char *line, size_t n, int64_t recv_n
     r->line.p = b->data + b->len;
     r->line.n = n;
     r->recv_ns = recv_ns;
-    if (pos) {
-        r->pos = *pos;
-    } else {
-        memset(&r->pos, 0, sizeof r->pos);
-    }
+    r->cursor = cursor;
     b->len += n;
 }
 
@@ -60,7 +55,7 @@ void lw_batch_free(struct lw_batch *b)
 {
     if (!b)
         return;
-    free(b->path);
+    free(b->stream);
     free(b->recs);
     free(b->data);
     free(b);

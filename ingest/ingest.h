@@ -1,11 +1,13 @@
 /* ingest.h: the interface of the ingest module: records, batches, the batch queue, line cutting,
- * inputs (file, stdin, syslog), envelope decoders (syslog, Docker json-file, CRI) and the
- * reassembly of partial container lines. */
+ * inputs (file, stdin, syslog) and their contract, envelope decoders (syslog, Docker json-file,
+ * CRI), the reassembly of partial container lines, and decoding a line into the record rules
+ * match. */
 #ifndef LW_INGEST_H
 #define LW_INGEST_H
 
 #include "lw.h"
 #include "lw_opts.h"
+#include "lw_record.h"
 #include "lw_yaml.h"
 
 #include <stdatomic.h>
@@ -13,24 +15,32 @@
 
 /* ---------------------------------------------------------------- records and batches */
 
-/* Where to resume after a line: file identity and the byte offset just past the line. */
+/* A resume point as its input encodes it (files: device, inode and offset): opaque bytes to the
+ * core, which the store keeps under (input, stream) and hands back to the same input. */
+#define LW_POS_MAX 64
 struct lw_pos {
-    uint64_t dev, ino;
-    int64_t off;
+    size_t n;
+    char b[LW_POS_MAX];
 };
 
 /* One line, borrowed from its batch for the duration of a call. */
 struct lw_record {
     struct lw_str line; /* bytes without the newline (and without a trailing CR) */
     int64_t recv_ns;    /* arrival time, wall clock */
-    struct lw_pos pos;  /* resume point after this line (files only) */
+    int64_t cursor;     /* where to resume after this line, within the batch's stream (files: the
+                           offset just past it); the input makes it a position (pos_encode) */
 };
 
-/* A batch of lines from one source of one input. It owns its bytes; records point into them.
+/* A batch of lines from one stream of one input. It owns its bytes; records point into them.
  * Produced on the I/O thread, consumed (and freed) on the pipeline thread. */
 struct lw_batch {
-    uint32_t input; /* index of the input in the config */
-    char *path;     /* file path, or peer address for syslog; owned, may be NULL */
+    uint32_t input;    /* index of the input in the config */
+    char *stream;      /* the stream id its position is kept under (files: the path); owned; NULL:
+                          its records carry no position */
+    uint64_t ident[2]; /* what the stream was when it was read, for pos_encode (files: dev, ino) */
+    /* The labels the input knows for every record of the batch (files: path). Each value borrows
+     * from stream or from memory that outlives the batch; empty when not set. */
+    struct lw_str labels[LW_L_COUNT];
     struct lw_record *recs;
     size_t n, cap;
     char *data; /* the bytes records point into */
@@ -39,10 +49,9 @@ struct lw_batch {
     struct lw_batch *next; /* queue link */
 };
 
-struct lw_batch *lw_batch_new(uint32_t input, const char *path, size_t data_hint);
+struct lw_batch *lw_batch_new(uint32_t input, const char *stream, size_t data_hint);
 /* Copies line into the batch and appends a record for it. */
-void lw_batch_add(struct lw_batch *b, const char *line, size_t n, int64_t recv_ns,
-                  const struct lw_pos *pos);
+void lw_batch_add(struct lw_batch *b, const char *line, size_t n, int64_t recv_ns, int64_t cursor);
 void lw_batch_free(struct lw_batch *b);
 
 /* ---------------------------------------------------------------- the bounded queue */
@@ -67,7 +76,7 @@ bool lw_queue_has_room(struct lw_queue *q);
 void lw_queue_on_room(struct lw_queue *q, void (*fn)(void *), void *arg);
 /* A batch to fill, reused from those the consumer handed back when there is one (its buffers
  * already allocated), else new. */
-struct lw_batch *lw_queue_batch(struct lw_queue *q, uint32_t input, const char *path,
+struct lw_batch *lw_queue_batch(struct lw_queue *q, uint32_t input, const char *stream,
                                 size_t data_hint);
 /* Hands a consumed batch back for lw_queue_batch (or frees it when enough are kept). */
 void lw_queue_recycle(struct lw_queue *q, struct lw_batch *b);
@@ -98,17 +107,48 @@ void lw_linecut_free(struct lw_linecut *lc);
 
 /* ---------------------------------------------------------------- inputs */
 
+/* The contract of an input, seen from the daemon (app/daemon.c):
+ *
+ *   init ──► start ──► (pause ◄──► resume)* ──► stop ──► free
+ *                 └──── checkpoint(stream, pos), after each flush that committed pos
+ *
+ * - Records: an input cuts lines into batches of one stream and hands them to in->queue. It
+ *   sets on the batch what it knows of the records: the stream id and identity (lw_batch), and
+ *   its labels (lw_batch.labels; `labels` below says which slots it can set). The core never
+ *   asks which type an input is.
+ * - Positions: a batch with a stream carries positions: each record a 64-bit cursor, the batch
+ *   the stream's identity, so the line path neither allocates nor encodes. When the daemon
+ *   writes a checkpoint (once per flush, on the pipeline thread) it asks the input to encode
+ *   the last one (pos_encode); the store keeps the bytes under (input name, stream id). At
+ *   start the input reads its saved positions through in->ckpt and decodes them itself.
+ * - Crash semantics: a position is committed in the same transaction as the windows and alert
+ *   states its lines changed, so after a crash the input resumes at the last committed
+ *   position: lines after it are read again, none is lost or counted twice in a committed
+ *   window. checkpoint() comes after that commit, never before: what an input forgets or
+ *   acknowledges there (rotated files, Kafka offsets) is never needed again.
+ * - Threads: every op but pos_encode runs on the I/O thread (the libuv loop); pos_encode is a
+ *   pure function of its arguments. */
+
 struct lw_input;
 
-/* Looks up the checkpoint of (input, path); returns 0 and fills pos when there is one. Called
- * on the I/O thread when an input opens a file. */
-typedef int lw_ckpt_lookup_fn(const char *input, const char *path, struct lw_pos *pos,
+/* Looks up the saved position of (input, stream); returns 0 and fills pos when there is one.
+ * Called on the I/O thread, e.g. when a file input opens a file. */
+typedef int lw_ckpt_lookup_fn(const char *input, const char *stream, struct lw_pos *pos,
                               void *payload);
+
+/* How a record's bytes are unwrapped before rules see them (the input's `format:`). */
+enum lw_format {
+    LW_FMT_RAW = 0,
+    LW_FMT_SYSLOG,
+    LW_FMT_JSON,
+    LW_FMT_LOGFMT,
+    LW_FMT_DOCKER,
+    LW_FMT_CRI
+};
 
 struct lw_input_ops {
     const char *type;          /* "file", "stdin", "syslog" */
     const struct lw_opt *opts; /* the config keys it takes beyond the common ones */
-    const char *format;        /* the default `format:`; NULL: raw */
     /* Reads its own keys from the input's YAML map (lw_input_opts with opts); errors go to
      * diag. */
     int (*init)(struct lw_input *in, const struct lw_yaml_doc *doc, const struct lw_yaml_node *map,
@@ -120,6 +160,17 @@ struct lw_input_ops {
     /* Optional, on the loop: the queue has room again; retry now what it refused. */
     void (*resume)(struct lw_input *in);
     void (*free)(struct lw_input *in);
+    /* Optional, on the loop: the queue refused a batch of this input (lw_input_push); read no
+     * more than it holds until resume. */
+    void (*pause)(struct lw_input *in);
+    /* Optional, on the loop: pos, the position of stream, is committed to the state file: what
+     * lies before it will never be read again. Not called once the input is stopped. */
+    void (*checkpoint)(struct lw_input *in, const char *stream, const struct lw_pos *pos);
+    /* Required of an input that sets batch streams: the position after a record of cursor in
+     * a stream of identity ident (lw_batch.ident). Pure; any thread. */
+    void (*pos_encode)(const uint64_t ident[2], int64_t cursor, struct lw_pos *out);
+    uint32_t labels;       /* bit l: it sets label slot l on its batches */
+    enum lw_format format; /* the format its records have when the config names none */
 };
 
 /* The common part of every input; ctx is the plugin's own. Counters are atomics read by
@@ -135,6 +186,7 @@ struct lw_input {
     lw_ckpt_lookup_fn *ckpt; /* may be NULL */
     void *ckpt_payload;
     void *ctx;
+    bool paused; /* I/O thread: pause was called, resume not yet */
     _Atomic uint64_t lines, bytes, dropped, truncated;
 };
 
@@ -152,6 +204,12 @@ extern const char *const lw_input_common_keys[];
 int lw_input_opts(struct lw_input *in, const struct lw_opt *opts, void *base,
                   const struct lw_yaml_doc *doc, const struct lw_yaml_node *map,
                   struct lw_diag *diag);
+/* Hands b to the queue without blocking (I/O thread): LW_OK, or LW_EFULL after pausing the
+ * input (the caller keeps b and tries again after resume), or another error (b is the
+ * caller's to free). */
+int lw_input_push(struct lw_input *in, struct lw_batch *b);
+/* The queue has room again: clears paused and calls resume (I/O thread). */
+void lw_input_resume(struct lw_input *in);
 
 /* ---------------------------------------------------------------- envelope decoders */
 
@@ -234,5 +292,40 @@ int lw_reassembler_feed(struct lw_reassembler *r, const struct lw_container_msg 
  * fed), 0 when nothing is pending. */
 int lw_reassembler_flush(struct lw_reassembler *r, struct lw_container_msg *out);
 void lw_reassembler_free(struct lw_reassembler *r);
+
+/* ---------------------------------------------------------------- decoding into records */
+
+int lw_format_parse(const char *s, enum lw_format *out);
+/* How records of a format structure their body (JSON and logfmt give fields). */
+enum lw_body lw_format_body(enum lw_format f);
+/* The label slots decoding a format can set (bit l: slot l), besides the input's own. */
+uint32_t lw_format_labels(enum lw_format f);
+
+/* Decodes one line's envelope into a rules record. labels (LW_L_COUNT values, or NULL) are
+ * the input's (lw_batch.labels); container labels are read from labels[LW_L_PATH]. Returns 0,
+ * or -1 when the line is malformed for its format (counted by the caller; the record is then
+ * the raw line). */
+int lw_decode(enum lw_format fmt, const char *input_name, const struct lw_tz *tz,
+              const struct lw_str *labels, const struct lw_record *in, uint32_t input,
+              int64_t now_ns, struct lw_rec *out);
+
+/* Decoding state of one source (a file): Docker and CRI split long lines into parts that are
+ * joined again, per stream. */
+struct lw_dstate {
+    struct lw_reassembler r[2]; /* stdout, stderr */
+    struct lw_buf scratch;
+    bool init;
+};
+/* As lw_decode, joining partial container lines: 1 when *out is a whole record, 0 when the
+ * line was a part (nothing to match yet), -1 when malformed (*out is then the raw line). */
+int lw_decode_stream(struct lw_dstate *st, enum lw_format fmt, const char *input_name,
+                     const struct lw_tz *tz, const struct lw_str *labels,
+                     const struct lw_record *in, uint32_t input, int64_t now_ns,
+                     struct lw_rec *out);
+/* At the end of a source: the pending partial message of stream i (0, 1) as a record, if any. */
+int lw_decode_flush(struct lw_dstate *st, int i, const char *input_name, const struct lw_tz *tz,
+                    const struct lw_str *labels, uint32_t input, int64_t now_ns,
+                    struct lw_rec *out);
+void lw_dstate_free(struct lw_dstate *st);
 
 #endif

@@ -1,4 +1,5 @@
-/* input.c: the registry of built-in input types, and the reading of an input's options. */
+/* input.c: the registry of built-in input types, the reading of an input's options, and what
+ * every input shares: pushing batches with pause on a full queue, resuming. */
 #include "ingest.h"
 #include "ingest_int.h"
 
@@ -48,6 +49,24 @@ const struct lw_input_ops *lw_input_find(const char *type)
         if (strcmp(builtin[i]->type, type) == 0)
             return builtin[i];
     return NULL;
+}
+
+int lw_input_push(struct lw_input *in, struct lw_batch *b)
+{
+    int rc = lw_queue_try_push(in->queue, b);
+    if (rc == LW_EFULL && !in->paused) {
+        in->paused = true;
+        if (in->ops->pause)
+            in->ops->pause(in);
+    }
+    return rc;
+}
+
+void lw_input_resume(struct lw_input *in)
+{
+    in->paused = false;
+    if (in->ops->resume)
+        in->ops->resume(in);
 }
 
 bool lw_ingest__ratelimit(struct lw_ratelimit *rl, int64_t interval_ns)

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 struct lw_queue {
@@ -201,11 +202,11 @@ bool lw_queue_has_room(struct lw_queue *q)
     return room;
 }
 
-struct lw_batch *lw_queue_batch(struct lw_queue *q, uint32_t input, const char *path,
+struct lw_batch *lw_queue_batch(struct lw_queue *q, uint32_t input, const char *stream,
                                 size_t data_hint)
 {
     if (!q)
-        return lw_batch_new(input, path, data_hint);
+        return lw_batch_new(input, stream, data_hint);
     pthread_mutex_lock(&q->mu);
     struct lw_batch *b = q->spare;
     if (b) {
@@ -214,9 +215,11 @@ struct lw_batch *lw_queue_batch(struct lw_queue *q, uint32_t input, const char *
     }
     pthread_mutex_unlock(&q->mu);
     if (!b)
-        return lw_batch_new(input, path, data_hint);
+        return lw_batch_new(input, stream, data_hint);
     b->input = input;
-    b->path = path ? lw_strdup(path) : NULL;
+    b->stream = stream ? lw_strdup(stream) : NULL;
+    memset(b->ident, 0, sizeof b->ident);
+    memset(b->labels, 0, sizeof b->labels);
     b->n = 0;
     b->len = 0;
     b->eof = false;
@@ -237,8 +240,8 @@ void lw_queue_recycle(struct lw_queue *q, struct lw_batch *b)
         lw_batch_free(b);
         return;
     }
-    free(b->path);
-    b->path = NULL;
+    free(b->stream);
+    b->stream = NULL;
     if (b->dcap <= SPARE_MAX_DCAP) {
         pthread_mutex_lock(&q->mu);
         if (q->nspare < q->max_batches + SPARE_EXTRA) {

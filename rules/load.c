@@ -16,11 +16,6 @@
 #define MAX_PATTERN_DEPTH 32
 #define MAX_PATTERN_BYTES (64u << 10)
 
-const char *const lw_label_names[LW_L_COUNT] = {
-    "input", "path",         "host",   "app",   "facility",  "severity",        "container",
-    "image", "container_id", "stream", "topic", "partition", "syslog_severity",
-};
-
 const char *const lw_alert_kind_names[] = {"count",  "ratio", "sum",      "avg",      "min", "max",
                                            "absent", "spike", "quantile", "distinct", NULL};
 

@@ -84,7 +84,6 @@ struct lw_store {
     int version;
     bool mark; /* an empty file or an older logwarden's: migrate sets our application_id */
     sqlite3_stmt *stmt[ST__COUNT];
-    char *ckpt_input, *ckpt_path; /* what lw_store_ckpt_get's row borrows */
 };
 
 /* Fills err with what SQLite says about the last failure on db, prefixed by what we were doing. */
@@ -435,8 +434,6 @@ void lw_store_close(struct lw_store *st)
         sqlite3_finalize(st->stmt[i]);
     /* close_v2 rather than close: never fails with SQLITE_BUSY, frees once all is finalized. */
     sqlite3_close_v2(st->db);
-    free(st->ckpt_input);
-    free(st->ckpt_path);
     free(st->path);
     free(st);
 }
@@ -448,27 +445,22 @@ int lw_store_schema_version(struct lw_store *st)
 
 /* ---------------------------------------------------------------- checkpoints */
 
-int lw_store_ckpt_get(struct lw_store *st, const char *input, const char *path,
-                      struct lw_ckpt_row *out)
+int lw_store_ckpt_get(struct lw_store *st, const char *input, const char *stream, void *buf,
+                      size_t cap, size_t *len)
 {
     sqlite3_stmt *s = st->stmt[ST_CKPT_GET];
     int rc;
 
     sqlite3_bind_text(s, 1, input, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, path ? path : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, stream ? stream : "", -1, SQLITE_STATIC);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
-        /* Copies, so the row outlives the caller's strings until our next call. */
-        free(st->ckpt_input);
-        free(st->ckpt_path);
-        st->ckpt_input = lw_strdup(input);
-        st->ckpt_path = lw_strdup(path ? path : "");
-        out->input = st->ckpt_input;
-        out->path = st->ckpt_path;
-        out->dev = (uint64_t)sqlite3_column_int64(s, 0);
-        out->ino = (uint64_t)sqlite3_column_int64(s, 1);
-        out->off = sqlite3_column_int64(s, 2);
-        rc = 0;
+        const void *p = sqlite3_column_blob(s, 0);
+        size_t n = (size_t)sqlite3_column_bytes(s, 0);
+        rc = n <= cap ? 0 : LW_EINVAL;
+        if (rc == 0 && n)
+            memcpy(buf, p, n);
+        *len = rc == 0 ? n : 0;
     } else if (rc == SQLITE_DONE) {
         rc = LW_ENOENT;
     } else {
@@ -486,10 +478,8 @@ static int put_ckpt(struct lw_store *st, const struct lw_ckpt_row *c)
 {
     sqlite3_stmt *s = st->stmt[ST_CKPT_PUT];
     sqlite3_bind_text(s, 1, c->input, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, c->path ? c->path : "", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, (sqlite3_int64)c->dev);
-    sqlite3_bind_int64(s, 4, (sqlite3_int64)c->ino);
-    sqlite3_bind_int64(s, 5, c->off);
+    sqlite3_bind_text(s, 2, c->stream ? c->stream : "", -1, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 3, c->len ? c->pos : "", (int)c->len, SQLITE_STATIC);
     return step_done(s);
 }
 

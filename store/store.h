@@ -9,7 +9,7 @@
  * needs the store (pipeline, each sink worker) opens its own. WAL mode, busy timeout 5 s. */
 struct lw_store;
 
-#define LW_STORE_SCHEMA_VERSION 3
+#define LW_STORE_SCHEMA_VERSION 4
 /* SQLite's application_id of a logwarden state file ("LWRD"): how a file is known to be ours. */
 #define LW_STORE_APP_ID 0x4C575244
 
@@ -39,15 +39,17 @@ int lw_store_schema_version(struct lw_store *st);
 
 /* ---------------------------------------------------------------- checkpoints */
 
+/* An input's position in one of its streams: bytes only the input reads (ingest.h). */
 struct lw_ckpt_row {
-    const char *input; /* input name */
-    const char *path;  /* file path ("" for inputs without files) */
-    uint64_t dev, ino;
-    int64_t off; /* offset just past the last line counted */
+    const char *input;  /* input name */
+    const char *stream; /* the stream id the input chose (files: the path) */
+    const void *pos;    /* the position after the last line counted */
+    size_t len;
 };
-/* 0 and *out filled (strings borrowed until the next call on st), or LW_ENOENT. */
-int lw_store_ckpt_get(struct lw_store *st, const char *input, const char *path,
-                      struct lw_ckpt_row *out);
+/* Copies the position of (input, stream) into buf (cap bytes), its length in *len: 0, or
+ * LW_ENOENT when there is none, LW_EINVAL when it is longer than cap, LW_EIO. */
+int lw_store_ckpt_get(struct lw_store *st, const char *input, const char *stream, void *buf,
+                      size_t cap, size_t *len);
 
 /* ---------------------------------------------------------------- window buckets */
 

@@ -101,6 +101,21 @@ static const char *const lw_store_migrations[] = {
     "  bytes INTEGER NOT NULL,"
     "  updated_ns INTEGER NOT NULL"
     ") WITHOUT ROWID;",
+
+    /* 3 -> 4: positions are opaque to the core: the input encodes them, the store keeps the
+     * bytes under (input, stream). Rows of the file input become its encoding, "DEV:INO:OFF"
+     * in decimal (ingest/file/file.c file_pos_encode), so an upgraded daemon resumes exactly
+     * where the old one stopped. */
+    "CREATE TABLE checkpoints_v4 ("
+    "  input TEXT NOT NULL,"
+    "  stream TEXT NOT NULL," /* the input's stream id (files: the path) */
+    "  pos BLOB NOT NULL,"    /* the input's encoding */
+    "  PRIMARY KEY (input, stream)"
+    ") WITHOUT ROWID;"
+    "INSERT INTO checkpoints_v4 (input, stream, pos) "
+    "  SELECT input, path, CAST(printf('%d:%d:%d', dev, ino, off) AS BLOB) FROM checkpoints;"
+    "DROP TABLE checkpoints;"
+    "ALTER TABLE checkpoints_v4 RENAME TO checkpoints;",
 };
 
 /* The identity of the file (store.c check_identity), read before anything is written. */
@@ -122,11 +137,10 @@ static const char *const lw_store_migrations[] = {
 #define LW_SQL_VERSION_CLEAR "DELETE FROM schema_version"
 #define LW_SQL_VERSION_SET "INSERT INTO schema_version (version) VALUES (?1)"
 
-#define LW_SQL_CKPT_GET "SELECT dev, ino, off FROM checkpoints WHERE input = ?1 AND path = ?2"
+#define LW_SQL_CKPT_GET "SELECT pos FROM checkpoints WHERE input = ?1 AND stream = ?2"
 #define LW_SQL_CKPT_PUT                                                                            \
-    "INSERT INTO checkpoints (input, path, dev, ino, off) VALUES (?1, ?2, ?3, ?4, ?5) "            \
-    "ON CONFLICT (input, path) DO UPDATE SET dev = excluded.dev, ino = excluded.ino, "             \
-    "off = excluded.off"
+    "INSERT INTO checkpoints (input, stream, pos) VALUES (?1, ?2, ?3) "                            \
+    "ON CONFLICT (input, stream) DO UPDATE SET pos = excluded.pos"
 
 #define LW_SQL_BUCKET_PUT                                                                          \
     "INSERT INTO buckets (alert, grp, bucket, res_s, count, matched, sum, min, max, sketch) "      \

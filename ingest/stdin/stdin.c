@@ -49,8 +49,7 @@ static void stdin_on_line(const char *line, size_t n, int64_t end_off, void *pay
     struct stdin_ctx *ctx = payload;
     if (!ctx->cur)
         ctx->cur = lw_batch_new(ctx->in->index, NULL, 64 * 1024);
-    struct lw_pos pos = {0, 0, end_off};
-    lw_batch_add(ctx->cur, line, n, ctx->recv_ns, &pos);
+    lw_batch_add(ctx->cur, line, n, ctx->recv_ns, end_off);
     atomic_fetch_add(&ctx->in->lines, 1);
     atomic_fetch_add(&ctx->in->bytes, n);
     if (ctx->cur->n >= LW_BATCH_MAX_LINES || ctx->cur->len >= LW_BATCH_MAX_BYTES)

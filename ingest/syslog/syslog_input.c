@@ -103,7 +103,7 @@ static void add_msg(struct syslog_ctx *ctx, struct lw_batch **bp, const char *p,
         return;
     if (!*bp)
         *bp = lw_batch_new(in->index, NULL, 16 * 1024);
-    lw_batch_add(*bp, p, n, lw_now_ns(), NULL);
+    lw_batch_add(*bp, p, n, lw_now_ns(), 0);
     atomic_fetch_add(&in->lines, 1);
     atomic_fetch_add(&in->bytes, n);
 }
@@ -137,7 +137,7 @@ static bool flush_orphans(struct syslog_ctx *ctx)
     while (ctx->orphans) {
         struct lw_batch *b = ctx->orphans, *next = b->next;
         b->next = NULL;
-        int rc = lw_queue_try_push(ctx->in->queue, b);
+        int rc = lw_input_push(ctx->in, b);
         if (rc == LW_EFULL) {
             b->next = next;
             return false;
@@ -186,7 +186,7 @@ static void conn_flush(struct conn *c)
 {
     if (!c->batch)
         return;
-    int rc = lw_queue_try_push(c->ctx->in->queue, c->batch);
+    int rc = lw_input_push(c->ctx->in, c->batch);
     if (rc == LW_OK) {
         c->batch = NULL;
         return;
@@ -782,10 +782,10 @@ static void syslog_resume(struct lw_input *in)
 const struct lw_input_ops lw_ingest__syslog_ops = {
     .type = "syslog",
     .opts = syslog_opts,
-    .format = "syslog",
     .init = syslog_init,
     .start = syslog_start,
     .stop = syslog_stop,
     .resume = syslog_resume,
     .free = syslog_free,
+    .format = LW_FMT_SYSLOG,
 };

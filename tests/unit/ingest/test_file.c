@@ -11,28 +11,37 @@
 
 static char dir[64];
 
+/* A file position, as the file input's batches give it: identity and offset. */
+struct fpos {
+    uint64_t dev, ino;
+    int64_t off;
+};
+
 /* Records received so far, copied out of their batches. */
 struct rec {
     char line[128];
-    struct lw_pos pos;
+    struct fpos pos;
     char path[256];
+    char label[256]; /* the path label the batch set */
 };
 static struct rec recs[8192];
 static size_t nrecs;
 
 struct ckpt {
-    struct lw_pos pos;
+    struct fpos pos;
     const char *path;
     int calls;
 };
 
+/* The saved position, encoded by the input itself as the daemon would have stored it. */
 static int lookup(const char *input, const char *path, struct lw_pos *pos, void *payload)
 {
     struct ckpt *c = payload;
     c->calls++;
     if (strcmp(input, "logs") != 0 || strcmp(path, c->path) != 0)
         return -1;
-    *pos = c->pos;
+    uint64_t ident[2] = {c->pos.dev, c->pos.ino};
+    lw_input_find("file")->pos_encode(ident, c->pos.off, pos);
     return 0;
 }
 
@@ -51,7 +60,7 @@ static void append(const char *name, const char *text)
     close(fd);
 }
 
-static void file_id(const char *name, struct lw_pos *pos)
+static void file_id(const char *name, struct fpos *pos)
 {
     char p[256];
     struct stat st;
@@ -113,8 +122,10 @@ static void take(struct lw_batch *b)
         size_t n = b->recs[i].line.n < 127 ? b->recs[i].line.n : 127;
         memcpy(r->line, b->recs[i].line.p, n);
         r->line[n] = '\0';
-        r->pos = b->recs[i].pos;
-        snprintf(r->path, sizeof r->path, "%s", b->path ? b->path : "");
+        r->pos = (struct fpos){b->ident[0], b->ident[1], b->recs[i].cursor};
+        snprintf(r->path, sizeof r->path, "%s", b->stream ? b->stream : "");
+        snprintf(r->label, sizeof r->label, "%.*s", (int)b->labels[LW_L_PATH].n,
+                 b->labels[LW_L_PATH].p ? b->labels[LW_L_PATH].p : "");
     }
     lw_batch_free(b);
 }
@@ -145,13 +156,14 @@ static void test_follow(void)
     CHECK_EQ(nrecs, 2);
     CHECK_STR(recs[0].line, "a");
     CHECK_STR(recs[1].line, "bb");
-    struct lw_pos id;
+    struct fpos id;
     file_id("app.log", &id);
     CHECK_EQ(recs[0].pos.off, 12);
     CHECK_EQ(recs[1].pos.off, 15);
     CHECK(recs[1].pos.ino == id.ino && recs[1].pos.dev == id.dev);
     path_of(p, "app.log");
     CHECK_STR(recs[0].path, p);
+    CHECK_STR(recs[0].label, p);
     /* A final line without newline waits for its newline. */
     append("app.log", "part");
     pump(&f, 3, 150);
@@ -213,7 +225,7 @@ static void test_rotation(void)
     pump(&f, 1, 3000);
     CHECK_EQ(nrecs, 1);
     CHECK_STR(recs[0].line, "r1");
-    struct lw_pos old;
+    struct fpos old;
     file_id("rot.log", &old);
 
     /* rename + create; the writer still adds a line to the renamed file first. */
@@ -327,6 +339,7 @@ static void test_backpressure(void)
     for (int i = 0; i < 20; i++)
         uv_run(&f.loop, UV_RUN_NOWAIT);
     CHECK(!lw_queue_has_room(f.q));
+    CHECK(f.in.paused); /* the refused batch paused it */
     pump(&f, 5000, 5000);
     CHECK_EQ(nrecs, 5000);
     int bad = 0;

@@ -12,7 +12,7 @@ static struct lw_batch *batch_of(size_t bytes)
     struct lw_batch *b = lw_batch_new(7, "/var/log/x.log", 16);
     char *line = malloc(bytes + 1);
     memset(line, 'x', bytes);
-    lw_batch_add(b, line, bytes, 1, NULL);
+    lw_batch_add(b, line, bytes, 1, 0);
     free(line);
     return b;
 }
@@ -21,14 +21,13 @@ static void test_batch(void)
 {
     /* A tiny hint forces many moves of data: every record must still point at its line. */
     struct lw_batch *b = lw_batch_new(3, NULL, 1);
-    CHECK(b->path == NULL);
+    CHECK(b->stream == NULL);
     char line[64];
     for (int i = 0; i < 5000; i++) {
         int n = snprintf(line, sizeof line, "line %d", i);
-        struct lw_pos pos = {1, 2, i * 10};
-        lw_batch_add(b, line, (size_t)n, 42, &pos);
+        lw_batch_add(b, line, (size_t)n, 42, i * 10);
     }
-    lw_batch_add(b, "", 0, 43, NULL);
+    lw_batch_add(b, "", 0, 43, 0);
     CHECK_EQ(b->n, 5001);
     CHECK_EQ(b->input, 3);
     int bad = 0;
@@ -36,18 +35,18 @@ static void test_batch(void)
         int n = snprintf(line, sizeof line, "line %d", i);
         const struct lw_record *r = &b->recs[i];
         if (r->line.n != (size_t)n || memcmp(r->line.p, line, (size_t)n) != 0 ||
-            r->pos.off != i * 10 || r->pos.ino != 2 || r->recv_ns != 42)
+            r->cursor != i * 10 || r->recv_ns != 42)
             bad++;
         if (r->line.p < b->data || r->line.p + r->line.n > b->data + b->len)
             bad++;
     }
     CHECK_EQ(bad, 0);
     CHECK_EQ(b->recs[5000].line.n, 0);
-    CHECK_EQ(b->recs[5000].pos.off, 0);
+    CHECK_EQ(b->recs[5000].cursor, 0);
     lw_batch_free(b);
     lw_batch_free(NULL);
     b = lw_batch_new(1, "/tmp/p", 0);
-    CHECK_STR(b->path, "/tmp/p");
+    CHECK_STR(b->stream, "/tmp/p");
     lw_batch_free(b);
 }
 
@@ -64,7 +63,7 @@ static void test_bounds(void)
     struct lw_batch *got = lw_queue_pop(q, 0);
     CHECK(got != NULL);
     CHECK_EQ(got->len, 100);
-    CHECK_STR(got->path, "/var/log/x.log");
+    CHECK_STR(got->stream, "/var/log/x.log");
     lw_batch_free(got);
     CHECK_EQ(lw_queue_try_push(q, b), LW_OK);
     lw_batch_free(lw_queue_pop(q, 0));
@@ -104,7 +103,7 @@ static void test_reuse(void)
     struct lw_queue *q = lw_queue_new(3, 1000);
     /* No queue: a plain new batch, and recycling frees. */
     struct lw_batch *b = lw_queue_batch(NULL, 1, "/a", 16);
-    CHECK_STR(b->path, "/a");
+    CHECK_STR(b->stream, "/a");
     lw_queue_recycle(NULL, b);
     lw_queue_recycle(q, NULL);
 
@@ -129,15 +128,19 @@ static void test_reuse(void)
             if (nb->n != 0 || nb->len != 0 || nb->eof || nb->next != NULL ||
                 nb->input != (uint32_t)k)
                 bad++;
-            if (k == 2 ? nb->path != NULL : !nb->path || strcmp(nb->path, path) != 0)
+            if (k == 2 ? nb->stream != NULL : !nb->stream || strcmp(nb->stream, path) != 0)
                 bad++;
+            /* What the last user set on a reused batch is gone. */
+            if (nb->ident[0] || nb->ident[1] || nb->labels[LW_L_PATH].p)
+                bad++;
+            nb->ident[0] = nb->ident[1] = 7;
+            nb->labels[LW_L_PATH] = lw_str_c("set by the input");
             /* Lines of varying size: some rounds grow the data past what it had. */
             int lines = 1 + (round * 7 + k) % 9;
             for (int i = 0; i < lines; i++) {
                 int n = snprintf(line, sizeof line, "r%d k%d line %d%.*s", round, k, i,
                                  (round + i) % 20, "xxxxxxxxxxxxxxxxxxxx");
-                struct lw_pos pos = {1, 2, i};
-                lw_batch_add(nb, line, (size_t)n, round, &pos);
+                lw_batch_add(nb, line, (size_t)n, round, i);
             }
             if (k == 0 && round % 10 == 0)
                 nb->eof = true;
@@ -152,7 +155,7 @@ static void test_reuse(void)
         if (bytes > 1000)
             bad++;
         struct lw_batch *extra = lw_queue_batch(q, 9, "/x", 8);
-        lw_batch_add(extra, "x", 1, 0, NULL);
+        lw_batch_add(extra, "x", 1, 0, 0);
         if (lw_queue_try_push(q, extra) != LW_EFULL)
             bad++;
         if (lw_queue_has_room(q))
@@ -172,7 +175,7 @@ static void test_reuse(void)
                                  (int)((round + (int)i) % 20), "xxxxxxxxxxxxxxxxxxxx");
                 const struct lw_record *r = &got->recs[i];
                 if (r->line.n != (size_t)n || memcmp(r->line.p, line, (size_t)n) != 0 ||
-                    r->pos.off != (int64_t)i || r->recv_ns != round)
+                    r->cursor != (int64_t)i || r->recv_ns != round)
                     bad++;
                 if (r->line.p < got->data || r->line.p + r->line.n > got->data + got->len)
                     bad++;
@@ -191,14 +194,14 @@ static void test_reuse(void)
     b = lw_queue_batch(q, 0, "/big", 8);
     char big[600];
     memset(big, 'b', sizeof big);
-    lw_batch_add(b, big, sizeof big, 0, NULL);
+    lw_batch_add(b, big, sizeof big, 0, 0);
     CHECK_EQ(b->len, 600);
     CHECK_EQ(lw_queue_try_push(q, b), LW_OK);
     struct lw_batch *b2 = lw_queue_batch(q, 0, "/big2", 8);
-    lw_batch_add(b2, big, 401, 0, NULL);
+    lw_batch_add(b2, big, 401, 0, 0);
     CHECK_EQ(lw_queue_try_push(q, b2), LW_EFULL); /* 600 + 401 > 1000 */
     b2->n = 0, b2->len = 0;                       /* as a reader refilling it would */
-    lw_batch_add(b2, big, 400, 0, NULL);
+    lw_batch_add(b2, big, 400, 0, 0);
     CHECK_EQ(lw_queue_try_push(q, b2), LW_OK);
     lw_queue_recycle(q, lw_queue_pop(q, 0));
     lw_queue_recycle(q, lw_queue_pop(q, 0));
@@ -208,12 +211,12 @@ static void test_reuse(void)
     CHECK_EQ(b->n, 0);
     memset(big, 'c', sizeof big);
     for (int i = 0; i < 100; i++)
-        lw_batch_add(b, big, sizeof big, 0, NULL);
+        lw_batch_add(b, big, sizeof big, 0, 0);
     CHECK_EQ(b->len, 60000);
     CHECK(b->recs[99].line.p[0] == 'c');
     /* A batch grown past the largest buffer worth keeping is freed, not kept. */
     struct lw_batch *huge = lw_queue_batch(q, 5, "/huge", (2u << 20));
-    lw_batch_add(huge, big, sizeof big, 0, NULL);
+    lw_batch_add(huge, big, sizeof big, 0, 0);
     lw_queue_recycle(q, huge);
     lw_queue_recycle(q, b);
     /* More spares than it keeps: the rest are freed (ASan: no leak either way). */
@@ -237,7 +240,7 @@ static void *push_many(void *arg)
     struct pusher *p = arg;
     for (int i = 0; i < 100; i++) {
         struct lw_batch *b = batch_of(10);
-        b->recs[0].pos.off = i;
+        b->recs[0].cursor = i;
         p->rc = lw_queue_push(p->q, b);
         if (p->rc != LW_OK) {
             lw_batch_free(b);
@@ -261,7 +264,7 @@ static void test_blocking(void)
         struct lw_batch *b = lw_queue_pop(q, 100);
         if (!b)
             continue;
-        if (b->recs[0].pos.off != got)
+        if (b->recs[0].cursor != got)
             order_ok = 0;
         got++;
         lw_batch_free(b);

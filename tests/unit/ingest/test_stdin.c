@@ -49,7 +49,7 @@ static void test_eof(void)
         CHECK_EQ(b->input, 4);
         for (size_t i = 0; i < b->n && n < 8; i++, n++) {
             snprintf(got[n], sizeof got[n], "%.*s", (int)b->recs[i].line.n, b->recs[i].line.p);
-            offs[n] = b->recs[i].pos.off;
+            offs[n] = b->recs[i].cursor;
         }
         eof = b->eof;
         lw_batch_free(b);

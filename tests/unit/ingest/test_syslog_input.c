@@ -61,7 +61,7 @@ static void teardown(struct fixture *f)
 
 static void take(struct lw_batch *b)
 {
-    CHECK(b->path == NULL);
+    CHECK(b->stream == NULL);
     CHECK_EQ(b->input, 1);
     for (size_t i = 0; i < b->n && nrecs < 32768; i++) {
         size_t n = b->recs[i].line.n < 255 ? b->recs[i].line.n : 255;
@@ -224,7 +224,7 @@ static void test_limits(void)
 
     /* A full queue drops datagrams, and counts them. */
     struct lw_batch *hold = lw_batch_new(9, NULL, 16);
-    lw_batch_add(hold, "x", 1, 0, NULL);
+    lw_batch_add(hold, "x", 1, 0, 0);
     CHECK_EQ(lw_queue_try_push(f.q, hold), LW_OK);
     for (int i = 0; i < 5; i++)
         send_udp(uport, "<13>dropped");

@@ -16,6 +16,17 @@
 
 static char tmpdir[256];
 
+/* The checkpoints table of schema versions 1 to 3, as they created it. */
+#define OLD_CHECKPOINTS                                                                            \
+    "CREATE TABLE checkpoints ("                                                                   \
+    "  input TEXT NOT NULL,"                                                                       \
+    "  path TEXT NOT NULL,"                                                                        \
+    "  dev INTEGER NOT NULL,"                                                                      \
+    "  ino INTEGER NOT NULL,"                                                                      \
+    "  off INTEGER NOT NULL,"                                                                      \
+    "  PRIMARY KEY (input, path)"                                                                  \
+    ") WITHOUT ROWID;"
+
 static void tmp_path(char *out, size_t size, const char *name)
 {
     snprintf(out, size, "%s/%s", tmpdir, name);
@@ -29,6 +40,21 @@ static int raw_exec(const char *path, const char *sql)
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
     sqlite3_close(db);
+    return rc;
+}
+
+/* A position as the store keeps it: bytes it does not read. */
+static struct lw_ckpt_row ckrow(const char *input, const char *stream, const char *pos)
+{
+    return (struct lw_ckpt_row){input, stream, pos, strlen(pos)};
+}
+
+/* The saved position of (input, stream) as a string in out (64 bytes), or the error. */
+static int ckget(struct lw_store *st, const char *input, const char *stream, char *out)
+{
+    size_t n = 0;
+    int rc = lw_store_ckpt_get(st, input, stream, out, 63, &n);
+    out[rc == 0 ? n : 0] = '\0';
     return rc;
 }
 
@@ -167,14 +193,14 @@ static void test_reopen_and_upsert(void)
 {
     struct lw_store *st = NULL;
     struct lw_err err = {0};
-    struct lw_ckpt_row ck;
+    char ck[64];
     char path[512];
     tmp_path(path, sizeof path, "reopen.db");
 
     CHECK_EQ(lw_store_open(&st, path, &err), 0);
     struct lw_ckpt_row cks[] = {
-        {"nginx", "/var/log/nginx/access.log", UINT64_C(0xfffffffffffffff0), 42, 1000},
-        {"syslog", "", 0, 0, 7},
+        ckrow("nginx", "/var/log/nginx/access.log", "-16:42:1000"),
+        ckrow("syslog", "", "7"),
     };
     struct lw_bucket_row b = {"HighErrorRate", "{}", 1, 1710053746, 10, 2, 0, 0, 0};
     struct lw_state_row s = {
@@ -185,15 +211,21 @@ static void test_reopen_and_upsert(void)
     lw_store_close(st);
 
     CHECK_EQ(lw_store_open(&st, path, &err), 0);
-    CHECK_EQ(lw_store_ckpt_get(st, "nginx", "/var/log/nginx/access.log", &ck), 0);
-    CHECK_STR(ck.input, "nginx");
-    CHECK_STR(ck.path, "/var/log/nginx/access.log");
-    CHECK(ck.dev == UINT64_C(0xfffffffffffffff0));
-    CHECK_EQ(ck.ino, 42);
-    CHECK_EQ(ck.off, 1000);
-    CHECK_EQ(lw_store_ckpt_get(st, "syslog", "", &ck), 0);
-    CHECK_EQ(ck.off, 7);
-    CHECK_EQ(lw_store_ckpt_get(st, "nginx", "/other", &ck), LW_ENOENT);
+    CHECK_EQ(ckget(st, "nginx", "/var/log/nginx/access.log", ck), 0);
+    CHECK_STR(ck, "-16:42:1000");
+    CHECK_EQ(ckget(st, "syslog", "", ck), 0);
+    CHECK_STR(ck, "7");
+    CHECK_EQ(ckget(st, "nginx", "/other", ck), LW_ENOENT);
+    /* Bytes, not text: a NUL inside is kept; a buffer too small is refused. */
+    static const char bin[] = {'a', 0, 'b'};
+    struct lw_ckpt_row brow = {"k", "t/0", bin, sizeof bin};
+    struct lw_flush bfl = {&brow, 1};
+    CHECK_EQ(lw_store_flush(st, &bfl, &err), 0);
+    char got[8];
+    size_t gotn = 0;
+    CHECK_EQ(lw_store_ckpt_get(st, "k", "t/0", got, sizeof got, &gotn), 0);
+    CHECK(gotn == 3 && !memcmp(got, bin, 3));
+    CHECK_EQ(lw_store_ckpt_get(st, "k", "t/0", got, 2, &gotn), LW_EINVAL);
 
     struct seen seen = {0};
     CHECK_EQ(lw_store_load_buckets(st, on_bucket, &seen, &err), 0);
@@ -223,7 +255,7 @@ static void test_reopen_and_upsert(void)
     lw_outbox_item_free(&it);
 
     /* Upserts replace values (never add), keep one row per key. */
-    cks[0].off = 2000;
+    cks[0] = ckrow("nginx", "/var/log/nginx/access.log", "-16:42:2000");
     b.count = 4;
     b.matched = 1;
     b.max = 9.25;
@@ -231,8 +263,8 @@ static void test_reopen_and_upsert(void)
     s.fired_ns = 200;
     struct lw_flush fl2 = {cks, 1, &b, 1, &s, 1, NULL, 0, 0};
     CHECK_EQ(lw_store_flush(st, &fl2, &err), 0);
-    CHECK_EQ(lw_store_ckpt_get(st, "nginx", "/var/log/nginx/access.log", &ck), 0);
-    CHECK_EQ(ck.off, 2000);
+    CHECK_EQ(ckget(st, "nginx", "/var/log/nginx/access.log", ck), 0);
+    CHECK_STR(ck, "-16:42:2000");
     memset(&seen, 0, sizeof seen);
     CHECK_EQ(lw_store_load_buckets(st, on_bucket, &seen, &err), 0);
     CHECK_EQ(seen.n, 1);
@@ -255,18 +287,18 @@ static void test_reopen_and_upsert(void)
     /* Bucket rows from a source: stored in the same transaction; a source that fails rolls
      * back the whole flush, the checkpoint with it. */
     struct src src = {b2, 3, -1};
-    cks[0].off = 3000;
+    cks[0] = ckrow("nginx", "/var/log/nginx/access.log", "-16:42:3000");
     struct lw_flush fl5 = {
         .ckpts = cks, .nckpts = 1, .bucket_src = bucket_src, .bucket_src_payload = &src};
     CHECK_EQ(lw_store_flush(st, &fl5, &err), 0);
     CHECK_EQ(count_buckets(st), 4); /* b2 again (an upsert) and two new ones */
     src = (struct src){b2, 3, 2};
     src.row.bucket += 10;
-    cks[0].off = 4000;
+    cks[0] = ckrow("nginx", "/var/log/nginx/access.log", "-16:42:4000");
     CHECK(lw_store_flush(st, &fl5, &err) != 0);
     CHECK_EQ(count_buckets(st), 4);
-    CHECK_EQ(lw_store_ckpt_get(st, "nginx", "/var/log/nginx/access.log", &ck), 0);
-    CHECK_EQ(ck.off, 3000);
+    CHECK_EQ(ckget(st, "nginx", "/var/log/nginx/access.log", ck), 0);
+    CHECK_STR(ck, "-16:42:3000");
 
     /* Inactive deletes the state row. */
     s.state = LW_INACTIVE;
@@ -305,12 +337,12 @@ static void test_flush_atomic(void)
 {
     struct lw_store *st = NULL;
     struct lw_err err = {0};
-    struct lw_ckpt_row ck;
+    char ck[64];
     char path[512];
     tmp_path(path, sizeof path, "atomic.db");
     CHECK_EQ(lw_store_open(&st, path, &err), 0);
 
-    struct lw_ckpt_row c = {"nginx", "/a.log", 1, 2, 300};
+    struct lw_ckpt_row c = ckrow("nginx", "/a.log", "1:2:300");
     struct lw_bucket_row b = {"A", "{}", 1, 5, 1, 0, 0, 0, 0};
     struct lw_state_row s = {"A", "0000000000000001", "{}", LW_FIRING, 1, 2, 3};
     /* The second outbox row breaks a NOT NULL constraint after everything else was written. */
@@ -320,7 +352,7 @@ static void test_flush_atomic(void)
     CHECK_EQ(lw_store_flush(st, &fl, &err), LW_EIO);
     CHECK_EQ(err.code, LW_EIO);
     CHECK(strstr(err.msg, "outbox") != NULL);
-    CHECK_EQ(lw_store_ckpt_get(st, "nginx", "/a.log", &ck), LW_ENOENT);
+    CHECK_EQ(ckget(st, "nginx", "/a.log", ck), LW_ENOENT);
     CHECK_EQ(count_buckets(st), 0);
     CHECK_EQ(count_states(st), 0);
     int64_t p = -1, se = -1, f = -1;
@@ -330,7 +362,7 @@ static void test_flush_atomic(void)
     /* The handle still works after the rollback. */
     fl.noutbox = 1;
     CHECK_EQ(lw_store_flush(st, &fl, &err), 0);
-    CHECK_EQ(lw_store_ckpt_get(st, "nginx", "/a.log", &ck), 0);
+    CHECK_EQ(ckget(st, "nginx", "/a.log", ck), 0);
     CHECK_EQ(count_buckets(st), 1);
     lw_store_close(st);
 
@@ -434,7 +466,9 @@ static void *pipeline_thread(void *arg)
     }
     for (int i = 0; i < TH_FLUSHES; i++) {
         struct lw_bucket_row b = {"A", "{}", 1, i, i, 0, 0, 0, 0};
-        struct lw_ckpt_row c = {"in", "/f", 1, 1, i};
+        char pos[32];
+        snprintf(pos, sizeof pos, "1:1:%d", i);
+        struct lw_ckpt_row c = ckrow("in", "/f", pos);
         struct lw_outbox_row o[TH_ROWS];
         for (int k = 0; k < TH_ROWS; k++)
             o[k] = (struct lw_outbox_row){"hook", "[{\"status\":\"firing\"}]"};
@@ -553,7 +587,8 @@ static void test_usage(void)
     CHECK_EQ(lw_store_open(&st, path, &err), 0);
     lw_store_close(st);
     CHECK_EQ(raw_exec(path, "DROP TABLE alert_usage; UPDATE schema_version SET version = 2; "
-                            "INSERT INTO silences VALUES ('s1', '[]', 1, 2, 'c', 'me', 1)"),
+                            "INSERT INTO silences VALUES ('s1', '[]', 1, 2, 'c', 'me', 1);"
+                            "DROP TABLE checkpoints; " OLD_CHECKPOINTS),
              SQLITE_OK);
     CHECK_EQ(lw_store_open(&st, path, &err), 0);
     CHECK_EQ(lw_store_schema_version(st), LW_STORE_SCHEMA_VERSION);
@@ -648,6 +683,33 @@ static void test_identity(void)
     CHECK_EQ(raw_int(path, "PRAGMA application_id"), LW_STORE_APP_ID);
 }
 
+/* A version 3 file (checkpoints as dev, ino, off columns) becomes version 4 with each row's
+ * position in the file input's encoding, "DEV:INO:OFF": the daemon resumes where it was. */
+static void test_migrate_positions(void)
+{
+    struct lw_store *st = NULL;
+    struct lw_err err = {0};
+    char path[512], ck[64];
+    tmp_path(path, sizeof path, "v3.db");
+    CHECK_EQ(lw_store_open(&st, path, &err), 0);
+    lw_store_close(st);
+    CHECK_EQ(raw_exec(path, "DROP TABLE checkpoints; " OLD_CHECKPOINTS
+                            "INSERT INTO checkpoints VALUES ('app', '/var/log/app.log', 2049, "
+                            "131077, 4096), ('app', '/var/log/b.log', -16, 9223372036854775807, "
+                            "0);"
+                            "UPDATE schema_version SET version = 3"),
+             SQLITE_OK);
+    CHECK_EQ(lw_store_open(&st, path, &err), 0);
+    CHECK_EQ(lw_store_schema_version(st), 4);
+    CHECK_EQ(ckget(st, "app", "/var/log/app.log", ck), 0);
+    CHECK_STR(ck, "2049:131077:4096");
+    CHECK_EQ(ckget(st, "app", "/var/log/b.log", ck), 0);
+    CHECK_STR(ck, "-16:9223372036854775807:0");
+    lw_store_close(st);
+    CHECK_EQ(raw_int(path, "SELECT count(*) FROM checkpoints"), 2);
+    CHECK_EQ(raw_int(path, "SELECT typeof(pos) = 'blob' FROM checkpoints LIMIT 1"), 1);
+}
+
 static void test_quick_check(void)
 {
     struct lw_store *st = NULL;
@@ -657,9 +719,10 @@ static void test_quick_check(void)
     CHECK_EQ(lw_store_open(&st, path, &err), 0);
     lw_store_close(st);
     /* Enough rows for several pages, then the second half of the file overwritten. */
-    CHECK_EQ(raw_exec(path, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE "
-                            "i < 2000) INSERT INTO checkpoints SELECT 'in', 'p' || i, i, i, i "
-                            "FROM n; PRAGMA wal_checkpoint(TRUNCATE)"),
+    CHECK_EQ(raw_exec(path,
+                      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE "
+                      "i < 2000) INSERT INTO checkpoints SELECT 'in', 'p' || i, i || ':' || i "
+                      "FROM n; PRAGMA wal_checkpoint(TRUNCATE)"),
              SQLITE_OK);
     CHECK_EQ(lw_store_open_flags(&st, path, LW_STORE_QUICK_CHECK, &err), 0);
     lw_store_close(st);
@@ -776,6 +839,7 @@ int main(void)
     test_two_threads();
     test_usage();
     test_identity();
+    test_migrate_positions();
     test_quick_check();
     test_lock();
     test_silence_purge();

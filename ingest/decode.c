@@ -1,28 +1,58 @@
 /* decode.c: unwraps a line's envelope (raw, syslog, Docker json-file, CRI) into the record the
  * rules match. */
-#include "app.h"
+#include "ingest.h"
 
 #include <string.h>
 
 static void set_msg(const struct lw_container_msg *m, struct lw_rec *out);
+
+int lw_format_parse(const char *s, enum lw_format *out)
+{
+    if (!strcmp(s, "raw"))
+        *out = LW_FMT_RAW;
+    else if (!strcmp(s, "syslog"))
+        *out = LW_FMT_SYSLOG;
+    else if (!strcmp(s, "json"))
+        *out = LW_FMT_JSON;
+    else if (!strcmp(s, "logfmt"))
+        *out = LW_FMT_LOGFMT;
+    else if (!strcmp(s, "docker"))
+        *out = LW_FMT_DOCKER;
+    else if (!strcmp(s, "cri"))
+        *out = LW_FMT_CRI;
+    else
+        return -1;
+    return 0;
+}
 
 enum lw_body lw_format_body(enum lw_format f)
 {
     return f == LW_FMT_JSON ? LW_BODY_JSON : f == LW_FMT_LOGFMT ? LW_BODY_LOGFMT : LW_BODY_RAW;
 }
 
-int lw_decode(enum lw_format fmt, const char *input_name, const struct lw_tz *tz, const char *path,
-              const struct lw_record *in, uint32_t input, int64_t now_ns, struct lw_rec *out)
+uint32_t lw_format_labels(enum lw_format f)
+{
+    if (f == LW_FMT_SYSLOG)
+        return 1u << LW_L_HOST | 1u << LW_L_APP | 1u << LW_L_FACILITY | 1u << LW_L_SEVERITY |
+               1u << LW_L_SYSLOG_SEVERITY;
+    if (f == LW_FMT_DOCKER || f == LW_FMT_CRI)
+        return 1u << LW_L_CONTAINER | 1u << LW_L_CONTAINER_ID | 1u << LW_L_STREAM;
+    return 0;
+}
+
+int lw_decode(enum lw_format fmt, const char *input_name, const struct lw_tz *tz,
+              const struct lw_str *labels, const struct lw_record *in, uint32_t input,
+              int64_t now_ns, struct lw_rec *out)
 {
     memset(out, 0, sizeof *out);
+    if (labels)
+        memcpy(out->labels, labels, sizeof out->labels);
     out->tz = tz;
     out->body = in->line;
     out->recv_ns = in->recv_ns;
     out->input = input;
     out->body_fmt = lw_format_body(fmt);
     out->labels[LW_L_INPUT] = lw_str_c(input_name);
-    if (path)
-        out->labels[LW_L_PATH] = lw_str_c(path);
     if (fmt == LW_FMT_DOCKER || fmt == LW_FMT_CRI) {
         /* Without a stream state (see lw_decode_stream) each part is a record of its own. */
         static _Thread_local struct lw_buf scratch;
@@ -53,23 +83,39 @@ int lw_decode(enum lw_format fmt, const char *input_name, const struct lw_tz *tz
     return 0;
 }
 
+/* The last c in [p, end), or NULL. */
+static const char *last_of(const char *p, const char *end, char c)
+{
+    while (end > p)
+        if (*--end == c)
+            return end;
+    return NULL;
+}
+
 /* Container labels from the log file's path: Docker keeps /var/lib/docker/containers/ID/
  * ID-json.log; Kubernetes links /var/log/containers/POD_NAMESPACE_CONTAINER-ID.log. */
-static void container_labels(enum lw_format fmt, const char *path, struct lw_rec *out)
+static void container_labels(enum lw_format fmt, struct lw_str path, struct lw_rec *out)
 {
-    if (!path)
+    if (!path.p)
         return;
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
+    const char *end = path.p + path.n;
+    const char *base = last_of(path.p, end, '/');
+    base = base ? base + 1 : path.p;
+    struct lw_str b = {base, (size_t)(end - base)};
     if (fmt == LW_FMT_DOCKER) {
-        const char *dash = strstr(base, "-json.log");
-        if (dash && dash > base)
-            out->labels[LW_L_CONTAINER_ID] = (struct lw_str){base, (size_t)(dash - base)};
+        static const char suffix[] = "-json.log";
+        for (size_t i = 0; i + sizeof suffix - 1 <= b.n; i++)
+            if (!memcmp(b.p + i, suffix, sizeof suffix - 1)) {
+                if (i > 0) /* the first "-json.log" names it, as strstr finds it */
+                    out->labels[LW_L_CONTAINER_ID] = (struct lw_str){b.p, i};
+                break;
+            }
         return;
     }
-    const char *u1 = strchr(base, '_'), *u2 = u1 ? strchr(u1 + 1, '_') : NULL;
-    const char *dot = strrchr(base, '.'), *dash = NULL;
-    for (const char *p = u2 ? u2 + 1 : NULL; p && p < dot; p++)
+    const char *u1 = memchr(b.p, '_', b.n);
+    const char *u2 = u1 ? memchr(u1 + 1, '_', (size_t)(end - u1 - 1)) : NULL;
+    const char *dot = last_of(b.p, end, '.'), *dash = NULL;
+    for (const char *p = u2 ? u2 + 1 : NULL; p && dot && p < dot; p++)
         if (*p == '-')
             dash = p;
     if (u2 && dash && dot) {
@@ -87,19 +133,19 @@ static void set_msg(const struct lw_container_msg *m, struct lw_rec *out)
 }
 
 int lw_decode_stream(struct lw_dstate *st, enum lw_format fmt, const char *input_name,
-                     const struct lw_tz *tz, const char *path, const struct lw_record *in,
-                     uint32_t input, int64_t now_ns, struct lw_rec *out)
+                     const struct lw_tz *tz, const struct lw_str *labels,
+                     const struct lw_record *in, uint32_t input, int64_t now_ns, struct lw_rec *out)
 {
     if (fmt != LW_FMT_DOCKER && fmt != LW_FMT_CRI)
-        return lw_decode(fmt, input_name, tz, path, in, input, now_ns, out) < 0 ? -1 : 1;
+        return lw_decode(fmt, input_name, tz, labels, in, input, now_ns, out) < 0 ? -1 : 1;
     if (!st->init) {
         lw_reassembler_init(&st->r[0], 0);
         lw_reassembler_init(&st->r[1], 0);
         st->init = true;
     }
     struct lw_container_msg part, whole;
-    int rc = lw_decode(LW_FMT_RAW, input_name, tz, path, in, input, now_ns, out);
-    container_labels(fmt, path, out);
+    int rc = lw_decode(LW_FMT_RAW, input_name, tz, labels, in, input, now_ns, out);
+    container_labels(fmt, out->labels[LW_L_PATH], out);
     rc = fmt == LW_FMT_DOCKER ? lw_docker_parse(in->line.p, in->line.n, &st->scratch, &part)
                               : lw_cri_parse(in->line.p, in->line.n, &part);
     if (rc < 0)
@@ -114,13 +160,13 @@ int lw_decode_stream(struct lw_dstate *st, enum lw_format fmt, const char *input
 }
 
 int lw_decode_flush(struct lw_dstate *st, int i, const char *input_name, const struct lw_tz *tz,
-                    const char *path, uint32_t input, int64_t now_ns, struct lw_rec *out)
+                    const struct lw_str *labels, uint32_t input, int64_t now_ns, struct lw_rec *out)
 {
     struct lw_container_msg whole;
-    struct lw_record none = {{"", 0}, now_ns, {0, 0, 0}};
+    struct lw_record none = {{"", 0}, now_ns, 0};
     if (!st->init || !lw_reassembler_flush(&st->r[i], &whole))
         return 0;
-    lw_decode(LW_FMT_RAW, input_name, tz, path, &none, input, now_ns, out);
+    lw_decode(LW_FMT_RAW, input_name, tz, labels, &none, input, now_ns, out);
     set_msg(&whole, out);
     out->labels[LW_L_STREAM] = lw_str_c(i ? "stderr" : "stdout");
     return 1;
