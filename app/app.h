@@ -54,8 +54,6 @@ int lw_config_rules(const struct lw_config *c, struct lw_ruleset **out, struct l
 /* As lw_config_rules, also collecting warnings (check). */
 int lw_config_rules_warn(const struct lw_config *c, struct lw_ruleset **out, struct lw_diag *diag,
                          struct lw_diag *warnings);
-/* The keys every input has besides name and type (format, labels, ...): for `help`. */
-extern const struct lw_opt lw_config_input_opts[];
 
 /* ---------------------------------------------------------------- commands */
 

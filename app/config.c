@@ -19,17 +19,6 @@ static const char *const notify_keys[] = {"group_wait", "repeat_interval", "send
                                           "max_age", NULL};
 static const char *const route_keys[] = {"match", "match_re", "sinks", "continue", NULL};
 
-/* Types the contract names but this build does not have yet: refused with a clear message. */
-static const char *const later_inputs[] = {"docker", "cri", "kafka", NULL};
-
-static bool in_list(const char *const *l, const char *s)
-{
-    for (; *l; l++)
-        if (!strcmp(*l, s))
-            return true;
-    return false;
-}
-
 static char *resolve_path(const struct lw_config *c, const char *p)
 {
     if (p[0] == '/' || !c->dir[0])
@@ -72,25 +61,6 @@ static void parse_rules(struct lw_config *c, const struct lw_yaml_doc *doc,
     free(globs);
 }
 
-static void parse_labels(const struct lw_yaml_doc *doc, const struct lw_yaml_node *n, char ***keys,
-                         char ***vals, size_t *cnt, struct lw_diag *diag)
-{
-    if (n->type != LW_YAML_MAP) {
-        lw_yaml_error(doc, n, diag, "labels: expected a map");
-        return;
-    }
-    *keys = lw_calloc(n->n + 1, sizeof **keys);
-    *vals = lw_calloc(n->n + 1, sizeof **vals);
-    for (size_t i = 0; i < n->n; i++) {
-        const char *v;
-        if (lw_yaml_str(doc, n->items[i], &v, diag) < 0)
-            continue;
-        (*keys)[*cnt] = lw_strdup(n->keys[i]->str);
-        (*vals)[*cnt] = lw_strdup(v);
-        (*cnt)++;
-    }
-}
-
 /* The record labels an input's records can carry, for `check` to tell a field that no input of
  * an event ever sets: those the input sets (its ops' labels) and those its format's decoder
  * does. `path` counts for every input: replay and test set it to the file they read. */
@@ -99,109 +69,6 @@ static uint32_t input_label_mask(const struct lw_cfg_input *ci)
     uint32_t m = 1u << LW_L_INPUT | 1u << LW_L_PATH | lw_format_labels(ci->format);
     return ci->in ? m | ci->in->ops->labels : m;
 }
-
-/* The keys every input has besides name and type, as parse_input reads them (then copied to
- * the lw_cfg_input and the lw_input). The labels arrays move to the lw_cfg_input. */
-struct input_common {
-    enum lw_format format; /* preset to the type's default */
-    char **label_keys, **label_vals;
-    size_t nlabels;
-    const struct lw_tz *tz; /* preset to the local zone */
-    bool from_beginning;
-    int64_t max_line;
-};
-
-static int parse_format(const struct lw_opt *o, void *field, const struct lw_yaml_doc *doc,
-                        const struct lw_yaml_node *n, const struct lw_opt_ctx *c,
-                        struct lw_diag *diag)
-{
-    const char *s;
-    if (lw_yaml_str(doc, n, &s, diag) != 0)
-        return LW_EINVAL;
-    if (lw_format_parse(s, field) < 0) {
-        lw_yaml_error(doc, n, diag, "unknown format '%s' (raw, json, logfmt, syslog, docker, cri)",
-                      s);
-        return LW_EINVAL;
-    }
-    return 0;
-}
-
-static int parse_input_labels(const struct lw_opt *o, void *field, const struct lw_yaml_doc *doc,
-                              const struct lw_yaml_node *n, const struct lw_opt_ctx *c,
-                              struct lw_diag *diag)
-{
-    struct input_common *ic =
-        (struct input_common *)((char *)field - offsetof(struct input_common, label_keys));
-    parse_labels(doc, n, &ic->label_keys, &ic->label_vals, &ic->nlabels, diag);
-    return 0;
-}
-
-static int parse_timezone(const struct lw_opt *o, void *field, const struct lw_yaml_doc *doc,
-                          const struct lw_yaml_node *n, const struct lw_opt_ctx *c,
-                          struct lw_diag *diag)
-{
-    const char *s;
-    struct lw_err err = {0};
-    if (lw_yaml_str(doc, n, &s, diag) != 0)
-        return LW_EINVAL;
-    if (lw_tz_get(field, s, &err) < 0) {
-        lw_yaml_error(doc, n, diag, "%s", err.msg);
-        return LW_EINVAL;
-    }
-    return 0;
-}
-
-static int parse_start_at(const struct lw_opt *o, void *field, const struct lw_yaml_doc *doc,
-                          const struct lw_yaml_node *n, const struct lw_opt_ctx *c,
-                          struct lw_diag *diag)
-{
-    const char *s;
-    if (lw_yaml_str(doc, n, &s, diag) != 0)
-        return LW_EINVAL;
-    if (!strcmp(s, "beginning"))
-        *(bool *)field = true;
-    else if (strcmp(s, "end")) {
-        lw_yaml_error(doc, n, diag, "start_at: expected 'end' or 'beginning'");
-        return LW_EINVAL;
-    }
-    return 0;
-}
-
-const struct lw_opt lw_config_input_opts[] = {
-    {.key = "format",
-     .type = LW_OPT_STRING,
-     .type_name = "format",
-     .off = offsetof(struct input_common, format),
-     .parse = parse_format,
-     .help = "how lines are decoded: raw, json, logfmt, syslog, docker, cri (default: the "
-             "type's, raw or syslog)"},
-    {.key = "labels",
-     .type = LW_OPT_MAP,
-     .off = offsetof(struct input_common, label_keys),
-     .parse = parse_input_labels,
-     .help = "{key: value} added to every record of this input"},
-    {.key = "timezone",
-     .type = LW_OPT_STRING,
-     .type_name = "zone",
-     .off = offsetof(struct input_common, tz),
-     .parse = parse_timezone,
-     .help = "the IANA zone of timestamps without one (default: the local zone)"},
-    {.key = "start_at",
-     .type = LW_OPT_STRING,
-     .type_name = "end|beginning",
-     .def = "end",
-     .off = offsetof(struct input_common, from_beginning),
-     .parse = parse_start_at,
-     .help = "files present at the first start without a checkpoint: skip (end) or read them"},
-    {.key = "max_line_bytes",
-     .type = LW_OPT_INT,
-     .def = "1048576",
-     .off = offsetof(struct input_common, max_line),
-     .min = 64,
-     .max = 64 << 20,
-     .help = "longer lines are cut to this and counted"},
-    {.type = LW_OPT_END},
-};
 
 static void parse_input(struct lw_config *c, const struct lw_yaml_doc *doc,
                         const struct lw_yaml_node *n, struct lw_cfg_input *ci, uint32_t index,
@@ -233,7 +100,7 @@ static void parse_input(struct lw_config *c, const struct lw_yaml_doc *doc,
         return;
     free(ci->type);
     ci->type = lw_strdup(s);
-    if (in_list(later_inputs, s)) {
+    if (lw_input_planned(s)) {
         struct lw_buf names = {0};
         lw_input_type_names(&names);
         lw_yaml_error(doc, v, diag, "input type '%s' is not built yet (%s are)", s, names.p);
@@ -251,11 +118,11 @@ static void parse_input(struct lw_config *c, const struct lw_yaml_doc *doc,
 
     /* Timestamps without a zone (RFC 3164, format: syslog, strptime without %z) are local
      * times of this zone, as rsyslog reads them. */
-    struct input_common ic = {.format = ops->format, .tz = lw_tz_local()};
+    struct lw_input_common ic = {.format = ops->format, .tz = lw_tz_local()};
     char prefix[160];
     snprintf(prefix, sizeof prefix, "input %s", ci->name);
     struct lw_opt_ctx octx = {.dir = c->dir, .prefix = prefix};
-    lw_opts_apply(lw_config_input_opts, &ic, doc, n, &octx, diag);
+    lw_opts_apply(lw_input_common_opts, &ic, doc, n, &octx, diag);
     ci->format = ic.format;
     ci->label_keys = ic.label_keys;
     ci->label_vals = ic.label_vals;

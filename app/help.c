@@ -37,7 +37,7 @@ static const struct lw_opt *sink_opts(size_t i)
 }
 
 static const struct kind kinds[] = {
-    {"input", "inputs", lw_input_count, input_type, input_opts, lw_config_input_opts},
+    {"input", "inputs", lw_input_count, input_type, input_opts, lw_input_common_opts},
     {"sink", "sinks", lw_sink_count, sink_type, sink_opts, NULL},
 };
 

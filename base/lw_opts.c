@@ -288,6 +288,8 @@ int lw_opts_apply(const struct lw_opt *t, void *base, const struct lw_yaml_doc *
     struct apply a = {.base = base, .doc = doc, .map = map, .c = c, .diag = diag};
     for (const char *const *k = c->skip; k && *k && a.nkeys < MAX_KEYS; k++)
         a.keys[a.nkeys++] = *k;
+    if (c->skip_opts)
+        walk(c->skip_opts, 0, collect_key, &a);
     walk(t, 0, collect_key, &a);
     a.keys[a.nkeys] = NULL;
     if (c->what && lw_yaml_check_keys(doc, map, a.keys, c->what, diag) > 0)

@@ -53,7 +53,8 @@ struct lw_opt_ctx {
                                 NULL: the caller checks the keys (the map has others too) */
     const char *prefix;      /* starts other messages: "sink 'out'" ("PREFIX: 'url' is required") */
     const char *const *skip; /* keys the caller reads itself (name, type), NULL-terminated */
-    void *payload;           /* for parse and check callbacks (the plugin's object) */
+    const struct lw_opt *skip_opts; /* a table of more keys someone else reads (may be NULL) */
+    void *payload;                  /* for parse and check callbacks (the plugin's object) */
 };
 
 struct lw_opt;

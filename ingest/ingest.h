@@ -195,10 +195,23 @@ const struct lw_input_ops *lw_input_find(const char *type);
 /* The built-in inputs, in registration order (ingest/CMakeLists.txt): i < lw_input_count(). */
 size_t lw_input_count(void);
 const struct lw_input_ops *lw_input_at(size_t i);
+/* Whether type is one the contract (RULES.md) names but this build does not have yet: the config
+ * refuses it with "not built yet" rather than "unknown". */
+bool lw_input_planned(const char *type);
 /* Appends the registered type names, ", "-separated, for messages. */
 void lw_input_type_names(struct lw_buf *b);
-/* The keys every input has (read by the config), NULL-terminated. */
-extern const char *const lw_input_common_keys[];
+/* The keys every input has besides name and type (format, labels, timezone, start_at,
+ * max_line_bytes), read by the config with lw_opts_apply into a struct lw_input_common (preset
+ * format to the type's default and tz to the local zone); `help` prints them. */
+struct lw_input_common {
+    enum lw_format format;
+    char **label_keys, **label_vals; /* taken over by the config */
+    size_t nlabels;
+    const struct lw_tz *tz;
+    bool from_beginning;
+    int64_t max_line;
+};
+extern const struct lw_opt lw_input_common_opts[];
 /* Reads an input's own keys by its table into base (the plugin's context): unknown keys
  * (beyond the common ones) rejected, paths resolved against in->dir. Returns 0 or LW_EINVAL. */
 int lw_input_opts(struct lw_input *in, const struct lw_opt *opts, void *base,
