@@ -48,12 +48,12 @@ struct alert_rt {
     struct lw_win *w;
     struct slot **wheel; /* instant n is slot n mod nwheel */
     int64_t nwheel;
-    int64_t res_ns, k, span, for_b, keep_b; /* span: windows its value reads (kind) */
-    int64_t warmup_n;                       /* instants of looking before the kind's value counts */
-    int64_t forget_every;                   /* instants between two looks for groups to forget */
-    int64_t done_n;                         /* last evaluated instant; INT64_MIN before the first */
-    int64_t start_n; /* the first instant: absent needs a whole window after it */
-    int64_t max_b;   /* newest bucket with data */
+    int64_t res_ns, k, span, for_b, keep_b;
+    int64_t warmup_n;     /* instants of looking before its kind's value counts */
+    int64_t forget_every; /* instants between two looks for groups to forget */
+    int64_t done_n;       /* last evaluated instant; INT64_MIN before the first */
+    int64_t start_n;      /* the first instant: absent needs a whole window after it */
+    int64_t max_b;        /* newest bucket with data */
     /* Reload of a definition whose buckets cannot be kept (lw_engine_carry): none are restored,
      * and restored firing groups do not resolve before hold_n, a whole window of new events. */
     bool fresh;
