@@ -45,6 +45,7 @@ struct slot {
 struct alert_rt {
     const struct lw_alert_def *def;
     const struct lw_kind_eval *kind; /* its kind's row: aggregates, value, retention */
+    bool distinct;                   /* LW_AGG_DISTINCT: events add their value's hash */
     struct lw_win *w;
     struct slot **wheel; /* instant n is slot n mod nwheel */
     int64_t nwheel;
@@ -515,7 +516,22 @@ static void advance(struct lw_engine *e, struct alert_rt *ar, int64_t to)
  * of a count or ratio alert are nowhere near it (one client among thousands). */
 static inline bool may_hold(const struct alert_rt *ar, const struct lw_wgroup *g)
 {
-    return ar->kind->may_hold(ar->def, lw_win_held_count(g));
+    return lw_kind_may_hold(ar->kind, ar->def, lw_win_held_count(g));
+}
+
+/* What a distinct alert counts of a value of any type: its text (numbers from JSON printed). */
+static uint64_t distinct_hash(const struct lw_value *fv)
+{
+    char num[64];
+    if (fv->s.p)
+        return lw_hash64(fv->s.p, fv->s.n, LW_HASH_SEED);
+    if (fv->kind == LW_V_INT)
+        snprintf(num, sizeof num, "%lld", (long long)fv->i);
+    else if (fv->kind == LW_V_BOOL)
+        snprintf(num, sizeof num, "%s", fv->b ? "true" : "false");
+    else
+        lw_fmt_number(fv->f, num, sizeof num);
+    return lw_hash64(num, strlen(num), LW_HASH_SEED);
 }
 
 /* Returns false when the event is late for this alert. */
@@ -529,24 +545,9 @@ static bool add_event(struct lw_engine *e, struct alert_rt *ar, const struct lw_
 
     if (a->where && !lw_rules_eval(a->where, ev))
         return true;
-    uint64_t vhash = 0;
-    if (ar->kind->aggs & LW_AGG_DISTINCT) {
-        /* Any type: the value's text (numbers from JSON printed) is what is distinct. */
-        const struct lw_value *fv = &ev->fields[a->value_field];
-        char num[64];
-        if (fv->kind == LW_V_NONE)
-            return true;
-        if (fv->s.p) {
-            vhash = lw_hash64(fv->s.p, fv->s.n, LW_HASH_SEED);
-        } else {
-            if (fv->kind == LW_V_INT)
-                snprintf(num, sizeof num, "%lld", (long long)fv->i);
-            else if (fv->kind == LW_V_BOOL)
-                snprintf(num, sizeof num, "%s", fv->b ? "true" : "false");
-            else
-                lw_fmt_number(fv->f, num, sizeof num);
-            vhash = lw_hash64(num, strlen(num), LW_HASH_SEED);
-        }
+    if (ar->distinct) {
+        if (ev->fields[a->value_field].kind == LW_V_NONE)
+            return true; /* its hash is taken once the event is in a bucket (distinct_hash) */
     } else if (a->value_field >= 0) {
         const struct lw_value *fv = &ev->fields[a->value_field];
         if (fv->kind != LW_V_INT && fv->kind != LW_V_FLOAT)
@@ -605,8 +606,8 @@ static bool add_event(struct lw_engine *e, struct alert_rt *ar, const struct lw_
     }
     if (b > ar->max_b)
         ar->max_b = b;
-    if (ar->kind->aggs & LW_AGG_DISTINCT)
-        lw_win_add_distinct(ar->w, g, vhash, b);
+    if (ar->distinct)
+        lw_win_add_distinct(ar->w, g, distinct_hash(&ev->fields[a->value_field]), b);
     if (g->st.sched_b != b) {
         /* The bucket changes the windows ending at b, and again when it leaves them. */
         g->st.sched_b = b;
@@ -698,6 +699,7 @@ struct lw_engine *lw_engine_new(struct lw_ruleset *rs, enum lw_engine_mode mode,
         ar->k = a->nbuckets;
         ar->span = ar->kind->windows;
         ar->warmup_n = ar->kind->warmup * ar->k;
+        ar->distinct = ar->kind->aggs & LW_AGG_DISTINCT;
         ar->forget_every = ar->k / 4 > 0 ? ar->k / 4 : 1;
         ar->for_b = ceil_div(a->for_ns, a->res_ns);
         ar->keep_b = ceil_div(a->keep_firing_for_ns, a->res_ns);

@@ -76,44 +76,21 @@ static bool value_spike(const struct lw_alert_def *a, const struct lw_agg *cur,
     return cur->count >= (double)a->min_count;
 }
 
-static bool hold_any(const struct lw_alert_def *a, double held)
-{
-    (void)a, (void)held;
-    return true;
-}
-
-/* An event never makes "no event" true. */
-static bool hold_never(const struct lw_alert_def *a, double held)
-{
-    (void)a, (void)held;
-    return false;
-}
-
-/* `below` can hold with any count; `above` only once the group holds more than it. */
-static bool hold_count(const struct lw_alert_def *a, double held)
-{
-    return !a->above || held > a->threshold;
-}
-
-static bool hold_min_count(const struct lw_alert_def *a, double held)
-{
-    return held >= (double)a->min_count;
-}
-
 /* Designated by kind: a row missing in the middle is a hole (value NULL) the unit test finds,
  * one missing at the end fails the assert below. absent's value is its count (fires below 1,
  * rules/kinds.c); it has one only after a whole window of looking, spike after two. */
 const struct lw_kind_eval lw_kind_evals[] = {
-    [LW_K_COUNT] = {LW_K_COUNT, 0, 1, 0, 1, value_count, hold_count},
-    [LW_K_RATIO] = {LW_K_RATIO, LW_AGG_MATCHED, 1, 0, 1, value_ratio, hold_min_count},
-    [LW_K_QUANTILE] = {LW_K_QUANTILE, LW_AGG_SKETCH, 1, 0, 1, value_quantile, hold_any},
-    [LW_K_SUM] = {LW_K_SUM, LW_AGG_SUM, 1, 0, 1, value_sum, hold_any},
-    [LW_K_AVG] = {LW_K_AVG, LW_AGG_SUM, 1, 0, 1, value_avg, hold_any},
-    [LW_K_MIN] = {LW_K_MIN, LW_AGG_MIN, 1, 0, 1, value_min, hold_any},
-    [LW_K_MAX] = {LW_K_MAX, LW_AGG_MAX, 1, 0, 1, value_max, hold_any},
-    [LW_K_DISTINCT] = {LW_K_DISTINCT, LW_AGG_DISTINCT, 1, 0, 1, value_distinct, hold_any},
-    [LW_K_ABSENT] = {LW_K_ABSENT, 0, 1, 1, 2, value_count, hold_never},
-    [LW_K_SPIKE] = {LW_K_SPIKE, 0, 2, 2, 2, value_spike, hold_min_count},
+    /* kind, aggs beyond the count, windows, warmup, idle_windows, value, may_hold */
+    [LW_K_COUNT] = {LW_K_COUNT, 0, 1, 0, 1, value_count, LW_KB_THRESHOLD},
+    [LW_K_RATIO] = {LW_K_RATIO, LW_AGG_MATCHED, 1, 0, 1, value_ratio, LW_KB_MIN_COUNT},
+    [LW_K_QUANTILE] = {LW_K_QUANTILE, LW_AGG_SKETCH, 1, 0, 1, value_quantile, LW_KB_ANY},
+    [LW_K_SUM] = {LW_K_SUM, LW_AGG_SUM, 1, 0, 1, value_sum, LW_KB_ANY},
+    [LW_K_AVG] = {LW_K_AVG, LW_AGG_SUM, 1, 0, 1, value_avg, LW_KB_ANY},
+    [LW_K_MIN] = {LW_K_MIN, LW_AGG_MIN, 1, 0, 1, value_min, LW_KB_ANY},
+    [LW_K_MAX] = {LW_K_MAX, LW_AGG_MAX, 1, 0, 1, value_max, LW_KB_ANY},
+    [LW_K_DISTINCT] = {LW_K_DISTINCT, LW_AGG_DISTINCT, 1, 0, 1, value_distinct, LW_KB_ANY},
+    [LW_K_ABSENT] = {LW_K_ABSENT, 0, 1, 1, 2, value_count, LW_KB_NEVER},
+    [LW_K_SPIKE] = {LW_K_SPIKE, 0, 2, 2, 2, value_spike, LW_KB_MIN_COUNT},
 };
 _Static_assert(sizeof lw_kind_evals / sizeof *lw_kind_evals == LW_K_NKINDS,
                "every alert kind needs a row in lw_kind_evals");

@@ -13,7 +13,6 @@ static void test_rows(void)
         CHECK(lw_kinds[k].name != NULL); /* the loader's half of the row */
         CHECK_EQ(ke->kind, k);           /* a row at its own kind's index, not a hole */
         CHECK(ke->value != NULL);
-        CHECK(ke->may_hold != NULL);
         CHECK(ke->windows >= 1 && ke->windows <= 2); /* lw_win_new keeps at most two */
         CHECK(ke->warmup >= 0 && ke->warmup <= ke->windows);
         CHECK(ke->idle_windows >= ke->windows); /* a group is not forgotten while read */
@@ -66,11 +65,15 @@ static void test_values(void)
 
     /* may_hold: an upper bound, so never false where the condition could hold. */
     struct lw_alert_def c = {.kind = LW_K_COUNT, .above = true, .threshold = 10};
-    CHECK(!lw_kind_evals[LW_K_COUNT].may_hold(&c, 10));
-    CHECK(lw_kind_evals[LW_K_COUNT].may_hold(&c, 11));
+    CHECK(!lw_kind_may_hold(&lw_kind_evals[LW_K_COUNT], &c, 10));
+    CHECK(lw_kind_may_hold(&lw_kind_evals[LW_K_COUNT], &c, 11));
     c.above = false;
-    CHECK(lw_kind_evals[LW_K_COUNT].may_hold(&c, 0));
-    CHECK(!lw_kind_evals[LW_K_ABSENT].may_hold(&c, 100));
+    CHECK(lw_kind_may_hold(&lw_kind_evals[LW_K_COUNT], &c, 0));
+    CHECK(!lw_kind_may_hold(&lw_kind_evals[LW_K_ABSENT], &c, 100));
+    c.min_count = 5;
+    CHECK(!lw_kind_may_hold(&lw_kind_evals[LW_K_RATIO], &c, 4));
+    CHECK(lw_kind_may_hold(&lw_kind_evals[LW_K_SPIKE], &c, 5));
+    CHECK(lw_kind_may_hold(&lw_kind_evals[LW_K_SUM], &c, 0));
 }
 
 static void test_retention(void)
