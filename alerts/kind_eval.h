@@ -26,7 +26,7 @@ enum lw_kind_bound {
 struct lw_kind_eval {
     enum lw_alert_kind kind;     /* the row's own kind: rows sit at their index (unit test) */
     unsigned aggs;               /* LW_AGG_* its buckets keep beyond the count (windows.h) */
-    int windows;                 /* windows its value reads: 2 for spike (this and the last) */
+    int windows;                 /* windows its value reads: 2 for spike, this one and the last */
     int warmup;                  /* windows of looking before its value counts (absent, spike) */
     int idle_windows;            /* windows a group without events is remembered (absent: 2,
                                     so that a host seen before can be found silent) */
