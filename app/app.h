@@ -1,4 +1,4 @@
-/* app.h: the app's own interfaces: config, envelope decoding, routing, commands, sink workers. */
+/* app.h: the app's own interfaces: config, envelope decoding, routing, commands. */
 #ifndef LW_APP_H
 #define LW_APP_H
 
@@ -6,6 +6,7 @@
 #include "ingest.h"
 #include "lw_tz.h"
 #include "lw_yaml.h"
+#include "notify.h"
 #include "rules.h"
 #include "sink.h"
 
@@ -29,27 +30,6 @@ struct lw_cfg_input {
     const struct lw_tz *tz; /* `timezone:` (default the local zone): for times without a zone */
 };
 
-struct lw_route {
-    char **eq_keys, **eq_vals; /* match: label equals value */
-    size_t neq;
-    char **re_keys; /* match_re: label matches regex */
-    void **re;      /* pcre2_code */
-    size_t nre;
-    size_t *sinks; /* sink indices */
-    size_t nsinks;
-    bool cont; /* continue: also try the next routes */
-};
-
-/* inhibit: a firing alert matching source mutes alerts matching target with equal labels. */
-struct lw_inhibit {
-    char **src_keys, **src_vals;
-    size_t nsrc;
-    char **tgt_keys, **tgt_vals;
-    size_t ntgt;
-    char **equal;
-    size_t nequal;
-};
-
 struct lw_config {
     char *path;
     char *dir;         /* the config's folder: relative paths start here */
@@ -61,13 +41,8 @@ struct lw_config {
     struct lw_rules_input *rinputs; /* the rules module's view of inputs */
     struct lw_sink **sinks;
     size_t nsinks;
-    struct lw_route *routes;
-    size_t nroutes;
-    struct lw_inhibit *inhibits;
-    size_t ninhibits;
-    int64_t group_wait_ns, repeat_interval_ns;
-    bool send_resolved;
-    int64_t max_age_ns; /* notify.max_age: how long delivery is retried */
+    struct lw_notify_cfg notify; /* routes, inhibit rules, notify timers, the sinks' names */
+    int64_t max_age_ns;          /* notify.max_age: how long delivery is retried */
     char *http_listen;
     /* http: the API's bearer token (a secret, NULL when none), extra Host names the endpoint
      * answers to (a reverse proxy's), and what the token does not guard. */
@@ -90,6 +65,8 @@ int lw_config_rules(const struct lw_config *c, struct lw_ruleset **out, struct l
 int lw_config_rules_warn(const struct lw_config *c, struct lw_ruleset **out, struct lw_diag *diag,
                          struct lw_diag *warnings);
 int lw_format_parse(const char *s, enum lw_format *out);
+/* The keys every input has besides name and type (format, labels, ...): for `help`. */
+extern const struct lw_opt lw_config_input_opts[];
 /* How records of a format structure their body (JSON and logfmt give fields). */
 enum lw_body lw_format_body(enum lw_format f);
 
@@ -116,24 +93,6 @@ int lw_decode_flush(struct lw_dstate *st, int i, const char *input_name, const s
                     const char *path, uint32_t input, int64_t now_ns, struct lw_rec *out);
 void lw_dstate_free(struct lw_dstate *st);
 
-/* Sink indices an alert (given as its JSON object) goes to; n set; the array is the caller's. */
-size_t *lw_route_alert(const struct lw_config *c, const char *json, size_t len, size_t *n);
-
-/* ---------------------------------------------------------------- sink workers */
-
-struct lw_worker;
-/* Starts a thread delivering sink's outbox rows from the state file, in order, with retries. */
-struct lw_worker *lw_worker_start(struct lw_sink *s, const char *state_path, int64_t max_age_ns);
-void lw_worker_wake(struct lw_worker *w);
-/* A reloaded notify.max_age: the worker's next attempt uses it (thread-safe). */
-void lw_worker_set_max_age(struct lw_worker *w, int64_t max_age_ns);
-/* Asks the n workers to finish, all at once: each keeps delivering what is due until one
- * shared deadline grace_ns from now (a request still in flight then is cut short), then they
- * are joined. What is not delivered stays in the outbox for the next start. */
-void lw_workers_stop(struct lw_worker **w, size_t n, int64_t grace_ns);
-/* Delivers one notification now with retries (replay --notify): 0 or the last error. */
-int lw_deliver_now(struct lw_sink *s, const char *payload, size_t len, int64_t max_age_ns);
-
 /* ---------------------------------------------------------------- commands */
 
 int lw_cmd_run(int argc, char **argv);
@@ -142,6 +101,8 @@ int lw_cmd_replay(int argc, char **argv);
 int lw_cmd_status(int argc, char **argv);
 int lw_cmd_silence(int argc, char **argv);
 int lw_cmd_test(int argc, char **argv);
+/* `help input|sink [TYPE]`: the plugins, and a plugin's options from its table. */
+int lw_cmd_help(int argc, char **argv);
 
 struct lw_store;
 /* Bounds on silences, the same from the API and the command line: whoever can add silences

@@ -1,6 +1,5 @@
 /* config.c: loads the config file (state, rules, inputs, sinks, routes, notify) with every
- * error reported as FILE:LINE:COL: message, and routes alerts to sinks by their labels. */
-#define PCRE2_CODE_UNIT_WIDTH 8
+ * error reported as FILE:LINE:COL: message; routes and notify become the notifier's config. */
 #include "app.h"
 
 #include <arpa/inet.h>
@@ -8,7 +7,6 @@
 #include <glob.h>
 #include <jansson.h>
 #include <libgen.h>
-#include <pcre2.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -20,9 +18,6 @@ static const char *const inhibit_keys[] = {"source", "target", "equal", NULL};
 static const char *const notify_keys[] = {"group_wait", "repeat_interval", "send_resolved",
                                           "max_age", NULL};
 static const char *const route_keys[] = {"match", "match_re", "sinks", "continue", NULL};
-static const char *const input_common[] = {"name",   "type",           "start_at", "format",
-                                           "labels", "max_line_bytes", "timezone"};
-#define NCOMMON (sizeof input_common / sizeof input_common[0])
 
 /* Types the contract names but this build does not have yet: refused with a clear message. */
 static const char *const later_inputs[] = {"docker", "cri", "kafka", NULL};
@@ -61,25 +56,6 @@ static char *resolve_path(const struct lw_config *c, const char *p)
     struct lw_buf b = {0};
     lw_buf_printf(&b, "%s/%s", c->dir, p);
     return lw_buf_steal(&b);
-}
-
-/* Paths in the config are relative to the config file, as state and rules are: plugins get
- * their path values made absolute before they see them. */
-static void absolutize(const struct lw_config *c, struct lw_yaml_node *n)
-{
-    if (!n)
-        return;
-    if (n->type == LW_YAML_SEQ) {
-        for (size_t i = 0; i < n->n; i++)
-            absolutize(c, n->items[i]);
-        return;
-    }
-    if (n->type != LW_YAML_SCALAR || n->str[0] == '/' || n->str[0] == '$' || !n->len)
-        return;
-    char *abs = resolve_path(c, n->str);
-    free(n->str);
-    n->str = abs;
-    n->len = strlen(abs);
 }
 
 static void parse_rules(struct lw_config *c, const struct lw_yaml_doc *doc,
@@ -149,6 +125,109 @@ static uint32_t input_label_mask(const struct lw_cfg_input *ci)
     return m;
 }
 
+/* The keys every input has besides name and type, as parse_input reads them (then copied to
+ * the lw_cfg_input and the lw_input). The labels arrays move to the lw_cfg_input. */
+struct input_common {
+    enum lw_format format; /* preset to the type's default */
+    char **label_keys, **label_vals;
+    size_t nlabels;
+    const struct lw_tz *tz; /* preset to the local zone */
+    bool from_beginning;
+    int64_t max_line;
+};
+
+static int parse_format(const struct lw_opt *o, void *field, const struct lw_yaml_doc *doc,
+                        const struct lw_yaml_node *n, const struct lw_opt_ctx *c,
+                        struct lw_diag *diag)
+{
+    const char *s;
+    if (lw_yaml_str(doc, n, &s, diag) != 0)
+        return LW_EINVAL;
+    if (lw_format_parse(s, field) < 0) {
+        lw_yaml_error(doc, n, diag, "unknown format '%s' (raw, json, logfmt, syslog, docker, cri)",
+                      s);
+        return LW_EINVAL;
+    }
+    return 0;
+}
+
+static int parse_input_labels(const struct lw_opt *o, void *field, const struct lw_yaml_doc *doc,
+                              const struct lw_yaml_node *n, const struct lw_opt_ctx *c,
+                              struct lw_diag *diag)
+{
+    struct input_common *ic =
+        (struct input_common *)((char *)field - offsetof(struct input_common, label_keys));
+    parse_labels(doc, n, &ic->label_keys, &ic->label_vals, &ic->nlabels, diag);
+    return 0;
+}
+
+static int parse_timezone(const struct lw_opt *o, void *field, const struct lw_yaml_doc *doc,
+                          const struct lw_yaml_node *n, const struct lw_opt_ctx *c,
+                          struct lw_diag *diag)
+{
+    const char *s;
+    struct lw_err err = {0};
+    if (lw_yaml_str(doc, n, &s, diag) != 0)
+        return LW_EINVAL;
+    if (lw_tz_get(field, s, &err) < 0) {
+        lw_yaml_error(doc, n, diag, "%s", err.msg);
+        return LW_EINVAL;
+    }
+    return 0;
+}
+
+static int parse_start_at(const struct lw_opt *o, void *field, const struct lw_yaml_doc *doc,
+                          const struct lw_yaml_node *n, const struct lw_opt_ctx *c,
+                          struct lw_diag *diag)
+{
+    const char *s;
+    if (lw_yaml_str(doc, n, &s, diag) != 0)
+        return LW_EINVAL;
+    if (!strcmp(s, "beginning"))
+        *(bool *)field = true;
+    else if (strcmp(s, "end")) {
+        lw_yaml_error(doc, n, diag, "start_at: expected 'end' or 'beginning'");
+        return LW_EINVAL;
+    }
+    return 0;
+}
+
+const struct lw_opt lw_config_input_opts[] = {
+    {.key = "format",
+     .type = LW_OPT_STRING,
+     .type_name = "format",
+     .off = offsetof(struct input_common, format),
+     .parse = parse_format,
+     .help = "how lines are decoded: raw, json, logfmt, syslog, docker, cri (default: the "
+             "type's, raw or syslog)"},
+    {.key = "labels",
+     .type = LW_OPT_MAP,
+     .off = offsetof(struct input_common, label_keys),
+     .parse = parse_input_labels,
+     .help = "{key: value} added to every record of this input"},
+    {.key = "timezone",
+     .type = LW_OPT_STRING,
+     .type_name = "zone",
+     .off = offsetof(struct input_common, tz),
+     .parse = parse_timezone,
+     .help = "the IANA zone of timestamps without one (default: the local zone)"},
+    {.key = "start_at",
+     .type = LW_OPT_STRING,
+     .type_name = "end|beginning",
+     .def = "end",
+     .off = offsetof(struct input_common, from_beginning),
+     .parse = parse_start_at,
+     .help = "files present at the first start without a checkpoint: skip (end) or read them"},
+    {.key = "max_line_bytes",
+     .type = LW_OPT_INT,
+     .def = "1048576",
+     .off = offsetof(struct input_common, max_line),
+     .min = 64,
+     .max = 64 << 20,
+     .help = "longer lines are cut to this and counted"},
+    {.type = LW_OPT_END},
+};
+
 static void parse_input(struct lw_config *c, const struct lw_yaml_doc *doc,
                         const struct lw_yaml_node *n, struct lw_cfg_input *ci, uint32_t index,
                         struct lw_diag *diag)
@@ -180,64 +259,44 @@ static void parse_input(struct lw_config *c, const struct lw_yaml_doc *doc,
     free(ci->type);
     ci->type = lw_strdup(s);
     if (in_list(later_inputs, s)) {
-        lw_yaml_error(doc, v, diag, "input type '%s' is not built yet (file, stdin, syslog are)",
-                      s);
+        struct lw_buf names = {0};
+        lw_input_type_names(&names);
+        lw_yaml_error(doc, v, diag, "input type '%s' is not built yet (%s are)", s, names.p);
+        lw_buf_free(&names);
         return;
     }
     if (!(ops = lw_input_find(s))) {
-        lw_yaml_error(doc, v, diag, "unknown input type '%s' (file, stdin, syslog)", s);
+        struct lw_buf names = {0};
+        lw_input_type_names(&names);
+        lw_yaml_error(doc, v, diag, "unknown input type '%s' (%s)", s, names.p);
+        lw_buf_free(&names);
         return;
     }
-    /* The allowed keys: the common ones and the plugin's own. */
-    const char *keys[64];
-    size_t nk = 0;
-    for (size_t i = 0; i < NCOMMON; i++)
-        keys[nk++] = input_common[i];
-    for (const char *const *k = ops->keys; k && *k && nk < 63; k++)
-        keys[nk++] = *k;
-    keys[nk] = NULL;
-    lw_yaml_check_keys(doc, n, keys, "input", diag);
+    /* The plugin's init checks the keys: the common ones and its own (lw_input_opts). */
 
-    ci->format = !strcmp(s, "syslog") ? LW_FMT_SYSLOG : LW_FMT_RAW;
-    if ((v = lw_yaml_get(n, "format")) && lw_yaml_str(doc, v, &s, diag) == 0) {
-        if (lw_format_parse(s, &ci->format) < 0)
-            lw_yaml_error(doc, v, diag,
-                          "unknown format '%s' (raw, json, logfmt, syslog, docker, cri)", s);
-    }
-    if ((v = lw_yaml_get(n, "labels")))
-        parse_labels(doc, v, &ci->label_keys, &ci->label_vals, &ci->nlabels, diag);
     /* Timestamps without a zone (RFC 3164, format: syslog, strptime without %z) are local
      * times of this zone, as rsyslog reads them. */
-    ci->tz = lw_tz_local();
-    if ((v = lw_yaml_get(n, "timezone")) && lw_yaml_str(doc, v, &s, diag) == 0) {
-        struct lw_err err = {0};
-        if (lw_tz_get(&ci->tz, s, &err) < 0)
-            lw_yaml_error(doc, v, diag, "%s", err.msg);
-    }
+    struct input_common ic = {.format = LW_FMT_RAW, .tz = lw_tz_local()};
+    char prefix[160];
+    snprintf(prefix, sizeof prefix, "input %s", ci->name);
+    struct lw_opt_ctx octx = {.dir = c->dir, .prefix = prefix};
+    if (ops->format)
+        lw_format_parse(ops->format, &ic.format);
+    lw_opts_apply(lw_config_input_opts, &ic, doc, n, &octx, diag);
+    ci->format = ic.format;
+    ci->label_keys = ic.label_keys;
+    ci->label_vals = ic.label_vals;
+    ci->nlabels = ic.nlabels;
+    ci->tz = ic.tz;
 
     struct lw_input *in = lw_calloc(1, sizeof *in);
     in->ops = ops;
     in->name = lw_strdup(ci->name);
     in->index = index;
-    in->max_line = LW_MAX_LINE_DEFAULT;
-    if ((v = lw_yaml_get(n, "start_at")) && lw_yaml_str(doc, v, &s, diag) == 0) {
-        if (!strcmp(s, "beginning"))
-            in->from_beginning = true;
-        else if (strcmp(s, "end"))
-            lw_yaml_error(doc, v, diag, "start_at: expected 'end' or 'beginning'");
-    }
-    if ((v = lw_yaml_get(n, "max_line_bytes"))) {
-        int64_t m;
-        if (lw_yaml_int(doc, v, &m, diag) == 0) {
-            if (m < 64 || m > (64 << 20))
-                lw_yaml_error(doc, v, diag, "max_line_bytes must be between 64 and 67108864");
-            else
-                in->max_line = (size_t)m;
-        }
-    }
+    in->dir = c->dir;
+    in->from_beginning = ic.from_beginning;
+    in->max_line = ic.max_line ? (size_t)ic.max_line : LW_MAX_LINE_DEFAULT; /* 0: refused */
     ci->in = in;
-    if (!strcmp(ops->type, "file"))
-        absolutize(c, lw_yaml_get(n, "paths"));
     if (ops->init(in, doc, n, diag) < 0 && ops->free) {
         /* The plugin reported why; keep the struct so free() is uniform. */
     }
@@ -267,14 +326,12 @@ static void parse_sink(struct lw_config *c, const struct lw_yaml_doc *doc,
 
     const struct lw_sink_ops *ops = lw_sink_find(type);
     if (!ops) {
-        lw_yaml_error(doc, v, diag,
-                      "unknown sink type '%s' (stdout, file, webhook, slack, pagerduty, "
-                      "alertmanager, email, teams, discord, telegram, opsgenie)",
-                      type);
+        struct lw_buf names = {0};
+        lw_sink_type_names(&names);
+        lw_yaml_error(doc, v, diag, "unknown sink type '%s' (%s)", type, names.p);
+        lw_buf_free(&names);
         return;
     }
-    if (!strcmp(type, "file"))
-        absolutize(c, lw_yaml_get(n, "path"));
     /* A network sink needs libcurl, opened now rather than at start-up (curl_dl.c): when it is
      * missing, the config is refused with that reason (check, run, and a reload, which then
      * keeps the running set), where it used to end the process from inside the sink code. */
@@ -283,15 +340,39 @@ static void parse_sink(struct lw_config *c, const struct lw_yaml_doc *doc,
         lw_yaml_error(doc, v, diag, "sink '%s': %s", name, err.msg);
         return;
     }
-    struct lw_sink *s = lw_sink_new(ops, name, doc, n, diag);
+    struct lw_sink *s = lw_sink_new(ops, name, c->dir, doc, n, diag);
     if (!s)
         return;
     c->sinks = lw_realloc(c->sinks, (c->nsinks + 1) * sizeof *c->sinks);
     c->sinks[c->nsinks++] = s;
 }
 
+/* A map of label: value (or label: regex with op =~) into matchers appended to *m. */
+static void parse_matchers(const struct lw_yaml_doc *doc, const struct lw_yaml_node *n,
+                           enum lw_match_op op, struct lw_matcher **m, size_t *cnt,
+                           struct lw_diag *diag)
+{
+    if (n->type != LW_YAML_MAP) {
+        lw_yaml_error(doc, n, diag, "labels: expected a map");
+        return;
+    }
+    *m = lw_realloc(*m, (*cnt + n->n + 1) * sizeof **m);
+    for (size_t i = 0; i < n->n; i++) {
+        const char *v;
+        struct lw_err err = {0};
+        if (lw_yaml_str(doc, n->items[i], &v, diag) < 0)
+            continue;
+        const char *name = n->keys[i]->str;
+        if (lw_matcher_init(&(*m)[*cnt], name, strlen(name), op, v, &err) < 0)
+            lw_yaml_error(doc, n->items[i], diag, "bad regex: %s", err.msg);
+        else
+            (*cnt)++;
+    }
+}
+
 static void parse_route(struct lw_config *c, const struct lw_yaml_doc *doc,
-                        const struct lw_yaml_node *n, struct lw_route *r, struct lw_diag *diag)
+                        const struct lw_yaml_node *n, struct lw_notify_route *r,
+                        struct lw_diag *diag)
 {
     const struct lw_yaml_node *v;
     if (n->type != LW_YAML_MAP) {
@@ -300,30 +381,9 @@ static void parse_route(struct lw_config *c, const struct lw_yaml_doc *doc,
     }
     lw_yaml_check_keys(doc, n, route_keys, "route", diag);
     if ((v = lw_yaml_get(n, "match")))
-        parse_labels(doc, v, &r->eq_keys, &r->eq_vals, &r->neq, diag);
-    if ((v = lw_yaml_get(n, "match_re"))) {
-        char **vals = NULL;
-        size_t cnt = 0;
-        parse_labels(doc, v, &r->re_keys, &vals, &cnt, diag);
-        r->re = lw_calloc(cnt + 1, sizeof *r->re);
-        for (size_t i = 0; i < cnt; i++) {
-            int ec;
-            PCRE2_SIZE eo;
-            /* Anchored like Alertmanager's regex matchers: the whole value must match. */
-            struct lw_buf b = {0};
-            lw_buf_printf(&b, "^(?:%s)$", vals[i]);
-            r->re[i] = pcre2_compile((PCRE2_SPTR)b.p, b.len, 0, &ec, &eo, NULL);
-            if (!r->re[i]) {
-                PCRE2_UCHAR msg[256];
-                pcre2_get_error_message(ec, msg, sizeof msg);
-                lw_yaml_error(doc, v->items[i], diag, "bad regex: %s", msg);
-            }
-            lw_buf_free(&b);
-            free(vals[i]);
-        }
-        free(vals);
-        r->nre = cnt;
-    }
+        parse_matchers(doc, v, LW_MATCH_EQ, &r->match, &r->nmatch, diag);
+    if ((v = lw_yaml_get(n, "match_re")))
+        parse_matchers(doc, v, LW_MATCH_RE, &r->match, &r->nmatch, diag);
     if (!(v = lw_yaml_get(n, "sinks"))) {
         lw_yaml_error(doc, n, diag, "route without sinks");
     } else {
@@ -347,6 +407,46 @@ static void parse_route(struct lw_config *c, const struct lw_yaml_doc *doc,
     }
     if ((v = lw_yaml_get(n, "continue")))
         lw_yaml_bool(doc, v, &r->cont, diag);
+}
+
+static void parse_inhibit(const struct lw_yaml_doc *doc, const struct lw_yaml_node *r,
+                          struct lw_notify_inhibit *ih, struct lw_diag *diag)
+{
+    const struct lw_yaml_node *x;
+    if (r->type != LW_YAML_MAP) {
+        lw_yaml_error(doc, r, diag, "an inhibit rule is a map: source, target, equal");
+        return;
+    }
+    lw_yaml_check_keys(doc, r, inhibit_keys, "inhibit rule", diag);
+    if (!(x = lw_yaml_get(r, "source")))
+        lw_yaml_error(doc, r, diag, "inhibit rule without a source");
+    else
+        parse_matchers(doc, x, LW_MATCH_EQ, &ih->source, &ih->nsource, diag);
+    if (!(x = lw_yaml_get(r, "target")))
+        lw_yaml_error(doc, r, diag, "inhibit rule without a target");
+    else
+        parse_matchers(doc, x, LW_MATCH_EQ, &ih->target, &ih->ntarget, diag);
+    if ((x = lw_yaml_get(r, "equal"))) {
+        const char **names;
+        size_t cnt;
+        if (lw_yaml_strlist(doc, x, &names, &cnt, diag) == 0) {
+            ih->equal = lw_calloc(cnt + 1, sizeof *ih->equal);
+            for (size_t k = 0; k < cnt; k++)
+                ih->equal[k] = lw_strdup(names[k]);
+            ih->nequal = cnt;
+            free(names);
+        }
+    }
+}
+
+/* The notifier's view of the sinks: names, and how often each wants firing alerts again. */
+static void notify_sinks(struct lw_config *c)
+{
+    c->notify.sinks = lw_calloc(c->nsinks + 1, sizeof *c->notify.sinks);
+    for (size_t i = 0; i < c->nsinks; i++)
+        c->notify.sinks[i] =
+            (struct lw_notify_sink){lw_strdup(c->sinks[i]->name), c->sinks[i]->ops->resend_ns};
+    c->notify.nsinks = c->nsinks;
 }
 
 /* The host part of HOST:PORT ("[::1]:9880" gives "::1"); false when there is no ':'. */
@@ -503,8 +603,8 @@ int lw_config_load(struct lw_config **out, const char *path, struct lw_diag *dia
         c->dir = lw_strdup(dirname(tmp));
         free(tmp);
     }
-    c->send_resolved = true;
-    c->repeat_interval_ns = 4 * 3600 * LW_NS_PER_SEC;
+    c->notify.send_resolved = true;
+    c->notify.repeat_interval_ns = 4 * 3600 * LW_NS_PER_SEC;
     c->max_age_ns = 24 * 3600 * LW_NS_PER_SEC;
     if (lw_yaml_load_file(&doc, path, diag) < 0)
         goto out;
@@ -551,59 +651,36 @@ int lw_config_load(struct lw_config **out, const char *path, struct lw_diag *dia
             for (size_t i = 0; i < v->n; i++)
                 parse_sink(c, doc, v->items[i], diag);
     }
+    notify_sinks(c);
     if ((v = lw_yaml_get(root, "routes"))) {
         if (v->type != LW_YAML_SEQ) {
             lw_yaml_error(doc, v, diag, "routes: expected a list");
         } else {
-            c->routes = lw_calloc(v->n + 1, sizeof *c->routes);
+            struct lw_notify_cfg *nc = &c->notify;
+            nc->routes = lw_calloc(v->n + 1, sizeof *nc->routes);
             for (size_t i = 0; i < v->n; i++)
-                parse_route(c, doc, v->items[i], &c->routes[c->nroutes++], diag);
+                parse_route(c, doc, v->items[i], &nc->routes[nc->nroutes++], diag);
         }
     }
     if ((v = lw_yaml_get(root, "inhibit"))) {
         if (v->type != LW_YAML_SEQ) {
             lw_yaml_error(doc, v, diag, "inhibit: expected a list");
         } else {
-            c->inhibits = lw_calloc(v->n + 1, sizeof *c->inhibits);
-            for (size_t i = 0; i < v->n; i++) {
-                const struct lw_yaml_node *r = v->items[i], *x;
-                struct lw_inhibit *ih = &c->inhibits[c->ninhibits++];
-                if (r->type != LW_YAML_MAP) {
-                    lw_yaml_error(doc, r, diag, "an inhibit rule is a map: source, target, equal");
-                    continue;
-                }
-                lw_yaml_check_keys(doc, r, inhibit_keys, "inhibit rule", diag);
-                if (!(x = lw_yaml_get(r, "source")))
-                    lw_yaml_error(doc, r, diag, "inhibit rule without a source");
-                else
-                    parse_labels(doc, x, &ih->src_keys, &ih->src_vals, &ih->nsrc, diag);
-                if (!(x = lw_yaml_get(r, "target")))
-                    lw_yaml_error(doc, r, diag, "inhibit rule without a target");
-                else
-                    parse_labels(doc, x, &ih->tgt_keys, &ih->tgt_vals, &ih->ntgt, diag);
-                if ((x = lw_yaml_get(r, "equal"))) {
-                    const char **names;
-                    size_t cnt;
-                    if (lw_yaml_strlist(doc, x, &names, &cnt, diag) == 0) {
-                        ih->equal = lw_calloc(cnt + 1, sizeof *ih->equal);
-                        for (size_t k = 0; k < cnt; k++)
-                            ih->equal[k] = lw_strdup(names[k]);
-                        ih->nequal = cnt;
-                        free(names);
-                    }
-                }
-            }
+            struct lw_notify_cfg *nc = &c->notify;
+            nc->inhibits = lw_calloc(v->n + 1, sizeof *nc->inhibits);
+            for (size_t i = 0; i < v->n; i++)
+                parse_inhibit(doc, v->items[i], &nc->inhibits[nc->ninhibits++], diag);
         }
     }
     if ((v = lw_yaml_get(root, "notify"))) {
         const struct lw_yaml_node *x;
         lw_yaml_check_keys(doc, v, notify_keys, "notify", diag);
         if ((x = lw_yaml_get(v, "group_wait")))
-            lw_yaml_duration(doc, x, &c->group_wait_ns, diag);
+            lw_yaml_duration(doc, x, &c->notify.group_wait_ns, diag);
         if ((x = lw_yaml_get(v, "repeat_interval")))
-            lw_yaml_duration(doc, x, &c->repeat_interval_ns, diag);
+            lw_yaml_duration(doc, x, &c->notify.repeat_interval_ns, diag);
         if ((x = lw_yaml_get(v, "send_resolved")))
-            lw_yaml_bool(doc, x, &c->send_resolved, diag);
+            lw_yaml_bool(doc, x, &c->notify.send_resolved, diag);
         if ((x = lw_yaml_get(v, "max_age")))
             lw_yaml_duration(doc, x, &c->max_age_ns, diag);
     }
@@ -679,69 +756,6 @@ void lw_config_free(struct lw_config *c)
     for (size_t i = 0; i < c->nsinks; i++)
         lw_sink_free(c->sinks[i]);
     free(c->sinks);
-    for (size_t i = 0; i < c->nroutes; i++) {
-        struct lw_route *r = &c->routes[i];
-        free_strv(r->eq_keys, r->neq);
-        free_strv(r->eq_vals, r->neq);
-        free_strv(r->re_keys, r->nre);
-        for (size_t j = 0; j < r->nre; j++)
-            if (r->re[j])
-                pcre2_code_free(r->re[j]);
-        free(r->re);
-        free(r->sinks);
-    }
-    free(c->routes);
-    for (size_t i = 0; i < c->ninhibits; i++) {
-        struct lw_inhibit *ih = &c->inhibits[i];
-        free_strv(ih->src_keys, ih->nsrc);
-        free_strv(ih->src_vals, ih->nsrc);
-        free_strv(ih->tgt_keys, ih->ntgt);
-        free_strv(ih->tgt_vals, ih->ntgt);
-        free_strv(ih->equal, ih->nequal);
-    }
-    free(c->inhibits);
+    lw_notify_cfg_free(&c->notify);
     free(c);
-}
-
-size_t *lw_route_alert(const struct lw_config *c, const char *json, size_t len, size_t *n)
-{
-    size_t *out = lw_calloc(c->nsinks + 1, sizeof *out);
-    *n = 0;
-    if (c->nroutes == 0) {
-        /* No routes: every sink gets every alert. */
-        for (size_t i = 0; i < c->nsinks; i++)
-            out[(*n)++] = i;
-        return out;
-    }
-    json_t *obj = json_loadb(json, len, 0, NULL);
-    json_t *labels = json_object_get(obj, "labels");
-    for (size_t i = 0; i < c->nroutes; i++) {
-        const struct lw_route *r = &c->routes[i];
-        bool ok = true;
-        for (size_t j = 0; j < r->neq && ok; j++) {
-            const char *v = json_string_value(json_object_get(labels, r->eq_keys[j]));
-            ok = v && !strcmp(v, r->eq_vals[j]);
-        }
-        for (size_t j = 0; j < r->nre && ok; j++) {
-            const char *v = json_string_value(json_object_get(labels, r->re_keys[j]));
-            if (!v)
-                v = "";
-            pcre2_match_data *md = pcre2_match_data_create_from_pattern(r->re[j], NULL);
-            ok = pcre2_match(r->re[j], (PCRE2_SPTR)v, strlen(v), 0, 0, md, NULL) >= 0;
-            pcre2_match_data_free(md);
-        }
-        if (!ok)
-            continue;
-        for (size_t j = 0; j < r->nsinks; j++) {
-            bool dup = false;
-            for (size_t k = 0; k < *n; k++)
-                dup |= out[k] == r->sinks[j];
-            if (!dup)
-                out[(*n)++] = r->sinks[j];
-        }
-        if (!r->cont)
-            break;
-    }
-    json_decref(obj);
-    return out;
 }

@@ -4,6 +4,7 @@
 #include "http.h"
 #include "kind_eval.h"
 #include "notify.h"
+#include "outbox.h"
 #include "store.h"
 
 #include <pthread.h>
@@ -308,23 +309,16 @@ static void apply_routing(struct daemon *d, struct lw_config *nc)
     struct lw_config *c = d->cfg;
     bool same = nc->nsinks == c->nsinks;
     for (size_t i = 0; same && i < c->nsinks; i++)
-        same = !strcmp(nc->sinks[i]->name, c->sinks[i]->name) &&
-               !strcmp(nc->sinks[i]->ops->type, c->sinks[i]->ops->type);
+        same =
+            !strcmp(nc->sinks[i]->name, c->sinks[i]->name) && nc->sinks[i]->ops == c->sinks[i]->ops;
     if (!same) {
         lw_log(LW_WARN, "reload: sinks changed; restart to apply sinks, routes and notify");
         return;
     }
-    struct lw_route *r = c->routes;
-    size_t nr = c->nroutes;
-    struct lw_inhibit *ih = c->inhibits;
-    size_t ni = c->ninhibits;
-    c->routes = nc->routes, c->nroutes = nc->nroutes;
-    c->inhibits = nc->inhibits, c->ninhibits = nc->ninhibits;
-    nc->routes = r, nc->nroutes = nr; /* freed with the new config */
-    nc->inhibits = ih, nc->ninhibits = ni;
-    c->group_wait_ns = nc->group_wait_ns;
-    c->repeat_interval_ns = nc->repeat_interval_ns;
-    c->send_resolved = nc->send_resolved;
+    /* The notifier borrows c->notify: it sees the new contents from its next call on. */
+    struct lw_notify_cfg old = c->notify;
+    c->notify = nc->notify;
+    nc->notify = old; /* freed with the new config */
     c->max_age_ns = nc->max_age_ns;
     /* The workers run on: they took max_age when they started and are told the new one. */
     for (size_t i = 0; i < c->nsinks; i++)
@@ -628,7 +622,7 @@ static int run(const char *config_path)
     }
     if (engine_from_store(&d, d.rs, &d.eng) < 0)
         goto out;
-    d.notifier = lw_notifier_new(d.cfg);
+    d.notifier = lw_notifier_new(&d.cfg->notify);
     if (lw_store_load_notifs(d.st, restore_notif, d.notifier, &err) < 0) {
         lw_log(LW_ERROR, "cannot load notification states from %s: %s", d.cfg->state, err.msg);
         goto out;

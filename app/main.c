@@ -1,4 +1,4 @@
-/* main.c: the logwarden command line: dispatches to run, check, replay, test. */
+/* main.c: the logwarden command line: dispatches to run, check, replay, test, help. */
 #include "app.h"
 
 #include <string.h>
@@ -14,7 +14,8 @@ static void usage(FILE *f)
             "  replay -c CONFIG FILE...       replay logs on event time, print alerts\n"
             "  test TESTFILE...               run rule unit tests\n"
             "  status -c CONFIG               firing and pending alerts, the outbox\n"
-            "  silence add|list|expire        manage silences\n\n"
+            "  silence add|list|expire        manage silences\n"
+            "  help input|sink [TYPE]         the inputs or sinks, or one's options\n\n"
             "  --version                      print the version\n"
             "  COMMAND --help                 help for a command\n",
             LW_VERSION);
@@ -31,6 +32,8 @@ int main(int argc, char **argv)
         printf("logwarden %s\n", LW_VERSION);
         return 0;
     }
+    if (!strcmp(cmd, "help") && argc > 2)
+        return lw_cmd_help(argc - 1, argv + 1);
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
         usage(stdout);
         return 0;

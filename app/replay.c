@@ -1,6 +1,7 @@
 /* replay.c: `logwarden replay` (files through the same decoders and rules, on event time) and
  * `logwarden check` (validate config and rule files without running). */
 #include "app.h"
+#include "outbox.h"
 #include "timefmt.h"
 
 #include <errno.h>
@@ -41,9 +42,9 @@ static void on_alert(const struct lw_alert_def *def, const char *json, size_t le
     r->alerts++;
     fwrite(json, 1, len, r->out);
     fputc('\n', r->out);
-    if (r->notify && (firing || r->cfg->send_resolved)) {
+    if (r->notify && (firing || r->cfg->notify.send_resolved)) {
         size_t n;
-        size_t *sinks = lw_route_alert(r->cfg, json, len, &n);
+        size_t *sinks = lw_route_alert(&r->cfg->notify, json, len, &n);
         struct lw_buf b = {0};
         lw_buf_putc(&b, '[');
         lw_buf_append(&b, json, len);

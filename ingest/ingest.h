@@ -5,6 +5,7 @@
 #define LW_INGEST_H
 
 #include "lw.h"
+#include "lw_opts.h"
 #include "lw_yaml.h"
 
 #include <stdatomic.h>
@@ -105,9 +106,11 @@ typedef int lw_ckpt_lookup_fn(const char *input, const char *path, struct lw_pos
                               void *payload);
 
 struct lw_input_ops {
-    const char *type;        /* "file", "stdin", "syslog" */
-    const char *const *keys; /* the config keys it takes beyond the common ones */
-    /* Parses its own keys from the input's YAML map; errors go to diag. */
+    const char *type;          /* "file", "stdin", "syslog" */
+    const struct lw_opt *opts; /* the config keys it takes beyond the common ones */
+    const char *format;        /* the default `format:`; NULL: raw */
+    /* Reads its own keys from the input's YAML map (lw_input_opts with opts); errors go to
+     * diag. */
     int (*init)(struct lw_input *in, const struct lw_yaml_doc *doc, const struct lw_yaml_node *map,
                 struct lw_diag *diag);
     /* Starts reading on the loop (I/O thread). */
@@ -125,6 +128,7 @@ struct lw_input {
     const struct lw_input_ops *ops;
     char *name;
     uint32_t index;
+    const char *dir;         /* the config's folder, for relative paths; borrowed, may be NULL */
     bool from_beginning;     /* start_at: beginning */
     size_t max_line;         /* bytes */
     struct lw_queue *queue;  /* where batches go */
@@ -136,6 +140,18 @@ struct lw_input {
 
 /* The ops for a type, or NULL when the type is not built in. */
 const struct lw_input_ops *lw_input_find(const char *type);
+/* The built-in inputs, in registration order (ingest/CMakeLists.txt): i < lw_input_count(). */
+size_t lw_input_count(void);
+const struct lw_input_ops *lw_input_at(size_t i);
+/* Appends the registered type names, ", "-separated, for messages. */
+void lw_input_type_names(struct lw_buf *b);
+/* The keys every input has (read by the config), NULL-terminated. */
+extern const char *const lw_input_common_keys[];
+/* Reads an input's own keys by its table into base (the plugin's context): unknown keys
+ * (beyond the common ones) rejected, paths resolved against in->dir. Returns 0 or LW_EINVAL. */
+int lw_input_opts(struct lw_input *in, const struct lw_opt *opts, void *base,
+                  const struct lw_yaml_doc *doc, const struct lw_yaml_node *map,
+                  struct lw_diag *diag);
 
 /* ---------------------------------------------------------------- envelope decoders */
 

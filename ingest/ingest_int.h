@@ -8,9 +8,9 @@
 #define LW_BATCH_MAX_LINES 512
 #define LW_BATCH_MAX_BYTES (128u * 1024)
 
-extern const struct lw_input_ops lw_ingest__file_ops;
-extern const struct lw_input_ops lw_ingest__stdin_ops;
-extern const struct lw_input_ops lw_ingest__syslog_ops;
+/* The built-in inputs' ops (extern declarations, LW_INPUTS_BUILTIN), generated from the
+ * lw_plugin() lines of ingest/CMakeLists.txt. */
+#include "lw_inputs_builtin.h"
 
 /* Rate-limited warnings: true when a message for this limiter may be logged now (at most one
  * per interval), counting what was suppressed in *suppressed. */

@@ -1,6 +1,6 @@
 /* http.c: what the HTTP sinks share: a POST over a reused libcurl handle, the reading of its
  * status (sent, retry later, failed for good), the renderer-over-delivery frame every HTTP sink
- * is built on, and the config helpers for URLs, secrets and timeouts. */
+ * is built on, and the check of URL options (schemes, secrets in them). */
 #include "sink_http.h"
 
 #include <stdatomic.h>
@@ -175,29 +175,18 @@ int lw_http_classify(const char *sink, const struct lw_http_resp *r, int64_t *re
 
 /* ---------------------------------------------------------------- HTTP sinks */
 
-int lw_hsink_init(struct lw_sink *s, const struct lw_hsink_def *def, size_t priv_size,
-                  const struct lw_yaml_doc *doc, const struct lw_yaml_node *map,
-                  struct lw_diag *diag)
+int lw_hsink_init(struct lw_sink *s, const struct lw_hsink_def *def)
 {
     struct lw_hsink *h = lw_calloc(1, sizeof *h);
-    int64_t timeout_ns = LW_SINK_TIMEOUT_NS;
-    int rc = 0;
+    const struct lw_hsink_conf *conf = s->conf;
 
     h->def = def;
-    h->priv = lw_calloc(1, priv_size ? priv_size : 1);
+    h->priv = s->conf;
+    h->url = conf->url;
     s->ctx = h;
-    if (lw_sink_cfg_timeout(doc, map, s->name, &timeout_ns, diag) != 0)
-        rc = LW_EINVAL;
-    lw_http_init(&h->http, timeout_ns);
+    /* 0: the timeout did not parse (the sink is refused anyway). */
+    lw_http_init(&h->http, conf->timeout_ns ? conf->timeout_ns : LW_SINK_TIMEOUT_NS);
     h->http.stop_at = &s->stop_at_ns;
-
-    const struct lw_yaml_node *n = lw_yaml_get(map, "url");
-    if (lw_sink_cfg_str(doc, map, "url", s->name, !def->default_url, true, &h->url, diag) != 0)
-        rc = LW_EINVAL;
-    else if (!h->url)
-        h->url = lw_strdup(def->default_url);
-    else if (lw_sink_cfg_url(doc, n, s->name, "url", h->url, "http,https", diag) != 0)
-        rc = LW_EINVAL;
 
     if (!def->own_content_type)
         h->headers = curl_slist_append(h->headers, "Content-Type: application/json");
@@ -205,7 +194,7 @@ int lw_hsink_init(struct lw_sink *s, const struct lw_hsink_def *def, size_t priv
     h->headers = curl_slist_append(h->headers, "Expect:");
     if (!h->headers)
         lw_oom(0);
-    return rc;
+    return 0;
 }
 
 void lw_hsink_header(struct lw_hsink *h, const char *line)
@@ -285,25 +274,13 @@ void lw_hsink_free(struct lw_sink *s)
     for (struct curl_slist *l = h->headers; l; l = l->next)
         memset(l->data, 0, strlen(l->data));
     curl_slist_free_all(h->headers);
-    lw_sink_free_secret(h->url);
     if (h->def->free_priv)
         h->def->free_priv(h->priv);
-    free(h->priv);
     free(h);
     s->ctx = NULL;
 }
 
 /* ---------------------------------------------------------------- config helpers */
-
-/* Keys whose whole value is a credential: kept out of every log line and stored error. */
-static bool is_secret_key(const char *key)
-{
-    static const char *const keys[] = {"routing_key", "api_key", "bot_token", "password", NULL};
-    for (const char *const *k = keys; *k; k++)
-        if (!strcmp(*k, key))
-            return true;
-    return false;
-}
 
 /* The parts of a URL that carry credentials: the password, the query, and long path segments
  * (Slack, Discord, Teams and Telegram put their keys in the path; short ones such as /hook or
@@ -335,42 +312,10 @@ static void add_url_secrets(CURLU *u)
     curl_free(part);
 }
 
-int lw_sink_cfg_str(const struct lw_yaml_doc *doc, const struct lw_yaml_node *map, const char *key,
-                    const char *sink, bool required, bool env, char **out, struct lw_diag *diag)
+int lw_sink_opt_url(const struct lw_opt *o, void *field, const struct lw_yaml_doc *doc,
+                    const struct lw_yaml_node *n, const struct lw_opt_ctx *c, struct lw_diag *diag)
 {
-    const struct lw_yaml_node *n = lw_yaml_get(map, key);
-    const char *raw;
-    struct lw_err err = {0};
-
-    *out = NULL;
-    if (!n) {
-        if (!required)
-            return 0;
-        lw_yaml_error(doc, map, diag, "sink '%s': '%s' is required", sink, key);
-        return LW_EINVAL;
-    }
-    if (lw_yaml_str(doc, n, &raw, diag) != 0)
-        return LW_EINVAL;
-    if (!env) {
-        *out = lw_strdup(raw);
-    } else if (lw_expand_env(raw, out, &err) != 0) {
-        lw_yaml_error(doc, n, diag, "sink '%s': %s: %s", sink, key, err.msg);
-        return LW_EINVAL;
-    }
-    if (is_secret_key(key))
-        lw_secret_add(*out);
-    if (required && !**out) {
-        lw_yaml_error(doc, n, diag, "sink '%s': '%s' is empty", sink, key);
-        lw_sink_free_secret(*out);
-        *out = NULL;
-        return LW_EINVAL;
-    }
-    return 0;
-}
-
-int lw_sink_cfg_url(const struct lw_yaml_doc *doc, const struct lw_yaml_node *n, const char *sink,
-                    const char *key, const char *url, const char *schemes, struct lw_diag *diag)
-{
+    const char *url = *(char **)field, *schemes = o->arg, *key = o->key;
     CURLU *u = curl_url();
     char *scheme = NULL, names[64];
     int rc = 0;
@@ -390,7 +335,7 @@ int lw_sink_cfg_url(const struct lw_yaml_doc *doc, const struct lw_yaml_node *n,
     /* Messages never quote the URL: once expanded it may carry a token. */
     if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
-        lw_yaml_error(doc, n, diag, "sink '%s': %s is not a valid %s URL", sink, key, names);
+        lw_yaml_error(doc, n, diag, "%s: %s is not a valid %s URL", c->prefix, key, names);
         rc = LW_EINVAL;
     } else {
         bool ok = false;
@@ -403,7 +348,7 @@ int lw_sink_cfg_url(const struct lw_yaml_doc *doc, const struct lw_yaml_node *n,
             p += w + (p[w] == ',');
         }
         if (!ok) {
-            lw_yaml_error(doc, n, diag, "sink '%s': %s scheme must be %s, not %s", sink, key, names,
+            lw_yaml_error(doc, n, diag, "%s: %s scheme must be %s, not %s", c->prefix, key, names,
                           scheme);
             rc = LW_EINVAL;
         }
@@ -413,30 +358,9 @@ int lw_sink_cfg_url(const struct lw_yaml_doc *doc, const struct lw_yaml_node *n,
     return rc;
 }
 
-int lw_sink_cfg_timeout(const struct lw_yaml_doc *doc, const struct lw_yaml_node *map,
-                        const char *sink, int64_t *out, struct lw_diag *diag)
-{
-    const struct lw_yaml_node *n = lw_yaml_get(map, "timeout");
-    *out = LW_SINK_TIMEOUT_NS;
-    if (!n)
-        return 0;
-    if (lw_yaml_duration(doc, n, out, diag) != 0)
-        return LW_EINVAL;
-    if (*out < LW_NS_PER_MS) {
-        lw_yaml_error(doc, n, diag, "sink '%s': timeout must be at least 1ms", sink);
-        return LW_EINVAL;
-    }
-    return 0;
-}
-
 void lw_sink_free_secret(char *s)
 {
-    if (!s)
-        return;
-    /* Do not leave the token in freed memory. volatile: the store is not optimised away. */
-    for (volatile char *p = s; *p; p++)
-        *p = 0;
-    free(s);
+    lw_opt_free_secret(s);
 }
 
 /* ---------------------------------------------------------------- messages */

@@ -7,47 +7,54 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct lw_sink_ops *const builtin_sinks[] = {
-    &lw_sink_stdout_ops,    &lw_sink_file_ops,         &lw_sink_webhook_ops,  &lw_sink_slack_ops,
-    &lw_sink_pagerduty_ops, &lw_sink_alertmanager_ops, &lw_sink_email_ops,    &lw_sink_teams_ops,
-    &lw_sink_discord_ops,   &lw_sink_telegram_ops,     &lw_sink_opsgenie_ops,
-};
+/* One per lw_plugin(sink ...) line of sinks/CMakeLists.txt, in that order. */
+static const struct lw_sink_ops *const builtin_sinks[] = {LW_SINKS_BUILTIN};
+#define NBUILTIN (sizeof builtin_sinks / sizeof builtin_sinks[0])
+
+size_t lw_sink_count(void)
+{
+    return NBUILTIN;
+}
+
+const struct lw_sink_ops *lw_sink_at(size_t i)
+{
+    return i < NBUILTIN ? builtin_sinks[i] : NULL;
+}
+
+void lw_sink_type_names(struct lw_buf *b)
+{
+    for (size_t i = 0; i < NBUILTIN; i++)
+        lw_buf_printf(b, "%s%s", i ? ", " : "", builtin_sinks[i]->type);
+}
 
 const struct lw_sink_ops *lw_sink_find(const char *type)
 {
     if (!type)
         return NULL;
-    for (size_t i = 0; i < sizeof builtin_sinks / sizeof builtin_sinks[0]; i++)
+    for (size_t i = 0; i < NBUILTIN; i++)
         if (strcmp(builtin_sinks[i]->type, type) == 0)
             return builtin_sinks[i];
     return NULL;
 }
 
-/* Checks the keys, then lets the sink parse them. Both run even when the first finds a problem,
- * so that `check` reports every error of the map at once. On failure the half-built sink goes
- * through lw_sink_free: each ops->free copes with whatever init left behind. */
-struct lw_sink *lw_sink_new(const struct lw_sink_ops *ops, const char *name,
+/* Reads the sink's options, then lets the sink check and derive what its table cannot. Both run
+ * even when the first finds a problem, so that `check` reports every error of the map at once.
+ * On failure the half-built sink goes through lw_sink_free: each ops->free copes with whatever
+ * init left behind. */
+struct lw_sink *lw_sink_new(const struct lw_sink_ops *ops, const char *name, const char *dir,
                             const struct lw_yaml_doc *doc, const struct lw_yaml_node *map,
                             struct lw_diag *diag)
 {
-    const char *allowed[32] = {"name", "type"};
-    size_t na = 2;
+    static const char *const common[] = {"name", "type", NULL};
     char what[160];
-    int bad;
-
-    for (const char *const *k = ops->keys; k && *k; k++) {
-        /* Our own tables: more keys than room is a programming error. */
-        if (na + 1 >= sizeof allowed / sizeof allowed[0])
-            break;
-        allowed[na++] = *k;
-    }
-    allowed[na] = NULL;
     snprintf(what, sizeof what, "sink '%s'", name);
-    bad = lw_yaml_check_keys(doc, map, allowed, what, diag);
 
     struct lw_sink *s = lw_calloc(1, sizeof *s);
     s->ops = ops;
     s->name = lw_strdup(name);
+    s->conf = lw_calloc(1, ops->conf_size ? ops->conf_size : 1);
+    struct lw_opt_ctx c = {.dir = dir, .what = what, .prefix = what, .skip = common, .payload = s};
+    int bad = lw_opts_apply(ops->opts, s->conf, doc, map, &c, diag);
     if (ops->init(s, doc, map, diag) != 0 || bad) {
         lw_sink_free(s);
         return NULL;
@@ -61,6 +68,9 @@ void lw_sink_free(struct lw_sink *s)
         return;
     if (s->ops && s->ops->free)
         s->ops->free(s);
+    if (s->ops)
+        lw_opts_free(s->ops->opts, s->conf);
+    free(s->conf);
     free(s->name);
     free(s);
 }

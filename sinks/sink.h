@@ -4,6 +4,7 @@
 #define LW_SINK_H
 
 #include "lw.h"
+#include "lw_opts.h"
 #include "lw_yaml.h"
 
 struct lw_sink;
@@ -26,10 +27,13 @@ void lw_sink_msgs_free(struct lw_sink_msgs *m);
  * object) into its payload and delivers it. deliver is called from the sink's own worker
  * thread and may block (with timeouts); it never logs secrets. */
 struct lw_sink_ops {
-    const char *type;        /* "stdout", "file", "webhook", "slack", ... */
-    const char *const *keys; /* config keys beyond name and type */
-    bool local;              /* writes locally (stdout, file): needs no lw_sinks_global_init */
-    /* Parses its keys (with ${ENV} expanded where documented); errors go to diag. */
+    const char *type;          /* "stdout", "file", "webhook", "slack", ... */
+    const struct lw_opt *opts; /* config keys beyond name and type: the settings in s->conf */
+    size_t conf_size;          /* the settings struct opts are read into */
+    bool local;                /* writes locally (stdout, file): needs no lw_sinks_global_init */
+    /* Runs after opts were read into s->conf (also when that failed: fields may be unset), for
+     * what a table cannot say (checks across keys, derived values); errors go to diag at the
+     * keys of map. */
     int (*init)(struct lw_sink *s, const struct lw_yaml_doc *doc, const struct lw_yaml_node *map,
                 struct lw_diag *diag);
     /* Delivers one notification. Returns LW_OK (sent), LW_EAGAIN (a temporary failure: retry
@@ -42,11 +46,15 @@ struct lw_sink_ops {
      * order). Returns 0, or LW_EINVAL when the notification is malformed (err says why). */
     int (*render)(struct lw_sink *s, const char *alerts_json, size_t len, struct lw_sink_msgs *out,
                   struct lw_err *err);
+    /* Firing alerts are sent to it again at least this often, whatever repeat_interval says
+     * (0: repeat_interval alone). */
+    int64_t resend_ns;
 };
 
 struct lw_sink {
     const struct lw_sink_ops *ops;
     char *name;
+    void *conf; /* the settings ops->opts read; owned by the registry (lw_sink_new/free) */
     void *ctx;
     /* Set (monotonic ns) when the daemon stops: a request still in flight then is cut short
      * (a temporary failure: the notification stays in the outbox). 0: none. */
@@ -55,25 +63,23 @@ struct lw_sink {
 
 const struct lw_sink_ops *lw_sink_find(const char *type);
 
-/* Creates a sink from its YAML map (type and name already validated by the caller).
- * Returns NULL and reports to diag on error. Free with lw_sink_free. */
-struct lw_sink *lw_sink_new(const struct lw_sink_ops *ops, const char *name,
+/* The built-in sinks, in registration order (sinks/CMakeLists.txt): i < lw_sink_count(). */
+size_t lw_sink_count(void);
+const struct lw_sink_ops *lw_sink_at(size_t i);
+/* Appends the registered type names, ", "-separated, for messages. */
+void lw_sink_type_names(struct lw_buf *b);
+
+/* Creates a sink from its YAML map (type and name already validated by the caller); relative
+ * paths start at dir (the config's folder; NULL: as written). Returns NULL and reports to diag
+ * on error. Free with lw_sink_free. */
+struct lw_sink *lw_sink_new(const struct lw_sink_ops *ops, const char *name, const char *dir,
                             const struct lw_yaml_doc *doc, const struct lw_yaml_node *map,
                             struct lw_diag *diag);
 void lw_sink_free(struct lw_sink *s);
 
-/* The built-in sinks, as lw_sink_find returns them. */
-extern const struct lw_sink_ops lw_sink_stdout_ops;
-extern const struct lw_sink_ops lw_sink_file_ops;
-extern const struct lw_sink_ops lw_sink_webhook_ops;
-extern const struct lw_sink_ops lw_sink_slack_ops;
-extern const struct lw_sink_ops lw_sink_pagerduty_ops;
-extern const struct lw_sink_ops lw_sink_alertmanager_ops;
-extern const struct lw_sink_ops lw_sink_email_ops;
-extern const struct lw_sink_ops lw_sink_teams_ops;
-extern const struct lw_sink_ops lw_sink_discord_ops;
-extern const struct lw_sink_ops lw_sink_telegram_ops;
-extern const struct lw_sink_ops lw_sink_opsgenie_ops;
+/* The built-in sinks' ops (extern declarations, LW_SINKS_BUILTIN), generated from the lw_plugin()
+ * lines of sinks/CMakeLists.txt. */
+#include "lw_sinks_builtin.h"
 
 /* Renders a notification with the sink's renderer (see lw_sink_ops.render). *out is the
  * caller's (free with lw_sink_msgs_free). LW_EINVAL when the sink has none. */

@@ -1,6 +1,7 @@
 /* sink_http.h: internal to sinks/: the HTTP machinery the HTTP sinks share (one reused libcurl
- * handle per sink, POST, response capture, status classification), config helpers, and what
- * renderers use to read alert objects and keep within a receiver's documented limits. */
+ * handle per sink, POST, response capture, status classification), the options they share
+ * (LW_HSINK_OPTS, the URL check), and what renderers use to read alert objects and keep within a
+ * receiver's documented limits. */
 #ifndef LW_SINK_HTTP_H
 #define LW_SINK_HTTP_H
 
@@ -11,6 +12,7 @@
 #include <pthread.h>
 
 #define LW_SINK_TIMEOUT_NS (10 * LW_NS_PER_SEC) /* the `timeout` key's default */
+#define LW_SINK_TIMEOUT_DEF "10s"               /* the same, as the option table writes it */
 #define LW_HTTP_BODY_KEEP 1024                  /* response bytes kept for classification */
 #define LW_HTTP_BODY_SHOW 200                   /* of which an error message quotes this many */
 #define LW_HTTP_RETRY_AFTER_MAX_S (24 * 3600)   /* a server asking for more is capped */
@@ -52,10 +54,37 @@ int lw_http_classify(const char *sink, const struct lw_http_resp *r, int64_t *re
 
 /* ---------------------------------------------------------------- HTTP sinks */
 
+/* The options every HTTP sink has. Its settings struct (lw_sink_ops.conf_size) starts with one,
+ * named http, and its table starts with LW_HSINK_OPTS. */
+struct lw_hsink_conf {
+    char *url; /* ${ENV} expanded; may hold a secret: never logged */
+    int64_t timeout_ns;
+};
+
+/* The check of a URL row: it parses and has one of the schemes o->arg lists ("http,https");
+ * its secret parts are registered for redaction. Messages never quote the URL. */
+lw_opt_parse_fn lw_sink_opt_url;
+
+/* The common block of an HTTP sink's table: `url` (the default, or LW_OPT_REQUIRED in flags when
+ * there is none) and `timeout`. T is the sink's settings struct. */
+#define LW_HSINK_OPTS(T, url_def, url_flags, url_help)                                             \
+    {.key = "url",                                                                                 \
+     .type = LW_OPT_URL,                                                                           \
+     .def = (url_def),                                                                             \
+     .off = offsetof(T, http.url),                                                                 \
+     .help = (url_help),                                                                           \
+     .flags = (url_flags),                                                                         \
+     .arg = "http,https",                                                                          \
+     .check = lw_sink_opt_url},                                                                    \
+    {                                                                                              \
+        .key = "timeout", .type = LW_OPT_DURATION, .def = LW_SINK_TIMEOUT_DEF,                     \
+        .off = offsetof(T, http.timeout_ns),                                                       \
+        .help = "limit of each request, connecting included (at least 1ms)", .min = LW_NS_PER_MS   \
+    }
+
 /* An HTTP sink is a renderer (alerts -> requests) over shared delivery. */
 struct lw_hsink_def {
-    const char *default_url; /* NULL: `url` is required */
-    bool own_content_type;   /* the sink adds Content-Type itself (else: application/json) */
+    bool own_content_type; /* the sink adds Content-Type itself (else: application/json) */
     /* Appends the requests for a notification to out: alerts is the parsed and checked array,
      * json[0..len) its text as given. */
     int (*render)(const struct lw_sink *s, json_t *alerts, const char *json, size_t len,
@@ -63,27 +92,25 @@ struct lw_hsink_def {
     /* NULL: lw_http_classify. */
     int (*classify)(const struct lw_sink *s, const struct lw_http_resp *r, int64_t *retry_after_ns,
                     struct lw_err *err);
+    /* Frees what init derived into priv (not the options: the registry frees those). */
     void (*free_priv)(void *priv);
 };
 
 struct lw_hsink {
     const struct lw_hsink_def *def;
-    char *url;                  /* ${ENV} expanded; may hold a secret: never logged */
+    const char *url;            /* the settings' url (borrowed): may hold a secret */
     struct curl_slist *headers; /* Content-Type, Expect, then the sink's own */
     struct lw_http_client http;
     /* A notification of several requests that failed half way: the next attempt at the same
      * notification starts where it stopped, so receivers see each request once. Under lock. */
     uint64_t resume_hash;
     size_t resume_done;
-    void *priv; /* the sink's own settings */
+    void *priv; /* the sink's settings (s->conf, borrowed): struct lw_hsink_conf first */
 };
 
-/* Creates s->ctx as an lw_hsink: parses `url` (or takes def->default_url) and `timeout`;
- * priv_size bytes of zeroed settings at h->priv. Errors go to diag; returns 0 or LW_EINVAL
- * (s->ctx is set either way, for lw_hsink_free). */
-int lw_hsink_init(struct lw_sink *s, const struct lw_hsink_def *def, size_t priv_size,
-                  const struct lw_yaml_doc *doc, const struct lw_yaml_node *map,
-                  struct lw_diag *diag);
+/* Creates s->ctx as an lw_hsink over the settings in s->conf (url and timeout read by the
+ * table's LW_HSINK_OPTS). Returns 0 (s->ctx is set, for lw_hsink_free). */
+int lw_hsink_init(struct lw_sink *s, const struct lw_hsink_def *def);
 /* Adds a request header line ("Name: value"); it may hold a secret. */
 void lw_hsink_header(struct lw_hsink *h, const char *line);
 int lw_hsink_deliver(struct lw_sink *s, const char *alerts_json, size_t len,
@@ -99,17 +126,6 @@ static inline void *lw_hsink_priv(const struct lw_sink *s)
 
 /* ---------------------------------------------------------------- config helpers */
 
-/* A string key: absent is fine unless required; with env, ${VAR} is expanded (a missing
- * variable is reported by name, never a value). *out is the caller's, NULL when absent. */
-int lw_sink_cfg_str(const struct lw_yaml_doc *doc, const struct lw_yaml_node *map, const char *key,
-                    const char *sink, bool required, bool env, char **out, struct lw_diag *diag);
-/* Checks url (the value of key) parses and has one of the schemes (comma-separated, e.g.
- * "http,https"). Messages never quote the URL. */
-int lw_sink_cfg_url(const struct lw_yaml_doc *doc, const struct lw_yaml_node *n, const char *sink,
-                    const char *key, const char *url, const char *schemes, struct lw_diag *diag);
-/* `timeout` (default LW_SINK_TIMEOUT_NS, at least 1ms). */
-int lw_sink_cfg_timeout(const struct lw_yaml_doc *doc, const struct lw_yaml_node *map,
-                        const char *sink, int64_t *out, struct lw_diag *diag);
 /* Overwrites and frees a string that may hold a secret. */
 void lw_sink_free_secret(char *s);
 

@@ -39,8 +39,7 @@ struct ffile {
 };
 
 struct file_ctx {
-    char **globs;
-    size_t nglobs;
+    struct lw_opt_list globs; /* `paths` */
     int64_t poll_ns;
     int64_t max_files;
     uv_loop_t *loop;
@@ -54,7 +53,27 @@ struct file_ctx {
     struct lw_ratelimit rl;
 };
 
-static const char *const file_keys[] = {"paths", "poll_interval", "max_files", NULL};
+static const struct lw_opt file_opts[] = {
+    {.key = "paths",
+     .type = LW_OPT_LIST,
+     .type_name = "paths",
+     .off = offsetof(struct file_ctx, globs),
+     .flags = LW_OPT_REQUIRED | LW_OPT_NOENV | LW_OPT_PATHS,
+     .help = "files to follow: a path or glob, or a list of them (relative: to the config)"},
+    {.key = "poll_interval",
+     .type = LW_OPT_DURATION,
+     .def = "250ms",
+     .off = offsetof(struct file_ctx, poll_ns),
+     .min = LW_NS_PER_MS,
+     .help = "how often the globs are matched again and the files checked for growth"},
+    {.key = "max_files",
+     .type = LW_OPT_INT,
+     .def = "1024",
+     .off = offsetof(struct file_ctx, max_files),
+     .min = 1,
+     .help = "files followed at once at most; more are skipped with a warning"},
+    {.type = LW_OPT_END},
+};
 
 /* ---------------------------------------------------------------- batches */
 
@@ -288,14 +307,14 @@ static bool ffile_done(struct ffile *f, int64_t now)
 
 static void file_scan(struct lw_input *in, struct file_ctx *ctx)
 {
-    for (size_t i = 0; i < ctx->nglobs; i++) {
+    for (size_t i = 0; i < ctx->globs.n; i++) {
         glob_t g;
-        int rc = glob(ctx->globs[i], GLOB_NOSORT, NULL, &g);
+        int rc = glob(ctx->globs.v[i], GLOB_NOSORT, NULL, &g);
         if (rc == GLOB_NOMATCH)
             continue;
         if (rc != 0) {
             if (lw_ingest__ratelimit(&ctx->rl, FILE_WARN_EVERY))
-                lw_log(LW_WARN, "[input:%s] glob %s failed", in->name, ctx->globs[i]);
+                lw_log(LW_WARN, "[input:%s] glob %s failed", in->name, ctx->globs.v[i]);
             continue;
         }
         for (size_t j = 0; j < g.gl_pathc; j++) {
@@ -363,9 +382,7 @@ static void file_free(struct lw_input *in)
         ffile_free(ctx->files);
         ctx->files = next;
     }
-    for (size_t i = 0; i < ctx->nglobs; i++)
-        free(ctx->globs[i]);
-    free(ctx->globs);
+    lw_opts_free(file_opts, ctx);
     free(ctx->buf);
     free(ctx);
     in->ctx = NULL;
@@ -375,57 +392,8 @@ static int file_init(struct lw_input *in, const struct lw_yaml_doc *doc,
                      const struct lw_yaml_node *map, struct lw_diag *diag)
 {
     struct file_ctx *ctx = lw_calloc(1, sizeof *ctx);
-    int rc = LW_OK;
     in->ctx = ctx;
-    ctx->poll_ns = 250 * LW_NS_PER_MS;
-    ctx->max_files = 1024;
-
-    const struct lw_yaml_node *n = lw_yaml_get(map, "paths");
-    const char **list = NULL;
-    size_t count = 0;
-    if (!n) {
-        lw_yaml_error(doc, map, diag, "input %s: file input needs `paths`", in->name);
-        rc = LW_EINVAL;
-    } else if (lw_yaml_strlist(doc, n, &list, &count, diag) != 0) {
-        rc = LW_EINVAL;
-    } else if (count == 0) {
-        lw_yaml_error(doc, n, diag, "input %s: `paths` is empty", in->name);
-        rc = LW_EINVAL;
-    } else {
-        ctx->globs = lw_calloc(count, sizeof *ctx->globs);
-        for (size_t i = 0; i < count; i++) {
-            if (!list[i][0]) {
-                lw_yaml_error(doc, n->type == LW_YAML_SEQ ? n->items[i] : n, diag,
-                              "input %s: empty path", in->name);
-                rc = LW_EINVAL;
-            }
-            ctx->globs[ctx->nglobs++] = lw_strdup(list[i]);
-        }
-    }
-    free(list);
-
-    if ((n = lw_yaml_get(map, "poll_interval"))) {
-        int64_t ns;
-        if (lw_yaml_duration(doc, n, &ns, diag) != 0) {
-            rc = LW_EINVAL;
-        } else if (ns < LW_NS_PER_MS) {
-            lw_yaml_error(doc, n, diag, "poll_interval must be at least 1ms");
-            rc = LW_EINVAL;
-        } else {
-            ctx->poll_ns = ns;
-        }
-    }
-    if ((n = lw_yaml_get(map, "max_files"))) {
-        int64_t v;
-        if (lw_yaml_int(doc, n, &v, diag) != 0) {
-            rc = LW_EINVAL;
-        } else if (v < 1) {
-            lw_yaml_error(doc, n, diag, "max_files must be at least 1");
-            rc = LW_EINVAL;
-        } else {
-            ctx->max_files = v;
-        }
-    }
+    int rc = lw_input_opts(in, file_opts, ctx, doc, map, diag);
     if (rc != LW_OK)
         file_free(in);
     return rc;
@@ -477,7 +445,7 @@ static void file_resume(struct lw_input *in)
 
 const struct lw_input_ops lw_ingest__file_ops = {
     .type = "file",
-    .keys = file_keys,
+    .opts = file_opts,
     .init = file_init,
     .start = file_start,
     .stop = file_stop,

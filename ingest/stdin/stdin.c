@@ -24,7 +24,7 @@ struct stdin_ctx {
     int64_t recv_ns;
 };
 
-static const char *const stdin_keys[] = {NULL};
+static const struct lw_opt stdin_opts[] = {{.type = LW_OPT_END}};
 
 /* Pushes the current batch (blocking); false when the queue is closed. */
 static bool stdin_push(struct stdin_ctx *ctx, bool eof)
@@ -114,7 +114,7 @@ static int stdin_init(struct lw_input *in, const struct lw_yaml_doc *doc,
     atomic_init(&ctx->stop, false);
     lw_linecut_init(&ctx->lc, in->max_line, 0);
     in->ctx = ctx;
-    return LW_OK;
+    return lw_input_opts(in, stdin_opts, ctx, doc, map, diag);
 }
 
 static int stdin_start(struct lw_input *in, uv_loop_t *loop, struct lw_err *err)
@@ -153,7 +153,7 @@ static void stdin_free(struct lw_input *in)
 
 const struct lw_input_ops lw_ingest__stdin_ops = {
     .type = "stdin",
-    .keys = stdin_keys,
+    .opts = stdin_opts,
     .init = stdin_init,
     .start = stdin_start,
     .stop = stdin_stop,

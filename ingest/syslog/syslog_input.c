@@ -64,6 +64,7 @@ struct syslog_ctx {
     struct listener *lis;
     size_t nlis;
     size_t max_msg;
+    int64_t max_msg_opt; /* `max_message_bytes`, as the table reads it */
     int64_t max_conns;
     int64_t idle_ns; /* 0: never close idle connections */
     uv_loop_t *loop;
@@ -78,9 +79,6 @@ struct syslog_ctx {
     size_t dcap;
     struct lw_ratelimit rl_drop, rl_err, rl_conn;
 };
-
-static const char *const syslog_keys[] = {"listen", "max_message_bytes", "max_connections",
-                                          "idle_timeout", NULL};
 
 /* ---------------------------------------------------------------- batches */
 
@@ -627,79 +625,85 @@ static void syslog_free(struct lw_input *in)
     in->ctx = NULL;
 }
 
+/* Reads `listen`: one address or a list, each parsed into a listener. */
+static int parse_listen(const struct lw_opt *o, void *field, const struct lw_yaml_doc *doc,
+                        const struct lw_yaml_node *n, const struct lw_opt_ctx *c,
+                        struct lw_diag *diag)
+{
+    struct syslog_ctx *ctx =
+        (struct syslog_ctx *)((char *)field - offsetof(struct syslog_ctx, lis));
+    int rc = LW_OK;
+    if (n->type != LW_YAML_SCALAR && n->type != LW_YAML_SEQ) {
+        lw_yaml_error(doc, n, diag, "expected a list of addresses");
+        return LW_EINVAL;
+    }
+    size_t count = n->type == LW_YAML_SEQ ? n->n : 1;
+    if (!count) {
+        lw_yaml_error(doc, n, diag, "%s: `listen` is empty", c->prefix);
+        rc = LW_EINVAL;
+    }
+    ctx->lis = lw_calloc(count ? count : 1, sizeof *ctx->lis);
+    for (size_t i = 0; i < count; i++) {
+        const struct lw_yaml_node *item = n->type == LW_YAML_SEQ ? n->items[i] : n;
+        struct listener *l = &ctx->lis[ctx->nlis];
+        const char *why = NULL;
+        if (item->type != LW_YAML_SCALAR) {
+            lw_yaml_error(doc, item, diag, "expected an address such as udp://127.0.0.1:514");
+            rc = LW_EINVAL;
+            continue;
+        }
+        if (lis_parse(l, item->str, &why) != 0) {
+            lw_yaml_error(doc, item, diag, "%s: %s", item->str, why);
+            free(l->path);
+            l->path = NULL;
+            rc = LW_EINVAL;
+            continue;
+        }
+        l->url = lw_strdup(item->str);
+        l->ctx = ctx;
+        ctx->nlis++;
+    }
+    return rc;
+}
+
+static const struct lw_opt syslog_opts[] = {
+    {.key = "listen",
+     .type = LW_OPT_LIST,
+     .type_name = "addresses",
+     .off = offsetof(struct syslog_ctx, lis),
+     .flags = LW_OPT_REQUIRED,
+     .parse = parse_listen,
+     .help =
+         "where to listen: udp://HOST:PORT, tcp://HOST:PORT, unix:///PATH, unix-stream:///PATH"},
+    {.key = "max_message_bytes",
+     .type = LW_OPT_INT,
+     .def = "65536",
+     .off = offsetof(struct syslog_ctx, max_msg_opt),
+     .min = 64,
+     .max = 16 * 1024 * 1024,
+     .help = "longer messages are cut (and counted)"},
+    {.key = "max_connections",
+     .type = LW_OPT_INT,
+     .def = "256",
+     .off = offsetof(struct syslog_ctx, max_conns),
+     .min = 1,
+     .help = "stream connections at once at most; more are refused"},
+    {.key = "idle_timeout",
+     .type = LW_OPT_DURATION,
+     .def = "5m",
+     .off = offsetof(struct syslog_ctx, idle_ns),
+     .help = "a stream connection silent this long is closed (0: never)"},
+    {.type = LW_OPT_END},
+};
+
 static int syslog_init(struct lw_input *in, const struct lw_yaml_doc *doc,
                        const struct lw_yaml_node *map, struct lw_diag *diag)
 {
     struct syslog_ctx *ctx = lw_calloc(1, sizeof *ctx);
-    int rc = LW_OK;
     in->ctx = ctx;
     ctx->in = in;
-    ctx->max_msg = 65536;
-    ctx->max_conns = 256;
-    ctx->idle_ns = 300 * LW_NS_PER_SEC;
-
-    const struct lw_yaml_node *n = lw_yaml_get(map, "listen");
-    if (!n) {
-        lw_yaml_error(doc, map, diag, "input %s: syslog input needs `listen`", in->name);
-        rc = LW_EINVAL;
-    } else if (n->type != LW_YAML_SCALAR && n->type != LW_YAML_SEQ) {
-        lw_yaml_error(doc, n, diag, "expected a list of addresses");
-        rc = LW_EINVAL;
-    } else {
-        size_t count = n->type == LW_YAML_SEQ ? n->n : 1;
-        if (!count) {
-            lw_yaml_error(doc, n, diag, "input %s: `listen` is empty", in->name);
-            rc = LW_EINVAL;
-        }
-        ctx->lis = lw_calloc(count ? count : 1, sizeof *ctx->lis);
-        for (size_t i = 0; i < count; i++) {
-            const struct lw_yaml_node *item = n->type == LW_YAML_SEQ ? n->items[i] : n;
-            struct listener *l = &ctx->lis[ctx->nlis];
-            const char *why = NULL;
-            if (item->type != LW_YAML_SCALAR) {
-                lw_yaml_error(doc, item, diag, "expected an address such as udp://127.0.0.1:514");
-                rc = LW_EINVAL;
-                continue;
-            }
-            if (lis_parse(l, item->str, &why) != 0) {
-                lw_yaml_error(doc, item, diag, "%s: %s", item->str, why);
-                free(l->path);
-                l->path = NULL;
-                rc = LW_EINVAL;
-                continue;
-            }
-            l->url = lw_strdup(item->str);
-            l->ctx = ctx;
-            ctx->nlis++;
-        }
-    }
-    int64_t v;
-    if ((n = lw_yaml_get(map, "max_message_bytes"))) {
-        if (lw_yaml_int(doc, n, &v, diag) != 0) {
-            rc = LW_EINVAL;
-        } else if (v < 64 || v > 16 * 1024 * 1024) {
-            lw_yaml_error(doc, n, diag, "max_message_bytes must be from 64 to 16777216");
-            rc = LW_EINVAL;
-        } else {
-            ctx->max_msg = (size_t)v;
-        }
-    }
-    if ((n = lw_yaml_get(map, "max_connections"))) {
-        if (lw_yaml_int(doc, n, &v, diag) != 0) {
-            rc = LW_EINVAL;
-        } else if (v < 1) {
-            lw_yaml_error(doc, n, diag, "max_connections must be at least 1");
-            rc = LW_EINVAL;
-        } else {
-            ctx->max_conns = v;
-        }
-    }
-    if ((n = lw_yaml_get(map, "idle_timeout"))) {
-        if (lw_yaml_duration(doc, n, &v, diag) != 0)
-            rc = LW_EINVAL;
-        else
-            ctx->idle_ns = v;
-    }
+    int rc = lw_input_opts(in, syslog_opts, ctx, doc, map, diag);
+    ctx->max_msg = (size_t)ctx->max_msg_opt;
     if (rc != LW_OK)
         syslog_free(in);
     return rc;
@@ -777,7 +781,8 @@ static void syslog_resume(struct lw_input *in)
 
 const struct lw_input_ops lw_ingest__syslog_ops = {
     .type = "syslog",
-    .keys = syslog_keys,
+    .opts = syslog_opts,
+    .format = "syslog",
     .init = syslog_init,
     .start = syslog_start,
     .stop = syslog_stop,

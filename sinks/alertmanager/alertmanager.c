@@ -7,11 +7,22 @@
 #include <string.h>
 
 struct alertmanager {
-    char *endpoint;      /* {url}/api/v2/alerts */
+    struct lw_hsink_conf http;
     char *generator_url; /* optional */
+    char *endpoint;      /* {url}/api/v2/alerts */
 };
 
-static const char *const am_keys[] = {"url", "generator_url", "timeout", NULL};
+static const struct lw_opt am_opts[] = {
+    LW_HSINK_OPTS(struct alertmanager, NULL, LW_OPT_REQUIRED,
+                  "Alertmanager's base URL (with its route prefix, if any)"),
+    {.key = "generator_url",
+     .type = LW_OPT_URL,
+     .off = offsetof(struct alertmanager, generator_url),
+     .arg = "http,https",
+     .check = lw_sink_opt_url,
+     .help = "each alert's generatorURL (e.g. the dashboard)"},
+    {.type = LW_OPT_END},
+};
 
 /* Alertmanager 0.25+ accepts UTF-8 names only with a feature flag; the classic rule is
  * [a-zA-Z_][a-zA-Z0-9_]*. Other characters become '_' (and a leading digit gets one before it). */
@@ -99,7 +110,6 @@ static void am_free_priv(void *priv)
 {
     struct alertmanager *am = priv;
     lw_sink_free_secret(am->endpoint);
-    free(am->generator_url);
 }
 
 static const struct lw_hsink_def am_def = {
@@ -110,7 +120,7 @@ static const struct lw_hsink_def am_def = {
 static int am_init(struct lw_sink *s, const struct lw_yaml_doc *doc, const struct lw_yaml_node *map,
                    struct lw_diag *diag)
 {
-    int rc = lw_hsink_init(s, &am_def, sizeof(struct alertmanager), doc, map, diag);
+    int rc = lw_hsink_init(s, &am_def);
     struct lw_hsink *h = s->ctx;
     struct alertmanager *am = h->priv;
     if (h->url) {
@@ -123,21 +133,17 @@ static int am_init(struct lw_sink *s, const struct lw_yaml_doc *doc, const struc
         lw_buf_puts(&b, "/api/v2/alerts");
         am->endpoint = lw_buf_steal(&b);
     }
-    if (lw_sink_cfg_str(doc, map, "generator_url", s->name, false, true, &am->generator_url,
-                        diag) != 0)
-        rc = LW_EINVAL;
-    else if (am->generator_url &&
-             lw_sink_cfg_url(doc, lw_yaml_get(map, "generator_url"), s->name, "generator_url",
-                             am->generator_url, "http,https", diag) != 0)
-        rc = LW_EINVAL;
     return rc;
 }
 
 const struct lw_sink_ops lw_sink_alertmanager_ops = {
     .type = "alertmanager",
-    .keys = am_keys,
+    .opts = am_opts,
+    .conf_size = sizeof(struct alertmanager),
     .init = am_init,
     .deliver = lw_hsink_deliver,
     .free = lw_hsink_free,
     .render = lw_hsink_render,
+    /* Alertmanager resolves an alert it has not heard of for resolve_timeout (5m by default). */
+    .resend_ns = 60 * LW_NS_PER_SEC,
 };

@@ -15,7 +15,15 @@
 #define DISCORD_TOTAL_MAX 6000 /* title, description, fields, footer of all embeds together */
 #define DISCORD_CONTENT_MAX 2000
 
-static const char *const discord_keys[] = {"url", "timeout", NULL};
+/* The sink's settings: the common HTTP block only. */
+struct discord {
+    struct lw_hsink_conf http;
+};
+
+static const struct lw_opt discord_opts[] = {
+    LW_HSINK_OPTS(struct discord, NULL, LW_OPT_REQUIRED, "the channel webhook's URL"),
+    {.type = LW_OPT_END},
+};
 
 static size_t chars(const char *s)
 {
@@ -123,12 +131,13 @@ static const struct lw_hsink_def discord_def = {
 static int discord_init(struct lw_sink *s, const struct lw_yaml_doc *doc,
                         const struct lw_yaml_node *map, struct lw_diag *diag)
 {
-    return lw_hsink_init(s, &discord_def, 0, doc, map, diag);
+    return lw_hsink_init(s, &discord_def);
 }
 
 const struct lw_sink_ops lw_sink_discord_ops = {
     .type = "discord",
-    .keys = discord_keys,
+    .opts = discord_opts,
+    .conf_size = sizeof(struct discord),
     .init = discord_init,
     .deliver = lw_hsink_deliver,
     .free = lw_hsink_free,

@@ -11,18 +11,82 @@
 
 /* TLS: smtps:// is TLS from the start; smtp:// upgrades with STARTTLS as `starttls` says. */
 struct email {
-    char *url;                  /* smtp:// or smtps://, ${ENV} expanded */
-    char *from;                 /* the From header as configured: "addr" or "Name <addr>" */
+    /* The options (email_opts). */
+    char *url;                 /* smtp:// or smtps://, ${ENV} expanded */
+    char *from;                /* the From header as configured: "addr" or "Name <addr>" */
+    struct lw_opt_list to;     /* as configured */
+    char *username, *password; /* optional; the password is a secret */
+    int starttls;              /* enum starttls */
+    int64_t timeout_ns;
+    /* Derived by email_init. */
+    long use_ssl;               /* CURLUSESSL_* */
     char *mail_from;            /* "<addr>" for MAIL FROM */
     struct curl_slist *rcpt;    /* "<addr>" each, for RCPT TO */
     char *to_header;            /* "a, b" */
-    char *username, *password;  /* optional; the password is a secret */
-    long use_ssl;               /* CURLUSESSL_* */
     struct lw_http_client http; /* the handle (SMTP here), its lock and timeout */
 };
 
-static const char *const email_keys[] = {"smtp",     "from",     "to",      "username",
-                                         "password", "starttls", "timeout", NULL};
+enum starttls { STARTTLS_REQUIRE, STARTTLS_TRY, STARTTLS_NEVER }; /* 0: the default */
+
+/* starttls: true (require it: credentials and alerts never go in clear), try (use it when the
+ * server offers it), false (never). */
+static int parse_starttls(const struct lw_opt *o, void *field, const struct lw_yaml_doc *doc,
+                          const struct lw_yaml_node *n, const struct lw_opt_ctx *c,
+                          struct lw_diag *diag)
+{
+    int *starttls = field;
+    bool on = true;
+    if (n->type == LW_YAML_SCALAR && strcmp(n->str, "try") == 0) {
+        *starttls = STARTTLS_TRY;
+        return 0;
+    }
+    if (lw_yaml_bool(doc, n, &on, diag) != 0)
+        return LW_EINVAL;
+    *starttls = on ? STARTTLS_REQUIRE : STARTTLS_NEVER;
+    return 0;
+}
+
+static const struct lw_opt email_opts[] = {
+    {.key = "smtp",
+     .type = LW_OPT_URL,
+     .off = offsetof(struct email, url),
+     .flags = LW_OPT_REQUIRED,
+     .arg = "smtp,smtps",
+     .check = lw_sink_opt_url,
+     .help = "the mail server: smtp://host:587 (STARTTLS) or smtps://host:465"},
+    {.key = "from",
+     .type = LW_OPT_STRING,
+     .off = offsetof(struct email, from),
+     .flags = LW_OPT_REQUIRED | LW_OPT_NOENV,
+     .help = "the sender: addr or \"Name <addr>\""},
+    {.key = "to",
+     .type = LW_OPT_LIST,
+     .off = offsetof(struct email, to),
+     .flags = LW_OPT_REQUIRED | LW_OPT_NOENV,
+     .help = "the recipients: one address or a list"},
+    {.key = "username",
+     .type = LW_OPT_STRING,
+     .off = offsetof(struct email, username),
+     .help = "for SMTP AUTH"},
+    {.key = "password",
+     .type = LW_OPT_SECRET,
+     .off = offsetof(struct email, password),
+     .help = "for SMTP AUTH"},
+    {.key = "starttls",
+     .type = LW_OPT_BOOL,
+     .type_name = "bool|try",
+     .def = "true",
+     .off = offsetof(struct email, starttls),
+     .parse = parse_starttls,
+     .help = "smtp://: true requires STARTTLS, try uses it when offered, false never"},
+    {.key = "timeout",
+     .type = LW_OPT_DURATION,
+     .def = LW_SINK_TIMEOUT_DEF,
+     .off = offsetof(struct email, timeout_ns),
+     .min = LW_NS_PER_MS,
+     .help = "limit of each delivery, connecting included (at least 1ms)"},
+    {.type = LW_OPT_END},
+};
 
 /* ---------------------------------------------------------------- MIME pieces */
 
@@ -399,47 +463,21 @@ static int address(const struct lw_yaml_doc *doc, const struct lw_yaml_node *n, 
 static int email_init(struct lw_sink *s, const struct lw_yaml_doc *doc,
                       const struct lw_yaml_node *map, struct lw_diag *diag)
 {
-    struct email *e = lw_calloc(1, sizeof *e);
-    const struct lw_yaml_node *n;
-    int64_t timeout_ns;
+    struct email *e = s->conf;
+    const struct lw_yaml_node *to = lw_yaml_get(map, "to");
+    struct lw_buf hdr = {0};
     int rc = 0;
 
     s->ctx = e;
-    if (lw_sink_cfg_timeout(doc, map, s->name, &timeout_ns, diag) != 0)
-        rc = LW_EINVAL;
-    lw_http_init(&e->http, timeout_ns);
+    lw_http_init(&e->http, e->timeout_ns ? e->timeout_ns : LW_SINK_TIMEOUT_NS);
     e->http.stop_at = &s->stop_at_ns;
 
-    bool smtps = false;
-    if (lw_sink_cfg_str(doc, map, "smtp", s->name, true, true, &e->url, diag) != 0) {
-        rc = LW_EINVAL;
-    } else if (lw_sink_cfg_url(doc, lw_yaml_get(map, "smtp"), s->name, "smtp", e->url, "smtp,smtps",
-                               diag) != 0) {
-        rc = LW_EINVAL;
-    } else {
-        smtps = strncasecmp(e->url, "smtps:", 6) == 0;
-    }
-
-    if (lw_sink_cfg_str(doc, map, "from", s->name, true, false, &e->from, diag) != 0 ||
+    if (e->from &&
         address(doc, lw_yaml_get(map, "from"), s->name, "from", e->from, &e->mail_from, diag) != 0)
         rc = LW_EINVAL;
-
-    n = lw_yaml_get(map, "to");
-    const char **to = NULL;
-    size_t nto = 0;
-    struct lw_buf hdr = {0};
-    if (!n) {
-        lw_yaml_error(doc, map, diag, "sink '%s': 'to' is required", s->name);
-        rc = LW_EINVAL;
-    } else if (lw_yaml_strlist(doc, n, &to, &nto, diag) != 0) {
-        rc = LW_EINVAL;
-    } else if (nto == 0) {
-        lw_yaml_error(doc, n, diag, "sink '%s': 'to' is empty", s->name);
-        rc = LW_EINVAL;
-    }
-    for (size_t i = 0; i < nto; i++) {
+    for (size_t i = 0; i < e->to.n; i++) {
         char *env = NULL;
-        if (address(doc, n, s->name, "to", to[i], &env, diag) != 0) {
+        if (address(doc, to, s->name, "to", e->to.v[i], &env, diag) != 0) {
             rc = LW_EINVAL;
             continue;
         }
@@ -447,28 +485,15 @@ static int email_init(struct lw_sink *s, const struct lw_yaml_doc *doc,
         if (!e->rcpt)
             lw_oom(0);
         free(env);
-        lw_buf_printf(&hdr, "%s%s", hdr.len ? ", " : "", to[i]);
+        lw_buf_printf(&hdr, "%s%s", hdr.len ? ", " : "", e->to.v[i]);
     }
-    free(to);
     e->to_header = hdr.p ? lw_buf_steal(&hdr) : lw_strdup("");
 
-    if (lw_sink_cfg_str(doc, map, "username", s->name, false, true, &e->username, diag) != 0 ||
-        lw_sink_cfg_str(doc, map, "password", s->name, false, true, &e->password, diag) != 0)
-        rc = LW_EINVAL;
-
-    /* starttls: true (require it: credentials and alerts never go in clear), try (use it when
-     * the server offers it), false (never). smtps:// is TLS from the start whatever it says. */
-    e->use_ssl = CURLUSESSL_ALL;
-    n = lw_yaml_get(map, "starttls");
-    if (n && n->type == LW_YAML_SCALAR && strcmp(n->str, "try") == 0) {
-        e->use_ssl = CURLUSESSL_TRY;
-    } else if (n) {
-        bool on = true;
-        if (lw_yaml_bool(doc, n, &on, diag) != 0)
-            rc = LW_EINVAL;
-        e->use_ssl = on ? CURLUSESSL_ALL : CURLUSESSL_NONE;
-    }
-    if (smtps)
+    e->use_ssl = e->starttls == STARTTLS_TRY     ? CURLUSESSL_TRY
+                 : e->starttls == STARTTLS_NEVER ? CURLUSESSL_NONE
+                                                 : CURLUSESSL_ALL;
+    /* smtps:// is TLS from the start whatever starttls says. */
+    if (e->url && strncasecmp(e->url, "smtps:", 6) == 0)
         e->use_ssl = CURLUSESSL_ALL;
     if (rc == 0 && e->password && e->use_ssl != CURLUSESSL_ALL)
         lw_log(LW_WARN,
@@ -483,20 +508,16 @@ static void email_free(struct lw_sink *s)
     if (!e)
         return;
     lw_http_free(&e->http);
-    lw_sink_free_secret(e->url);
-    free(e->from);
     free(e->mail_from);
     curl_slist_free_all(e->rcpt);
     free(e->to_header);
-    free(e->username);
-    lw_sink_free_secret(e->password);
-    free(e);
     s->ctx = NULL;
 }
 
 const struct lw_sink_ops lw_sink_email_ops = {
     .type = "email",
-    .keys = email_keys,
+    .opts = email_opts,
+    .conf_size = sizeof(struct email),
     .init = email_init,
     .deliver = email_deliver,
     .free = email_free,

@@ -18,36 +18,30 @@ struct file_sink {
     pthread_mutex_t lock; /* deliver may be called from more than one thread */
 };
 
-static const char *const file_keys[] = {"path", "fsync", NULL};
+static const struct lw_opt file_opts[] = {
+    {.key = "path",
+     .type = LW_OPT_PATH,
+     .off = offsetof(struct file_sink, path),
+     .flags = LW_OPT_REQUIRED | LW_OPT_NOENV,
+     .help = "the file alerts are appended to, one JSON line each (relative: to the config)"},
+    {.key = "fsync",
+     .type = LW_OPT_BOOL,
+     .def = "false",
+     .off = offsetof(struct file_sink, fsync),
+     .help = "fdatasync after each notification"},
+    {.type = LW_OPT_END},
+};
 
+/* The settings are the sink's state too (s->conf): path and fsync were read into it. */
 static int file_init(struct lw_sink *s, const struct lw_yaml_doc *doc,
                      const struct lw_yaml_node *map, struct lw_diag *diag)
 {
-    struct file_sink *f = lw_calloc(1, sizeof *f);
-    const struct lw_yaml_node *n;
-    const char *path = NULL;
-    int rc = 0;
-
+    struct file_sink *f = s->conf;
     f->fd = -1;
     pthread_mutex_init(&f->lock, NULL);
     s->ctx = f;
-    n = lw_yaml_get(map, "path");
-    if (!n) {
-        lw_yaml_error(doc, map, diag, "sink '%s': 'path' is required", s->name);
-        rc = LW_EINVAL;
-    } else if (lw_yaml_str(doc, n, &path, diag) != 0) {
-        rc = LW_EINVAL;
-    } else if (path[0] == 0) {
-        lw_yaml_error(doc, n, diag, "sink '%s': 'path' is empty", s->name);
-        rc = LW_EINVAL;
-    } else {
-        f->path = lw_strdup(path);
-    }
-    n = lw_yaml_get(map, "fsync");
-    if (n && lw_yaml_bool(doc, n, &f->fsync, diag) != 0)
-        rc = LW_EINVAL;
     /* The file is opened at the first delivery, not here: `logwarden check` must not create it. */
-    return rc;
+    return 0;
 }
 
 /* Opens the file unless fd still names what is at path: logrotate may have moved it away
@@ -134,15 +128,14 @@ static void file_free(struct lw_sink *s)
     if (f->fd >= 0)
         close(f->fd);
     pthread_mutex_destroy(&f->lock);
-    free(f->path);
-    free(f);
     s->ctx = NULL;
 }
 
 const struct lw_sink_ops lw_sink_file_ops = {
     .type = "file",
     .local = true,
-    .keys = file_keys,
+    .opts = file_opts,
+    .conf_size = sizeof(struct file_sink),
     .init = file_init,
     .deliver = file_deliver,
     .free = file_free,

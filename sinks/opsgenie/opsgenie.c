@@ -14,10 +14,21 @@
 #define OG_NOTE_MAX 25000
 
 struct opsgenie {
-    char *base; /* url without a trailing '/' */
+    struct lw_hsink_conf http;
+    char *api_key; /* secret */
+    char *base;    /* url without a trailing '/' */
 };
 
-static const char *const og_keys[] = {"api_key", "url", "timeout", NULL};
+static const struct lw_opt og_opts[] = {
+    LW_HSINK_OPTS(struct opsgenie, OG_DEFAULT_URL, 0,
+                  "the API's base URL (https://api.eu.opsgenie.com for the EU)"),
+    {.key = "api_key",
+     .type = LW_OPT_SECRET,
+     .off = offsetof(struct opsgenie, api_key),
+     .flags = LW_OPT_REQUIRED,
+     .help = "an API integration's key"},
+    {.type = LW_OPT_END},
+};
 
 /* P1 (critical) ... P5 (informational). */
 static const char *og_priority(json_t *a)
@@ -146,7 +157,6 @@ static void og_free_priv(void *priv)
  * worth a retry; the default reading. A close of an alert Opsgenie no longer has is answered 202
  * too (the request is processed asynchronously), so it is not an error here. */
 static const struct lw_hsink_def og_def = {
-    .default_url = OG_DEFAULT_URL,
     .render = og_render,
     .free_priv = og_free_priv,
 };
@@ -154,13 +164,13 @@ static const struct lw_hsink_def og_def = {
 static int og_init(struct lw_sink *s, const struct lw_yaml_doc *doc, const struct lw_yaml_node *map,
                    struct lw_diag *diag)
 {
-    int rc = lw_hsink_init(s, &og_def, sizeof(struct opsgenie), doc, map, diag);
+    int rc = lw_hsink_init(s, &og_def);
     struct lw_hsink *h = s->ctx;
     struct opsgenie *og = h->priv;
-    char *key = NULL;
+    const char *key = og->api_key;
 
-    if (lw_sink_cfg_str(doc, map, "api_key", s->name, true, true, &key, diag) != 0) {
-        rc = LW_EINVAL;
+    if (!key) {
+        rc = LW_EINVAL; /* reported by the table */
     } else if (strpbrk(key, "\r\n")) {
         lw_yaml_error(doc, lw_yaml_get(map, "api_key"), diag,
                       "sink '%s': api_key contains a line break", s->name);
@@ -172,7 +182,6 @@ static int og_init(struct lw_sink *s, const struct lw_yaml_doc *doc, const struc
         memset(line.p, 0, line.len);
         lw_buf_free(&line);
     }
-    lw_sink_free_secret(key);
     if (h->url) {
         size_t n = strlen(h->url);
         while (n > 0 && h->url[n - 1] == '/')
@@ -184,7 +193,8 @@ static int og_init(struct lw_sink *s, const struct lw_yaml_doc *doc, const struc
 
 const struct lw_sink_ops lw_sink_opsgenie_ops = {
     .type = "opsgenie",
-    .keys = og_keys,
+    .opts = og_opts,
+    .conf_size = sizeof(struct opsgenie),
     .init = og_init,
     .deliver = lw_hsink_deliver,
     .free = lw_hsink_free,

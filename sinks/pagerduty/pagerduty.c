@@ -11,13 +11,37 @@
 #define PD_FIELD_MAX 255    /* source, component, group, class (documented as short strings) */
 
 struct pagerduty {
+    struct lw_hsink_conf http;
     char *routing_key;                /* secret */
     char *source;                     /* default: the hostname */
     char *component, *group, *class_; /* optional */
 };
 
-static const char *const pd_keys[] = {"routing_key", "url",   "source",  "component",
-                                      "group",       "class", "timeout", NULL};
+static const struct lw_opt pd_opts[] = {
+    LW_HSINK_OPTS(struct pagerduty, PD_DEFAULT_URL, 0, "the Events API v2 endpoint"),
+    {.key = "routing_key",
+     .type = LW_OPT_SECRET,
+     .off = offsetof(struct pagerduty, routing_key),
+     .flags = LW_OPT_REQUIRED,
+     .help = "the service's integration key"},
+    {.key = "source",
+     .type = LW_OPT_STRING,
+     .off = offsetof(struct pagerduty, source),
+     .help = "payload.source (default: this host's name)"},
+    {.key = "component",
+     .type = LW_OPT_STRING,
+     .off = offsetof(struct pagerduty, component),
+     .help = "payload.component"},
+    {.key = "group",
+     .type = LW_OPT_STRING,
+     .off = offsetof(struct pagerduty, group),
+     .help = "payload.group"},
+    {.key = "class",
+     .type = LW_OPT_STRING,
+     .off = offsetof(struct pagerduty, class_),
+     .help = "payload.class"},
+    {.type = LW_OPT_END},
+};
 
 /* PagerDuty's four levels. */
 static const char *pd_severity(json_t *a)
@@ -119,34 +143,15 @@ static int pd_render(const struct lw_sink *s, json_t *alerts, const char *json, 
     return 0;
 }
 
-static void pd_free_priv(void *priv)
-{
-    struct pagerduty *pd = priv;
-    lw_sink_free_secret(pd->routing_key);
-    free(pd->source);
-    free(pd->component);
-    free(pd->group);
-    free(pd->class_);
-}
-
 static const struct lw_hsink_def pd_def = {
-    .default_url = PD_DEFAULT_URL,
     .render = pd_render,
-    .free_priv = pd_free_priv,
 };
 
 static int pd_init(struct lw_sink *s, const struct lw_yaml_doc *doc, const struct lw_yaml_node *map,
                    struct lw_diag *diag)
 {
-    int rc = lw_hsink_init(s, &pd_def, sizeof(struct pagerduty), doc, map, diag);
+    int rc = lw_hsink_init(s, &pd_def);
     struct pagerduty *pd = lw_hsink_priv(s);
-    if (lw_sink_cfg_str(doc, map, "routing_key", s->name, true, true, &pd->routing_key, diag) != 0)
-        rc = LW_EINVAL;
-    if (lw_sink_cfg_str(doc, map, "source", s->name, false, true, &pd->source, diag) != 0 ||
-        lw_sink_cfg_str(doc, map, "component", s->name, false, true, &pd->component, diag) != 0 ||
-        lw_sink_cfg_str(doc, map, "group", s->name, false, true, &pd->group, diag) != 0 ||
-        lw_sink_cfg_str(doc, map, "class", s->name, false, true, &pd->class_, diag) != 0)
-        rc = LW_EINVAL;
     if (!pd->source || !*pd->source) {
         char host[256] = "logwarden";
         if (gethostname(host, sizeof host) != 0 || !host[0])
@@ -160,7 +165,8 @@ static int pd_init(struct lw_sink *s, const struct lw_yaml_doc *doc, const struc
 
 const struct lw_sink_ops lw_sink_pagerduty_ops = {
     .type = "pagerduty",
-    .keys = pd_keys,
+    .opts = pd_opts,
+    .conf_size = sizeof(struct pagerduty),
     .init = pd_init,
     .deliver = lw_hsink_deliver,
     .free = lw_hsink_free,

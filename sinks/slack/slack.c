@@ -15,11 +15,28 @@
 #define SLACK_URL_MAX 3000       /* button url */
 
 struct slack {
+    struct lw_hsink_conf http;
     char *channel, *username, *dashboard_url; /* optional */
 };
 
-static const char *const slack_keys[] = {"url",           "channel", "username",
-                                         "dashboard_url", "timeout", NULL};
+static const struct lw_opt slack_opts[] = {
+    LW_HSINK_OPTS(struct slack, NULL, LW_OPT_REQUIRED, "the incoming webhook's URL"),
+    {.key = "channel",
+     .type = LW_OPT_STRING,
+     .off = offsetof(struct slack, channel),
+     .help = "overrides the webhook's channel (legacy webhooks only)"},
+    {.key = "username",
+     .type = LW_OPT_STRING,
+     .off = offsetof(struct slack, username),
+     .help = "overrides the webhook's user name (legacy webhooks only)"},
+    {.key = "dashboard_url",
+     .type = LW_OPT_URL,
+     .off = offsetof(struct slack, dashboard_url),
+     .arg = "http,https",
+     .check = lw_sink_opt_url,
+     .help = "the dashboard's address, for a link under each alert"},
+    {.type = LW_OPT_END},
+};
 
 static json_t *mrkdwn(const char *text)
 {
@@ -183,40 +200,20 @@ static int slack_render(const struct lw_sink *s, json_t *alerts, const char *jso
     return 0;
 }
 
-static void slack_free_priv(void *priv)
-{
-    struct slack *sl = priv;
-    free(sl->channel);
-    free(sl->username);
-    free(sl->dashboard_url);
-}
-
 static const struct lw_hsink_def slack_def = {
     .render = slack_render,
-    .free_priv = slack_free_priv,
 };
 
 static int slack_init(struct lw_sink *s, const struct lw_yaml_doc *doc,
                       const struct lw_yaml_node *map, struct lw_diag *diag)
 {
-    int rc = lw_hsink_init(s, &slack_def, sizeof(struct slack), doc, map, diag);
-    struct slack *sl = lw_hsink_priv(s);
-    if (lw_sink_cfg_str(doc, map, "channel", s->name, false, true, &sl->channel, diag) != 0 ||
-        lw_sink_cfg_str(doc, map, "username", s->name, false, true, &sl->username, diag) != 0)
-        rc = LW_EINVAL;
-    if (lw_sink_cfg_str(doc, map, "dashboard_url", s->name, false, true, &sl->dashboard_url,
-                        diag) != 0)
-        rc = LW_EINVAL;
-    else if (sl->dashboard_url &&
-             lw_sink_cfg_url(doc, lw_yaml_get(map, "dashboard_url"), s->name, "dashboard_url",
-                             sl->dashboard_url, "http,https", diag) != 0)
-        rc = LW_EINVAL;
-    return rc;
+    return lw_hsink_init(s, &slack_def);
 }
 
 const struct lw_sink_ops lw_sink_slack_ops = {
     .type = "slack",
-    .keys = slack_keys,
+    .opts = slack_opts,
+    .conf_size = sizeof(struct slack),
     .init = slack_init,
     .deliver = lw_hsink_deliver,
     .free = lw_hsink_free,

@@ -8,7 +8,7 @@
  * several workers) never interleave their lines. */
 static pthread_mutex_t stdout_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static const char *const stdout_keys[] = {NULL};
+static const struct lw_opt stdout_opts[] = {{.type = LW_OPT_END}};
 
 static int stdout_init(struct lw_sink *s, const struct lw_yaml_doc *doc,
                        const struct lw_yaml_node *map, struct lw_diag *diag)
@@ -49,7 +49,7 @@ static void stdout_free(struct lw_sink *s)
 const struct lw_sink_ops lw_sink_stdout_ops = {
     .type = "stdout",
     .local = true,
-    .keys = stdout_keys,
+    .opts = stdout_opts,
     .init = stdout_init,
     .deliver = stdout_deliver,
     .free = stdout_free,

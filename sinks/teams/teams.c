@@ -12,7 +12,15 @@
 #define TEAMS_MAX_FACTS 15       /* per alert */
 #define TEAMS_CARD_VERSION "1.4" /* the highest every Teams client renders */
 
-static const char *const teams_keys[] = {"url", "timeout", NULL};
+/* The sink's settings: the common HTTP block only. */
+struct teams {
+    struct lw_hsink_conf http;
+};
+
+static const struct lw_opt teams_opts[] = {
+    LW_HSINK_OPTS(struct teams, NULL, LW_OPT_REQUIRED, "the Workflows (or incoming webhook) URL"),
+    {.type = LW_OPT_END},
+};
 
 /* Adaptive Card colours: attention (red), warning (amber), accent (blue), good (green). */
 static const char *teams_color(json_t *a)
@@ -124,12 +132,13 @@ static const struct lw_hsink_def teams_def = {
 static int teams_init(struct lw_sink *s, const struct lw_yaml_doc *doc,
                       const struct lw_yaml_node *map, struct lw_diag *diag)
 {
-    return lw_hsink_init(s, &teams_def, 0, doc, map, diag);
+    return lw_hsink_init(s, &teams_def);
 }
 
 const struct lw_sink_ops lw_sink_teams_ops = {
     .type = "teams",
-    .keys = teams_keys,
+    .opts = teams_opts,
+    .conf_size = sizeof(struct teams),
     .init = teams_init,
     .deliver = lw_hsink_deliver,
     .free = lw_hsink_free,

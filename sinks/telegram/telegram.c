@@ -9,11 +9,26 @@
 #define TG_TEXT_MAX 4096 /* characters (UTF-16 code units) of a message */
 
 struct telegram {
-    char *endpoint; /* {url}/bot{token}/sendMessage: a secret */
-    char *chat_id;  /* numeric id or @channelusername */
+    struct lw_hsink_conf http;
+    char *bot_token; /* secret */
+    char *chat_id;   /* numeric id or @channelusername */
+    char *endpoint;  /* {url}/bot{token}/sendMessage: a secret */
 };
 
-static const char *const tg_keys[] = {"bot_token", "chat_id", "url", "timeout", NULL};
+static const struct lw_opt tg_opts[] = {
+    LW_HSINK_OPTS(struct telegram, TG_DEFAULT_URL, 0, "the Bot API's base URL"),
+    {.key = "bot_token",
+     .type = LW_OPT_SECRET,
+     .off = offsetof(struct telegram, bot_token),
+     .flags = LW_OPT_REQUIRED,
+     .help = "the bot's token, from @BotFather"},
+    {.key = "chat_id",
+     .type = LW_OPT_STRING,
+     .off = offsetof(struct telegram, chat_id),
+     .flags = LW_OPT_REQUIRED,
+     .help = "the chat: a numeric id or @channelusername"},
+    {.type = LW_OPT_END},
+};
 
 /* The message being built: stops taking lines once one had to be cut. */
 struct tg_text {
@@ -140,11 +155,9 @@ static void tg_free_priv(void *priv)
 {
     struct telegram *tg = priv;
     lw_sink_free_secret(tg->endpoint);
-    free(tg->chat_id);
 }
 
 static const struct lw_hsink_def tg_def = {
-    .default_url = TG_DEFAULT_URL,
     .render = tg_render,
     .classify = tg_classify,
     .free_priv = tg_free_priv,
@@ -153,22 +166,20 @@ static const struct lw_hsink_def tg_def = {
 static int tg_init(struct lw_sink *s, const struct lw_yaml_doc *doc, const struct lw_yaml_node *map,
                    struct lw_diag *diag)
 {
-    int rc = lw_hsink_init(s, &tg_def, sizeof(struct telegram), doc, map, diag);
+    int rc = lw_hsink_init(s, &tg_def);
     struct lw_hsink *h = s->ctx;
     struct telegram *tg = h->priv;
-    char *token = NULL;
+    const char *token = tg->bot_token;
 
-    if (lw_sink_cfg_str(doc, map, "bot_token", s->name, true, true, &token, diag) != 0) {
-        rc = LW_EINVAL;
+    if (!token) {
+        rc = LW_EINVAL; /* reported by the table */
     } else if (strpbrk(token, "/?#% \t\r\n")) {
         /* Goes into the path: a token is digits, ':' and URL-safe base64. */
         lw_yaml_error(doc, lw_yaml_get(map, "bot_token"), diag,
                       "sink '%s': bot_token has characters a Telegram token cannot have", s->name);
         rc = LW_EINVAL;
     }
-    if (lw_sink_cfg_str(doc, map, "chat_id", s->name, true, true, &tg->chat_id, diag) != 0)
-        rc = LW_EINVAL;
-    if (rc == 0 && h->url) {
+    if (rc == 0 && h->url && tg->chat_id) {
         struct lw_buf b = {0};
         size_t n = strlen(h->url);
         while (n > 0 && h->url[n - 1] == '/')
@@ -177,13 +188,13 @@ static int tg_init(struct lw_sink *s, const struct lw_yaml_doc *doc, const struc
         lw_buf_printf(&b, "/bot%s/sendMessage", token);
         tg->endpoint = lw_buf_steal(&b);
     }
-    lw_sink_free_secret(token);
     return rc;
 }
 
 const struct lw_sink_ops lw_sink_telegram_ops = {
     .type = "telegram",
-    .keys = tg_keys,
+    .opts = tg_opts,
+    .conf_size = sizeof(struct telegram),
     .init = tg_init,
     .deliver = lw_hsink_deliver,
     .free = lw_hsink_free,

@@ -5,8 +5,6 @@
 #include <string.h>
 #include <strings.h>
 
-static const char *const webhook_keys[] = {"url", "headers", "timeout", NULL};
-
 /* A header name is an HTTP token; values may not break the header block (CR, LF, NUL). */
 static bool header_name_ok(const char *s)
 {
@@ -31,25 +29,32 @@ static bool secret_header(const char *name)
     return false;
 }
 
-/* Header values may hold secrets (Authorization): they live only in the list, never in a log
- * line or an error message. */
-static int add_headers(struct lw_sink *s, struct lw_hsink *h, const struct lw_yaml_doc *doc,
-                       const struct lw_yaml_node *map, struct lw_diag *diag)
-{
-    bool own_ctype = false;
-    int rc = 0;
+/* The sink's settings: the common HTTP block, then the header lines built from `headers`. */
+struct webhook {
+    struct lw_hsink_conf http;
+    struct curl_slist *headers; /* "Name: value" each; values may hold secrets */
+    bool own_ctype;             /* headers set Content-Type */
+};
 
-    if (map && map->type != LW_YAML_MAP) {
-        lw_yaml_error(doc, map, diag, "sink '%s': headers must be a map of name: value", s->name);
+/* Reads `headers`. Header values may hold secrets (Authorization): they live only in the list,
+ * never in a log line or an error message. */
+static int parse_headers(const struct lw_opt *o, void *field, const struct lw_yaml_doc *doc,
+                         const struct lw_yaml_node *map, const struct lw_opt_ctx *c,
+                         struct lw_diag *diag)
+{
+    struct webhook *w = (struct webhook *)((char *)field - offsetof(struct webhook, headers));
+    int rc = 0;
+    if (map->type != LW_YAML_MAP) {
+        lw_yaml_error(doc, map, diag, "%s: headers must be a map of name: value", c->prefix);
         return LW_EINVAL;
     }
-    for (size_t i = 0; map && i < map->n; i++) {
+    for (size_t i = 0; i < map->n; i++) {
         const char *name = map->keys[i]->str, *raw;
         char *value = NULL;
         struct lw_err err = {0};
         if (!header_name_ok(name)) {
-            lw_yaml_error(doc, map->keys[i], diag, "sink '%s': '%s' is not a valid header name",
-                          s->name, name);
+            lw_yaml_error(doc, map->keys[i], diag, "%s: '%s' is not a valid header name", c->prefix,
+                          name);
             rc = LW_EINVAL;
             continue;
         }
@@ -58,7 +63,7 @@ static int add_headers(struct lw_sink *s, struct lw_hsink *h, const struct lw_ya
             continue;
         }
         if (lw_expand_env(raw, &value, &err) != 0) {
-            lw_yaml_error(doc, map->items[i], diag, "sink '%s': %s: %s", s->name, name, err.msg);
+            lw_yaml_error(doc, map->items[i], diag, "%s: %s: %s", c->prefix, name, err.msg);
             rc = LW_EINVAL;
             continue;
         }
@@ -66,27 +71,47 @@ static int add_headers(struct lw_sink *s, struct lw_hsink *h, const struct lw_ya
             lw_secret_add(value);
         if (strpbrk(value, "\r\n")) {
             lw_yaml_error(doc, map->items[i], diag,
-                          "sink '%s': header %s: the value contains a line break", s->name, name);
+                          "%s: header %s: the value contains a line break", c->prefix, name);
             rc = LW_EINVAL;
         } else {
             if (strcasecmp(name, "Content-Type") == 0)
-                own_ctype = true;
+                w->own_ctype = true;
             struct lw_buf line = {0};
             /* "Name;" is curl's way to send a header with an empty value. */
             if (*value)
                 lw_buf_printf(&line, "%s: %s", name, value);
             else
                 lw_buf_printf(&line, "%s;", name);
-            lw_hsink_header(h, line.p);
+            w->headers = curl_slist_append(w->headers, line.p);
+            if (!w->headers)
+                lw_oom(0);
             memset(line.p, 0, line.len);
             lw_buf_free(&line);
         }
         lw_sink_free_secret(value);
     }
-    if (!own_ctype)
-        lw_hsink_header(h, "Content-Type: application/json");
     return rc;
 }
+
+static void free_headers(const struct lw_opt *o, void *field)
+{
+    struct curl_slist **l = field;
+    for (struct curl_slist *p = *l; p; p = p->next)
+        memset(p->data, 0, strlen(p->data));
+    curl_slist_free_all(*l);
+    *l = NULL;
+}
+
+static const struct lw_opt webhook_opts[] = {
+    LW_HSINK_OPTS(struct webhook, NULL, LW_OPT_REQUIRED, "where the alerts are POSTed"),
+    {.key = "headers",
+     .type = LW_OPT_MAP,
+     .off = offsetof(struct webhook, headers),
+     .parse = parse_headers,
+     .free = free_headers,
+     .help = "extra request headers, name: value (${ENV} expanded; credentials redacted)"},
+    {.type = LW_OPT_END},
+};
 
 /* The body is the notification's own text inside {"alerts": ...}: values keep their text. */
 static int webhook_render(const struct lw_sink *s, json_t *alerts, const char *json, size_t len,
@@ -112,15 +137,19 @@ static const struct lw_hsink_def webhook_def = {
 static int webhook_init(struct lw_sink *s, const struct lw_yaml_doc *doc,
                         const struct lw_yaml_node *map, struct lw_diag *diag)
 {
-    int rc = lw_hsink_init(s, &webhook_def, 0, doc, map, diag);
-    if (add_headers(s, s->ctx, doc, lw_yaml_get(map, "headers"), diag) != 0)
-        rc = LW_EINVAL;
+    struct webhook *w = s->conf;
+    int rc = lw_hsink_init(s, &webhook_def);
+    for (const struct curl_slist *l = w->headers; l; l = l->next)
+        lw_hsink_header(s->ctx, l->data);
+    if (!w->own_ctype)
+        lw_hsink_header(s->ctx, "Content-Type: application/json");
     return rc;
 }
 
 const struct lw_sink_ops lw_sink_webhook_ops = {
     .type = "webhook",
-    .keys = webhook_keys,
+    .opts = webhook_opts,
+    .conf_size = sizeof(struct webhook),
     .init = webhook_init,
     .deliver = lw_hsink_deliver,
     .free = lw_hsink_free,

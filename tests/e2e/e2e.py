@@ -6,6 +6,7 @@ on conditions with deadlines (never bare sleeps), and ends with one line
 `N passed, N failed`; the exit code is non-zero when anything failed.
 """
 
+import http.server
 import json
 import os
 import shutil
@@ -14,6 +15,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -80,6 +82,164 @@ def wait_for(cond, timeout, interval=0.05):
         if value or time.monotonic() >= deadline:
             return value
         time.sleep(interval)
+
+
+class Answer:
+    """How the Receiver answers one request: status, headers, body; delay: seconds to hold the
+    answer first (bounded: a stop ends it); retry_after: seconds for a Retry-After header;
+    late: the delay outlasts the client's timeout, so the answer counts as none (code None)."""
+
+    def __init__(self, status=200, headers=None, body=None, delay=0.0, retry_after=None,
+                 late=False):
+        self.status = status
+        self.headers = dict(headers or {})
+        if body is None:
+            body = b'{"ok":true}' if status < 300 else b'{"error":"try later"}'
+            self.headers.setdefault("Content-Type", "application/json")
+        self.body = body.encode() if isinstance(body, str) else body
+        if retry_after is not None:
+            self.headers["Retry-After"] = str(retry_after)
+        self.delay = delay
+        self.late = late
+
+    @staticmethod
+    def of(step):
+        """A script step as an Answer: an Answer, a status, (status, headers, body), or
+        ("slow", seconds) for an answer held past the client's timeout."""
+        if isinstance(step, Answer):
+            return step
+        if isinstance(step, int):
+            return Answer(step)
+        if step[0] == "slow":
+            return Answer(202, body=b"{}", delay=step[1], late=True)
+        return Answer(*step)
+
+
+def alerts_of(req):
+    """The alert objects of a webhook request ({"alerts": [...]}); [] for any other body."""
+    doc = req["json"]
+    if isinstance(doc, dict) and isinstance(doc.get("alerts"), list):
+        return [a for a in doc["alerts"] if isinstance(a, dict)]
+    return []
+
+
+class Receiver:
+    """A loopback HTTP receiver (127.0.0.1; port 0 picks a free one) that records every
+    request and answers from a script: what the sinks' requests are checked against.
+
+    Each request is recorded, in arrival order, as a dict: method, path, headers (dict),
+    body (bytes), json (the parsed body, or None), wall and mono (arrival, time.time() and
+    time.monotonic()), code (the status it is answered with; None for a `late` answer, one
+    the client has given up on) and answered (the status once written; None until then, for a
+    late answer, or when the client had gone).
+
+    The first requests take the steps of `script` in order (see Answer.of); then
+    `answer(n, req)` decides when given (n: the request's 0-based index; any step form); else
+    200 {"ok":true}."""
+
+    def __init__(self, port=0, script=None, answer=None):
+        self.requests = []
+        self.script = [Answer.of(s) for s in script or []]
+        self.answer = answer
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), self._handler())
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def _handler(self):
+        rx = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                rx._serve(self)
+
+            do_PUT = do_POST
+
+            def log_message(self, fmt, *args):
+                pass
+
+        return Handler
+
+    def _next(self, req):
+        """The answer to req (called with the lock held: one step per request, in order)."""
+        if self.script:
+            return self.script.pop(0)
+        if self.answer:
+            return Answer.of(self.answer(len(self.requests), req))
+        return Answer()
+
+    def _serve(self, h):
+        body = h.rfile.read(int(h.headers.get("Content-Length") or 0))
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            doc = None
+        req = {"method": h.command, "path": h.path, "headers": dict(h.headers), "body": body,
+               "json": doc, "wall": time.time(), "mono": time.monotonic(), "code": None,
+               "answered": None}
+        with self.lock:
+            a = self._next(req)
+            req["code"] = None if a.late else a.status
+            self.requests.append(req)
+        if a.delay:
+            self.stopping.wait(a.delay)
+        try:
+            h.send_response(a.status)
+            for k, v in a.headers.items():
+                h.send_header(k, v)
+            h.send_header("Content-Length", str(len(a.body)))
+            h.end_headers()
+            h.wfile.write(a.body)
+            if not a.late:
+                req["answered"] = a.status
+        except OSError:
+            pass  # the client gave up (its timeout): what a late answer is for
+
+    def url(self, path="/hook"):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def snapshot(self, path=None, ok_only=True, prefix=None):
+        """The requests so far (a copy): only those to path, or under prefix, when given; only
+        those answered 2xx unless ok_only is False."""
+        with self.lock:
+            return [r for r in self.requests
+                    if (path is None or r["path"] == path)
+                    and (prefix is None or r["path"].startswith(prefix))
+                    and (not ok_only or (r["code"] is not None and 200 <= r["code"] < 300))]
+
+    def under(self, prefix):
+        """Every request under a path prefix, whatever it was answered."""
+        return self.snapshot(prefix=prefix, ok_only=False)
+
+    def alerts(self, path=None, **match):
+        """(request, alert) pairs of the accepted webhook requests, in arrival order, for the
+        alerts whose status/alert/fingerprint fields or labels equal the keywords given."""
+        out = []
+        for r in self.snapshot(path):
+            for a in alerts_of(r):
+                if all(a.get(k) == v if k in ("status", "alert", "fingerprint")
+                       else (a.get("labels") or {}).get(k) == v for k, v in match.items()):
+                    out.append((r, a))
+        return out
+
+    def wait_for(self, cond=None, timeout=10, **filters):
+        """Waits until cond(requests) is truthy (default: any request), requests being
+        snapshot(**filters); returns cond's last value."""
+        cond = cond or (lambda reqs: reqs)
+        return wait_for(lambda: cond(self.snapshot(**filters)), timeout)
+
+    def stop(self):
+        """Stops serving and ends any held answer; the port is free again."""
+        self.stopping.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+    close = stop
 
 
 class TempDir:

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """test_daemon_webhook.py: the daemon end to end: file input -> count alert -> webhook sink.
 
-A loopback HTTP receiver (http.server in a thread, 127.0.0.1, ephemeral port)
-records every POST. The daemon tails a temporary log from the beginning; the
+The shared loopback receiver (e2e.Receiver, 127.0.0.1, ephemeral port) records
+every POST. The daemon tails a temporary log from the beginning; the
 test appends failed ssh logins (5 from one IP, 2 from another) and waits for
 the webhook to deliver `{"alerts": [...]}` with the firing alert of the first
 IP only. A second run has the receiver answer 500 twice before 200: the alert
@@ -11,10 +11,7 @@ must be retried, not dropped. Each run ends with SIGTERM and exit code 0.
 usage: test_daemon_webhook.py PATH/TO/logwarden
 """
 
-import http.server
-import json
 import os
-import threading
 import time
 
 import e2e
@@ -60,59 +57,7 @@ notify:
 """
 
 
-class Receiver:
-    """Records POSTs; answers 500 to the first `fail_first` of them, then 200."""
-
-    def __init__(self, fail_first=0):
-        self.fail_first = fail_first
-        self.requests = []  # dicts: path, headers, body, json, code
-        self.lock = threading.Lock()
-        receiver = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self):
-                n = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(n)
-                try:
-                    doc = json.loads(body)
-                except ValueError:
-                    doc = None
-                with receiver.lock:
-                    code = 500 if len(receiver.requests) < receiver.fail_first else 200
-                    receiver.requests.append({"path": self.path, "headers": dict(self.headers),
-                                              "body": body, "json": doc, "code": code})
-                reply = b'{"ok":true}' if code == 200 else b'{"error":"try later"}'
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
-
-            def log_message(self, fmt, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def snapshot(self):
-        with self.lock:
-            return list(self.requests)
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def alerts_of(req):
-    doc = req["json"]
-    if isinstance(doc, dict) and isinstance(doc.get("alerts"), list):
-        return [a for a in doc["alerts"] if isinstance(a, dict)]
-    return []
+alerts_of = e2e.alerts_of
 
 
 def find_alert(requests, ip, status="firing", code=None):
@@ -176,16 +121,17 @@ def stop_and_check(t, daemon, label):
 
 
 def test_fires_once_for_hot_ip(t, binary):
-    rx = Receiver()
+    rx = e2e.Receiver()
     td = e2e.TempDir("webhook")
     daemon, log = start(binary, td, rx.port)
     try:
         append_attack(log)
-        got = e2e.wait_for(dead_or(daemon, lambda: find_alert(rx.snapshot(), IP_HOT)), 15)
+        got = e2e.wait_for(dead_or(daemon, lambda: find_alert(rx.snapshot(ok_only=False), IP_HOT)),
+                           15)
         if got == "dead" or not got:
             t.check(False, "webhook receives the firing alert for the hot IP within 15 s",
                     f"daemon alive: {daemon.alive()}, exit: {daemon.proc.poll()}\n"
-                    f"requests: {[r['body'][:300] for r in rx.snapshot()]}\n"
+                    f"requests: {[r['body'][:300] for r in rx.snapshot(ok_only=False)]}\n"
                     f"stderr:\n{e2e.tail(daemon.stderr())}")
             return
         req, alert = got
@@ -219,27 +165,29 @@ def test_fires_once_for_hot_ip(t, binary):
 
         # The cold IP never crosses the threshold: give the daemon a bounded
         # chance to (wrongly) send it, expecting the wait to run out.
-        cold = e2e.wait_for(lambda: [a for r in rx.snapshot() for a in alerts_of(r)
+        cold = e2e.wait_for(lambda: [a for r in rx.snapshot(ok_only=False) for a in alerts_of(r)
                                      if (a.get("labels") or {}).get("ip") == IP_COLD], 2.0)
         t.check(not cold, "no alert for the IP with only 2 failures",
-                "\n".join(r["body"].decode("utf-8", "replace")[:400] for r in rx.snapshot()))
-        firing_hot = [a for r in rx.snapshot() for a in alerts_of(r)
+                "\n".join(r["body"].decode("utf-8", "replace")[:400]
+                          for r in rx.snapshot(ok_only=False)))
+        firing_hot = [a for r in rx.snapshot(ok_only=False) for a in alerts_of(r)
                       if (a.get("labels") or {}).get("ip") == IP_HOT and a.get("status") == "firing"]
         t.eq(len(firing_hot), 1, "the hot IP's firing alert is delivered once")
     finally:
         stop_and_check(t, daemon, "webhook")
-        rx.close()
+        rx.stop()
         td.cleanup()
 
 
 def test_retry_after_500(t, binary):
-    rx = Receiver(fail_first=2)
+    rx = e2e.Receiver(script=[500, 500])
     td = e2e.TempDir("webhook-retry")
     daemon, log = start(binary, td, rx.port)
     try:
         append_attack(log)
-        got = e2e.wait_for(dead_or(daemon, lambda: find_alert(rx.snapshot(), IP_HOT, code=200)), 60)
-        reqs = rx.snapshot()
+        got = e2e.wait_for(dead_or(daemon, lambda: find_alert(rx.snapshot(ok_only=False), IP_HOT,
+                                                              code=200)), 60)
+        reqs = rx.snapshot(ok_only=False)
         if got == "dead" or not got:
             t.check(False, "after two 500s the alert is retried and accepted within 60 s",
                     f"daemon alive: {daemon.alive()}, exit: {daemon.proc.poll()}\n"
@@ -257,7 +205,7 @@ def test_retry_after_500(t, binary):
                 f"refused: {fps}, accepted: {alert.get('fingerprint')}")
     finally:
         stop_and_check(t, daemon, "retry")
-        rx.close()
+        rx.stop()
         td.cleanup()
 
 

@@ -12,10 +12,8 @@ resident memory a sidecar with a file sink and no HTTP endpoint does not pay for
 usage: test_footprint.py PATH/TO/logwarden
 """
 
-import http.server
 import json
 import os
-import threading
 import urllib.request
 
 import e2e
@@ -56,19 +54,6 @@ http:
 """
 
 
-class Hook(http.server.BaseHTTPRequestHandler):
-    bodies = []
-
-    def do_POST(self):
-        n = int(self.headers.get("Content-Length", "0"))
-        Hook.bodies.append(self.rfile.read(n))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
 def mapped(pid):
     with open(f"/proc/{pid}/maps") as f:
         return {line.split()[-1].rsplit("/", 1)[-1].split(".so")[0]
@@ -90,12 +75,11 @@ def scenario(binary, c, network):
     log = d.write("app.log", "")
     out = d.join("alerts.jsonl")
     cfg = BASE.format(state=d.join("state.db"), rules=rules, log=log, out=out)
-    server = None
+    rx = None
     if network:
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        rx = e2e.Receiver()
         port = e2e.free_port()
-        cfg += NETWORK.format(hook=server.server_address[1], http=port)
+        cfg += NETWORK.format(hook=rx.port, http=port)
     daemon = e2e.Daemon(binary, d.write("logwarden.yaml", cfg), d.path)
     try:
         if network:
@@ -108,8 +92,9 @@ def scenario(binary, c, network):
                 e2e.tail(daemon.stderr()))
         libs = mapped(daemon.proc.pid)
         if network:
-            c.check(e2e.wait_for(lambda: Hook.bodies, 15), f"{name}: the alert is POSTed to the webhook")
-            c.check(json.loads(Hook.bodies[0])["alerts"][0]["alert"] == "Boom" if Hook.bodies else False,
+            bodies = [r["body"] for r in rx.wait_for(timeout=15, ok_only=False)]
+            c.check(bodies, f"{name}: the alert is POSTed to the webhook")
+            c.check(json.loads(bodies[0])["alerts"][0]["alert"] == "Boom" if bodies else False,
                     f"{name}: the webhook body holds the alert")
             for lib in ("libcurl", "libmicrohttpd"):
                 c.check(lib in libs, f"{name}: {lib} is mapped", sorted(libs))
@@ -118,8 +103,8 @@ def scenario(binary, c, network):
                 c.check(lib not in libs, f"{name}: {lib} is not mapped", sorted(libs))
     finally:
         c.eq(daemon.stop(), 0, f"{name}: SIGTERM exits 0")
-        if server:
-            server.shutdown()
+        if rx:
+            rx.stop()
         d.cleanup()
 
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """test_lifecycle.py: an alert's life through the daemon and a webhook: pending (for), firing,
-repeat_interval, resolved (ends_at), send_resolved: false, group_wait batching, flap
-suppression, keep_firing_for, restarts (SIGTERM, kill -9) in the middle of pending and firing,
-`logwarden status`, /api/alerts and /metrics.
+repeat_interval, resolved (ends_at), keep_firing_for, restarts (SIGTERM, kill -9) in the middle
+of pending and firing, `logwarden status`, /api/alerts and /metrics. The notifier's timers
+(group_wait batching, send_resolved, flaps) are unit tests on a driven clock:
+tests/unit/alerts/test_notify.c.
 
 Every scenario runs its own daemon (`logwarden run`, file input from the beginning, events on
 arrival time, windows of a few seconds) against its own loopback webhook receiver, which
@@ -16,7 +17,6 @@ usage: test_lifecycle.py PATH/TO/logwarden
 """
 
 import calendar
-import http.server
 import json
 import os
 import re
@@ -61,78 +61,9 @@ def alert_rule(name, kind, window, above=2, group_by=("service",), severity="war
 
 # ---------------------------------------------------------------- shared helpers
 
-class Receiver:
-    """Loopback webhook receiver: records every POST (path, json, wall and monotonic arrival
-    time). `codes` is a function (n-th request, 0-based) -> HTTP status to answer."""
-
-    def __init__(self, port=0, codes=None):
-        self.codes = codes or (lambda n: 200)
-        self.requests = []
-        self.lock = threading.Lock()
-        receiver = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self):
-                n = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(n)
-                try:
-                    doc = json.loads(body)
-                except ValueError:
-                    doc = None
-                with receiver.lock:
-                    code = receiver.codes(len(receiver.requests))
-                    receiver.requests.append({"path": self.path, "body": body, "json": doc,
-                                              "code": code, "wall": time.time(),
-                                              "mono": time.monotonic()})
-                reply = b'{"ok":true}' if code == 200 else b'{"error":"no"}'
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
-
-            def log_message(self, fmt, *args):
-                pass
-
-        class Server(http.server.ThreadingHTTPServer):
-            allow_reuse_address = True
-            daemon_threads = True
-
-        self.server = Server(("127.0.0.1", port), Handler)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def url(self, path="/hook"):
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def snapshot(self, path=None, ok_only=True):
-        with self.lock:
-            return [r for r in self.requests
-                    if (path is None or r["path"] == path) and (not ok_only or r["code"] == 200)]
-
-    def alerts(self, path=None, **match):
-        """(request, alert) pairs in arrival order, for alerts whose fields/labels match."""
-        out = []
-        for r in self.snapshot(path):
-            for a in alerts_of(r):
-                if all(a.get(k) == v if k in ("status", "alert", "fingerprint")
-                       else (a.get("labels") or {}).get(k) == v for k, v in match.items()):
-                    out.append((r, a))
-        return out
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def alerts_of(req):
-    doc = req["json"]
-    if isinstance(doc, dict) and isinstance(doc.get("alerts"), list):
-        return [a for a in doc["alerts"] if isinstance(a, dict)]
-    return []
+# The shared loopback receiver (e2e.py): records every POST with its arrival time (wall, mono).
+Receiver = e2e.Receiver
+alerts_of = e2e.alerts_of
 
 
 def ts(s):
@@ -468,142 +399,6 @@ def pending_firing_resolved_repeat(t, binary):
         sc.cleanup()
 
 
-def send_resolved_false(t, binary):
-    """send_resolved: false and repeat_interval: 0s (never): one POST, the firing one."""
-    rx = Receiver()
-    sc = Scenario(binary, "noresolve", alert_rule("Quiet", "q", "3s", above=0),
-                  [("hook", rx.url())], {"group_wait": "1s", "repeat_interval": "0s",
-                                         "send_resolved": False})
-    try:
-        t.check(sc.start(), "daemon running", sc.stderr())
-        sc.write("q web")
-        got = wait_alert(rx, 8, status="firing", alert="Quiet")
-        if not t.check(got, "firing notification arrives", dump(rx) + sc.stderr()):
-            return
-        gone = e2e.wait_for(lambda: "alert Quiet resolved" in sc.stderr(), 8)
-        t.check(gone, "the alert resolves (daemon log)", sc.stderr())
-        time.sleep(3)  # group_wait + flush + delivery: a resolution would be here by now
-        t.eq([a["status"] for r in rx.snapshot() for a in alerts_of(r)], ["firing"],
-             "only the firing alert is sent: no resolution, no repeat")
-        m = sc.metrics()
-        t.eq(m.get("logwarden_notifications_sent_total"), 1.0,
-             "/metrics: notifications_sent_total counts only what was queued")
-        t.eq(m.get('logwarden_outbox{state="sent"}'), 1.0, "/metrics: one outbox row sent")
-    finally:
-        t.eq(sc.stop(), 0, "SIGTERM -> exit 0")
-        rx.close()
-        sc.cleanup()
-
-
-def group_wait_batching(t, binary):
-    """Two groups firing 1 s apart within group_wait 3s: one POST with both; their
-    resolutions, 1 s apart too, in one POST."""
-    rx = Receiver()
-    sc = Scenario(binary, "batch", alert_rule("Batch", "b", "8s", above=1),
-                  [("hook", rx.url())], {"group_wait": "3s", "repeat_interval": "1h"})
-    try:
-        t.check(sc.start(), "daemon running", sc.stderr())
-        sc.write("b one", "b one")
-        first = e2e.wait_for(lambda: sc.api_alert("Batch", "firing", service="one"), 5)
-        t.check(first, "first group firing", sc.stderr())
-        sc.write("b two", "b two")
-        second = e2e.wait_for(lambda: sc.api_alert("Batch", "firing", service="two"), 5)
-        t.check(second, "second group firing", sc.stderr())
-        got = e2e.wait_for(lambda: rx.snapshot(), 8)
-        if not t.check(got, "a notification arrives", sc.stderr()):
-            return
-        time.sleep(1.5)  # a second POST for the second group would come about now
-        reqs = rx.snapshot()
-        t.eq(len(reqs), 1, "one POST for both groups", dump(rx))
-        alerts = alerts_of(reqs[0])
-        t.eq(sorted((a["labels"]["service"], a["status"]) for a in alerts),
-             [("one", "firing"), ("two", "firing")], "the POST holds both firing alerts")
-        t.check(reqs[0]["wall"] >= ts(first["since"]) + 3 - 0.2,
-                "sent once group_wait passed after the first change",
-                f"first since {first['since']}, arrival {reqs[0]['wall']}")
-        t.check(len({a["fingerprint"] for a in alerts}) == 2, "two distinct fingerprints",
-                repr(alerts))
-        fps = {a["labels"]["service"]: a["fingerprint"] for a in alerts}
-        res = e2e.wait_for(lambda: [r for r in rx.snapshot()
-                                    if any(a["status"] == "resolved" for a in alerts_of(r))], 15)
-        if not t.check(res, "resolutions arrive", dump(rx)):
-            return
-        time.sleep(1.5)
-        reqs = rx.snapshot()
-        t.eq(len(reqs), 2, "one more POST for both resolutions", dump(rx))
-        t.eq(sorted((a["labels"]["service"], a["status"], a["fingerprint"])
-                    for a in alerts_of(reqs[-1])),
-             [("one", "resolved", fps["one"]), ("two", "resolved", fps["two"])],
-             "the second POST holds both resolutions with their fingerprints")
-    finally:
-        t.eq(sc.stop(), 0, "SIGTERM -> exit 0")
-        rx.close()
-        sc.cleanup()
-
-
-def flap_within_group_wait(t, binary):
-    """Fires and resolves within group_wait (4s): nothing is ever sent."""
-    rx = Receiver()
-    sc = Scenario(binary, "flap", alert_rule("Flap", "f", "2s", above=0),
-                  [("hook", rx.url())], {"group_wait": "4s"})
-    try:
-        t.check(sc.start(), "daemon running", sc.stderr())
-        t0 = time.monotonic()
-        sc.write("f db")
-        fired = e2e.wait_for(lambda: "alert Flap firing" in sc.stderr(), 5)
-        t.check(fired, "the alert fires (daemon log)", sc.stderr())
-        res = e2e.wait_for(lambda: "alert Flap resolved" in sc.stderr(), 5)
-        t.check(res, "and resolves within group_wait", sc.stderr())
-        # Past the firing's group_wait with a margin: a notification would be here.
-        time.sleep(max(0.0, t0 + 4 + 2.5 - time.monotonic()))
-        t.eq(rx.snapshot(), [], "nothing sent for the flap")
-        m = sc.metrics()
-        t.eq(m.get("logwarden_alert_transitions_total"), 2.0, "/metrics: two transitions")
-        t.eq(m.get("logwarden_notifications_sent_total"), 0.0, "/metrics: no notification")
-        said = e2e.wait_for(lambda: "1 alerts fired and were not sent" in sc.stderr(), 8)
-        t.check(said, "the log says one alert was never sent", e2e.tail(sc.stderr()))
-        sup = e2e.wait_for(lambda: sc.metrics().get(
-            "logwarden_notifications_suppressed_total") == 1.0, 8)
-        t.check(sup, "/metrics: logwarden_notifications_suppressed_total 1",
-                repr(sc.metrics().get("logwarden_notifications_suppressed_total")))
-    finally:
-        t.eq(sc.stop(), 0, "SIGTERM -> exit 0")
-        rx.close()
-        sc.cleanup()
-
-
-def refire_within_group_wait(t, binary):
-    """Firing is sent; it resolves and fires again within group_wait (2s): neither the
-    resolution nor a second firing is sent; the final resolution is."""
-    rx = Receiver()
-    sc = Scenario(binary, "refire", alert_rule("Refire", "r", "4s", above=0),
-                  [("hook", rx.url())], {"group_wait": "2s", "repeat_interval": "1h"})
-    try:
-        t.check(sc.start(), "daemon running", sc.stderr())
-        sc.write("r q")
-        got = wait_alert(rx, 8, status="firing", alert="Refire")
-        if not t.check(got, "firing notification arrives", dump(rx) + sc.stderr()):
-            return
-        res = e2e.wait_for(lambda: "alert Refire resolved" in sc.stderr(), 8)
-        sc.write("r q")
-        t.check(res, "the alert resolves (daemon log)", sc.stderr())
-        again = e2e.wait_for(lambda: sc.stderr().count("alert Refire firing") >= 2, 3)
-        t.check(again, "and fires again right after", sc.stderr())
-        time.sleep(3.5)  # past group_wait of both changes
-        t.eq([a["status"] for r in rx.snapshot() for a in alerts_of(r)], ["firing"],
-             "neither the brief resolution nor a second firing is sent", dump(rx))
-        fin = wait_alert(rx, 10, status="resolved", alert="Refire")
-        t.check(fin, "the final resolution is sent", dump(rx) + sc.stderr())
-        if fin:
-            t.eq(fin[1]["fingerprint"], got[1]["fingerprint"], "same fingerprint")
-        t.eq([a["status"] for r in rx.snapshot() for a in alerts_of(r)],
-             ["firing", "resolved"], "one firing, one resolved in all")
-    finally:
-        t.eq(sc.stop(), 0, "SIGTERM -> exit 0")
-        rx.close()
-        sc.cleanup()
-
-
 def keep_firing_for(t, binary):
     """window 2s, keep_firing_for 4s: a 2 s dip does not resolve; the resolution comes
     keep_firing_for after the condition last held."""
@@ -812,9 +607,7 @@ def kill9_after_flush(t, binary):
 
 def main():
     binary = e2e.binary_from_argv()
-    run_scenarios(binary, [pending_firing_resolved_repeat, send_resolved_false,
-                           group_wait_batching, flap_within_group_wait,
-                           refire_within_group_wait, keep_firing_for, restart_while_pending,
+    run_scenarios(binary, [pending_firing_resolved_repeat, keep_firing_for, restart_while_pending,
                            restart_while_firing, kill9_after_transition,
                            kill9_after_flush, pending_cleared, kill9_after_resolution])
 

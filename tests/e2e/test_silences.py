@@ -1,17 +1,19 @@
 #!/usr/bin/env python3
-"""test_silences.py: silences and inhibition end to end.
+"""test_silences.py: silences and inhibition end to end: the wiring from the command line,
+the HTTP API and the config to the notifier. What the notifier does with them over time (a
+silence that runs out, an alert silenced all along, the end of an inhibition, sources routed
+nowhere, a target resolving within group_wait of its source) is unit-tested on a driven clock
+in tests/unit/alerts/test_notify.c.
 
 - `logwarden silence add/list/expire` with `=`, `=~` (anchored), `!=`, `!~` matchers: silenced
-  firing alerts are not sent; sent once the silence is expired or runs out while they still
-  fire; an alert silenced all along that resolves is never sent; bad matchers are refused.
+  firing alerts are not sent; sent once the silence is expired while they still fire; an alert
+  silenced all along that resolves is counted as never sent; bad matchers are refused.
 - `POST/GET/DELETE /api/silences` (Alertmanager v2 body: isRegex, isEqual, duration, endsAt),
   its error answers, and a silence that applies to an alert firing right after the POST.
 - A restart (SIGTERM) in the middle of a silenced firing alert: still not sent after the
   restart; sent once when the silence is expired.
 - Inhibition: a firing critical alert mutes warnings with the same `service`, not those of
-  another service; the muted one is sent when the source resolves while it still fires;
-  the source inhibits whatever sink it is routed to (or none); a target that resolves within
-  group_wait of its source's resolution is never announced.
+  another service.
 
 Each scenario runs its own daemon and loopback webhook receiver (helpers from
 test_lifecycle.py); the scenarios run concurrently.
@@ -57,9 +59,8 @@ def cli_silences(t, binary):
                          f"silence add {' '.join(args)}: exit 0, prints an id",
                          r.stdout + r.stderr)
             ids[key] = r.stdout.strip() if ok else None
-        t_short = time.time()
-        r = sc.cli("silence", "add", "-c", sc.config, "service=short-lived", "--for", "4s")
-        t.eq(r.returncode, 0, "silence add --for 4s", r.stderr)
+        r = sc.cli("silence", "add", "-c", sc.config, "service=short-lived", "--for", "1h")
+        t.eq(r.returncode, 0, "silence add --for 1h", r.stderr)
         for bad in (["service"], ["=x"], ["service=~("]):
             r = sc.cli("silence", "add", "-c", sc.config, *bad)
             t.eq(r.returncode, 2, f"silence add {bad[0]!r} refused with exit 2", r.stdout + r.stderr)
@@ -76,24 +77,20 @@ def cli_silences(t, binary):
 
         t.check(sc.start(), "daemon running", sc.stderr())
         sc.write("sil mute-a z1", "sil x-mute-a z1", "sil quiet z2", "sil loud z2",
-                 "sil drop z3", "sil keep-1 z3", "short s z4", "sil expire-me z6",
-                 "sil short-lived z5")
+                 "sil drop z3", "sil keep-1 z3", "short s z4", "sil expire-me z6")
         prompt = [("keep-1", "z3"), ("loud", "z2"), ("x-mute-a", "z1")]
         got = e2e.wait_for(lambda: sent(rx, "Sil") == prompt, 8)
         t.check(got, "only the unsilenced alerts are sent (=~ anchored, !=, !~)",
                 f"sent: {sent(rx, 'Sil')}\n" + dump(rx))
         res = e2e.wait_for(lambda: "alert Short resolved" in sc.stderr(), 8)
         t.check(res, "the alert silenced all along resolves (log)", sc.stderr())
-        late = wait_alert(rx, 8, alert="Sil", service="short-lived")
-        if t.check(late, "the alert under a 4s silence is sent when it runs out",
-                   dump(rx) + sc.stderr()):
-            t.check(late[0]["wall"] >= t_short + 4 - 0.1, "not before the silence ended",
-                    f"silence from {t_short:.2f} for 4 s, arrival {late[0]['wall']:.2f}")
-        time.sleep(2)  # Short's resolution would have come by now
+        sup = e2e.wait_for(lambda: sc.metrics().get(
+            "logwarden_notifications_suppressed_total", 0) >= 1, 8)
+        t.check(sup, "... and is counted in logwarden_notifications_suppressed_total",
+                repr(sc.metrics()))
         t.eq(sent(rx, "Short", "firing") + sent(rx, "Short", "resolved"), [],
              "silenced all along, then resolved: never sent")
-        t.eq(sent(rx, "Sil"), sorted(prompt + [("short-lived", "z5")]),
-             "still silenced: mute-a, quiet, drop, expire-me")
+        t.eq(sent(rx, "Sil"), prompt, "still silenced: mute-a, quiet, drop, expire-me")
 
         r = sc.cli("silence", "expire", "-c", sc.config, ids["expire_me"] or "?")
         t.check(r.returncode == 0 and ids["expire_me"] in r.stdout,
@@ -111,7 +108,7 @@ def cli_silences(t, binary):
         r = sc.cli("silence", "expire", "-c", sc.config, "00000000-0000-4000-8000-000000000000")
         t.eq(r.returncode, 2, "silence expire of an unknown id: exit 2", r.stdout + r.stderr)
         time.sleep(1)
-        t.eq(sent(rx, "Sil"), sorted(prompt + [("expire-me", "z6"), ("short-lived", "z5")]),
+        t.eq(sent(rx, "Sil"), sorted(prompt + [("expire-me", "z6")]),
              "in the end: each unsilenced alert once, the silenced ones never")
     finally:
         t.eq(sc.stop(), 0, "SIGTERM -> exit 0")
@@ -136,8 +133,6 @@ def http_silences(t, binary):
                                  {"name": "zone", "value": "z1", "isRegex": False,
                                   "isEqual": False}],
                     "duration": "1h", "comment": "e2e neq", "createdBy": "e2e"},
-            "brief": {"matchers": [{"name": "service", "value": "brief"}], "duration": "6s",
-                      "comment": "e2e brief", "createdBy": "e2e"},
         }
         ids = {}
         for key, body in bodies.items():
@@ -146,11 +141,10 @@ def http_silences(t, binary):
                          re.match(r"^[0-9a-f-]{36}$", str(doc.get("silenceID"))),
                          f"POST /api/silences ({key}): 200 with a silenceID", f"{code} {doc}")
             ids[key] = doc.get("silenceID") if ok else None
-        t_brief = time.time()
         code, lst = sc.request("GET", "/api/silences")
         t.check(code == 200 and isinstance(lst, list) and
                 {s.get("id") for s in lst} == set(ids.values()),
-                "GET /api/silences lists the four", f"{code} {lst}")
+                "GET /api/silences lists the three", f"{code} {lst}")
         by_id = {s.get("id"): s for s in lst} if isinstance(lst, list) else {}
         s = by_id.get(ids["eq"]) or {}
         t.eq((s.get("comment"), s.get("createdBy")), ("e2e eq", "e2e"), "comment and createdBy")
@@ -163,15 +157,11 @@ def http_silences(t, binary):
                 "endsAt as given", f"{s} vs {in_an_hour}")
 
         sc.write("api api z1", "api db-1 z1", "api xdb-1 z1", "api neg z1", "api neg z2",
-                 "api brief z1", "api free z1")
+                 "api free z1")
         prompt = [("free", "z1"), ("neg", "z1"), ("xdb-1", "z1")]
         got = e2e.wait_for(lambda: sent(rx) == prompt, 10)
         t.check(got, "only the unsilenced alerts are sent (isEqual, isRegex anchored, isEqual "
                 "false)", f"sent: {sent(rx)}\n" + dump(rx))
-        late = wait_alert(rx, 8, service="brief")
-        if t.check(late, "the alert under a 6s silence is sent when it runs out", dump(rx)):
-            t.check(late[0]["wall"] >= t_brief + 6 - 0.1, "not before the silence ended",
-                    f"silence from {t_brief:.2f}, arrival {late[0]['wall']:.2f}")
 
         code, doc = sc.request("DELETE", f"/api/silences/{ids['eq']}")
         t.eq(code, 200, "DELETE /api/silences/ID: 200", repr(doc))
@@ -212,7 +202,7 @@ def http_silences(t, binary):
             t.check(code == 400 and isinstance(doc, dict) and doc.get("error"),
                     f"POST {what}: 400 with an error", f"{code} {doc}")
         time.sleep(1)
-        t.eq(sent(rx), sorted(prompt + [("api", "z1"), ("brief", "z1")]),
+        t.eq(sent(rx), sorted(prompt + [("api", "z1")]),
              "in the end: db-1 and neg/z2 never sent, the others once")
     finally:
         t.eq(sc.stop(), 0, "SIGTERM -> exit 0")
@@ -291,7 +281,7 @@ INHIBIT = [{"source": {"severity": "critical"}, "target": {"severity": "warning"
 
 def inhibition(t, binary):
     rx = Receiver()
-    rules = (alert_rule("Crit", "crit", "8s", above=0, severity="critical")
+    rules = (alert_rule("Crit", "crit", "30s", above=0, severity="critical")
              + alert_rule("Warn", "warn", "30s", above=0))
     sc = Scenario(binary, "inhibit", rules, [("hook", rx.url())],
                   {"group_wait": "1s", "repeat_interval": "1h"}, inhibit=INHIBIT)
@@ -305,91 +295,8 @@ def inhibition(t, binary):
         t.check(got, "a warning of another service is not inhibited", dump(rx) + sc.stderr())
         t.check(sc.api_alert("Warn", "firing", service="api"), "the warning of api fires",
                 repr(sc.api_alerts()))
-        time.sleep(1.5)
+        time.sleep(1.5)  # group_wait 1s + a flush: it would have been sent by now
         t.eq(sent(rx, "Warn"), [("web", None)], "the warning with equal service is inhibited")
-        res = wait_alert(rx, 12, alert="Crit", status="resolved")
-        t.check(res, "the source resolves", dump(rx))
-        late = wait_alert(rx, 6, alert="Warn", service="api")
-        if t.check(late, "the inhibited warning is sent when the source resolves (still firing)",
-                   dump(rx) + sc.stderr()):
-            t.check(late[0]["wall"] >= res[0]["wall"] - 0.01 if res else False,
-                    "not before the source's resolution", dump(rx))
-            t.eq(late[1]["status"], "firing", "as firing")
-        time.sleep(1)
-        t.eq(sent(rx, "Warn"), [("api", None), ("web", None)], "each warning once")
-    finally:
-        t.eq(sc.stop(), 0, "SIGTERM -> exit 0")
-        rx.close()
-        sc.cleanup()
-
-
-def inhibition_across_routes(t, binary):
-    """The source mutes the target whatever sink it is itself routed to: another sink, or
-    none at all (Alertmanager inhibits on the alerts it has, not on routes)."""
-    rx = Receiver()
-    rules = (alert_rule("CritPaged", "cp", "30s", above=0, severity="critical")
-             + alert_rule("CritUnrouted", "cu", "30s", above=0, severity="critical")
-             + alert_rule("Warn", "warn", "30s", above=0))
-    routes = [{"match": {"severity": "critical", "alert": "CritPaged"}, "sinks": ["pager"]},
-              {"match": {"severity": "warning"}, "sinks": ["chat"]}]
-    sc = Scenario(binary, "inhroutes", rules, [("pager", rx.url("/pager")),
-                                               ("chat", rx.url("/chat"))],
-                  {"group_wait": "1s", "repeat_interval": "1h"}, routes=routes,
-                  inhibit=INHIBIT)
-    try:
-        t.check(sc.start(), "daemon running", sc.stderr())
-        sc.write("cp api", "cu db")
-        t.check(wait_alert(rx, 6, "/pager", alert="CritPaged"), "CritPaged sent to pager",
-                dump(rx) + sc.stderr())
-        t.check(e2e.wait_for(lambda: sc.api_alert("CritUnrouted", "firing"), 3),
-                "CritUnrouted fires (routed nowhere)", repr(sc.api_alerts()))
-        sc.write("warn api", "warn db", "warn web")
-        t.check(wait_alert(rx, 6, "/chat", alert="Warn", service="web"),
-                "the warning of an unrelated service is sent", dump(rx) + sc.stderr())
-        time.sleep(1.5)
-        warned = sent(rx, "Warn")
-        t.check(("api", None) not in warned,
-                "a source routed to another sink inhibits (warning of api not sent)", dump(rx))
-        t.check(("db", None) not in warned,
-                "a source routed to no sink inhibits too (warning of db not sent)", dump(rx))
-    finally:
-        t.eq(sc.stop(), 0, "SIGTERM -> exit 0")
-        rx.close()
-        sc.cleanup()
-
-
-def inhibition_ends_with_its_target(t, binary):
-    """The edge: the source resolves a moment (2 s, less than group_wait) before its target.
-    Inhibition is decided when the target's notification would be sent, a group_wait after the
-    source's resolution: the target has resolved by then, so it is never announced (it used to
-    be sent firing at the next flush after the source resolved, then resolved)."""
-    rx = Receiver()
-    rules = (alert_rule("Src", "src", "5s", above=0, severity="critical")
-             + alert_rule("Tgt", "tgt", "5s", above=0))
-    sc = Scenario(binary, "inhedge", rules, [("hook", rx.url())],
-                  {"group_wait": "3s", "repeat_interval": "1h"}, inhibit=INHIBIT)
-    try:
-        t.check(sc.start(), "daemon running", sc.stderr())
-        # A fifth of a second past a whole second: both events sit well inside their buckets.
-        time.sleep(1.2 - time.time() % 1.0)
-        sc.write("src api")
-        time.sleep(2.0)
-        sc.write("tgt api")
-        t.check(e2e.wait_for(lambda: sc.api_alert("Tgt", "firing", service="api"), 3),
-                "the target fires while the source fires", repr(sc.api_alerts()))
-        src = wait_alert(rx, 6, alert="Src", status="firing")
-        t.check(src, "the source is sent firing", dump(rx) + sc.stderr())
-        res = wait_alert(rx, 15, alert="Src", status="resolved")
-        t.check(res, "the source is sent resolved", dump(rx) + sc.stderr())
-        t.check(e2e.wait_for(lambda: sc.api_alert("Tgt", service="api") is None, 6),
-                "the target resolves (2 s after its source)", repr(sc.api_alerts()))
-        time.sleep(4)  # past the target's group_wait after its own resolution
-        t.eq([(a["status"], a["alert"]) for _, a in rx.alerts(alert="Tgt")], [],
-             "the target, inhibited until its source resolved and resolved within group_wait "
-             "of that, is never announced (neither firing nor resolved)")
-        t.check(e2e.wait_for(lambda: sc.metrics().get(
-            "logwarden_notifications_suppressed_total", 0) >= 1, 7),
-            "... and counted in logwarden_notifications_suppressed_total", repr(sc.metrics()))
     finally:
         t.eq(sc.stop(), 0, "SIGTERM -> exit 0")
         rx.close()
@@ -399,8 +306,7 @@ def inhibition_ends_with_its_target(t, binary):
 def main():
     binary = e2e.binary_from_argv()
     run_scenarios(binary, [cli_silences, http_silences, silence_applies_at_once,
-                           restart_while_silenced, inhibition, inhibition_across_routes,
-                           inhibition_ends_with_its_target])
+                           restart_while_silenced, inhibition])
 
 
 if __name__ == "__main__":

@@ -13,11 +13,8 @@ answers, each arrives once.
 usage: test_stop_grace.py PATH/TO/logwarden
 """
 
-import http.server
-import json
 import socket
 import sqlite3
-import threading
 import time
 
 import e2e
@@ -46,33 +43,6 @@ def config(port):
                   "    timeout: 30s"]
     lines += ["routes:", f"  - sinks: [{', '.join(SINKS)}]", "notify: {group_wait: 0s}"]
     return "\n".join(lines) + "\n"
-
-
-class Receiver:
-    """Answers 200 to every POST and records its path."""
-
-    def __init__(self):
-        self.paths = []
-        rx = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                rx.paths.append(self.path)
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, fmt, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def outbox(path):
@@ -135,20 +105,23 @@ def main():
                 e2e.tail(d.stderr()))
         t.eq(outbox(state), {s: [0] for s in SINKS}, "closed port: still pending, nothing lost")
 
-        rx = Receiver()
+        rx = e2e.Receiver()
         td.write("logwarden.yaml", config(rx.port))
         d = e2e.Daemon(binary, cfg, td.path)
-        t.check(e2e.wait_for(lambda: sorted(rx.paths) == [f"/{s}" for s in SINKS], 15),
-                "after a restart each sink gets the notification", repr(rx.paths))
+
+        def paths():
+            return sorted(r["path"] for r in rx.snapshot(ok_only=False))
+        t.check(e2e.wait_for(lambda: paths() == [f"/{s}" for s in SINKS], 15),
+                "after a restart each sink gets the notification", repr(paths()))
         time.sleep(1)
-        t.eq(sorted(rx.paths), [f"/{s}" for s in SINKS], "once each")
+        t.eq(paths(), [f"/{s}" for s in SINKS], "once each")
         t.eq(d.stop(timeout=20), 0, "restarted daemon: SIGTERM -> exit 0")
     finally:
         if d.alive():
             d.stop(timeout=20)
         hole.close()
         if rx:
-            rx.close()
+            rx.stop()
         td.cleanup()
     t.finish()
 

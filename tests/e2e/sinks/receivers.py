@@ -1,27 +1,24 @@
 """receivers.py: shared pieces of the sinks' end-to-end tests (Python 3 standard library).
 
-- Receiver: a loopback HTTP server (127.0.0.1) that records every request and answers
-  from a script (status, headers, body, or a slow answer), else with the receiver's usual
-  success answer for that path.
+- Receiver: the shared loopback receiver (e2e.Receiver) answering, after its script, with
+  each service's usual success answer for the path.
 - check_*: each payload against the receiving service's documented schema (required fields,
   types, enums, limits), returning a list of problems (empty when the payload is valid).
 - The rule, config and log lines that make one alert fire and resolve under
   `logwarden replay --notify`.
 """
 
-import http.server
 import json
 import os
 import re
 import socket
 import subprocess
 import sys
-import threading
 import time
 from datetime import datetime, timezone
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import e2e  # noqa: E402  (tests/e2e/e2e.py: Checks, TempDir, wait_for, run)
+import e2e  # noqa: E402  (tests/e2e/e2e.py: Checks, TempDir, Receiver, wait_for, run)
 
 IP = "203.0.113.7"
 OTHER_IP = "198.51.100.23"
@@ -99,77 +96,22 @@ OK_ANSWERS = [
 ]
 
 
-class Receiver:
-    """Records requests: dicts with t (monotonic arrival), path, headers, body (bytes),
-    json (or None), answered (the status sent, or None for a dropped slow answer).
-    script: answers for the first requests, in order: (status, headers, body) or
-    ("slow", seconds) to hold the answer that long (beyond the client's timeout)."""
+def usual_answer(n, req):
+    """The receiving service's usual success answer for req's path; 404 for an unknown path."""
+    for prefix, ok in OK_ANSWERS:
+        if req["path"].startswith(prefix):
+            return ok
+    return (404, {}, b"no such receiver")
+
+
+class Receiver(e2e.Receiver):
+    """e2e.Receiver answering each service's usual success (OK_ANSWERS, by path prefix) once
+    the script's steps are spent. script: answers for the first requests, in order:
+    (status, headers, body), or ("slow", seconds) to hold the answer that long (beyond the
+    client's timeout: recorded as answered None)."""
 
     def __init__(self, port=0, script=None):
-        self.requests = []
-        self.script = list(script or [])
-        self.lock = threading.Lock()
-        self.stop_event = threading.Event()
-        receiver = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self):
-                n = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(n)
-                try:
-                    doc = json.loads(body)
-                except ValueError:
-                    doc = None
-                rec = {"t": time.monotonic(), "path": self.path, "headers": dict(self.headers),
-                       "body": body, "json": doc, "answered": None}
-                with receiver.lock:
-                    receiver.requests.append(rec)
-                    step = receiver.script.pop(0) if receiver.script else None
-                if step and step[0] == "slow":
-                    # Holds the answer past the client's timeout (bounded: ends at stop too).
-                    receiver.stop_event.wait(step[1])
-                    status, headers, answer = 202, {}, b"{}"
-                elif step:
-                    status, headers, answer = step
-                else:
-                    status, headers, answer = 404, {}, b"no such receiver"
-                    for prefix, ok in OK_ANSWERS:
-                        if self.path.startswith(prefix):
-                            status, headers, answer = ok
-                try:
-                    self.send_response(status)
-                    for k, v in headers.items():
-                        self.send_header(k, v)
-                    self.send_header("Content-Length", str(len(answer)))
-                    self.end_headers()
-                    self.wfile.write(answer)
-                    # A slow answer comes after the client gave up: it counts as none.
-                    rec["answered"] = None if step and step[0] == "slow" else status
-                except OSError:
-                    pass  # the client gave up (timeout): that is the point of a slow answer
-
-            def log_message(self, fmt, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def url(self, path):
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def under(self, prefix):
-        with self.lock:
-            return [r for r in self.requests if r["path"].startswith(prefix)]
-
-    def stop(self):
-        self.stop_event.set()
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(port=port, script=script, answer=usual_answer)
 
 
 # ---------------------------------------------------------------- schema checks

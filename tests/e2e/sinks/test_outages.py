@@ -78,7 +78,7 @@ def main():
         for i, q in enumerate(reqs):
             c.eq(rv.check_pagerduty(q["json"]), [], f"request {i} is a valid event")
         if len(reqs) >= 3:
-            gap = reqs[2]["t"] - reqs[1]["t"]
+            gap = reqs[2]["mono"] - reqs[1]["mono"]
             c.check(0.8 <= gap < 2.8, f"the retry after the 429 waited Retry-After (1 s): {gap:.2f} s")
         if len(reqs) == 5:
             c.eq(len({q["json"]["dedup_key"] for q in reqs}), 1,

@@ -54,7 +54,7 @@ static struct lw_sink *make_sink(struct cfg *c, const char *yaml)
     const struct lw_sink_ops *ops = lw_sink_find(type ? type->str : NULL);
     if (!ops)
         return NULL;
-    return lw_sink_new(ops, name ? name->str : "?", c->doc, c->doc->root, &c->diag);
+    return lw_sink_new(ops, name ? name->str : "?", NULL, c->doc, c->doc->root, &c->diag);
 }
 
 static void cfg_free(struct cfg *c)

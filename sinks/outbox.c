@@ -1,6 +1,6 @@
-/* deliver.c: one worker thread per sink delivers its outbox rows in order, retrying temporary
+/* outbox.c: one worker thread per sink delivers its outbox rows in order, retrying temporary
  * failures with exponential backoff and jitter, so an outage delays alerts but drops none. */
-#include "app.h"
+#include "outbox.h"
 #include "store.h"
 
 #include <pthread.h>
@@ -56,8 +56,17 @@ static void wait_for(struct lw_worker *w, int64_t ns)
     pthread_mutex_unlock(&w->mu);
 }
 
-/* Tries one item; returns true when it is settled (sent or failed for good). */
-static void attempt(struct lw_worker *w, struct lw_store *st, struct lw_outbox_item *it,
+/* The result of one of the store's outbox updates: true when it took (a storage error leaves
+ * the row as it was, tried again). Only this worker updates its sink's rows, and it read this
+ * one as pending just before: a row no longer pending would be one settled, and sent, twice. */
+static bool row_updated(int rc)
+{
+    LW_INVARIANT(rc != LW_ENOENT);
+    return rc == 0;
+}
+
+/* Tries one item; returns true when it is settled for good (sent or failed) in the store. */
+static bool attempt(struct lw_worker *w, struct lw_store *st, struct lw_outbox_item *it,
                     unsigned *seed)
 {
     struct lw_err err = {0};
@@ -67,25 +76,44 @@ static void attempt(struct lw_worker *w, struct lw_store *st, struct lw_outbox_i
      * in the outbox row, so it is redacted before it goes anywhere. */
     lw_redact_in(err.msg, sizeof err.msg);
     if (rc == 0) {
-        /* Only this worker settles its sink's rows: the row is still pending. */
-        int settled = lw_store_outbox_sent(st, it->id);
-        LW_INVARIANT(settled != LW_ENOENT);
+        bool done = row_updated(lw_store_outbox_sent(st, it->id));
         if (it->attempts > 0)
             lw_log(LW_INFO, "[sink:%s] delivered after %d retries", w->sink->name, it->attempts);
-        return;
+        return done;
     }
     if (rc == LW_EAGAIN &&
         now - it->created_ns < atomic_load_explicit(&w->max_age_ns, memory_order_relaxed)) {
         int64_t delay = retry_after > 0 ? retry_after : backoff(it->attempts + 1, seed);
+        /* A retry due at once would hammer a receiver that is down in a tight loop. */
+        LW_INVARIANT(delay > 0);
         if (it->attempts < 3 || it->attempts % 10 == 0)
             lw_log(LW_WARN, "[sink:%s] delivery failed, retrying in %.1fs: %s", w->sink->name,
                    (double)delay / 1e9, err.msg);
-        lw_store_outbox_retry(st, it->id, now + delay, err.msg);
-        return;
+        (void)row_updated(lw_store_outbox_retry(st, it->id, now + delay, err.msg));
+        return false;
     }
     lw_log(LW_ERROR, "[sink:%s] notification %lld failed for good: %s", w->sink->name,
            (long long)it->id, rc == LW_EAGAIN ? "retried past notify.max_age" : err.msg);
-    lw_store_outbox_failed(st, it->id, err.msg);
+    return row_updated(lw_store_outbox_failed(st, it->id, err.msg));
+}
+
+/* What the worker last saw of its queue, to check each head against (worker thread only). */
+struct seen {
+    int64_t head;    /* the last head's id: ids only grow, delivery order is the outbox's */
+    int attempts;    /* its attempts then */
+    int64_t settled; /* the last id this worker settled for good (0: none) */
+};
+
+/* A head before the last one would be a notification sent out of order; one this worker
+ * settled, a notification sent twice; fewer attempts than before, a retry count (and so its
+ * backoff and the log's "after N retries") gone back. */
+static void check_head(struct seen *seen, const struct lw_outbox_item *it)
+{
+    LW_INVARIANT(it->id >= seen->head);
+    LW_INVARIANT(it->id > seen->settled);
+    LW_INVARIANT(it->id != seen->head || it->attempts >= seen->attempts);
+    seen->head = it->id;
+    seen->attempts = it->attempts;
 }
 
 static void *worker_main(void *arg)
@@ -94,7 +122,7 @@ static void *worker_main(void *arg)
     struct lw_store *st = NULL;
     struct lw_err err = {0};
     unsigned seed = (unsigned)lw_mono_ns();
-    int64_t last_head = 0; /* ids only grow: delivery order is the outbox's order */
+    struct seen seen = {0};
     while (lw_store_open(&st, w->state_path, &err) < 0) {
         lw_log(LW_ERROR, "[sink:%s] cannot open state: %s", w->sink->name, err.msg);
         if (atomic_load(&w->stopping))
@@ -120,14 +148,12 @@ static void *worker_main(void *arg)
             wait_for(w, LW_NS_PER_SEC);
             continue;
         }
-        /* A head before the last one would be a notification sent out of order (or twice). */
-        LW_INVARIANT(it.id >= last_head);
-        last_head = it.id;
+        check_head(&seen, &it);
         int64_t now = lw_now_ns();
         if (it.next_ns > now) {
             wait_for(w, it.next_ns - now);
-        } else {
-            attempt(w, st, &it, &seed);
+        } else if (attempt(w, st, &it, &seed)) {
+            seen.settled = it.id;
         }
         lw_outbox_item_free(&it);
     }

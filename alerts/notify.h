@@ -3,8 +3,48 @@
 #ifndef LW_NOTIFY_H
 #define LW_NOTIFY_H
 
-#include "app.h"
+#include "matcher.h"
 #include "store.h"
+
+/* The notifier's own configuration: app/config.c builds it from the YAML, tests by hand. The
+ * notifier borrows it; its owner may change the contents between two calls (a reload that keeps
+ * the sinks), never the number of sinks. */
+struct lw_notify_route {
+    struct lw_matcher *match; /* all must hold (match: =, match_re: =~) */
+    size_t nmatch;
+    size_t *sinks; /* indices into lw_notify_cfg.sinks */
+    size_t nsinks;
+    bool cont; /* continue: also try the next routes */
+};
+
+/* A firing alert matching source mutes alerts matching target with the same equal labels. */
+struct lw_notify_inhibit {
+    struct lw_matcher *source, *target;
+    size_t nsource, ntarget;
+    char **equal;
+    size_t nequal;
+};
+
+struct lw_notify_sink {
+    char *name;        /* the sink's name: outbox and notification rows carry it */
+    int64_t resend_ns; /* firing alerts are sent again at least this often (0: repeat_interval) */
+};
+
+struct lw_notify_cfg {
+    struct lw_notify_route *routes; /* first match wins unless cont; none: every sink */
+    size_t nroutes;
+    struct lw_notify_inhibit *inhibits;
+    size_t ninhibits;
+    int64_t group_wait_ns, repeat_interval_ns; /* repeat_interval 0: never */
+    bool send_resolved;
+    struct lw_notify_sink *sinks;
+    size_t nsinks;
+};
+/* Frees what c holds and empties it. */
+void lw_notify_cfg_free(struct lw_notify_cfg *c);
+
+/* Sink indices an alert (its JSON object) goes to; n set; the array is the caller's. */
+size_t *lw_route_alert(const struct lw_notify_cfg *c, const char *json, size_t len, size_t *n);
 
 /* For each (alert fingerprint, sink) the notifier keeps what the alert is now and what the sink
  * was last told. A notification is the difference, sent once it is due:
@@ -27,7 +67,9 @@
  * sent twice; one it does not fire again is resolved by lw_notifier_reconcile's deadline. */
 struct lw_notifier;
 
-struct lw_notifier *lw_notifier_new(const struct lw_config *cfg);
+/* Time is what the caller says it is: every call that needs it takes now_ns (the daemon passes
+ * the wall clock, tests a clock of their own). cfg is borrowed (above). */
+struct lw_notifier *lw_notifier_new(const struct lw_notify_cfg *cfg);
 void lw_notifier_free(struct lw_notifier *n);
 
 /* A transition from the engine: json is the alert object. */
@@ -64,7 +106,5 @@ void lw_notifier_stats(const struct lw_notifier *n, struct lw_notifier_stats *ou
 /* Silence matchers: "name=value", "name!=value", "name=~regex", "name!~regex" into the JSON the
  * store keeps. 0, or LW_EINVAL with err set. *out is the caller's. */
 int lw_silence_matchers_json(char *const *args, size_t n, char **out, struct lw_err *err);
-/* Whether a silence's matchers (JSON) match an alert's labels (a JSON object). */
-bool lw_silence_matches(const char *matchers_json, const char *labels_json);
 
 #endif

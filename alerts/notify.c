@@ -1,16 +1,10 @@
 /* notify.c: the notifier: per (alert, sink), what the alert is and what the sink was told;
  * sends the difference when due, batched per sink, minus silenced and inhibited alerts. */
-#define PCRE2_CODE_UNIT_WIDTH 8
 #include "notify.h"
 
 #include <jansson.h>
-#include <pcre2.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Alertmanager resolves an alert it has not heard of for resolve_timeout (5m by default):
- * firing alerts are sent to it again at least this often. */
-#define AM_RESEND_NS (60 * LW_NS_PER_SEC)
 
 /* An alert object as the engine rendered it, shared by the entries of its fingerprint (one per
  * sink, and the ledger's): its JSON text, and its labels unpacked for silences and inhibition
@@ -43,14 +37,13 @@ struct entry {
 };
 
 struct silence {
-    json_t *matchers;
-    void **re; /* pcre2_code per matcher (regex ones), else NULL */
+    struct lw_matcher *m;
     size_t n;
     int64_t starts_ns, ends_ns;
 };
 
 struct lw_notifier {
-    const struct lw_config *cfg;
+    const struct lw_notify_cfg *cfg;
     struct entry **e;
     size_t n, cap;
     struct silence *sil;
@@ -67,7 +60,7 @@ struct lw_notifier {
     size_t nrows, nrows_cap;
 };
 
-struct lw_notifier *lw_notifier_new(const struct lw_config *cfg)
+struct lw_notifier *lw_notifier_new(const struct lw_notify_cfg *cfg)
 {
     struct lw_notifier *n = lw_calloc(1, sizeof *n);
     n->cfg = cfg;
@@ -90,18 +83,6 @@ static void pack_labels(json_t *labels, struct lw_buf *out)
         lw_buf_append(out, json_string_value(v), strlen(json_string_value(v)) + 1);
     }
     lw_buf_append(out, "", 1);
-}
-
-/* The label's value, or NULL when the alert has no such label. */
-static const char *label_get(const char *labels, const char *name)
-{
-    for (const char *p = labels; *p;) {
-        const char *v = p + strlen(p) + 1;
-        if (!strcmp(p, name))
-            return v;
-        p = v + strlen(v) + 1;
-    }
-    return NULL;
 }
 
 /* obj: json parsed, when the caller has it (else it is parsed here). */
@@ -144,13 +125,8 @@ static void entry_free(struct entry *x)
 
 static void silences_free(struct lw_notifier *n)
 {
-    for (size_t i = 0; i < n->nsil; i++) {
-        for (size_t j = 0; j < n->sil[i].n; j++)
-            if (n->sil[i].re[j])
-                pcre2_code_free(n->sil[i].re[j]);
-        free(n->sil[i].re);
-        json_decref(n->sil[i].matchers);
-    }
+    for (size_t i = 0; i < n->nsil; i++)
+        lw_matchers_free(n->sil[i].m, n->sil[i].n);
     free(n->sil);
     n->sil = NULL;
     n->nsil = 0;
@@ -196,6 +172,72 @@ static struct entry *add(struct lw_notifier *n, const char *fp, size_t sink, con
     return x;
 }
 
+/* ---------------------------------------------------------------- config and routes */
+
+void lw_notify_cfg_free(struct lw_notify_cfg *c)
+{
+    for (size_t i = 0; i < c->nroutes; i++) {
+        lw_matchers_free(c->routes[i].match, c->routes[i].nmatch);
+        free(c->routes[i].sinks);
+    }
+    free(c->routes);
+    for (size_t i = 0; i < c->ninhibits; i++) {
+        struct lw_notify_inhibit *ih = &c->inhibits[i];
+        lw_matchers_free(ih->source, ih->nsource);
+        lw_matchers_free(ih->target, ih->ntarget);
+        for (size_t k = 0; k < ih->nequal; k++)
+            free(ih->equal[k]);
+        free(ih->equal);
+    }
+    free(c->inhibits);
+    for (size_t i = 0; i < c->nsinks; i++)
+        free(c->sinks[i].name);
+    free(c->sinks);
+    *c = (struct lw_notify_cfg){0};
+}
+
+/* Sink indices for packed labels: the first route that matches, and the next ones while they
+ * say continue; each sink once. */
+static size_t *route(const struct lw_notify_cfg *c, const char *labels, size_t *n)
+{
+    size_t *out = lw_calloc(c->nsinks + 1, sizeof *out);
+    *n = 0;
+    if (c->nroutes == 0) {
+        /* No routes: every sink gets every alert. */
+        for (size_t i = 0; i < c->nsinks; i++)
+            out[(*n)++] = i;
+        return out;
+    }
+    for (size_t i = 0; i < c->nroutes; i++) {
+        const struct lw_notify_route *r = &c->routes[i];
+        if (!lw_matchers_match(r->match, r->nmatch, labels))
+            continue;
+        for (size_t j = 0; j < r->nsinks; j++) {
+            bool dup = false;
+            for (size_t k = 0; k < *n; k++)
+                dup |= out[k] == r->sinks[j];
+            if (!dup)
+                out[(*n)++] = r->sinks[j];
+        }
+        if (!r->cont)
+            break;
+    }
+    return out;
+}
+
+size_t *lw_route_alert(const struct lw_notify_cfg *c, const char *json, size_t len, size_t *n)
+{
+    struct lw_buf lb = {0};
+    json_t *obj = json_loadb(json, len, 0, NULL);
+    pack_labels(json_object_get(obj, "labels"), &lb);
+    json_decref(obj);
+    size_t *out = route(c, lb.p, n);
+    lw_buf_free(&lb);
+    return out;
+}
+
+/* ---------------------------------------------------------------- the notifier */
+
 void lw_notifier_transition(struct lw_notifier *n, const char *json, size_t len, bool firing,
                             int64_t now_ns)
 {
@@ -214,12 +256,12 @@ void lw_notifier_transition(struct lw_notifier *n, const char *json, size_t len,
     int64_t gw = n->cfg->group_wait_ns > 0 ? n->cfg->group_wait_ns : 0;
     if (now_ns + gw < n->due_ns)
         n->due_ns = now_ns + gw;
-    size_t *sinks = lw_route_alert(n->cfg, json, len, &nsinks);
+    struct aobj *ao = aobj_new(json, len, obj);
+    size_t *sinks = route(n->cfg, ao->labels, &nsinks);
     /* The ledger (sink index nsinks) records every alert, routed or not: inhibition by an
      * alert that no route sends anywhere still applies, as in Alertmanager. */
     sinks = lw_realloc(sinks, (nsinks + 1) * sizeof *sinks);
     sinks[nsinks++] = n->cfg->nsinks;
-    struct aobj *ao = aobj_new(json, len, obj);
     for (size_t i = 0; i < nsinks; i++) {
         struct entry *x = find(n, fp, sinks[i]);
         if (!x)
@@ -241,7 +283,7 @@ void lw_notifier_restore(struct lw_notifier *n, const struct lw_notif_row *row)
 {
     size_t sink;
     for (sink = 0; sink < n->cfg->nsinks; sink++)
-        if (!strcmp(n->cfg->sinks[sink]->name, row->sink))
+        if (!strcmp(n->cfg->sinks[sink].name, row->sink))
             break;
     if (sink == n->cfg->nsinks && row->sink[0])
         return; /* the sink was removed from the config ("" is the ledger) */
@@ -308,122 +350,21 @@ bool lw_notifier_due(const struct lw_notifier *n, int64_t now_ns)
     return n->due_ns <= now_ns;
 }
 
-/* ---------------------------------------------------------------- matchers */
-
-static bool label_matches(const char *labels, const char *name, const char *value, void *re,
-                          bool neg)
-{
-    const char *v = label_get(labels, name);
-    bool ok;
-    if (!v)
-        v = ""; /* a missing label matches the empty value, as in Alertmanager */
-    if (re) {
-        pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
-        ok = pcre2_match(re, (PCRE2_SPTR)v, strlen(v), 0, 0, md, NULL) >= 0;
-        pcre2_match_data_free(md);
-    } else {
-        ok = !strcmp(v, value);
-    }
-    return neg ? !ok : ok;
-}
-
-static void *compile_anchored(const char *re)
-{
-    int ec;
-    PCRE2_SIZE eo;
-    struct lw_buf b = {0};
-    lw_buf_printf(&b, "^(?:%s)$", re);
-    pcre2_code *c = pcre2_compile((PCRE2_SPTR)b.p, b.len, 0, &ec, &eo, NULL);
-    lw_buf_free(&b);
-    return c;
-}
-
-/* Matchers in JSON: [{"name": N, "value": V, "regex": bool, "negative": bool}]. */
-static bool matchers_match(json_t *matchers, void **re, const char *labels)
-{
-    size_t i;
-    json_t *m;
-    json_array_foreach(matchers, i, m)
-    {
-        const char *name = json_string_value(json_object_get(m, "name"));
-        const char *value = json_string_value(json_object_get(m, "value"));
-        bool neg = json_is_true(json_object_get(m, "negative"));
-        if (!name || !value || !label_matches(labels, name, value, re ? re[i] : NULL, neg))
-            return false;
-    }
-    return true;
-}
-
-bool lw_silence_matches(const char *matchers_json, const char *labels_json)
-{
-    json_t *m = json_loads(matchers_json, 0, NULL), *l = json_loads(labels_json, 0, NULL);
-    size_t n = json_array_size(m);
-    void **re = lw_calloc(n + 1, sizeof *re);
-    for (size_t i = 0; i < n; i++)
-        if (json_is_true(json_object_get(json_array_get(m, i), "regex")))
-            re[i] = compile_anchored(
-                json_string_value(json_object_get(json_array_get(m, i), "value")) ?: "");
-    struct lw_buf lb = {0};
-    pack_labels(l, &lb);
-    bool ok = m && l && matchers_match(m, re, lb.p);
-    lw_buf_free(&lb);
-    for (size_t i = 0; i < n; i++)
-        if (re[i])
-            pcre2_code_free(re[i]);
-    free(re);
-    json_decref(m);
-    json_decref(l);
-    return ok;
-}
+/* ---------------------------------------------------------------- silences and inhibition */
 
 int lw_silence_matchers_json(char *const *args, size_t n, char **out, struct lw_err *err)
 {
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++) {
-        const char *a = args[i], *op = strpbrk(a, "=!");
-        bool neg = false, regex = false;
-        size_t oplen;
-        if (!op || op == a)
-            goto bad;
-        if (op[0] == '!' && op[1] == '~')
-            neg = regex = true, oplen = 2;
-        else if (op[0] == '!' && op[1] == '=')
-            neg = true, oplen = 2;
-        else if (op[0] == '=' && op[1] == '~')
-            regex = true, oplen = 2;
-        else if (op[0] == '=')
-            oplen = 1;
-        else
-            goto bad;
-        const char *value = op + oplen;
-        if (regex) {
-            void *c = compile_anchored(value);
-            if (!c) {
-                json_decref(arr);
-                return lw_err_set(err, LW_EINVAL, "bad regex in matcher '%s'", a);
-            }
-            pcre2_code_free(c);
-        }
-        json_t *m = json_object();
-        json_object_set_new(m, "name", json_stringn(a, (size_t)(op - a)));
-        json_object_set_new(m, "value", json_string(value));
-        json_object_set_new(m, "regex", json_boolean(regex));
-        json_object_set_new(m, "negative", json_boolean(neg));
-        json_array_append_new(arr, m);
-        continue;
-    bad:
-        json_decref(arr);
-        return lw_err_set(err, LW_EINVAL,
-                          "bad matcher '%s': use name=value, name!=value, name=~regex or "
-                          "name!~regex",
-                          a);
-    }
-    if (n == 0) {
-        json_decref(arr);
+    if (n == 0)
         return lw_err_set(err, LW_EINVAL, "a silence needs at least one matcher");
+    struct lw_matcher *m = lw_calloc(n, sizeof *m);
+    for (size_t i = 0; i < n; i++) {
+        if (lw_matcher_parse(&m[i], args[i], err) < 0) {
+            lw_matchers_free(m, n);
+            return LW_EINVAL;
+        }
     }
-    *out = json_dumps(arr, JSON_COMPACT);
-    json_decref(arr);
+    *out = lw_matchers_to_json(m, n);
+    lw_matchers_free(m, n);
     return 0;
 }
 
@@ -433,19 +374,10 @@ void lw_notifier_set_silences(struct lw_notifier *n, const struct lw_silence_row
     n->sil = lw_calloc(cnt + 1, sizeof *n->sil);
     for (size_t i = 0; i < cnt; i++) {
         struct silence *s = &n->sil[n->nsil];
-        s->matchers = json_loads(rows[i].matchers, 0, NULL);
-        if (!json_is_array(s->matchers)) {
-            json_decref(s->matchers);
+        struct lw_err err = {0};
+        /* One the store holds was checked when it was made: this is a damaged row. */
+        if (lw_matchers_from_json(rows[i].matchers, &s->m, &s->n, &err) < 0)
             continue;
-        }
-        s->n = json_array_size(s->matchers);
-        s->re = lw_calloc(s->n + 1, sizeof *s->re);
-        for (size_t j = 0; j < s->n; j++) {
-            json_t *m = json_array_get(s->matchers, j);
-            const char *v = json_string_value(json_object_get(m, "value"));
-            if (json_is_true(json_object_get(m, "regex")) && v)
-                s->re[j] = compile_anchored(v);
-        }
         s->starts_ns = rows[i].starts_ns;
         s->ends_ns = rows[i].ends_ns;
         n->nsil++;
@@ -456,39 +388,30 @@ static bool silenced(const struct lw_notifier *n, const struct entry *x, int64_t
 {
     for (size_t i = 0; i < n->nsil; i++) {
         const struct silence *s = &n->sil[i];
-        if (s->starts_ns <= now && now < s->ends_ns &&
-            matchers_match(s->matchers, s->re, x->ao->labels))
+        if (s->starts_ns <= now && now < s->ends_ns && lw_matchers_match(s->m, s->n, x->ao->labels))
             return true;
     }
     return false;
 }
 
-static bool map_matches(char **keys, char **vals, size_t cnt, const char *labels)
-{
-    for (size_t i = 0; i < cnt; i++)
-        if (!label_matches(labels, keys[i], vals[i], NULL, false))
-            return false;
-    return true;
-}
-
 /* Alertmanager's inhibition: a firing source alert mutes matching targets that share the
- * `equal` labels. An alert never inhibits itself. */
+ * `equal` labels (a label both lack is equal). An alert never inhibits itself. */
 static bool inhibited(const struct lw_notifier *n, const struct entry *x)
 {
-    const struct lw_config *c = n->cfg;
+    const struct lw_notify_cfg *c = n->cfg;
     for (size_t r = 0; r < c->ninhibits; r++) {
-        const struct lw_inhibit *ih = &c->inhibits[r];
-        if (!map_matches(ih->tgt_keys, ih->tgt_vals, ih->ntgt, x->ao->labels))
+        const struct lw_notify_inhibit *ih = &c->inhibits[r];
+        if (!lw_matchers_match(ih->target, ih->ntarget, x->ao->labels))
             continue;
         for (size_t i = 0; i < n->n; i++) {
             const struct entry *s = n->e[i];
             if (s->status != 1 || !strcmp(s->fp, x->fp) ||
-                !map_matches(ih->src_keys, ih->src_vals, ih->nsrc, s->ao->labels))
+                !lw_matchers_match(ih->source, ih->nsource, s->ao->labels))
                 continue;
             bool eq = true;
             for (size_t k = 0; k < ih->nequal && eq; k++) {
-                const char *a = label_get(s->ao->labels, ih->equal[k]);
-                const char *b = label_get(x->ao->labels, ih->equal[k]);
+                const char *a = lw_labels_get(s->ao->labels, ih->equal[k]);
+                const char *b = lw_labels_get(x->ao->labels, ih->equal[k]);
                 eq = !strcmp(a ? a : "", b ? b : "");
             }
             if (eq)
@@ -500,11 +423,13 @@ static bool inhibited(const struct lw_notifier *n, const struct entry *x)
 
 /* ---------------------------------------------------------------- collect */
 
+/* repeat_interval, or the sink's own resend interval when that is shorter (Alertmanager
+ * resolves alerts it has not heard of for a while). */
 static int64_t repeat_of(const struct lw_notifier *n, size_t sink)
 {
-    int64_t r = n->cfg->repeat_interval_ns;
-    if (!strcmp(n->cfg->sinks[sink]->ops->type, "alertmanager") && (r <= 0 || r > AM_RESEND_NS))
-        r = AM_RESEND_NS;
+    int64_t r = n->cfg->repeat_interval_ns, resend = n->cfg->sinks[sink].resend_ns;
+    if (resend > 0 && (r <= 0 || r > resend))
+        r = resend;
     return r;
 }
 
@@ -571,7 +496,7 @@ static void add_row(struct lw_notifier *n, struct entry *x, int64_t now)
     }
     n->rows[n->nrows++] =
         (struct lw_notif_row){x->fp,
-                              x->sink < n->cfg->nsinks ? n->cfg->sinks[x->sink]->name : "",
+                              x->sink < n->cfg->nsinks ? n->cfg->sinks[x->sink].name : "",
                               x->alert,
                               x->status,
                               x->ao ? x->ao->json : "",
@@ -583,7 +508,7 @@ static void add_row(struct lw_notifier *n, struct entry *x, int64_t now)
 
 void lw_notifier_collect(struct lw_notifier *n, int64_t now_ns, struct lw_flush *f)
 {
-    const struct lw_config *c = n->cfg;
+    const struct lw_notify_cfg *c = n->cfg;
     bool *due_sink = lw_calloc(c->nsinks + 1, sizeof *due_sink);
     int *want = lw_calloc(n->n + 1, sizeof *want);
     n->nrows = 0;
@@ -629,7 +554,7 @@ void lw_notifier_collect(struct lw_notifier *n, int64_t now_ns, struct lw_flush 
         }
         if (cnt) {
             lw_buf_putc(&n->bufs[s], ']');
-            n->orows[nout++] = (struct lw_outbox_row){c->sinks[s]->name, n->bufs[s].p};
+            n->orows[nout++] = (struct lw_outbox_row){c->sinks[s].name, n->bufs[s].p};
         }
     }
     n->next_due_ns = INT64_MAX;
