@@ -19,6 +19,7 @@
  * change, however many there are. */
 #include "engine.h"
 
+#include "kind_eval.h"
 #include "template.h"
 #include "windows.h"
 
@@ -43,10 +44,13 @@ struct slot {
 
 struct alert_rt {
     const struct lw_alert_def *def;
+    const struct lw_kind_eval *kind; /* its kind's row: aggregates, value, retention */
+    bool distinct;                   /* LW_AGG_DISTINCT: events add their value's hash */
     struct lw_win *w;
     struct slot **wheel; /* instant n is slot n mod nwheel */
     int64_t nwheel;
     int64_t res_ns, k, span, for_b, keep_b;
+    int64_t warmup_n;     /* instants of looking before its kind's value counts */
     int64_t forget_every; /* instants between two looks for groups to forget */
     int64_t done_n;       /* last evaluated instant; INT64_MIN before the first */
     int64_t start_n;      /* the first instant: absent needs a whole window after it */
@@ -304,55 +308,16 @@ static void expire_next(struct alert_rt *ar, struct lw_wgroup *g, int64_t n)
 static bool group_value(struct lw_engine *e, struct alert_rt *ar, struct lw_wgroup *g, int64_t n,
                         double *out)
 {
-    const struct lw_alert_def *a = ar->def;
     struct lw_agg ag, prev;
-    bool valid = true;
-    double v = 0;
+    double v;
 
     lw_win_agg(ar->w, g, n, 0, &ag);
-    switch (a->kind) {
-    case LW_K_COUNT:
-        v = ag.count;
-        break;
-    case LW_K_RATIO:
-        valid = ag.count > 0 && ag.count >= (double)a->min_count;
-        v = valid ? ag.matched / ag.count : 0;
-        break;
-    case LW_K_SUM:
-        v = ag.sum;
-        break;
-    case LW_K_AVG:
-        valid = ag.count > 0;
-        v = valid ? ag.sum / ag.count : 0;
-        break;
-    case LW_K_MIN:
-        valid = ag.count > 0;
-        v = valid ? ag.min : 0;
-        break;
-    case LW_K_MAX:
-        valid = ag.count > 0;
-        v = valid ? ag.max : 0;
-        break;
-    case LW_K_ABSENT:
-        /* Only once a whole window has passed since we started looking. */
-        v = ag.count;
-        valid = n - ar->start_n >= ar->k;
-        break;
-    case LW_K_QUANTILE:
-        valid = ag.count > 0;
-        v = valid ? ag.quantile : 0;
-        break;
-    case LW_K_DISTINCT:
-        v = ag.distinct;
-        break;
-    case LW_K_SPIKE:
+    if (ar->span > 1)
         lw_win_agg(ar->w, g, n, 1, &prev);
-        valid = ag.count >= (double)a->min_count && n - ar->start_n >= 2 * ar->k;
-        v = ag.count / (prev.count > 1 ? prev.count : 1);
-        break;
-    default:
+    bool valid = ar->kind->value(ar->def, &ag, ar->span > 1 ? &prev : NULL, &v);
+    /* absent and spike say nothing until they have looked for a whole window (two). */
+    if (valid && ar->warmup_n > 0 && n - ar->start_n < ar->warmup_n)
         valid = false;
-    }
     if (valid && !isfinite(v)) {
         /* Sums past the largest double (1e308 + 1e308) saturate at it, as a counter would;
          * NaN (inf - inf in a running sum) compares with nothing: no evaluation. Either way
@@ -493,7 +458,7 @@ static void forget_idle(struct alert_rt *ar, int64_t n)
 {
     if (ar->def->ngroup == 0)
         return;
-    int64_t idle = (ar->def->kind == LW_K_ABSENT ? 2 : ar->span) * ar->k;
+    int64_t idle = ar->kind->idle_windows * ar->k;
     for (size_t i = lw_win_count(ar->w); i-- > 0;) {
         struct lw_wgroup *g = lw_win_at(ar->w, i);
         if (g->st.state == LW_INACTIVE && !g->st.dirty && g->st.eval_n != REDO_MARK &&
@@ -551,18 +516,22 @@ static void advance(struct lw_engine *e, struct alert_rt *ar, int64_t to)
  * of a count or ratio alert are nowhere near it (one client among thousands). */
 static inline bool may_hold(const struct alert_rt *ar, const struct lw_wgroup *g)
 {
-    const struct lw_alert_def *a = ar->def;
-    switch (a->kind) {
-    case LW_K_ABSENT:
-        return false; /* an event never makes "no event" true */
-    case LW_K_COUNT:
-        return !a->above || lw_win_held_count(g) > a->threshold;
-    case LW_K_RATIO:
-    case LW_K_SPIKE:
-        return lw_win_held_count(g) >= (double)a->min_count;
-    default:
-        return true;
-    }
+    return lw_kind_may_hold(ar->kind, ar->def, lw_win_held_count(g));
+}
+
+/* What a distinct alert counts of a value of any type: its text (numbers from JSON printed). */
+static uint64_t distinct_hash(const struct lw_value *fv)
+{
+    char num[64];
+    if (fv->s.p)
+        return lw_hash64(fv->s.p, fv->s.n, LW_HASH_SEED);
+    if (fv->kind == LW_V_INT)
+        snprintf(num, sizeof num, "%lld", (long long)fv->i);
+    else if (fv->kind == LW_V_BOOL)
+        snprintf(num, sizeof num, "%s", fv->b ? "true" : "false");
+    else
+        lw_fmt_number(fv->f, num, sizeof num);
+    return lw_hash64(num, strlen(num), LW_HASH_SEED);
 }
 
 /* Returns false when the event is late for this alert. */
@@ -576,24 +545,9 @@ static bool add_event(struct lw_engine *e, struct alert_rt *ar, const struct lw_
 
     if (a->where && !lw_rules_eval(a->where, ev))
         return true;
-    uint64_t vhash = 0;
-    if (a->kind == LW_K_DISTINCT) {
-        /* Any type: the value's text (numbers from JSON printed) is what is distinct. */
-        const struct lw_value *fv = &ev->fields[a->value_field];
-        char num[64];
-        if (fv->kind == LW_V_NONE)
-            return true;
-        if (fv->s.p) {
-            vhash = lw_hash64(fv->s.p, fv->s.n, LW_HASH_SEED);
-        } else {
-            if (fv->kind == LW_V_INT)
-                snprintf(num, sizeof num, "%lld", (long long)fv->i);
-            else if (fv->kind == LW_V_BOOL)
-                snprintf(num, sizeof num, "%s", fv->b ? "true" : "false");
-            else
-                lw_fmt_number(fv->f, num, sizeof num);
-            vhash = lw_hash64(num, strlen(num), LW_HASH_SEED);
-        }
+    if (ar->distinct) {
+        if (ev->fields[a->value_field].kind == LW_V_NONE)
+            return true; /* its hash is taken once the event is in a bucket (distinct_hash) */
     } else if (a->value_field >= 0) {
         const struct lw_value *fv = &ev->fields[a->value_field];
         if (fv->kind != LW_V_INT && fv->kind != LW_V_FLOAT)
@@ -652,8 +606,8 @@ static bool add_event(struct lw_engine *e, struct alert_rt *ar, const struct lw_
     }
     if (b > ar->max_b)
         ar->max_b = b;
-    if (a->kind == LW_K_DISTINCT)
-        lw_win_add_distinct(ar->w, g, vhash, b);
+    if (ar->distinct)
+        lw_win_add_distinct(ar->w, g, distinct_hash(&ev->fields[a->value_field]), b);
     if (g->st.sched_b != b) {
         /* The bucket changes the windows ending at b, and again when it leaves them. */
         g->st.sched_b = b;
@@ -739,27 +693,18 @@ struct lw_engine *lw_engine_new(struct lw_ruleset *rs, enum lw_engine_mode mode,
     for (size_t i = 0; i < rs->nalerts; i++) {
         const struct lw_alert_def *a = &rs->alerts[i];
         struct alert_rt *ar = &e->alerts[i];
-        unsigned aggs = LW_AGG_COUNT;
-        if (a->kind == LW_K_RATIO)
-            aggs |= LW_AGG_MATCHED;
-        if (a->kind == LW_K_SUM || a->kind == LW_K_AVG)
-            aggs |= LW_AGG_SUM;
-        if (a->kind == LW_K_MIN)
-            aggs |= LW_AGG_MIN;
-        if (a->kind == LW_K_MAX)
-            aggs |= LW_AGG_MAX;
-        if (a->kind == LW_K_QUANTILE)
-            aggs |= LW_AGG_SKETCH;
-        if (a->kind == LW_K_DISTINCT)
-            aggs |= LW_AGG_DISTINCT;
         ar->def = a;
+        ar->kind = &lw_kind_evals[a->kind];
         ar->res_ns = a->res_ns;
         ar->k = a->nbuckets;
-        ar->span = a->kind == LW_K_SPIKE ? 2 : 1;
+        ar->span = ar->kind->windows;
+        ar->warmup_n = ar->kind->warmup * ar->k;
+        ar->distinct = ar->kind->aggs & LW_AGG_DISTINCT;
         ar->forget_every = ar->k / 4 > 0 ? ar->k / 4 : 1;
         ar->for_b = ceil_div(a->for_ns, a->res_ns);
         ar->keep_b = ceil_div(a->keep_firing_for_ns, a->res_ns);
-        ar->w = lw_win_new(a->res_ns / LW_NS_PER_SEC, ar->k, (int)ar->span, aggs, a->max_groups);
+        ar->w = lw_win_new(a->res_ns / LW_NS_PER_SEC, ar->k, (int)ar->span,
+                           LW_AGG_COUNT | ar->kind->aggs, a->max_groups);
         if (mode == LW_MODE_REPLAY)
             lw_win_no_persist(ar->w);
         lw_win_set_quantile(ar->w, a->q);

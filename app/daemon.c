@@ -2,6 +2,7 @@
  * (decode, match, windows, evaluator, one SQLite transaction per flush) and the sink workers. */
 #include "app.h"
 #include "http.h"
+#include "kind_eval.h"
 #include "notify.h"
 #include "outbox.h"
 #include "store.h"
@@ -311,8 +312,7 @@ static int64_t firing_hold(const char *fp, const char *alert, void *payload)
     for (size_t i = 0; i < f->rs->nalerts; i++) {
         const struct lw_alert_def *a = &f->rs->alerts[i];
         if (!strcmp(a->name, alert))
-            hold =
-                (a->kind == LW_K_SPIKE ? 2 : 1) * a->window_ns + a->for_ns + a->keep_firing_for_ns;
+            hold = lw_kind_retention_ns(a);
     }
     return f->now + hold + RECONCILE_GRACE_NS;
 }

@@ -3,6 +3,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "decode.h"
 #include "expr.h"
+#include "kinds.h"
 #include "required.h"
 #include "lw_yaml.h"
 #include "rules.h"
@@ -16,8 +17,11 @@
 #define MAX_PATTERN_DEPTH 32
 #define MAX_PATTERN_BYTES (64u << 10)
 
-const char *const lw_alert_kind_names[] = {"count",  "ratio", "sum",      "avg",      "min", "max",
-                                           "absent", "spike", "quantile", "distinct", NULL};
+/* An alert's keys besides its kind (the kinds' names follow them in loader.alert_keys). */
+static const char *const alert_common_keys[] = {
+    "name",     "event",  "window",      "group_by",   "for",         "keep_firing_for",
+    "severity", "labels", "annotations", "max_groups", "description", NULL};
+#define N_COMMON_KEYS (sizeof alert_common_keys / sizeof *alert_common_keys - 1)
 
 struct pattern {
     const char *name;
@@ -35,17 +39,13 @@ struct loader {
     size_t npats;
     struct lw_ruleset *rs;
     size_t errors0;
+    const char *alert_keys[N_COMMON_KEYS + LW_K_NKINDS + 1]; /* alert_common_keys, the kinds */
 };
 
 static const char *const file_keys[] = {"patterns", "events", "alerts", NULL};
 static const char *const event_keys[] = {"name",  "inputs",    "match",       "fields",
                                          "where", "timestamp", "description", NULL};
 static const char *const ts_keys[] = {"field", "format", NULL};
-static const char *const alert_keys[] = {
-    "name",     "event",    "window",      "group_by",   "for",         "keep_firing_for",
-    "severity", "labels",   "annotations", "max_groups", "description", "count",
-    "ratio",    "sum",      "avg",         "min",        "max",         "absent",
-    "spike",    "quantile", "distinct",    NULL};
 
 /* ---------------------------------------------------------------- patterns */
 
@@ -608,17 +608,46 @@ static int cmp_str(const void *x, const void *y)
     return strcmp(*(char *const *)x, *(char *const *)y);
 }
 
+/* The condition as the kind's row says it is written: above/below, a factor, or nothing. */
+static void parse_threshold(struct loader *L, const struct lw_yaml_doc *doc,
+                            const struct lw_yaml_node *kn, const struct lw_yaml_node *kv,
+                            struct lw_alert_def *a, const struct lw_kind *kd)
+{
+    const struct lw_yaml_node *n;
+    switch (kd->threshold) {
+    case LW_KT_NONE:
+        a->above = false;
+        a->threshold = 1; /* absent: fewer than one event */
+        break;
+    case LW_KT_FACTOR:
+        a->above = true;
+        a->threshold = 0;
+        if (!(n = lw_yaml_get(kv, "factor")))
+            lw_yaml_error(doc, kv ? kv : kn, L->diag, "%s needs a 'factor'", kn->str);
+        else
+            lw_yaml_float(doc, n, &a->threshold, L->diag);
+        break;
+    case LW_KT_ABOVE_BELOW: {
+        const struct lw_yaml_node *ab = lw_yaml_get(kv, "above"), *be = lw_yaml_get(kv, "below");
+        if ((ab != NULL) == (be != NULL))
+            lw_yaml_error(doc, kv ? kv : kn, L->diag, "%s needs exactly one of 'above' or 'below'",
+                          kn->str);
+        else if (ab)
+            a->above = true, lw_yaml_float(doc, ab, &a->threshold, L->diag);
+        else
+            a->above = false, lw_yaml_float(doc, be, &a->threshold, L->diag);
+        break;
+    }
+    }
+}
+
+/* An alert's kind map (kn: the kind's key, kv: its value), checked against the kind's row in
+ * lw_kinds: the keys it accepts, the ones it needs, and how its condition is written. */
 static void parse_kind(struct loader *L, const struct lw_yaml_doc *doc,
                        const struct lw_yaml_node *kn, const struct lw_yaml_node *kv,
                        struct lw_alert_def *a, struct lw_event_def *ev)
 {
-    static const char *const keys_count[] = {"above", "below", "where", NULL};
-    static const char *const keys_ratio[] = {"of", "above", "below", "where", "min_count", NULL};
-    static const char *const keys_field[] = {"field", "above", "below", "where", NULL};
-    static const char *const keys_quant[] = {"field", "q", "above", "below", "where", NULL};
-    static const char *const keys_absent[] = {"where", NULL};
-    static const char *const keys_spike[] = {"factor", "min_count", "where", NULL};
-    const char *const *keys = keys_count;
+    const struct lw_kind *kd = &lw_kinds[a->kind];
     const struct lw_yaml_node *n;
     int64_t iv;
 
@@ -628,34 +657,11 @@ static void parse_kind(struct loader *L, const struct lw_yaml_doc *doc,
         lw_yaml_error(doc, kv, L->diag, "%s: expected a map such as {above: 10}", kn->str);
         return;
     }
-    switch (a->kind) {
-    case LW_K_RATIO:
-        keys = keys_ratio;
-        break;
-    case LW_K_SUM:
-    case LW_K_AVG:
-    case LW_K_MIN:
-    case LW_K_MAX:
-    case LW_K_DISTINCT:
-        keys = keys_field;
-        break;
-    case LW_K_QUANTILE:
-        keys = keys_quant;
-        break;
-    case LW_K_ABSENT:
-        keys = keys_absent;
-        break;
-    case LW_K_SPIKE:
-        keys = keys_spike;
-        break;
-    default:
-        break;
-    }
     if (kv)
-        lw_yaml_check_keys(doc, kv, keys, kn->str, L->diag);
-    if (a->kind == LW_K_QUANTILE && ev) {
+        lw_yaml_check_keys(doc, kv, kd->keys, kn->str, L->diag);
+    if ((kd->needs & LW_KN_Q) && ev) {
         if (!(n = lw_yaml_get(kv, "q"))) {
-            lw_yaml_error(doc, kv ? kv : kn, L->diag, "quantile needs q, such as 0.95");
+            lw_yaml_error(doc, kv ? kv : kn, L->diag, "%s needs q, such as 0.95", kn->str);
         } else if (lw_yaml_float(doc, n, &a->q, L->diag) == 0 && !(a->q >= 0 && a->q <= 1)) {
             /* As Prometheus's quantile_over_time: 0 is the smallest value, 1 the largest. */
             lw_yaml_error(doc, n, L->diag, "q must be between 0 and 1");
@@ -663,26 +669,7 @@ static void parse_kind(struct loader *L, const struct lw_yaml_doc *doc,
     }
     if (!ev)
         return;
-    if (a->kind == LW_K_ABSENT) {
-        a->above = false;
-        a->threshold = 1; /* absent: fewer than one event */
-    } else if (a->kind == LW_K_SPIKE) {
-        a->above = true;
-        a->threshold = 0;
-        if (!(n = lw_yaml_get(kv, "factor")))
-            lw_yaml_error(doc, kv ? kv : kn, L->diag, "spike needs a 'factor'");
-        else
-            lw_yaml_float(doc, n, &a->threshold, L->diag);
-    } else {
-        const struct lw_yaml_node *ab = lw_yaml_get(kv, "above"), *be = lw_yaml_get(kv, "below");
-        if ((ab != NULL) == (be != NULL))
-            lw_yaml_error(doc, kv ? kv : kn, L->diag, "%s needs exactly one of 'above' or 'below'",
-                          kn->str);
-        else if (ab)
-            a->above = true, lw_yaml_float(doc, ab, &a->threshold, L->diag);
-        else
-            a->above = false, lw_yaml_float(doc, be, &a->threshold, L->diag);
-    }
+    parse_threshold(L, doc, kn, kv, a, kd);
     if ((n = lw_yaml_get(kv, "min_count")) && lw_yaml_int(doc, n, &iv, L->diag) == 0) {
         if (iv < 0)
             lw_yaml_error(doc, n, L->diag, "min_count must not be negative");
@@ -698,13 +685,14 @@ static void parse_kind(struct loader *L, const struct lw_yaml_doc *doc,
     }
     if ((n = lw_yaml_get(kv, "where")))
         compile_expr(L, doc, n, ev, &a->where);
-    if (a->kind == LW_K_RATIO) {
+    if (kd->needs & LW_KN_OF) {
         if (!(n = lw_yaml_get(kv, "of")))
-            lw_yaml_error(doc, kv ? kv : kn, L->diag, "ratio needs 'of': the expression counted");
+            lw_yaml_error(doc, kv ? kv : kn, L->diag, "%s needs 'of': the expression counted",
+                          kn->str);
         else
             compile_expr(L, doc, n, ev, &a->of);
     }
-    if (keys == keys_field || keys == keys_quant) {
+    if (kd->needs & LW_KN_FIELD) {
         const char *f;
         if (!(n = lw_yaml_get(kv, "field"))) {
             lw_yaml_error(doc, kv ? kv : kn, L->diag, "%s needs a 'field'", kn->str);
@@ -713,7 +701,7 @@ static void parse_kind(struct loader *L, const struct lw_yaml_doc *doc,
             if (a->value_field < 0)
                 unknown_field(L, doc, n, ev, f);
             else if (!check_settable(L, doc, n, 0, ev, a->value_field) &&
-                     a->kind != LW_K_DISTINCT && !ev->fields[a->value_field].decoded &&
+                     (kd->needs & LW_KN_NUMERIC) && !ev->fields[a->value_field].decoded &&
                      (ev->fields[a->value_field].type == LW_T_STRING ||
                       ev->fields[a->value_field].type == LW_T_BOOL))
                 lw_yaml_error(doc, n, L->diag,
@@ -721,6 +709,33 @@ static void parse_kind(struct loader *L, const struct lw_yaml_doc *doc,
                               "as int, float or duration",
                               f);
         }
+    }
+}
+
+/* Exactly one of the alert's keys names a kind (lw_kinds); its map is parsed by the row. */
+static void parse_alert_kind(struct loader *L, const struct lw_yaml_doc *doc,
+                             const struct lw_yaml_node *node, struct lw_alert_def *a,
+                             struct lw_event_def *ev, const char *name)
+{
+    int nkinds = 0;
+    for (size_t i = 0; i < node->n; i++) {
+        int k = lw_kind_find(node->keys[i]->str);
+        if (k < 0)
+            continue;
+        if (nkinds++ == 0) {
+            a->kind = (enum lw_alert_kind)k;
+            parse_kind(L, doc, node->keys[i], node->items[i], a, ev);
+        } else {
+            lw_yaml_error(doc, node->keys[i], L->diag,
+                          "alert %s has more than one kind ('%s' and '%s')", name,
+                          lw_kinds[a->kind].name, node->keys[i]->str);
+        }
+    }
+    if (nkinds == 0) {
+        struct lw_buf kinds = {0};
+        lw_kind_list(&kinds);
+        lw_yaml_error(doc, node, L->diag, "alert %s needs a kind: %s", name, kinds.p);
+        lw_buf_free(&kinds);
     }
 }
 
@@ -740,7 +755,7 @@ static void parse_alert(struct loader *L, const struct lw_yaml_doc *doc,
         a->severity = lw_strdup("");
         return;
     }
-    lw_yaml_check_keys(doc, node, alert_keys, "alert", L->diag);
+    lw_yaml_check_keys(doc, node, L->alert_keys, "alert", L->diag);
     const char *name = "", *s;
     if (!(n = lw_yaml_get(node, "name")))
         lw_yaml_error(doc, node, L->diag, "alert without a name");
@@ -873,25 +888,7 @@ static void parse_alert(struct loader *L, const struct lw_yaml_doc *doc,
         }
     }
 
-    int nkinds = 0;
-    for (size_t i = 0; i < node->n; i++)
-        for (int k = 0; lw_alert_kind_names[k]; k++)
-            if (!strcmp(node->keys[i]->str, lw_alert_kind_names[k])) {
-                if (nkinds++ == 0) {
-                    a->kind = (enum lw_alert_kind)k;
-                    parse_kind(L, doc, node->keys[i], node->items[i], a, ev);
-                } else {
-                    lw_yaml_error(doc, node->keys[i], L->diag,
-                                  "alert %s has more than one kind ('%s' and '%s')", name,
-                                  lw_alert_kind_names[a->kind], node->keys[i]->str);
-                }
-            }
-    if (nkinds == 0)
-        lw_yaml_error(
-            doc, node, L->diag,
-            "alert %s needs a kind: count, ratio, quantile, sum, avg, min, max, distinct, "
-            "absent or spike",
-            name);
+    parse_alert_kind(L, doc, node, a, ev, name);
 
     if ((n = lw_yaml_get(node, "annotations"))) {
         if (n->type != LW_YAML_MAP) {
@@ -923,6 +920,18 @@ static void parse_alert(struct loader *L, const struct lw_yaml_doc *doc,
 }
 
 /* ---------------------------------------------------------------- the ruleset */
+
+/* The keys an alert accepts: its own, then one per kind, so that a new kind's row is all the
+ * loader needs to accept it (and to suggest it for a misspelt key). */
+static void alert_keys_init(struct loader *L)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < N_COMMON_KEYS; i++)
+        L->alert_keys[n++] = alert_common_keys[i];
+    for (int k = 0; k < LW_K_NKINDS; k++)
+        L->alert_keys[n++] = lw_kinds[k].name;
+    L->alert_keys[n] = NULL;
+}
 
 static void event_free(struct lw_event_def *ev)
 {
@@ -1013,6 +1022,7 @@ int lw_ruleset_load(struct lw_ruleset **out, const char *const *paths, size_t n,
     L.env = env;
     L.rs = rs;
     L.docs = lw_calloc(n ? n : 1, sizeof *L.docs);
+    alert_keys_init(&L);
     if (env) {
         rs->inputs = env->inputs;
         rs->ninputs = env->ninputs;

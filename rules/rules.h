@@ -73,19 +73,22 @@ struct lw_event_def {
     uint64_t regex_limits; /* lines a PCRE2 limit made non-matches (match:, or where: regex) */
 };
 
+/* An alert's kind: what it computes over its window. Each has one row in the loader's table
+ * (rules/kinds.c: its name and keys) and one in the evaluator's (alerts/kind_eval.c: its
+ * aggregates, value and retention). The order is the one docs and messages list them in. */
 enum lw_alert_kind {
     LW_K_COUNT,
     LW_K_RATIO,
+    LW_K_QUANTILE,
     LW_K_SUM,
     LW_K_AVG,
     LW_K_MIN,
     LW_K_MAX,
+    LW_K_DISTINCT,
     LW_K_ABSENT,
     LW_K_SPIKE,
-    LW_K_QUANTILE,
-    LW_K_DISTINCT,
+    LW_K_NKINDS /* not a kind: the number of rows of each table */
 };
-extern const char *const lw_alert_kind_names[];
 
 struct lw_annotation {
     char *key;
