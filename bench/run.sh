@@ -7,6 +7,9 @@
 #                                 # latency and soak smokes (~10 s each); exit 1 on failure
 #   bench/run.sh BIN --latency [--rate 100000]   # alert latency, write() to webhook (latency.py, ~70 s)
 #   bench/run.sh BIN --soak [MINUTES] [--rate 50000]   # memory soak, 100 rules (soak.py; default 10 min)
+#   bench/run.sh BIN --tail [--only SCENARIO,...] [--no-mtail]   # tailing 1/100/1000 files, idle
+#                                 # memory per file, a rotation storm; against mtail (tail.py, ~2 min)
+#   bench/run.sh --smoke --tail BIN   # the tailing smoke (~30 s); exit 1 if logwarden missed a line
 #
 # Generates (and caches in bench/.cache) the corpora, builds bench/pcre_loop.c, then measures
 # logwarden replay, the live daemon, mtail --one_shot, the bare PCRE2-JIT loop, grep -c -E -f and
@@ -18,18 +21,23 @@ smoke=
 bin=
 args=
 live=   # options for latency.py and soak.py
+tail=   # options for tail.py
 mode=bench
 while [ $# -gt 0 ]; do
     case $1 in
     --smoke) smoke=--smoke ;;
-    --size|--reps|--only) args="$args $1 $2"; shift ;;
+    --size|--reps) args="$args $1 $2"; shift ;;
+    --only) args="$args $1 $2"; tail="$tail $1 $2"; shift ;;
     --seed) args="$args $1 $2"; live="$live $1 $2"; shift ;;
     --rate) live="$live $1 $2"; shift ;;
     --latency) mode=latency ;;
+    --tail) mode=tail ;;
+    --strict) tail="$tail $1" ;;
     --soak) mode=soak
         case ${2:-} in [0-9]*) live="$live --minutes $2"; shift ;; esac ;;
-    --mtail-all|--no-mtail|--no-daemon) args="$args $1" ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --no-mtail) args="$args $1"; tail="$tail $1" ;;
+    --mtail-all|--no-daemon) args="$args $1" ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "bench/run.sh: unknown option $1" >&2; exit 2 ;;
     *) bin=$1 ;;
     esac
@@ -43,6 +51,7 @@ fi
 case $mode in
 latency) exec python3 "$here/latency.py" --bin "$bin" $live ;;
 soak) exec python3 "$here/soak.py" --bin "$bin" $live ;;
+tail) exec python3 "$here/tail.py" --bin "$bin" $smoke $tail ;;
 esac
 command -v mtail >/dev/null 2>&1 || echo "bench: mtail not installed (apt-get install mtail): its rows are skipped" >&2
 
