@@ -410,7 +410,7 @@ def run_one(tool, binary, scen, src, quiet, settle):
     name, nfiles, per_file, rate, seconds, rotate_ms, idle = scen
     d = os.path.join(CACHE, "run", "%s-%s" % (tool, name))
     shutil.rmtree(d, ignore_errors=True)
-    logs = os.path.join(d, "logs")
+    logs = os.path.realpath(os.path.join(d, "logs"))  # as the daemon's `path` label will say it
     os.makedirs(logs)
     paths = [os.path.join(logs, "app.log" if rotate_ms else "w%04d.log" % i) for i in range(nfiles)]
     glob_ = paths[0] if rotate_ms else os.path.join(logs, "*.log")
