@@ -433,12 +433,16 @@ def run_one(tool, binary, scen, src, quiet, settle):
         w = Writer(paths, src, per_file, rate, seconds, rotate_ms)
         cpu0 = proc_cpu(t.pid)
         w.start()
-        expected = per_file * nfiles if per_file else None
         last, t_last, deadline = -1, time.perf_counter(), time.time() + 300
         samples = []
         while time.time() < deadline:
             time.sleep(0.05)
-            now, n, cpu = time.perf_counter(), t.counted(), proc_cpu(t.pid)
+            try:
+                now, n, cpu = time.perf_counter(), t.counted(), proc_cpu(t.pid)
+            except OSError:  # the tool is gone (or hangs): no number from this run
+                w.join()
+                r["na"] = "%s exited or stopped answering (rc %s)" % (tool, t.p.poll())
+                return r
             samples.append((now, n, cpu))
             if n != last:
                 last, t_last = n, now
@@ -446,8 +450,6 @@ def run_one(tool, binary, scen, src, quiet, settle):
             if done and n >= sum(w.written):
                 break
             if done and now - max(t_last, w.t1) > quiet:
-                break
-            if expected is None and t.p.poll() is not None:
                 break
         w.join()
         if w.error:
@@ -518,14 +520,16 @@ def render(rows):
 
 
 def notes(rows):
+    """Per run: the writer's rotations and the input's own metrics that are not zero, as the
+    last scrape found them (gauges such as bytes behind may lag the line counter)."""
     out = []
     for r in rows:
-        ex = {k: v for k, v in (r.get("extra") or {}).items()}
-        if ex:
-            out.append("- %s, %s: %s" % (r["tool"], r["scenario"], ", ".join(
-                "%s %g" % (k, v) for k, v in sorted(ex.items()))))
-        if r.get("rotations"):
-            out.append("- %s, %s: %d rotations" % (r["tool"], r["scenario"], r["rotations"]))
+        said = ["%d rotations written" % r["rotations"]] if r.get("rotations") else []
+        ex = r.get("extra") or {}
+        said += ["%s %s" % (k.replace("logwarden_", "", 1), "%d" % v if v == int(v) else "%g" % v)
+                 for k, v in sorted(ex.items()) if v]
+        if said:
+            out.append("- %s, %s: %s" % (r["tool"], r["scenario"], ", ".join(said)))
     return out
 
 
@@ -558,7 +562,10 @@ def main():
     log("tail: %s" % live.machine())
     for scen in scens:
         for tool in tools:
-            r = run_one(tool, binary, scen, src, quiet, settle)
+            try:
+                r = run_one(tool, binary, scen, src, quiet, settle)
+            except Exception as e:  # one broken run is a row saying so, not the end of the table
+                r = {"scenario": scen[0], "tool": tool, "files": scen[1], "na": "%s: %s" % (type(e).__name__, e)}
             rows.append(r)
             log("  %-18s %-9s %s" % (scen[0], tool, summary(r)))
             if tool != "logwarden":
