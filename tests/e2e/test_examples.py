@@ -9,18 +9,26 @@ declared and whose relative bind mounts exist; published ports bind the host's l
 the host's /var/lib/docker/containers, when mounted, is read-only. Then the service's bind
 mounts are laid out in a temporary root as the container sees them (the config at its mount
 point, rules beside it) and `logwarden check -c ROOT/CONFIG` must pass there, with the
-variables compose passes (${LOGWARDEN_TOKEN}) set. A config with an input type this binary
-does not have (`type: docker` before issue 13's container inputs land) is skipped with a
-message, not failed.
+variables compose passes (${LOGWARDEN_TOKEN}) set. Last, each example runs: the config with
+its absolute paths moved under that root (and `http.listen` on a free loopback port), and the
+app's side written as the real thing writes it: nginx's access log in the example's
+`log_format timed` on the shared volume (sidecar), dockerd's containers folder with
+config.v2.json and json-file logs (host-docker); the alert the example's rules promise must
+reach the stdout sink, and an excluded container's lines must not. A config with an input type
+this binary does not have (`type: docker` before issue 13's container inputs land) is skipped
+with a message, not failed.
 
 usage: test_examples.py PATH/TO/logwarden
 """
 
 import glob
+import hashlib
+import json
 import os
 import re
 import shutil
 import subprocess
+import time
 
 import e2e
 
@@ -125,17 +133,125 @@ def check_config(t, binary, doc, d, name, cfg_path):
             return
         missing = missing_input_types(binary, cfg)
         if missing:
-            print(f"skip {name}: logwarden check (this binary has no input type {', '.join(missing)}; "
-                  "it comes with issue 13's container inputs)")
+            print(f"skip {name}: logwarden check and run (this binary has no input type "
+                  f"{', '.join(missing)}; it comes with issue 13's container inputs)")
             return
         env = dict(os.environ)
         for var in re.findall(r"\$\{(\w+)", open(os.path.join(d, "compose.yaml")).read()):
             env[var] = "example-secret-0123456789"
         p = e2e.run([binary, "check", "-c", cfg], env=env, cwd=tmp.path)
-        t.check(p.returncode == 0 and p.stdout.startswith("ok:"), f"{name}: logwarden check passes",
-                p.stdout + p.stderr)
+        if t.check(p.returncode == 0 and p.stdout.startswith("ok:"), f"{name}: logwarden check passes",
+                   p.stdout + p.stderr):
+            run_example(t, binary, doc["services"]["logwarden"], name, cfg, tmp.path, env)
     finally:
         tmp.cleanup()
+
+
+def rooted(cfg, svc, root):
+    """The config with every path under one of the service's mount points moved under root, and
+    the HTTP endpoint on a free loopback port: the container's view, on this machine."""
+    text = open(cfg).read()
+    for _, dst, _ in sorted(mounts(svc), key=lambda m: -len(m[1])):
+        if not os.path.exists(os.path.join(root, dst.lstrip("/"))):  # a volume: an empty folder
+            os.makedirs(os.path.join(root, dst.lstrip("/")))
+        text = re.sub(r"(?<![\w/.-])%s(?=[/'\"\s\],]|$)" % re.escape(dst),
+                      os.path.join(root, dst.lstrip("/")), text, flags=re.M)
+    text = re.sub(r"^(\s*listen:).*$", r"\g<1> 127.0.0.1:%d" % e2e.free_port(), text, flags=re.M)
+    out = os.path.join(os.path.dirname(cfg), "run.yaml")  # beside it: the same relative paths
+    with open(out, "w") as f:
+        f.write(text)
+    return out
+
+
+def run_example(t, binary, svc, name, cfg, root, env):
+    feed = FEEDS.get(name)
+    if not t.check(feed is not None, f"{name}: the test knows how to feed it"):
+        return
+    daemon = e2e.Daemon(binary, rooted(cfg, svc, root), root, env=env)
+    try:
+        if not t.check(e2e.wait_for(lambda: "running:" in daemon.stderr() or not daemon.alive(), 20)
+                       and daemon.alive(), f"{name}: logwarden runs", e2e.tail(daemon.stderr())):
+            return
+        want, unwanted = feed(root)
+        got = e2e.wait_for(lambda: all(alert_with(daemon.stdout(), w) for w in want), 20)
+        t.check(got, f"{name}: the stdout sink prints {' and '.join(str(w) for w in want)}",
+                daemon.stdout()[-2000:] + e2e.tail(daemon.stderr()))
+        for u in unwanted:
+            t.check(not alert_with(daemon.stdout(), u), f"{name}: no alert {u}", daemon.stdout()[-2000:])
+    finally:
+        t.eq(daemon.stop(), 0, f"{name}: logwarden stops cleanly on SIGTERM")
+
+
+def alert_with(stdout, want):
+    """Whether an alert object on stdout names want's alert and holds each of its values."""
+    alert, values = want
+    for line in stdout.splitlines():
+        if alert in line and all(json.dumps(v) in line for v in values):
+            return True
+    return False
+
+
+def feed_sidecar(root):
+    """What nginx writes with the example's nginx.conf (log_format timed) to the shared volume:
+    one client over HttpClientFlood's 100 requests a minute."""
+    now = time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime())
+    lines = "".join(f'203.0.113.7 - - [{now}] "GET /products/{i} HTTP/1.1" 200 612 "-" '
+                    f'"curl/8.5.0" 0.00{i % 10}\n' for i in range(150))
+    with open(os.path.join(root, "var/log/app/access.log"), "a") as f:
+        f.write(lines)
+    return [("HttpClientFlood", ["203.0.113.7"])], []
+
+
+def feed_host_docker(root):
+    """dockerd's containers folder: a compose service logging errors, and logwarden's own
+    container (excluded by the example) logging as many."""
+    base = os.path.join(root, "var/lib/docker/containers")
+    own = docker_container(base, "logwarden-host-logwarden-1", "logwarden:latest",
+                           {"com.docker.compose.project": "logwarden-host",
+                            "com.docker.compose.service": "logwarden"})
+    web = docker_container(base, "shop-web-1", "nginx:1.27",
+                           {"com.docker.compose.project": "shop", "com.docker.compose.service": "web"})
+    for c in (own, web):
+        with open(c, "a") as f:
+            for i in range(60):
+                t = time.time()
+                stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%09dZ" % int(t % 1 * 1e9)
+                msg = f"2026/12/06 01:00:00 [error] 29#29: *{i} open() failed (2: No such file)\n"
+                f.write(json.dumps({"log": msg, "stream": "stderr", "time": stamp},
+                                   separators=(",", ":")) + "\n")
+    return [("ContainerErrors", ["shop", "web"])], [("ContainerErrors", ["logwarden-host"])]
+
+
+def docker_container(base, name, image, labels):
+    """A running container's folder as dockerd writes it; returns its json-file log's path."""
+    cid = hashlib.sha256(name.encode()).hexdigest()
+    d = os.path.join(base, cid)
+    os.makedirs(d)
+    write_json(os.path.join(d, "hostconfig.json"), {
+        "LogConfig": {"Type": "json-file", "Config": {}}, "NetworkMode": "bridge",
+        "RestartPolicy": {"Name": "unless-stopped", "MaximumRetryCount": 0}})
+    log = os.path.join(d, cid + "-json.log")
+    open(log, "ab").close()  # dockerd opens the log before it starts the process
+    write_json(os.path.join(d, "config.v2.json"), {
+        "State": {"Running": True, "Paused": False, "Restarting": False, "Pid": 4242,
+                  "ExitCode": 0, "StartedAt": "2026-12-06T01:00:00.123456789Z",
+                  "FinishedAt": "0001-01-01T00:00:00Z"},
+        "ID": cid, "Created": "2026-12-06T01:00:00.012345678Z", "Path": "/docker-entrypoint.sh",
+        "Args": [], "Config": {"Hostname": cid[:12], "Image": image, "Labels": labels,
+                               "Cmd": ["nginx", "-g", "daemon off;"]},
+        "Image": "sha256:" + hashlib.sha256(image.encode()).hexdigest(), "LogPath": log,
+        "Name": "/" + name, "Driver": "overlay2", "OS": "linux", "RestartCount": 0})
+    return log
+
+
+def write_json(path, obj):
+    """As dockerd's ioutils.AtomicWriteFile: a temporary file, then a rename."""
+    with open(path + ".tmp", "w") as f:
+        json.dump(obj, f, separators=(",", ":"))
+    os.rename(path + ".tmp", path)
+
+
+FEEDS = {"sidecar": feed_sidecar, "host-docker": feed_host_docker}
 
 
 def main():
