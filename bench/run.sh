@@ -10,6 +10,7 @@
 #   bench/run.sh BIN --tail [--only SCENARIO,...] [--no-mtail]   # tailing 1/100/1000 files, idle
 #                                 # memory per file, a rotation storm; against mtail (tail.py, ~2 min)
 #   bench/run.sh --smoke --tail BIN   # the tailing smoke (~30 s); exit 1 if logwarden missed a line
+#                                 # (--strict [--keep 0]: in the storm too)
 #
 # Generates (and caches in bench/.cache) the corpora, builds bench/pcre_loop.c, then measures
 # logwarden replay, the live daemon, mtail --one_shot, the bare PCRE2-JIT loop, grep -c -E -f and
@@ -33,11 +34,12 @@ while [ $# -gt 0 ]; do
     --latency) mode=latency ;;
     --tail) mode=tail ;;
     --strict) tail="$tail $1" ;;
+    --keep) tail="$tail $1 $2"; shift ;;
     --soak) mode=soak
         case ${2:-} in [0-9]*) live="$live --minutes $2"; shift ;; esac ;;
     --no-mtail) args="$args $1"; tail="$tail $1" ;;
     --mtail-all|--no-daemon) args="$args $1" ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "bench/run.sh: unknown option $1" >&2; exit 2 ;;
     *) bin=$1 ;;
     esac

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """tail.py: the tailing benchmark (bench/run.sh BIN --tail): the live daemon following many files.
 
-    tail.py --bin BUILD/logwarden [--smoke] [--no-mtail] [--strict] [--only SCENARIO,...]
+    tail.py --bin BUILD/logwarden [--smoke] [--no-mtail] [--strict] [--keep N] [--only SCENARIO,...]
 
 `logwarden run` with one `file` input over a glob (default poll_interval, start_at: beginning
 on files created empty before it starts) and one rule that keeps, per file, the count and the
@@ -16,7 +16,11 @@ Scenarios (--only takes their names; full size, --smoke runs each in a second or
   steady-1000            20 000 lines/s over 1000 files for 10 s: the CPU a steady load costs
   storm                  one file written at 100 000 lines/s for 5 s, renamed every 10 ms as
                          logrotate's create mode does with `rotate 5` (app.log -> app.log.1 ->
-                         ... -> app.log.5, the oldest deleted, a new app.log created)
+                         ... -> app.log.5, the oldest deleted, a new app.log created); a file
+                         lives 50 ms after its rename, so a daemon descheduled that long on a
+                         busy machine loses it. --keep 0 keeps every rotation under a name of
+                         its own (app.log-000001, ..., as dateext without a limit): with
+                         --strict, a verdict on the tailer rather than on the machine's load
   idle-1, idle-1000      files of one line each, nothing appended: RSS after 2 s (memory per
                          followed file = (RSS 1000 - RSS 1) / 999) and the CPU of 3 s idle
 
@@ -99,7 +103,7 @@ SMOKE = [
     ("idle-1", 1, 1, 0, 0, 0, True),
     ("idle-1000", 1000, 1, 0, 0, 0, True),
 ]
-KEEP = 5  # rotated files kept in the storm, as logrotate's `rotate 5`
+KEEP = 5  # rotated files kept in the storm, as logrotate's `rotate 5` (--keep)
 
 
 def log(*a):
@@ -136,8 +140,9 @@ class Writer(threading.Thread):
     lines spread over the files), renaming paths[0] every rotate_ms as logrotate's create mode
     with `rotate KEEP`. written[i] is the number of lines file i (its sequence) has had."""
 
-    def __init__(self, paths, src, lines_per_file=None, rate=0, seconds=0, rotate_ms=0):
+    def __init__(self, paths, src, lines_per_file=None, rate=0, seconds=0, rotate_ms=0, keep=KEEP):
         super().__init__(daemon=True)
+        self.keep = keep
         self.paths, self.src = paths, src
         self.lines_per_file, self.rate, self.seconds, self.rotate_ms = lines_per_file, rate, seconds, rotate_ms
         self.written = [0] * len(paths)
@@ -208,10 +213,13 @@ class Writer(threading.Thread):
     def _rotate(self):
         p = self.paths[0]
         os.close(self.fds[0])
-        for i in range(KEEP - 1, 0, -1):
-            if os.path.exists("%s.%d" % (p, i)):
-                os.rename("%s.%d" % (p, i), "%s.%d" % (p, i + 1))  # over .KEEP: the oldest goes
-        os.rename(p, p + ".1")
+        if self.keep == 0:  # a name of its own, nothing deleted
+            os.rename(p, "%s-%06d" % (p, self.rotations + 1))
+        else:
+            for i in range(self.keep - 1, 0, -1):
+                if os.path.exists("%s.%d" % (p, i)):
+                    os.rename("%s.%d" % (p, i), "%s.%d" % (p, i + 1))  # over .keep: the oldest goes
+            os.rename(p, p + ".1")
         self.fds[0] = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         self.rotations += 1
 
@@ -406,7 +414,7 @@ def diff(got, exp):
     return "no: as many lines, other sequence numbers"
 
 
-def run_one(tool, binary, scen, src, quiet, settle):
+def run_one(tool, binary, scen, src, quiet, settle, keep):
     name, nfiles, per_file, rate, seconds, rotate_ms, idle = scen
     d = os.path.join(CACHE, "run", "%s-%s" % (tool, name))
     shutil.rmtree(d, ignore_errors=True)
@@ -430,7 +438,7 @@ def run_one(tool, binary, scen, src, quiet, settle):
         if idle:
             return measure_idle(t, r, nfiles, settle)
         time.sleep(settle)  # both find the files (a poll of the glob) before the first line
-        w = Writer(paths, src, per_file, rate, seconds, rotate_ms)
+        w = Writer(paths, src, per_file, rate, seconds, rotate_ms, keep)
         cpu0 = proc_cpu(t.pid)
         w.start()
         last, t_last, deadline = -1, time.perf_counter(), time.time() + 300
@@ -458,7 +466,8 @@ def run_one(tool, binary, scen, src, quiet, settle):
         r.update(written=sum(w.written), counted=last, wall=t_end[0] - w.t0, cpu=t_end[2] - cpu0,
                  rss_mb=proc_kb(t.pid, "VmHWM") / 1024.0, rotations=w.rotations, extra=t.extra())
         if rotate_ms:
-            r["offered"] = "%d/s, rename every %d ms" % (rate, rotate_ms)
+            r["offered"] = "%d/s, rename every %d ms, %s" % (
+                rate, rotate_ms, "rotate %d" % keep if keep else "every name kept")
         elif rate:
             r["offered"] = "%d/s for %g s" % (rate, seconds)
         else:
@@ -540,6 +549,8 @@ def main():
     ap.add_argument("--no-mtail", action="store_true")
     ap.add_argument("--strict", action="store_true", help="the storm must be exact too")
     ap.add_argument("--only", default="", help="scenarios by name, comma-separated")
+    ap.add_argument("--keep", type=int, default=KEEP,
+                    help="rotated files kept in the storm (0: every one, under its own name)")
     a = ap.parse_args()
     binary = os.path.abspath(a.bin)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -563,7 +574,7 @@ def main():
     for scen in scens:
         for tool in tools:
             try:
-                r = run_one(tool, binary, scen, src, quiet, settle)
+                r = run_one(tool, binary, scen, src, quiet, settle, a.keep)
             except Exception as e:  # one broken run is a row saying so, not the end of the table
                 r = {"scenario": scen[0], "tool": tool, "files": scen[1], "na": "%s: %s" % (type(e).__name__, e)}
             rows.append(r)
