@@ -763,8 +763,7 @@ static bool run_test(const struct tfile *tf, struct tcase *tc)
         struct lw_engine_stats s;
         lw_engine_stats(r.eng, &s);
         printf("       (%llu line%s on input %s as %s", (unsigned long long)r.lines,
-               r.lines == 1 ? "" : "s", tc->input_name,
-               (const char *[]){"raw", "syslog", "json", "logfmt", "docker", "cri"}[tc->fmt]);
+               r.lines == 1 ? "" : "s", tc->input_name, lw_format_name(tc->fmt));
         if (r.malformed)
             printf(", %llu malformed", (unsigned long long)r.malformed);
         printf(", %llu event%s, %llu transition%s in all)\n", (unsigned long long)s.events,

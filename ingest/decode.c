@@ -6,23 +6,23 @@
 
 static void set_msg(const struct lw_container_msg *m, struct lw_rec *out);
 
+/* The names `format:` takes, indexed by enum lw_format. */
+static const char *const format_names[] = {"raw", "syslog", "json", "logfmt", "docker", "cri"};
+_Static_assert(sizeof format_names / sizeof format_names[0] == LW_FMT_CRI + 1, "a name per format");
+
 int lw_format_parse(const char *s, enum lw_format *out)
 {
-    if (!strcmp(s, "raw"))
-        *out = LW_FMT_RAW;
-    else if (!strcmp(s, "syslog"))
-        *out = LW_FMT_SYSLOG;
-    else if (!strcmp(s, "json"))
-        *out = LW_FMT_JSON;
-    else if (!strcmp(s, "logfmt"))
-        *out = LW_FMT_LOGFMT;
-    else if (!strcmp(s, "docker"))
-        *out = LW_FMT_DOCKER;
-    else if (!strcmp(s, "cri"))
-        *out = LW_FMT_CRI;
-    else
-        return -1;
-    return 0;
+    for (size_t i = 0; i < sizeof format_names / sizeof format_names[0]; i++)
+        if (!strcmp(s, format_names[i])) {
+            *out = (enum lw_format)i;
+            return 0;
+        }
+    return -1;
+}
+
+const char *lw_format_name(enum lw_format f)
+{
+    return (size_t)f < sizeof format_names / sizeof format_names[0] ? format_names[f] : "?";
 }
 
 enum lw_body lw_format_body(enum lw_format f)

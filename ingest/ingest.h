@@ -308,6 +308,8 @@ void lw_reassembler_free(struct lw_reassembler *r);
 
 /* ---------------------------------------------------------------- decoding into records */
 
+/* The name `format:` gives f ("raw", "syslog", ...). */
+const char *lw_format_name(enum lw_format f);
 int lw_format_parse(const char *s, enum lw_format *out);
 /* How records of a format structure their body (JSON and logfmt give fields). */
 enum lw_body lw_format_body(enum lw_format f);
