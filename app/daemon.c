@@ -177,9 +177,9 @@ static void process(struct daemon *d, struct lw_batch *b, int64_t now)
     const struct lw_cfg_input *ci = &d->cfg->inputs[b->input];
     bool held = ci->format == LW_FMT_DOCKER || ci->format == LW_FMT_CRI || ci->multiline;
     /* Records of a stream without positions (stdin) are held under the stream "". */
-    struct ckpt *c = b->stream  ? ckpt_for(d, b->input, b->stream)
-                     : held ? ckpt_for(d, b->input, "")
-                            : NULL;
+    struct ckpt *c = b->stream ? ckpt_for(d, b->input, b->stream)
+                     : held    ? ckpt_for(d, b->input, "")
+                               : NULL;
     struct lw_dstate *ds = held && c ? stream_state(d, c, b, now) : NULL;
     for (size_t i = 0; i < b->n; i++) {
         struct lw_rec rec;

@@ -34,7 +34,7 @@ struct replay {
     struct lw_dstate ds; /* per file: Docker/CRI partial lines, multiline records */
     const struct lw_multiline_cfg *multiline; /* the input's `multiline:`, NULL: none */
     size_t max_line;                          /* the input's max_line_bytes */
-    struct lw_str labels[LW_L_COUNT]; /* what a file input would set: the file's path */
+    struct lw_str labels[LW_L_COUNT];         /* what a file input would set: the file's path */
 };
 
 static void on_alert(const struct lw_alert_def *def, const char *json, size_t len, bool firing,

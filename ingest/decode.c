@@ -238,9 +238,9 @@ bool lw_dstate_position(const struct lw_dstate *st, int64_t *cursor)
     return true;
 }
 
-int lw_dstate_drain(struct lw_dstate *st, enum lw_drain what, enum lw_format fmt, const char *input_name,
-                    const struct lw_tz *tz, const struct lw_str *labels, uint32_t input,
-                    int64_t now_ns, struct lw_rec *out)
+int lw_dstate_drain(struct lw_dstate *st, enum lw_drain what, enum lw_format fmt,
+                    const char *input_name, const struct lw_tz *tz, const struct lw_str *labels,
+                    uint32_t input, int64_t now_ns, struct lw_rec *out)
 {
     for (int i = 0; i < 2; i++) {
         /* A partial message first: at the end it is whole, and may join a pending record. */

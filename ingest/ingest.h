@@ -413,9 +413,9 @@ bool lw_dstate_holds(const struct lw_dstate *st);
  * messages (end of input, a rotated stream). Returns 1 with one in *out (call again until 0).
  * labels are the stream's (lw_batch.labels, or NULL), for a partial message's record. */
 enum lw_drain { LW_DRAIN_EXPIRED, LW_DRAIN_RECORDS, LW_DRAIN_ALL };
-int lw_dstate_drain(struct lw_dstate *st, enum lw_drain what, enum lw_format fmt, const char *input_name,
-                    const struct lw_tz *tz, const struct lw_str *labels, uint32_t input,
-                    int64_t now_ns, struct lw_rec *out);
+int lw_dstate_drain(struct lw_dstate *st, enum lw_drain what, enum lw_format fmt,
+                    const char *input_name, const struct lw_tz *tz, const struct lw_str *labels,
+                    uint32_t input, int64_t now_ns, struct lw_rec *out);
 /* As lw_decode, joining partial container lines: 1 when *out is a whole record, 0 when the
  * line was a part (nothing to match yet), -1 when malformed (*out is then the raw line). */
 int lw_decode_stream(struct lw_dstate *st, enum lw_format fmt, const char *input_name,

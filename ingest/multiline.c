@@ -25,7 +25,7 @@
 #define ML_DEPTH_LIMIT 10000
 #define ML_HEAP_LIMIT_KIB 8192
 #define ML_MAX_RULES 8
-#define ML_ANY (-1)                    /* a rule for every state */
+#define ML_ANY (-1)                       /* a rule for every state */
 #define ML_LOG_EVERY (60 * LW_NS_PER_SEC) /* cut records are logged at most once a minute */
 
 enum ml_act { ML_BEGIN, ML_JOIN };
@@ -228,8 +228,9 @@ static int read_map(struct lw_multiline_cfg *c, const struct lw_yaml_doc *doc,
     if (lw_yaml_check_keys(doc, n, keys, "multiline", diag) > 0)
         rc = LW_EINVAL;
     if ((st != NULL) + (co != NULL) + (pr != NULL) != 1) {
-        lw_yaml_error(doc, n, diag, "multiline: give one of start: REGEX, continue: REGEX or "
-                                    "preset: java|python|go");
+        lw_yaml_error(doc, n, diag,
+                      "multiline: give one of start: REGEX, continue: REGEX or "
+                      "preset: java|python|go");
         return LW_EINVAL;
     }
     const struct lw_yaml_node *v = st ? st : co ? co : pr;
@@ -243,8 +244,8 @@ static int read_map(struct lw_multiline_cfg *c, const struct lw_yaml_doc *doc,
         }
         from_preset(c, p, doc, v, diag);
     } else {
-        c->rules[0] = (struct ml_rule){ML_ANY, compile(s, v->len, doc, v, diag),
-                                       st ? ML_BEGIN : ML_JOIN, 0};
+        c->rules[0] =
+            (struct ml_rule){ML_ANY, compile(s, v->len, doc, v, diag), st ? ML_BEGIN : ML_JOIN, 0};
         if (!c->rules[0].re)
             return LW_EINVAL;
         c->nrules = 1;
