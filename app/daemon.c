@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define FLUSH_INTERVAL_NS (1 * LW_NS_PER_SEC)
@@ -25,6 +26,9 @@
 /* Notifications due wait for the queue to be drained (the lines read together are told in one
  * notification), but no longer than this when it never is. */
 #define NOTIFY_MAX_WAIT_NS (200 * LW_NS_PER_SEC / 1000)
+/* At a stop, how long the last records wait for the engine's next evaluation of the groups
+ * they changed (it evaluates those at most every 50 ms). */
+#define STOP_EVAL_WAIT_NS (60 * 1000 * 1000)
 /* With a multiline input, how often held records are looked at for their timeout. */
 #define EXPIRE_EVERY_NS (50 * LW_NS_PER_SEC / 1000)
 
@@ -676,6 +680,10 @@ static void *pipeline_main(void *arg)
         }
     }
     drain_at_stop(d, lw_now_ns());
+    /* The engine evaluates groups that got events at most every 50 ms (alerts/engine.c): the
+     * last records read (the end of stdin, the records a stop completed) are evaluated now, not
+     * at the next start, which stdin never has. */
+    nanosleep(&(struct timespec){0, STOP_EVAL_WAIT_NS}, NULL);
     lw_engine_tick(d->eng, lw_now_ns());
     /* Every input has ended (`cat app.log | logwarden run`): nothing will come to make a
      * notification's group_wait worth waiting for; what is pending is sent now, within the stop
