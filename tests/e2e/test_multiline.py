@@ -10,7 +10,9 @@
    engine split into 16 KiB parts: each stream's trace is joined on its own, after the parts.
 3. kill -9 while a record is pending (its last frame not written yet), then a restart: the
    record is read again whole and counted once, and no other line is lost or counted twice.
-4. `logwarden run` on stdin: `cat java.log | logwarden run -c cfg` exits 0 once its input ends,
+4. `replay` and `test` see the same records as the daemon; `check` refuses multiline on a
+   syslog input and a bad regex with FILE:LINE:COL.
+5. `logwarden run` on stdin: `cat java.log | logwarden run -c cfg` exits 0 once its input ends,
    with the alert its last record fired delivered to a file sink despite a 30 s group_wait;
    with a file input besides, the daemon runs on and says stdin ended.
 
@@ -226,6 +228,60 @@ notify: {group_wait: 0s}
     tmp.cleanup()
 
 
+def test_replay_test_check(binary, c):
+    tmp = e2e.TempDir("ml-replay")
+    tmp.write("rules.yaml", JAVA_RULES)
+    cfg = tmp.write("logwarden.yaml", """
+state: state.db
+rules: [rules.yaml]
+inputs:
+  - {name: app, type: file, paths: [app.log], multiline: java}
+sinks:
+  - {name: out, type: file, path: alerts.jsonl}
+""")
+    p = e2e.run([binary, "replay", "-c", cfg, JAVA_LOG])
+    objs, _ = e2e.parse_json_lines(p.stdout)
+    c.eq(p.returncode, 0, "replay: exit 0")
+    c.eq(sorted(o["alert"] for o in objs if o["status"] == "firing"),
+         ["Caused", "Suppressed", "Thread"], "replay: the same records as the daemon (the last "
+         "completed at the end of the file)")
+    tmp.write("java.test.yaml", f"""
+config: logwarden.yaml
+tests:
+  - name: the java preset joins traces
+    file: {JAVA_LOG}
+    now: '2026-12-06T01:20:00Z'
+    expect:
+      - {{alert: Caused, status: firing}}
+    expect_none: [Stray]
+""")
+    p = e2e.run([binary, "test", tmp.join("java.test.yaml")])
+    c.eq(p.returncode, 0, "test: a rule test sees the joined records")
+    c.check("1 passed, 0 failed" in p.stdout, "test: summary", p.stdout + p.stderr)
+
+    bad = tmp.write("bad.yaml", """state: state.db
+rules: [rules.yaml]
+inputs:
+  - name: sys
+    type: syslog
+    listen: [udp://127.0.0.1:0]
+    multiline: java
+  - name: app
+    type: file
+    paths: [app.log]
+    multiline: {start: '(unclosed', max_lines: 0}
+sinks:
+  - {name: out, type: file, path: alerts.jsonl}
+""")
+    p = e2e.run([binary, "check", "-c", bad])
+    c.eq(p.returncode, 2, "check: multiline errors make the config invalid")
+    c.check(f"{bad}:7:16: input sys: multiline is not for syslog inputs" in p.stderr,
+            "check: multiline refused on syslog, with FILE:LINE:COL", p.stderr)
+    c.check(f"{bad}:11:24: multiline: bad regex" in p.stderr, "check: a bad regex, FILE:LINE:COL",
+            p.stderr)
+    tmp.cleanup()
+
+
 def test_stdin(binary, c):
     tmp = e2e.TempDir("ml-stdin")
     tmp.write("rules.yaml", JAVA_RULES)
@@ -283,6 +339,7 @@ def main():
     test_file_java(binary, c)
     test_docker_streams(binary, c)
     test_kill_mid_record(binary, c)
+    test_replay_test_check(binary, c)
     test_stdin(binary, c)
     c.finish()
 
