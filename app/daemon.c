@@ -40,8 +40,9 @@ struct ckpt {
     uint64_t ident[2];
     int64_t cursor;
     bool dirty;
-    bool ds_ready;       /* ds is set up (lw_dstate_setup) */
-    struct lw_dstate ds; /* Docker/CRI partial lines and multiline records of this stream */
+    bool ds_ready;        /* ds is set up (lw_dstate_setup) */
+    uint64_t ds_ident[2]; /* the stream identity ds's cursors are of */
+    struct lw_dstate ds;  /* Docker/CRI partial lines and multiline records of this stream */
 };
 
 /* A position a flush committed, on its way to its input's checkpoint op on the I/O thread. */
@@ -149,10 +150,13 @@ static struct lw_dstate *stream_state(struct daemon *d, struct ckpt *c, struct l
         lw_dstate_setup(&c->ds, ci->multiline, ci->in->max_line, &ci->in->join, ci->name);
         c->ds_ready = true;
     }
-    if (c->stream[0] && memcmp(c->ident, b->ident, sizeof c->ident)) {
-        drain(d, c, LW_DRAIN_ALL, b->labels, now);
+    if (c->stream[0] && memcmp(c->ds_ident, b->ident, sizeof c->ds_ident)) {
+        if (c->ds.seen) {
+            drain(d, c, LW_DRAIN_ALL, b->labels, now);
+            set_position(c, c->ds_ident, c->ds.last); /* the old identity's end */
+        }
         c->ds.seen = false;
-        memcpy(c->ident, b->ident, sizeof c->ident);
+        memcpy(c->ds_ident, b->ident, sizeof c->ds_ident);
     }
     return &c->ds;
 }
@@ -213,7 +217,7 @@ static void expire_records(struct daemon *d, int64_t now)
         if (!c->ds_ready || !lw_dstate_holds(&c->ds))
             continue;
         drain(d, c, LW_DRAIN_EXPIRED, NULL, now);
-        set_position(c, c->ident, c->ds.last);
+        set_position(c, c->ds_ident, c->ds.last);
     }
 }
 
@@ -226,7 +230,7 @@ static void drain_at_stop(struct daemon *d, int64_t now)
         if (!c->ds_ready || !lw_dstate_holds(&c->ds))
             continue;
         drain(d, c, LW_DRAIN_RECORDS, NULL, now);
-        set_position(c, c->ident, c->ds.last);
+        set_position(c, c->ds_ident, c->ds.last);
     }
 }
 
