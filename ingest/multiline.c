@@ -87,9 +87,10 @@ enum { GO_NONE, GO_PANIC };
 /* What the runtimes print (tests/data/multiline/ has one of each, made by the runtimes):
  * - Java (Throwable.printStackTrace, and every logging library that calls it): the exception's
  *   class and message, "\tat frame", "Caused by: ...", "\t... 12 more", "\tSuppressed: ...". The
- *   exception line joins the log line before it when its class is package-qualified (a logger's
- *   message line, then the trace), and begins a record when printed alone ("Exception in thread
- *   "main" ...").
+ *   exception line joins the log line before it when its class is package-qualified and named
+ *   ...Exception, ...Error or ...Throwable (a logger's message line, then the trace; not a
+ *   logger's "org.acme.Client: message" line), and begins a record when printed alone
+ *   ("Exception in thread "main" ...").
  * - Python: "Traceback (most recent call last):", indented frames, then the exception at column
  *   0; chained exceptions repeat it after a blank line and "During handling of the above
  *   exception, another exception occurred:" or "The above exception was the direct cause...".
@@ -101,7 +102,8 @@ static const struct preset presets[] = {
      ML_BEGIN,
      {{ML_ANY,
        "^(?:[ \\t]+at [^ ]|[ \\t]+\\.\\.\\. [0-9]+ (?:more|common frames omitted)$|[ \\t]*Caused "
-       "by: |[ \\t]+Suppressed: |[A-Za-z_$][\\w$]*(?:\\.[A-Za-z_$][\\w$]*)+(?::|$))",
+       "by: |[ \\t]+Suppressed: "
+       "|[A-Za-z_$][\\w$]*(?:\\.[\\w$]+)*\\.[\\w$]*(?:Exception|Error|Throwable)[\\w$]*(?::|$))",
        ML_JOIN, 0}}},
     {"python",
      ML_BEGIN,

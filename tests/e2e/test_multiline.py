@@ -6,6 +6,7 @@
    the log line, the exception and its `Caused by:` together); the last record, which no line
    follows, is completed by the timeout; no frame is ever a record of its own; /metrics counts
    the joined records.
+   A record over max_lines is cut there, counted and logged, and the rest is not lost.
 2. A Docker json-file (as dockerd writes it) with stdout and stderr interleaved and a line the
    engine split into 16 KiB parts: each stream's trace is joined on its own, after the parts.
 3. kill -9 while a record is pending (its last frame not written yet), then a restart: the
@@ -117,6 +118,52 @@ def docker_line(text, stream, t, partial=False):
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 10**9))
     return json.dumps({"log": text + ("" if partial else "\n"), "stream": stream,
                        "time": f"{stamp}.{ns % 10**9:09d}Z"}) + "\n"
+
+
+def test_cut(binary, c):
+    """A record over max_lines is cut, counted in /metrics and logged; no line is lost."""
+    tmp = e2e.TempDir("ml-cut")
+    port = e2e.free_port()
+    tmp.write("rules.yaml", r"""
+events:
+  - {name: rec, match: '^(?:ERROR|\tat)'}
+  - {name: frame, match: '\tat f(?<n>\d+)$'}
+alerts:
+  - {name: Records, event: rec, window: 10m, count: {above: 3}}
+  - {name: TooMany, event: rec, window: 10m, count: {above: 4}}
+  - {name: Last, event: frame, window: 10m, count: {above: 0}, group_by: [n]}
+""")
+    cfg = tmp.write("logwarden.yaml", f"""
+state: state.db
+rules: [rules.yaml]
+http: {{listen: '127.0.0.1:{port}'}}
+inputs:
+  - name: app
+    type: file
+    paths: [app.log]
+    start_at: beginning
+    multiline: {{continue: '^\\t', max_lines: 3, timeout: 200ms}}
+sinks:
+  - {{name: out, type: file, path: alerts.jsonl}}
+notify: {{group_wait: 0s}}
+""")
+    with open(tmp.join("app.log"), "w") as f:
+        f.write("ERROR deep\n" + "".join(f"\tat f{i}\n" for i in range(1, 10)))
+    d = e2e.Daemon(binary, cfg, tmp.path)
+    key = 'logwarden_multiline_cut_total{input="app",limit="max_lines"}'
+    m = e2e.wait_for(lambda: e2e.metrics(port).get(key) == 3 and e2e.metrics(port), 15)
+    c.eq((m or {}).get(key), 3, "cut: 10 lines at max_lines 3: 3 cuts in /metrics")
+    alerts = tmp.join("alerts.jsonl")
+    c.check(e2e.wait_for(lambda: firing(alerts, "Records"), 10),
+            "cut: 4 records (3, 3, 3 and 1 lines)")
+    c.check(e2e.wait_for(lambda: any(a["labels"].get("n") == "9"
+                                     for a in firing(alerts, "Last")), 10),
+            "cut: the last frame is in a record (nothing dropped)")
+    c.check("reached max_lines (3)" in d.stderr(), "cut: logged", e2e.tail(d.stderr()))
+    c.eq(d.stderr().count("reached max_lines"), 1, "cut: logged once (rate-limited)")
+    c.eq(d.stop(), 0, "cut: SIGTERM exits 0")
+    c.eq(firing(alerts, "TooMany"), [], "cut: no more than 4 records")
+    tmp.cleanup()
 
 
 def test_docker_streams(binary, c):
@@ -337,6 +384,7 @@ def main():
     binary = e2e.binary_from_argv()
     c = e2e.Checks()
     test_file_java(binary, c)
+    test_cut(binary, c)
     test_docker_streams(binary, c)
     test_kill_mid_record(binary, c)
     test_replay_test_check(binary, c)

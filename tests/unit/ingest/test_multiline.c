@@ -350,6 +350,17 @@ static void test_java(void)
     CHECK_EQ(atomic_load(&st.records), 3);
     out_free(&o);
 
+    /* A logger's "package.Class: message" line is not an exception: it begins a record. */
+    feed_text(m,
+              "connecting\norg.apache.kafka.clients.NetworkClient: disconnected\n"
+              "com.acme.BadThingException\nfoo.Error: x",
+              &o);
+    CHECK_EQ(o.n, 2);
+    CHECK_STR(o.n > 1 ? o.rec[1] : NULL,
+              "org.apache.kafka.clients.NetworkClient: disconnected\ncom.acme.BadThingException\n"
+              "foo.Error: x");
+    out_free(&o);
+
     /* A real log: Kafka's broker (log4j), a trace after its WARN line; 721 lines, 706 records
      * (every record's first line starts with '['). */
     feed_file(m, "../../data/elastic-examples/kafka-server.log.2016-12-19-20", &o);
