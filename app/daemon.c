@@ -110,6 +110,8 @@ static struct ckpt *ckpt_for(struct daemon *d, uint32_t input, const char *strea
     return &d->ckpts[d->nckpts++];
 }
 
+/* One line's outcome (rc as lw_decode_stream's): a malformed line is counted, and matched as the
+ * raw line it is. */
 static void record(struct daemon *d, struct lw_rec *rec, int rc, int64_t now)
 {
     if (rc < 0)

@@ -416,8 +416,10 @@ enum lw_drain { LW_DRAIN_EXPIRED, LW_DRAIN_RECORDS, LW_DRAIN_ALL };
 int lw_dstate_drain(struct lw_dstate *st, enum lw_drain what, enum lw_format fmt,
                     const char *input_name, const struct lw_tz *tz, const struct lw_str *labels,
                     uint32_t input, int64_t now_ns, struct lw_rec *out);
-/* As lw_decode, joining partial container lines: 1 when *out is a whole record, 0 when the
- * line was a part (nothing to match yet), -1 when malformed (*out is then the raw line). */
+/* As lw_decode, joining partial container lines and, with a multiline config (lw_dstate_setup),
+ * lines into records: 1 when *out is a whole record (borrowed until the next call on st), 0
+ * when the line is held (nothing to match yet), -1 when malformed (*out is then the raw line,
+ * not joined). */
 int lw_decode_stream(struct lw_dstate *st, enum lw_format fmt, const char *input_name,
                      const struct lw_tz *tz, const struct lw_str *labels,
                      const struct lw_record *in, uint32_t input, int64_t now_ns,
