@@ -25,6 +25,9 @@
 #define ML_DEPTH_LIMIT 10000
 #define ML_HEAP_LIMIT_KIB 8192
 #define ML_MAX_RULES 8
+/* Buffers larger than this are freed once their record is done with: one big trace does not
+ * leave each followed file holding its size. */
+#define ML_KEEP_BYTES (16 * 1024)
 #define ML_ANY (-1)                       /* a rule for every state */
 #define ML_LOG_EVERY (60 * LW_NS_PER_SEC) /* cut records are logged at most once a minute */
 
@@ -390,11 +393,18 @@ static void copy_labels(struct lw_buf *lab, const struct lw_rec *r, struct lw_re
     }
 }
 
+static void trim(struct lw_buf *b)
+{
+    if (b->cap > ML_KEEP_BYTES)
+        lw_buf_free(b);
+}
+
 static void begin(struct lw_multiline *m, const struct lw_rec *r, int64_t from)
 {
     size_t n = r->body.n;
     m->rec = *r;
     copy_labels(&m->lab, r, &m->rec);
+    trim(&m->body);
     lw_buf_reset(&m->body);
     if (n > m->max_bytes) {
         n = m->max_bytes;
@@ -426,6 +436,7 @@ static void emit(struct lw_multiline *m, struct lw_rec *out)
 int lw_multiline_feed(struct lw_multiline *m, const struct lw_rec *r, int64_t from,
                       struct lw_rec *out)
 {
+    trim(&m->obody); /* the record handed out last is done with */
     enum ml_act act = classify(m, r->body);
     if (act == ML_JOIN && m->pending) {
         bool over_lines = m->nlines >= m->max_lines;
@@ -449,6 +460,7 @@ int lw_multiline_feed(struct lw_multiline *m, const struct lw_rec *r, int64_t fr
 
 int lw_multiline_flush(struct lw_multiline *m, struct lw_rec *out)
 {
+    trim(&m->obody);
     if (!m->pending)
         return 0;
     emit(m, out);

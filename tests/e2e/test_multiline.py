@@ -40,11 +40,14 @@ events:
     match: '^Exception in thread "worker-1" java\.lang\.NullPointerException: boom\n\tat .*\n\tat java\.base/java\.lang\.Thread\.run'
   - name: stray
     match: '^(?:\t| *Caused by|java\.)'
+  - name: split
+    match: '^\tat late\.Frame'
 alerts:
   - {name: Caused, event: caused, window: 10m, count: {above: 0}}
   - {name: Suppressed, event: suppressed, window: 10m, count: {above: 0}}
   - {name: Thread, event: thread, window: 10m, count: {above: 0}}
   - {name: Stray, event: stray, window: 10m, count: {above: 0}}
+  - {name: Split, event: split, window: 10m, count: {above: 0}}
 """
 
 
@@ -108,6 +111,17 @@ notify: {{group_wait: 0s}}
     c.eq((m or {}).get('logwarden_multiline_cut_total{input="app",limit="max_lines"}'), 0,
          "java: none cut")
     c.eq(firing(alerts, "Stray"), [], "java: no frame or cause was a record of its own")
+    # A pause longer than the timeout ends the record: the frame after it is one of its own.
+    with open(log, "a") as f:
+        f.write("2026-12-06 01:20:02.000 ERROR [main] com.example.App - late\n")
+        f.flush()
+        c.check(e2e.wait_for(lambda: e2e.metrics(port).get(
+            'logwarden_input_lines_total{input="app"}') == len(java_lines()) + 1, 5),
+            "java: the line before the pause is read")
+        time.sleep(1.6)
+        f.write("\tat late.Frame.run(Frame.java:1)\n")
+    c.check(e2e.wait_for(lambda: firing(alerts, "Split"), 10),
+            "java: after a pause over the timeout a frame is a record of its own")
     c.eq(d.stop(), 0, "java: SIGTERM exits 0")
     tmp.cleanup()
 
