@@ -18,6 +18,7 @@ struct lw_cfg_input {
     size_t nlabels;
     struct lw_input *in;    /* created and validated at load; started by the daemon */
     const struct lw_tz *tz; /* `timezone:` (default the local zone): for times without a zone */
+    struct lw_multiline_cfg *multiline; /* `multiline:`, NULL when none; owned */
 };
 
 struct lw_config {

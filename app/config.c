@@ -128,6 +128,13 @@ static void parse_input(struct lw_config *c, const struct lw_yaml_doc *doc,
     ci->label_vals = ic.label_vals;
     ci->nlabels = ic.nlabels;
     ci->tz = ic.tz;
+    ci->multiline = ic.multiline;
+    const struct lw_yaml_node *ml = lw_yaml_get(n, "multiline");
+    if (ml && ops->no_multiline)
+        lw_yaml_error(doc, ml, diag,
+                      "input %s: multiline is not for %s inputs: their messages arrive whole, "
+                      "interleaved from many senders (join lines where they are written)",
+                      ci->name, ops->type);
 
     struct lw_input *in = lw_calloc(1, sizeof *in);
     in->ops = ops;
@@ -584,6 +591,7 @@ void lw_config_free(struct lw_config *c)
         free(ci->type);
         free_strv(ci->label_keys, ci->nlabels);
         free_strv(ci->label_vals, ci->nlabels);
+        lw_multiline_cfg_free(ci->multiline);
         if (ci->in) {
             if (ci->in->ops->free)
                 ci->in->ops->free(ci->in);

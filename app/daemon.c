@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define FLUSH_INTERVAL_NS (1 * LW_NS_PER_SEC)
@@ -25,6 +26,11 @@
 /* Notifications due wait for the queue to be drained (the lines read together are told in one
  * notification), but no longer than this when it never is. */
 #define NOTIFY_MAX_WAIT_NS (200 * LW_NS_PER_SEC / 1000)
+/* At a stop, how long the last records wait for the engine's next evaluation of the groups
+ * they changed (it evaluates those at most every 50 ms). */
+#define STOP_EVAL_WAIT_NS (60 * 1000 * 1000)
+/* With a multiline input, how often held records are looked at for their timeout. */
+#define EXPIRE_EVERY_NS (50 * LW_NS_PER_SEC / 1000)
 
 /* What the pipeline knows of one stream of one input: the last position read, as the input's
  * cursor and stream identity (encoded only when a flush writes it), and its decoding state. */
@@ -34,7 +40,9 @@ struct ckpt {
     uint64_t ident[2];
     int64_t cursor;
     bool dirty;
-    struct lw_dstate ds; /* Docker/CRI partial lines of this stream */
+    bool ds_ready;        /* ds is set up (lw_dstate_setup) */
+    uint64_t ds_ident[2]; /* the stream identity ds's cursors are of */
+    struct lw_dstate ds;  /* Docker/CRI partial lines and multiline records of this stream */
 };
 
 /* A position a flush committed, on its way to its input's checkpoint op on the I/O thread. */
@@ -56,11 +64,16 @@ struct daemon {
     uv_signal_t sig[3];
     uv_async_t room;         /* the pipeline drained a queue that was full: inputs read on */
     uv_async_t ckpt_async;   /* the pipeline committed positions: inputs hear of them */
+    uv_async_t end_async;    /* every input has reached its end (stdin): stop as on SIGTERM */
     pthread_mutex_t ckpt_mu; /* guards committed, filled by the pipeline, emptied by the loop */
     struct committed *committed;
     size_t ncommitted;
     pthread_t pipeline;
     atomic_bool reload, stopping;
+    size_t nended;       /* pipeline thread: inputs whose end (lw_batch.eof) was processed */
+    bool ended;          /* pipeline thread: every input has ended: the run ends */
+    bool has_multiline;  /* an input joins multiline records (they expire on the tick) */
+    int64_t last_expire; /* pipeline thread: when held records were last looked at (mono) */
     bool stopped_inputs;
     uint64_t usage_sig; /* what alert_usage in the state file last said (publish_usage) */
     struct ckpt *ckpts; /* pipeline thread */
@@ -97,14 +110,87 @@ static struct ckpt *ckpt_for(struct daemon *d, uint32_t input, const char *strea
     return &d->ckpts[d->nckpts++];
 }
 
+/* One line's outcome (rc as lw_decode_stream's): a malformed line is counted, and matched as the
+ * raw line it is. */
+static void record(struct daemon *d, struct lw_rec *rec, int rc, int64_t now)
+{
+    if (rc < 0)
+        d->malformed++;
+    if (rc != 0)
+        lw_engine_record(d->eng, rec, now);
+}
+
+/* The checkpoint of a stream with positions: after the last record handed to the engine, before
+ * any record still held (a record cut by a crash is read again whole). */
+static void set_position(struct ckpt *c, const uint64_t ident[2], int64_t last)
+{
+    if (!c->stream[0] || (c->ds_ready && !lw_dstate_position(&c->ds, &last)))
+        return;
+    memcpy(c->ident, ident, sizeof c->ident);
+    c->cursor = last;
+    c->dirty = true;
+}
+
+/* Hands the engine what c holds back that is complete (lw_dstate_drain's what). */
+static void drain(struct daemon *d, struct ckpt *c, enum lw_drain what, const struct lw_str *labels,
+                  int64_t now)
+{
+    const struct lw_cfg_input *ci = &d->cfg->inputs[c->input];
+    struct lw_rec rec;
+    while (lw_dstate_drain(&c->ds, what, ci->format, ci->name, ci->tz, labels, c->input, now, &rec))
+        lw_engine_record(d->eng, &rec, now);
+}
+
+/* The decoding state of b's stream, when its lines may be held back (container partial lines, a
+ * multiline config). A new identity under the same stream (a rotated file) ends what the old
+ * one held: its cursors mean nothing in the new one. */
+static struct lw_dstate *stream_state(struct daemon *d, struct ckpt *c, struct lw_batch *b,
+                                      int64_t now)
+{
+    const struct lw_cfg_input *ci = &d->cfg->inputs[b->input];
+    if (!c->ds_ready) {
+        lw_dstate_setup(&c->ds, ci->multiline, ci->in->max_line, &ci->in->join, ci->name);
+        c->ds_ready = true;
+    }
+    if (c->stream[0] && memcmp(c->ds_ident, b->ident, sizeof c->ds_ident)) {
+        if (c->ds.seen) {
+            drain(d, c, LW_DRAIN_ALL, b->labels, now);
+            set_position(c, c->ds_ident, c->ds.last); /* the old identity's end */
+        }
+        c->ds.seen = false;
+        memcpy(c->ds_ident, b->ident, sizeof c->ds_ident);
+    }
+    return &c->ds;
+}
+
+/* The last batch of an input that ends (stdin at EOF): what it held is complete; once every
+ * input has ended the run ends (docs/inputs.md, stdin). */
+static void end_of_input(struct daemon *d, struct lw_batch *b, struct ckpt *c, int64_t now)
+{
+    if (c)
+        drain(d, c, LW_DRAIN_ALL, b->labels, now);
+    if (++d->nended < d->cfg->ninputs) {
+        lw_log(LW_INFO, "[input:%s] end of input; the other inputs keep running",
+               d->cfg->inputs[b->input].name);
+        return;
+    }
+    lw_log(LW_INFO, "[input:%s] end of input: evaluating, notifying and stopping",
+           d->cfg->inputs[b->input].name);
+    d->ended = true;
+    uv_async_send(&d->end_async);
+}
+
 static void process(struct daemon *d, struct lw_batch *b, int64_t now)
 {
-    if (b->input >= d->cfg->ninputs || b->n == 0)
+    if (b->input >= d->cfg->ninputs)
         return;
     const struct lw_cfg_input *ci = &d->cfg->inputs[b->input];
-    bool joined = ci->format == LW_FMT_DOCKER || ci->format == LW_FMT_CRI;
-    struct ckpt *c = b->stream ? ckpt_for(d, b->input, b->stream) : NULL;
-    struct lw_dstate *ds = joined && c ? &c->ds : NULL;
+    bool held = ci->format == LW_FMT_DOCKER || ci->format == LW_FMT_CRI || ci->multiline;
+    /* Records of a stream without positions (stdin) are held under the stream "". */
+    struct ckpt *c = b->stream ? ckpt_for(d, b->input, b->stream)
+                     : held    ? ckpt_for(d, b->input, "")
+                               : NULL;
+    struct lw_dstate *ds = held && c ? stream_state(d, c, b, now) : NULL;
     for (size_t i = 0; i < b->n; i++) {
         struct lw_rec rec;
         int rc = ds ? lw_decode_stream(ds, ci->format, ci->name, ci->tz, b->labels, &b->recs[i],
@@ -113,16 +199,40 @@ static void process(struct daemon *d, struct lw_batch *b, int64_t now)
                                  now, &rec) < 0
                            ? -1
                            : 1);
-        if (rc < 0)
-            d->malformed++;
-        if (rc != 0)
-            lw_engine_record(d->eng, &rec, now);
+        record(d, &rec, rc, now);
     }
+    if (b->eof)
+        end_of_input(d, b, c, now);
     /* A batch with a stream carries positions: the checkpoint is after its last line. */
-    if (c) {
-        memcpy(c->ident, b->ident, sizeof c->ident);
-        c->cursor = b->recs[b->n - 1].cursor;
-        c->dirty = true;
+    if (c && b->n)
+        set_position(c, b->ident, b->recs[b->n - 1].cursor);
+}
+
+/* Pipeline tick: multiline records whose timeout has passed are complete. */
+static void expire_records(struct daemon *d, int64_t now)
+{
+    if (!d->has_multiline || lw_mono_ns() - d->last_expire < EXPIRE_EVERY_NS)
+        return;
+    d->last_expire = lw_mono_ns();
+    for (size_t i = 0; i < d->nckpts; i++) {
+        struct ckpt *c = &d->ckpts[i];
+        if (!c->ds_ready || !lw_dstate_holds(&c->ds))
+            continue;
+        drain(d, c, LW_DRAIN_EXPIRED, NULL, now);
+        set_position(c, c->ds_ident, c->ds.last);
+    }
+}
+
+/* At a stop: the multiline records held are complete (a partial container line stays held: its
+ * stream is read again from before it). */
+static void drain_at_stop(struct daemon *d, int64_t now)
+{
+    for (size_t i = 0; i < d->nckpts; i++) {
+        struct ckpt *c = &d->ckpts[i];
+        if (!c->ds_ready || !lw_dstate_holds(&c->ds))
+            continue;
+        drain(d, c, LW_DRAIN_RECORDS, NULL, now);
+        set_position(c, c->ds_ident, c->ds.last);
     }
 }
 
@@ -551,7 +661,7 @@ static void *pipeline_main(void *arg)
     for (;;) {
         /* With notifications due, only what is queued already is processed before them. */
         bool due = lw_notifier_due(d->notifier, lw_now_ns());
-        struct lw_batch *b = lw_queue_pop(d->q, due ? 0 : 200);
+        struct lw_batch *b = lw_queue_pop(d->q, due ? 0 : d->has_multiline ? 50 : 200);
         int64_t now = lw_now_ns();
         if (b) {
             process(d, b, now);
@@ -559,6 +669,7 @@ static void *pipeline_main(void *arg)
         }
         if (atomic_exchange(&d->reload, false))
             reload(d);
+        expire_records(d, now);
         publish(d);
         lw_engine_tick(d->eng, now);
         if (!b || lw_notifier_due(d->notifier, lw_now_ns() - NOTIFY_MAX_WAIT_NS))
@@ -574,8 +685,19 @@ static void *pipeline_main(void *arg)
             last_usage = lw_mono_ns();
         }
     }
+    drain_at_stop(d, lw_now_ns());
+    /* The engine evaluates groups that got events at most every 50 ms (alerts/engine.c): the
+     * last records read (the end of stdin, the records a stop completed) are evaluated now, not
+     * at the next start, which stdin never has. */
+    nanosleep(&(struct timespec){0, STOP_EVAL_WAIT_NS}, NULL);
     lw_engine_tick(d->eng, lw_now_ns());
+    /* Every input has ended (`cat app.log | logwarden run`): nothing will come to make a
+     * notification's group_wait worth waiting for; what is pending is sent now, within the stop
+     * grace, rather than lost with the process. */
+    if (d->ended)
+        d->cfg->notify.group_wait_ns = 0;
     flush(d);
+    publish(d);
     publish_usage(d);
     return NULL;
 }
@@ -608,6 +730,17 @@ static void on_ckpt_async(uv_async_t *h)
     free_committed(c, n);
 }
 
+/* Stops the inputs and the signal handles: the loop ends once they are closed. */
+static void stop_inputs(struct daemon *d)
+{
+    d->stopped_inputs = true;
+    for (size_t i = 0; i < d->cfg->ninputs; i++)
+        d->cfg->inputs[i].in->ops->stop(d->cfg->inputs[i].in);
+    for (int i = 0; i < 3; i++)
+        if (!uv_is_closing((uv_handle_t *)&d->sig[i]))
+            uv_close((uv_handle_t *)&d->sig[i], NULL);
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
     struct daemon *d = h->data;
@@ -619,11 +752,15 @@ static void on_signal(uv_signal_t *h, int signum)
     if (d->stopped_inputs)
         return;
     lw_log(LW_INFO, "%s: stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
-    d->stopped_inputs = true;
-    for (size_t i = 0; i < d->cfg->ninputs; i++)
-        d->cfg->inputs[i].in->ops->stop(d->cfg->inputs[i].in);
-    for (int i = 0; i < 3; i++)
-        uv_close((uv_handle_t *)&d->sig[i], NULL);
+    stop_inputs(d);
+}
+
+/* The pipeline processed the end of the last input: stop as on SIGTERM, and exit 0. */
+static void on_end_async(uv_async_t *h)
+{
+    struct daemon *d = h->data;
+    if (!d->stopped_inputs)
+        stop_inputs(d);
 }
 
 /* The pipeline thread: the queue has room again after refusing a batch. */
@@ -727,6 +864,11 @@ static int run(const char *config_path)
     uv_async_init(&d.loop, &d.ckpt_async, on_ckpt_async);
     d.ckpt_async.data = &d;
     uv_unref((uv_handle_t *)&d.ckpt_async);
+    uv_async_init(&d.loop, &d.end_async, on_end_async);
+    d.end_async.data = &d;
+    uv_unref((uv_handle_t *)&d.end_async);
+    for (size_t i = 0; i < d.cfg->ninputs; i++)
+        d.has_multiline |= d.cfg->inputs[i].multiline != NULL;
     lw_queue_on_room(d.q, on_room, &d);
     for (size_t i = 0; i < d.cfg->ninputs; i++) {
         struct lw_input *in = d.cfg->inputs[i].in;
@@ -758,6 +900,7 @@ static int run(const char *config_path)
     pthread_join(d.pipeline, NULL);
     uv_close((uv_handle_t *)&d.room, NULL);
     uv_close((uv_handle_t *)&d.ckpt_async, NULL);
+    uv_close((uv_handle_t *)&d.end_async, NULL);
     uv_run(&d.loop, UV_RUN_DEFAULT);
     rc = 0;
     goto out_workers;
@@ -771,6 +914,7 @@ out_stop:
             uv_close((uv_handle_t *)&d.sig[i], NULL);
     uv_close((uv_handle_t *)&d.room, NULL);
     uv_close((uv_handle_t *)&d.ckpt_async, NULL);
+    uv_close((uv_handle_t *)&d.end_async, NULL);
     uv_run(&d.loop, UV_RUN_DEFAULT);
 out_workers:
     lw_http_stop(d.http);
@@ -821,7 +965,9 @@ int lw_cmd_run(int argc, char **argv)
         } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             printf("usage: logwarden run -c CONFIG\n\n"
                    "Runs the daemon: inputs -> rules -> windows -> alerts -> sinks, until\n"
-                   "SIGTERM or SIGINT (drains, flushes, exits 0). SIGHUP reloads the rules;\n"
+                   "SIGTERM or SIGINT (drains, flushes, exits 0), or until the end of input\n"
+                   "when every input has one (stdin: `cat app.log | logwarden run -c CFG`\n"
+                   "evaluates, sends what is due and exits 0). SIGHUP reloads the rules;\n"
                    "a reload that fails to load keeps the running rules.\n");
             return 0;
         } else {

@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -112,6 +113,39 @@ static enum MHD_Result refuse(struct lw_http_server *h, struct MHD_Connection *c
     return ret;
 }
 
+/* One counter of struct lw_join_stats per input; label is an extra label ("limit=..."). */
+static void join_counter(struct lw_http_server *h, struct lw_buf *b, const char *name,
+                         const char *label, size_t off)
+{
+    for (size_t i = 0; i < h->cfg->ninputs; i++) {
+        const char *j = (const char *)&h->cfg->inputs[i].in->join;
+        lw_buf_printf(b, "%s{input=\"%s\"%s} %llu\n", name, h->cfg->inputs[i].name, label,
+                      (unsigned long long)atomic_load((const _Atomic uint64_t *)(j + off)));
+    }
+}
+
+/* What joining lines into records did, per input (ingest/multiline.c, ingest/decode.c). */
+static void metrics_join(struct lw_http_server *h, struct lw_buf *b)
+{
+    lw_buf_puts(b, "# HELP logwarden_multiline_records_total Records joined from more than one "
+                   "line (multiline:), per input.\n"
+                   "# TYPE logwarden_multiline_records_total counter\n");
+    join_counter(h, b, "logwarden_multiline_records_total", "",
+                 offsetof(struct lw_join_stats, records));
+    lw_buf_puts(b, "# HELP logwarden_multiline_cut_total Multiline records ended at max_lines or "
+                   "max_bytes (the rest began a new record), per input.\n"
+                   "# TYPE logwarden_multiline_cut_total counter\n");
+    join_counter(h, b, "logwarden_multiline_cut_total", ",limit=\"max_lines\"",
+                 offsetof(struct lw_join_stats, cut_lines));
+    join_counter(h, b, "logwarden_multiline_cut_total", ",limit=\"max_bytes\"",
+                 offsetof(struct lw_join_stats, cut_bytes));
+    lw_buf_puts(b, "# HELP logwarden_partial_lines_joined_total Container partial lines (Docker "
+                   "16 KiB parts, CRI P) joined into their line, per input.\n"
+                   "# TYPE logwarden_partial_lines_joined_total counter\n");
+    join_counter(h, b, "logwarden_partial_lines_joined_total", "",
+                 offsetof(struct lw_join_stats, partials));
+}
+
 static void metrics(struct lw_http_server *h, struct lw_buf *b)
 {
     struct lw_metrics *m = h->m;
@@ -159,6 +193,7 @@ static void metrics(struct lw_http_server *h, struct lw_buf *b)
         lw_buf_printf(b, "logwarden_input_dropped_total{input=\"%s\"} %llu\n",
                       h->cfg->inputs[i].name,
                       (unsigned long long)atomic_load(&h->cfg->inputs[i].in->dropped));
+    metrics_join(h, b);
     int64_t pending = 0, sent = 0, failed = 0;
     lw_store_outbox_counts(h->st, &pending, &sent, &failed);
     lw_buf_printf(b,

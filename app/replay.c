@@ -31,8 +31,10 @@ struct replay {
     FILE *out;
     int64_t now_ns;      /* read once per block: the arrival time of its lines */
     int64_t fixed_now;   /* --now: the arrival time of every line, and "now" for syslog years */
-    struct lw_dstate ds; /* per file: Docker/CRI partial lines */
-    struct lw_str labels[LW_L_COUNT]; /* what a file input would set: the file's path */
+    struct lw_dstate ds; /* per file: Docker/CRI partial lines, multiline records */
+    const struct lw_multiline_cfg *multiline; /* the input's `multiline:`, NULL: none */
+    size_t max_line;                          /* the input's max_line_bytes */
+    struct lw_str labels[LW_L_COUNT];         /* what a file input would set: the file's path */
 };
 
 static void on_alert(const struct lw_alert_def *def, const char *json, size_t len, bool firing,
@@ -95,6 +97,7 @@ static int replay_fd(struct replay *r, int fd)
     struct stat sb;
     char *buf = NULL;
     lw_linecut_init(&lc, LW_MAX_LINE_DEFAULT, 0);
+    lw_dstate_setup(&r->ds, r->multiline, r->max_line, NULL, r->input_name);
     /* A regular file is mapped: lines are cut straight from the page cache, without the copy
      * read() makes. It is fed in 1 MiB steps so that progress and "now" move. */
     if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0) {
@@ -137,11 +140,11 @@ static int replay_fd(struct replay *r, int fd)
     }
     lw_linecut_finish(&lc, on_line, r);
 out_finish:
-    for (int i = 0; i < 2; i++) {
-        struct lw_rec dr;
-        if (lw_decode_flush(&r->ds, i, r->input_name, r->tz, r->labels, r->input, r->now_ns, &dr))
-            lw_engine_record(r->eng, &dr, r->now_ns);
-    }
+    /* The end of a file ends the records held back (partial lines, a multiline record). */
+    struct lw_rec dr;
+    while (lw_dstate_drain(&r->ds, LW_DRAIN_ALL, r->fmt, r->input_name, r->tz, r->labels, r->input,
+                           r->now_ns, &dr))
+        lw_engine_record(r->eng, &dr, r->now_ns);
     lw_dstate_free(&r->ds);
     r->truncated += lc.truncated;
     lw_linecut_free(&lc);
@@ -242,6 +245,8 @@ int lw_cmd_replay(int argc, char **argv)
         r.input_name = r.cfg->inputs[r.input].name;
         r.fmt = r.cfg->inputs[r.input].format;
         r.tz = r.cfg->inputs[r.input].tz;
+        r.multiline = r.cfg->inputs[r.input].multiline;
+        r.max_line = r.cfg->inputs[r.input].in->max_line;
     } else {
         r.tz = lw_tz_local();
     }

@@ -49,6 +49,8 @@ struct tcase {
     char *input_name;       /* the `input` label of the records */
     const struct lw_tz *tz; /* the input's `timezone:`, for times without a zone */
     enum lw_format fmt;
+    const struct lw_multiline_cfg *multiline; /* the input's, borrowed from the config */
+    size_t max_line;                          /* the input's max_line_bytes */
     bool has_now;
     int64_t now_ns;
     struct lw_buf text; /* the lines, each ending in '\n' */
@@ -325,6 +327,8 @@ static void parse_test(struct tfile *tf, const struct lw_yaml_doc *doc,
         tc->fmt = tf->cfg->inputs[tc->input].format;
         tc->input_name = lw_strdup(tf->cfg->inputs[tc->input].name);
         tc->tz = tf->cfg->inputs[tc->input].tz;
+        tc->multiline = tf->cfg->inputs[tc->input].multiline;
+        tc->max_line = tf->cfg->inputs[tc->input].in->max_line;
     } else {
         /* No input to name a zone: zone-less times are UTC, so that a test without a config
          * gives the same result on every machine. */
@@ -547,17 +551,17 @@ static void run_lines(struct trun *r, struct lw_ruleset *rs)
     struct lw_linecut lc;
     r->eng = lw_engine_new(rs, LW_MODE_REPLAY, tc->now_ns, on_alert, r);
     lw_linecut_init(&lc, LW_MAX_LINE_DEFAULT, 0);
+    lw_dstate_setup(&r->ds, tc->multiline, tc->max_line, NULL, tc->input_name);
     if (tc->path)
         r->labels[LW_L_PATH] = lw_str_c(tc->path);
     if (tc->text.len)
         lw_linecut_feed(&lc, tc->text.p, tc->text.len, on_line, r);
     lw_linecut_finish(&lc, on_line, r);
-    for (int i = 0; i < 2; i++) {
-        struct lw_rec dr;
-        if (lw_decode_flush(&r->ds, i, tc->input_name, tc->tz, r->labels, tc->input, tc->now_ns,
-                            &dr))
-            lw_engine_record(r->eng, &dr, tc->now_ns);
-    }
+    /* The end of the lines ends the records held back, as the end of a replay file does. */
+    struct lw_rec dr;
+    while (lw_dstate_drain(&r->ds, LW_DRAIN_ALL, tc->fmt, tc->input_name, tc->tz, r->labels,
+                           tc->input, tc->now_ns, &dr))
+        lw_engine_record(r->eng, &dr, tc->now_ns);
     lw_dstate_free(&r->ds);
     lw_linecut_free(&lc);
     lw_engine_finish(r->eng);

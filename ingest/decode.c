@@ -132,12 +132,45 @@ static void set_msg(const struct lw_container_msg *m, struct lw_rec *out)
         out->labels[LW_L_STREAM] = m->stream;
 }
 
-int lw_decode_stream(struct lw_dstate *st, enum lw_format fmt, const char *input_name,
-                     const struct lw_tz *tz, const struct lw_str *labels,
-                     const struct lw_record *in, uint32_t input, int64_t now_ns, struct lw_rec *out)
+void lw_dstate_setup(struct lw_dstate *st, const struct lw_multiline_cfg *ml, size_t max_line,
+                     struct lw_join_stats *stats, const char *name)
 {
-    if (fmt != LW_FMT_DOCKER && fmt != LW_FMT_CRI)
-        return lw_decode(fmt, input_name, tz, labels, in, input, now_ns, out) < 0 ? -1 : 1;
+    st->mlcfg = ml;
+    st->max_line = max_line;
+    st->stats = stats;
+    st->name = name;
+}
+
+static bool container(enum lw_format fmt)
+{
+    return fmt == LW_FMT_DOCKER || fmt == LW_FMT_CRI;
+}
+
+/* The joiner of stream i, made at its first line. */
+static struct lw_multiline *joiner(struct lw_dstate *st, int i)
+{
+    if (!st->ml[i])
+        st->ml[i] = lw_multiline_new(st->mlcfg, st->max_line ? st->max_line : LW_MAX_LINE_DEFAULT,
+                                     st->stats, st->name);
+    return st->ml[i];
+}
+
+/* A whole message (from after cursor `from`) goes through stream i's joiner, if any: 1 when
+ * *out is a record, 0 when held. */
+static int join(struct lw_dstate *st, int i, int64_t from, struct lw_rec *out)
+{
+    if (!st->mlcfg)
+        return 1;
+    struct lw_rec whole = *out;
+    return lw_multiline_feed(joiner(st, i), &whole, from, out);
+}
+
+/* Docker/CRI: the line is one part of a message of its stream; 1 when the message is whole. */
+static int decode_container(struct lw_dstate *st, enum lw_format fmt, const char *input_name,
+                            const struct lw_tz *tz, const struct lw_str *labels,
+                            const struct lw_record *in, uint32_t input, int64_t now_ns,
+                            int64_t prev, struct lw_rec *out)
+{
     if (!st->init) {
         lw_reassembler_init(&st->r[0], 0);
         lw_reassembler_init(&st->r[1], 0);
@@ -151,12 +184,75 @@ int lw_decode_stream(struct lw_dstate *st, enum lw_format fmt, const char *input
     if (rc < 0)
         return -1;
     int i = part.stream.n == 6 && !memcmp(part.stream.p, "stderr", 6);
-    if (!lw_reassembler_feed(&st->r[i], &part, &whole))
+    struct lw_reassembler *r = &st->r[i];
+    int64_t from = r->buf.len || r->cutting ? st->r_from[i] : prev;
+    if (part.partial && st->stats)
+        atomic_fetch_add_explicit(&st->stats->partials, 1, memory_order_relaxed);
+    if (!lw_reassembler_feed(r, &part, &whole)) {
+        st->r_from[i] = from;
         return 0;
+    }
     set_msg(&whole, out);
     if (!whole.stream.n)
         out->labels[LW_L_STREAM] = lw_str_c(i ? "stderr" : "stdout");
-    return 1;
+    return join(st, i, from, out);
+}
+
+int lw_decode_stream(struct lw_dstate *st, enum lw_format fmt, const char *input_name,
+                     const struct lw_tz *tz, const struct lw_str *labels,
+                     const struct lw_record *in, uint32_t input, int64_t now_ns, struct lw_rec *out)
+{
+    int64_t prev = st->seen ? st->last : LW_CURSOR_UNKNOWN;
+    st->seen = true;
+    st->last = in->cursor;
+    if (container(fmt))
+        return decode_container(st, fmt, input_name, tz, labels, in, input, now_ns, prev, out);
+    if (lw_decode(fmt, input_name, tz, labels, in, input, now_ns, out) < 0)
+        return -1;
+    return join(st, 0, prev, out);
+}
+
+bool lw_dstate_holds(const struct lw_dstate *st)
+{
+    for (int i = 0; i < 2; i++)
+        if ((st->ml[i] && lw_multiline_pending(st->ml[i], NULL)) ||
+            (st->init && (st->r[i].buf.len || st->r[i].cutting)))
+            return true;
+    return false;
+}
+
+bool lw_dstate_position(const struct lw_dstate *st, int64_t *cursor)
+{
+    int64_t at = st->last, from;
+    if (!st->seen)
+        return false;
+    for (int i = 0; i < 2; i++) {
+        if (st->ml[i] && lw_multiline_pending(st->ml[i], &from) && from < at)
+            at = from;
+        if (st->init && (st->r[i].buf.len || st->r[i].cutting) && st->r_from[i] < at)
+            at = st->r_from[i];
+    }
+    if (at == LW_CURSOR_UNKNOWN)
+        return false;
+    *cursor = at;
+    return true;
+}
+
+int lw_dstate_drain(struct lw_dstate *st, enum lw_drain what, enum lw_format fmt,
+                    const char *input_name, const struct lw_tz *tz, const struct lw_str *labels,
+                    uint32_t input, int64_t now_ns, struct lw_rec *out)
+{
+    for (int i = 0; i < 2; i++) {
+        /* A partial message first: at the end it is whole, and may join a pending record. */
+        if (what == LW_DRAIN_ALL && container(fmt) &&
+            lw_decode_flush(st, i, input_name, tz, labels, input, now_ns, out) &&
+            join(st, i, st->r_from[i], out))
+            return 1;
+        if (st->ml[i] && (what != LW_DRAIN_EXPIRED || lw_multiline_expired(st->ml[i], now_ns)) &&
+            lw_multiline_flush(st->ml[i], out))
+            return 1;
+    }
+    return 0;
 }
 
 int lw_decode_flush(struct lw_dstate *st, int i, const char *input_name, const struct lw_tz *tz,
@@ -174,10 +270,14 @@ int lw_decode_flush(struct lw_dstate *st, int i, const char *input_name, const s
 
 void lw_dstate_free(struct lw_dstate *st)
 {
+    for (int i = 0; i < 2; i++) {
+        lw_multiline_free(st->ml[i]);
+        st->ml[i] = NULL;
+    }
     if (st->init) {
         lw_reassembler_free(&st->r[0]);
         lw_reassembler_free(&st->r[1]);
     }
     lw_buf_free(&st->scratch);
-    st->init = false;
+    memset(st, 0, sizeof *st);
 }

@@ -107,6 +107,15 @@ void lw_linecut_free(struct lw_linecut *lc);
 
 /* ---------------------------------------------------------------- inputs */
 
+struct lw_multiline_cfg;
+/* What joining did, per input: written by one thread (the pipeline's), read by /metrics. */
+struct lw_join_stats {
+    _Atomic uint64_t records;   /* multiline records of more than one line */
+    _Atomic uint64_t cut_lines; /* records ended at max_lines (the rest began a new record) */
+    _Atomic uint64_t cut_bytes; /* records ended at max_bytes, or a line cut to it */
+    _Atomic uint64_t partials;  /* container partial lines (Docker 16 KiB parts, CRI P) joined */
+};
+
 /* The contract of an input, seen from the daemon (app/daemon.c):
  *
  *   init ──► start ──► (pause ◄──► resume)* ──► stop ──► free
@@ -171,6 +180,9 @@ struct lw_input_ops {
     void (*pos_encode)(const uint64_t ident[2], int64_t cursor, struct lw_pos *out);
     uint32_t labels;       /* bit l: it sets label slot l on its batches */
     enum lw_format format; /* the format its records have when the config names none */
+    /* Its records come whole and interleaved from many senders (syslog): `multiline:` is
+     * refused, there is no "line before" to join. */
+    bool no_multiline;
 };
 
 /* The common part of every input; ctx is the plugin's own. Counters are atomics read by
@@ -188,6 +200,7 @@ struct lw_input {
     void *ctx;
     bool paused; /* I/O thread: pause was called, resume not yet */
     _Atomic uint64_t lines, bytes, dropped, truncated;
+    struct lw_join_stats join; /* multiline records and container partial lines */
 };
 
 /* The ops for a type, or NULL when the type is not built in. */
@@ -210,6 +223,7 @@ struct lw_input_common {
     const struct lw_tz *tz;
     bool from_beginning;
     int64_t max_line;
+    struct lw_multiline_cfg *multiline; /* NULL: none; taken over by the config */
 };
 extern const struct lw_opt lw_input_common_opts[];
 /* Reads an input's own keys by its table into base (the plugin's context): unknown keys
@@ -306,6 +320,48 @@ int lw_reassembler_feed(struct lw_reassembler *r, const struct lw_container_msg 
 int lw_reassembler_flush(struct lw_reassembler *r, struct lw_container_msg *out);
 void lw_reassembler_free(struct lw_reassembler *r);
 
+/* ---------------------------------------------------------------- multiline records */
+
+/* How the lines of one stream are joined into records (an input's `multiline:`): a map with
+ * `start: REGEX` (a matching line begins a record, the others join it) or `continue: REGEX` (a
+ * matching line joins the one before), `max_lines`, `max_bytes`, `timeout`; or a preset name
+ * (java, python, go: stack traces as those runtimes print them). Immutable once read; shared by
+ * every stream of the input and by every thread. */
+struct lw_multiline_cfg;
+
+#define LW_ML_MAX_LINES_DEFAULT 500
+#define LW_ML_TIMEOUT_DEFAULT (1 * LW_NS_PER_SEC)
+
+/* Reads the `multiline:` value n (a preset's name or a map) into *out; problems go to diag as
+ * FILE:LINE:COL. 0, or LW_EINVAL (*out NULL). */
+int lw_multiline_cfg_parse(struct lw_multiline_cfg **out, const struct lw_yaml_doc *doc,
+                           const struct lw_yaml_node *n, struct lw_diag *diag);
+void lw_multiline_cfg_free(struct lw_multiline_cfg *c);
+int64_t lw_multiline_timeout(const struct lw_multiline_cfg *c);
+/* The preset's name, or "start" / "continue". */
+const char *lw_multiline_cfg_name(const struct lw_multiline_cfg *c);
+
+/* The joiner of one stream. Records fed to it are copied (body and labels) while they wait, so
+ * a pending record outlives the batch its lines came from. */
+struct lw_multiline;
+/* max_bytes is the input's max_line_bytes unless the config sets its own; stats and name (for
+ * log lines) are borrowed and outlive the joiner. */
+struct lw_multiline *lw_multiline_new(const struct lw_multiline_cfg *cfg, size_t max_line,
+                                      struct lw_join_stats *stats, const char *name);
+void lw_multiline_free(struct lw_multiline *m);
+/* Feeds one decoded line (r, borrowed for the call), which began after cursor `from` in its
+ * stream (for lw_multiline_pending). Returns 1 when a record is complete in *out (borrowed from
+ * m until its next call), 0 when the line is held. A record's time and labels are its first
+ * line's. */
+int lw_multiline_feed(struct lw_multiline *m, const struct lw_rec *r, int64_t from,
+                      struct lw_rec *out);
+/* Completes the pending record, if any: 1 with it in *out, 0 when none is pending. */
+int lw_multiline_flush(struct lw_multiline *m, struct lw_rec *out);
+/* Whether a record is pending; *from is then the cursor before its first line. */
+bool lw_multiline_pending(const struct lw_multiline *m, int64_t *from);
+/* Whether the pending record has had no new line for the timeout at now (wall clock). */
+bool lw_multiline_expired(const struct lw_multiline *m, int64_t now_ns);
+
 /* ---------------------------------------------------------------- decoding into records */
 
 /* The name `format:` gives f ("raw", "syslog", ...). */
@@ -330,9 +386,42 @@ struct lw_dstate {
     struct lw_reassembler r[2]; /* stdout, stderr */
     struct lw_buf scratch;
     bool init;
+    /* Multiline (lw_dstate_setup): a joiner per stream (container logs: stdout, stderr). */
+    struct lw_multiline *ml[2];
+    const struct lw_multiline_cfg *mlcfg;
+    size_t max_line;
+    struct lw_join_stats *stats; /* NULL: not counted */
+    const char *name;
+    /* Cursors (lw_record.cursor), for lw_dstate_position: the last line fed (once seen), and
+     * before the first part of each pending partial message (LW_CURSOR_UNKNOWN: before the
+     * first line fed). Zeroed is a valid start. */
+    bool seen;
+    int64_t last, r_from[2];
 };
-/* As lw_decode, joining partial container lines: 1 when *out is a whole record, 0 when the
- * line was a part (nothing to match yet), -1 when malformed (*out is then the raw line). */
+#define LW_CURSOR_UNKNOWN INT64_MIN
+/* Before the first line: the input's multiline config (NULL: none), its max_line_bytes, where
+ * joins are counted (may be NULL) and the input's name for log lines; all borrowed. */
+void lw_dstate_setup(struct lw_dstate *st, const struct lw_multiline_cfg *ml, size_t max_line,
+                     struct lw_join_stats *stats, const char *name);
+/* The cursor every line before which is done with (its record handed out): the last line's, or
+ * before the first line of a record still held (a partial message, a pending multiline
+ * record). false when not known yet (held since the first line fed). */
+bool lw_dstate_position(const struct lw_dstate *st, int64_t *cursor);
+/* Whether a multiline record or partial message is held. */
+bool lw_dstate_holds(const struct lw_dstate *st);
+/* Records held back that are complete now (what): LW_DRAIN_EXPIRED the multiline records whose
+ * timeout has passed at now_ns; LW_DRAIN_RECORDS every multiline record (a stop: a partial
+ * message stays held, its stream is read again from before it); LW_DRAIN_ALL also partial
+ * messages (end of input, a rotated stream). Returns 1 with one in *out (call again until 0).
+ * labels are the stream's (lw_batch.labels, or NULL), for a partial message's record. */
+enum lw_drain { LW_DRAIN_EXPIRED, LW_DRAIN_RECORDS, LW_DRAIN_ALL };
+int lw_dstate_drain(struct lw_dstate *st, enum lw_drain what, enum lw_format fmt,
+                    const char *input_name, const struct lw_tz *tz, const struct lw_str *labels,
+                    uint32_t input, int64_t now_ns, struct lw_rec *out);
+/* As lw_decode, joining partial container lines and, with a multiline config (lw_dstate_setup),
+ * lines into records: 1 when *out is a whole record (borrowed until the next call on st), 0
+ * when the line is held (nothing to match yet), -1 when malformed (*out is then the raw line,
+ * not joined). */
 int lw_decode_stream(struct lw_dstate *st, enum lw_format fmt, const char *input_name,
                      const struct lw_tz *tz, const struct lw_str *labels,
                      const struct lw_record *in, uint32_t input, int64_t now_ns,

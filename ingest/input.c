@@ -88,6 +88,19 @@ static int parse_start_at(const struct lw_opt *o, void *field, const struct lw_y
     return 0;
 }
 
+static int parse_multiline(const struct lw_opt *o, void *field, const struct lw_yaml_doc *doc,
+                           const struct lw_yaml_node *n, const struct lw_opt_ctx *c,
+                           struct lw_diag *diag)
+{
+    return lw_multiline_cfg_parse(field, doc, n, diag);
+}
+
+static void free_multiline(const struct lw_opt *o, void *field)
+{
+    lw_multiline_cfg_free(*(struct lw_multiline_cfg **)field);
+    *(struct lw_multiline_cfg **)field = NULL;
+}
+
 const struct lw_opt lw_input_common_opts[] = {
     {.key = "format",
      .type = LW_OPT_STRING,
@@ -121,6 +134,14 @@ const struct lw_opt lw_input_common_opts[] = {
      .min = 64,
      .max = 64 << 20,
      .help = "longer lines are cut to this and counted"},
+    {.key = "multiline",
+     .type = LW_OPT_MAP,
+     .type_name = "preset|map",
+     .off = offsetof(struct lw_input_common, multiline),
+     .parse = parse_multiline,
+     .free = free_multiline,
+     .help = "join lines into records: java, python, go, or {start: RE | continue: RE, "
+             "max_lines: 500, max_bytes: max_line_bytes, timeout: 1s} (not syslog)"},
     {.type = LW_OPT_END},
 };
 

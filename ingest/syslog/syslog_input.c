@@ -788,4 +788,5 @@ const struct lw_input_ops lw_ingest__syslog_ops = {
     .resume = syslog_resume,
     .free = syslog_free,
     .format = LW_FMT_SYSLOG,
+    .no_multiline = true,
 };
