@@ -115,6 +115,7 @@ static void process(struct daemon *d, struct lw_batch *b, int64_t now)
                            : 1);
         if (rc < 0)
             d->malformed++;
+        rec.extra = b->set;
         if (rc != 0)
             lw_engine_record(d->eng, &rec, now);
     }

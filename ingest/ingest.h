@@ -41,6 +41,10 @@ struct lw_batch {
     /* The labels the input knows for every record of the batch (files: path). Each value borrows
      * from stream or from memory that outlives the batch; empty when not set. */
     struct lw_str labels[LW_L_COUNT];
+    /* The source's label set when its labels must outlive the source (containers, which may
+     * be forgotten while their batches are in flight): one reference held by the batch, its
+     * slots copied into labels, its extra labels given to every record. NULL: none. */
+    struct lw_labelset *set;
     struct lw_record *recs;
     size_t n, cap;
     char *data; /* the bytes records point into */
@@ -53,6 +57,9 @@ struct lw_batch *lw_batch_new(uint32_t input, const char *stream, size_t data_hi
 /* Copies line into the batch and appends a record for it. */
 void lw_batch_add(struct lw_batch *b, const char *line, size_t n, int64_t recv_ns, int64_t cursor);
 void lw_batch_free(struct lw_batch *b);
+/* Gives b a reference to ls (replacing any it had) and copies its slot labels into b->labels
+ * (slots ls does not set are left as they are). ls may be NULL. */
+void lw_batch_set_labels(struct lw_batch *b, struct lw_labelset *ls);
 
 /* ---------------------------------------------------------------- the bounded queue */
 
