@@ -178,6 +178,9 @@ struct lw_input_ops {
     void (*pos_encode)(const uint64_t ident[2], int64_t cursor, struct lw_pos *out);
     uint32_t labels;       /* bit l: it sets label slot l on its batches */
     enum lw_format format; /* the format its records have when the config names none */
+    /* Optional, any thread (the HTTP thread): appends the input's own metrics in Prometheus
+     * text (samples only: their HELP and TYPE lines come from the caller's docs). */
+    void (*metrics)(struct lw_input *in, struct lw_buf *out);
 };
 
 /* The common part of every input; ctx is the plugin's own. Counters are atomics read by
