@@ -51,10 +51,21 @@ void lw_batch_add(struct lw_batch *b, const char *line, size_t n, int64_t recv_n
     b->len += n;
 }
 
+char *lw_batch_label_space(struct lw_batch *b, size_t n)
+{
+    if (n > b->lcap) {
+        free(b->lstore);
+        b->lstore = lw_malloc(n);
+        b->lcap = n;
+    }
+    return b->lstore;
+}
+
 void lw_batch_free(struct lw_batch *b)
 {
     if (!b)
         return;
+    free(b->lstore);
     free(b->stream);
     free(b->recs);
     free(b->data);
