@@ -60,11 +60,22 @@ void lw_batch_set_labels(struct lw_batch *b, struct lw_labelset *ls)
             b->labels[l] = ls->slot[l];
 }
 
+char *lw_batch_label_space(struct lw_batch *b, size_t n)
+{
+    if (n > b->lcap) {
+        free(b->lstore);
+        b->lstore = lw_malloc(n);
+        b->lcap = n;
+    }
+    return b->lstore;
+}
+
 void lw_batch_free(struct lw_batch *b)
 {
     if (!b)
         return;
     lw_labelset_unref(b->set);
+    free(b->lstore);
     free(b->stream);
     free(b->recs);
     free(b->data);

@@ -353,27 +353,21 @@ static void cri_watch_start(struct lw_input *in, struct cri_ctx *ctx)
 
 /* ---------------------------------------------------------------- ops */
 
+/* Samples only (ingest.h): their meaning is in docs/inputs.md. */
 static void cri_metrics(struct lw_input *in, struct lw_buf *out)
 {
     struct cri_ctx *ctx = in->ctx;
     if (!ctx)
         return;
     lw_buf_printf(out,
-                  "# HELP logwarden_cri_containers Container logs followed.\n"
-                  "# TYPE logwarden_cri_containers gauge\n"
                   "logwarden_cri_containers{input=\"%s\"} %llu\n"
-                  "# HELP logwarden_cri_containers_skipped_total Container logs not followed "
-                  "because max_containers was reached.\n"
-                  "# TYPE logwarden_cri_containers_skipped_total counter\n"
                   "logwarden_cri_containers_skipped_total{input=\"%s\"} %llu\n"
-                  "# HELP logwarden_cri_containers_excluded_total Container logs left out by "
-                  "include/exclude.\n"
-                  "# TYPE logwarden_cri_containers_excluded_total counter\n"
                   "logwarden_cri_containers_excluded_total{input=\"%s\"} %llu\n",
                   in->name, (unsigned long long)atomic_load(&ctx->followed), in->name,
                   (unsigned long long)atomic_load(&ctx->over_max), in->name,
                   (unsigned long long)atomic_load(&ctx->excluded));
-    lw_tail_metrics(ctx->tail, out);
+    if (ctx->tail)
+        lw_tail_metrics(ctx->tail, out);
 }
 
 static void cri_free(struct lw_input *in)

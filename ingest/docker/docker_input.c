@@ -308,37 +308,29 @@ static void docker_watch_start(struct lw_input *in, struct docker_ctx *ctx)
 
 /* ---------------------------------------------------------------- metrics */
 
+/* Samples only (ingest.h): their meaning is in docs/inputs.md. */
 static void docker_metrics(struct lw_input *in, struct lw_buf *out)
 {
     struct docker_ctx *ctx = in->ctx;
     if (!ctx)
         return;
     static const struct {
-        const char *name, *type, *help;
+        const char *name;
         size_t off;
     } rows[] = {
-        {"docker_containers", "gauge", "Containers followed.",
-         offsetof(struct docker_ctx, followed)},
-        {"docker_configs_refused_total", "counter",
-         "config.v2.json files over 1 MiB: their containers' lines read without names.",
-         offsetof(struct docker_ctx, configs_refused)},
-        {"docker_configs_bad_total", "counter",
-         "config.v2.json files that did not parse: their containers' lines read without names.",
-         offsetof(struct docker_ctx, configs_bad)},
-        {"docker_containers_skipped_total", "counter",
-         "Containers not followed because max_containers was reached.",
-         offsetof(struct docker_ctx, over_max)},
-        {"docker_containers_excluded_total", "counter", "Containers left out by include/exclude.",
-         offsetof(struct docker_ctx, excluded)},
+        {"docker_containers", offsetof(struct docker_ctx, followed)},
+        {"docker_configs_refused_total", offsetof(struct docker_ctx, configs_refused)},
+        {"docker_configs_bad_total", offsetof(struct docker_ctx, configs_bad)},
+        {"docker_containers_skipped_total", offsetof(struct docker_ctx, over_max)},
+        {"docker_containers_excluded_total", offsetof(struct docker_ctx, excluded)},
     };
-    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
-        lw_buf_printf(
-            out,
-            "# HELP logwarden_%s %s\n# TYPE logwarden_%s %s\nlogwarden_%s{input=\"%s\"} "
-            "%llu\n",
-            rows[i].name, rows[i].help, rows[i].name, rows[i].type, rows[i].name, in->name,
-            (unsigned long long)atomic_load((_Atomic uint64_t *)((char *)ctx + rows[i].off)));
-    lw_tail_metrics(ctx->tail, out);
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        _Atomic uint64_t *v = (_Atomic uint64_t *)((char *)ctx + rows[i].off);
+        lw_buf_printf(out, "logwarden_%s{input=\"%s\"} %llu\n", rows[i].name, in->name,
+                      (unsigned long long)atomic_load(v));
+    }
+    if (ctx->tail)
+        lw_tail_metrics(ctx->tail, out);
 }
 
 /* ---------------------------------------------------------------- ops */
