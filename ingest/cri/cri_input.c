@@ -43,9 +43,11 @@ struct cri_ctx {
     struct lw_opt_list include, exclude;
     int64_t poll_ns, max_files, max_containers;
     struct lw_tail *tail;
-    uv_timer_t timer;
+    uv_loop_t *loop;
     uv_fs_event_t watch[2]; /* pods_dir, containers_dir */
-    bool timer_live, watch_live[2], stopping;
+    bool watch_live[2], stopping;
+    bool dirty;      /* a folder changed since the last scan (inotify) */
+    int64_t scan_ns; /* monotonic time of the last scan */
     struct klog *logs;
     size_t nfollowed;
     struct lw_ratelimit rl;
@@ -315,33 +317,23 @@ static void cri_scan(struct lw_input *in, struct cri_ctx *ctx)
 
 /* ---------------------------------------------------------------- the loop */
 
-static void cri_watch_start(struct lw_input *in, struct cri_ctx *ctx);
-
-static void cri_tick(uv_timer_t *t)
-{
-    struct lw_input *in = t->data;
-    struct cri_ctx *ctx = in->ctx;
-    if (ctx->stopping)
-        return;
-    cri_watch_start(in, ctx);
-    cri_scan(in, ctx);
-}
-
+/* A pod or a link came or went: the engine ticks now, and the scan runs in it. */
 static void cri_on_event(uv_fs_event_t *h, const char *name, int events, int status)
 {
     struct lw_input *in = h->data;
     struct cri_ctx *ctx = in->ctx;
-    if (!ctx->stopping && ctx->timer_live)
-        uv_timer_start(&ctx->timer, cri_tick, 0, (uint64_t)(ctx->poll_ns / LW_NS_PER_MS));
+    ctx->dirty = true;
+    if (!ctx->stopping)
+        lw_tail_resume(ctx->tail);
 }
 
-/* inotify on both folders (a pod or a link came or went); the poll covers what it does not
- * see (a restart's new log inside a pod folder) and file systems without it. */
+/* inotify on both folders; the poll covers what it does not see (a restart's new log inside a
+ * pod folder) and file systems without it. */
 static void cri_watch_start(struct lw_input *in, struct cri_ctx *ctx)
 {
     const char *dirs[2] = {ctx->pods_dir, ctx->containers_dir};
     for (int i = 0; i < 2; i++) {
-        if (ctx->watch_live[i] || uv_fs_event_init(ctx->timer.loop, &ctx->watch[i]) != 0)
+        if (ctx->watch_live[i] || uv_fs_event_init(ctx->loop, &ctx->watch[i]) != 0)
             continue;
         ctx->watch[i].data = in;
         if (uv_fs_event_start(&ctx->watch[i], cri_on_event, dirs[i], 0) != 0)
@@ -349,6 +341,22 @@ static void cri_watch_start(struct lw_input *in, struct cri_ctx *ctx)
         else
             ctx->watch_live[i] = true;
     }
+}
+
+/* The engine's tick (lw_tail_cfg.on_tick): logs are found in step with it, so that its first
+ * look after a restart knows them all (and finds what rotated while we were down). A scan runs
+ * when a folder changed, else once per poll_interval: the engine also ticks for every write. */
+static void cri_on_tick(void *arg)
+{
+    struct lw_input *in = arg;
+    struct cri_ctx *ctx = in->ctx;
+    int64_t now = lw_mono_ns();
+    if (ctx->stopping || (!ctx->dirty && ctx->scan_ns && now - ctx->scan_ns < ctx->poll_ns * 3 / 4))
+        return;
+    ctx->dirty = false;
+    ctx->scan_ns = now;
+    cri_watch_start(in, ctx);
+    cri_scan(in, ctx);
 }
 
 /* ---------------------------------------------------------------- ops */
@@ -405,18 +413,13 @@ static int cri_start(struct lw_input *in, uv_loop_t *loop, struct lw_err *err)
     struct cri_ctx *ctx = in->ctx;
     if (!ctx)
         return lw_err_set(err, LW_EINVAL, "input %s: not initialised", in->name);
-    struct lw_tail_cfg tc = {.poll_interval_ns = ctx->poll_ns, .max_files = (size_t)ctx->max_files};
+    struct lw_tail_cfg tc = {.poll_interval_ns = ctx->poll_ns,
+                             .max_files = (size_t)ctx->max_files,
+                             .on_tick = cri_on_tick,
+                             .on_tick_arg = in};
+    ctx->loop = loop;
     ctx->tail = lw_tail_new(in, &tc);
-    int rc = lw_tail_start(ctx->tail, loop, err);
-    if (rc != LW_OK)
-        return rc;
-    rc = uv_timer_init(loop, &ctx->timer);
-    if (rc != 0)
-        return lw_err_set(err, LW_EIO, "input %s: uv_timer_init: %s", in->name, uv_strerror(rc));
-    ctx->timer.data = in;
-    ctx->timer_live = true;
-    uv_timer_start(&ctx->timer, cri_tick, 0, (uint64_t)(ctx->poll_ns / LW_NS_PER_MS));
-    return LW_OK;
+    return lw_tail_start(ctx->tail, loop, err);
 }
 
 static void cri_stop(struct lw_input *in)
@@ -425,9 +428,6 @@ static void cri_stop(struct lw_input *in)
     if (!ctx || ctx->stopping)
         return;
     ctx->stopping = true;
-    if (ctx->timer_live)
-        uv_close((uv_handle_t *)&ctx->timer, NULL);
-    ctx->timer_live = false;
     for (int i = 0; i < 2; i++)
         if (ctx->watch_live[i])
             uv_close((uv_handle_t *)&ctx->watch[i], NULL);

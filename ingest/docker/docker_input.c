@@ -10,6 +10,10 @@
  *        │                            │                      └──┼─── Running true ───────┘
  *        └─ not included ──► EXCLUDED └─ folder removed ─────────┴──► lw_tail_remove, forgotten
  *
+ * A container first seen stopped with a log (stopped while we were down, or between two scans)
+ * goes WAITING ──► DRAIN ──(next scan)──► STOPPED: followed for one look of the engine, so that
+ * its lines are read before it is removed.
+ *
  * STOPPED and a removed folder both mean lw_tail_remove: the engine reads what the log holds to
  * its end, then forgets it. What is committed is the tail's business (positions by identity).
  */
@@ -27,7 +31,9 @@
 
 #define DOCKER_WARN_EVERY (10 * LW_NS_PER_SEC)
 
-enum cstate { C_WAITING, C_FOLLOWED, C_STOPPED, C_EXCLUDED };
+/* C_DRAIN: found stopped with a log; followed for one look of the engine, then removed (a path
+ * removed before the engine ever looked at it would not be read). */
+enum cstate { C_WAITING, C_FOLLOWED, C_DRAIN, C_STOPPED, C_EXCLUDED };
 
 /* One container folder. I/O thread only. */
 struct dcont {
@@ -47,9 +53,11 @@ struct docker_ctx {
     struct lw_opt_list include, exclude;
     int64_t poll_ns, max_files, max_containers;
     struct lw_tail *tail;
-    uv_timer_t timer;
+    uv_loop_t *loop;
     uv_fs_event_t watch;
-    bool timer_live, watch_live, stopping;
+    bool watch_live, stopping;
+    bool dirty;      /* the folder changed since the last scan (inotify) */
+    int64_t scan_ns; /* monotonic time of the last scan */
     struct dcont *conts;
     size_t nfollowed;
     struct lw_ratelimit rl;
@@ -152,7 +160,7 @@ static void dcont_follow(struct lw_input *in, struct docker_ctx *ctx, struct dco
 static void dcont_unfollow(struct lw_input *in, struct docker_ctx *ctx, struct dcont *c,
                            enum cstate next)
 {
-    if (c->state == C_FOLLOWED) {
+    if (c->state == C_FOLLOWED || c->state == C_DRAIN) {
         lw_tail_remove(ctx->tail, c->log);
         ctx->nfollowed--;
         lw_log(LW_INFO, "[input:%s] container %s stopped: reading its log to the end", in->name,
@@ -213,9 +221,10 @@ static void dcont_check(struct lw_input *in, struct docker_ctx *ctx, struct dcon
         c->state = C_EXCLUDED; /* a container's name does not change while it exists */
     } else if (m.running || (c->state == C_WAITING && stat(c->log, &st) == 0)) {
         dcont_follow(in, ctx, c, &m);
-        /* Found stopped with a log (stopped while we were down): read it to its end. */
-        if (!m.running)
-            dcont_unfollow(in, ctx, c, C_STOPPED);
+        /* Found stopped with a log (stopped while we were down, or between two scans): read it
+         * to its end, removed at the next scan. */
+        if (!m.running && c->state == C_FOLLOWED)
+            c->state = C_DRAIN;
     } else if (c->state == C_FOLLOWED) {
         dcont_unfollow(in, ctx, c, C_STOPPED);
     }
@@ -255,6 +264,8 @@ static void docker_scan(struct lw_input *in, struct docker_ctx *ctx)
     for (struct dcont **pp = &ctx->conts; *pp;) {
         struct dcont *c = *pp;
         if (c->seen) {
+            if (c->state == C_DRAIN)
+                dcont_unfollow(in, ctx, c, C_STOPPED);
             dcont_check(in, ctx, c);
             pp = &c->next;
             continue;
@@ -270,33 +281,21 @@ static void docker_scan(struct lw_input *in, struct docker_ctx *ctx)
 
 /* ---------------------------------------------------------------- the loop */
 
-static void docker_watch_start(struct lw_input *in, struct docker_ctx *ctx);
-
-static void docker_tick(uv_timer_t *t)
-{
-    struct lw_input *in = t->data;
-    struct docker_ctx *ctx = in->ctx;
-    if (ctx->stopping)
-        return;
-    if (!ctx->watch_live)
-        docker_watch_start(in, ctx);
-    docker_scan(in, ctx);
-}
-
-/* A container folder came or went: scan now rather than at the next poll. */
+/* A container folder came or went: the engine ticks now, and the scan runs in it. */
 static void docker_on_event(uv_fs_event_t *h, const char *name, int events, int status)
 {
     struct lw_input *in = h->data;
     struct docker_ctx *ctx = in->ctx;
-    if (!ctx->stopping && ctx->timer_live)
-        uv_timer_start(&ctx->timer, docker_tick, 0, (uint64_t)(ctx->poll_ns / LW_NS_PER_MS));
+    ctx->dirty = true;
+    if (!ctx->stopping)
+        lw_tail_resume(ctx->tail);
 }
 
 /* inotify on the folder; without it (a file system that has none, a folder not there yet) the
  * poll alone finds containers, a poll_interval later. */
 static void docker_watch_start(struct lw_input *in, struct docker_ctx *ctx)
 {
-    if (uv_fs_event_init(ctx->timer.loop, &ctx->watch) != 0)
+    if (uv_fs_event_init(ctx->loop, &ctx->watch) != 0)
         return;
     ctx->watch.data = in;
     if (uv_fs_event_start(&ctx->watch, docker_on_event, ctx->dir, 0) != 0) {
@@ -304,6 +303,24 @@ static void docker_watch_start(struct lw_input *in, struct docker_ctx *ctx)
         return;
     }
     ctx->watch_live = true;
+}
+
+/* The engine's tick (lw_tail_cfg.on_tick): containers are found in step with it, so that its
+ * first look after a restart knows every container (and finds what rotated while we were
+ * down). A scan runs when the folder changed, else once per poll_interval: the engine also
+ * ticks for every write to a followed log. */
+static void docker_on_tick(void *arg)
+{
+    struct lw_input *in = arg;
+    struct docker_ctx *ctx = in->ctx;
+    int64_t now = lw_mono_ns();
+    if (ctx->stopping || (!ctx->dirty && ctx->scan_ns && now - ctx->scan_ns < ctx->poll_ns * 3 / 4))
+        return;
+    ctx->dirty = false;
+    ctx->scan_ns = now;
+    if (!ctx->watch_live)
+        docker_watch_start(in, ctx);
+    docker_scan(in, ctx);
 }
 
 /* ---------------------------------------------------------------- metrics */
@@ -368,18 +385,13 @@ static int docker_start(struct lw_input *in, uv_loop_t *loop, struct lw_err *err
     struct docker_ctx *ctx = in->ctx;
     if (!ctx)
         return lw_err_set(err, LW_EINVAL, "input %s: not initialised", in->name);
-    struct lw_tail_cfg tc = {.poll_interval_ns = ctx->poll_ns, .max_files = (size_t)ctx->max_files};
+    struct lw_tail_cfg tc = {.poll_interval_ns = ctx->poll_ns,
+                             .max_files = (size_t)ctx->max_files,
+                             .on_tick = docker_on_tick,
+                             .on_tick_arg = in};
+    ctx->loop = loop;
     ctx->tail = lw_tail_new(in, &tc);
-    int rc = lw_tail_start(ctx->tail, loop, err);
-    if (rc != LW_OK)
-        return rc;
-    rc = uv_timer_init(loop, &ctx->timer);
-    if (rc != 0)
-        return lw_err_set(err, LW_EIO, "input %s: uv_timer_init: %s", in->name, uv_strerror(rc));
-    ctx->timer.data = in;
-    ctx->timer_live = true;
-    uv_timer_start(&ctx->timer, docker_tick, 0, (uint64_t)(ctx->poll_ns / LW_NS_PER_MS));
-    return LW_OK;
+    return lw_tail_start(ctx->tail, loop, err);
 }
 
 static void docker_stop(struct lw_input *in)
@@ -388,11 +400,9 @@ static void docker_stop(struct lw_input *in)
     if (!ctx || ctx->stopping)
         return;
     ctx->stopping = true;
-    if (ctx->timer_live)
-        uv_close((uv_handle_t *)&ctx->timer, NULL);
     if (ctx->watch_live)
         uv_close((uv_handle_t *)&ctx->watch, NULL);
-    ctx->timer_live = ctx->watch_live = false;
+    ctx->watch_live = false;
     if (ctx->tail)
         lw_tail_stop(ctx->tail);
 }

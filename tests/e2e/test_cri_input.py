@@ -202,7 +202,7 @@ def main():
                 f"{counts(db)} != {expected(ctrs)}")
 
         app.lines(1200, 200)  # two rotations or more
-        app.write("long " + "y" * 40000, "stderr")
+        app.write("long 1 " + "y" * 40000, "stderr")
         c.check(e2e.wait_for(lambda: counts(db) == expected(ctrs), 20),
                 "running: across kubelet's rotations, P parts joined",
                 f"{counts(db)} != {expected(ctrs)}")

@@ -254,7 +254,7 @@ def main():
         worker.create_and_start()
         web.lines(400, 300)
         worker.lines(250)
-        web.write("long " + "x" * 40000, "stderr")  # three 16 KiB parts, one record
+        web.write("long 1 " + "x" * 40000, "stderr")  # three 16 KiB parts, one record
         worker.stop()
         api.create_and_start()
         api.lines(200)
