@@ -20,6 +20,9 @@ whose "log" has no final newline; rotation at max-size with max-file 3 (remove .
 4. The state file's buckets of a count alert grouped by container, image, compose labels,
    stream and label.com.example.team: exactly the lines written, per group, none for the
    excluded container; and `check` accepts label.* on the docker input without a warning.
+5. Limits, each counted in /metrics and logged: a config.v2.json over 1 MiB is refused (its
+   lines are still read, under the container id); with max_containers: 2 a third container is
+   skipped until one of the two is removed, then read from its start.
 
 usage: test_docker_input.py PATH/TO/logwarden
 """
@@ -211,9 +214,91 @@ def expected(conts):
     return out
 
 
+LIMITS_RULES = r"""
+events:
+  - name: line
+    match: '^msg (?<n>\d+)'
+alerts:
+  - name: Lines
+    event: line
+    window: 1h
+    group_by: [container, container_id]
+    count: {above: 1000000000}
+"""
+
+LIMITS_CONFIG = """
+state: state.db
+rules: [rules.yaml]
+http: {{listen: 127.0.0.1:{port}}}
+inputs:
+  - name: docker
+    type: docker
+    containers_dir: containers
+    max_containers: 2
+    poll_interval: 50ms
+    start_at: beginning
+sinks:
+  - name: out
+    type: file
+    path: alerts.jsonl
+"""
+
+
+def limits(binary, c):
+    d = e2e.TempDir("docker-limits")
+    try:
+        root = d.join("containers")
+        os.makedirs(root)
+        port = e2e.free_port()
+        d.write("rules.yaml", LIMITS_RULES)
+        cfg = d.write("logwarden.yaml", LIMITS_CONFIG.format(port=port))
+        db = d.join("state.db")
+        big = Container(root, "big", "alpine:3.19", {"blob": "z" * (1 << 20)})
+        small = Container(root, "small", "alpine:3.19")
+        big.create_and_start()
+        small.create_and_start()
+        big.lines(40)
+        small.lines(30)
+
+        def want(*cs):
+            return {json.dumps({"container": x.name, "container_id": x.id} if x is not big else
+                               {"container_id": x.id}, sort_keys=True): x.counts["stdout"]
+                    for x in cs}
+
+        dm = e2e.Daemon(binary, cfg, d.path)
+        c.check(e2e.wait_for(lambda: counts(db) == want(big, small), 20),
+                "a config over 1 MiB: its lines read under the container id alone",
+                f"{counts(db)}")
+        third = Container(root, "third", "alpine:3.19")
+        third.create_and_start()
+        third.lines(20)
+        metric = f'{{input="docker"}}'
+        c.check(e2e.wait_for(lambda: e2e.metrics(port).get(
+            "logwarden_docker_containers_skipped_total" + metric) == 1, 10),
+            "max_containers: the third container is skipped, counted")
+        m = e2e.metrics(port)
+        c.eq(m.get("logwarden_docker_configs_refused_total" + metric), 1,
+             "the refused config is counted")
+        c.eq(m.get("logwarden_docker_containers" + metric), 2, "two containers followed")
+        small.stop()
+        small.remove()
+        c.check(e2e.wait_for(lambda: counts(db) == want(big, small, third), 20),
+                "a container removed makes room: the skipped one is read from its start",
+                f"{counts(db)}")
+        c.eq(dm.stop(), 0, "limits: SIGTERM -> exit 0")
+        err = dm.stderr()
+        c.check("more than the 1048576 read; its lines are read without its name" in err,
+                "the refused config is logged", e2e.tail(err))
+        c.check("max_containers (2) reached, not following third" in err,
+                "the skipped container is logged", e2e.tail(err))
+    finally:
+        d.cleanup()
+
+
 def main():
     binary = e2e.binary_from_argv()
     c = e2e.Checks()
+    limits(binary, c)
     d = e2e.TempDir("docker")
     try:
         root = d.join("containers")
