@@ -48,6 +48,18 @@ alerts:
     group_by: [container, image, compose_service, compose_project, stream,
                label.com.example.team]
     count: {above: 1000000000}
+  - name: PaymentsLines
+    event: payments
+    window: 1h
+    group_by: [container]
+    count: {above: 1000000000}
+"""
+
+# An expression on a container label (added to RULES' events).
+PAYMENTS = r"""
+  - name: payments
+    match: '^(?:msg|long) \d+'
+    where: 'label.com.example.team == "payments" and compose_project == "shop"'
 """
 
 CONFIG = """
@@ -186,14 +198,14 @@ def group(c, stream):
     return g
 
 
-def counts(db):
-    """{group (frozen): lines} from the state file's buckets of Lines."""
+def counts(db, alert="Lines"):
+    """{group (frozen): lines} from the state file's buckets of alert."""
     if not os.path.exists(db):
         return {}
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
     try:
-        rows = con.execute("SELECT grp, SUM(count) FROM buckets WHERE alert = 'Lines' "
-                           "GROUP BY grp").fetchall()
+        rows = con.execute("SELECT grp, SUM(count) FROM buckets WHERE alert = ? "
+                           "GROUP BY grp", (alert,)).fetchall()
     except sqlite3.Error:
         return {}
     finally:
@@ -303,7 +315,7 @@ def main():
     try:
         root = d.join("containers")
         os.makedirs(root)
-        d.write("rules.yaml", RULES)
+        d.write("rules.yaml", RULES.replace("alerts:", PAYMENTS.strip("\n") + "\nalerts:", 1))
         cfg = d.write("logwarden.yaml", CONFIG)
         db = d.join("state.db")
 
@@ -371,6 +383,9 @@ def main():
         got = counts(db)
         c.eq(got, expected(conts), "after the stop: the exact counts per container and stream")
         c.check(not any("skipme" in k for k in got), "the excluded container is not read")
+        c.eq(counts(db, "PaymentsLines"),
+             {json.dumps({"container": web.name}): sum(web.counts.values())},
+             "where: on label.com.example.team and compose_project: shop-web-1's lines")
         err = dm.stderr()
         c.check("following container shop-web-1 (nginx:1.25" in err,
                 "the log names the container and its image", e2e.tail(err))
