@@ -75,6 +75,20 @@ class Setup:
         return sum(v for k, v in m.items()
                    if k.startswith(name + "{") and 'input="app"' in k)
 
+    def has_position(self):
+        """Whether the state file holds a position of input app."""
+        try:
+            db = sqlite3.connect(f"file:{self.join('state.db')}?mode=ro", uri=True, timeout=5)
+        except sqlite3.Error:
+            return False
+        try:
+            return db.execute("SELECT count(*) FROM checkpoints WHERE input = 'app'"
+                              ).fetchone()[0] > 0
+        except sqlite3.Error:
+            return False
+        finally:
+            db.close()
+
     def counts(self):
         """{sequence number: times counted} from the state file."""
         db = sqlite3.connect(f"file:{self.join('state.db')}?mode=ro", uri=True, timeout=10)
