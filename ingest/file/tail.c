@@ -689,9 +689,12 @@ static void tpath_look(struct lw_tail *t, struct tpath *tp)
         }
         atomic_fetch_add(&t->rotations, 1);
         lw_log(LW_INFO, "[input:%s] %s was rotated or removed", t->in->name, tp->path);
-        int64_t mark = tp->mark_ns;
         tpath_detach(tp);
-        scan_siblings(t, tp, mark, false);
+        scan_siblings(t, tp, tp->mark_ns, false);
+    } else if (tp->looked && tp->mark_ns && stat(tp->path, &st) == 0) {
+        /* Missing at the last look, there now: files may have come and been rotated away in
+         * between. */
+        scan_siblings(t, tp, tp->mark_ns, false);
     }
     tpath_open(t, tp);
 }
