@@ -24,8 +24,12 @@
 #define TAIL_ROTATE_WAIT (5 * LW_NS_PER_SEC)
 #define TAIL_RETRY_MS 2 /* next tick while the queue is full */
 #define TAIL_WARN_EVERY (10 * LW_NS_PER_SEC)
-#define TAIL_SEEN_MAX 4096                 /* drained identities remembered, oldest first out */
+#define TAIL_SEEN_MAX 1024                 /* drained identities remembered, oldest first out */
 #define TAIL_GC_AFTER (60 * LW_NS_PER_SEC) /* saved rows matching no file are dropped then */
+/* mtimes are not ordered across files to better than a clock tick: a file written after another
+ * may carry an earlier coarse timestamp than the other's fine-grained one (Linux's multigrain
+ * timestamps). Siblings this much older than the mark still count as rotated past it. */
+#define TAIL_MTIME_SLACK (100 * LW_NS_PER_MS)
 #define TAIL_METRICS_EVERY (LW_NS_PER_SEC) /* per-file gauges refreshed at most this often */
 #define BATCH_DATA (LW_BATCH_MAX_BYTES + 16 * 1024) /* a full batch and the line that ends it */
 
@@ -109,6 +113,9 @@ struct lw_tail {
     bool first_start; /* no saved position at start: start_at applies to the first look */
     bool initial;     /* before the end of the first tick */
     bool gc_done;
+    bool names_changed; /* a folder event said a name came, went or moved: look at the paths */
+    bool paths_added;   /* lw_tail_add since the last look */
+    int64_t looked_ns;  /* when the paths were last looked at */
     int64_t start_ns;
     struct tpath *paths;
     struct tfile *files, *files_tail;
@@ -580,7 +587,7 @@ static int64_t scan_siblings(struct lw_tail *t, struct tpath *tp, int64_t newer_
         struct stat st;
         if (z) {
             if (!saved_only && newer_than != INT64_MAX && stat(name, &st) == 0 &&
-                st_mtime_ns(&st) >= newer_than) {
+                st_mtime_ns(&st) >= newer_than - TAIL_MTIME_SLACK) {
                 atomic_fetch_add(&t->skipped_compressed, 1);
                 if (lw_ingest__ratelimit(&t->rl, TAIL_WARN_EVERY))
                     lw_log(LW_WARN, "[input:%s] %s: compressed rotation skipped", t->in->name,
@@ -606,7 +613,7 @@ static int64_t scan_siblings(struct lw_tail *t, struct tpath *tp, int64_t newer_
             off = sv->off <= (int64_t)st.st_size ? sv->off : (int64_t)st.st_size;
             if (st_mtime_ns(&st) > best)
                 best = st_mtime_ns(&st);
-        } else if (saved_only || st_mtime_ns(&st) < newer_than) {
+        } else if (saved_only || st_mtime_ns(&st) < newer_than - TAIL_MTIME_SLACK) {
             close(fd);
             continue;
         }
@@ -670,11 +677,14 @@ static void tpath_open(struct lw_tail *t, struct tpath *tp)
 
 /* Looks at what tp names now: a rotation (another file, or none, now at the path) leaves the
  * old file open to be read to its end, and the files rotated past it in between are found
- * among the siblings. */
+ * among the siblings. The path is opened before the siblings are listed: a file rotated away
+ * between the two is then among them. */
 static void tpath_look(struct lw_tail *t, struct tpath *tp)
 {
     struct stat st;
     struct tfile *f = tp->cur;
+    bool scan = false;
+    int64_t mark = tp->mark_ns;
     if (f) {
         bool same = stat(tp->path, &st) == 0 && (uint64_t)st.st_dev == f->dev &&
                     (uint64_t)st.st_ino == f->ino;
@@ -685,13 +695,15 @@ static void tpath_look(struct lw_tail *t, struct tpath *tp)
         atomic_fetch_add(&t->rotations, 1);
         lw_log(LW_INFO, "[input:%s] %s was rotated or removed", t->in->name, tp->path);
         tpath_detach(tp);
-        scan_siblings(t, tp, tp->mark_ns, false);
+        scan = true;
     } else if (tp->looked && tp->mark_ns && stat(tp->path, &st) == 0) {
         /* Missing at the last look, there now: files may have come and been rotated away in
          * between. */
-        scan_siblings(t, tp, tp->mark_ns, false);
+        scan = true;
     }
     tpath_open(t, tp);
+    if (scan)
+        scan_siblings(t, tp, mark, false);
 }
 
 /* ---------------------------------------------------------------- truncation */
@@ -901,11 +913,19 @@ static void tail_tick(uv_timer_t *h)
     struct lw_tail *t = h->data;
     bool blocked = false, more = false;
     int64_t now = lw_mono_ns();
-    if (t->cfg.on_tick)
-        t->cfg.on_tick(t->cfg.on_tick_arg);
+    /* A write only makes files grow: names are looked at (globs matched, paths stat'ed) when
+     * a folder event says a name changed, and at every poll interval as a safety net. */
+    bool look = t->names_changed || t->initial || t->paths_added ||
+                now - t->looked_ns >= t->cfg.poll_interval_ns;
+    if (look) {
+        t->names_changed = t->paths_added = false;
+        t->looked_ns = now;
+        if (t->cfg.on_tick)
+            t->cfg.on_tick(t->cfg.on_tick_arg);
+    }
     for (struct tfile *f = t->files; f; f = f->next)
         tfile_check(t, f);
-    for (struct tpath *tp = t->paths; tp; tp = tp->next)
+    for (struct tpath *tp = t->paths; look && tp; tp = tp->next)
         tpath_look(t, tp);
     t->initial = false;
     /* Open order: a rotated-away file drains before its successor. */
@@ -941,10 +961,11 @@ static void kick(struct lw_tail *t)
 
 static void on_fs_event(uv_fs_event_t *h, const char *filename, int events, int status)
 {
+    struct lw_tail *t = h->data;
     (void)filename;
-    (void)events;
-    (void)status;
-    kick(h->data);
+    if (status < 0 || (events & UV_RENAME))
+        t->names_changed = true;
+    kick(t);
 }
 
 /* h.data is t while the handle is open. No inotify here (or no such folder yet): the poll
@@ -1060,6 +1081,7 @@ int lw_tail_add(struct lw_tail *t, const char *path, const struct lw_tail_labels
     tp->next = t->paths;
     t->paths = tp;
     lw_tail_watch_dir(t, tp->dir);
+    t->paths_added = true;
     kick(t);
     return LW_OK;
 }
