@@ -33,6 +33,8 @@
 #define TAIL_METRICS_EVERY (LW_NS_PER_SEC) /* per-file gauges refreshed at most this often */
 #define BATCH_DATA (LW_BATCH_MAX_BYTES + 16 * 1024) /* a full batch and the line that ends it */
 
+enum { RL_CUT, RL_MAX, RL_ZIP, RL_COPY, RL_IO, RL_COUNT };
+
 /* The labels of one path, shared by its files (refcounted, I/O thread); batches copy them. */
 struct labset {
     int refs;
@@ -127,7 +129,7 @@ struct lw_tail {
     size_t nseen, seen_next;
     char *buf;
     char fpbuf[LW_TAIL_FP_MAX];
-    struct lw_ratelimit rl;
+    struct lw_ratelimit rl[RL_COUNT]; /* one per kind of warning: one never hides another */
     int64_t metrics_ns;
     pthread_mutex_t mu; /* guards mtext (read by the HTTP thread) */
     struct lw_buf mtext;
@@ -399,7 +401,7 @@ static void count_cut(struct tfile *f, uint64_t before)
     if (f->lc.truncated == before)
         return;
     atomic_fetch_add(&f->t->in->truncated, f->lc.truncated - before);
-    if (lw_ingest__ratelimit(&f->t->rl, TAIL_WARN_EVERY))
+    if (lw_ingest__ratelimit(&f->t->rl[RL_CUT], TAIL_WARN_EVERY))
         lw_log(LW_WARN, "[input:%s] %s: %llu line(s) cut at max_line_bytes (%zu)", f->t->in->name,
                f->name, (unsigned long long)(f->lc.truncated - before), f->lc.max_line);
 }
@@ -493,7 +495,7 @@ static struct tfile *tfile_open(struct lw_tail *t, struct tpath *tp, const char 
     if (t->nfiles >= t->cfg.max_files) {
         close(fd);
         atomic_fetch_add(&t->skipped_max, 1);
-        if (lw_ingest__ratelimit(&t->rl, TAIL_WARN_EVERY))
+        if (lw_ingest__ratelimit(&t->rl[RL_MAX], TAIL_WARN_EVERY))
             lw_log(LW_WARN, "[input:%s] max_files (%zu) reached, not following %s", t->in->name,
                    t->cfg.max_files, name);
         return NULL;
@@ -528,7 +530,7 @@ static int open_ident(struct lw_tail *t, const char *name, struct stat *st, uint
 {
     int fd = open(name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
-        if (errno != ENOENT && lw_ingest__ratelimit(&t->rl, TAIL_WARN_EVERY))
+        if (errno != ENOENT && lw_ingest__ratelimit(&t->rl[RL_IO], TAIL_WARN_EVERY))
             lw_log(LW_WARN, "[input:%s] cannot open %s: %s", t->in->name, name, strerror(errno));
         return -1;
     }
@@ -589,7 +591,7 @@ static int64_t scan_siblings(struct lw_tail *t, struct tpath *tp, int64_t newer_
             if (!saved_only && newer_than != INT64_MAX && stat(name, &st) == 0 &&
                 st_mtime_ns(&st) >= newer_than - TAIL_MTIME_SLACK) {
                 atomic_fetch_add(&t->skipped_compressed, 1);
-                if (lw_ingest__ratelimit(&t->rl, TAIL_WARN_EVERY))
+                if (lw_ingest__ratelimit(&t->rl[RL_ZIP], TAIL_WARN_EVERY))
                     lw_log(LW_WARN, "[input:%s] %s: compressed rotation skipped", t->in->name,
                            name);
             }
@@ -756,7 +758,7 @@ static void find_copy(struct lw_tail *t, struct tfile *f)
     }
     if (!found) {
         atomic_fetch_add(&t->ct_unmatched, 1);
-        if (lw_ingest__ratelimit(&t->rl, TAIL_WARN_EVERY))
+        if (lw_ingest__ratelimit(&t->rl[RL_COPY], TAIL_WARN_EVERY))
             lw_log(LW_WARN,
                    "[input:%s] %s was truncated and no rotated copy of it was found: lines after "
                    "offset %lld may be lost",
@@ -808,7 +810,7 @@ static bool tfile_pump(struct lw_tail *t, struct tfile *f, bool *more)
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
-            if (lw_ingest__ratelimit(&t->rl, TAIL_WARN_EVERY))
+            if (lw_ingest__ratelimit(&t->rl[RL_IO], TAIL_WARN_EVERY))
                 lw_log(LW_WARN, "[input:%s] read %s: %s", t->in->name, f->name, strerror(errno));
             break;
         }
