@@ -196,12 +196,12 @@ struct lw_input {
     const struct lw_input_ops *ops;
     char *name;
     uint32_t index;
-    const char *dir;         /* the config's folder, for relative paths; borrowed, may be NULL */
-    bool from_beginning;     /* start_at: beginning */
-    size_t max_line;         /* bytes */
-    struct lw_queue *queue;  /* where batches go */
-    lw_ckpt_lookup_fn *ckpt; /* may be NULL */
-    lw_ckpt_scan_fn *ckpt_scan;     /* may be NULL: no saved positions */
+    const char *dir;            /* the config's folder, for relative paths; borrowed, may be NULL */
+    bool from_beginning;        /* start_at: beginning */
+    size_t max_line;            /* bytes */
+    struct lw_queue *queue;     /* where batches go */
+    lw_ckpt_lookup_fn *ckpt;    /* may be NULL */
+    lw_ckpt_scan_fn *ckpt_scan; /* may be NULL: no saved positions */
     lw_ckpt_forget_fn *ckpt_forget; /* may be NULL: rows are never deleted */
     void *ckpt_payload;             /* of all three */
     void *ctx;
