@@ -35,7 +35,7 @@ struct lw_record {
  * Produced on the I/O thread, consumed (and freed) on the pipeline thread. */
 struct lw_batch {
     uint32_t input;    /* index of the input in the config */
-    char *stream;      /* the stream id its position is kept under (files: the path); owned; NULL:
+    char *stream;      /* the stream id its position is kept under (files: DEV:INO:FP); owned; NULL:
                           its records carry no position */
     uint64_t ident[2]; /* what the stream was when it was read, for pos_encode (files: dev, ino) */
     /* The labels the input knows for every record of the batch (files: path). Each value borrows

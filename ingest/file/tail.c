@@ -24,10 +24,16 @@
 #define TAIL_ROTATE_WAIT (5 * LW_NS_PER_SEC)
 #define TAIL_RETRY_MS 2 /* next tick while the queue is full */
 #define TAIL_WARN_EVERY (10 * LW_NS_PER_SEC)
-#define TAIL_SEEN_MAX 4096                 /* drained identities remembered, oldest first out */
+#define TAIL_SEEN_MAX 1024                 /* drained identities remembered, oldest first out */
 #define TAIL_GC_AFTER (60 * LW_NS_PER_SEC) /* saved rows matching no file are dropped then */
+/* mtimes are not ordered across files to better than a clock tick: a file written after another
+ * may carry an earlier coarse timestamp than the other's fine-grained one (Linux's multigrain
+ * timestamps). Siblings this much older than the mark still count as rotated past it. */
+#define TAIL_MTIME_SLACK (100 * LW_NS_PER_MS)
 #define TAIL_METRICS_EVERY (LW_NS_PER_SEC) /* per-file gauges refreshed at most this often */
 #define BATCH_DATA (LW_BATCH_MAX_BYTES + 16 * 1024) /* a full batch and the line that ends it */
+
+enum { RL_CUT, RL_MAX, RL_ZIP, RL_COPY, RL_IO, RL_COUNT };
 
 /* The labels of one path, shared by its files (refcounted, I/O thread); batches copy them. */
 struct labset {
@@ -110,6 +116,9 @@ struct lw_tail {
     bool first_start; /* no saved position at start: start_at applies to the first look */
     bool initial;     /* before the end of the first tick */
     bool gc_done;
+    bool names_changed; /* a folder event said a name came, went or moved: look at the paths */
+    bool paths_added;   /* lw_tail_add since the last look */
+    int64_t looked_ns;  /* when the paths were last looked at */
     int64_t start_ns;
     struct tpath *paths;
     struct tfile *files, *files_tail;
@@ -121,7 +130,7 @@ struct lw_tail {
     size_t nseen, seen_next;
     char *buf;
     char fpbuf[LW_TAIL_FP_MAX];
-    struct lw_ratelimit rl;
+    struct lw_ratelimit rl[RL_COUNT]; /* one per kind of warning: one never hides another */
     int64_t metrics_ns;
     pthread_mutex_t mu; /* guards mtext (read by the HTTP thread) */
     struct lw_buf mtext;
@@ -397,7 +406,7 @@ static void count_cut(struct tfile *f, uint64_t before)
     if (f->lc.truncated == before)
         return;
     atomic_fetch_add(&f->t->in->truncated, f->lc.truncated - before);
-    if (lw_ingest__ratelimit(&f->t->rl, TAIL_WARN_EVERY))
+    if (lw_ingest__ratelimit(&f->t->rl[RL_CUT], TAIL_WARN_EVERY))
         lw_log(LW_WARN, "[input:%s] %s: %llu line(s) cut at max_line_bytes (%zu)", f->t->in->name,
                f->name, (unsigned long long)(f->lc.truncated - before), f->lc.max_line);
 }
@@ -491,7 +500,7 @@ static struct tfile *tfile_open(struct lw_tail *t, struct tpath *tp, const char 
     if (t->nfiles >= t->cfg.max_files) {
         close(fd);
         atomic_fetch_add(&t->skipped_max, 1);
-        if (lw_ingest__ratelimit(&t->rl, TAIL_WARN_EVERY))
+        if (lw_ingest__ratelimit(&t->rl[RL_MAX], TAIL_WARN_EVERY))
             lw_log(LW_WARN, "[input:%s] max_files (%zu) reached, not following %s", t->in->name,
                    t->cfg.max_files, name);
         return NULL;
@@ -526,7 +535,7 @@ static int open_ident(struct lw_tail *t, const char *name, struct stat *st, uint
 {
     int fd = open(name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
-        if (errno != ENOENT && lw_ingest__ratelimit(&t->rl, TAIL_WARN_EVERY))
+        if (errno != ENOENT && lw_ingest__ratelimit(&t->rl[RL_IO], TAIL_WARN_EVERY))
             lw_log(LW_WARN, "[input:%s] cannot open %s: %s", t->in->name, name, strerror(errno));
         return -1;
     }
@@ -585,9 +594,9 @@ static int64_t scan_siblings(struct lw_tail *t, struct tpath *tp, int64_t newer_
         struct stat st;
         if (z) {
             if (!saved_only && newer_than != INT64_MAX && stat(name, &st) == 0 &&
-                st_mtime_ns(&st) >= newer_than) {
+                st_mtime_ns(&st) >= newer_than - TAIL_MTIME_SLACK) {
                 atomic_fetch_add(&t->skipped_compressed, 1);
-                if (lw_ingest__ratelimit(&t->rl, TAIL_WARN_EVERY))
+                if (lw_ingest__ratelimit(&t->rl[RL_ZIP], TAIL_WARN_EVERY))
                     lw_log(LW_WARN, "[input:%s] %s: compressed rotation skipped", t->in->name,
                            name);
             }
@@ -611,7 +620,7 @@ static int64_t scan_siblings(struct lw_tail *t, struct tpath *tp, int64_t newer_
             off = sv->off <= (int64_t)st.st_size ? sv->off : (int64_t)st.st_size;
             if (st_mtime_ns(&st) > best)
                 best = st_mtime_ns(&st);
-        } else if (saved_only || st_mtime_ns(&st) < newer_than) {
+        } else if (saved_only || st_mtime_ns(&st) < newer_than - TAIL_MTIME_SLACK) {
             close(fd);
             continue;
         }
@@ -675,11 +684,14 @@ static void tpath_open(struct lw_tail *t, struct tpath *tp)
 
 /* Looks at what tp names now: a rotation (another file, or none, now at the path) leaves the
  * old file open to be read to its end, and the files rotated past it in between are found
- * among the siblings. */
+ * among the siblings. The path is opened before the siblings are listed: a file rotated away
+ * between the two is then among them. */
 static void tpath_look(struct lw_tail *t, struct tpath *tp)
 {
     struct stat st;
     struct tfile *f = tp->cur;
+    bool scan = false;
+    int64_t mark = tp->mark_ns;
     if (f) {
         bool same = stat(tp->path, &st) == 0 && (uint64_t)st.st_dev == f->dev &&
                     (uint64_t)st.st_ino == f->ino;
@@ -690,13 +702,15 @@ static void tpath_look(struct lw_tail *t, struct tpath *tp)
         atomic_fetch_add(&t->rotations, 1);
         lw_log(LW_INFO, "[input:%s] %s was rotated or removed", t->in->name, tp->path);
         tpath_detach(tp);
-        scan_siblings(t, tp, tp->mark_ns, false);
+        scan = true;
     } else if (tp->looked && tp->mark_ns && stat(tp->path, &st) == 0) {
         /* Missing at the last look, there now: files may have come and been rotated away in
          * between. */
-        scan_siblings(t, tp, tp->mark_ns, false);
+        scan = true;
     }
     tpath_open(t, tp);
+    if (scan)
+        scan_siblings(t, tp, mark, false);
 }
 
 /* ---------------------------------------------------------------- truncation */
@@ -749,7 +763,7 @@ static void find_copy(struct lw_tail *t, struct tfile *f)
     }
     if (!found) {
         atomic_fetch_add(&t->ct_unmatched, 1);
-        if (lw_ingest__ratelimit(&t->rl, TAIL_WARN_EVERY))
+        if (lw_ingest__ratelimit(&t->rl[RL_COPY], TAIL_WARN_EVERY))
             lw_log(LW_WARN,
                    "[input:%s] %s was truncated and no rotated copy of it was found: lines after "
                    "offset %lld may be lost",
@@ -801,7 +815,7 @@ static bool tfile_pump(struct lw_tail *t, struct tfile *f, bool *more)
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
-            if (lw_ingest__ratelimit(&t->rl, TAIL_WARN_EVERY))
+            if (lw_ingest__ratelimit(&t->rl[RL_IO], TAIL_WARN_EVERY))
                 lw_log(LW_WARN, "[input:%s] read %s: %s", t->in->name, f->name, strerror(errno));
             break;
         }
@@ -906,11 +920,19 @@ static void tail_tick(uv_timer_t *h)
     struct lw_tail *t = h->data;
     bool blocked = false, more = false;
     int64_t now = lw_mono_ns();
-    if (t->cfg.on_tick)
-        t->cfg.on_tick(t->cfg.on_tick_arg);
+    /* A write only makes files grow: names are looked at (globs matched, paths stat'ed) when
+     * a folder event says a name changed, and at every poll interval as a safety net. */
+    bool look = t->names_changed || t->initial || t->paths_added ||
+                now - t->looked_ns >= t->cfg.poll_interval_ns;
+    if (look) {
+        t->names_changed = t->paths_added = false;
+        t->looked_ns = now;
+        if (t->cfg.on_tick)
+            t->cfg.on_tick(t->cfg.on_tick_arg);
+    }
     for (struct tfile *f = t->files; f; f = f->next)
         tfile_check(t, f);
-    for (struct tpath *tp = t->paths; tp; tp = tp->next)
+    for (struct tpath *tp = t->paths; look && tp; tp = tp->next)
         tpath_look(t, tp);
     t->initial = false;
     /* Open order: a rotated-away file drains before its successor. */
@@ -946,10 +968,11 @@ static void kick(struct lw_tail *t)
 
 static void on_fs_event(uv_fs_event_t *h, const char *filename, int events, int status)
 {
+    struct lw_tail *t = h->data;
     (void)filename;
-    (void)events;
-    (void)status;
-    kick(h->data);
+    if (status < 0 || (events & UV_RENAME))
+        t->names_changed = true;
+    kick(t);
 }
 
 /* h.data is t while the handle is open. No inotify here (or no such folder yet): the poll
@@ -1065,6 +1088,7 @@ int lw_tail_add(struct lw_tail *t, const char *path, const struct lw_tail_labels
     tp->next = t->paths;
     t->paths = tp;
     lw_tail_watch_dir(t, tp->dir);
+    t->paths_added = true;
     kick(t);
     return LW_OK;
 }

@@ -40,7 +40,7 @@ inputs:
     paths: {paths}
     poll_interval: {poll}
     start_at: {start_at}
-sinks:
+{extra}sinks:
   - name: out
     type: file
     path: alerts.jsonl
@@ -52,13 +52,14 @@ http:
 class Setup:
     """A temporary folder with rules, a config following paths, and a metrics port."""
 
-    def __init__(self, prefix, paths, poll="250ms", start_at="beginning", level="info"):
+    def __init__(self, prefix, paths, poll="250ms", start_at="beginning", level="info",
+                 extra=""):
         self.tmp = e2e.TempDir(prefix)
         self.tmp.write("rules.yaml", RULES)
         self.port = e2e.free_port()
         self.cfg = self.tmp.write("logwarden.yaml", CONFIG.format(
             paths="[" + ", ".join(self.tmp.join(p) for p in paths) + "]", poll=poll,
-            start_at=start_at, port=self.port, level=level))
+            start_at=start_at, port=self.port, level=level, extra=extra))
         self.binary = e2e.binary_from_argv()
 
     def join(self, *rel):
