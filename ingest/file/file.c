@@ -9,6 +9,9 @@
 #include <string.h>
 
 #define FILE_WARN_EVERY (10 * LW_NS_PER_SEC)
+/* A match that vanished (rotated, deleted) stays a followed path this long: a rotation looks
+ * like a gap between the rename and the new file, which the tail must see as a rotation. */
+#define FILE_UNMATCHED_KEEP (5 * LW_NS_PER_SEC)
 
 struct file_ctx {
     struct lw_opt_list globs; /* `paths` */
@@ -17,7 +20,7 @@ struct file_ctx {
     struct lw_tail *tail;
     char **added; /* paths handed to the tail by a glob with wildcards, nadded of them */
     size_t nadded;
-    bool *matched; /* scratch of nadded: matched by this scan */
+    int64_t *missed; /* of nadded: when (monotonic) it stopped matching; 0 while it matches */
     struct lw_ratelimit rl;
     struct lw_input *in;
 };
@@ -50,26 +53,29 @@ static bool has_wildcard(const char *s)
 }
 
 /* A glob's match: handed to the tail once; remembered so that a match that vanished is
- * removed (read to its end, then forgotten). */
+ * removed (read to its end, then forgotten) once it has been gone for FILE_UNMATCHED_KEEP. */
 static void add_match(struct file_ctx *ctx, const char *path)
 {
     for (size_t i = 0; i < ctx->nadded; i++)
         if (!strcmp(ctx->added[i], path)) {
-            ctx->matched[i] = true;
+            ctx->missed[i] = 0;
             return;
         }
     ctx->added = lw_realloc(ctx->added, (ctx->nadded + 1) * sizeof *ctx->added);
-    ctx->matched = lw_realloc(ctx->matched, (ctx->nadded + 1) * sizeof *ctx->matched);
+    ctx->missed = lw_realloc(ctx->missed, (ctx->nadded + 1) * sizeof *ctx->missed);
     ctx->added[ctx->nadded] = lw_strdup(path);
-    ctx->matched[ctx->nadded++] = true;
+    ctx->missed[ctx->nadded++] = 0;
     lw_tail_add(ctx->tail, path, NULL);
 }
 
-static void drop_unmatched(struct file_ctx *ctx)
+static void drop_unmatched(struct file_ctx *ctx, int64_t now)
 {
     size_t w = 0;
     for (size_t i = 0; i < ctx->nadded; i++) {
-        if (ctx->matched[i]) {
+        if (ctx->missed[i] == -1)
+            ctx->missed[i] = now;
+        if (!ctx->missed[i] || now - ctx->missed[i] < FILE_UNMATCHED_KEEP) {
+            ctx->missed[w] = ctx->missed[i];
             ctx->added[w++] = ctx->added[i];
             continue;
         }
@@ -84,8 +90,11 @@ static void file_scan(void *arg)
 {
     struct file_ctx *ctx = arg;
     struct lw_input *in = ctx->in;
+    int64_t now = lw_mono_ns();
+    /* -1: not matched by this scan yet (add_match clears it); a running miss keeps its time. */
     for (size_t i = 0; i < ctx->nadded; i++)
-        ctx->matched[i] = false;
+        if (!ctx->missed[i])
+            ctx->missed[i] = -1;
     for (size_t i = 0; i < ctx->globs.n; i++) {
         if (!has_wildcard(ctx->globs.v[i]))
             continue;
@@ -98,7 +107,7 @@ static void file_scan(void *arg)
         if (rc == 0)
             globfree(&g);
     }
-    drop_unmatched(ctx);
+    drop_unmatched(ctx, now);
 }
 
 /* ---------------------------------------------------------------- ops */
@@ -112,7 +121,7 @@ static void file_free(struct lw_input *in)
     for (size_t i = 0; i < ctx->nadded; i++)
         free(ctx->added[i]);
     free(ctx->added);
-    free(ctx->matched);
+    free(ctx->missed);
     lw_opts_free(file_opts, ctx);
     free(ctx);
     in->ctx = NULL;

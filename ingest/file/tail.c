@@ -806,6 +806,11 @@ static bool tfile_pump(struct lw_tail *t, struct tfile *f, bool *more)
 {
     if (!tfile_flush(f))
         return false;
+    /* Not grown since the fstat of this tick: a later write brings another event (or poll). */
+    if (f->size <= f->off) {
+        tfile_queue_cur(f);
+        return tfile_flush(f);
+    }
     for (int i = 0; f->fd >= 0; i++) {
         if (i == TAIL_TICK_BLOCKS) {
             *more = true;

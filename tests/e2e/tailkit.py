@@ -90,6 +90,15 @@ class Setup:
         finally:
             db.close()
 
+    def positions(self):
+        """{stream: position} of input app in the state file."""
+        db = sqlite3.connect(f"file:{self.join('state.db')}?mode=ro", uri=True, timeout=10)
+        try:
+            return {r[0]: bytes(r[1]).decode() for r in db.execute(
+                "SELECT stream, pos FROM checkpoints WHERE input = 'app'")}
+        finally:
+            db.close()
+
     def counts(self):
         """{sequence number: times counted} from the state file."""
         db = sqlite3.connect(f"file:{self.join('state.db')}?mode=ro", uri=True, timeout=10)
