@@ -43,6 +43,9 @@ struct ckpt {
     bool ds_ready;        /* ds is set up (lw_dstate_setup) */
     uint64_t ds_ident[2]; /* the stream identity ds's cursors are of */
     struct lw_dstate ds;  /* Docker/CRI partial lines and multiline records of this stream */
+    /* The stream's extra labels (docker's label.<key>), held for the records ds gives back after
+     * their batch is gone: one reference, replaced when a batch brings another set. */
+    struct lw_labelset *set;
 };
 
 /* A position a flush committed, on its way to its input's checkpoint op on the I/O thread. */
@@ -68,6 +71,8 @@ struct daemon {
     pthread_mutex_t ckpt_mu; /* guards committed, filled by the pipeline, emptied by the loop */
     struct committed *committed;
     size_t ncommitted;
+    struct committed *forget; /* guarded by ckpt_mu: streams inputs forgot, deleted by a flush */
+    size_t nforget;
     pthread_t pipeline;
     atomic_bool reload, stopping;
     size_t nended;       /* pipeline thread: inputs whose end (lw_batch.eof) was processed */
@@ -137,8 +142,11 @@ static void drain(struct daemon *d, struct ckpt *c, enum lw_drain what, const st
 {
     const struct lw_cfg_input *ci = &d->cfg->inputs[c->input];
     struct lw_rec rec;
-    while (lw_dstate_drain(&c->ds, what, ci->format, ci->name, ci->tz, labels, c->input, now, &rec))
+    while (
+        lw_dstate_drain(&c->ds, what, ci->format, ci->name, ci->tz, labels, c->input, now, &rec)) {
+        rec.extra = c->set;
         lw_engine_record(d->eng, &rec, now);
+    }
 }
 
 /* The decoding state of b's stream, when its lines may be held back (container partial lines, a
@@ -191,6 +199,10 @@ static void process(struct daemon *d, struct lw_batch *b, int64_t now)
                      : held    ? ckpt_for(d, b->input, "")
                                : NULL;
     struct lw_dstate *ds = held && c ? stream_state(d, c, b, now) : NULL;
+    if (ds && c->set != b->set) {
+        lw_labelset_unref(c->set);
+        c->set = lw_labelset_ref(b->set);
+    }
     for (size_t i = 0; i < b->n; i++) {
         struct lw_rec rec;
         int rc = ds ? lw_decode_stream(ds, ci->format, ci->name, ci->tz, b->labels, &b->recs[i],
@@ -199,6 +211,7 @@ static void process(struct daemon *d, struct lw_batch *b, int64_t now)
                                  now, &rec) < 0
                            ? -1
                            : 1);
+        rec.extra = b->set;
         record(d, &rec, rc, now);
     }
     if (b->eof)
@@ -340,24 +353,63 @@ static void free_committed(struct committed *c, size_t n)
     free(c);
 }
 
+/* A flush that failed keeps the forgotten streams for the next one. */
+static void requeue_forget(struct daemon *d, struct committed *c, size_t n)
+{
+    pthread_mutex_lock(&d->ckpt_mu);
+    d->forget = lw_realloc(d->forget, (d->nforget + n + 1) * sizeof *d->forget);
+    memcpy(d->forget + d->nforget, c, n * sizeof *c);
+    d->nforget += n;
+    pthread_mutex_unlock(&d->ckpt_mu);
+    free(c);
+}
+
+/* The pipeline's entry of a stream whose row was deleted: the stream will not come back. */
+static void drop_ckpt(struct daemon *d, uint32_t input, const char *stream)
+{
+    for (size_t i = 0; i < d->nckpts; i++) {
+        struct ckpt *c = &d->ckpts[i];
+        if (c->input != input || strcmp(c->stream, stream) != 0 || c->dirty)
+            continue;
+        free(c->stream);
+        lw_dstate_free(&c->ds);
+        lw_labelset_unref(c->set);
+        d->ckpts[i] = d->ckpts[--d->nckpts];
+        return;
+    }
+}
+
 /* Writes windows, alert states, checkpoints, notification states and notifications in one
  * transaction. */
 static void flush(struct daemon *d)
 {
     struct lw_flush f = {0};
     struct lw_err err = {0};
-    struct lw_ckpt_row *crows = lw_calloc(d->nckpts + 1, sizeof *crows);
+    pthread_mutex_lock(&d->ckpt_mu);
+    struct committed *gone = d->forget;
+    size_t ngone = d->nforget;
+    d->forget = NULL;
+    d->nforget = 0;
+    pthread_mutex_unlock(&d->ckpt_mu);
+    struct lw_ckpt_row *crows = lw_calloc(d->nckpts + ngone + 1, sizeof *crows);
     struct committed *done = lw_calloc(d->nckpts + 1, sizeof *done);
     int64_t now = lw_now_ns();
     read_silences(d, now);
     lw_engine_collect(d->eng, &f);
     lw_notifier_collect(d->notifier, now, &f);
     f.nckpts = collect_positions(d, crows, done);
+    size_t npos = f.nckpts;
+    for (size_t i = 0; i < ngone; i++)
+        crows[f.nckpts++] =
+            (struct lw_ckpt_row){d->cfg->inputs[gone[i].input].in->name, gone[i].stream, NULL, 0};
     f.ckpts = crows;
     if (f.bucket_src || f.nstates || f.nckpts || f.noutbox || f.nnotifs) {
         if (lw_store_flush(d->st, &f, &err) < 0) {
             lw_log(LW_ERROR, "flush to %s failed, will retry: %s", d->cfg->state, err.msg);
             lw_notifier_collect_abort(d->notifier);
+            requeue_forget(d, gone, ngone);
+            gone = NULL;
+            ngone = 0;
             goto out;
         }
     }
@@ -365,12 +417,15 @@ static void flush(struct daemon *d)
     lw_notifier_collect_done(d->notifier);
     for (size_t i = 0; i < d->nckpts; i++)
         d->ckpts[i].dirty = false;
+    for (size_t i = 0; i < ngone; i++)
+        drop_ckpt(d, gone[i].input, gone[i].stream);
     wake_sinks(d, &f);
-    announce_positions(d, done, f.nckpts);
-    f.nckpts = 0; /* handed over */
+    announce_positions(d, done, npos);
+    npos = 0; /* handed over */
 out:
-    for (size_t i = 0; i < f.nckpts; i++)
+    for (size_t i = 0; i < npos; i++)
         free(done[i].stream);
+    free_committed(gone, ngone);
     free(done);
     free(crows);
 }
@@ -712,6 +767,44 @@ static int ckpt_lookup(const char *input, const char *stream, struct lw_pos *pos
     return 0;
 }
 
+struct scan_arg {
+    lw_ckpt_each_fn *fn;
+    void *arg;
+};
+
+static void on_ckpt_row(const char *stream, const void *pos, size_t len, void *arg)
+{
+    struct scan_arg *a = arg;
+    struct lw_pos p = {0};
+    if (len > sizeof p.b)
+        return;
+    memcpy(p.b, pos, len);
+    p.n = len;
+    a->fn(stream, &p, a->arg);
+}
+
+static int ckpt_scan(const char *input, lw_ckpt_each_fn *fn, void *arg, void *payload)
+{
+    struct daemon *d = payload;
+    struct scan_arg a = {fn, arg};
+    return lw_store_ckpt_each(d->st_io, input, on_ckpt_row, &a);
+}
+
+/* An input forgot a stream (on the loop): its row goes in the next flush's transaction. */
+static void ckpt_forget(const char *input, const char *stream, void *payload)
+{
+    struct daemon *d = payload;
+    for (size_t i = 0; i < d->cfg->ninputs; i++) {
+        if (strcmp(d->cfg->inputs[i].name, input) != 0)
+            continue;
+        pthread_mutex_lock(&d->ckpt_mu);
+        d->forget = lw_realloc(d->forget, (d->nforget + 1) * sizeof *d->forget);
+        d->forget[d->nforget++] = (struct committed){(uint32_t)i, lw_strdup(stream), {0}};
+        pthread_mutex_unlock(&d->ckpt_mu);
+        return;
+    }
+}
+
 /* Committed positions reach their inputs, on the loop; a stopped input hears no more. */
 static void on_ckpt_async(uv_async_t *h)
 {
@@ -874,6 +967,8 @@ static int run(const char *config_path)
         struct lw_input *in = d.cfg->inputs[i].in;
         in->queue = d.q;
         in->ckpt = ckpt_lookup;
+        in->ckpt_scan = ckpt_scan;
+        in->ckpt_forget = ckpt_forget;
         in->ckpt_payload = &d;
         if (in->ops->start(in, &d.loop, &err) < 0) {
             lw_log(LW_ERROR, "[input:%s] cannot start: %s", in->name, err.msg);
@@ -937,8 +1032,10 @@ out:
     for (size_t i = 0; i < d.nckpts; i++) {
         free(d.ckpts[i].stream);
         lw_dstate_free(&d.ckpts[i].ds);
+        lw_labelset_unref(d.ckpts[i].set);
     }
     free(d.ckpts);
+    free_committed(d.forget, d.nforget);
     free_committed(d.committed, d.ncommitted);
     lw_engine_free(d.eng);
     lw_ruleset_free(d.rs);

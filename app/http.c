@@ -194,6 +194,10 @@ static void metrics(struct lw_http_server *h, struct lw_buf *b)
                       h->cfg->inputs[i].name,
                       (unsigned long long)atomic_load(&h->cfg->inputs[i].in->dropped));
     metrics_join(h, b);
+    /* Each input's own (files: followed, rotations, truncations, bytes behind; docs/inputs.md). */
+    for (size_t i = 0; i < h->cfg->ninputs; i++)
+        if (h->cfg->inputs[i].in->ops->metrics)
+            h->cfg->inputs[i].in->ops->metrics(h->cfg->inputs[i].in, b);
     int64_t pending = 0, sent = 0, failed = 0;
     lw_store_outbox_counts(h->st, &pending, &sent, &failed);
     lw_buf_printf(b,

@@ -5,6 +5,8 @@
 
 #include "lw.h"
 
+#include <stdatomic.h>
+
 struct lw_tz;
 
 /* Labels every record may carry; their values become fields of the events it yields. */
@@ -22,9 +24,39 @@ enum lw_label_slot {
     LW_L_TOPIC,
     LW_L_PARTITION,
     LW_L_SYSLOG_SEVERITY, /* severity again, under a name that is not the alert's reserved label */
+    LW_L_NAMESPACE,       /* Kubernetes (type: cri) */
+    LW_L_POD,
+    LW_L_POD_UID,
+    LW_L_RESTART,         /* the container's restart count: kubelet's N.log */
+    LW_L_COMPOSE_SERVICE, /* docker compose (type: docker) */
+    LW_L_COMPOSE_PROJECT,
     LW_L_COUNT
 };
 extern const char *const lw_label_names[LW_L_COUNT];
+
+/* In an input's label mask (lw_input_ops.labels): its records may carry extra labels (a
+ * lw_labelset's names, e.g. docker's label.<key>), beyond the slots. */
+#define LW_LABELS_EXTRA (1u << 31)
+
+/* The labels of one source (a container's log) that outlive the batches pointing at them: slot
+ * values and extra name/value pairs (docker's "label.com.example.team"), in one allocation,
+ * immutable once made and refcounted (atomically: batches are freed on the pipeline thread),
+ * so a source forgotten while its batches are in flight leaves nothing dangling. */
+struct lw_labelset {
+    _Atomic unsigned refs;
+    struct lw_str slot[LW_L_COUNT];      /* p == NULL: absent */
+    const struct lw_str *names, *values; /* extra labels, nextra of them; names are unique */
+    size_t nextra;
+};
+/* A copy of slot (LW_L_COUNT values, or NULL) and of the nextra pairs, with one reference. */
+struct lw_labelset *lw_labelset_new(const struct lw_str *slot, const struct lw_str *names,
+                                    const struct lw_str *values, size_t nextra);
+/* Another reference to ls (NULL passes). */
+struct lw_labelset *lw_labelset_ref(struct lw_labelset *ls);
+/* Drops a reference; the last one frees it. NULL passes. */
+void lw_labelset_unref(struct lw_labelset *ls);
+/* The value of extra label name (e.g. "label.team"), or NULL when ls (may be NULL) has none. */
+const struct lw_str *lw_labelset_get(const struct lw_labelset *ls, const char *name, size_t n);
 
 /* How a record's body is structured: raw text, or fields to decode (input `format:`). */
 enum lw_body { LW_BODY_RAW = 0, LW_BODY_JSON, LW_BODY_LOGFMT };
@@ -38,6 +70,8 @@ struct lw_rec {
     uint32_t input;                   /* input index (config order) */
     struct lw_str labels[LW_L_COUNT]; /* empty (p == NULL) when absent */
     const struct lw_tz *tz;           /* the input's zone for timestamps without one; NULL: UTC */
+    const struct lw_labelset *extra;  /* the source's extra labels (docker's label.<key>); NULL:
+                                         none; borrowed from the batch */
 };
 
 #endif

@@ -51,10 +51,31 @@ void lw_batch_add(struct lw_batch *b, const char *line, size_t n, int64_t recv_n
     b->len += n;
 }
 
+void lw_batch_set_labels(struct lw_batch *b, struct lw_labelset *ls)
+{
+    lw_labelset_unref(b->set);
+    b->set = lw_labelset_ref(ls);
+    for (int l = 0; ls && l < LW_L_COUNT; l++)
+        if (ls->slot[l].p)
+            b->labels[l] = ls->slot[l];
+}
+
+char *lw_batch_label_space(struct lw_batch *b, size_t n)
+{
+    if (n > b->lcap) {
+        free(b->lstore);
+        b->lstore = lw_malloc(n);
+        b->lcap = n;
+    }
+    return b->lstore;
+}
+
 void lw_batch_free(struct lw_batch *b)
 {
     if (!b)
         return;
+    lw_labelset_unref(b->set);
+    free(b->lstore);
     free(b->stream);
     free(b->recs);
     free(b->data);

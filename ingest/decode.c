@@ -93,10 +93,12 @@ static const char *last_of(const char *p, const char *end, char c)
 }
 
 /* Container labels from the log file's path: Docker keeps /var/lib/docker/containers/ID/
- * ID-json.log; Kubernetes links /var/log/containers/POD_NAMESPACE_CONTAINER-ID.log. */
+ * ID-json.log; Kubernetes links /var/log/containers/POD_NAMESPACE_CONTAINER-ID.log. Only for a
+ * file input: the docker and cri inputs set them from what they know better (an input that set
+ * container_id). */
 static void container_labels(enum lw_format fmt, struct lw_str path, struct lw_rec *out)
 {
-    if (!path.p)
+    if (!path.p || out->labels[LW_L_CONTAINER_ID].p)
         return;
     const char *end = path.p + path.n;
     const char *base = last_of(path.p, end, '/');

@@ -35,16 +35,22 @@ struct lw_record {
  * Produced on the I/O thread, consumed (and freed) on the pipeline thread. */
 struct lw_batch {
     uint32_t input;    /* index of the input in the config */
-    char *stream;      /* the stream id its position is kept under (files: the path); owned; NULL:
+    char *stream;      /* the stream id its position is kept under (files: DEV:INO:FP); owned; NULL:
                           its records carry no position */
     uint64_t ident[2]; /* what the stream was when it was read, for pos_encode (files: dev, ino) */
     /* The labels the input knows for every record of the batch (files: path). Each value borrows
      * from stream or from memory that outlives the batch; empty when not set. */
     struct lw_str labels[LW_L_COUNT];
+    /* The source's label set when its labels must outlive the source (containers, which may
+     * be forgotten while their batches are in flight): one reference held by the batch, its
+     * slots copied into labels, its extra labels given to every record. NULL: none. */
+    struct lw_labelset *set;
     struct lw_record *recs;
     size_t n, cap;
     char *data; /* the bytes records point into */
     size_t len, dcap;
+    char *lstore; /* label bytes the batch owns (lw_batch_label_space), kept across reuse */
+    size_t lcap;
     bool eof;              /* replay: last batch of this source */
     struct lw_batch *next; /* queue link */
 };
@@ -53,6 +59,12 @@ struct lw_batch *lw_batch_new(uint32_t input, const char *stream, size_t data_hi
 /* Copies line into the batch and appends a record for it. */
 void lw_batch_add(struct lw_batch *b, const char *line, size_t n, int64_t recv_ns, int64_t cursor);
 void lw_batch_free(struct lw_batch *b);
+/* Gives b a reference to ls (replacing any it had) and copies its slot labels into b->labels
+ * (slots ls does not set are left as they are). ls may be NULL. */
+void lw_batch_set_labels(struct lw_batch *b, struct lw_labelset *ls);
+/* n bytes owned by the batch for label values its labels point at: valid until the batch is
+ * freed or reused; one call per filling (a second call may move the first's bytes). */
+char *lw_batch_label_space(struct lw_batch *b, size_t n);
 
 /* ---------------------------------------------------------------- the bounded queue */
 
@@ -144,6 +156,15 @@ struct lw_input;
  * Called on the I/O thread, e.g. when a file input opens a file. */
 typedef int lw_ckpt_lookup_fn(const char *input, const char *stream, struct lw_pos *pos,
                               void *payload);
+/* Every saved position of an input, for an input that must see them all at start (files:
+ * positions are keyed by identity, which is found among the files): fn once per (stream, pos).
+ * Returns 0 or a negative LW_E*. I/O thread. */
+typedef void lw_ckpt_each_fn(const char *stream, const struct lw_pos *pos, void *arg);
+typedef int lw_ckpt_scan_fn(const char *input, lw_ckpt_each_fn *fn, void *arg, void *payload);
+/* Asks that the saved position of (input, stream) be deleted in the next flush: the stream is
+ * gone and fully read (or its row was superseded). Only after its last position was committed
+ * (the checkpoint op is the place). I/O thread. */
+typedef void lw_ckpt_forget_fn(const char *input, const char *stream, void *payload);
 
 /* How a record's bytes are unwrapped before rules see them (the input's `format:`). */
 enum lw_format {
@@ -183,6 +204,9 @@ struct lw_input_ops {
     /* Its records come whole and interleaved from many senders (syslog): `multiline:` is
      * refused, there is no "line before" to join. */
     bool no_multiline;
+    /* Optional, any thread (the HTTP thread): appends the input's own metrics in Prometheus
+     * text (samples only: their HELP and TYPE lines come from the caller's docs). */
+    void (*metrics)(struct lw_input *in, struct lw_buf *out);
 };
 
 /* The common part of every input; ctx is the plugin's own. Counters are atomics read by
@@ -191,12 +215,14 @@ struct lw_input {
     const struct lw_input_ops *ops;
     char *name;
     uint32_t index;
-    const char *dir;         /* the config's folder, for relative paths; borrowed, may be NULL */
-    bool from_beginning;     /* start_at: beginning */
-    size_t max_line;         /* bytes */
-    struct lw_queue *queue;  /* where batches go */
-    lw_ckpt_lookup_fn *ckpt; /* may be NULL */
-    void *ckpt_payload;
+    const char *dir;            /* the config's folder, for relative paths; borrowed, may be NULL */
+    bool from_beginning;        /* start_at: beginning */
+    size_t max_line;            /* bytes */
+    struct lw_queue *queue;     /* where batches go */
+    lw_ckpt_lookup_fn *ckpt;    /* may be NULL */
+    lw_ckpt_scan_fn *ckpt_scan; /* may be NULL: no saved positions */
+    lw_ckpt_forget_fn *ckpt_forget; /* may be NULL: rows are never deleted */
+    void *ckpt_payload;             /* of all three */
     void *ctx;
     bool paused; /* I/O thread: pause was called, resume not yet */
     _Atomic uint64_t lines, bytes, dropped, truncated;

@@ -157,7 +157,7 @@ const struct lw_input_ops *lw_input_at(size_t i)
 
 bool lw_input_planned(const char *type)
 {
-    static const char *const planned[] = {"docker", "cri", "kafka"};
+    static const char *const planned[] = {"kafka"};
     for (size_t i = 0; i < sizeof planned / sizeof planned[0]; i++)
         if (!strcmp(planned[i], type) && !lw_input_find(type))
             return true;

@@ -242,6 +242,8 @@ void lw_queue_recycle(struct lw_queue *q, struct lw_batch *b)
     }
     free(b->stream);
     b->stream = NULL;
+    lw_labelset_unref(b->set);
+    b->set = NULL;
     if (b->dcap <= SPARE_MAX_DCAP) {
         pthread_mutex_lock(&q->mu);
         if (q->nspare < q->max_batches + SPARE_EXTRA) {

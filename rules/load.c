@@ -183,12 +183,14 @@ static int add_field(struct lw_event_def *ev, const char *name, int group, int l
 static int field_or_decoded(struct lw_event_def *ev, const char *name, size_t n)
 {
     int i = field_index(ev, name, n);
-    if (i < 0 && ev->decoded_ok && n > 0 && n < 256) {
+    bool extra = ev->extra_ok && n > 6 && !memcmp(name, "label.", 6);
+    if (i < 0 && (ev->decoded_ok || extra) && n > 0 && n < 256) {
         char buf[256];
         memcpy(buf, name, n);
         buf[n] = 0;
         i = add_field(ev, buf, -1, -1, -1);
-        ev->fields[i].decoded = true;
+        ev->fields[i].decoded = ev->decoded_ok;
+        ev->fields[i].extra = extra;
     }
     return i;
 }
@@ -223,11 +225,34 @@ static bool reads_input(const struct lw_event_def *ev, size_t i)
     return !ev->on_input || ev->on_input[i];
 }
 
-/* Whether some input the event reads can carry record label `slot`. */
+/* Whether input i has a static label (`labels:`) named key. */
+static bool has_static_label(const struct lw_rules_input *in, const char *key)
+{
+    for (size_t j = 0; j < in->nlabels; j++)
+        if (!strcmp(in->label_keys[j], key))
+            return true;
+    return false;
+}
+
+/* Whether some input the event reads can carry record label `slot` (or a static label of that
+ * name, which stands in for it). */
 static bool label_settable(const struct loader *L, const struct lw_event_def *ev, int slot)
 {
     for (size_t i = 0; i < L->env->ninputs; i++)
-        if (reads_input(ev, i) && (L->env->inputs[i].label_mask >> slot & 1))
+        if (reads_input(ev, i) && ((L->env->inputs[i].label_mask >> slot & 1) ||
+                                   has_static_label(&L->env->inputs[i], lw_label_names[slot])))
+            return true;
+    return false;
+}
+
+/* Whether some input the event reads sets extra labels (docker's label.<key>); with no inputs
+ * known (rule files alone) any may. */
+static bool extra_settable(const struct loader *L, const struct lw_event_def *ev)
+{
+    if (!inputs_known(L))
+        return true;
+    for (size_t i = 0; i < L->env->ninputs; i++)
+        if (reads_input(ev, i) && (L->env->inputs[i].label_mask & LW_LABELS_EXTRA))
             return true;
     return false;
 }
@@ -235,7 +260,7 @@ static bool label_settable(const struct loader *L, const struct lw_event_def *ev
 /* Labels that no input of this build sets: a field on them is always missing. */
 static bool label_never_built(int slot)
 {
-    return slot == LW_L_IMAGE || slot == LW_L_TOPIC || slot == LW_L_PARTITION;
+    return slot == LW_L_TOPIC || slot == LW_L_PARTITION;
 }
 
 /* Where a record label comes from, for the message. */
@@ -253,7 +278,14 @@ static const char *label_source(int slot)
     case LW_L_STREAM:
         return "container logs (format: docker or cri)";
     case LW_L_IMAGE:
-        return "docker inputs, which are not built yet";
+    case LW_L_COMPOSE_SERVICE:
+    case LW_L_COMPOSE_PROJECT:
+        return "docker inputs (type: docker)";
+    case LW_L_NAMESPACE:
+    case LW_L_POD:
+    case LW_L_POD_UID:
+    case LW_L_RESTART:
+        return "Kubernetes pod logs (type: cri)";
     case LW_L_TOPIC:
     case LW_L_PARTITION:
         return "kafka inputs, which are not built yet";
@@ -469,8 +501,11 @@ static void parse_event(struct loader *L, const struct lw_yaml_doc *doc,
         for (size_t i = 0; i < L->env->ninputs; i++)
             for (size_t j = 0; j < L->env->inputs[i].nlabels; j++) {
                 const char *k = L->env->inputs[i].label_keys[j];
-                if (field_index(ev, k, strlen(k)) < 0)
+                int idx = field_index(ev, k, strlen(k));
+                if (idx < 0)
                     add_field(ev, k, -1, -1, nstat++);
+                else if (ev->fields[idx].label >= 0 && ev->fields[idx].static_label < 0)
+                    ev->fields[idx].static_label = nstat++; /* where the record has no slot */
             }
     }
 
@@ -502,6 +537,7 @@ static void parse_event(struct loader *L, const struct lw_yaml_doc *doc,
         for (size_t i = 0; i < L->env->ninputs; i++)
             if ((!ev->on_input || ev->on_input[i]) && L->env->inputs[i].body != LW_BODY_RAW)
                 ev->decoded_ok = true;
+    ev->extra_ok = extra_settable(L, ev);
     unsettable_labels_to_decoded(L, ev);
 
     if ((n = lw_yaml_get(node, "fields"))) {

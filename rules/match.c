@@ -149,6 +149,7 @@ static int match_one(struct lw_ruleset *rs, struct lw_event_def *def, const stru
     for (size_t i = 0; i < def->nfields; i++) {
         const struct lw_field *f = &def->fields[i];
         struct lw_value *v = &def->vals[i];
+        const struct lw_str *x;
         v->kind = LW_V_NONE;
         if (f->group >= 0) {
             if ((uint32_t)f->group >= npairs || ov[2 * f->group] == PCRE2_UNSET)
@@ -166,6 +167,10 @@ static int match_one(struct lw_ruleset *rs, struct lw_event_def *def, const stru
                 def->conv_errors++;
                 return 0;
             }
+        } else if (f->extra && r->extra &&
+                   (x = lw_labelset_get(r->extra, f->name, strlen(f->name)))) {
+            v->kind = LW_V_STR;
+            v->s = *x;
         } else if (f->decoded) {
             if (r->body_fmt == LW_BODY_RAW || lw_doc_parse(doc, r->body_fmt, r->body) < 0)
                 continue;
@@ -174,11 +179,9 @@ static int match_one(struct lw_ruleset *rs, struct lw_event_def *def, const stru
                 def->conv_errors++;
                 return 0;
             }
-        } else if (f->label >= 0) {
-            if (r->labels[f->label].p) {
-                v->kind = LW_V_STR;
-                v->s = r->labels[f->label];
-            }
+        } else if (f->label >= 0 && r->labels[f->label].p) {
+            v->kind = LW_V_STR;
+            v->s = r->labels[f->label];
         } else if (f->static_label >= 0) {
             const char *s = static_label(rs, r->input, f->name);
             if (s) {

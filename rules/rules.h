@@ -39,6 +39,8 @@ struct lw_field {
     int label;        /* enum lw_label_slot, or -1 */
     int static_label; /* index into the input's static labels by key: see lw_event_def */
     bool decoded;     /* taken from the decoded body (JSON path or logfmt key) */
+    bool extra;       /* an extra label of the record's source (label.<key>: lw_rec.extra); when
+                         the record has none by that name, decoded says where else to look */
 };
 
 /* PCRE2 limits of `match:` patterns. A line that needs more backtracking is taken as a
@@ -65,6 +67,7 @@ struct lw_event_def {
     struct lw_field *fields;
     size_t nfields;
     bool decoded_ok;       /* names that are not captures may come from a decoded body */
+    bool extra_ok;         /* label.<key> names are extra labels (an input of it sets them) */
     struct lw_value *vals; /* scratch, one per field */
     struct lw_expr *where;
     int ts_field; /* field id of the timestamp, or -1 */

@@ -16,6 +16,8 @@ enum {
     ST_ROLLBACK,
     ST_CKPT_GET,
     ST_CKPT_PUT,
+    ST_CKPT_DEL,
+    ST_CKPT_EACH,
     ST_BUCKET_PUT,
     ST_BUCKET_EXPIRE,
     ST_BUCKET_LOAD,
@@ -48,6 +50,8 @@ static const char *const lw_store_sql[ST__COUNT] = {
     [ST_ROLLBACK] = LW_SQL_ROLLBACK,
     [ST_CKPT_GET] = LW_SQL_CKPT_GET,
     [ST_CKPT_PUT] = LW_SQL_CKPT_PUT,
+    [ST_CKPT_DEL] = LW_SQL_CKPT_DEL,
+    [ST_CKPT_EACH] = LW_SQL_CKPT_EACH,
     [ST_BUCKET_PUT] = LW_SQL_BUCKET_PUT,
     [ST_BUCKET_EXPIRE] = LW_SQL_BUCKET_EXPIRE,
     [ST_BUCKET_LOAD] = LW_SQL_BUCKET_LOAD,
@@ -472,10 +476,32 @@ int lw_store_ckpt_get(struct lw_store *st, const char *input, const char *stream
     return rc;
 }
 
+int lw_store_ckpt_each(struct lw_store *st, const char *input, lw_store_ckpt_fn *fn, void *arg)
+{
+    sqlite3_stmt *s = st->stmt[ST_CKPT_EACH];
+    int rc;
+
+    sqlite3_bind_text(s, 1, input, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        fn((const char *)sqlite3_column_text(s, 0), sqlite3_column_blob(s, 1),
+           (size_t)sqlite3_column_bytes(s, 1), arg);
+    if (rc != SQLITE_DONE)
+        lw_log(LW_ERROR, "[store] %s: reading checkpoints: %s", st->path, sqlite3_errmsg(st->db));
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc == SQLITE_DONE ? 0 : LW_EIO;
+}
+
 /* ---------------------------------------------------------------- flush */
 
 static int put_ckpt(struct lw_store *st, const struct lw_ckpt_row *c)
 {
+    if (!c->pos) {
+        sqlite3_stmt *d = st->stmt[ST_CKPT_DEL];
+        sqlite3_bind_text(d, 1, c->input, -1, SQLITE_STATIC);
+        sqlite3_bind_text(d, 2, c->stream ? c->stream : "", -1, SQLITE_STATIC);
+        return step_done(d);
+    }
     sqlite3_stmt *s = st->stmt[ST_CKPT_PUT];
     sqlite3_bind_text(s, 1, c->input, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, c->stream ? c->stream : "", -1, SQLITE_STATIC);

@@ -43,13 +43,17 @@ int lw_store_schema_version(struct lw_store *st);
 struct lw_ckpt_row {
     const char *input;  /* input name */
     const char *stream; /* the stream id the input chose (files: the path) */
-    const void *pos;    /* the position after the last line counted */
+    const void *pos;    /* the position after the last line counted; NULL in a flush: the row
+                           is deleted (the input forgot the stream) */
     size_t len;
 };
 /* Copies the position of (input, stream) into buf (cap bytes), its length in *len: 0, or
  * LW_ENOENT when there is none, LW_EINVAL when it is longer than cap, LW_EIO. */
 int lw_store_ckpt_get(struct lw_store *st, const char *input, const char *stream, void *buf,
                       size_t cap, size_t *len);
+/* Calls fn for every saved position of input (the strings valid for the call). 0 or LW_EIO. */
+typedef void lw_store_ckpt_fn(const char *stream, const void *pos, size_t len, void *arg);
+int lw_store_ckpt_each(struct lw_store *st, const char *input, lw_store_ckpt_fn *fn, void *arg);
 
 /* ---------------------------------------------------------------- window buckets */
 

@@ -138,6 +138,8 @@ static const char *const lw_store_migrations[] = {
 #define LW_SQL_VERSION_SET "INSERT INTO schema_version (version) VALUES (?1)"
 
 #define LW_SQL_CKPT_GET "SELECT pos FROM checkpoints WHERE input = ?1 AND stream = ?2"
+#define LW_SQL_CKPT_DEL "DELETE FROM checkpoints WHERE input = ?1 AND stream = ?2"
+#define LW_SQL_CKPT_EACH "SELECT stream, pos FROM checkpoints WHERE input = ?1"
 #define LW_SQL_CKPT_PUT                                                                            \
     "INSERT INTO checkpoints (input, stream, pos) VALUES (?1, ?2, ?3) "                            \
     "ON CONFLICT (input, stream) DO UPDATE SET pos = excluded.pos"

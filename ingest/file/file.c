@@ -1,57 +1,28 @@
-/* file.c: the file input: follows every file matching its globs, through rotation and
- * truncation, resuming from checkpoints; polls with a uv timer and reads on the I/O thread. */
+/* file.c: the file input: the files its globs match, followed by the tail engine (tail.c)
+ * through rotation, truncation and restarts. */
 #include "ingest.h"
 #include "ingest_int.h"
+#include "tail.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <glob.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-/* Bytes per read(). A read's lines that do not fit in a full queue wait as pending batches:
- * 64 KiB keeps that to one batch. */
-#define FILE_BLOCK (64u * 1024)
-#define FILE_TICK_BLOCKS 64                  /* reads per file per tick, so one file can't hog */
-#define FILE_ROTATE_WAIT (5 * LW_NS_PER_SEC) /* keep reading a rotated-away file this long */
-/* Next tick when the queue was full. Short, so that a small queue (a few milliseconds of the
- * pipeline's work) is refilled before the pipeline runs dry; it only applies while blocked. */
-#define FILE_RETRY_MS 2
 #define FILE_WARN_EVERY (10 * LW_NS_PER_SEC)
-#define BATCH_DATA (LW_BATCH_MAX_BYTES + 16 * 1024) /* a full batch and the line that ends it */
-
-/* One followed file (one inode). Touched only on the I/O thread. */
-struct ffile {
-    struct lw_input *in;
-    char *path; /* the name it was opened by */
-    int fd;     /* -1 once closed */
-    uint64_t dev, ino;
-    int64_t off;     /* next byte to read; equals lc.off */
-    int64_t recv_ns; /* arrival time of the block being cut */
-    struct lw_linecut lc;
-    struct lw_batch *cur;              /* batch being filled */
-    struct lw_batch *pend, *pend_tail; /* full batches that did not fit in the queue yet */
-    bool orphan;                       /* its path now names another file, or nothing */
-    int64_t orphan_ns;                 /* monotonic time of its last growth since it became one */
-    struct ffile *next;
-};
+/* A match that vanished (rotated, deleted) stays a followed path this long: a rotation looks
+ * like a gap between the rename and the new file, which the tail must see as a rotation. */
+#define FILE_UNMATCHED_KEEP (5 * LW_NS_PER_SEC)
 
 struct file_ctx {
     struct lw_opt_list globs; /* `paths` */
     int64_t poll_ns;
     int64_t max_files;
-    uv_loop_t *loop;
-    uv_timer_t timer;
-    bool timer_live; /* timer initialised and not yet closed */
-    bool scanned;    /* the first scan is done: later files start at 0 */
-    bool stopping;
-    struct ffile *files, *files_tail;
-    size_t nfiles;
-    char *buf; /* the read block */
+    struct lw_tail *tail;
+    char **added; /* paths handed to the tail by a glob with wildcards, nadded of them */
+    size_t nadded;
+    int64_t *missed; /* of nadded: when (monotonic) it stopped matching; 0 while it matches */
     struct lw_ratelimit rl;
+    struct lw_input *in;
 };
 
 static const struct lw_opt file_opts[] = {
@@ -66,366 +37,77 @@ static const struct lw_opt file_opts[] = {
      .def = "250ms",
      .off = offsetof(struct file_ctx, poll_ns),
      .min = LW_NS_PER_MS,
-     .help = "how often the globs are matched again and the files checked for growth"},
+     .help = "how often the globs are matched again and the files checked without inotify"},
     {.key = "max_files",
      .type = LW_OPT_INT,
      .def = "1024",
      .off = offsetof(struct file_ctx, max_files),
      .min = 1,
-     .help = "files followed at once at most; more are skipped with a warning"},
+     .help = "files followed at once at most; more are skipped, counted and logged"},
     {.type = LW_OPT_END},
 };
 
-/* ---------------------------------------------------------------- batches */
-
-static void ffile_queue_cur(struct ffile *f)
+static bool has_wildcard(const char *s)
 {
-    if (!f->cur)
-        return;
-    if (f->pend_tail)
-        f->pend_tail->next = f->cur;
-    else
-        f->pend = f->cur;
-    f->pend_tail = f->cur;
-    f->cur->next = NULL;
-    f->cur = NULL;
+    return strpbrk(s, "*?[") != NULL;
 }
 
-/* Pushes pending batches in order; false when the queue is full (the rest stay pending). */
-static bool ffile_flush(struct ffile *f)
+/* A glob's match: handed to the tail once; remembered so that a match that vanished is
+ * removed (read to its end, then forgotten) once it has been gone for FILE_UNMATCHED_KEEP. */
+static void add_match(struct file_ctx *ctx, const char *path)
 {
-    while (f->pend) {
-        struct lw_batch *b = f->pend;
-        struct lw_batch *next = b->next;
-        b->next = NULL;
-        int rc = lw_input_push(f->in, b);
-        if (rc == LW_EFULL) {
-            b->next = next;
-            return false;
-        }
-        if (rc != LW_OK) {
-            /* Queue closed: shutting down, nobody will read it. */
-            lw_batch_free(b);
-        }
-        f->pend = next;
-        if (!next)
-            f->pend_tail = NULL;
-    }
-    return true;
-}
-
-/* A batch of this file: its stream is the path (the checkpoint key), its identity the inode,
- * and its records carry the path label. */
-static void ffile_new_batch(struct ffile *f)
-{
-    /* Sized for a full batch at once: growing by doubling copied it twice. */
-    struct lw_batch *b = lw_queue_batch(f->in->queue, f->in->index, f->path, BATCH_DATA);
-    b->ident[0] = f->dev;
-    b->ident[1] = f->ino;
-    b->labels[LW_L_PATH] = lw_str_c(b->stream);
-    f->cur = b;
-}
-
-static void file_on_line(const char *line, size_t n, int64_t end_off, void *payload)
-{
-    struct ffile *f = payload;
-    if (!f->cur)
-        ffile_new_batch(f);
-    lw_batch_add(f->cur, line, n, f->recv_ns, end_off);
-    atomic_fetch_add(&f->in->lines, 1);
-    atomic_fetch_add(&f->in->bytes, n);
-    if (f->cur->n >= LW_BATCH_MAX_LINES || f->cur->len >= LW_BATCH_MAX_BYTES)
-        ffile_queue_cur(f);
-}
-
-/* ---------------------------------------------------------------- files */
-
-static void ffile_close(struct ffile *f)
-{
-    if (f->fd >= 0)
-        close(f->fd);
-    f->fd = -1;
-}
-
-static void ffile_free(struct ffile *f)
-{
-    ffile_close(f);
-    lw_linecut_free(&f->lc);
-    lw_batch_free(f->cur);
-    while (f->pend) {
-        struct lw_batch *next = f->pend->next;
-        lw_batch_free(f->pend);
-        f->pend = next;
-    }
-    free(f->path);
-    free(f);
-}
-
-/* ---------------------------------------------------------------- positions */
-
-/* A file position is "DEV:INO:OFF" in decimal, dev and ino as the int64 bit patterns they had
- * in the store's columns before positions were opaque: store_sql.h's migration 3 -> 4 writes
- * the same text from those columns, so an upgraded daemon resumes where the old one stopped. */
-static void file_pos_encode(const uint64_t ident[2], int64_t cursor, struct lw_pos *out)
-{
-    int n = snprintf(out->b, sizeof out->b, "%lld:%lld:%lld", (long long)(int64_t)ident[0],
-                     (long long)(int64_t)ident[1], (long long)cursor);
-    out->n = n > 0 && (size_t)n < sizeof out->b ? (size_t)n : 0;
-}
-
-/* Reads one decimal int64 ending at stop (or at the end); NULL when malformed. */
-static const char *pos_field(const char *p, const char *end, char stop, int64_t *v)
-{
-    char tmp[24];
-    const char *q = p;
-    while (q < end && *q != stop)
-        q++;
-    if (q == p || (size_t)(q - p) >= sizeof tmp)
-        return NULL;
-    memcpy(tmp, p, (size_t)(q - p));
-    tmp[q - p] = '\0';
-    char *e;
-    errno = 0;
-    long long x = strtoll(tmp, &e, 10);
-    if (*e || errno)
-        return NULL;
-    *v = x;
-    return q;
-}
-
-/* 0 and dev, ino, off from a position file_pos_encode wrote; -1 when it is not one. */
-static int file_pos_decode(const struct lw_pos *pos, uint64_t *dev, uint64_t *ino, int64_t *off)
-{
-    const char *p = pos->b, *end = pos->b + pos->n;
-    int64_t d, i;
-    if (!(p = pos_field(p, end, ':', &d)) || p == end || !(p = pos_field(p + 1, end, ':', &i)) ||
-        p == end || !(p = pos_field(p + 1, end, ':', off)) || p != end)
-        return -1;
-    *dev = (uint64_t)d;
-    *ino = (uint64_t)i;
-    return 0;
-}
-
-/* Where to start reading a file just opened: a checkpoint for the same inode wins; otherwise
- * files present at startup begin at their end (or beginning), later ones at the beginning. */
-static int64_t file_start_off(struct lw_input *in, struct file_ctx *ctx, const char *path,
-                              const struct stat *st)
-{
-    struct lw_pos pos;
-    uint64_t dev, ino;
-    int64_t off;
-    if (in->ckpt && in->ckpt(in->name, path, &pos, in->ckpt_payload) == 0 &&
-        file_pos_decode(&pos, &dev, &ino, &off) == 0 && dev == (uint64_t)st->st_dev &&
-        ino == (uint64_t)st->st_ino && off >= 0 && off <= (int64_t)st->st_size)
-        return off;
-    if (ctx->scanned || in->from_beginning)
-        return 0;
-    return (int64_t)st->st_size;
-}
-
-static void file_add(struct lw_input *in, struct file_ctx *ctx, const char *path)
-{
-    struct stat st;
-    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-        return;
-    /* Same inode under another name: a rename inside the globs, keep reading it. */
-    for (struct ffile *f = ctx->files; f; f = f->next) {
-        if (f->fd >= 0 && f->dev == (uint64_t)st.st_dev && f->ino == (uint64_t)st.st_ino) {
-            if (f->orphan) {
-                free(f->path);
-                f->path = lw_strdup(path);
-                f->orphan = false;
-            }
+    for (size_t i = 0; i < ctx->nadded; i++)
+        if (!strcmp(ctx->added[i], path)) {
+            ctx->missed[i] = 0;
             return;
         }
-    }
-    if ((int64_t)ctx->nfiles >= ctx->max_files) {
-        if (lw_ingest__ratelimit(&ctx->rl, FILE_WARN_EVERY))
-            lw_log(LW_WARN, "[input:%s] max_files (%lld) reached, not following %s", in->name,
-                   (long long)ctx->max_files, path);
-        return;
-    }
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) {
-        if (lw_ingest__ratelimit(&ctx->rl, FILE_WARN_EVERY))
-            lw_log(LW_WARN, "[input:%s] cannot open %s: %s", in->name, path, strerror(errno));
-        return;
-    }
-    /* Identity from the descriptor: the path may have changed since stat(). */
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return;
-    }
-    struct ffile *f = lw_calloc(1, sizeof *f);
-    f->in = in;
-    f->path = lw_strdup(path);
-    f->fd = fd;
-    f->dev = (uint64_t)st.st_dev;
-    f->ino = (uint64_t)st.st_ino;
-    f->off = file_start_off(in, ctx, path, &st);
-    lw_linecut_init(&f->lc, in->max_line, f->off);
-    if (ctx->files_tail)
-        ctx->files_tail->next = f;
-    else
-        ctx->files = f;
-    ctx->files_tail = f;
-    ctx->nfiles++;
-    lw_log(LW_INFO, "[input:%s] following %s from offset %lld", in->name, path, (long long)f->off);
+    ctx->added = lw_realloc(ctx->added, (ctx->nadded + 1) * sizeof *ctx->added);
+    ctx->missed = lw_realloc(ctx->missed, (ctx->nadded + 1) * sizeof *ctx->missed);
+    ctx->added[ctx->nadded] = lw_strdup(path);
+    ctx->missed[ctx->nadded++] = 0;
+    lw_tail_add(ctx->tail, path, NULL);
 }
 
-/* Reads a file up to EOF (or its per-tick budget) into batches. Returns false when the queue
- * is full: the file keeps its pending batches and reading stops until the next tick. Sets
- * *more when the budget ran out before EOF. */
-static bool ffile_pump(struct file_ctx *ctx, struct ffile *f, bool *more)
+static void drop_unmatched(struct file_ctx *ctx, int64_t now)
 {
-    struct lw_input *in = f->in;
-    if (!ffile_flush(f))
-        return false;
-    for (int i = 0; f->fd >= 0; i++) {
-        if (i == FILE_TICK_BLOCKS) {
-            *more = true;
-            break;
-        }
-        ssize_t r = pread(f->fd, ctx->buf, FILE_BLOCK, f->off);
-        if (r < 0 && errno == EINTR)
+    size_t w = 0;
+    for (size_t i = 0; i < ctx->nadded; i++) {
+        if (ctx->missed[i] == -1)
+            ctx->missed[i] = now;
+        if (!ctx->missed[i] || now - ctx->missed[i] < FILE_UNMATCHED_KEEP) {
+            ctx->missed[w] = ctx->missed[i];
+            ctx->added[w++] = ctx->added[i];
             continue;
-        if (r < 0) {
-            if (lw_ingest__ratelimit(&ctx->rl, FILE_WARN_EVERY))
-                lw_log(LW_WARN, "[input:%s] read %s: %s", in->name, f->path, strerror(errno));
-            break;
         }
-        if (r == 0)
-            break;
-        if (f->orphan)
-            f->orphan_ns = lw_mono_ns();
-        f->recv_ns = lw_now_ns();
-        uint64_t t0 = f->lc.truncated;
-        lw_linecut_feed(&f->lc, ctx->buf, (size_t)r, file_on_line, f);
-        f->off += r;
-        if (f->lc.truncated != t0)
-            atomic_fetch_add(&in->truncated, f->lc.truncated - t0);
-        if (!ffile_flush(f))
-            return false;
-        if ((size_t)r < FILE_BLOCK)
-            break;
+        lw_tail_remove(ctx->tail, ctx->added[i]);
+        free(ctx->added[i]);
     }
-    /* At EOF the partial batch goes too: lines should not wait for 1024 more. */
-    ffile_queue_cur(f);
-    return ffile_flush(f);
+    ctx->nadded = w;
 }
 
-/* Detects rotation (the path names another inode, or nothing) and copytruncate (the file
- * shrank below our offset). */
-static void ffile_check(struct file_ctx *ctx, struct ffile *f)
+/* Matches the globs again (on every look of the tail). Plain paths were added at start. */
+static void file_scan(void *arg)
 {
-    struct lw_input *in = f->in;
-    struct stat st;
-    if (f->fd < 0)
-        return;
-    if (!f->orphan) {
-        if (stat(f->path, &st) != 0 || (uint64_t)st.st_dev != f->dev ||
-            (uint64_t)st.st_ino != f->ino) {
-            lw_log(LW_INFO, "[input:%s] %s was rotated or removed", in->name, f->path);
-            f->orphan = true;
-            f->orphan_ns = lw_mono_ns();
-        }
-    }
-    if (fstat(f->fd, &st) != 0)
-        return;
-    if (!f->orphan && (int64_t)st.st_size < f->off) {
-        lw_log(LW_INFO, "[input:%s] %s was truncated, reading it again from the start", in->name,
-               f->path);
-        /* The held partial line belonged to the old content. */
-        lw_linecut_free(&f->lc);
-        lw_linecut_init(&f->lc, in->max_line, 0);
-        f->off = 0;
-    }
-}
-
-/* A rotated-away file is closed once it is drained and quiet for FILE_ROTATE_WAIT (a writer
- * may still hold it open), a deleted one as soon as it is drained. Its last line, if
- * unterminated, is passed then: nothing more can complete it. */
-static bool ffile_done(struct ffile *f, int64_t now)
-{
-    struct stat st;
-    if (!f->orphan || f->fd < 0)
-        return f->fd < 0;
-    bool deleted = fstat(f->fd, &st) == 0 && st.st_nlink == 0;
-    if (!deleted && now - f->orphan_ns < FILE_ROTATE_WAIT)
-        return false;
-    f->recv_ns = lw_now_ns();
-    uint64_t t0 = f->lc.truncated;
-    lw_linecut_finish(&f->lc, file_on_line, f);
-    if (f->lc.truncated != t0)
-        atomic_fetch_add(&f->in->truncated, f->lc.truncated - t0);
-    ffile_queue_cur(f);
-    ffile_close(f);
-    return true;
-}
-
-static void file_scan(struct lw_input *in, struct file_ctx *ctx)
-{
+    struct file_ctx *ctx = arg;
+    struct lw_input *in = ctx->in;
+    int64_t now = lw_mono_ns();
+    /* -1: not matched by this scan yet (add_match clears it); a running miss keeps its time. */
+    for (size_t i = 0; i < ctx->nadded; i++)
+        if (!ctx->missed[i])
+            ctx->missed[i] = -1;
     for (size_t i = 0; i < ctx->globs.n; i++) {
+        if (!has_wildcard(ctx->globs.v[i]))
+            continue;
         glob_t g;
         int rc = glob(ctx->globs.v[i], GLOB_NOSORT, NULL, &g);
-        if (rc == GLOB_NOMATCH)
-            continue;
-        if (rc != 0) {
-            if (lw_ingest__ratelimit(&ctx->rl, FILE_WARN_EVERY))
-                lw_log(LW_WARN, "[input:%s] glob %s failed", in->name, ctx->globs.v[i]);
-            continue;
-        }
-        for (size_t j = 0; j < g.gl_pathc; j++) {
-            const char *path = g.gl_pathv[j];
-            bool known = false;
-            for (struct ffile *f = ctx->files; f && !known; f = f->next)
-                known = !f->orphan && f->fd >= 0 && strcmp(f->path, path) == 0;
-            if (!known)
-                file_add(in, ctx, path);
-        }
-        globfree(&g);
+        if (rc != 0 && rc != GLOB_NOMATCH && lw_ingest__ratelimit(&ctx->rl, FILE_WARN_EVERY))
+            lw_log(LW_WARN, "[input:%s] glob %s failed", in->name, ctx->globs.v[i]);
+        for (size_t j = 0; rc == 0 && j < g.gl_pathc; j++)
+            add_match(ctx, g.gl_pathv[j]);
+        if (rc == 0)
+            globfree(&g);
     }
-    ctx->scanned = true;
-}
-
-static void file_tick(uv_timer_t *t)
-{
-    struct lw_input *in = t->data;
-    struct file_ctx *ctx = in->ctx;
-    bool blocked = false, more = false;
-    int64_t now = lw_mono_ns();
-
-    for (struct ffile *f = ctx->files; f; f = f->next)
-        ffile_check(ctx, f);
-    file_scan(in, ctx);
-    /* List order is open order, so a rotated-away file drains before its successor. */
-    for (struct ffile *f = ctx->files; f && !blocked; f = f->next) {
-        if (!ffile_pump(ctx, f, &more))
-            blocked = true;
-        else if (ffile_done(f, now) && !ffile_flush(f))
-            blocked = true;
-    }
-    /* Forget closed files whose batches are all in the queue. */
-    struct ffile **pp = &ctx->files, *prev = NULL;
-    while (*pp) {
-        struct ffile *f = *pp;
-        if (f->fd < 0 && !f->pend && !f->cur) {
-            *pp = f->next;
-            ctx->nfiles--;
-            ffile_free(f);
-        } else {
-            prev = f;
-            pp = &f->next;
-        }
-    }
-    ctx->files_tail = prev;
-    uint64_t delay = (uint64_t)(ctx->poll_ns / LW_NS_PER_MS);
-    if (blocked)
-        delay = delay < FILE_RETRY_MS ? delay : FILE_RETRY_MS;
-    else if (more)
-        delay = 0;
-    if (!ctx->stopping)
-        uv_timer_start(&ctx->timer, file_tick, delay, 0);
+    drop_unmatched(ctx, now);
 }
 
 /* ---------------------------------------------------------------- ops */
@@ -435,13 +117,12 @@ static void file_free(struct lw_input *in)
     struct file_ctx *ctx = in->ctx;
     if (!ctx)
         return;
-    while (ctx->files) {
-        struct ffile *next = ctx->files->next;
-        ffile_free(ctx->files);
-        ctx->files = next;
-    }
+    lw_tail_free(ctx->tail);
+    for (size_t i = 0; i < ctx->nadded; i++)
+        free(ctx->added[i]);
+    free(ctx->added);
+    free(ctx->missed);
     lw_opts_free(file_opts, ctx);
-    free(ctx->buf);
     free(ctx);
     in->ctx = NULL;
 }
@@ -451,10 +132,25 @@ static int file_init(struct lw_input *in, const struct lw_yaml_doc *doc,
 {
     struct file_ctx *ctx = lw_calloc(1, sizeof *ctx);
     in->ctx = ctx;
+    ctx->in = in;
     int rc = lw_input_opts(in, file_opts, ctx, doc, map, diag);
     if (rc != LW_OK)
         file_free(in);
     return rc;
+}
+
+/* The folder part of a glob when it has no wildcard (watched for new matches), else NULL. */
+static char *glob_dir(const char *g)
+{
+    const char *sl = strrchr(g, '/');
+    if (!sl)
+        return lw_strdup(".");
+    char *d = sl == g ? lw_strdup("/") : lw_strndup(g, (size_t)(sl - g));
+    if (has_wildcard(d)) {
+        free(d);
+        return NULL;
+    }
+    return d;
 }
 
 static int file_start(struct lw_input *in, uv_loop_t *loop, struct lw_err *err)
@@ -462,51 +158,51 @@ static int file_start(struct lw_input *in, uv_loop_t *loop, struct lw_err *err)
     struct file_ctx *ctx = in->ctx;
     if (!ctx)
         return lw_err_set(err, LW_EINVAL, "input %s: not initialised", in->name);
-    ctx->loop = loop;
-    ctx->buf = lw_malloc(FILE_BLOCK);
-    int rc = uv_timer_init(loop, &ctx->timer);
-    if (rc != 0)
-        return lw_err_set(err, LW_EIO, "input %s: uv_timer_init: %s", in->name, uv_strerror(rc));
-    ctx->timer.data = in;
-    ctx->timer_live = true;
-    uv_timer_start(&ctx->timer, file_tick, 0, 0);
-    return LW_OK;
+    struct lw_tail_cfg cfg = {.poll_interval_ns = ctx->poll_ns,
+                              .max_files = (size_t)ctx->max_files,
+                              .on_tick = file_scan,
+                              .on_tick_arg = ctx};
+    ctx->tail = lw_tail_new(in, &cfg);
+    for (size_t i = 0; i < ctx->globs.n; i++) {
+        const char *g = ctx->globs.v[i];
+        if (!has_wildcard(g)) {
+            lw_tail_add(ctx->tail, g, NULL);
+            continue;
+        }
+        char *d = glob_dir(g);
+        if (d)
+            lw_tail_watch_dir(ctx->tail, d);
+        free(d);
+    }
+    return lw_tail_start(ctx->tail, loop, err);
 }
 
 static void file_stop(struct lw_input *in)
 {
     struct file_ctx *ctx = in->ctx;
-    if (!ctx || ctx->stopping)
-        return;
-    ctx->stopping = true;
-    if (ctx->timer_live) {
-        uv_timer_stop(&ctx->timer);
-        uv_close((uv_handle_t *)&ctx->timer, NULL);
-        ctx->timer_live = false;
-    }
-    /* Hand over what was read; what does not fit is read again after restart (checkpoints
-     * only cover lines the pipeline has seen). */
-    for (struct ffile *f = ctx->files; f; f = f->next) {
-        ffile_queue_cur(f);
-        ffile_flush(f);
-        ffile_close(f);
-    }
+    if (ctx)
+        lw_tail_stop(ctx->tail);
 }
 
-/* The queue drained after refusing a batch: read on now rather than after FILE_RETRY_MS. */
 static void file_resume(struct lw_input *in)
 {
     struct file_ctx *ctx = in->ctx;
-    if (ctx && !ctx->stopping && ctx->timer_live)
-        uv_timer_start(&ctx->timer, file_tick, 0, 0);
+    if (ctx && ctx->tail)
+        lw_tail_resume(ctx->tail);
 }
 
-/* A position of path is committed. Nothing depends on it yet: issue 13 forgets rotated files
- * here. Said at debug level, which tests watch. */
 static void file_checkpoint(struct lw_input *in, const char *stream, const struct lw_pos *pos)
 {
-    lw_log(LW_DEBUG, "[input:%s] %s: position %.*s committed", in->name, stream, (int)pos->n,
-           pos->b);
+    struct file_ctx *ctx = in->ctx;
+    if (ctx && ctx->tail)
+        lw_tail_checkpoint(ctx->tail, stream, pos);
+}
+
+static void file_metrics(struct lw_input *in, struct lw_buf *out)
+{
+    struct file_ctx *ctx = in->ctx;
+    if (ctx && ctx->tail)
+        lw_tail_metrics(ctx->tail, out);
 }
 
 const struct lw_input_ops lw_ingest__file_ops = {
@@ -518,7 +214,8 @@ const struct lw_input_ops lw_ingest__file_ops = {
     .resume = file_resume,
     .free = file_free,
     .checkpoint = file_checkpoint,
-    .pos_encode = file_pos_encode,
+    .pos_encode = lw_tail_pos_encode,
+    .metrics = file_metrics,
     .labels = 1u << LW_L_PATH,
     .format = LW_FMT_RAW,
 };

@@ -7,6 +7,8 @@
 2. The file input hears of each committed position (it logs it at debug level): when it does,
    the state file already holds that position (never before the commit), and the last one it
    hears is the end of the file.
+3. Positions are keyed by file identity now: the old row keyed by the path is deleted once the
+   identity's own position is committed.
 
 usage: test_input_positions.py PATH/TO/logwarden
 """
@@ -90,14 +92,21 @@ def seen(tmp):
             if a.get("status") == "firing"}
 
 
-def stored_pos(path):
-    """The file input's position of app.log in the state file, as text, or None."""
+def stored_rows(path):
+    """The file input's positions in the state file: {stream: pos as text}."""
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
     try:
-        row = db.execute("SELECT pos FROM checkpoints WHERE input = 'app'").fetchone()
-        return bytes(row[0]).decode() if row else None
+        return {r[0]: bytes(r[1]).decode()
+                for r in db.execute("SELECT stream, pos FROM checkpoints WHERE input = 'app'")}
     finally:
         db.close()
+
+
+def stored_pos(path):
+    """The position of app.log's identity (stream "DEV:INO:FP", not the old path key), or None."""
+    rows = stored_rows(path)
+    ids = [p for s, p in rows.items() if not s.startswith("/")]
+    return max(ids, key=lambda p: int(p.rsplit(":", 1)[1])) if ids else None
 
 
 def main():
@@ -151,6 +160,11 @@ def main():
         c.check(e2e.wait_for(hear_end, 20), "the input hears of the position at the end of file",
                 f"heard {heard}\n" + e2e.tail(d.stderr()))
         c.eq(stored_pos(tmp.join("state.db")), want, "the state file holds that position")
+        # 3. The old row (keyed by path) is deleted once the identity's own position is
+        # committed: one row, keyed by identity.
+        c.check(e2e.wait_for(lambda: list(stored_rows(tmp.join("state.db")).values()) == [want],
+                             10),
+                "the old path-keyed row is forgotten", str(stored_rows(tmp.join("state.db"))))
     finally:
         c.eq(d.stop(), 0, "clean stop")
     db = sqlite3.connect(tmp.join("state.db"))

@@ -1,6 +1,7 @@
 /* test_match.c: matching under PCRE2 limits (a catastrophic pattern gives up within a bounded
- * time, the line is counted per event and logged once; counters survive a reload), and JSON
- * array and object values as fields. */
+ * time, the line is counted per event and logged once; counters survive a reload), JSON
+ * array and object values as fields, and container labels as fields (label.<key> from the
+ * record's label set, a static label standing in for an absent slot). */
 #include "decode.h"
 #include "rules.h"
 #include "test.h"
@@ -253,6 +254,120 @@ static void test_json_arrays(void)
     lw_ruleset_free(rs);
 }
 
+static struct lw_ruleset *load_env(const char *text, const struct lw_rules_env *env,
+                                   struct lw_diag *d)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/env.yaml", dir);
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+    const char *p = path;
+    struct lw_ruleset *rs = NULL;
+    lw_ruleset_load(&rs, &p, 1, env, d);
+    return rs;
+}
+
+struct team {
+    int n;
+    char team[64], ns[64];
+};
+
+static void on_team(const struct lw_event *ev, void *payload)
+{
+    struct team *t = payload;
+    t->n++;
+    for (size_t i = 0; i < ev->def->nfields; i++) {
+        const struct lw_value *v = &ev->fields[i];
+        char *dst = !strcmp(ev->def->fields[i].name, "label.com.example.team") ? t->team
+                    : !strcmp(ev->def->fields[i].name, "namespace")            ? t->ns
+                                                                               : NULL;
+        if (dst)
+            snprintf(dst, 64, "%.*s", v->kind == LW_V_STR ? (int)v->s.n : 6,
+                     v->kind == LW_V_STR ? v->s.p : "<none>");
+    }
+}
+
+/* docker's label.<key> are fields where an input of the event sets them; a file input's static
+ * label named like a slot it does not set (namespace) is its value; a JSON input's label.x stays
+ * the JSON path when the record has no such label. */
+static void test_container_labels(void)
+{
+    static const char *const keys[] = {"namespace"}, *const vals[] = {"legacy"};
+    const struct lw_rules_input inputs[] = {
+        {.name = "docker",
+         .type = "docker",
+         .label_mask = 1u << LW_L_CONTAINER | 1u << LW_L_NAMESPACE | LW_LABELS_EXTRA},
+        {.name = "app",
+         .type = "file",
+         .label_mask = 1u << LW_L_PATH,
+         .label_keys = keys,
+         .label_vals = vals,
+         .nlabels = 1},
+        {.name = "api", .type = "file", .body = LW_BODY_JSON, .label_mask = 1u << LW_L_PATH},
+    };
+    struct lw_rules_env env = {.inputs = inputs, .ninputs = 3};
+    struct lw_diag d = {0};
+    struct lw_ruleset *rs =
+        load_env("events:\n"
+                 "  - name: err\n"
+                 "    inputs: [docker, app]\n"
+                 "    match: 'ERROR'\n"
+                 "    where: 'label.com.example.team == \"payments\" or namespace == \"legacy\"'\n"
+                 "  - name: any\n"
+                 "    inputs: [api]\n"
+                 "    fields: {namespace: string}\n",
+                 &env, &d);
+    lw_diag_print(&d, stderr);
+    CHECK(rs != NULL);
+    lw_diag_free(&d);
+    if (!rs)
+        return;
+    struct lw_str name = lw_str_c("label.com.example.team"), pay = lw_str_c("payments"),
+                  other = lw_str_c("search");
+    struct lw_labelset *ls = lw_labelset_new(NULL, &name, &pay, 1);
+    struct lw_rec r = {0};
+    struct team t = {0};
+    r.recv_ns = 1;
+    r.body = lw_str_c("ERROR boom");
+    r.extra = ls;
+    CHECK_EQ(lw_ruleset_match(rs, &r, 0, on_team, &t), 1);
+    CHECK_STR(t.team, "payments");
+    lw_labelset_unref(ls);
+    ls = lw_labelset_new(NULL, &name, &other, 1);
+    r.extra = ls;
+    CHECK_EQ(lw_ruleset_match(rs, &r, 0, on_team, &t), 0); /* another team */
+    r.extra = NULL;
+    CHECK_EQ(lw_ruleset_match(rs, &r, 0, on_team, &t), 0); /* no labels: missing */
+    r.input = 1;                                           /* app: its static namespace */
+    CHECK_EQ(lw_ruleset_match(rs, &r, 0, on_team, &t), 1);
+    CHECK_STR(t.ns, "legacy");
+    r.input = 0;
+    r.labels[LW_L_NAMESPACE] = lw_str_c("prod"); /* a slot wins over nothing else */
+    CHECK_EQ(lw_ruleset_match(rs, &r, 0, on_team, &t), 0);
+    r.input = 2;
+    r.labels[LW_L_NAMESPACE] = (struct lw_str){0};
+    r.body_fmt = LW_BODY_JSON;
+    r.body = lw_str_c("{\"namespace\": \"from-json\"}");
+    CHECK_EQ(lw_ruleset_match(rs, &r, 0, on_team, &t), 1);
+    CHECK_STR(t.ns, "from-json"); /* no input of it sets the slot: the JSON key */
+    lw_labelset_unref(ls);
+    lw_ruleset_free(rs);
+
+    /* label.* on an event whose inputs set none: an unknown field, as before. */
+    struct lw_diag d2 = {0};
+    rs = load_env("events:\n"
+                  "  - name: e\n"
+                  "    inputs: [app]\n"
+                  "    match: 'x'\n"
+                  "    where: 'label.team == \"a\"'\n",
+                  &env, &d2);
+    CHECK(rs == NULL);
+    CHECK(d2.n > 0 && strstr(d2.msgs[0], "unknown field 'label.team'") != NULL);
+    lw_diag_free(&d2);
+    lw_ruleset_free(rs);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir))
@@ -260,6 +375,7 @@ int main(void)
     test_limits();
     test_where_limits();
     test_json_arrays();
+    test_container_labels();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)
