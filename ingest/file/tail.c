@@ -312,7 +312,8 @@ static void labset_unref(struct labset *ls)
     free(ls);
 }
 
-/* Copies the slot labels into the batch, which outlives the path and the file. */
+/* Copies the slot labels into the batch, which outlives the path and the file. The extra
+ * labels (ls->xname, ls->xval) are the container inputs' to hand over here as well. */
 static void batch_set_labels(struct lw_batch *b, const struct labset *ls)
 {
     char *w = lw_batch_label_space(b, ls->bytes + 1);
@@ -1133,6 +1134,11 @@ int lw_tail_add(struct lw_tail *t, const char *path, const struct lw_tail_labels
             continue;
         labset_unref(tp->ls);
         tp->ls = labset_new(path, labels);
+        if (tp->cur) {
+            /* Its next batches carry the new labels; batches made already keep theirs. */
+            labset_unref(tp->cur->ls);
+            tp->cur->ls = labset_ref(tp->ls);
+        }
         return LW_OK;
     }
     struct tpath *tp = lw_calloc(1, sizeof *tp);
