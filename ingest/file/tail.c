@@ -56,6 +56,7 @@ struct tpath {
     int64_t mark_ns;   /* cur's mtime when last seen there: newer unknown siblings were
                           rotated past between two looks */
     bool looked;       /* looked at once: start_at no longer applies to it */
+    bool rescan;       /* a sibling's first line was not complete: list them again */
     struct tpath *next;
 };
 
@@ -104,6 +105,7 @@ struct saved {
 struct watch {
     uv_fs_event_t h;
     char *dir;
+    bool names; /* a name came, went or moved in it since the last look */
     struct watch *next;
 };
 
@@ -314,7 +316,8 @@ static void labset_unref(struct labset *ls)
     free(ls);
 }
 
-/* Copies the slot labels into the batch, which outlives the path and the file. */
+/* Copies the slot labels into the batch, which outlives the path and the file. The extra
+ * labels (ls->xname, ls->xval) are the container inputs' to hand over here as well. */
 static void batch_set_labels(struct lw_batch *b, const struct labset *ls)
 {
     lw_batch_set_labels(b, ls->extra);
@@ -419,6 +422,16 @@ static struct tfile *find_open(struct lw_tail *t, uint64_t dev, uint64_t ino)
         if (f->fd >= 0 && f->dev == dev && f->ino == ino)
             return f;
     return NULL;
+}
+
+/* An open file starting with the same first line: a sibling so is its copy (copytruncate),
+ * taken up when the truncation is seen (find_copy), never read from its start. */
+static bool copy_of_open(struct lw_tail *t, uint64_t fp, size_t fplen)
+{
+    for (struct tfile *f = t->files; fplen && f; f = f->next)
+        if (f->fd >= 0 && f->fplen == fplen && f->fp == fp)
+            return true;
+    return false;
 }
 
 static struct seen *find_seen(struct lw_tail *t, uint64_t dev, uint64_t ino, uint64_t fp)
@@ -578,7 +591,7 @@ static int64_t start_off(struct lw_tail *t, const struct stat *st, uint64_t fp, 
  * INT64_MAX for none). Returns the greatest mtime of those that had a saved position, or
  * INT64_MIN. */
 static int64_t scan_siblings(struct lw_tail *t, struct tpath *tp, int64_t newer_than,
-                             bool saved_only)
+                             bool saved_only, int *fresh)
 {
     int64_t best = INT64_MIN;
     DIR *d = opendir(tp->dir);
@@ -620,13 +633,23 @@ static int64_t scan_siblings(struct lw_tail *t, struct tpath *tp, int64_t newer_
             off = sv->off <= (int64_t)st.st_size ? sv->off : (int64_t)st.st_size;
             if (st_mtime_ns(&st) > best)
                 best = st_mtime_ns(&st);
-        } else if (saved_only || st_mtime_ns(&st) < newer_than - TAIL_MTIME_SLACK) {
+        } else if (saved_only || st_mtime_ns(&st) < newer_than - TAIL_MTIME_SLACK ||
+                   copy_of_open(t, fp, fplen)) {
+            close(fd);
+            continue;
+        } else if (!fplen) {
+            /* Its first line is still being written (a copy in progress): whose copy it is
+             * is known only then; looked at again at the next tick. */
+            tp->rescan = true;
+            t->names_changed = true;
             close(fd);
             continue;
         }
         struct tfile *f = tfile_open(t, tp, name, fd, &st, fp, fplen, off);
         if (f && sv && sv->legacy)
             f->legacy = lw_strdup(sv->stream);
+        if (f && !sv && fresh)
+            (*fresh)++;
     }
     closedir(d);
     return best;
@@ -654,7 +677,7 @@ static void tpath_open(struct lw_tail *t, struct tpath *tp)
     tp->looked = true;
     int64_t restart_mark = INT64_MIN;
     if (first && !t->first_start && t->initial)
-        restart_mark = scan_siblings(t, tp, INT64_MAX, true);
+        restart_mark = scan_siblings(t, tp, INT64_MAX, true, NULL);
     int fd = open_ident(t, tp->path, &st, &fp, &fplen);
     if (fd >= 0) {
         struct tfile *f = find_open(t, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
@@ -679,7 +702,17 @@ static void tpath_open(struct lw_tail *t, struct tpath *tp)
     }
     /* Rotated while stopped, once or more: the files newer than the last one we read. */
     if (restart_mark != INT64_MIN)
-        scan_siblings(t, tp, restart_mark, false);
+        scan_siblings(t, tp, restart_mark, false, NULL);
+}
+
+/* Whether a folder event said a name changed in tp's folder since the last look (always
+ * when the folder is not watched: the poll is all there is). */
+static bool tp_dir_names(struct lw_tail *t, const struct tpath *tp)
+{
+    for (struct watch *w = t->watches; w; w = w->next)
+        if (!strcmp(w->dir, tp->dir))
+            return w->names || !w->h.data;
+    return true;
 }
 
 /* Looks at what tp names now: a rotation (another file, or none, now at the path) leaves the
@@ -696,7 +729,14 @@ static void tpath_look(struct lw_tail *t, struct tpath *tp)
         bool same = stat(tp->path, &st) == 0 && (uint64_t)st.st_dev == f->dev &&
                     (uint64_t)st.st_ino == f->ino;
         if (same) {
-            tp->mark_ns = st_mtime_ns(&st);
+            /* A name appeared beside it: a copy of a generation truncated away before it was
+             * seen (copytruncate twice between two looks). */
+            bool again = tp->rescan;
+            tp->rescan = false;
+            if (again || tp_dir_names(t, tp))
+                scan_siblings(t, tp, mark, false, NULL);
+            if (!tp->rescan)
+                tp->mark_ns = st_mtime_ns(&st);
             return;
         }
         atomic_fetch_add(&t->rotations, 1);
@@ -710,19 +750,15 @@ static void tpath_look(struct lw_tail *t, struct tpath *tp)
     }
     tpath_open(t, tp);
     if (scan)
-        scan_siblings(t, tp, mark, false);
+        scan_siblings(t, tp, mark, false, NULL);
 }
 
 /* ---------------------------------------------------------------- truncation */
 
 /* copytruncate: the lines between where f was read to and the copy's end are in a sibling
  * that starts as f did. Follows it from there; counts it when there is none. */
-static void find_copy(struct lw_tail *t, struct tfile *f)
+static void find_copy(struct lw_tail *t, struct tpath *tp, struct tfile *f)
 {
-    struct tpath *tp = NULL;
-    for (struct tpath *p = t->paths; p && !tp; p = p->next)
-        if (p->cur == f)
-            tp = p;
     DIR *d = tp ? opendir(tp->dir) : NULL;
     bool found = false;
     if (d) {
@@ -784,6 +820,13 @@ static void tfile_check(struct lw_tail *t, struct tfile *f)
     f->mtime_ns = mt;
     if (!changed || !f->live)
         return;
+    if (!f->fplen && size > 0) {
+        /* Known as soon as its first line is: a copy of it is then told from a new file. */
+        uint64_t fp = 0;
+        size_t k = fd_fingerprint(t, f->fd, &fp);
+        if (k)
+            tfile_set_identity(f, fp, k);
+    }
     bool cut = size < f->off || (f->fplen && !fd_starts_with(t, f->fd, f->fp, f->fplen));
     if (!cut)
         return;
@@ -791,13 +834,23 @@ static void tfile_check(struct lw_tail *t, struct tfile *f)
     lw_log(LW_INFO, "[input:%s] %s was truncated, reading it again from the start", t->in->name,
            f->name);
     tfile_queue_cur(f);
-    find_copy(t, f);
+    struct tpath *tp = NULL;
+    for (struct tpath *p = t->paths; p && !tp; p = p->next)
+        if (p->cur == f)
+            tp = p;
+    find_copy(t, tp, f);
     lw_linecut_free(&f->lc);
     lw_linecut_init(&f->lc, t->in->max_line, 0);
     f->off = f->enq = f->committed = 0;
     uint64_t fp = 0;
     size_t k = fd_fingerprint(t, f->fd, &fp);
     tfile_set_identity(f, fp, k);
+    /* Truncated more than once since the last look: the copies of the generations in between
+     * start with lines never seen; each is a truncation too. */
+    int fresh = 0;
+    if (tp)
+        scan_siblings(t, tp, tp->mark_ns, false, &fresh);
+    atomic_fetch_add(&t->truncations, (uint64_t)fresh);
 }
 
 /* Reads f up to EOF (or its per-tick budget) into batches. false when the queue is full (the
@@ -939,6 +992,8 @@ static void tail_tick(uv_timer_t *h)
         tfile_check(t, f);
     for (struct tpath *tp = t->paths; look && tp; tp = tp->next)
         tpath_look(t, tp);
+    for (struct watch *w = t->watches; look && w; w = w->next)
+        w->names = false;
     t->initial = false;
     /* Open order: a rotated-away file drains before its successor. */
     for (struct tfile *f = t->files; f && !blocked; f = f->next) {
@@ -975,8 +1030,10 @@ static void on_fs_event(uv_fs_event_t *h, const char *filename, int events, int 
 {
     struct lw_tail *t = h->data;
     (void)filename;
-    if (status < 0 || (events & UV_RENAME))
+    if (status < 0 || (events & UV_RENAME)) {
         t->names_changed = true;
+        ((struct watch *)h)->names = true;
+    }
     kick(t);
 }
 
@@ -1082,6 +1139,11 @@ int lw_tail_add(struct lw_tail *t, const char *path, const struct lw_tail_labels
             continue;
         labset_unref(tp->ls);
         tp->ls = labset_new(path, labels);
+        if (tp->cur) {
+            /* Its next batches carry the new labels; batches made already keep theirs. */
+            labset_unref(tp->cur->ls);
+            tp->cur->ls = labset_ref(tp->ls);
+        }
         return LW_OK;
     }
     struct tpath *tp = lw_calloc(1, sizeof *tp);
