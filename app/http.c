@@ -124,6 +124,78 @@ static void join_counter(struct lw_http_server *h, struct lw_buf *b, const char 
     }
 }
 
+/* One line of help per metric family the inputs' metrics ops print (docs/inputs.md). */
+static const struct {
+    const char *name, *help;
+} input_metric_help[] = {
+    {"logwarden_tail_files", "Files followed now, per input."},
+    {"logwarden_tail_rotations_total",
+     "Rotations seen (renamed, recreated, retargeted), per input."},
+    {"logwarden_tail_truncations_total", "Truncations seen (copytruncate), per input."},
+    {"logwarden_tail_copytruncate_unmatched_total",
+     "Truncations whose rotated copy was not found: lines before them may be lost, per input."},
+    {"logwarden_tail_rotated_skipped_total", "Compressed rotated files skipped, per input."},
+    {"logwarden_tail_files_skipped_total", "Files not followed because of max_files, per input."},
+    {"logwarden_tail_lines_cut_total", "Lines cut at max_line_bytes, per input."},
+    {"logwarden_tail_bytes_behind", "Bytes written to a followed file and not read yet."},
+    {"logwarden_docker_containers", "Containers followed now, per docker input."},
+    {"logwarden_docker_configs_refused_total", "config.v2.json files over 1 MiB, not read."},
+    {"logwarden_docker_configs_bad_total", "config.v2.json files that are not JSON or have no ID."},
+    {"logwarden_docker_containers_skipped_total", "Containers not followed: max_containers."},
+    {"logwarden_docker_containers_excluded_total", "Containers left out by include/exclude."},
+    {"logwarden_cri_containers", "Container logs followed now, per cri input."},
+    {"logwarden_cri_containers_skipped_total", "Container logs not followed: max_files."},
+    {"logwarden_cri_containers_excluded_total", "Container logs left out by include/exclude."},
+};
+
+static size_t family_len(const char *line, size_t n)
+{
+    size_t i = 0;
+    while (i < n && line[i] != '{' && line[i] != ' ')
+        i++;
+    return i;
+}
+
+/* The inputs' own metrics, grouped by family with one HELP and TYPE each: two inputs of one
+ * type print the same names, and a family's samples must be together in the text format. */
+static void metrics_inputs(struct lw_http_server *h, struct lw_buf *b)
+{
+    struct lw_buf all = {0};
+    for (size_t i = 0; i < h->cfg->ninputs; i++)
+        if (h->cfg->inputs[i].in->ops->metrics)
+            h->cfg->inputs[i].in->ops->metrics(h->cfg->inputs[i].in, &all);
+    /* Families in order of first appearance; a line is printed with the first line of its family
+     * (the scan below is quadratic in lines, a few per input and file: bounded by max_files). */
+    bool *done = lw_calloc(all.len + 1, sizeof *done);
+    for (size_t at = 0; at < all.len;) {
+        const char *line = all.p + at, *nl = memchr(line, '\n', all.len - at);
+        size_t n = nl ? (size_t)(nl - line) : all.len - at, fl = family_len(line, n);
+        if (!done[at] && fl) {
+            const char *help = "See docs/inputs.md.";
+            for (size_t k = 0; k < sizeof input_metric_help / sizeof input_metric_help[0]; k++)
+                if (strlen(input_metric_help[k].name) == fl &&
+                    !memcmp(input_metric_help[k].name, line, fl))
+                    help = input_metric_help[k].help;
+            bool counter = fl > 6 && !memcmp(line + fl - 6, "_total", 6);
+            lw_buf_printf(b, "# HELP %.*s %s\n# TYPE %.*s %s\n", (int)fl, line, help, (int)fl, line,
+                          counter ? "counter" : "gauge");
+            for (size_t j = at; j < all.len;) {
+                const char *l2 = all.p + j, *nl2 = memchr(l2, '\n', all.len - j);
+                size_t n2 = nl2 ? (size_t)(nl2 - l2) : all.len - j;
+                if (!done[j] && family_len(l2, n2) == fl && !memcmp(l2, line, fl)) {
+                    lw_buf_append(b, l2, n2);
+                    lw_buf_putc(b, '\n');
+                    done[j] = true;
+                }
+                j += n2 + 1;
+            }
+        }
+        at += n + 1;
+    }
+    free(done);
+    lw_buf_free(&all);
+}
+
 /* What joining lines into records did, per input (ingest/multiline.c, ingest/decode.c). */
 static void metrics_join(struct lw_http_server *h, struct lw_buf *b)
 {
@@ -194,10 +266,7 @@ static void metrics(struct lw_http_server *h, struct lw_buf *b)
                       h->cfg->inputs[i].name,
                       (unsigned long long)atomic_load(&h->cfg->inputs[i].in->dropped));
     metrics_join(h, b);
-    /* Each input's own (files: followed, rotations, truncations, bytes behind; docs/inputs.md). */
-    for (size_t i = 0; i < h->cfg->ninputs; i++)
-        if (h->cfg->inputs[i].in->ops->metrics)
-            h->cfg->inputs[i].in->ops->metrics(h->cfg->inputs[i].in, b);
+    metrics_inputs(h, b);
     int64_t pending = 0, sent = 0, failed = 0;
     lw_store_outbox_counts(h->st, &pending, &sent, &failed);
     lw_buf_printf(b,
