@@ -37,6 +37,7 @@
 struct ckpt {
     uint32_t input;
     char *stream;
+    uint64_t hash; /* of input and stream, looked at before the strcmp */
     uint64_t ident[2];
     int64_t cursor;
     bool dirty;
@@ -107,11 +108,14 @@ static void on_alert(const struct lw_alert_def *def, const char *json, size_t le
 
 static struct ckpt *ckpt_for(struct daemon *d, uint32_t input, const char *stream)
 {
+    /* The hash first: one lookup per batch, among as many streams as files followed. */
+    uint64_t h = lw_hash64(stream, strlen(stream), LW_HASH_SEED + input);
     for (size_t i = 0; i < d->nckpts; i++)
-        if (d->ckpts[i].input == input && !strcmp(d->ckpts[i].stream, stream))
+        if (d->ckpts[i].hash == h && d->ckpts[i].input == input &&
+            !strcmp(d->ckpts[i].stream, stream))
             return &d->ckpts[i];
     d->ckpts = lw_realloc(d->ckpts, (d->nckpts + 1) * sizeof *d->ckpts);
-    d->ckpts[d->nckpts] = (struct ckpt){.input = input, .stream = lw_strdup(stream)};
+    d->ckpts[d->nckpts] = (struct ckpt){.input = input, .stream = lw_strdup(stream), .hash = h};
     return &d->ckpts[d->nckpts++];
 }
 

@@ -64,7 +64,8 @@ struct tpath {
 struct tfile {
     struct lw_tail *t;
     struct labset *ls;
-    char *name; /* the name it was opened by, for logs */
+    char *name;     /* the name it was opened by, for logs */
+    uint64_t bhash; /* of name's last component: folder events name files by it */
     int fd;
     uint64_t dev, ino, fp;
     size_t fplen; /* bytes fp covers; 0: not known yet */
@@ -82,6 +83,7 @@ struct tfile {
     int live;         /* paths whose current file it is */
     int64_t quiet_ns; /* monotonic time of its last growth once not live */
     bool deleted;
+    bool dirty; /* a folder event named it since the last tick: fstat it */
     struct tfile *next;
 };
 
@@ -120,6 +122,7 @@ struct lw_tail {
     bool gc_done;
     bool names_changed; /* a folder event said a name came, went or moved: look at the paths */
     bool paths_added;   /* lw_tail_add since the last look */
+    bool all_dirty;     /* an event named no file followed by that name: fstat them all */
     int64_t looked_ns;  /* when the paths were last looked at */
     int64_t start_ns;
     struct tpath *paths;
@@ -522,6 +525,9 @@ static struct tfile *tfile_open(struct lw_tail *t, struct tpath *tp, const char 
     f->t = t;
     f->ls = labset_ref(tp->ls);
     f->name = lw_strdup(name);
+    const char *slash = strrchr(name, '/');
+    const char *base = slash ? slash + 1 : name;
+    f->bhash = lw_hash64(base, strlen(base), LW_HASH_SEED);
     f->fd = fd;
     f->dev = (uint64_t)st->st_dev;
     f->ino = (uint64_t)st->st_ino;
@@ -988,8 +994,15 @@ static void tail_tick(uv_timer_t *h)
         if (t->cfg.on_tick)
             t->cfg.on_tick(t->cfg.on_tick_arg);
     }
-    for (struct tfile *f = t->files; f; f = f->next)
-        tfile_check(t, f);
+    /* Only the files an event named are fstat'ed, but all of them at every look: with 1000
+     * files followed, a write to one used to cost 1000 fstat calls. */
+    bool all = look || t->all_dirty;
+    t->all_dirty = false;
+    for (struct tfile *f = t->files; f; f = f->next) {
+        if (all || f->dirty)
+            tfile_check(t, f);
+        f->dirty = false;
+    }
     for (struct tpath *tp = t->paths; look && tp; tp = tp->next)
         tpath_look(t, tp);
     for (struct watch *w = t->watches; look && w; w = w->next)
@@ -1026,13 +1039,29 @@ static void kick(struct lw_tail *t)
 
 /* ---------------------------------------------------------------- inotify */
 
+/* Marks the files followed by the name dir/filename; false when none is. */
+static bool mark_dirty(struct lw_tail *t, const char *dir, const char *filename)
+{
+    size_t dl = strlen(dir);
+    uint64_t h = lw_hash64(filename, strlen(filename), LW_HASH_SEED);
+    bool found = false;
+    /* The hash first: an event per write, on a folder of maybe a thousand followed files. */
+    for (struct tfile *f = t->files; f; f = f->next) {
+        const char *n = f->name;
+        if (f->bhash == h && !strncmp(n, dir, dl) && n[dl] == '/' && !strcmp(n + dl + 1, filename))
+            f->dirty = found = true;
+    }
+    return found;
+}
+
 static void on_fs_event(uv_fs_event_t *h, const char *filename, int events, int status)
 {
     struct lw_tail *t = h->data;
-    (void)filename;
     if (status < 0 || (events & UV_RENAME)) {
         t->names_changed = true;
         ((struct watch *)h)->names = true;
+    } else if (!filename || !mark_dirty(t, ((struct watch *)h)->dir, filename)) {
+        t->all_dirty = true; /* a renamed-away file still written, a link's target, ... */
     }
     kick(t);
 }
