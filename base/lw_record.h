@@ -33,6 +33,7 @@ enum lw_label_slot {
     LW_L_COUNT
 };
 extern const char *const lw_label_names[LW_L_COUNT];
+_Static_assert(LW_L_COUNT <= 256, "a slot fits a byte (rules/match.c plain_slot)");
 
 /* In an input's label mask (lw_input_ops.labels): its records may carry extra labels (a
  * lw_labelset's names, e.g. docker's label.<key>), beyond the slots. */

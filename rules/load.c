@@ -983,6 +983,9 @@ static void event_free(struct lw_event_def *ev)
         free(ev->fields[i].name);
     free(ev->fields);
     free(ev->vals);
+    free(ev->plain);
+    free(ev->plain_slot);
+    free(ev->other);
     lw_expr_free(ev->where);
     if (ev->tsfmt) {
         lw_tsfmt_free(ev->tsfmt);
@@ -1107,9 +1110,23 @@ int lw_ruleset_load(struct lw_ruleset **out, const char *const *paths, size_t n,
     }
 
     /* Alerts may have added decoded fields to their events: size the scratch values now. */
-    for (size_t e = 0; e < rs->nevents; e++)
-        rs->events[e].vals =
-            lw_calloc(rs->events[e].nfields ? rs->events[e].nfields : 1, sizeof(struct lw_value));
+    for (size_t e = 0; e < rs->nevents; e++) {
+        struct lw_event_def *ev = &rs->events[e];
+        size_t cap = ev->nfields ? ev->nfields : 1;
+        ev->vals = lw_calloc(cap, sizeof(struct lw_value));
+        ev->plain = lw_calloc(cap, sizeof *ev->plain);
+        ev->plain_slot = lw_calloc(cap, sizeof *ev->plain_slot);
+        ev->other = lw_calloc(cap, sizeof *ev->other);
+        for (size_t i = 0; i < ev->nfields; i++) {
+            const struct lw_field *f = &ev->fields[i];
+            if (f->label >= 0 && f->group < 0 && f->static_label < 0 && !f->decoded && !f->extra) {
+                ev->plain_slot[ev->nplain] = (uint8_t)f->label;
+                ev->plain[ev->nplain++] = (uint32_t)i;
+            } else {
+                ev->other[ev->nother++] = (uint32_t)i;
+            }
+        }
+    }
     rs->doc = lw_calloc(1, sizeof(struct lw_doc));
     lw_match_index_build(rs);
 

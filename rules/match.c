@@ -146,7 +146,15 @@ static int match_one(struct lw_ruleset *rs, struct lw_event_def *def, const stru
     } else if (r->body_fmt == LW_BODY_RAW || lw_doc_parse(doc, r->body_fmt, r->body) < 0) {
         return 0; /* an event without a pattern takes only decodable bodies */
     }
-    for (size_t i = 0; i < def->nfields; i++) {
+    /* Every event has a field per record label slot: those are copied without the chain below
+     * (a label missing from the record is a missing value). */
+    for (size_t k = 0; k < def->nplain; k++) {
+        struct lw_value *v = &def->vals[def->plain[k]];
+        v->s = r->labels[def->plain_slot[k]];
+        v->kind = v->s.p ? LW_V_STR : LW_V_NONE;
+    }
+    for (size_t k = 0; k < def->nother; k++) {
+        size_t i = def->other[k];
         const struct lw_field *f = &def->fields[i];
         struct lw_value *v = &def->vals[i];
         const struct lw_str *x;

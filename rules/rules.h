@@ -69,6 +69,12 @@ struct lw_event_def {
     bool decoded_ok;       /* names that are not captures may come from a decoded body */
     bool extra_ok;         /* label.<key> names are extra labels (an input of it sets them) */
     struct lw_value *vals; /* scratch, one per field */
+    /* The fields in two lists, built once the alerts have added theirs: plain record labels
+     * (a slot, nothing else: copied in a tight loop, as every event has one per slot) and the
+     * others (captures, decoded, extra and static labels). Indices into fields. */
+    uint32_t *plain, *other;
+    uint8_t *plain_slot;
+    size_t nplain, nother;
     struct lw_expr *where;
     int ts_field; /* field id of the timestamp, or -1 */
     void *tsfmt;  /* struct lw_tsfmt */
