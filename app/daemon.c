@@ -225,32 +225,33 @@ static void process(struct daemon *d, struct lw_batch *b, int64_t now)
         set_position(c, b->ident, b->recs[b->n - 1].cursor);
 }
 
+/* Hands the engine what every stream holds that `what` says is complete, and moves each
+ * stream's checkpoint up to what it still holds. */
+static void drain_all(struct daemon *d, enum lw_drain what, int64_t now)
+{
+    for (size_t i = 0; i < d->nckpts; i++) {
+        struct ckpt *c = &d->ckpts[i];
+        if (!c->ds_ready || !lw_dstate_holds(&c->ds))
+            continue;
+        drain(d, c, what, NULL, now);
+        set_position(c, c->ds_ident, c->ds.last);
+    }
+}
+
 /* Pipeline tick: multiline records whose timeout has passed are complete. */
 static void expire_records(struct daemon *d, int64_t now)
 {
     if (!d->has_multiline || lw_mono_ns() - d->last_expire < EXPIRE_EVERY_NS)
         return;
     d->last_expire = lw_mono_ns();
-    for (size_t i = 0; i < d->nckpts; i++) {
-        struct ckpt *c = &d->ckpts[i];
-        if (!c->ds_ready || !lw_dstate_holds(&c->ds))
-            continue;
-        drain(d, c, LW_DRAIN_EXPIRED, NULL, now);
-        set_position(c, c->ds_ident, c->ds.last);
-    }
+    drain_all(d, LW_DRAIN_EXPIRED, now);
 }
 
 /* At a stop: the multiline records held are complete (a partial container line stays held: its
  * stream is read again from before it). */
 static void drain_at_stop(struct daemon *d, int64_t now)
 {
-    for (size_t i = 0; i < d->nckpts; i++) {
-        struct ckpt *c = &d->ckpts[i];
-        if (!c->ds_ready || !lw_dstate_holds(&c->ds))
-            continue;
-        drain(d, c, LW_DRAIN_RECORDS, NULL, now);
-        set_position(c, c->ds_ident, c->ds.last);
-    }
+    drain_all(d, LW_DRAIN_RECORDS, now);
 }
 
 struct silences {

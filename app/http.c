@@ -148,49 +148,59 @@ static const struct {
     {"logwarden_cri_containers_excluded_total", "Container logs left out by include/exclude."},
 };
 
-static size_t family_len(const char *line, size_t n)
+/* The length of the line at p (up to end), and of its metric family's name. */
+static size_t line_at(const char *p, const char *end, size_t *family)
 {
-    size_t i = 0;
-    while (i < n && line[i] != '{' && line[i] != ' ')
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p), i = 0;
+    while (i < n && p[i] != '{' && p[i] != ' ')
         i++;
-    return i;
+    *family = i;
+    return n;
+}
+
+/* One HELP and TYPE for the family named by line[0..fl), then every sample of it in all, marked
+ * in done (indexed by offset). */
+static void metrics_family(const struct lw_buf *all, const char *line, size_t fl, bool *done,
+                           struct lw_buf *b)
+{
+    const char *help = "See docs/inputs.md.";
+    for (size_t k = 0; k < sizeof input_metric_help / sizeof input_metric_help[0]; k++)
+        if (strlen(input_metric_help[k].name) == fl && !memcmp(input_metric_help[k].name, line, fl))
+            help = input_metric_help[k].help;
+    bool counter = fl > 6 && !memcmp(line + fl - 6, "_total", 6);
+    lw_buf_printf(b, "# HELP %.*s %s\n# TYPE %.*s %s\n", (int)fl, line, help, (int)fl, line,
+                  counter ? "counter" : "gauge");
+    const char *end = all->p + all->len;
+    for (const char *p = all->p; p < end;) {
+        size_t f2, n = line_at(p, end, &f2);
+        if (!done[p - all->p] && f2 == fl && !memcmp(p, line, fl)) {
+            lw_buf_append(b, p, n);
+            lw_buf_putc(b, '\n');
+            done[p - all->p] = true;
+        }
+        p += n + 1;
+    }
 }
 
 /* The inputs' own metrics, grouped by family with one HELP and TYPE each: two inputs of one
- * type print the same names, and a family's samples must be together in the text format. */
+ * type print the same names, and a family's samples must be together in the text format. The
+ * scan is quadratic in lines: a few per input and one per followed file (max_files). */
 static void metrics_inputs(struct lw_http_server *h, struct lw_buf *b)
 {
     struct lw_buf all = {0};
     for (size_t i = 0; i < h->cfg->ninputs; i++)
         if (h->cfg->inputs[i].in->ops->metrics)
             h->cfg->inputs[i].in->ops->metrics(h->cfg->inputs[i].in, &all);
-    /* Families in order of first appearance; a line is printed with the first line of its family
-     * (the scan below is quadratic in lines, a few per input and file: bounded by max_files). */
+    if (!all.len)
+        return;
     bool *done = lw_calloc(all.len + 1, sizeof *done);
-    for (size_t at = 0; at < all.len;) {
-        const char *line = all.p + at, *nl = memchr(line, '\n', all.len - at);
-        size_t n = nl ? (size_t)(nl - line) : all.len - at, fl = family_len(line, n);
-        if (!done[at] && fl) {
-            const char *help = "See docs/inputs.md.";
-            for (size_t k = 0; k < sizeof input_metric_help / sizeof input_metric_help[0]; k++)
-                if (strlen(input_metric_help[k].name) == fl &&
-                    !memcmp(input_metric_help[k].name, line, fl))
-                    help = input_metric_help[k].help;
-            bool counter = fl > 6 && !memcmp(line + fl - 6, "_total", 6);
-            lw_buf_printf(b, "# HELP %.*s %s\n# TYPE %.*s %s\n", (int)fl, line, help, (int)fl, line,
-                          counter ? "counter" : "gauge");
-            for (size_t j = at; j < all.len;) {
-                const char *l2 = all.p + j, *nl2 = memchr(l2, '\n', all.len - j);
-                size_t n2 = nl2 ? (size_t)(nl2 - l2) : all.len - j;
-                if (!done[j] && family_len(l2, n2) == fl && !memcmp(l2, line, fl)) {
-                    lw_buf_append(b, l2, n2);
-                    lw_buf_putc(b, '\n');
-                    done[j] = true;
-                }
-                j += n2 + 1;
-            }
-        }
-        at += n + 1;
+    const char *end = all.p + all.len;
+    for (const char *p = all.p; p < end;) {
+        size_t fl, n = line_at(p, end, &fl);
+        if (!done[p - all.p] && fl)
+            metrics_family(&all, p, fl, done, b);
+        p += n + 1;
     }
     free(done);
     lw_buf_free(&all);
