@@ -139,8 +139,9 @@ static int replay_fd(struct replay *r, int fd)
         progress(r, false);
     }
     lw_linecut_finish(&lc, on_line, r);
-out_finish:
-    /* The end of a file ends the records held back (partial lines, a multiline record). */
+out_finish:;
+    /* The end of a file ends the records held back (partial lines, a multiline record). A
+     * label takes a statement, not a declaration, in C11 (clang refuses it): hence the ';'. */
     struct lw_rec dr;
     while (lw_dstate_drain(&r->ds, LW_DRAIN_ALL, r->fmt, r->input_name, r->tz, r->labels, r->input,
                            r->now_ns, &dr))

@@ -69,13 +69,13 @@ static struct lw_matcher *matchers(const char *const *texts, size_t *n)
 }
 
 /* A route: matchers (NULL-terminated) to sinks (indices, -1-terminated). */
-static void add_route(struct rig *r, const char *const *match, bool cont, ...)
+static void add_route(struct rig *r, const char *const *match, int cont, ...) /* int: va_start */
 {
     va_list ap;
     int s;
     r->cfg.routes = lw_realloc(r->cfg.routes, (r->cfg.nroutes + 1) * sizeof *r->cfg.routes);
     struct lw_notify_route *rt = &r->cfg.routes[r->cfg.nroutes++];
-    *rt = (struct lw_notify_route){.cont = cont};
+    *rt = (struct lw_notify_route){.cont = cont != 0};
     rt->match = matchers(match, &rt->nmatch);
     rt->sinks = lw_calloc(NSINKS_MAX, sizeof *rt->sinks);
     va_start(ap, cont);
