@@ -999,7 +999,9 @@ static void tail_tick(uv_timer_t *h)
     bool all = look || t->all_dirty;
     t->all_dirty = false;
     for (struct tfile *f = t->files; f; f = f->next) {
-        if (all || f->dirty)
+        /* A file with unread bytes is fstat'ed too: its size must be this tick's, or a
+         * truncation since the last fstat would be read as growth at the old offset. */
+        if (all || f->dirty || f->size > f->off)
             tfile_check(t, f);
         f->dirty = false;
     }
