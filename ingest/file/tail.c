@@ -885,6 +885,12 @@ static bool tfile_pump(struct lw_tail *t, struct tfile *f, bool *more)
         }
         if (r == 0)
             break;
+        /* Truncated and regrown since this tick's fstat (copytruncate): these bytes are the new
+         * file's, not the rest of the old one. Leave them: the next tick's check sees the cut. */
+        if (f->fplen && !fd_starts_with(t, f->fd, f->fp, f->fplen)) {
+            *more = true;
+            break;
+        }
         f->quiet_ns = lw_mono_ns();
         f->recv_ns = lw_now_ns();
         uint64_t t0 = f->lc.truncated;
