@@ -20,6 +20,7 @@ struct lw_engine;
 struct lw_engine_stats {
     uint64_t records, events, late, transitions, overflow;
     uint64_t nonfinite; /* values that were not finite numbers: saturated or skipped */
+    uint64_t partial;   /* lw_engine_partial calls: windows rebuilt from a cut history */
 };
 
 /* rs is borrowed and must outlive the engine. now_ns: the start time (live mode). */
@@ -50,6 +51,24 @@ void lw_engine_collect_done(struct lw_engine *e);
 /* Restoring at start-up, from rows of lw_store_load_buckets/states. */
 void lw_engine_restore_bucket(struct lw_engine *e, const struct lw_bucket_row *row);
 void lw_engine_restore_state(struct lw_engine *e, const struct lw_state_row *row);
+
+/* Shards (DESIGN.md, "Scale-out"): records carry the shard that fed them (lw_rec.shard, a Kafka
+ * partition), and with shards on, every bucket remembers its shard, so that one shard's share can
+ * be removed exactly. Call before any record or restore; off (the default) costs nothing. */
+void lw_engine_shards(struct lw_engine *e, bool on);
+/* Removes shard's events from every window. A group left with no events is forgotten with its
+ * alert state, silently (no resolved notification: the shard's new owner carries it); the others
+ * are evaluated at the next instant. Its bucket rows are deleted by the next collect (struct
+ * lw_flush.forget_shards), with the states of the groups forgotten. */
+void lw_engine_forget_shard(struct lw_engine *e, uint32_t shard);
+/* Quiet (on): records of shard fill windows, are never late-counted, and the groups they touch
+ * are not evaluated (no transition) until the shard is live again (off); then those groups are
+ * evaluated at the next instant, and what fires is announced once. */
+void lw_engine_quiet_shard(struct lw_engine *e, uint32_t shard, bool on);
+/* Part of a shard's history is gone (retention shorter than a window): absent and below alerts
+ * cannot become true before a whole window of each has passed after now_ns. Counted in
+ * lw_engine_stats.partial. */
+void lw_engine_partial(struct lw_engine *e, int64_t now_ns);
 
 void lw_engine_stats(const struct lw_engine *e, struct lw_engine_stats *out);
 /* What alert i (0..) holds: its groups and the bytes of its windows and timers (not malloc's

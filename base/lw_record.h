@@ -69,6 +69,8 @@ struct lw_rec {
     int64_t ts_ns;                    /* envelope time (syslog, docker), 0 when none */
     int64_t recv_ns;                  /* arrival time */
     uint32_t input;                   /* input index (config order) */
+    uint32_t shard;                   /* the shard (a Kafka partition, numbered by the daemon)
+                                         that fed it; 0: the input is not sharded */
     struct lw_str labels[LW_L_COUNT]; /* empty (p == NULL) when absent */
     const struct lw_tz *tz;           /* the input's zone for timestamps without one; NULL: UTC */
     const struct lw_labelset *extra;  /* the source's extra labels (docker's label.<key>); NULL:

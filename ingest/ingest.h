@@ -31,6 +31,28 @@ struct lw_record {
                            offset just past it); the input makes it a position (pos_encode) */
 };
 
+/* What a batch is to the core. Most carry lines; a sharded input (ops.sharded: Kafka, whose
+ * streams are partitions) also sends markers, empty batches ordered with its lines by the queue,
+ * that say what to do with one stream's share of the windows (DESIGN.md, "Scale-out"):
+ * - REPLAY_START: the stream's local windows are stale: its contribution is removed from every
+ *   window (groups it alone fed are forgotten silently, alert state included) and the stream is
+ *   quiet: the REPLAY records that follow fill windows without any notification. `partial`: the
+ *   replay cannot reach back a whole window (retention removed part of it): absent and below
+ *   alerts are held until a whole window has been seen live.
+ * - REPLAY: lines read back to rebuild windows: no checkpoint, no late count, no transition.
+ * - REPLAY_END: the stream is live again; the groups it fed are evaluated at the next instant
+ *   (what fires is announced then, once).
+ * - RELEASE: the stream is given away (revoked or lost): its contribution is removed as by
+ *   REPLAY_START, its checkpoint row is deleted in the next flush, and it is not quiet.
+ * Markers carry the stream and no records. */
+enum lw_batch_kind {
+    LW_BATCH_LINES = 0,
+    LW_BATCH_REPLAY_START,
+    LW_BATCH_REPLAY,
+    LW_BATCH_REPLAY_END,
+    LW_BATCH_RELEASE,
+};
+
 /* A batch of lines from one stream of one input. It owns its bytes; records point into them.
  * Produced on the I/O thread, consumed (and freed) on the pipeline thread. */
 struct lw_batch {
@@ -52,6 +74,8 @@ struct lw_batch {
     char *lstore; /* label bytes the batch owns (lw_batch_label_space), kept across reuse */
     size_t lcap;
     bool eof;              /* replay: last batch of this source */
+    enum lw_batch_kind kind; /* LW_BATCH_LINES unless a sharded input says otherwise */
+    bool partial;            /* REPLAY_START: the replay does not cover a whole window */
     struct lw_batch *next; /* queue link */
 };
 
@@ -166,6 +190,13 @@ typedef int lw_ckpt_scan_fn(const char *input, lw_ckpt_each_fn *fn, void *arg, v
  * (the checkpoint op is the place). I/O thread. */
 typedef void lw_ckpt_forget_fn(const char *input, const char *stream, void *payload);
 
+/* Blocks the calling (I/O) thread until every batch `in` pushed before the call has been
+ * processed and a flush has committed what they did (records counted and positioned, markers
+ * applied: RELEASE's windows forgotten and rows deleted), or timeout_ns passed. Returns 0, or
+ * LW_EAGAIN on timeout, LW_EIO when the flush failed (the caller must not acknowledge anything
+ * upstream then). Kafka calls it on revoke, before committing offsets synchronously. */
+typedef int lw_sync_fn(struct lw_input *in, int64_t timeout_ns, void *payload);
+
 /* How a record's bytes are unwrapped before rules see them (the input's `format:`). */
 enum lw_format {
     LW_FMT_RAW = 0,
@@ -201,6 +232,9 @@ struct lw_input_ops {
     void (*pos_encode)(const uint64_t ident[2], int64_t cursor, struct lw_pos *out);
     uint32_t labels;       /* bit l: it sets label slot l on its batches */
     enum lw_format format; /* the format its records have when the config names none */
+    /* Its streams are shards (Kafka partitions): windows remember which stream fed each bucket,
+     * so that one stream's contribution can be removed (lw_batch_kind). */
+    bool sharded;
     /* Its records come whole and interleaved from many senders (syslog): `multiline:` is
      * refused, there is no "line before" to join. */
     bool no_multiline;
@@ -222,7 +256,11 @@ struct lw_input {
     lw_ckpt_lookup_fn *ckpt;    /* may be NULL */
     lw_ckpt_scan_fn *ckpt_scan; /* may be NULL: no saved positions */
     lw_ckpt_forget_fn *ckpt_forget; /* may be NULL: rows are never deleted */
-    void *ckpt_payload;             /* of all three */
+    lw_sync_fn *sync;               /* may be NULL (replay, test): nothing to wait for */
+    void *ckpt_payload;             /* of all four */
+    /* The longest alert window of the rules loaded (set by the daemon before start and on
+     * reload): how far back a rebuild must read. */
+    _Atomic int64_t longest_window_ns;
     void *ctx;
     bool paused; /* I/O thread: pause was called, resume not yet */
     _Atomic uint64_t lines, bytes, dropped, truncated;

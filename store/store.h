@@ -63,6 +63,7 @@ struct lw_bucket_row {
     const char *group; /* group key: the group labels as a canonical JSON object */
     int64_t res_s;     /* resolution in seconds the bucket id refers to */
     int64_t bucket;    /* bucket id: covers ((bucket-1)*res_s, bucket*res_s] */
+    uint32_t shard;    /* the shard whose events it holds (lw_store_shard_id); 0: not sharded */
     double count, matched, sum, min, max;
     const void *sketch; /* encoded quantile/distinct sketch of the bucket, or NULL */
     size_t sketch_len;
@@ -149,7 +150,7 @@ typedef int lw_bucket_src_fn(void *payload, lw_bucket_put_fn *put, void *ctx);
 struct lw_flush {
     const struct lw_ckpt_row *ckpts;
     size_t nckpts;
-    const struct lw_bucket_row *buckets; /* upserted by (alert, group, bucket) */
+    const struct lw_bucket_row *buckets; /* upserted by (alert, group, bucket, shard) */
     size_t nbuckets;
     const struct lw_state_row *states; /* upserted by fingerprint; INACTIVE rows are deleted */
     size_t nstates;
@@ -158,10 +159,18 @@ struct lw_flush {
     const struct lw_notif_row *notifs; /* upserted by (fingerprint, sink), or removed */
     size_t nnotifs;
     int64_t expire_before_ns;     /* delete buckets whose end time is before this (0: none) */
+    const uint32_t *forget_shards; /* delete every bucket of these shards (before the upserts) */
+    size_t nforget_shards;
     lw_bucket_src_fn *bucket_src; /* more bucket rows, when set */
     void *bucket_src_payload;
 };
 int lw_store_flush(struct lw_store *st, const struct lw_flush *f, struct lw_err *err);
+
+/* Shards: the (input, stream) pairs whose windows are kept apart (Kafka partitions), numbered
+ * for bucket rows. The id of (input, stream), created on first use (>= 1); stable across
+ * restarts. 0, or a negative LW_E* with err. */
+int lw_store_shard_id(struct lw_store *st, const char *input, const char *stream, uint32_t *id,
+                      struct lw_err *err);
 
 /* Loading at start-up: calls fn for each row; strings are borrowed for the call. */
 typedef void lw_bucket_fn(const struct lw_bucket_row *row, void *payload);
