@@ -63,10 +63,10 @@ struct lw_bucket_row {
     const char *group; /* group key: the group labels as a canonical JSON object */
     int64_t res_s;     /* resolution in seconds the bucket id refers to */
     int64_t bucket;    /* bucket id: covers ((bucket-1)*res_s, bucket*res_s] */
-    uint32_t shard;    /* the shard whose events it holds (lw_store_shard_id); 0: not sharded */
     double count, matched, sum, min, max;
     const void *sketch; /* encoded quantile/distinct sketch of the bucket, or NULL */
     size_t sketch_len;
+    uint32_t shard; /* the shard whose events it holds (lw_store_shard_id); 0: not sharded */
 };
 
 /* ---------------------------------------------------------------- alert states */
