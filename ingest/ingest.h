@@ -235,6 +235,15 @@ struct lw_input_ops {
     /* Its streams are shards (Kafka partitions): windows remember which stream fed each bucket,
      * so that one stream's contribution can be removed (lw_batch_kind). */
     bool sharded;
+    /* Optional, consumer-group inputs (Kafka): the fields messages are keyed by (the `keyed_by`
+     * option; default the `key` label). An alert fed by the input whose group_by does not hold
+     * them all is split across instances: `check` and `run` warn (DESIGN.md, "Scale-out"). Sets
+     * *out to a borrowed array; returns its length. */
+    size_t (*key_fields)(const struct lw_input *in, const char *const **out);
+    /* Optional, any thread (the HTTP thread): whether the input works as it should. Returns
+     * "healthy" or "degraded" (brokers unreachable, ...) and appends a one-line reason to detail
+     * when degraded. NULL op: always healthy. */
+    const char *(*status)(struct lw_input *in, struct lw_buf *detail);
     /* Its records come whole and interleaved from many senders (syslog): `multiline:` is
      * refused, there is no "line before" to join. */
     bool no_multiline;
