@@ -1,0 +1,459 @@
+"""kafkakit.py: shared parts of the Kafka scenarios (kafka_*.py): librdkafka's mock cluster
+(tests/kafka/lw_mockkafka), Debian's kcat as producer and as a second reader, keyed JSON messages,
+a single-process reference of the windows computed here from what kcat reads back, and logwarden
+instances in one consumer group with a webhook sink to an e2e.Receiver.
+
+Every message is a JSON object {"seq": N, "service": KEY, "level": "info"|"error", "ms": INT}
+keyed by its service, so a service's messages all go to one partition (librdkafka's default
+partitioner, kcat's too). The rules count per service, errors per service, and every seq once (the
+exactly-once check of tailkit, per message): after a clean stop, the buckets of the instances'
+state files, added up, must equal the reference.
+
+The time of a record is the message timestamp. kcat 1.7.1 cannot set one: each message gets
+CreateTime = when kcat produced it, which is what consume_all reads back (%T) for the reference.
+"""
+
+import json
+import os
+import random
+import select
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+
+import e2e
+
+SKIP = 77  # ctest SKIP_RETURN_CODE (tests/kafka/CMakeLists.txt)
+SESSION_MS = 6000
+KEYS = [f"svc-{i:02d}" for i in range(24)]
+
+RULES = r"""
+events:
+  - name: msg
+    inputs: [bus]
+    fields: {seq: int, ms: int}
+alerts:
+  - name: PerService
+    event: msg
+    window: 10m
+    group_by: [service]
+    count: {above: 100000000}
+  - name: Errors
+    event: msg
+    where: 'level == "error"'
+    window: 10m
+    group_by: [service]
+    count: {above: 100000000}
+  - name: Seen
+    event: msg
+    window: 10m
+    group_by: [seq]
+    count: {above: 100000000}
+    max_groups: 1000000
+{extra}"""
+
+CONFIG = """
+state: state.db
+log_level: info
+rules: [rules.yaml]
+inputs:
+  - name: bus
+    type: kafka
+    brokers: [{brokers}]
+    topics: [{topic}]
+    group: {group}
+    format: json
+    start_position: {start}
+{input_extra}    properties:
+      session.timeout.ms: '{session}'
+      heartbeat.interval.ms: '500'
+{properties}sinks:
+  - name: hook
+    type: {sink_type}
+    url: {url}
+notify: {{group_wait: 0s, repeat_interval: 4h}}
+http:
+  listen: 127.0.0.1:{port}
+"""
+
+
+def mockkafka_path():
+    """The lw_mockkafka binary: $LW_MOCKKAFKA (ctest sets it), else the usual build folders."""
+    p = os.environ.get("LW_MOCKKAFKA")
+    if p:
+        return p
+    for d in ("build", "build-clang", "build-asan"):
+        cand = os.path.join(e2e.REPO, d, "tests", "kafka", "lw_mockkafka")
+        if os.access(cand, os.X_OK):
+            return cand
+    return None
+
+
+def skip(reason):
+    """Ends the scenario as skipped (ctest shows it as Not Run with the reason)."""
+    print(f"SKIP: {reason}")
+    print("0 passed, 0 failed, 1 skipped")
+    sys.stdout.flush()
+    sys.exit(SKIP)
+
+
+def require(binary):
+    """Skips unless this build takes `type: kafka` and the tools are here; fails (exit 1) when
+    kcat or the mock tool is missing, as a missing dependency must not pass silently."""
+    for tool in ("kcat",):
+        if not any(os.access(os.path.join(d, tool), os.X_OK)
+                   for d in os.environ.get("PATH", "/usr/bin").split(":")):
+            print(f"FAIL {tool} is not installed (apt-get install {tool}; .ci/packages/kafka.txt)")
+            print("0 passed, 1 failed")
+            sys.exit(1)
+    if not mockkafka_path():
+        print("FAIL lw_mockkafka not found (build the tests, or set LW_MOCKKAFKA)")
+        print("0 passed, 1 failed")
+        sys.exit(1)
+    tmp = e2e.TempDir("kafka-probe")
+    try:
+        tmp.write("rules.yaml", RULES.replace("{extra}", ""))
+        cfg = tmp.write("c.yaml", CONFIG.format(
+            brokers="127.0.0.1:9", topic="t", group="g", start="earliest", session=SESSION_MS,
+            input_extra="", properties="", sink_type="webhook", url="http://127.0.0.1:9/",
+            port=9))
+        r = e2e.run([binary, "check", "-c", cfg])
+        if "not built yet" in r.stderr and "kafka" in r.stderr:
+            skip("this build refuses `type: kafka` (" + r.stderr.strip().splitlines()[0] +
+                 "): the Kafka input (branch kafka) has not landed")
+    finally:
+        tmp.cleanup()
+
+
+class Mock:
+    """lw_mockkafka in the background: .bootstrap ("h:p,h:p"), .cmd("down 1") -> answer."""
+
+    def __init__(self, brokers=3, topics=None, workdir=None):
+        argv = [mockkafka_path(), "-b", str(brokers)]
+        for t, p in (topics or {}).items():
+            argv += ["-t", f"{t}:{p}"]
+        self.err = open(os.path.join(workdir, "mock.stderr"), "wb") if workdir else \
+            subprocess.DEVNULL
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self.err, text=True, bufsize=1)
+        self.bootstrap = self._line(10)
+        if not self.bootstrap:
+            raise RuntimeError("lw_mockkafka printed no bootstrap servers")
+        self.brokers = self.bootstrap.split(",")
+
+    def _line(self, timeout):
+        r, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        return self.proc.stdout.readline().strip() if r else ""
+
+    def cmd(self, line, timeout=10):
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        return self._line(timeout)
+
+    def watermarks(self, topic, part):
+        a = self.cmd(f"wm {topic} {part}").split()
+        return (int(a[1]), int(a[2])) if len(a) == 3 and a[0] == "ok" else (None, None)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.write("quit\n")
+                self.proc.stdin.flush()
+            except OSError:
+                pass
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def messages(n, start=0, seed=1, keys=KEYS, error_rate=0.2, pad=0):
+    """n keyed JSON messages [(key, value)], seq start..start+n-1, deterministic for a seed."""
+    rnd = random.Random(seed * 1000003 + start)
+    out = []
+    for seq in range(start, start + n):
+        key = keys[rnd.randrange(len(keys))]
+        doc = {"seq": seq, "service": key,
+               "level": "error" if rnd.random() < error_rate else "info",
+               "ms": rnd.randrange(1, 2000)}
+        if pad:
+            doc["pad"] = "x" * pad
+        out.append((key, json.dumps(doc, separators=(",", ":"))))
+    return out
+
+
+def produce(bootstrap, topic, msgs, headers=(), partition=None, timeout=60):
+    """Produces [(key, value)] with kcat (-K tab; -H for each "k=v" header). Returns kcat's
+    exit code (0: every message acknowledged)."""
+    argv = ["kcat", "-P", "-b", bootstrap, "-t", topic, "-K", "\t", "-X", "linger.ms=5"]
+    for h in headers:
+        argv += ["-H", h]
+    if partition is not None:
+        argv += ["-p", str(partition)]
+    data = "".join(f"{k}\t{v}\n" for k, v in msgs)
+    r = subprocess.run(argv, input=data, text=True, capture_output=True, timeout=timeout)
+    if r.returncode:
+        print(f"     kcat -P: {r.stderr.strip()[:500]}")
+    return r.returncode
+
+
+def consume_all(bootstrap, topic, timeout=60):
+    """Every message still on the topic, read by kcat from the beginning to the end:
+    [{partition, offset, ts (ms), key, headers {k: v}, value (parsed JSON or None)}]."""
+    fmt = "%p\x1f%o\x1f%T\x1f%k\x1f%h\x1f%s\n"
+    r = subprocess.run(["kcat", "-C", "-b", bootstrap, "-t", topic, "-e", "-o", "beginning",
+                        "-q", "-f", fmt], capture_output=True, text=True, timeout=timeout)
+    out = []
+    for line in r.stdout.splitlines():
+        f = line.split("\x1f")
+        if len(f) != 6:
+            continue
+        hdrs = {}
+        if f[4] and f[4] != "NULL":
+            for kv in f[4].split(","):
+                k, _, v = kv.partition("=")
+                hdrs[k] = v
+        try:
+            val = json.loads(f[5])
+        except ValueError:
+            val = None
+        out.append({"partition": int(f[0]), "offset": int(f[1]), "ts": int(f[2]), "key": f[3],
+                    "headers": hdrs, "value": val})
+    return out
+
+
+def reference(msgs, now_ms=None, window_s=600):
+    """The windows of RULES as one process computes them from the messages read back: per alert,
+    {group value: count} of the messages whose timestamp is inside the window ending now."""
+    now_ms = now_ms or int(time.time() * 1000)
+    ref = {"PerService": {}, "Errors": {}, "Seen": {}}
+    for m in msgs:
+        v = m["value"]
+        if not isinstance(v, dict) or not (now_ms - window_s * 1000 < m["ts"] <= now_ms + 300e3):
+            continue
+        svc = v["service"]
+        ref["PerService"][svc] = ref["PerService"].get(svc, 0) + 1
+        if v["level"] == "error":
+            ref["Errors"][svc] = ref["Errors"].get(svc, 0) + 1
+        ref["Seen"][str(v["seq"])] = ref["Seen"].get(str(v["seq"]), 0) + 1
+    return ref
+
+
+class Instance:
+    """One logwarden in the consumer group: its own folder, state file and HTTP port."""
+
+    def __init__(self, binary, mock, name, topic="logs", group="lw", start="earliest",
+                 url="http://127.0.0.1:9/", sink_type="webhook", extra_rules="",
+                 input_extra="    keyed_by: [service]\n", properties="", session=SESSION_MS):
+        self.binary, self.name = binary, name
+        self.tmp = e2e.TempDir(f"kafka-{name}")
+        self.port = e2e.free_port()
+        self.tmp.write("rules.yaml", RULES.replace("{extra}", extra_rules))
+        self.cfg = self.tmp.write("logwarden.yaml", CONFIG.format(
+            brokers=", ".join(mock.brokers), topic=topic, group=group, start=start,
+            session=session, input_extra=input_extra, properties=properties,
+            sink_type=sink_type, url=url, port=self.port))
+        self.d = None
+
+    def start(self):
+        self.d = e2e.Daemon(self.binary, self.cfg, self.tmp.path)
+        return self
+
+    def alive(self):
+        return self.d is not None and self.d.alive()
+
+    def kill9(self):
+        self.d.proc.send_signal(signal.SIGKILL)
+        self.d.proc.wait()
+
+    def sigstop(self):
+        self.d.proc.send_signal(signal.SIGSTOP)
+
+    def sigcont(self):
+        self.d.proc.send_signal(signal.SIGCONT)
+
+    def stop(self):
+        return self.d.stop(timeout=20) if self.d else None
+
+    def stderr(self):
+        return self.d.stderr() if self.d else ""
+
+    def metrics(self):
+        return e2e.metrics(self.port)
+
+    def metric(self, name, **labels):
+        """Sum of a metric's samples whose labels include the given ones (None: no answer)."""
+        m = self.metrics()
+        if not m:
+            return None
+        want = [f'{k}="{v}"' for k, v in labels.items()]
+        return sum(v for k, v in m.items()
+                   if (k == name or k.startswith(name + "{")) and all(w in k for w in want))
+
+    def consumed(self):
+        """Records read by the kafka input so far (its lines counter)."""
+        return self.metric("logwarden_input_lines_total", input="bus") or 0
+
+    def health(self):
+        """(HTTP status, parsed body) of /health; (None, None) when it does not answer."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=2) as r:
+                body = r.read()
+                code = r.status
+        except urllib.error.HTTPError as e:
+            body, code = e.read(), e.code
+        except OSError:
+            return None, None
+        try:
+            return code, json.loads(body)
+        except ValueError:
+            return code, body.decode("utf-8", "replace")
+
+    def counts(self):
+        """{alert: {group value: count}} from the state file's buckets (after a clean stop)."""
+        out = {}
+        path = self.tmp.join("state.db")
+        if not os.path.exists(path):
+            return out
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+        try:
+            rows = db.execute("SELECT alert, grp, sum(count) FROM buckets GROUP BY alert, grp"
+                              ).fetchall()
+        finally:
+            db.close()
+        for alert, grp, n in rows:
+            try:
+                g = json.loads(grp)
+                val = next(iter(g.values())) if isinstance(g, dict) and g else ""
+            except ValueError:
+                val = grp
+            d = out.setdefault(alert, {})
+            d[str(val)] = d.get(str(val), 0) + int(n)
+        return out
+
+    def cleanup(self):
+        self.tmp.cleanup()
+
+
+def add_counts(*counts):
+    """The sum of several instances' counts()."""
+    out = {}
+    for c in counts:
+        for alert, groups in c.items():
+            d = out.setdefault(alert, {})
+            for g, n in groups.items():
+                d[g] = d.get(g, 0) + n
+    return out
+
+
+def compare(c, got, ref, what):
+    """Checks the instances' windows against the reference, alert by alert, with a short diff."""
+    for alert in ("PerService", "Errors", "Seen"):
+        g, r = got.get(alert, {}), ref.get(alert, {})
+        diff = {k: (g.get(k, 0), r.get(k, 0)) for k in set(g) | set(r) if g.get(k, 0) != r.get(k, 0)}
+        twice = sum(1 for k, (a, b) in diff.items() if a > b)
+        missing = sum(1 for k, (a, b) in diff.items() if a < b)
+        c.check(not diff, f"{what}: {alert} equals the reference ({sum(r.values())} events, "
+                f"{len(r)} groups)",
+                f"{len(diff)} groups differ ({twice} counted more, {missing} less), e.g. "
+                f"{dict(list(sorted(diff.items()))[:6])} (got, reference)")
+
+
+def wait_consumed(insts, n, timeout=60):
+    """Waits until the instances together have read at least n records."""
+    return e2e.wait_for(lambda: sum(i.consumed() for i in insts if i.alive()) >= n, timeout, 0.2)
+
+
+def assigned(inst):
+    """{partition} the instance owns now, from its per-partition lag series."""
+    m = inst.metrics()
+    out = set()
+    for k in m:
+        if k.startswith("logwarden_kafka_") and 'partition="' in k:
+            out.add(int(k.split('partition="', 1)[1].split('"', 1)[0]))
+    return out
+
+
+class Scenario:
+    """What one scenario holds, torn down in finally: the mock, the instances, receivers, other
+    processes. run(main) calls main(s) with s.binary, s.c (e2e.Checks) and s.tmp."""
+
+    def __init__(self, name):
+        self.name = name
+        self.binary = e2e.binary_from_argv()
+        require(self.binary)
+        self.c = e2e.Checks()
+        self.tmp = e2e.TempDir(f"kafka-{name}")
+        self.mock = None
+        self.instances = []
+        self.closers = []
+
+    def start_mock(self, brokers=3, topics=None):
+        self.mock = Mock(brokers, topics or {"logs": 6}, self.tmp.path)
+        return self.mock
+
+    def instance(self, name, **kw):
+        i = Instance(self.binary, self.mock, name, **kw)
+        self.instances.append(i)
+        return i
+
+    def stop_all(self):
+        """SIGTERM to every live instance at once (so that no one's leaving hands its partitions
+        to another that is itself stopping), then waits for each."""
+        live = [i for i in self.instances if i.alive()]
+        for i in live:
+            i.d.proc.send_signal(signal.SIGTERM)
+        return {i.name: i.stop() for i in live}
+
+    def run(self, main):
+        ok = False
+        try:
+            main(self)
+            ok = True
+        finally:
+            for i in self.instances:
+                if i.d is not None:
+                    if not ok or self.c.failed:
+                        print(f"---- {i.name} stderr (tail)\n" + e2e.tail(i.stderr(), 25))
+                    if i.alive():
+                        i.d.proc.send_signal(signal.SIGCONT)
+                        i.stop()
+            for f in self.closers:
+                try:
+                    f()
+                except Exception as e:  # noqa: BLE001: teardown goes on
+                    print(f"     teardown: {e}")
+            if self.mock:
+                self.mock.stop()
+            if self.c.failed:
+                os.environ["LW_E2E_KEEP"] = os.environ.get("LW_E2E_KEEP", "0")
+            for i in self.instances:
+                i.cleanup()
+            self.tmp.cleanup()
+        self.c.finish()
+
+
+def settle(insts, ref, timeout=60):
+    """Waits until the instances' state files, added up, equal the reference (flushes are
+    periodic); returns the last sum read."""
+    last = [None]
+
+    def same():
+        last[0] = add_counts(*(i.counts() for i in insts))
+        return all(last[0].get(a, {}) == ref[a] for a in ref)
+    e2e.wait_for(same, timeout, 0.5)
+    return last[0]
+
+
+def firing(receiver, alert, **labels):
+    """The firing notifications of an alert that the receiver accepted, per group value:
+    {tuple(label values): count}."""
+    out = {}
+    for _, a in receiver.alerts(alert=alert, status="firing"):
+        key = tuple((a.get("labels") or {}).get(k) for k in labels) if labels else ()
+        out[key] = out.get(key, 0) + 1
+    return out
