@@ -369,11 +369,12 @@ def wait_consumed(insts, n, timeout=60):
 
 
 def assigned(inst):
-    """{partition} the instance owns now, from its per-partition lag series."""
+    """{partition} the instance owns now: the partitions of its per-partition series (lag,
+    messages, ...), which disappear when a partition is revoked."""
     m = inst.metrics()
     out = set()
     for k in m:
-        if k.startswith("logwarden_kafka_") and 'partition="' in k:
+        if 'partition="' in k and 'input="bus"' in k:
             out.add(int(k.split('partition="', 1)[1].split('"', 1)[0]))
     return out
 
