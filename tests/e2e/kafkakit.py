@@ -72,8 +72,10 @@ inputs:
       heartbeat.interval.ms: '500'
 {properties}sinks:
   - name: hook
-    type: {sink_type}
+    type: webhook
     url: {url}
+{sinks}routes:
+  - sinks: [{routes}]
 notify: {{group_wait: 0s, repeat_interval: 4h}}
 http:
   listen: 127.0.0.1:{port}
@@ -118,8 +120,8 @@ def require(binary):
         tmp.write("rules.yaml", RULES.replace("{extra}", ""))
         cfg = tmp.write("c.yaml", CONFIG.format(
             brokers="127.0.0.1:9", topic="t", group="g", start="earliest", session=SESSION_MS,
-            input_extra="", properties="", sink_type="webhook", url="http://127.0.0.1:9/",
-            port=9))
+            input_extra="", properties="", url="http://127.0.0.1:9/", sinks="",
+            routes="hook", port=9))
         r = e2e.run([binary, "check", "-c", cfg])
         if "not built yet" in r.stderr and "kafka" in r.stderr:
             skip("this build refuses `type: kafka` (" + r.stderr.strip().splitlines()[0] +
@@ -244,10 +246,11 @@ def reference(msgs, now_ms=None, window_s=600):
 
 
 class Instance:
-    """One logwarden in the consumer group: its own folder, state file and HTTP port."""
+    """One logwarden in the consumer group: its own folder, state file and HTTP port; its
+    notifications go to the webhook url and, when given, to an Alertmanager too."""
 
     def __init__(self, binary, mock, name, topic="logs", group="lw", start="earliest",
-                 url="http://127.0.0.1:9/", sink_type="webhook", extra_rules="",
+                 url="http://127.0.0.1:9/", extra_rules="", alertmanager=None,
                  input_extra="    keyed_by: [service]\n", properties="", session=SESSION_MS):
         self.binary, self.name = binary, name
         self.tmp = e2e.TempDir(f"kafka-{name}")
@@ -256,7 +259,9 @@ class Instance:
         self.cfg = self.tmp.write("logwarden.yaml", CONFIG.format(
             brokers=", ".join(mock.brokers), topic=topic, group=group, start=start,
             session=session, input_extra=input_extra, properties=properties,
-            sink_type=sink_type, url=url, port=self.port))
+            url=url, port=self.port,
+            sinks=f"  - name: am\n    type: alertmanager\n    url: {alertmanager}\n"
+            if alertmanager else "", routes="hook, am" if alertmanager else "hook"))
         self.d = None
 
     def start(self):
@@ -458,3 +463,63 @@ def firing(receiver, alert, **labels):
         key = tuple((a.get("labels") or {}).get(k) for k in labels) if labels else ()
         out[key] = out.get(key, 0) + 1
     return out
+
+
+AM_CONFIG = """
+route:
+  receiver: 'null'
+  group_by: [alertname, service]
+  group_wait: 1s
+  group_interval: 1s
+receivers:
+  - name: 'null'
+"""
+
+
+def start_alertmanager(s):
+    """Debian's prometheus-alertmanager on a loopback port, clustering off, stopped at the end of
+    the scenario. Returns its base URL (fails the scenario when it is not installed)."""
+    import shutil
+    am = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
+    if not s.c.check(am, "prometheus-alertmanager is installed",
+                     "apt-get install prometheus-alertmanager (.ci/packages/sinks.txt)"):
+        return None
+    port = e2e.free_port()
+    os.makedirs(s.tmp.join("am-data"), exist_ok=True)
+    s.tmp.write("alertmanager.yml", AM_CONFIG)
+    log = open(s.tmp.join("alertmanager.log"), "wb")
+    proc = subprocess.Popen([am, f"--config.file={s.tmp.join('alertmanager.yml')}",
+                             f"--storage.path={s.tmp.join('am-data')}",
+                             f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
+                            stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+
+    def stop():
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+    s.closers.append(stop)
+    base = f"http://127.0.0.1:{port}"
+    urllib.request.install_opener(urllib.request.build_opener(urllib.request.ProxyHandler({})))
+
+    def ready():
+        try:
+            with urllib.request.urlopen(base + "/-/ready", timeout=2) as r:
+                return r.status == 200
+        except OSError:
+            return False
+    s.c.check(e2e.wait_for(ready, 30), "alertmanager is ready")
+    return base
+
+
+def am_alerts(base, alertname):
+    """The active alerts of that name that Alertmanager lists ([] when it does not answer)."""
+    try:
+        with urllib.request.urlopen(base + "/api/v2/alerts?active=true", timeout=5) as r:
+            return [a for a in json.loads(r.read())
+                    if a["labels"].get("alertname") == alertname]
+    except OSError:
+        return []
