@@ -23,12 +23,22 @@ struct lw_pos {
     char b[LW_POS_MAX];
 };
 
+/* What a record of an input with an envelope of its own (a Kafka message) carries besides its
+ * line: set per record, so the batch's labels cannot hold it. Lives in the batch's label space
+ * (lw_batch_label_space); NULL for every other input, whose lines cost one test more. */
+struct lw_rec_meta {
+    int64_t ts_ns;                   /* the message's time (lw_rec.ts_ns); 0: none */
+    struct lw_str offset, key;       /* label slots offset and key; p == NULL: absent */
+    const struct lw_labelset *extra; /* header.<name> labels (lw_rec.extra); NULL: none */
+};
+
 /* One line, borrowed from its batch for the duration of a call. */
 struct lw_record {
     struct lw_str line; /* bytes without the newline (and without a trailing CR) */
     int64_t recv_ns;    /* arrival time, wall clock */
     int64_t cursor;     /* where to resume after this line, within the batch's stream (files: the
                            offset just past it); the input makes it a position (pos_encode) */
+    const struct lw_rec_meta *meta; /* NULL unless the input sets it after lw_batch_add */
 };
 
 /* What a batch is to the core. Most carry lines; a sharded input (ops.sharded: Kafka, whose
