@@ -223,6 +223,8 @@ struct lw_batch *lw_queue_batch(struct lw_queue *q, uint32_t input, const char *
     b->n = 0;
     b->len = 0;
     b->eof = false;
+    b->kind = LW_BATCH_LINES; /* a marker's kind must not stick to the batch's next use */
+    b->partial = false;
     b->next = NULL;
     if (b->dcap < data_hint) {
         free(b->data);
