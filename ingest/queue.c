@@ -223,7 +223,7 @@ struct lw_batch *lw_queue_batch(struct lw_queue *q, uint32_t input, const char *
     b->n = 0;
     b->len = 0;
     b->eof = false;
-    b->kind = LW_BATCH_LINES; /* a marker's kind must not stick to the batch's next use */
+    b->kind = LW_BATCH_LINES;
     b->partial = false;
     b->next = NULL;
     if (b->dcap < data_hint) {
