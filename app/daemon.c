@@ -305,6 +305,12 @@ static bool marker(struct daemon *d, struct lw_batch *b, int64_t now)
         return true;
     }
     struct ckpt *c = ckpt_for(d, b->input, b->stream);
+    if (!c->shard && b->kind != LW_BATCH_RELEASE) {
+        /* Shard 0 is every unsharded input's: forgetting it would empty their windows. */
+        lw_log(LW_ERROR, "[input:%s] %s: no shard id (see above): marker %d ignored", ci->name,
+               c->stream, (int)b->kind);
+        return true;
+    }
     switch (b->kind) {
     case LW_BATCH_REPLAY_START:
         lw_engine_forget_shard(d->eng, c->shard);
@@ -332,8 +338,10 @@ static bool marker(struct daemon *d, struct lw_batch *b, int64_t now)
         lw_log(LW_INFO, "[input:%s] %s: windows rebuilt, live", ci->name, c->stream);
         break;
     case LW_BATCH_RELEASE:
-        lw_engine_forget_shard(d->eng, c->shard);
-        lw_engine_quiet_shard(d->eng, c->shard, false);
+        if (c->shard) {
+            lw_engine_forget_shard(d->eng, c->shard);
+            lw_engine_quiet_shard(d->eng, c->shard, false);
+        }
         lw_log(LW_INFO, "[input:%s] %s: given away: its windows are forgotten", ci->name,
                c->stream);
         release_stream(d, c);
