@@ -56,6 +56,14 @@ int lw_config_rules(const struct lw_config *c, struct lw_ruleset **out, struct l
 int lw_config_rules_warn(const struct lw_config *c, struct lw_ruleset **out, struct lw_diag *diag,
                          struct lw_diag *warnings);
 
+/* Consumer-group inputs (ops.key_fields: Kafka) share messages among instances by their key:
+ * each alert fed by one whose group_by does not hold every key field would be split across
+ * instances. Adds one "FILE:LINE:COL: warning: ..." (at the alert) per such alert and input to
+ * warnings, unless the alert says accept_split: true; returns how many. Called by
+ * lw_config_rules_warn (check, run) and by a reload. */
+size_t lw_config_split_warnings(const struct lw_config *c, const struct lw_ruleset *rs,
+                                struct lw_diag *warnings);
+
 /* ---------------------------------------------------------------- commands */
 
 int lw_cmd_run(int argc, char **argv);

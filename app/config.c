@@ -561,7 +561,78 @@ int lw_config_rules_warn(const struct lw_config *c, struct lw_ruleset **out, str
                          struct lw_diag *warnings)
 {
     struct lw_rules_env env = {c->rinputs, c->ninputs, warnings};
-    return lw_ruleset_load(out, (const char *const *)c->rule_files, c->nrule_files, &env, diag);
+    int rc = lw_ruleset_load(out, (const char *const *)c->rule_files, c->nrule_files, &env, diag);
+    if (rc == 0 && warnings)
+        lw_config_split_warnings(c, *out, warnings);
+    return rc;
+}
+
+/* Whether every name of keys[0..n) is one of a's group_by fields. */
+static bool groups_by_all(const struct lw_alert_def *a, const char *const *keys, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        bool found = false;
+        for (size_t g = 0; g < a->ngroup && !found; g++)
+            found = !strcmp(a->group_by[g], keys[k]);
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+static void put_names(struct lw_buf *b, const char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        lw_buf_printf(b, "%s%s", i ? ", " : "", names[i]);
+}
+
+/* A consumer group hands each instance some partitions, and a producer puts the messages of one
+ * key in one partition: a group whose messages carry different keys is counted in pieces, one
+ * per instance, none of which may cross the threshold. Said once per alert and input. */
+size_t lw_config_split_warnings(const struct lw_config *c, const struct lw_ruleset *rs,
+                                struct lw_diag *warnings)
+{
+    size_t n = 0;
+    for (size_t i = 0; rs && i < c->ninputs; i++) {
+        const struct lw_input *in = c->inputs[i].in;
+        const char *const *keys = NULL;
+        size_t nkeys;
+        if (!in || !in->ops->key_fields || !(nkeys = in->ops->key_fields(in, &keys)))
+            continue;
+        for (size_t j = 0; j < rs->nalerts; j++) {
+            const struct lw_alert_def *a = &rs->alerts[j];
+            if (a->accept_split || a->event < 0 || (size_t)a->event >= rs->nevents)
+                continue;
+            const struct lw_event_def *ev = &rs->events[a->event];
+            if ((ev->on_input && !ev->on_input[i]) || groups_by_all(a, keys, nkeys))
+                continue;
+            struct lw_buf gb = {0}, kb = {0}, fix = {0};
+            if (a->ngroup) {
+                lw_buf_puts(&gb, "groups by [");
+                put_names(&gb, (const char *const *)a->group_by, a->ngroup);
+                lw_buf_puts(&gb, "]");
+            } else {
+                lw_buf_puts(&gb, "has no group_by (one group of every event)");
+            }
+            put_names(&kb, keys, nkeys);
+            put_names(&fix, (const char *const *)a->group_by, a->ngroup);
+            for (size_t k = 0; k < nkeys; k++)
+                if (!groups_by_all(a, &keys[k], 1))
+                    lw_buf_printf(&fix, "%s%s", fix.len ? ", " : "", keys[k]);
+            lw_diag_add(warnings, a->file, a->line, a->col,
+                        "warning: alert %s %s, but input %s (a consumer group) "
+                        "shares messages among instances by [%s]: each instance counts only its "
+                        "own partitions' part of a group, and may never cross the threshold; "
+                        "add the key to group_by (group_by: [%s]), key the messages by the "
+                        "group_by fields (docs/scale-out.md), or set accept_split: true",
+                        a->name, gb.p, in->name, kb.p, fix.p);
+            lw_buf_free(&gb);
+            lw_buf_free(&kb);
+            lw_buf_free(&fix);
+            n++;
+        }
+    }
+    return n;
 }
 
 static void free_strv(char **v, size_t n)

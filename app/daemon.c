@@ -31,6 +31,10 @@
 #define STOP_EVAL_WAIT_NS (60 * 1000 * 1000)
 /* With a multiline input, how often held records are looked at for their timeout. */
 #define EXPIRE_EVERY_NS (50 * LW_NS_PER_SEC / 1000)
+/* The input index of the daemon's own sync marker (sync_input): past every config input. */
+#define SYNC_INPUT UINT32_MAX
+/* At most one log line this often about rebuilds that could not reach a whole window back. */
+#define PARTIAL_LOG_EVERY_NS (10 * LW_NS_PER_SEC)
 
 /* What the pipeline knows of one stream of one input: the last position read, as the input's
  * cursor and stream identity (encoded only when a flush writes it), and its decoding state. */
@@ -47,6 +51,13 @@ struct ckpt {
     /* The stream's extra labels (docker's label.<key>), held for the records ds gives back after
      * their batch is gone: one reference, replaced when a batch brings another set. */
     struct lw_labelset *set;
+    /* A sharded input's stream (a Kafka partition): its shard id (lw_store_shard_id), given to
+     * every record of it; 0 for the streams of other inputs. */
+    uint32_t shard;
+    /* Between REPLAY_START and REPLAY_END: re-applied to the engine a reload builds, as is the
+     * time a partial replay began (0: none). */
+    bool quiet;
+    int64_t partial_ns;
 };
 
 /* A position a flush committed, on its way to its input's checkpoint op on the I/O thread. */
@@ -94,6 +105,16 @@ struct daemon {
     uint64_t *base_late_in;      /* and their late events, per input */
     uint64_t nonfinite_logged;   /* non-finite values already said in the log */
     int64_t nonfinite_log_ns;    /* when (monotonic) */
+    bool sharded;                /* an input is sharded: the engine keeps buckets per shard */
+    uint64_t partial_unlogged;   /* pipeline thread: partial rebuilds not yet in the log */
+    int64_t partial_log_ns;      /* when one last was (monotonic) */
+    /* The sync hook (sync_input): the I/O thread asks (sync_asked) and waits on sync_cv until
+     * the pipeline has flushed past its marker (sync_done, with that flush's result). */
+    pthread_mutex_t sync_mu;
+    pthread_cond_t sync_cv;
+    uint64_t sync_asked, sync_done;
+    int sync_rc;
+    atomic_bool pipeline_up; /* the pipeline thread runs: a sync marker will be seen */
 };
 
 /* ---------------------------------------------------------------- pipeline thread */
@@ -106,6 +127,40 @@ static void on_alert(const struct lw_alert_def *def, const char *json, size_t le
     lw_log(LW_INFO, "alert %s %s", def->name, firing ? "firing" : "resolved");
 }
 
+/* A sharded input's stream is (again) read here: its row is kept, not deleted by a flush that
+ * a RELEASE of it before asked for (a partition revoked and assigned back before a flush). */
+static void unforget(struct daemon *d, uint32_t input, const char *stream)
+{
+    pthread_mutex_lock(&d->ckpt_mu);
+    for (size_t i = 0; i < d->nforget;) {
+        if (d->forget[i].input == input && !strcmp(d->forget[i].stream, stream)) {
+            free(d->forget[i].stream);
+            d->forget[i] = d->forget[--d->nforget];
+        } else {
+            i++;
+        }
+    }
+    pthread_mutex_unlock(&d->ckpt_mu);
+}
+
+/* A new stream of a sharded input: its shard id, which its bucket rows are kept under. */
+static void shard_for(struct daemon *d, struct ckpt *c)
+{
+    const struct lw_input *in = d->cfg->inputs[c->input].in;
+    struct lw_err err = {0};
+    if (!in->ops->sharded || !c->stream[0])
+        return;
+    unforget(d, c->input, c->stream);
+    if (lw_store_shard_id(d->st, in->name, c->stream, &c->shard, &err) < 0) {
+        /* Its records count as unsharded then: a later RELEASE cannot take them out. */
+        c->shard = 0;
+        lw_log(LW_ERROR,
+               "[input:%s] stream %s: no shard id in %s (%s): its events cannot be told apart "
+               "when it is given away",
+               in->name, c->stream, d->cfg->state, err.msg);
+    }
+}
+
 static struct ckpt *ckpt_for(struct daemon *d, uint32_t input, const char *stream)
 {
     /* The hash first: one lookup per batch, among as many streams as files followed. */
@@ -116,6 +171,8 @@ static struct ckpt *ckpt_for(struct daemon *d, uint32_t input, const char *strea
             return &d->ckpts[i];
     d->ckpts = lw_realloc(d->ckpts, (d->nckpts + 1) * sizeof *d->ckpts);
     d->ckpts[d->nckpts] = (struct ckpt){.input = input, .stream = lw_strdup(stream), .hash = h};
+    if (d->sharded)
+        shard_for(d, &d->ckpts[d->nckpts]);
     return &d->ckpts[d->nckpts++];
 }
 
@@ -149,6 +206,7 @@ static void drain(struct daemon *d, struct ckpt *c, enum lw_drain what, const st
     while (
         lw_dstate_drain(&c->ds, what, ci->format, ci->name, ci->tz, labels, c->input, now, &rec)) {
         rec.extra = c->set;
+        rec.shard = c->shard;
         lw_engine_record(d->eng, &rec, now);
     }
 }
@@ -192,9 +250,121 @@ static void end_of_input(struct daemon *d, struct lw_batch *b, struct ckpt *c, i
     uv_async_send(&d->end_async);
 }
 
+/* The stream's decoding state starts again: what it held belongs to a history that is being
+ * read again (REPLAY_START), was read again (REPLAY_END) or is another instance's (RELEASE). */
+static void reset_stream(struct ckpt *c)
+{
+    if (!c->ds_ready)
+        return;
+    lw_dstate_free(&c->ds);
+    memset(&c->ds, 0, sizeof c->ds);
+    c->ds_ready = false;
+    memset(c->ds_ident, 0, sizeof c->ds_ident);
+}
+
+/* RELEASE: the stream is another instance's now. Its entry goes at once (its position, dirty
+ * or not, is no longer this instance's to write) and its row is deleted by the next flush,
+ * through the same list as the streams inputs forget (ckpt_forget). */
+static void release_stream(struct daemon *d, struct ckpt *c)
+{
+    pthread_mutex_lock(&d->ckpt_mu);
+    d->forget = lw_realloc(d->forget, (d->nforget + 1) * sizeof *d->forget);
+    d->forget[d->nforget++] = (struct committed){c->input, c->stream, {0}}; /* takes stream */
+    pthread_mutex_unlock(&d->ckpt_mu);
+    lw_dstate_free(&c->ds);
+    lw_labelset_unref(c->set);
+    *c = d->ckpts[--d->nckpts];
+}
+
+/* Logs partial rebuilds, at most one line every PARTIAL_LOG_EVERY_NS for all of them. */
+static void log_partial(struct daemon *d, const char *input, const char *stream)
+{
+    d->partial_unlogged++;
+    if (lw_mono_ns() - d->partial_log_ns < PARTIAL_LOG_EVERY_NS && d->partial_log_ns)
+        return;
+    lw_log(LW_WARN,
+           "[input:%s] %s: retention removed part of the longest window: its windows are rebuilt "
+           "from what is left; absent and below alerts wait for a whole live window (%llu such "
+           "rebuilds since the last line; logwarden_input_partial_windows_total)",
+           input, stream, (unsigned long long)d->partial_unlogged);
+    d->partial_unlogged = 0;
+    d->partial_log_ns = lw_mono_ns();
+}
+
+/* A sharded input's marker (lw_batch_kind, ingest.h): what to do with one stream's share of
+ * the windows. Returns false for REPLAY, whose records are processed as lines are (without
+ * positions), true when the batch is done with. */
+static bool marker(struct daemon *d, struct lw_batch *b, int64_t now)
+{
+    const struct lw_cfg_input *ci = &d->cfg->inputs[b->input];
+    if (b->kind == LW_BATCH_REPLAY)
+        return false;
+    if (!ci->in->ops->sharded || !b->stream || !b->stream[0]) {
+        lw_log(LW_ERROR, "[input:%s] a marker (kind %d) %s: ignored (a bug of the input)", ci->name,
+               (int)b->kind, ci->in->ops->sharded ? "without a stream" : "from an unsharded input");
+        return true;
+    }
+    struct ckpt *c = ckpt_for(d, b->input, b->stream);
+    if (!c->shard && b->kind != LW_BATCH_RELEASE) {
+        /* Shard 0 is every unsharded input's: forgetting it would empty their windows. */
+        lw_log(LW_ERROR, "[input:%s] %s: no shard id (see above): marker %d ignored", ci->name,
+               c->stream, (int)b->kind);
+        return true;
+    }
+    switch (b->kind) {
+    case LW_BATCH_REPLAY_START:
+        lw_engine_forget_shard(d->eng, c->shard);
+        lw_engine_quiet_shard(d->eng, c->shard, true);
+        c->quiet = true;
+        reset_stream(c);
+        atomic_fetch_add(&d->metrics.rebuilds_in[b->input], 1);
+        lw_log(LW_INFO, "[input:%s] %s: rebuilding its windows (read back, no notifications)",
+               ci->name, c->stream);
+        if (b->partial) {
+            lw_engine_partial(d->eng, now);
+            c->partial_ns = now;
+            atomic_fetch_add(&d->metrics.partial_in[b->input], 1);
+            log_partial(d, ci->name, c->stream);
+        }
+        break;
+    case LW_BATCH_REPLAY_END:
+        /* Records the replay held (multiline) are complete: counted, still quietly. */
+        if (c->ds_ready && lw_dstate_holds(&c->ds))
+            drain(d, c, LW_DRAIN_ALL, b->labels, now);
+        reset_stream(c);
+        lw_engine_quiet_shard(d->eng, c->shard, false);
+        c->quiet = false;
+        c->partial_ns = 0;
+        lw_log(LW_INFO, "[input:%s] %s: windows rebuilt, live", ci->name, c->stream);
+        break;
+    case LW_BATCH_RELEASE:
+        if (c->shard) {
+            lw_engine_forget_shard(d->eng, c->shard);
+            lw_engine_quiet_shard(d->eng, c->shard, false);
+        }
+        lw_log(LW_INFO, "[input:%s] %s: given away: its windows are forgotten", ci->name,
+               c->stream);
+        release_stream(d, c);
+        break;
+    default:
+        lw_log(LW_ERROR, "[input:%s] unknown batch kind %d: ignored (a bug of the input)", ci->name,
+               (int)b->kind);
+        break;
+    }
+    return true;
+}
+
+static void sync_marker(struct daemon *d, const struct lw_batch *b);
+
 static void process(struct daemon *d, struct lw_batch *b, int64_t now)
 {
-    if (b->input >= d->cfg->ninputs)
+    if (b->input >= d->cfg->ninputs) {
+        if (b->input == SYNC_INPUT)
+            sync_marker(d, b);
+        return;
+    }
+    /* The one test of the line path: markers carry no lines. */
+    if (b->kind != LW_BATCH_LINES && marker(d, b, now))
         return;
     const struct lw_cfg_input *ci = &d->cfg->inputs[b->input];
     bool held = ci->format == LW_FMT_DOCKER || ci->format == LW_FMT_CRI || ci->multiline;
@@ -207,6 +377,7 @@ static void process(struct daemon *d, struct lw_batch *b, int64_t now)
         lw_labelset_unref(c->set);
         c->set = lw_labelset_ref(b->set);
     }
+    uint32_t shard = c ? c->shard : 0;
     for (size_t i = 0; i < b->n; i++) {
         struct lw_rec rec;
         int rc = ds ? lw_decode_stream(ds, ci->format, ci->name, ci->tz, b->labels, &b->recs[i],
@@ -217,12 +388,14 @@ static void process(struct daemon *d, struct lw_batch *b, int64_t now)
                            : 1);
         if (!rec.extra) /* a record's own (Kafka headers) */
             rec.extra = b->set;
+        rec.shard = shard;
         record(d, &rec, rc, now);
     }
     if (b->eof)
         end_of_input(d, b, c, now);
-    /* A batch with a stream carries positions: the checkpoint is after its last line. */
-    if (c && b->n)
+    /* A batch with a stream carries positions: the checkpoint is after its last line. Lines read
+     * back (REPLAY) were positioned when they were first read. */
+    if (c && b->n && b->kind == LW_BATCH_LINES)
         set_position(c, b->ident, b->recs[b->n - 1].cursor);
 }
 
@@ -386,9 +559,10 @@ static void drop_ckpt(struct daemon *d, uint32_t input, const char *stream)
 }
 
 /* Writes windows, alert states, checkpoints, notification states and notifications in one
- * transaction. */
-static void flush(struct daemon *d)
+ * transaction. 0, or -1 when it failed (what it would have written waits for the next). */
+static int flush(struct daemon *d)
 {
+    int rc = 0;
     struct lw_flush f = {0};
     struct lw_err err = {0};
     pthread_mutex_lock(&d->ckpt_mu);
@@ -416,6 +590,7 @@ static void flush(struct daemon *d)
             requeue_forget(d, gone, ngone);
             gone = NULL;
             ngone = 0;
+            rc = -1;
             goto out;
         }
     }
@@ -434,6 +609,21 @@ out:
     free_committed(gone, ngone);
     free(done);
     free(crows);
+    return rc;
+}
+
+/* The pipeline reached a sync marker: everything queued before it is processed; a flush now
+ * commits it, and the waiting I/O thread hears how that went. */
+static void sync_marker(struct daemon *d, const struct lw_batch *b)
+{
+    int rc = flush(d) < 0 ? LW_EIO : 0;
+    pthread_mutex_lock(&d->sync_mu);
+    if (b->ident[0] > d->sync_done) {
+        d->sync_done = b->ident[0];
+        d->sync_rc = rc;
+    }
+    pthread_cond_broadcast(&d->sync_cv);
+    pthread_mutex_unlock(&d->sync_mu);
 }
 
 static void restore_notif(const struct lw_notif_row *row, void *payload)
@@ -517,14 +707,40 @@ static int engine_from_store(struct daemon *d, struct lw_ruleset *rs, struct lw_
     struct lw_engine *e = lw_engine_new(rs, LW_MODE_LIVE, lw_now_ns(), on_alert, d);
     if (d->rs && d->rs != rs)
         lw_engine_carry(e, d->rs); /* a reload: what changed decides what carries over */
+    /* Before any restore: the rows' shard says whose events each bucket holds. */
+    if (d->sharded)
+        lw_engine_shards(e, true);
     if (lw_store_load_buckets(d->st, restore_bucket, e, &err) < 0 ||
         lw_store_load_states(d->st, restore_state, e, &err) < 0) {
         lw_log(LW_ERROR, "cannot load state from %s: %s", d->cfg->state, err.msg);
         lw_engine_free(e);
         return -1;
     }
+    /* A reload during a rebuild: the replay goes on quietly in the new engine (what it read so
+     * far was flushed before, and restored above). */
+    for (size_t i = 0; i < d->nckpts; i++) {
+        if (d->ckpts[i].quiet)
+            lw_engine_quiet_shard(e, d->ckpts[i].shard, true);
+        if (d->ckpts[i].partial_ns)
+            lw_engine_partial(e, d->ckpts[i].partial_ns);
+    }
     *out = e;
     return 0;
+}
+
+/* How far back a rebuild must read (lw_input.longest_window_ns): the longest span an alert's
+ * value reads, two windows for spike. */
+static void set_longest_window(struct daemon *d, const struct lw_ruleset *rs)
+{
+    int64_t w = 0;
+    for (size_t i = 0; i < rs->nalerts; i++) {
+        const struct lw_alert_def *a = &rs->alerts[i];
+        int64_t aw = a->window_ns * lw_kind_evals[a->kind].windows;
+        if (aw > w)
+            w = aw;
+    }
+    for (size_t i = 0; i < d->cfg->ninputs; i++)
+        atomic_store(&d->cfg->inputs[i].in->longest_window_ns, w);
 }
 
 /* A reload also takes the new routes, inhibit rules and notify settings when the sinks are the
@@ -570,6 +786,12 @@ static void reload(struct daemon *d)
         lw_log(LW_ERROR, "reload failed: the running rules stay in place");
         goto out;
     }
+    /* Said at every reload, as at start: the alerts may be new. */
+    struct lw_diag split = {0};
+    lw_config_split_warnings(d->cfg, rs, &split);
+    for (size_t i = 0; i < split.n; i++)
+        lw_log(LW_WARN, "%s", split.msgs[i]);
+    lw_diag_free(&split);
     flush(d);
     lw_ruleset_carry_counters(rs, d->rs);
     if (engine_from_store(d, rs, &e) < 0) {
@@ -593,6 +815,7 @@ static void reload(struct daemon *d)
     lw_ruleset_free(d->rs);
     d->eng = e;
     d->rs = rs;
+    set_longest_window(d, rs);
     lw_log(LW_INFO, "reloaded: %zu events, %zu alerts", rs->nevents, rs->nalerts);
 out:
     lw_config_free(nc);
@@ -760,6 +983,11 @@ static void *pipeline_main(void *arg)
     flush(d);
     publish(d);
     publish_usage(d);
+    /* A sync that waits now would wait in vain (none can: the I/O thread stopped the inputs). */
+    pthread_mutex_lock(&d->sync_mu);
+    atomic_store(&d->pipeline_up, false);
+    pthread_cond_broadcast(&d->sync_cv);
+    pthread_mutex_unlock(&d->sync_mu);
     return NULL;
 }
 
@@ -809,6 +1037,41 @@ static void ckpt_forget(const char *input, const char *stream, void *payload)
         pthread_mutex_unlock(&d->ckpt_mu);
         return;
     }
+}
+
+/* lw_sync_fn (ingest.h), on the I/O thread: a marker behind what in (and every input) queued
+ * before; the pipeline flushes when it reaches it (sync_marker). The blocking push is safe: the
+ * pipeline never waits for this thread (it only posts to it with uv_async_send), so it drains
+ * the queue while this thread waits. Positions the flush commits reach the inputs' checkpoint
+ * ops through ckpt_async, after this returns: the loop is busy here until then. */
+static int sync_input(struct lw_input *in, int64_t timeout_ns, void *payload)
+{
+    struct daemon *d = payload;
+    int64_t deadline = lw_mono_ns() + timeout_ns;
+    if (!atomic_load(&d->pipeline_up))
+        return LW_EAGAIN; /* before the start or after the stop: nothing would see a marker */
+    pthread_mutex_lock(&d->sync_mu);
+    uint64_t seq = ++d->sync_asked;
+    pthread_mutex_unlock(&d->sync_mu);
+    struct lw_batch *b = lw_queue_batch(d->q, SYNC_INPUT, NULL, 0);
+    b->ident[0] = seq;
+    if (lw_queue_push(d->q, b) != LW_OK) {
+        lw_queue_recycle(d->q, b); /* closed: the daemon stops */
+        return LW_EAGAIN;
+    }
+    struct timespec ts = {(time_t)(deadline / LW_NS_PER_SEC), (long)(deadline % LW_NS_PER_SEC)};
+    int rc = LW_EAGAIN;
+    pthread_mutex_lock(&d->sync_mu);
+    while (d->sync_done < seq && atomic_load(&d->pipeline_up))
+        if (pthread_cond_timedwait(&d->sync_cv, &d->sync_mu, &ts) != 0)
+            break;
+    if (d->sync_done >= seq)
+        rc = d->sync_rc;
+    pthread_mutex_unlock(&d->sync_mu);
+    if (rc == LW_EAGAIN)
+        lw_log(LW_WARN, "[input:%s] sync: not flushed within %lld ms", in->name,
+               (long long)(timeout_ns / LW_NS_PER_MS));
+    return rc;
 }
 
 /* Committed positions reach their inputs, on the loop; a stopped input hears no more. */
@@ -891,7 +1154,15 @@ static void warn_root(void)
 
 static int run(const char *config_path)
 {
-    struct daemon d = {.lock_fd = -1, .ckpt_mu = PTHREAD_MUTEX_INITIALIZER};
+    struct daemon d = {
+        .lock_fd = -1, .ckpt_mu = PTHREAD_MUTEX_INITIALIZER, .sync_mu = PTHREAD_MUTEX_INITIALIZER};
+    pthread_condattr_t ca;
+    /* Timed waits on the monotonic clock, as lw_mono_ns: a wall-clock jump must not stretch
+     * a sync. */
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&d.sync_cv, &ca);
+    pthread_condattr_destroy(&ca);
     struct lw_diag diag = {0};
     struct lw_err err = {0};
     bool net = false; /* a sink sends over the network: curl is initialised */
@@ -910,6 +1181,8 @@ static int run(const char *config_path)
     lw_diag_free(&warnings);
     rc = 1;
     warn_root();
+    for (size_t i = 0; i < d.cfg->ninputs; i++)
+        d.sharded |= d.cfg->inputs[i].in->ops->sharded;
     /* Before the file is opened: a second daemon on it would read every line again and send
      * every alert twice. */
     if (lw_store_lock(d.cfg->state, &d.lock_fd, &err) < 0) {
@@ -939,6 +1212,8 @@ static int run(const char *config_path)
     pthread_mutex_init(&d.metrics.alerts_mu, NULL);
     d.metrics.late_in = lw_calloc(d.cfg->ninputs + 1, sizeof *d.metrics.late_in);
     d.base_late_in = lw_calloc(d.cfg->ninputs + 1, sizeof *d.base_late_in);
+    d.metrics.rebuilds_in = lw_calloc(d.cfg->ninputs + 1, sizeof *d.metrics.rebuilds_in);
+    d.metrics.partial_in = lw_calloc(d.cfg->ninputs + 1, sizeof *d.metrics.partial_in);
     d.workers = lw_calloc(d.cfg->nsinks + 1, sizeof *d.workers);
     /* curl's global init sets up the TLS libraries (~2 MB resident): only when a sink sends
      * over the network. */
@@ -969,12 +1244,14 @@ static int run(const char *config_path)
     for (size_t i = 0; i < d.cfg->ninputs; i++)
         d.has_multiline |= d.cfg->inputs[i].multiline != NULL;
     lw_queue_on_room(d.q, on_room, &d);
+    set_longest_window(&d, d.rs);
     for (size_t i = 0; i < d.cfg->ninputs; i++) {
         struct lw_input *in = d.cfg->inputs[i].in;
         in->queue = d.q;
         in->ckpt = ckpt_lookup;
         in->ckpt_scan = ckpt_scan;
         in->ckpt_forget = ckpt_forget;
+        in->sync = sync_input;
         in->ckpt_payload = &d;
         if (in->ops->start(in, &d.loop, &err) < 0) {
             lw_log(LW_ERROR, "[input:%s] cannot start: %s", in->name, err.msg);
@@ -986,7 +1263,9 @@ static int run(const char *config_path)
         lw_log(LW_ERROR, "http: %s", err.msg);
         goto out_stop;
     }
+    atomic_store(&d.pipeline_up, true);
     if (pthread_create(&d.pipeline, NULL, pipeline_main, &d) != 0) {
+        atomic_store(&d.pipeline_up, false);
         lw_log(LW_ERROR, "cannot start the pipeline thread");
         goto out_stop;
     }
@@ -1048,9 +1327,13 @@ out:
     lw_queue_free(d.q);
     free((void *)d.metrics.late_in);
     free(d.base_late_in);
+    free((void *)d.metrics.rebuilds_in);
+    free((void *)d.metrics.partial_in);
     lw_buf_free(&d.metrics.alerts);
     pthread_mutex_destroy(&d.metrics.alerts_mu);
     pthread_mutex_destroy(&d.ckpt_mu);
+    pthread_cond_destroy(&d.sync_cv);
+    pthread_mutex_destroy(&d.sync_mu);
     lw_store_close(d.st);
     lw_store_close(d.st_io);
     lw_store_unlock(d.lock_fd); /* after every connection to the file is closed */

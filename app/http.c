@@ -228,6 +228,37 @@ static void metrics_join(struct lw_http_server *h, struct lw_buf *b)
                  offsetof(struct lw_join_stats, partials));
 }
 
+/* Sharded inputs only (Kafka): rebuilds by replay and partial windows, per input. */
+static void metrics_shards(struct lw_http_server *h, struct lw_buf *b)
+{
+    static const struct {
+        const char *name, *help;
+        size_t off;
+    } fams[] = {
+        {"logwarden_input_rebuilds_total",
+         "Streams (Kafka partitions) whose windows were rebuilt by reading them back, per input.",
+         offsetof(struct lw_metrics, rebuilds_in)},
+        {"logwarden_input_partial_windows_total",
+         "Rebuilds that could not read a whole window back (retention had removed part of it): "
+         "absent and below alerts wait for a whole live window, per input.",
+         offsetof(struct lw_metrics, partial_in)},
+    };
+    bool any = false;
+    for (size_t i = 0; i < h->cfg->ninputs; i++)
+        any |= h->cfg->inputs[i].in->ops->sharded;
+    if (!any || !h->m->rebuilds_in)
+        return;
+    for (size_t f = 0; f < sizeof fams / sizeof fams[0]; f++) {
+        _Atomic uint64_t *v = *(_Atomic uint64_t **)((char *)h->m + fams[f].off);
+        lw_buf_printf(b, "# HELP %s %s\n# TYPE %s counter\n", fams[f].name, fams[f].help,
+                      fams[f].name);
+        for (size_t i = 0; i < h->cfg->ninputs; i++)
+            if (h->cfg->inputs[i].in->ops->sharded)
+                lw_buf_printf(b, "%s{input=\"%s\"} %llu\n", fams[f].name, h->cfg->inputs[i].name,
+                              (unsigned long long)atomic_load(&v[i]));
+    }
+}
+
 static void metrics(struct lw_http_server *h, struct lw_buf *b)
 {
     struct lw_metrics *m = h->m;
@@ -275,6 +306,7 @@ static void metrics(struct lw_http_server *h, struct lw_buf *b)
         lw_buf_printf(b, "logwarden_input_dropped_total{input=\"%s\"} %llu\n",
                       h->cfg->inputs[i].name,
                       (unsigned long long)atomic_load(&h->cfg->inputs[i].in->dropped));
+    metrics_shards(h, b);
     metrics_join(h, b);
     metrics_inputs(h, b);
     int64_t pending = 0, sent = 0, failed = 0;
@@ -543,8 +575,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     if (!strcmp(url, "/") && !strcmp(method, "GET"))
         return reply(c, 200, "text/html; charset=utf-8", lw_dashboard_html,
                      strlen(lw_dashboard_html));
-    if (!strcmp(url, "/health"))
-        return reply(c, 200, "text/plain", "ok\n", 3);
+    if (!strcmp(url, "/health")) {
+        struct lw_buf b = {0};
+        lw_health_text(h->cfg, &b);
+        enum MHD_Result r = reply(c, 200, "text/plain", b.p, b.len);
+        lw_buf_free(&b);
+        return r;
+    }
     if (!strcmp(url, "/metrics") && !strcmp(method, "GET")) {
         struct lw_buf b = {0};
         pthread_mutex_lock(&h->mu);
@@ -595,6 +632,29 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     }
     return reply_error(c, 404,
                        "not found: /, /health, /metrics, /api/alerts, /api/silences, /api/reload");
+}
+
+void lw_health_text(const struct lw_config *cfg, struct lw_buf *out)
+{
+    struct lw_buf detail = {0};
+    size_t degraded = 0;
+    for (size_t i = 0; i < cfg->ninputs; i++) {
+        struct lw_input *in = cfg->inputs[i].in;
+        if (!in || !in->ops->status)
+            continue;
+        lw_buf_reset(&detail);
+        const char *st = in->ops->status(in, &detail);
+        if (!st || strcmp(st, "degraded") != 0)
+            continue;
+        /* One line: a reason with a newline would look like a second answer. */
+        for (size_t k = 0; k < detail.len; k++)
+            if (detail.p[k] == '\n' || detail.p[k] == '\r')
+                detail.p[k] = ' ';
+        lw_buf_printf(out, "%s%s: %.*s", degraded++ ? "; " : "degraded: ", in->name,
+                      (int)detail.len, detail.len ? detail.p : "");
+    }
+    lw_buf_puts(out, degraded ? "\n" : "ok\n");
+    lw_buf_free(&detail);
 }
 
 /* libmicrohttpd's own messages go through our log, so that they are redacted and formatted like

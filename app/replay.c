@@ -248,6 +248,14 @@ int lw_cmd_replay(int argc, char **argv)
         r.tz = r.cfg->inputs[r.input].tz;
         r.multiline = r.cfg->inputs[r.input].multiline;
         r.max_line = r.cfg->inputs[r.input].in->max_line;
+        /* Replay reads files, never the input itself: a consumer group is not joined, nothing is
+         * rebuilt or committed, and what only the input knows is missing (docs/scale-out.md). */
+        if (r.cfg->inputs[r.input].in->ops->sharded)
+            fprintf(stderr,
+                    "logwarden replay: input %s is a %s input: it is not read; the files' lines "
+                    "are taken as its messages' values (a dump: kcat -C -e -f '%%s\\n'), "
+                    "without its labels (topic, partition, offset, key, header.*)\n",
+                    r.input_name, r.cfg->inputs[r.input].in->ops->type);
     } else {
         r.tz = lw_tz_local();
     }

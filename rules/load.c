@@ -20,7 +20,8 @@
 /* An alert's keys besides its kind (the kinds' names follow them in loader.alert_keys). */
 static const char *const alert_common_keys[] = {
     "name",     "event",  "window",      "group_by",   "for",         "keep_firing_for",
-    "severity", "labels", "annotations", "max_groups", "description", NULL};
+    "severity", "labels", "annotations", "max_groups", "description", "accept_split",
+    NULL};
 #define N_COMMON_KEYS (sizeof alert_common_keys / sizeof *alert_common_keys - 1)
 
 struct pattern {
@@ -787,6 +788,7 @@ static void parse_alert(struct loader *L, const struct lw_yaml_doc *doc,
     struct lw_event_def *ev = NULL;
     a->file = lw_strdup(doc->file);
     a->line = node->line;
+    a->col = node->col;
     a->event = -1;
     a->value_field = -1;
     a->max_groups = 100000;
@@ -861,6 +863,8 @@ static void parse_alert(struct loader *L, const struct lw_yaml_doc *doc,
                 a->max_groups = (size_t)mg;
         }
     }
+    if ((n = lw_yaml_get(node, "accept_split")))
+        lw_yaml_bool(doc, n, &a->accept_split, L->diag);
     a->severity = lw_strdup("warning");
     if ((n = lw_yaml_get(node, "severity")) && lw_yaml_str(doc, n, &s, L->diag) == 0) {
         free(a->severity);

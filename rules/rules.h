@@ -107,8 +107,8 @@ struct lw_annotation {
 struct lw_alert_def {
     char *name;
     char *file;
-    int line;
-    int event; /* index of its event definition */
+    int line, col; /* where its map starts, for messages about the alert as a whole */
+    int event;     /* index of its event definition */
     enum lw_alert_kind kind;
     bool above; /* above (true) or below (false) threshold */
     double threshold;
@@ -122,6 +122,10 @@ struct lw_alert_def {
     int64_t keep_firing_for_ns; /* stay firing this long after the condition clears */
     int64_t nbuckets;           /* window / resolution */
     size_t max_groups;
+    /* accept_split: true: its groups may be split across the instances of a consumer group
+     * (group_by does not hold the input's message key; each instance counts its share): no
+     * warning (docs/scale-out.md). */
+    bool accept_split;
     char **group_by;  /* field names */
     int *group_field; /* their field ids in the event */
     size_t ngroup;
