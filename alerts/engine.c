@@ -1176,6 +1176,19 @@ void lw_engine_partial(struct lw_engine *e, int64_t now_ns)
     }
 }
 
+bool lw_engine_window(struct lw_engine *e, size_t i, const char *group, int back,
+                      struct lw_agg *out)
+{
+    if (i >= e->nalerts)
+        return false;
+    struct alert_rt *ar = &e->alerts[i];
+    struct lw_wgroup *g = lw_win_find(ar->w, group, strlen(group));
+    if (!g || ar->done_n == INT64_MIN)
+        return false;
+    lw_win_agg(ar->w, g, ar->done_n, back, out);
+    return true;
+}
+
 void lw_engine_stats(const struct lw_engine *e, struct lw_engine_stats *out)
 {
     *out = e->st;

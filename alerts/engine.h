@@ -76,6 +76,13 @@ void lw_engine_quiet_shard(struct lw_engine *e, uint32_t shard, bool on);
  * lw_engine_stats.partial. */
 void lw_engine_partial(struct lw_engine *e, int64_t now_ns);
 
+/* Tests and debugging: the aggregates (windows.h) of alert i's group (its JSON key) over the
+ * window ending at the last evaluated instant (back 1: the one before it, spike's previous
+ * window). false when there is no such alert or group. */
+struct lw_agg;
+bool lw_engine_window(struct lw_engine *e, size_t i, const char *group, int back,
+                      struct lw_agg *out);
+
 void lw_engine_stats(const struct lw_engine *e, struct lw_engine_stats *out);
 /* What alert i (0..) holds: its groups and the bytes of its windows and timers (not malloc's
  * overhead). false past the last alert. O(groups). */

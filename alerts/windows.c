@@ -320,6 +320,15 @@ static void rehash(struct lw_win *w)
     w->tsize = ns;
 }
 
+struct lw_wgroup *lw_win_find(struct lw_win *w, const char *key, size_t keylen)
+{
+    uint64_t h = lw_hash64(key, keylen, LW_HASH_SEED);
+    for (struct lw_wgroup *g = w->table[h & (w->tsize - 1)]; g; g = g->hnext)
+        if (g->hash == h && g->keylen == keylen && memcmp(g->key, key, keylen) == 0)
+            return g;
+    return NULL;
+}
+
 struct lw_wgroup *lw_win_group(struct lw_win *w, const char *key, size_t keylen)
 {
     uint64_t h = lw_hash64(key, keylen, LW_HASH_SEED);

@@ -99,6 +99,8 @@ void lw_win_no_persist(struct lw_win *w);
 /* The group for key (created when missing, with a zeroed state). NULL when max_groups is
  * reached (the overflow is counted in lw_win_overflow). Borrowed from the window. */
 struct lw_wgroup *lw_win_group(struct lw_win *w, const char *key, size_t keylen);
+/* The group for key, or NULL: nothing is created. */
+struct lw_wgroup *lw_win_find(struct lw_win *w, const char *key, size_t keylen);
 /* Whether bucket b no longer reaches any window ending after instant now_b (see lw_win_add). */
 bool lw_win_late(const struct lw_win *w, int64_t b, int64_t now_b);
 /* Adds one event to bucket b of g (of shard, in a sharded window; ignored otherwise). now_b is
