@@ -402,73 +402,93 @@ static void make_room(struct lw_win *w, struct lw_wgroup *g)
     g->cap = cap;
 }
 
-static void init_entry(const struct lw_win *w, unsigned char *e, int64_t b, uint32_t shard)
+static void init_entry(const struct lw_win *w, unsigned char *e, int64_t b)
 {
     memset(e, 0, w->stride);
     put32(e, 0, rel(w, b));
-    if (w->off_sh >= 0)
-        put32(e, w->off_sh, shard);
     if (w->off_min >= 0)
         putd(e, w->off_min, INFINITY);
     if (w->off_max >= 0)
         putd(e, w->off_max, -INFINITY);
 }
 
-/* An entry's order: its id, then (sharded) its shard. sh is a constant at each call, so the
- * unsharded instance compares ids only, as it did before shards. */
-static inline uint64_t ekey(const struct lw_win *w, const unsigned char *e, bool sh)
+/* The entry of bucket b, created when missing (in id order). */
+static unsigned char *entry_for(struct lw_win *w, struct lw_wgroup *g, int64_t b)
 {
-    return sh ? (uint64_t)get32(e, 0) << 32 | get32(e, w->off_sh) : get32(e, 0);
-}
-
-/* The entry of bucket b (and shard, when sh), created when missing (in key order). */
-static inline unsigned char *entry_at(struct lw_win *w, struct lw_wgroup *g, int64_t b,
-                                      uint32_t shard, bool sh)
-{
-    uint64_t r = sh ? (uint64_t)rel(w, b) << 32 | shard : rel(w, b);
-    if (g->len && ekey(w, at(w, g, g->len - 1), sh) == r)
+    uint32_t r = rel(w, b);
+    if (g->len && get32(at(w, g, g->len - 1), 0) == r)
         return at(w, g, g->len - 1);
-    if (!g->len || ekey(w, at(w, g, g->len - 1), sh) < r) {
+    if (!g->len || get32(at(w, g, g->len - 1), 0) < r) {
         make_room(w, g);
         LW_INVARIANT(g->head + g->len < g->cap); /* room for one more, or a write past it */
         unsigned char *e = at(w, g, g->len++);
-        init_entry(w, e, b, shard);
+        init_entry(w, e, b);
         return e;
     }
-    /* Out of order: binary search for the first key >= r. */
+    /* Out of order: binary search for the first id >= b. */
     uint32_t lo = 0, hi = g->len;
     while (lo < hi) {
         uint32_t mid = (lo + hi) / 2;
-        if (ekey(w, at(w, g, mid), sh) < r)
+        if (get32(at(w, g, mid), 0) < r)
             lo = mid + 1;
         else
             hi = mid;
     }
-    /* The last entry is after r, so lo is inside the array. */
+    /* The last bucket is after b, so lo is inside the array. */
     LW_INVARIANT(lo < g->len);
-    if (ekey(w, at(w, g, lo), sh) == r)
+    if (get32(at(w, g, lo), 0) == r)
         return at(w, g, lo);
-    /* Entries stay in strictly increasing order: r goes between a smaller and a larger key. */
-    LW_INVARIANT(ekey(w, at(w, g, lo), sh) > r && (lo == 0 || ekey(w, at(w, g, lo - 1), sh) < r));
+    /* Buckets stay in strictly increasing order: b goes between a smaller and a larger id. */
+    LW_INVARIANT(get32(at(w, g, lo), 0) > r && (lo == 0 || get32(at(w, g, lo - 1), 0) < r));
     make_room(w, g);
     LW_INVARIANT(g->head + g->len < g->cap);
     unsigned char *p = at(w, g, lo);
     memmove(p + w->stride, p, (size_t)(g->len - lo) * w->stride);
     g->len++;
-    init_entry(w, p, b, shard);
+    init_entry(w, p, b);
     return p;
 }
 
-static unsigned char *entry_for(struct lw_win *w, struct lw_wgroup *g, int64_t b)
+/* A sharded entry's order: its id, then its shard. */
+static inline uint64_t skey(const struct lw_win *w, const unsigned char *e)
 {
-    return entry_at(w, g, b, 0, false);
+    return (uint64_t)get32(e, 0) << 32 | get32(e, w->off_sh);
 }
 
+/* entry_for in a sharded window: the entry of (bucket b, shard), in (id, shard) order. Apart
+ * (not one function with a flag), so that the unsharded path is the one it was. */
 static unsigned char *entry_for_shard(struct lw_win *w, struct lw_wgroup *g, int64_t b,
                                       uint32_t shard)
 {
+    uint64_t r = (uint64_t)rel(w, b) << 32 | shard;
     g->shard = shard;
-    return entry_at(w, g, b, shard, true);
+    if (g->len && skey(w, at(w, g, g->len - 1)) == r)
+        return at(w, g, g->len - 1);
+    uint32_t lo = g->len;
+    if (g->len && skey(w, at(w, g, g->len - 1)) > r) {
+        uint32_t hi = g->len;
+        lo = 0;
+        while (lo < hi) {
+            uint32_t mid = (lo + hi) / 2;
+            if (skey(w, at(w, g, mid)) < r)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (skey(w, at(w, g, lo)) == r)
+            return at(w, g, lo);
+    }
+    /* Entries stay in strictly increasing order: r goes between a smaller and a larger key. */
+    LW_INVARIANT((lo == g->len || skey(w, at(w, g, lo)) > r) &&
+                 (lo == 0 || skey(w, at(w, g, lo - 1)) < r));
+    make_room(w, g);
+    LW_INVARIANT(g->head + g->len < g->cap);
+    unsigned char *p = at(w, g, lo);
+    memmove(p + w->stride, p, (size_t)(g->len - lo) * w->stride);
+    g->len++;
+    init_entry(w, p, b);
+    put32(p, w->off_sh, shard);
+    return p;
 }
 
 bool lw_win_late(const struct lw_win *w, int64_t b, int64_t now_b)
