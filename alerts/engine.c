@@ -1099,6 +1099,9 @@ void lw_engine_forget_shard(struct lw_engine *e, uint32_t shard)
     if (!e->sharded)
         return;
     push_u32(&e->forgot, &e->nforgot, &e->capforgot, shard);
+    for (size_t i = 0; i < e->nquiet; i++)
+        if (e->quiet[i] == shard) /* revoked while rebuilding: its hold ends with it */
+            lw_engine_quiet_shard(e, shard, false);
     for (size_t i = 0; i < e->nalerts; i++) {
         struct alert_rt *ar = &e->alerts[i];
         size_t ngone = 0;

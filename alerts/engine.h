@@ -61,14 +61,16 @@ void lw_engine_shards(struct lw_engine *e, bool on);
  * resolved notification: the shard's new owner carries it); an alert without group_by keeps its
  * one group, with its state reset silently. The others are evaluated at the next instant. Its
  * bucket rows are deleted by the next collect (struct lw_flush.forget_shards), with the states of
- * the groups forgotten. */
+ * the groups forgotten. A quiet shard stops being quiet. Not between lw_engine_collect and
+ * lw_engine_collect_done (the rows borrow the groups). */
 void lw_engine_forget_shard(struct lw_engine *e, uint32_t shard);
 /* Quiet (on): records of shard fill windows (a rebuild replaying its history), are never
  * late-counted (what is older than every window is skipped silently), never trigger an early
  * evaluation, and every group they touch is held: not evaluated (no state change, no
  * transition) until no shard is quiet any more. Then the held groups are evaluated at the next
  * instant, and what fires is announced once. (Held until the last quiet shard is live, not per
- * shard: exact whatever shards a group mixes, and a rebuild lasts seconds.) */
+ * shard: exact whatever shards a group mixes, and a rebuild lasts seconds.) Sharded engines
+ * only. */
 void lw_engine_quiet_shard(struct lw_engine *e, uint32_t shard, bool on);
 /* Part of a shard's history is gone (retention shorter than a window): absent and below alerts
  * cannot become true (inactive or pending groups stay or go inactive; firing ones are kept)

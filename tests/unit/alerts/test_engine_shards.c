@@ -382,6 +382,23 @@ static void test_quiet(void)
     lw_engine_tick(e, now + 7 * SEC);
     lw_engine_tick(e, now + 8 * SEC);
     CHECK_EQ(o.n, 2); /* once */
+
+    /* A quiet shard revoked mid-rebuild: forgotten, its quiet ends, its share leaves the held
+     * group, which is then evaluated on what is left (1 event: nothing fires). */
+    lw_engine_quiet_shard(e, 5, true);
+    for (int i = 0; i < 3; i++)
+        feed(e, 5, 1007, "v", 200, 1, now + 8 * SEC);
+    feed(e, 6, 1007, "v", 200, 1, now + 8 * SEC);
+    lw_engine_tick(e, now + 9 * SEC);
+    CHECK_EQ(o.n, 2);
+    lw_engine_forget_shard(e, 5);
+    CHECK(lw_engine_window(e, 0, "{\"ip\":\"v\"}", 0, &a));
+    CHECK_EQ(a.count, 1);
+    lw_engine_tick(e, now + 10 * SEC);
+    CHECK_EQ(o.n, 2);
+    feed(e, 5, 1, "v", 200, 1, now + 10 * SEC); /* live again: an old record is late */
+    lw_engine_stats(e, &s);
+    CHECK_EQ(s.late, 2);
     lw_engine_free(e);
     lw_ruleset_free(rs);
 }
