@@ -9,7 +9,7 @@
  * needs the store (pipeline, each sink worker) opens its own. WAL mode, busy timeout 5 s. */
 struct lw_store;
 
-#define LW_STORE_SCHEMA_VERSION 4
+#define LW_STORE_SCHEMA_VERSION 5
 /* SQLite's application_id of a logwarden state file ("LWRD"): how a file is known to be ours. */
 #define LW_STORE_APP_ID 0x4C575244
 
