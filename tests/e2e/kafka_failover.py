@@ -19,14 +19,12 @@ import e2e
 
 HOT = [f"hot-{i:02d}" for i in range(12)]
 EXTRA = r"""  - name: Warm
-    event: msg
-    where: 'service =~ "^hot-"'
+    event: hot
     window: 10m
     group_by: [service]
     count: {above: 10}
   - name: Cool
-    event: msg
-    where: 'service =~ "^hot-"'
+    event: hot
     window: 10m
     group_by: [service]
     count: {above: 40}

@@ -20,14 +20,12 @@ N1, N2 = 3000, 3000
 HOT = [f"hot-{i:02d}" for i in range(12)]   # 12 keys: every partition gets some (checked)
 T = 40                                       # Hot fires above T: 25 before the join, 25 after
 EXTRA = r"""  - name: Hot
-    event: msg
-    where: 'service =~ "^hot-"'
+    event: hot
     window: 10m
     group_by: [service]
     count: {above: %d}
   - name: Warm
-    event: msg
-    where: 'service =~ "^hot-"'
+    event: hot
     window: 10m
     group_by: [service]
     count: {above: 10}

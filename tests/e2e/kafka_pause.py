@@ -23,8 +23,7 @@ EXTRA = r"""  - name: Slow
     window: 10m
     count: {above: 100000000}
   - name: Hot
-    event: msg
-    where: 'service =~ "^hot-"'
+    event: hot
     window: 10m
     group_by: [service]
     count: {above: 5}

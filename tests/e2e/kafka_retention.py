@@ -16,8 +16,7 @@ import e2e
 
 N = 7000
 EXTRA = r"""  - name: Silent
-    event: msg
-    where: 'service == "never-seen"'
+    event: never
     window: 10m
     absent: {}
 """

@@ -35,6 +35,16 @@ events:
   - name: msg
     inputs: [bus]
     fields: {seq: int, ms: int}
+  - name: err
+    inputs: [bus]
+    fields: {seq: int, ms: int}
+    where: 'level == "error"'
+  - name: hot
+    inputs: [bus]
+    where: 'service =~ "^hot-"'
+  - name: never
+    inputs: [bus]
+    where: 'service == "never-seen"'
 alerts:
   - name: PerService
     event: msg
@@ -42,8 +52,7 @@ alerts:
     group_by: [service]
     count: {above: 100000000}
   - name: Errors
-    event: msg
-    where: 'level == "error"'
+    event: err
     window: 10m
     group_by: [service]
     count: {above: 100000000}
@@ -369,8 +378,11 @@ def compare(c, got, ref, what):
 
 
 def wait_consumed(insts, n, timeout=60):
-    """Waits until the instances together have read at least n records."""
-    return e2e.wait_for(lambda: sum(i.consumed() for i in insts if i.alive()) >= n, timeout, 0.2)
+    """Waits until the instances together have read at least n records (gives up at once when
+    none is running)."""
+    return e2e.wait_for(lambda: not any(i.alive() for i in insts) or
+                        sum(i.consumed() for i in insts if i.alive()) >= n, timeout, 0.2) and \
+        any(i.alive() for i in insts)
 
 
 def assigned(inst):
@@ -450,7 +462,8 @@ def settle(insts, ref, timeout=60):
 
     def same():
         last[0] = add_counts(*(i.counts() for i in insts))
-        return all(last[0].get(a, {}) == ref[a] for a in ref)
+        return all(last[0].get(a, {}) == ref[a] for a in ref) or \
+            not any(i.alive() for i in insts)
     e2e.wait_for(same, timeout, 0.5)
     return last[0]
 
