@@ -47,7 +47,7 @@ def main(s):
             "the two instances share the 6 partitions",
             f"a {sorted(kk.assigned(a))}, b {sorted(kk.assigned(b))}")
     owned_b = kk.assigned(b)
-    first = kk.messages(2000) + kk.messages(25 * len(HOT), start=100000, keys=HOT, seed=3)
+    first = kk.messages(2000) + kk.per_key(25, 100000, HOT, seed=3)
     c.eq(kk.produce(mock.bootstrap, "logs", first), 0, "kcat produced the first part")
     c.check(kk.wait_consumed([a, b], len(first), 60), "the two read it")
     c.check(e2e.wait_for(lambda: len(kk.firing(rx, "Warm", service=1)) == len(HOT), 20),
@@ -60,8 +60,7 @@ def main(s):
     c.check(True, "the second instance killed with SIGKILL")
     c.check(e2e.wait_for(lambda: len(kk.assigned(a)) == 6, kk.SESSION_MS / 1000 + 30, 0.3),
             "after the session timeout the survivor owns the 6 partitions", kk.assigned(a))
-    second = kk.messages(2000, start=2000) + kk.messages(25 * len(HOT), start=200000, keys=HOT,
-                                                         seed=4)
+    second = kk.messages(2000, start=2000) + kk.per_key(25, 200000, HOT, seed=4)
     c.eq(kk.produce(mock.bootstrap, "logs", second), 0, "kcat produced the second part")
     back = kk.consume_all(mock.bootstrap, "logs")
     ref = kk.reference(back)

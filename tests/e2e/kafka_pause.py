@@ -58,7 +58,7 @@ def paused(inst):
 def main(s):
     c = s.c
     mock = s.start_mock(3, {"logs": 6})
-    msgs = kk.messages(N, pad=16) + kk.messages(10 * len(HOT), start=100000, keys=HOT, pad=16)
+    msgs = kk.messages(N, pad=16) + kk.per_key(10, 100000, HOT, pad=16)
     c.eq(kk.produce(mock.bootstrap, "logs", msgs, timeout=120), 0, f"a backlog of {len(msgs)} "
          "messages on the topic")
     rx = e2e.Receiver(answer=lambda n, req: e2e.Answer(200, delay=2.0))

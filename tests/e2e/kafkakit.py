@@ -197,6 +197,15 @@ def messages(n, start=0, seed=1, keys=KEYS, error_rate=0.2, pad=0):
     return out
 
 
+def per_key(n, start, keys, seed=1, pad=0):
+    """Exactly n messages for each key (seq from start on), in rounds over the keys."""
+    msgs = []
+    for r in range(n):
+        for j, k in enumerate(keys):
+            msgs += messages(1, start=start + r * len(keys) + j, seed=seed, keys=[k], pad=pad)
+    return msgs
+
+
 def produce(bootstrap, topic, msgs, headers=(), partition=None, timeout=60):
     """Produces [(key, value)] with kcat (-K tab; -H for each "k=v" header). Returns kcat's
     exit code (0: every message acknowledged)."""
