@@ -284,6 +284,7 @@ class Instance:
 
     def start(self):
         self.d = e2e.Daemon(self.binary, self.cfg, self.tmp.path)
+        self.killed = False
         return self
 
     def alive(self):
@@ -292,6 +293,7 @@ class Instance:
     def kill9(self):
         self.d.proc.send_signal(signal.SIGKILL)
         self.d.proc.wait()
+        self.killed = True
 
     def sigstop(self):
         self.d.proc.send_signal(signal.SIGSTOP)
@@ -434,7 +436,13 @@ class Scenario:
         live = [i for i in self.instances if i.alive()]
         for i in live:
             i.d.proc.send_signal(signal.SIGTERM)
-        return {i.name: i.stop() for i in live}
+        codes = {i.name: i.stop() for i in live}
+        # One that had died already shows its own exit code (negative: the signal that ended
+        # it); a killed and not restarted instance (kill9) is not asked about.
+        for i in self.instances:
+            if i.d is not None and i.name not in codes and not getattr(i, "killed", False):
+                codes[i.name] = i.d.proc.returncode
+        return codes
 
     def run(self, main):
         ok = False
