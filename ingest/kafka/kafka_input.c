@@ -479,13 +479,17 @@ static void add_message(struct kafka_ctx *ctx, struct part *p, const rd_kafka_me
 static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf);
 static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque);
 
-/* A consumer without a group (reads chosen partitions), polled on the loop too. */
+/* A consumer outside the group (reads chosen partitions), polled on the loop too. librdkafka
+ * assigns only with a group.id: it gets one of its own, never joined (no subscribe) and never
+ * committed to. */
 static rd_kafka_t *groupless(struct kafka_ctx *ctx, const char *what)
 {
-    char errstr[512];
+    char errstr[512], gid[512];
     struct lw_err err = {0};
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    snprintf(gid, sizeof gid, "%s.logwarden-%s", ctx->conf.group, what);
     if (lw_kafka__conf_apply(&ctx->conf, conf, false, &err) < 0 ||
+        rd_kafka_conf_set(conf, "group.id", gid, errstr, sizeof errstr) ||
         rd_kafka_conf_set(conf, "log.queue", "true", errstr, sizeof errstr) ||
         rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", errstr, sizeof errstr) ||
         rd_kafka_conf_set(conf, "fetch.wait.max.ms", "50", errstr, sizeof errstr)) {
