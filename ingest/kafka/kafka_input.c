@@ -38,6 +38,8 @@
 #define KAFKA_SYNC_NS (10 * LW_NS_PER_SEC)        /* revoke: the flush we wait for */
 #define KAFKA_STOP_SYNC_NS (3 * LW_NS_PER_SEC)
 #define KAFKA_WARN_EVERY (10 * LW_NS_PER_SEC)
+#define KAFKA_SETTLE_NS (3 * LW_NS_PER_SEC)  /* steady statistics this long after a callback */
+#define KAFKA_REPLAN_NS (10 * LW_NS_PER_SEC) /* a GONE partition still assigned: planned anew */
 
 enum part_state {
     PART_LIVE,    /* read by the group consumer, checkpointed */
@@ -70,6 +72,7 @@ struct part {
     int64_t commit;       /* to commit to Kafka at the next tick; -1: nothing */
     bool retry;           /* the last commit failed: again at the next checkpoint */
     int64_t rb_end;       /* rebuild: read back up to this offset (exclusive) */
+    int64_t gone_ns;      /* GONE since (monotonic) */
     bool rb_done;         /* rebuild: the reader reached rb_end */
     struct lw_batch *cur; /* being filled this round */
     struct lw_batch *held, *held_tail; /* refused by the queue, in order */
@@ -100,6 +103,12 @@ struct kafka_ctx {
     char **local;      /* streams with a saved position at start, until the first assignment */
     size_t nlocal;
     uint64_t lost, fenced; /* assignments lost, commits fenced */
+    /* The group is rebalancing (a commit was refused for it, or the statistics say so): async
+     * commits wait, since one carrying the generation being replaced makes librdkafka drop the
+     * whole assignment. Cleared by the rebalance callback. */
+    bool rebalancing;
+    bool revoked;          /* partitions were revoked: the next assignment ends the rebalance */
+    int64_t rebalanced_ns; /* the last rebalance callback (monotonic) */
     uint64_t ticks;
     struct lw_ratelimit rl_msg, rl_commit, rl_log;
     /* Read by the HTTP thread. */
@@ -479,13 +488,17 @@ static void add_message(struct kafka_ctx *ctx, struct part *p, const rd_kafka_me
 static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf);
 static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque);
 
-/* A consumer without a group (reads chosen partitions), polled on the loop too. */
+/* A consumer outside the group (reads chosen partitions), polled on the loop too. librdkafka
+ * assigns only with a group.id: it gets one of its own, never joined (no subscribe) and never
+ * committed to. */
 static rd_kafka_t *groupless(struct kafka_ctx *ctx, const char *what)
 {
-    char errstr[512];
+    char errstr[512], gid[512];
     struct lw_err err = {0};
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    snprintf(gid, sizeof gid, "%s.logwarden-%s", ctx->conf.group, what);
     if (lw_kafka__conf_apply(&ctx->conf, conf, false, &err) < 0 ||
+        rd_kafka_conf_set(conf, "group.id", gid, errstr, sizeof errstr) ||
         rd_kafka_conf_set(conf, "log.queue", "true", errstr, sizeof errstr) ||
         rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", errstr, sizeof errstr) ||
         rd_kafka_conf_set(conf, "fetch.wait.max.ms", "50", errstr, sizeof errstr)) {
@@ -844,9 +857,15 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *list, void *opaque)
 {
     struct kafka_ctx *ctx = opaque;
+    /* Cooperative: a member that gave partitions away joins again at once, and its next
+     * assignment (perhaps empty) ends the rebalance. */
+    ctx->rebalanced_ns = lw_mono_ns();
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        ctx->rebalancing = ctx->revoked;
+        ctx->revoked = false;
         assign_parts(ctx, list);
     } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+        ctx->rebalancing = ctx->revoked = !rd_kafka_assignment_lost(rk);
         revoke_parts(ctx, list, rd_kafka_assignment_lost(rk));
     } else {
         lw_log(LW_WARN, "[input:%s] rebalance: %s", ctx->in->name, rd_kafka_err2str(err));
@@ -868,6 +887,7 @@ static void release_fenced(struct kafka_ctx *ctx, struct part *p, rd_kafka_resp_
         pause_part(ctx, p, true);
     push_release(ctx, p);
     p->state = PART_GONE;
+    p->gone_ns = lw_mono_ns();
     p->commit = -1;
     p->retry = false;
     rd_kafka_topic_partition_list_t *l = tp_list(p, 0);
@@ -879,7 +899,8 @@ static void replan_gone(struct kafka_ctx *ctx)
 {
     for (size_t i = 0; i < ctx->nparts; i++) {
         struct part *p = ctx->parts[i];
-        if (p->state != PART_GONE)
+        /* The revoke of a lost assignment normally follows at once and removes it. */
+        if (p->state != PART_GONE || lw_mono_ns() - p->gone_ns < KAFKA_REPLAN_NS)
             continue;
         rd_kafka_topic_partition_list_t *l = tp_list(p, RD_KAFKA_OFFSET_INVALID);
         int64_t committed = -1, live_at = RD_KAFKA_OFFSET_END;
@@ -912,10 +933,15 @@ static void on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         rd_kafka_resp_err_t e = tp->err ? tp->err : err;
         if (!p || !e)
             continue;
-        if (fenced_err(e)) {
+        /* During a rebalance a commit may carry the generation just replaced: librdkafka then
+         * takes the assignment as lost (the revoke follows), else the partitions are still ours
+         * and the commit is retried like any failed one. */
+        if (fenced_err(e) && rd_kafka_assignment_lost(ctx->rk)) {
             release_fenced(ctx, p, e);
             continue;
         }
+        if (e == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS)
+            ctx->rebalancing = true;
         p->commit_failures++;
         p->retry = true;
         if (lw_ingest__ratelimit(&ctx->rl_commit, KAFKA_WARN_EVERY))
@@ -929,6 +955,8 @@ static void on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 static void commit_pending(struct kafka_ctx *ctx)
 {
     rd_kafka_topic_partition_list_t *l = NULL;
+    if (ctx->rebalancing)
+        return;
     for (size_t i = 0; i < ctx->nparts; i++) {
         struct part *p = ctx->parts[i];
         if (p->commit < 0 || p->state == PART_GONE)
@@ -1006,6 +1034,12 @@ static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
     (void)len;
     if (atomic_load(&ctx->degraded) && strstr(json, "\"state\":\"UP\""))
         set_degraded(ctx, false, NULL);
+    /* The group's join state: anything but steady is a rebalance under way. */
+    const char *js = strstr(json, "\"join_state\": \"");
+    if (js && strncmp(js + 15, "steady\"", 7))
+        ctx->rebalancing = true;
+    else if (js && !ctx->revoked && lw_mono_ns() - ctx->rebalanced_ns > KAFKA_SETTLE_NS)
+        ctx->rebalancing = false;
     return 0;
 }
 
