@@ -215,7 +215,7 @@ static int on_entry(const struct lw_wgroup *g, int64_t b, const struct lw_agg *a
 static void test_sharded(void)
 {
     struct lw_win *w = lw_win_new(1, 10, 1, LW_AGG_COUNT | LW_AGG_MIN, 10);
-    lw_win_shards(w, true);
+    CHECK(lw_win_shards(w, true));
     struct lw_wgroup *g = lw_win_group(w, "{}", 2);
     CHECK_EQ(lw_win_add(w, g, 5, 2, 0, false, 7), 0);
     CHECK_EQ(lw_win_add(w, g, 5, 1, 0, false, 3), 0);
@@ -252,6 +252,7 @@ static void test_sharded(void)
     g = lw_win_group(w, "{}", 2);
     CHECK_EQ(lw_win_add(w, g, 5, 2, 0, false, 0), 0);
     CHECK_EQ(lw_win_add(w, g, 5, 1, 0, false, 0), 0);
+    CHECK(!lw_win_shards(w, true)); /* too late: entries are held */
     out[0] = 0;
     lw_win_dirty(w, on_entry, out);
     CHECK_STR(out, "5/0=2 ");
