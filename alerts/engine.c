@@ -1050,7 +1050,11 @@ void lw_engine_shards(struct lw_engine *e, bool on)
 {
     e->sharded = on;
     for (size_t i = 0; i < e->nalerts; i++)
-        lw_win_shards(e->alerts[i].w, on);
+        if (!LW_ALWAYS(lw_win_shards(e->alerts[i].w, on)))
+            lw_log(LW_ERROR,
+                   "alert %s: its windows hold events already: they stay %s (shards are set "
+                   "before anything is fed or restored)",
+                   e->alerts[i].def->name, on ? "unsharded" : "sharded");
 }
 
 static void push_u32(uint32_t **v, size_t *n, size_t *cap, uint32_t x)

@@ -286,11 +286,11 @@ void lw_win_free(struct lw_win *w)
     free(w);
 }
 
-void lw_win_shards(struct lw_win *w, bool on)
+bool lw_win_shards(struct lw_win *w, bool on)
 {
     for (size_t i = 0; i < w->ngroups; i++)
         if (w->groups[i]->len || w->groups[i]->aux)
-            return; /* a layout change under held entries would misread them */
+            return false; /* a layout change under held entries would misread them */
     w->aggs = on ? w->aggs | LW_AGG_SHARD : w->aggs & ~(unsigned)LW_AGG_SHARD;
     layout(w);
     for (size_t i = 0; i < w->ngroups; i++) {
@@ -298,6 +298,7 @@ void lw_win_shards(struct lw_win *w, bool on)
         if (g->q == g->inl)
             g->cap = w->inl_cap, g->head = 0;
     }
+    return true;
 }
 
 void lw_win_no_persist(struct lw_win *w)

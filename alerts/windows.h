@@ -83,8 +83,8 @@ void lw_win_add_distinct(struct lw_win *w, struct lw_wgroup *g, uint64_t hash, i
 /* Shards (engine.h, lw_engine_shards): on, each bucket is kept per shard (an entry per (bucket,
  * shard): several entries share a bucket id), so that one shard's events can be removed exactly.
  * The entry gains a u32 shard column; off, the layout and the add path are unchanged. Only while
- * no group holds an entry. */
-void lw_win_shards(struct lw_win *w, bool on);
+ * no group holds an entry: false (nothing changed) otherwise. */
+bool lw_win_shards(struct lw_win *w, bool on);
 /* Removes shard s's entries (and distinct values) from g and recomputes its totals and window
  * sketch from what is left. Whether g held any of s or was last fed by it (its latest event's
  * shard): the caller then drops it if it is empty (lw_win_empty). */

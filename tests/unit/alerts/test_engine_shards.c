@@ -450,6 +450,40 @@ static void test_partial(void)
     CHECK_EQ(a, 1);
 }
 
+/* Rows of several shards restored into an unsharded engine (the input is not sharded any
+ * more) add up in their bucket; into a sharded one they stay apart and forget one by one. */
+static void test_restore_unsharded(void)
+{
+    struct lw_ruleset *rs = load("  - {name: C, event: req, window: 1m, count: {above: 100}}\n");
+    int64_t now = (T0 + 100) * SEC;
+    struct lw_bucket_row rows[] = {
+        {"C", "{}", 1, T0 + 99, 3, 0, 0, 0, 0, NULL, 0, 1},
+        {"C", "{}", 1, T0 + 99, 4, 0, 0, 0, 0, NULL, 0, 2},
+        {"C", "{}", 1, T0 + 98, 5, 0, 0, 0, 0, NULL, 0, 0},
+    };
+    struct lw_engine *plain = lw_engine_new(rs, LW_MODE_LIVE, now, on_alert, NULL);
+    struct lw_engine *sh = lw_engine_new(rs, LW_MODE_LIVE, now, on_alert, NULL);
+    lw_engine_shards(sh, true);
+    for (size_t i = 0; i < 3; i++) {
+        lw_engine_restore_bucket(plain, &rows[i]);
+        lw_engine_restore_bucket(sh, &rows[i]);
+    }
+    struct lw_agg a;
+    CHECK(lw_engine_window(plain, 0, "{}", 0, &a));
+    CHECK_EQ(a.count, 12);
+    CHECK(lw_engine_window(sh, 0, "{}", 0, &a));
+    CHECK_EQ(a.count, 12);
+    lw_engine_forget_shard(plain, 2); /* unsharded: nothing to forget */
+    CHECK(lw_engine_window(plain, 0, "{}", 0, &a));
+    CHECK_EQ(a.count, 12);
+    lw_engine_forget_shard(sh, 2);
+    CHECK(lw_engine_window(sh, 0, "{}", 0, &a));
+    CHECK_EQ(a.count, 8);
+    lw_engine_free(plain);
+    lw_engine_free(sh);
+    lw_ruleset_free(rs);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) {
@@ -460,6 +494,7 @@ int main(void)
     test_forget_state_rows();
     test_quiet();
     test_partial();
+    test_restore_unsharded();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)

@@ -200,6 +200,66 @@ static void test_packed(void)
     lw_win_free(w);
 }
 
+/* The dirty walk as text: "bucket/shard=count" per entry. */
+static int on_entry(const struct lw_wgroup *g, int64_t b, const struct lw_agg *a, void *payload)
+{
+    (void)g;
+    char *out = payload;
+    size_t n = strlen(out);
+    snprintf(out + n, 512 - n, "%lld/%u=%g ", (long long)b, a->shard, a->count);
+    return 0;
+}
+
+/* Sharded: an entry per (bucket, shard), in that order whatever the arrival order; windows sum
+ * the shards; forgetting one takes exactly its entries, totals and minimum with it. */
+static void test_sharded(void)
+{
+    struct lw_win *w = lw_win_new(1, 10, 1, LW_AGG_COUNT | LW_AGG_MIN, 10);
+    CHECK(lw_win_shards(w, true));
+    struct lw_wgroup *g = lw_win_group(w, "{}", 2);
+    CHECK_EQ(lw_win_add(w, g, 5, 2, 0, false, 7), 0);
+    CHECK_EQ(lw_win_add(w, g, 5, 1, 0, false, 3), 0);
+    CHECK_EQ(lw_win_add(w, g, 6, 2, 0, false, 9), 0);
+    CHECK_EQ(lw_win_add(w, g, 4, 2, 0, false, 8), 0);
+    CHECK_EQ(lw_win_add(w, g, 5, 1, 0, false, 4), 0);
+    CHECK_EQ(lw_win_add(w, g, 6, 3, 0, false, 1), 0);
+    char out[512] = "";
+    lw_win_dirty(w, on_entry, out);
+    CHECK_STR(out, "4/2=1 5/1=2 5/2=1 6/2=1 6/3=1 ");
+    struct lw_agg a;
+    lw_win_agg(w, g, 6, 0, &a);
+    CHECK_EQ(a.count, 6);
+    CHECK_EQ(a.min, 1);
+    CHECK_EQ(lw_win_next_bucket(w, g, 4), 5);
+    CHECK(lw_win_forget_shard(w, g, 3));
+    CHECK(!lw_win_forget_shard(w, g, 9)); /* never fed it */
+    lw_win_agg(w, g, 6, 0, &a);
+    CHECK_EQ(a.count, 5);
+    CHECK_EQ(a.min, 3);
+    CHECK_EQ(lw_win_held_count(g), 5);
+    CHECK(lw_win_forget_shard(w, g, 2));
+    lw_win_agg(w, g, 6, 0, &a);
+    CHECK_EQ(a.count, 2);
+    CHECK_EQ(a.min, 3);
+    CHECK(!lw_win_empty(g));
+    CHECK(lw_win_forget_shard(w, g, 1));
+    CHECK(lw_win_empty(g));
+    CHECK_EQ(lw_win_held_count(g), 0);
+    lw_win_free(w);
+
+    /* Unsharded: forgetting is a no-op, entries are per bucket. */
+    w = lw_win_new(1, 10, 1, LW_AGG_COUNT, 10);
+    g = lw_win_group(w, "{}", 2);
+    CHECK_EQ(lw_win_add(w, g, 5, 2, 0, false, 0), 0);
+    CHECK_EQ(lw_win_add(w, g, 5, 1, 0, false, 0), 0);
+    CHECK(!lw_win_shards(w, true)); /* too late: entries are held */
+    out[0] = 0;
+    lw_win_dirty(w, on_entry, out);
+    CHECK_STR(out, "5/0=2 ");
+    CHECK(!lw_win_forget_shard(w, g, 1));
+    lw_win_free(w);
+}
+
 int main(void)
 {
     test_edges();
@@ -207,5 +267,6 @@ int main(void)
     test_minmax_prev();
     test_groups_dirty_restore();
     test_packed();
+    test_sharded();
     return test_summary();
 }

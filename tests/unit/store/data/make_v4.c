@@ -15,11 +15,11 @@ int main(int argc, char **argv)
         {"HighErrorRate", "{\"host\":\"a\"}", 60, 28500001, 7, 1, 0, 0, 0, NULL, 0},
         {"SlowRequests", "{}", 1, 1710000000, 3, 0, 4.5, 0.5, 2.5, sk, sizeof sk},
     };
-    struct lw_state_row s[] = {{"HighErrorRate", "00000000000000aa", "{\"host\":\"a\"}",
-                                LW_FIRING, 1710000000000000000, 1710000060000000000, 0.2}};
+    struct lw_state_row s[] = {{"HighErrorRate", "00000000000000aa", "{\"host\":\"a\"}", LW_FIRING,
+                                1710000000000000000, 1710000060000000000, 0.2}};
     struct lw_ckpt_row c[] = {{"web", "/var/log/nginx/access.log", "2049:131077:4096", 16}};
-    struct lw_flush f = {.ckpts = c, .nckpts = 1, .buckets = b, .nbuckets = 3, .states = s,
-                         .nstates = 1};
+    struct lw_flush f = {
+        .ckpts = c, .nckpts = 1, .buckets = b, .nbuckets = 3, .states = s, .nstates = 1};
     if (lw_store_flush(st, &f, &err) != 0) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
