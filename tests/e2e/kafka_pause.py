@@ -28,7 +28,8 @@ EXTRA = r"""  - name: Slow
     group_by: [service]
     count: {above: 5}
 """
-# The costly event goes before the alerts' events in the rule file: one more event, same input.
+# The costly event: never matches (the backtracking fails on the closing quote), costs ~0.4 ms a
+# line; it goes first in the rule file. Its alert (Slow) keeps it in use.
 SLOW_EVENT = r"""  - name: slowpath
     inputs: [bus]
     match: '"pad":"(?:x+x+)+[^x"]'
@@ -47,12 +48,8 @@ def rss_kib(pid):
 
 
 def paused(inst):
-    """Whether the instance shows a paused partition: a /metrics series about pausing that is
-    above 0, or a log line saying it paused."""
-    m = inst.metrics()
-    if any("pause" in k and 'input="bus"' in k and v > 0 for k, v in m.items()):
-        return True
-    return "paus" in inst.stderr().lower()
+    """Whether the instance has a paused partition now (logwarden_kafka_paused_partitions)."""
+    return (inst.metric("logwarden_kafka_paused_partitions", input="bus") or 0) > 0
 
 
 def main(s):
@@ -79,7 +76,6 @@ def main(s):
     peak = 0
     back = kk.consume_all(mock.bootstrap, "logs")
     ref = kk.reference(back)
-    ref_slow = len(back)
     deadline = time.monotonic() + 90
     got = None
     while time.monotonic() < deadline:
@@ -89,8 +85,6 @@ def main(s):
             break
         time.sleep(0.5)
     kk.compare(c, got or {}, ref, "paused, rebalanced and resumed, the two added up")
-    slow = sum((got or {}).get("Slow", {}).values())
-    c.eq(slow, ref_slow, "every message went through the costly event too")
     c.check(0 < peak < 400 * 1024, f"the first instance's memory stayed bounded (peak RSS "
             f"{peak / 1024:.0f} MiB)")
     e2e.wait_for(lambda: len(kk.firing(rx, "Hot", service=1)) == len(HOT), 30)
