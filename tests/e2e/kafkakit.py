@@ -436,7 +436,15 @@ class Scenario:
         live = [i for i in self.instances if i.alive()]
         for i in live:
             i.d.proc.send_signal(signal.SIGTERM)
-        codes = {i.name: i.stop() for i in live}
+        codes = {}
+        for i in live:   # one SIGTERM each: a second one may mean "stop now" to a daemon
+            try:
+                codes[i.name] = i.d.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                i.d.proc.kill()
+                codes[i.name] = i.d.proc.wait()
+            i.d._out.close()
+            i.d._err.close()
         # One that had died already shows its own exit code (negative: the signal that ended
         # it); a killed and not restarted instance (kill9) is not asked about.
         for i in self.instances:
