@@ -214,6 +214,8 @@ def run_daemon(binary, work, bootstrap, topic, group, nlines, timeout):
     while time.monotonic() < deadline and p.poll() is None:
         m = metrics(port)
         n = m.get(key, 0)
+        res["paused_max"] = max(res.get("paused_max", 0),
+                                m.get('logwarden_kafka_paused_partitions{input="bus"}', 0))
         now = time.monotonic()
         if n > 0 and t_first is None:
             t_first, cpu_first, n_first = now, cpu_s(p.pid), n
@@ -355,7 +357,10 @@ def main():
               f"{med([r['rss_mb'] for r in ok]):.1f} MiB | "
               f"{r60.get('rss_mb', float('nan')):.1f} MiB |")
         print(f"\nlogwarden / kcat wall: {kw / (lw_wall * nlines / lw_lines):.2f}; "
-              f"events {ok[0]['events']:.0f} (replay {want_events})")
+              f"events {ok[0]['events']:.0f} (replay {want_events}); CPU busy "
+              f"{100 * lw_cpu / lw_wall:.0f} % of the wall time; partitions paused at once "
+              f"(backpressure, sampled every 20 ms): at most "
+              f"{max(r.get('paused_max', 0) for r in ok):.0f}")
     with open(os.path.join(work, "last.txt"), "w") as f:
         f.write(repr({"kcat": kc, "logwarden": lw, "60": r60, "events": want_events}) + "\n")
     for x in failed:
