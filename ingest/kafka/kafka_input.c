@@ -300,13 +300,14 @@ static bool batch_full(const struct lw_batch *b)
 }
 
 /* Lays out what the batch's records carry beyond their values in its label space (one call per
- * filling): the metas, the header label sets, then the bytes they point at. */
+ * filling): the metas, a label set per record (offset, key, header.<name>), then the bytes they
+ * point at. */
 static void batch_seal(struct part *p, struct lw_batch *b)
 {
+    static const struct lw_str offset_name = {"offset", 6}, key_name = {"key", 3};
     size_t need = b->n * sizeof(struct lw_rec_meta);
     for (size_t i = 0; i < p->npm; i++)
-        if (p->pm[i].nhdr)
-            need += sizeof(struct lw_labelset) + 2 * p->pm[i].nhdr * sizeof(struct lw_str);
+        need += sizeof(struct lw_labelset) + 2 * (2 + p->pm[i].nhdr) * sizeof(struct lw_str);
     need += p->scratch.len + 1;
     char *sp = lw_batch_label_space(b, need);
     struct lw_rec_meta *metas = (struct lw_rec_meta *)sp;
@@ -320,28 +321,28 @@ static void batch_seal(struct part *p, struct lw_batch *b)
     b->labels[LW_L_PARTITION] = (struct lw_str){b->stream + tn + 1, strlen(b->stream) - tn - 1};
     for (size_t i = 0; i < b->n && i < p->npm; i++) {
         const struct pmeta *m = &p->pm[i];
-        struct lw_rec_meta *r = &metas[i];
-        r->ts_ns = m->ts_ns;
-        r->offset = (struct lw_str){bytes + m->off_at, m->off_len};
-        r->key = m->key ? (struct lw_str){bytes + m->key_at, m->key_len} : (struct lw_str){0};
-        r->extra = NULL;
-        if (m->nhdr) {
-            struct lw_labelset *ls = (struct lw_labelset *)at;
-            struct lw_str *names = (struct lw_str *)(ls + 1), *vals = names + m->nhdr;
-            memset(ls, 0, sizeof *ls);
-            atomic_init(&ls->refs, 1);
-            for (size_t h = 0; h < m->nhdr; h++) {
-                const struct phdr *x = &p->ph[m->hdr + h];
-                names[h] = (struct lw_str){bytes + x->name_at, x->name_len};
-                vals[h] = (struct lw_str){bytes + x->val_at, x->val_len};
-            }
-            ls->names = names;
-            ls->values = vals;
-            ls->nextra = m->nhdr;
-            r->extra = ls;
-            at += sizeof *ls + 2 * m->nhdr * sizeof(struct lw_str);
+        struct lw_labelset *ls = (struct lw_labelset *)at;
+        size_t cap = 2 + m->nhdr, n = 0;
+        struct lw_str *names = (struct lw_str *)(ls + 1), *vals = names + cap;
+        memset(ls, 0, sizeof *ls);
+        atomic_init(&ls->refs, 1);
+        names[n] = offset_name;
+        vals[n++] = (struct lw_str){bytes + m->off_at, m->off_len};
+        if (m->key) { /* a message without a key has no key label (an empty key is one) */
+            names[n] = key_name;
+            vals[n++] = (struct lw_str){bytes + m->key_at, m->key_len};
         }
-        b->recs[i].meta = r;
+        for (size_t h = 0; h < m->nhdr; h++) {
+            const struct phdr *x = &p->ph[m->hdr + h];
+            names[n] = (struct lw_str){bytes + x->name_at, x->name_len};
+            vals[n++] = (struct lw_str){bytes + x->val_at, x->val_len};
+        }
+        ls->names = names;
+        ls->values = vals;
+        ls->nextra = n;
+        at += sizeof *ls + 2 * cap * sizeof(struct lw_str);
+        metas[i] = (struct lw_rec_meta){m->ts_ns, ls};
+        b->recs[i].meta = &metas[i];
     }
     p->npm = p->nph = 0;
     lw_buf_reset(&p->scratch);
@@ -1324,8 +1325,7 @@ const struct lw_input_ops lw_ingest__kafka_ops = {
     .free = kafka_free,
     .checkpoint = kafka_checkpoint,
     .pos_encode = kafka_pos_encode,
-    .labels = 1u << LW_L_TOPIC | 1u << LW_L_PARTITION | 1u << LW_L_OFFSET | 1u << LW_L_KEY |
-              LW_LABELS_EXTRA,
+    .labels = 1u << LW_L_TOPIC | 1u << LW_L_PARTITION | LW_LABELS_EXTRA, /* offset, key, header.* */
     .format = LW_FMT_RAW,
     .sharded = true,
     .key_fields = kafka_key_fields,
