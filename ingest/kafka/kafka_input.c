@@ -1292,6 +1292,11 @@ static int kafka_init(struct lw_input *in, const struct lw_yaml_doc *doc,
     pthread_mutex_init(&ctx->mu, NULL);
     atomic_init(&ctx->degraded, false);
     in->ctx = ctx;
+    struct lw_err err = {0};
+    if (lw_kafka__dl_load(&err) < 0) {
+        lw_yaml_error(doc, map, diag, "input %s: %s", in->name, err.msg);
+        return LW_EINVAL;
+    }
     int rc = lw_input_opts(in, lw_kafka__opts, &ctx->conf, doc, map, diag);
     if (!ctx->conf.keyed_by.n) {
         ctx->conf.keyed_by.v = lw_calloc(2, sizeof *ctx->conf.keyed_by.v);
