@@ -492,7 +492,7 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque);
 /* A consumer outside the group (reads chosen partitions), polled on the loop too. librdkafka
  * assigns only with a group.id: it gets one of its own, never joined (no subscribe) and never
  * committed to. */
-static rd_kafka_t *groupless(struct kafka_ctx *ctx, const char *what)
+static rd_kafka_t *groupless(struct kafka_ctx *ctx, const char *what, bool eof)
 {
     char errstr[512], gid[512];
     struct lw_err err = {0};
@@ -502,7 +502,9 @@ static rd_kafka_t *groupless(struct kafka_ctx *ctx, const char *what)
         rd_kafka_conf_set(conf, "group.id", gid, errstr, sizeof errstr) ||
         rd_kafka_conf_set(conf, "log.queue", "true", errstr, sizeof errstr) ||
         rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", errstr, sizeof errstr) ||
-        rd_kafka_conf_set(conf, "fetch.wait.max.ms", "50", errstr, sizeof errstr)) {
+        rd_kafka_conf_set(conf, "fetch.wait.max.ms", "50", errstr, sizeof errstr) ||
+        rd_kafka_conf_set(conf, "enable.partition.eof", eof ? "true" : "false", errstr,
+                          sizeof errstr)) {
         rd_kafka_conf_destroy(conf);
         lw_log(LW_ERROR, "[input:%s] %s: %s", ctx->in->name, what, err.msg);
         return NULL;
@@ -523,7 +525,7 @@ static rd_kafka_t *groupless(struct kafka_ctx *ctx, const char *what)
  * up to KAFKA_PROBE_MS: one step of the binary search, during an assignment. */
 static int64_t probe_ts(struct kafka_ctx *ctx, const struct part *p, int64_t off, int64_t *at)
 {
-    if (!ctx->probe && !(ctx->probe = groupless(ctx, "probe")))
+    if (!ctx->probe && !(ctx->probe = groupless(ctx, "probe", false)))
         return INT64_MIN;
     rd_kafka_topic_partition_list_t *l = tp_list(p, off);
     rd_kafka_assign(ctx->probe, l);
@@ -615,7 +617,7 @@ static bool plan_rebuild(struct kafka_ctx *ctx, struct part *p, int64_t low, int
         return false;
     }
     if (!ctx->reader) {
-        ctx->reader = groupless(ctx, "reader");
+        ctx->reader = groupless(ctx, "reader", true);
         if (ctx->reader) {
             ctx->rq = rd_kafka_queue_get_consumer(ctx->reader);
             rd_kafka_queue_io_event_enable(ctx->rq, ctx->pipefd[1], "r", 1);
@@ -1046,6 +1048,13 @@ static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 
 static void on_message(struct kafka_ctx *ctx, rd_kafka_message_t *m, bool from_reader, int64_t now)
 {
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF && from_reader && m->rkt) {
+        /* The reader reached the partition's end before rb_end (compacted offsets). */
+        struct part *p = part_find(ctx, rd_kafka_topic_name(m->rkt), m->partition);
+        if (p && p->state == PART_REBUILD)
+            p->rb_done = true;
+        return;
+    }
     if (m->err) {
         if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF &&
             lw_ingest__ratelimit(&ctx->rl_msg, KAFKA_WARN_EVERY))
