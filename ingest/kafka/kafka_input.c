@@ -521,84 +521,124 @@ static rd_kafka_t *groupless(struct kafka_ctx *ctx, const char *what, bool eof)
     return rk;
 }
 
-/* The timestamp (ms) of the first message at or after off, or INT64_MIN; *at its offset. Blocks
- * up to KAFKA_PROBE_MS: one step of the binary search, during an assignment. */
-static int64_t probe_ts(struct kafka_ctx *ctx, const struct part *p, int64_t off, int64_t *at)
+/* One partition's search for the start of its rebuild (window_starts). */
+struct search {
+    struct part *p;
+    int64_t low, end; /* the partition's low watermark, the rebuild's end (exclusive) */
+    int64_t lo, hi;   /* binary search: the start is in [lo, hi] */
+    int64_t want;     /* this round's probe offset; -1: none */
+    int64_t ts, at;   /* what the probe found: a timestamp (ms) and its offset; INT64_MIN: none */
+    int64_t start;
+    bool partial;
+};
+
+/* One probe round: for every search with a `want`, the timestamp of the first message at or
+ * after it, through the probe consumer (all partitions at once). Blocks up to KAFKA_PROBE_MS. */
+static void probe_round(struct kafka_ctx *ctx, struct search *s, size_t n)
 {
+    size_t left = 0;
+    for (size_t i = 0; i < n; i++)
+        s[i].ts = INT64_MIN;
     if (!ctx->probe && !(ctx->probe = groupless(ctx, "probe", false)))
-        return INT64_MIN;
-    rd_kafka_topic_partition_list_t *l = tp_list(p, off);
+        return;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)n);
+    for (size_t i = 0; i < n; i++)
+        if (s[i].want >= 0) {
+            rd_kafka_topic_partition_list_add(l, s[i].p->topic, s[i].p->partition)->offset =
+                s[i].want;
+            left++;
+        }
     rd_kafka_assign(ctx->probe, l);
     rd_kafka_topic_partition_list_destroy(l);
-    int64_t deadline = lw_mono_ns() + KAFKA_PROBE_MS * LW_NS_PER_MS, ts = INT64_MIN;
-    while (ts == INT64_MIN && lw_mono_ns() < deadline) {
+    int64_t deadline = lw_mono_ns() + KAFKA_PROBE_MS * LW_NS_PER_MS;
+    while (left && lw_mono_ns() < deadline) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(ctx->probe, 100);
         if (!m)
             continue;
-        if (!m->err && m->partition == p->partition && m->offset >= off &&
-            !strcmp(rd_kafka_topic_name(m->rkt), p->topic)) {
-            ts = rd_kafka_message_timestamp(m, NULL);
-            *at = m->offset;
-        }
+        for (size_t i = 0; !m->err && i < n; i++)
+            if (s[i].want >= 0 && s[i].ts == INT64_MIN && m->partition == s[i].p->partition &&
+                m->offset >= s[i].want && !strcmp(rd_kafka_topic_name(m->rkt), s[i].p->topic)) {
+                s[i].ts = rd_kafka_message_timestamp(m, NULL);
+                s[i].at = m->offset;
+                left--;
+            }
         rd_kafka_message_destroy(m);
     }
     rd_kafka_assign(ctx->probe, NULL);
-    return ts;
 }
 
-/* The first offset in [low, end) whose message may lie inside a window starting at wstart_ms:
- * offsets_for_times, or where it answers -1 while data exists (the mock cluster always does), a
- * binary search by message timestamps. *partial: retention removed messages that may have been
- * inside the window. */
-static int64_t window_start(struct kafka_ctx *ctx, const struct part *p, int64_t low, int64_t end,
-                            int64_t wstart_ms, bool *partial)
+/* For each search, the first offset in [low, end) whose message may lie inside a window
+ * starting at wstart_ms: offsets_for_times, or where it answers -1 while data exists (the mock
+ * cluster always does), a binary search by message timestamps, every partition's step in one
+ * round (log2 of the longest range rounds, not one per partition). partial: retention removed
+ * messages that may have been inside the window. */
+static void window_starts(struct kafka_ctx *ctx, struct search *s, size_t n, int64_t wstart_ms)
 {
-    int64_t start = -1, at;
-    rd_kafka_topic_partition_list_t *l = tp_list(p, wstart_ms);
-    if (rd_kafka_offsets_for_times(ctx->rk, l, KAFKA_BLOCK_MS) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-        !l->elems[0].err && l->elems[0].offset >= 0)
-        start = l->elems[0].offset;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)n);
+    for (size_t i = 0; i < n; i++) {
+        rd_kafka_topic_partition_list_add(l, s[i].p->topic, s[i].p->partition)->offset = wstart_ms;
+        s[i].start = -1;
+        s[i].lo = s[i].low;
+        s[i].hi = s[i].end;
+        s[i].partial = false;
+    }
+    if (rd_kafka_offsets_for_times(ctx->rk, l, KAFKA_BLOCK_MS) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        for (size_t i = 0; i < n && (int)i < l->cnt; i++)
+            if (!l->elems[i].err && l->elems[i].offset >= 0)
+                s[i].start = l->elems[i].offset;
     rd_kafka_topic_partition_list_destroy(l);
-    if (start < 0) {
-        int64_t lo = low, hi = end;
-        while (lo < hi) {
-            int64_t mid = lo + (hi - lo) / 2, ts = probe_ts(ctx, p, mid, &at);
-            if (ts == INT64_MIN) {
+    for (;;) {
+        bool any = false;
+        for (size_t i = 0; i < n; i++) {
+            s[i].want =
+                s[i].start < 0 && s[i].lo < s[i].hi ? s[i].lo + (s[i].hi - s[i].lo) / 2 : -1;
+            any |= s[i].want >= 0;
+        }
+        if (!any)
+            break;
+        probe_round(ctx, s, n);
+        for (size_t i = 0; i < n; i++) {
+            if (s[i].want < 0)
+                continue;
+            if (s[i].ts == INT64_MIN) {
                 lw_log(LW_WARN,
                        "[input:%s] %s: no message at offset %lld within %d ms: rebuilding from "
                        "offset %lld",
-                       ctx->in->name, p->stream, (long long)mid, KAFKA_PROBE_MS, (long long)low);
-                lo = low;
-                break;
+                       ctx->in->name, s[i].p->stream, (long long)s[i].want, KAFKA_PROBE_MS,
+                       (long long)s[i].low);
+                s[i].start = s[i].low;
+            } else if (s[i].ts >= wstart_ms || s[i].at >= s[i].hi) {
+                s[i].hi = s[i].want;
+            } else {
+                s[i].lo = s[i].at + 1;
             }
-            if (ts >= wstart_ms || at >= hi)
-                hi = mid;
-            else
-                lo = at + 1;
         }
-        start = lo;
     }
-    if (start < low)
-        start = low;
-    if (start > end)
-        start = end;
-    *partial = false;
-    if (start == low && low > 0 && low < end) {
-        int64_t ts = probe_ts(ctx, p, low, &at);
-        *partial = ts != INT64_MIN && ts > wstart_ms;
+    bool check = false;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i].start < 0)
+            s[i].start = s[i].lo;
+        if (s[i].start < s[i].low)
+            s[i].start = s[i].low;
+        if (s[i].start > s[i].end)
+            s[i].start = s[i].end;
+        /* Reading from the low watermark: was the message before it (gone) inside the window? */
+        s[i].want = s[i].start == s[i].low && s[i].low > 0 && s[i].low < s[i].end ? s[i].low : -1;
+        check |= s[i].want >= 0;
     }
-    return start;
+    if (check) {
+        probe_round(ctx, s, n);
+        for (size_t i = 0; i < n; i++)
+            s[i].partial = s[i].want >= 0 && s[i].ts != INT64_MIN && s[i].ts > wstart_ms;
+    }
 }
 
-/* Local windows for p are stale (or absent): rebuild them from [window start, end), quietly,
- * then go live at end. Returns true when there is something to read back (p is then paused in
- * the group consumer and assigned to the reader). */
-static bool plan_rebuild(struct kafka_ctx *ctx, struct part *p, int64_t low, int64_t end)
+/* Local windows for p are stale (or absent): rebuild them from [start, end), quietly, then go
+ * live at end. Returns true when there is something to read back (p is then paused in the group
+ * consumer and assigned to the reader). */
+static bool plan_rebuild(struct kafka_ctx *ctx, struct part *p, int64_t low, int64_t end,
+                         int64_t start, bool partial)
 {
-    int64_t w = atomic_load(&ctx->in->longest_window_ns), start = end;
-    bool partial = false;
-    if (w > 0 && low < end)
-        start = window_start(ctx, p, low, end, (lw_now_ns() - w) / LW_NS_PER_MS, &partial);
     p->rebuilds++;
     p->partials += partial;
     if (partial)
@@ -682,9 +722,9 @@ static int64_t saved_position(struct kafka_ctx *ctx, const char *stream)
 
 /* Decides how p starts: resume at a position both SQLite and Kafka agree on, rebuild up to the
  * committed offset, or start_position. Sets *live_at to where the group consumer starts. true
- * when the group consumer must wait (paused) for a rebuild. */
+ * when p's windows must be rebuilt: *s is then its search (window_starts, then plan_rebuild). */
 static bool plan(struct kafka_ctx *ctx, struct part *p, int64_t local, int64_t committed,
-                 int64_t *live_at)
+                 int64_t *live_at, struct search *s)
 {
     int64_t target = committed >= 0 ? committed : local, low = -1, high = -1;
     if (target >= 0 && local == target) {
@@ -715,7 +755,26 @@ static bool plan(struct kafka_ctx *ctx, struct part *p, int64_t local, int64_t c
     if (target > high && high >= 0)
         target = high;
     *live_at = target;
-    return plan_rebuild(ctx, p, low < 0 ? 0 : low, target);
+    *s = (struct search){.p = p, .low = low < 0 ? 0 : low, .end = target};
+    return true;
+}
+
+/* Rebuilds the n partitions of s: their starts found together, then each read back. Those that
+ * have something to read back are added to wait (to pause in the group consumer). */
+static void rebuild(struct kafka_ctx *ctx, struct search *s, size_t n,
+                    rd_kafka_topic_partition_list_t *wait)
+{
+    int64_t w = atomic_load(&ctx->in->longest_window_ns);
+    if (w > 0)
+        window_starts(ctx, s, n, (lw_now_ns() - w) / LW_NS_PER_MS);
+    for (size_t i = 0; i < n; i++) {
+        if (w <= 0) { /* no window: nothing to read back */
+            s[i].start = s[i].end;
+            s[i].partial = false;
+        }
+        if (plan_rebuild(ctx, s[i].p, s[i].low, s[i].end, s[i].start, s[i].partial) && wait)
+            rd_kafka_topic_partition_list_add(wait, s[i].p->topic, s[i].p->partition);
+    }
 }
 
 /* Local state of partitions this instance was not given is stale: released at the first
@@ -746,6 +805,8 @@ static void assign_parts(struct kafka_ctx *ctx, rd_kafka_topic_partition_list_t 
         lw_log(LW_WARN, "[input:%s] committed offsets: %s: comparing with local state only",
                ctx->in->name, rd_kafka_err2str(e));
     rd_kafka_topic_partition_list_t *wait = rd_kafka_topic_partition_list_new(list->cnt);
+    struct search *s = lw_calloc((size_t)list->cnt + 1, sizeof *s);
+    size_t ns = 0;
     for (int i = 0; i < list->cnt; i++) {
         rd_kafka_topic_partition_t *tp = &list->elems[i];
         struct part *p = part_find(ctx, tp->topic, tp->partition);
@@ -753,11 +814,13 @@ static void assign_parts(struct kafka_ctx *ctx, rd_kafka_topic_partition_list_t 
             p = part_new(ctx, tp->topic, tp->partition);
         int64_t committed = !e && !c->elems[i].err ? c->elems[i].offset : -1;
         int64_t live_at = RD_KAFKA_OFFSET_END;
-        if (plan(ctx, p, saved_position(ctx, p->stream), committed, &live_at))
-            rd_kafka_topic_partition_list_add(wait, tp->topic, tp->partition);
+        if (plan(ctx, p, saved_position(ctx, p->stream), committed, &live_at, &s[ns]))
+            ns++;
         tp->offset = live_at;
     }
     rd_kafka_topic_partition_list_destroy(c);
+    rebuild(ctx, s, ns, wait);
+    free(s);
     rd_kafka_error_t *err = rd_kafka_incremental_assign(ctx->rk, list);
     if (err) {
         lw_log(LW_ERROR, "[input:%s] assign: %s", ctx->in->name, rd_kafka_error_string(err));
@@ -910,7 +973,14 @@ static void replan_gone(struct kafka_ctx *ctx)
         if (!rd_kafka_committed(ctx->rk, l, KAFKA_BLOCK_MS) && !l->elems[0].err)
             committed = l->elems[0].offset;
         p->bp_paused = false;
-        bool wait = plan(ctx, p, -1, committed, &live_at);
+        struct search s;
+        bool wait = plan(ctx, p, -1, committed, &live_at, &s);
+        if (wait) {
+            rd_kafka_topic_partition_list_t *w = rd_kafka_topic_partition_list_new(1);
+            rebuild(ctx, &s, 1, w);
+            wait = w->cnt > 0;
+            rd_kafka_topic_partition_list_destroy(w);
+        }
         l->elems[0].offset = live_at;
         rd_kafka_error_t *e = rd_kafka_seek_partitions(ctx->rk, l, 0);
         if (e)
