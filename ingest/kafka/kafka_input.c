@@ -38,8 +38,8 @@
 #define KAFKA_SYNC_NS (10 * LW_NS_PER_SEC)        /* revoke: the flush we wait for */
 #define KAFKA_STOP_SYNC_NS (3 * LW_NS_PER_SEC)
 #define KAFKA_WARN_EVERY (10 * LW_NS_PER_SEC)
-#define KAFKA_SETTLE_NS (3 * LW_NS_PER_SEC)  /* steady statistics this long after a callback */
-#define KAFKA_REPLAN_NS (10 * LW_NS_PER_SEC) /* a GONE partition still assigned: planned anew */
+#define KAFKA_REFUSED_NS (60 * LW_NS_PER_SEC) /* a refused commit holds commits at most this */
+#define KAFKA_REPLAN_NS (10 * LW_NS_PER_SEC)  /* a GONE partition still assigned: planned anew */
 
 enum part_state {
     PART_LIVE,    /* read by the group consumer, checkpointed */
@@ -103,12 +103,13 @@ struct kafka_ctx {
     char **local;      /* streams with a saved position at start, until the first assignment */
     size_t nlocal;
     uint64_t lost, fenced; /* assignments lost, commits fenced */
-    /* The group is rebalancing (a commit was refused for it, or the statistics say so): async
-     * commits wait, since one carrying the generation being replaced makes librdkafka drop the
-     * whole assignment. Cleared by the rebalance callback. */
-    bool rebalancing;
-    bool revoked;          /* partitions were revoked: the next assignment ends the rebalance */
-    int64_t rebalanced_ns; /* the last rebalance callback (monotonic) */
+    /* The group is rebalancing: async commits wait, since one carrying the generation being
+     * replaced makes librdkafka drop the whole assignment. Any of: a commit was refused with
+     * REBALANCE_IN_PROGRESS (until the next assignment, or KAFKA_REFUSED_NS), partitions were
+     * revoked (a cooperative member joins again at once: until the next assignment), the
+     * statistics' join_state is not steady (until they say it is). */
+    bool refused, revoked, stats_rebalancing;
+    int64_t refused_ns; /* when a commit was refused (monotonic) */
     uint64_t ticks;
     struct lw_ratelimit rl_msg, rl_commit, rl_log;
     /* Read by the HTTP thread. */
@@ -925,13 +926,11 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     struct kafka_ctx *ctx = opaque;
     /* Cooperative: a member that gave partitions away joins again at once, and its next
      * assignment (perhaps empty) ends the rebalance. */
-    ctx->rebalanced_ns = lw_mono_ns();
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        ctx->rebalancing = ctx->revoked;
-        ctx->revoked = false;
+        ctx->refused = ctx->revoked = false;
         assign_parts(ctx, list);
     } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
-        ctx->rebalancing = ctx->revoked = !rd_kafka_assignment_lost(rk);
+        ctx->revoked = !rd_kafka_assignment_lost(rk);
         revoke_parts(ctx, list, rd_kafka_assignment_lost(rk));
     } else {
         lw_log(LW_WARN, "[input:%s] rebalance: %s", ctx->in->name, rd_kafka_err2str(err));
@@ -1013,8 +1012,10 @@ static void on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             release_fenced(ctx, p, e);
             continue;
         }
-        if (e == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS)
-            ctx->rebalancing = true;
+        if (e == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS) {
+            ctx->refused = true;
+            ctx->refused_ns = lw_mono_ns();
+        }
         p->commit_failures++;
         p->retry = true;
         if (lw_ingest__ratelimit(&ctx->rl_commit, KAFKA_WARN_EVERY))
@@ -1028,7 +1029,9 @@ static void on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 static void commit_pending(struct kafka_ctx *ctx)
 {
     rd_kafka_topic_partition_list_t *l = NULL;
-    if (ctx->rebalancing)
+    if (ctx->refused && lw_mono_ns() - ctx->refused_ns > KAFKA_REFUSED_NS)
+        ctx->refused = false;
+    if (ctx->refused || ctx->revoked || ctx->stats_rebalancing)
         return;
     for (size_t i = 0; i < ctx->nparts; i++) {
         struct part *p = ctx->parts[i];
@@ -1109,10 +1112,8 @@ static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
         set_degraded(ctx, false, NULL);
     /* The group's join state: anything but steady is a rebalance under way. */
     const char *js = strstr(json, "\"join_state\": \"");
-    if (js && strncmp(js + 15, "steady\"", 7))
-        ctx->rebalancing = true;
-    else if (js && !ctx->revoked && lw_mono_ns() - ctx->rebalanced_ns > KAFKA_SETTLE_NS)
-        ctx->rebalancing = false;
+    if (js)
+        ctx->stats_rebalancing = strncmp(js + 15, "steady\"", 7) != 0;
     return 0;
 }
 
