@@ -95,8 +95,9 @@ struct kafka_ctx {
     int pipefd[2];
     uv_loop_t *loop;
     uv_poll_t poll;
-    uv_timer_t timer;
+    uv_timer_t timer, commit_timer;
     bool poll_live, timer_live, stopping, first_assign;
+    uint64_t token; /* this process's, in positions and commit metadata (kafka_pos_encode) */
     struct part **parts;
     size_t nparts;
     struct part *last; /* the partition of the last message: consecutive messages share it */
@@ -428,6 +429,7 @@ static void add_message(struct kafka_ctx *ctx, struct part *p, const rd_kafka_me
         p->cur = lw_queue_batch(in->queue, in->index, p->stream, 64 * 1024);
         p->cur->kind = p->state == PART_REBUILD ? LW_BATCH_REPLAY : LW_BATCH_LINES;
         p->cur->ident[0] = (uint64_t)p->partition;
+        p->cur->ident[1] = ctx->token;
         p->npm = p->nph = 0;
         lw_buf_reset(&p->scratch);
     }
@@ -710,24 +712,75 @@ static void finish_rebuild(struct kafka_ctx *ctx, struct part *p)
 
 /* ---------------------------------------------------------------- rebalances */
 
-static int64_t saved_position(struct kafka_ctx *ctx, const char *stream)
+/* "OFFSET" or "OFFSET:TOKEN" (hex) as pos_encode writes it: 0, or -1 when malformed. */
+static int pos_decode(const char *b, size_t n, int64_t *off, uint64_t *token)
+{
+    const char *colon = memchr(b, ':', n);
+    size_t on = colon ? (size_t)(colon - b) : n;
+    *token = 0;
+    if (lw_parse_i64(b, on, off) != 0 || *off < 0)
+        return -1;
+    for (const char *q = colon ? colon + 1 : b + n; q < b + n; q++) {
+        int d = *q >= '0' && *q <= '9' ? *q - '0' : *q >= 'a' && *q <= 'f' ? *q - 'a' + 10 : -1;
+        if (d < 0)
+            return -1;
+        *token = *token << 4 | (uint64_t)d;
+    }
+    return 0;
+}
+
+static int64_t saved_position(struct kafka_ctx *ctx, const char *stream, uint64_t *token)
 {
     struct lw_pos pos;
     int64_t off;
+    *token = 0;
     if (!ctx->in->ckpt || ctx->in->ckpt(ctx->in->name, stream, &pos, ctx->in->ckpt_payload) != 0)
         return -1;
-    if (lw_parse_i64(pos.b, pos.n, &off) != 0 || off < 0)
-        return -1;
-    return off;
+    return pos_decode(pos.b, pos.n, &off, token) == 0 ? off : -1;
+}
+
+/* The token of a commit's metadata ("lw:TOKEN"), or 0. */
+static uint64_t commit_token(const rd_kafka_topic_partition_t *tp)
+{
+    int64_t off;
+    uint64_t token;
+    if (!tp->metadata || tp->metadata_size < 4 || memcmp(tp->metadata, "lw:", 3))
+        return 0;
+    char buf[64];
+    size_t n = tp->metadata_size - 3 < 40 ? tp->metadata_size - 3 : 40;
+    buf[0] = '0';
+    buf[1] = ':';
+    memcpy(buf + 2, (const char *)tp->metadata + 3, n);
+    return pos_decode(buf, n + 2, &off, &token) == 0 ? token : 0;
+}
+
+/* Adds p at off to a commit list, with this process's token as metadata: the next owner (this
+ * state file after a restart) can tell its own commit from another instance's. */
+static void commit_add(struct kafka_ctx *ctx, rd_kafka_topic_partition_list_t *l,
+                       const struct part *p, int64_t off)
+{
+    rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "lw:%016llx", (unsigned long long)ctx->token);
+    tp->offset = off;
+    tp->metadata = lw_malloc((size_t)n); /* the list frees it */
+    memcpy(tp->metadata, buf, (size_t)n);
+    tp->metadata_size = (size_t)n;
 }
 
 /* Decides how p starts: resume at a position both SQLite and Kafka agree on, rebuild up to the
  * committed offset, or start_position. Sets *live_at to where the group consumer starts. true
  * when p's windows must be rebuilt: *s is then its search (window_starts, then plan_rebuild). */
-static bool plan(struct kafka_ctx *ctx, struct part *p, int64_t local, int64_t committed,
-                 int64_t *live_at, struct search *s)
+static bool plan(struct kafka_ctx *ctx, struct part *p, int64_t local, uint64_t local_token,
+                 int64_t committed, uint64_t committed_token, int64_t *live_at, struct search *s)
 {
     int64_t target = committed >= 0 ? committed : local, low = -1, high = -1;
+    /* The state file is ahead of the committed offset, and that commit was its own (a crash
+     * between the flush and the commit): nobody else committed since, its windows are current. */
+    if (committed >= 0 && local > committed && local_token && local_token == committed_token) {
+        target = local;
+        p->commit = local;
+    }
     if (target >= 0 && local == target) {
         p->state = PART_LIVE;
         p->pushed = p->floor = p->saved = *live_at = target;
@@ -815,7 +868,10 @@ static void assign_parts(struct kafka_ctx *ctx, rd_kafka_topic_partition_list_t 
             p = part_new(ctx, tp->topic, tp->partition);
         int64_t committed = !e && !c->elems[i].err ? c->elems[i].offset : -1;
         int64_t live_at = RD_KAFKA_OFFSET_END;
-        if (plan(ctx, p, saved_position(ctx, p->stream), committed, &live_at, &s[ns]))
+        uint64_t token;
+        int64_t local = saved_position(ctx, p->stream, &token);
+        if (plan(ctx, p, local, token, committed,
+                 !e && !c->elems[i].err ? commit_token(&c->elems[i]) : 0, &live_at, &s[ns]))
             ns++;
         tp->offset = live_at;
     }
@@ -867,7 +923,7 @@ static void revoke_parts(struct kafka_ctx *ctx, rd_kafka_topic_partition_list_t 
         else
             drop_batches(ctx, p);
         if (!lost && p->state == PART_LIVE && p->pushed >= 0)
-            rd_kafka_topic_partition_list_add(offs, p->topic, p->partition)->offset = p->pushed;
+            commit_add(ctx, offs, p, p->pushed);
     }
     if (lost) {
         ctx->lost++;
@@ -973,7 +1029,7 @@ static void replan_gone(struct kafka_ctx *ctx)
             committed = l->elems[0].offset;
         p->bp_paused = false;
         struct search s;
-        bool wait = plan(ctx, p, -1, committed, &live_at, &s);
+        bool wait = plan(ctx, p, -1, 0, committed, 0, &live_at, &s);
         if (wait) {
             rd_kafka_topic_partition_list_t *w = rd_kafka_topic_partition_list_new(1);
             rebuild(ctx, &s, 1, w);
@@ -1039,7 +1095,7 @@ static void commit_pending(struct kafka_ctx *ctx)
             continue;
         if (!l)
             l = rd_kafka_topic_partition_list_new((int)ctx->nparts);
-        rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = p->commit;
+        commit_add(ctx, l, p, p->commit);
         p->commit = -1;
     }
     if (!l)
@@ -1050,12 +1106,20 @@ static void commit_pending(struct kafka_ctx *ctx)
     rd_kafka_topic_partition_list_destroy(l);
 }
 
-/* The flush that held pos committed: the same offset goes to Kafka at the next tick. */
+static void on_commit_timer(uv_timer_t *t)
+{
+    struct kafka_ctx *ctx = t->data;
+    if (!ctx->stopping)
+        commit_pending(ctx);
+}
+
+/* The flush that held pos committed: the same offset goes to Kafka. */
 static void kafka_checkpoint(struct lw_input *in, const char *stream, const struct lw_pos *pos)
 {
     struct kafka_ctx *ctx = in->ctx;
     int64_t off;
-    if (!ctx || ctx->stopping || lw_parse_i64(pos->b, pos->n, &off) != 0)
+    uint64_t token;
+    if (!ctx || ctx->stopping || pos_decode(pos->b, pos->n, &off, &token) != 0)
         return;
     struct part *p = part_by_stream(ctx, stream);
     if (!p || p->state != PART_LIVE || off < p->floor)
@@ -1067,12 +1131,18 @@ static void kafka_checkpoint(struct lw_input *in, const char *stream, const stru
             q->commit = q->saved;
         q->retry = false;
     }
+    /* At the next loop turn: the checkpoints of one flush go in one commit, and the window in
+     * which a crash leaves the state file ahead of Kafka stays short. */
+    if (!uv_is_active((uv_handle_t *)&ctx->commit_timer))
+        uv_timer_start(&ctx->commit_timer, on_commit_timer, 0, 0);
 }
 
+/* "OFFSET:TOKEN": the next offset to read, and the token of the process that read it (ident[1]),
+ * which its commits carry too (commit_add). */
 static void kafka_pos_encode(const uint64_t ident[2], int64_t cursor, struct lw_pos *out)
 {
-    (void)ident;
-    int n = snprintf(out->b, sizeof out->b, "%lld", (long long)cursor);
+    int n = snprintf(out->b, sizeof out->b, "%lld:%016llx", (long long)cursor,
+                     (unsigned long long)ident[1]);
     out->n = n > 0 && (size_t)n < sizeof out->b ? (size_t)n : 0;
 }
 
@@ -1289,6 +1359,8 @@ static int kafka_start(struct lw_input *in, uv_loop_t *loop, struct lw_err *err)
     uv_timer_init(loop, &ctx->timer);
     ctx->timer.data = ctx;
     uv_timer_start(&ctx->timer, on_tick, KAFKA_TICK_MS, KAFKA_TICK_MS);
+    uv_timer_init(loop, &ctx->commit_timer);
+    ctx->commit_timer.data = ctx;
     ctx->timer_live = true;
     if (in->ckpt_scan)
         in->ckpt_scan(in->name, on_saved, ctx, in->ckpt_payload);
@@ -1320,6 +1392,8 @@ static void kafka_stop(struct lw_input *in)
     if (ctx->timer_live) {
         uv_timer_stop(&ctx->timer);
         uv_close((uv_handle_t *)&ctx->timer, NULL);
+        uv_timer_stop(&ctx->commit_timer);
+        uv_close((uv_handle_t *)&ctx->commit_timer, NULL);
     }
     /* Leaving the group revokes everything: the revoke path commits what was flushed. */
     if (ctx->rk)
@@ -1369,6 +1443,9 @@ static int kafka_init(struct lw_input *in, const struct lw_yaml_doc *doc,
     struct kafka_ctx *ctx = lw_calloc(1, sizeof *ctx);
     ctx->in = in;
     ctx->pipefd[0] = ctx->pipefd[1] = -1;
+    /* Distinct per process: positions written before a restart carry the old one. */
+    int64_t seed = lw_now_ns() ^ (int64_t)getpid();
+    ctx->token = lw_hash64(&seed, sizeof seed, LW_HASH_SEED + (uintptr_t)ctx) | 1;
     pthread_mutex_init(&ctx->mu, NULL);
     atomic_init(&ctx->degraded, false);
     in->ctx = ctx;

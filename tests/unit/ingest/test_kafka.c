@@ -117,10 +117,10 @@ static void test_options(void)
     lw_diag_free(&diag);
 
     struct lw_pos pos;
-    uint64_t ident[2] = {3, 0};
-    ops->pos_encode(ident, 12345, &pos);
-    CHECK_EQ(pos.n, 5);
-    CHECK(!memcmp(pos.b, "12345", 5));
+    uint64_t ident[2] = {3, 0xab};
+    ops->pos_encode(ident, 12345, &pos); /* the next offset, and the reading process's token */
+    CHECK_EQ(pos.n, 22);
+    CHECK(!memcmp(pos.b, "12345:00000000000000ab", 22));
 }
 
 /* ---------------------------------------------------------------- against the mock cluster */
@@ -187,8 +187,9 @@ static bool is(const struct lw_rec *r, const char *name, const char *want)
     return v && str_is(*v, want);
 }
 
-/* The offset the group has committed for t/part, as another member of it sees it. */
-static int64_t committed(const char *brokers, int32_t part)
+/* The offset the group has committed for t/part, as another member of it sees it; meta gets
+ * the commit's metadata (may be NULL). */
+static int64_t committed_meta(const char *brokers, int32_t part, char *meta, size_t size)
 {
     char errstr[256];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -198,11 +199,23 @@ static int64_t committed(const char *brokers, int32_t part)
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(l, "t", part);
     int64_t off = -2;
-    if (!rd_kafka_committed(c, l, 5000) && !l->elems[0].err)
+    if (!rd_kafka_committed(c, l, 5000) && !l->elems[0].err) {
         off = l->elems[0].offset;
+        if (meta && size) {
+            size_t n = l->elems[0].metadata_size < size - 1 ? l->elems[0].metadata_size : size - 1;
+            if (n)
+                memcpy(meta, l->elems[0].metadata, n);
+            meta[n] = 0;
+        }
+    }
     rd_kafka_topic_partition_list_destroy(l);
     rd_kafka_destroy(c);
     return off;
+}
+
+static int64_t committed(const char *brokers, int32_t part)
+{
+    return committed_meta(brokers, part, NULL, 0);
 }
 
 static void test_mock_cluster(void)
@@ -292,7 +305,10 @@ static void test_mock_cluster(void)
         int64_t until = lw_mono_ns() + 2 * LW_NS_PER_SEC;
         while (lw_mono_ns() < until)
             uv_run(&loop, UV_RUN_NOWAIT), uv_sleep(10);
-        CHECK_EQ(committed(brokers, 0), 3);
+        char meta[64] = "";
+        CHECK_EQ(committed_meta(brokers, 0, meta, sizeof meta), 3);
+        /* The commit carries the token the position does: a restart can tell its own. */
+        CHECK(!strncmp(meta, "lw:", 3) && strlen(meta) == 19 && !strcmp(meta + 3, pos.b + 2));
         CHECK(committed(brokers, 1) < 0); /* never checkpointed: nothing committed */
 
         struct lw_buf m = {0};
