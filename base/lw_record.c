@@ -9,7 +9,7 @@ const char *const lw_label_names[LW_L_COUNT] = {
     "input",           "path",      "host",         "app",     "facility", "severity",
     "container",       "image",     "container_id", "stream",  "topic",    "partition",
     "syslog_severity", "namespace", "pod",          "pod_uid", "restart",  "compose_service",
-    "compose_project", "offset",    "key",
+    "compose_project",
 };
 
 /* Copies s to *at and returns its new place (NULL stays NULL: an absent label). */

@@ -30,8 +30,6 @@ enum lw_label_slot {
     LW_L_RESTART,         /* the container's restart count: kubelet's N.log */
     LW_L_COMPOSE_SERVICE, /* docker compose (type: docker) */
     LW_L_COMPOSE_PROJECT,
-    LW_L_OFFSET, /* Kafka: the message's offset and key, per record (ingest.h lw_rec_meta) */
-    LW_L_KEY,
     LW_L_COUNT
 };
 extern const char *const lw_label_names[LW_L_COUNT];
@@ -75,8 +73,9 @@ struct lw_rec {
                                          that fed it; 0: the input is not sharded */
     struct lw_str labels[LW_L_COUNT]; /* empty (p == NULL) when absent */
     const struct lw_tz *tz;           /* the input's zone for timestamps without one; NULL: UTC */
-    const struct lw_labelset *extra;  /* the source's extra labels (docker's label.<key>, Kafka's
-                                         header.<name>); NULL: none; borrowed from the batch */
+    const struct lw_labelset *extra;  /* the source's extra labels (docker's label.<key>; Kafka's
+                                         offset, key and header.<name>, per record); NULL: none;
+                                         borrowed from the batch */
 };
 
 #endif

@@ -55,8 +55,6 @@ int lw_decode(enum lw_format fmt, const char *input_name, const struct lw_tz *tz
     out->labels[LW_L_INPUT] = lw_str_c(input_name);
     if (in->meta) {
         out->ts_ns = in->meta->ts_ns;
-        out->labels[LW_L_OFFSET] = in->meta->offset;
-        out->labels[LW_L_KEY] = in->meta->key;
         out->extra = in->meta->extra;
     }
     if (fmt == LW_FMT_DOCKER || fmt == LW_FMT_CRI) {

@@ -25,11 +25,11 @@ struct lw_pos {
 
 /* What a record of an input with an envelope of its own (a Kafka message) carries besides its
  * line: set per record, so the batch's labels cannot hold it. Lives in the batch's label space
- * (lw_batch_label_space); NULL for every other input, whose lines cost one test more. */
+ * (lw_batch_label_space); NULL for every other input, whose lines cost one test more. Per-record
+ * labels are extra labels (no slot: a slot would cost every record of every input). */
 struct lw_rec_meta {
     int64_t ts_ns;                   /* the message's time (lw_rec.ts_ns); 0: none */
-    struct lw_str offset, key;       /* label slots offset and key; p == NULL: absent */
-    const struct lw_labelset *extra; /* header.<name> labels (lw_rec.extra); NULL: none */
+    const struct lw_labelset *extra; /* offset, key, header.<name> (lw_rec.extra); NULL: none */
 };
 
 /* One line, borrowed from its batch for the duration of a call. */

@@ -30,6 +30,8 @@ struct kafka_conf {
 extern const struct lw_opt lw_kafka__opts[];
 /* The keys logwarden sets itself and refuses in `properties:`. NULL-terminated. */
 extern const char *const lw_kafka__owned[];
+/* Loads librdkafka (kafka_dl.c) if it is not yet: 0, or LW_EIO with err saying why. */
+int lw_kafka__dl_load(struct lw_err *err);
 /* Whether the value of property key must never be logged. */
 bool lw_kafka__secret_key(const char *key);
 /* Applies c's brokers, group, instance id and properties to conf (group NULL: a group-less

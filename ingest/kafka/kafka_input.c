@@ -38,8 +38,8 @@
 #define KAFKA_SYNC_NS (10 * LW_NS_PER_SEC)        /* revoke: the flush we wait for */
 #define KAFKA_STOP_SYNC_NS (3 * LW_NS_PER_SEC)
 #define KAFKA_WARN_EVERY (10 * LW_NS_PER_SEC)
-#define KAFKA_SETTLE_NS (3 * LW_NS_PER_SEC)  /* steady statistics this long after a callback */
-#define KAFKA_REPLAN_NS (10 * LW_NS_PER_SEC) /* a GONE partition still assigned: planned anew */
+#define KAFKA_REFUSED_NS (60 * LW_NS_PER_SEC) /* a refused commit holds commits at most this */
+#define KAFKA_REPLAN_NS (10 * LW_NS_PER_SEC)  /* a GONE partition still assigned: planned anew */
 
 enum part_state {
     PART_LIVE,    /* read by the group consumer, checkpointed */
@@ -95,20 +95,22 @@ struct kafka_ctx {
     int pipefd[2];
     uv_loop_t *loop;
     uv_poll_t poll;
-    uv_timer_t timer;
+    uv_timer_t timer, commit_timer;
     bool poll_live, timer_live, stopping, first_assign;
+    uint64_t token; /* this process's, in positions and commit metadata (kafka_pos_encode) */
     struct part **parts;
     size_t nparts;
     struct part *last; /* the partition of the last message: consecutive messages share it */
     char **local;      /* streams with a saved position at start, until the first assignment */
     size_t nlocal;
     uint64_t lost, fenced; /* assignments lost, commits fenced */
-    /* The group is rebalancing (a commit was refused for it, or the statistics say so): async
-     * commits wait, since one carrying the generation being replaced makes librdkafka drop the
-     * whole assignment. Cleared by the rebalance callback. */
-    bool rebalancing;
-    bool revoked;          /* partitions were revoked: the next assignment ends the rebalance */
-    int64_t rebalanced_ns; /* the last rebalance callback (monotonic) */
+    /* The group is rebalancing: async commits wait, since one carrying the generation being
+     * replaced makes librdkafka drop the whole assignment. Any of: a commit was refused with
+     * REBALANCE_IN_PROGRESS (until the next assignment, or KAFKA_REFUSED_NS), partitions were
+     * revoked (a cooperative member joins again at once: until the next assignment), the
+     * statistics' join_state is not steady (until they say it is). */
+    bool refused, revoked, stats_rebalancing;
+    int64_t refused_ns; /* when a commit was refused (monotonic) */
     uint64_t ticks;
     struct lw_ratelimit rl_msg, rl_commit, rl_log;
     /* Read by the HTTP thread. */
@@ -300,13 +302,14 @@ static bool batch_full(const struct lw_batch *b)
 }
 
 /* Lays out what the batch's records carry beyond their values in its label space (one call per
- * filling): the metas, the header label sets, then the bytes they point at. */
+ * filling): the metas, a label set per record (offset, key, header.<name>), then the bytes they
+ * point at. */
 static void batch_seal(struct part *p, struct lw_batch *b)
 {
+    static const struct lw_str offset_name = {"offset", 6}, key_name = {"key", 3};
     size_t need = b->n * sizeof(struct lw_rec_meta);
     for (size_t i = 0; i < p->npm; i++)
-        if (p->pm[i].nhdr)
-            need += sizeof(struct lw_labelset) + 2 * p->pm[i].nhdr * sizeof(struct lw_str);
+        need += sizeof(struct lw_labelset) + 2 * (2 + p->pm[i].nhdr) * sizeof(struct lw_str);
     need += p->scratch.len + 1;
     char *sp = lw_batch_label_space(b, need);
     struct lw_rec_meta *metas = (struct lw_rec_meta *)sp;
@@ -320,28 +323,28 @@ static void batch_seal(struct part *p, struct lw_batch *b)
     b->labels[LW_L_PARTITION] = (struct lw_str){b->stream + tn + 1, strlen(b->stream) - tn - 1};
     for (size_t i = 0; i < b->n && i < p->npm; i++) {
         const struct pmeta *m = &p->pm[i];
-        struct lw_rec_meta *r = &metas[i];
-        r->ts_ns = m->ts_ns;
-        r->offset = (struct lw_str){bytes + m->off_at, m->off_len};
-        r->key = m->key ? (struct lw_str){bytes + m->key_at, m->key_len} : (struct lw_str){0};
-        r->extra = NULL;
-        if (m->nhdr) {
-            struct lw_labelset *ls = (struct lw_labelset *)at;
-            struct lw_str *names = (struct lw_str *)(ls + 1), *vals = names + m->nhdr;
-            memset(ls, 0, sizeof *ls);
-            atomic_init(&ls->refs, 1);
-            for (size_t h = 0; h < m->nhdr; h++) {
-                const struct phdr *x = &p->ph[m->hdr + h];
-                names[h] = (struct lw_str){bytes + x->name_at, x->name_len};
-                vals[h] = (struct lw_str){bytes + x->val_at, x->val_len};
-            }
-            ls->names = names;
-            ls->values = vals;
-            ls->nextra = m->nhdr;
-            r->extra = ls;
-            at += sizeof *ls + 2 * m->nhdr * sizeof(struct lw_str);
+        struct lw_labelset *ls = (struct lw_labelset *)at;
+        size_t cap = 2 + m->nhdr, n = 0;
+        struct lw_str *names = (struct lw_str *)(ls + 1), *vals = names + cap;
+        memset(ls, 0, sizeof *ls);
+        atomic_init(&ls->refs, 1);
+        names[n] = offset_name;
+        vals[n++] = (struct lw_str){bytes + m->off_at, m->off_len};
+        if (m->key) { /* a message without a key has no key label (an empty key is one) */
+            names[n] = key_name;
+            vals[n++] = (struct lw_str){bytes + m->key_at, m->key_len};
         }
-        b->recs[i].meta = r;
+        for (size_t h = 0; h < m->nhdr; h++) {
+            const struct phdr *x = &p->ph[m->hdr + h];
+            names[n] = (struct lw_str){bytes + x->name_at, x->name_len};
+            vals[n++] = (struct lw_str){bytes + x->val_at, x->val_len};
+        }
+        ls->names = names;
+        ls->values = vals;
+        ls->nextra = n;
+        at += sizeof *ls + 2 * cap * sizeof(struct lw_str);
+        metas[i] = (struct lw_rec_meta){m->ts_ns, ls};
+        b->recs[i].meta = &metas[i];
     }
     p->npm = p->nph = 0;
     lw_buf_reset(&p->scratch);
@@ -426,6 +429,7 @@ static void add_message(struct kafka_ctx *ctx, struct part *p, const rd_kafka_me
         p->cur = lw_queue_batch(in->queue, in->index, p->stream, 64 * 1024);
         p->cur->kind = p->state == PART_REBUILD ? LW_BATCH_REPLAY : LW_BATCH_LINES;
         p->cur->ident[0] = (uint64_t)p->partition;
+        p->cur->ident[1] = ctx->token;
         p->npm = p->nph = 0;
         lw_buf_reset(&p->scratch);
     }
@@ -491,7 +495,7 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque);
 /* A consumer outside the group (reads chosen partitions), polled on the loop too. librdkafka
  * assigns only with a group.id: it gets one of its own, never joined (no subscribe) and never
  * committed to. */
-static rd_kafka_t *groupless(struct kafka_ctx *ctx, const char *what)
+static rd_kafka_t *groupless(struct kafka_ctx *ctx, const char *what, bool eof)
 {
     char errstr[512], gid[512];
     struct lw_err err = {0};
@@ -501,7 +505,9 @@ static rd_kafka_t *groupless(struct kafka_ctx *ctx, const char *what)
         rd_kafka_conf_set(conf, "group.id", gid, errstr, sizeof errstr) ||
         rd_kafka_conf_set(conf, "log.queue", "true", errstr, sizeof errstr) ||
         rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", errstr, sizeof errstr) ||
-        rd_kafka_conf_set(conf, "fetch.wait.max.ms", "50", errstr, sizeof errstr)) {
+        rd_kafka_conf_set(conf, "fetch.wait.max.ms", "50", errstr, sizeof errstr) ||
+        rd_kafka_conf_set(conf, "enable.partition.eof", eof ? "true" : "false", errstr,
+                          sizeof errstr)) {
         rd_kafka_conf_destroy(conf);
         lw_log(LW_ERROR, "[input:%s] %s: %s", ctx->in->name, what, err.msg);
         return NULL;
@@ -518,84 +524,124 @@ static rd_kafka_t *groupless(struct kafka_ctx *ctx, const char *what)
     return rk;
 }
 
-/* The timestamp (ms) of the first message at or after off, or INT64_MIN; *at its offset. Blocks
- * up to KAFKA_PROBE_MS: one step of the binary search, during an assignment. */
-static int64_t probe_ts(struct kafka_ctx *ctx, const struct part *p, int64_t off, int64_t *at)
+/* One partition's search for the start of its rebuild (window_starts). */
+struct search {
+    struct part *p;
+    int64_t low, end; /* the partition's low watermark, the rebuild's end (exclusive) */
+    int64_t lo, hi;   /* binary search: the start is in [lo, hi] */
+    int64_t want;     /* this round's probe offset; -1: none */
+    int64_t ts, at;   /* what the probe found: a timestamp (ms) and its offset; INT64_MIN: none */
+    int64_t start;
+    bool partial;
+};
+
+/* One probe round: for every search with a `want`, the timestamp of the first message at or
+ * after it, through the probe consumer (all partitions at once). Blocks up to KAFKA_PROBE_MS. */
+static void probe_round(struct kafka_ctx *ctx, struct search *s, size_t n)
 {
-    if (!ctx->probe && !(ctx->probe = groupless(ctx, "probe")))
-        return INT64_MIN;
-    rd_kafka_topic_partition_list_t *l = tp_list(p, off);
+    size_t left = 0;
+    for (size_t i = 0; i < n; i++)
+        s[i].ts = INT64_MIN;
+    if (!ctx->probe && !(ctx->probe = groupless(ctx, "probe", false)))
+        return;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)n);
+    for (size_t i = 0; i < n; i++)
+        if (s[i].want >= 0) {
+            rd_kafka_topic_partition_list_add(l, s[i].p->topic, s[i].p->partition)->offset =
+                s[i].want;
+            left++;
+        }
     rd_kafka_assign(ctx->probe, l);
     rd_kafka_topic_partition_list_destroy(l);
-    int64_t deadline = lw_mono_ns() + KAFKA_PROBE_MS * LW_NS_PER_MS, ts = INT64_MIN;
-    while (ts == INT64_MIN && lw_mono_ns() < deadline) {
+    int64_t deadline = lw_mono_ns() + KAFKA_PROBE_MS * LW_NS_PER_MS;
+    while (left && lw_mono_ns() < deadline) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(ctx->probe, 100);
         if (!m)
             continue;
-        if (!m->err && m->partition == p->partition && m->offset >= off &&
-            !strcmp(rd_kafka_topic_name(m->rkt), p->topic)) {
-            ts = rd_kafka_message_timestamp(m, NULL);
-            *at = m->offset;
-        }
+        for (size_t i = 0; !m->err && i < n; i++)
+            if (s[i].want >= 0 && s[i].ts == INT64_MIN && m->partition == s[i].p->partition &&
+                m->offset >= s[i].want && !strcmp(rd_kafka_topic_name(m->rkt), s[i].p->topic)) {
+                s[i].ts = rd_kafka_message_timestamp(m, NULL);
+                s[i].at = m->offset;
+                left--;
+            }
         rd_kafka_message_destroy(m);
     }
     rd_kafka_assign(ctx->probe, NULL);
-    return ts;
 }
 
-/* The first offset in [low, end) whose message may lie inside a window starting at wstart_ms:
- * offsets_for_times, or where it answers -1 while data exists (the mock cluster always does), a
- * binary search by message timestamps. *partial: retention removed messages that may have been
- * inside the window. */
-static int64_t window_start(struct kafka_ctx *ctx, const struct part *p, int64_t low, int64_t end,
-                            int64_t wstart_ms, bool *partial)
+/* For each search, the first offset in [low, end) whose message may lie inside a window
+ * starting at wstart_ms: offsets_for_times, or where it answers -1 while data exists (the mock
+ * cluster always does), a binary search by message timestamps, every partition's step in one
+ * round (log2 of the longest range rounds, not one per partition). partial: retention removed
+ * messages that may have been inside the window. */
+static void window_starts(struct kafka_ctx *ctx, struct search *s, size_t n, int64_t wstart_ms)
 {
-    int64_t start = -1, at;
-    rd_kafka_topic_partition_list_t *l = tp_list(p, wstart_ms);
-    if (rd_kafka_offsets_for_times(ctx->rk, l, KAFKA_BLOCK_MS) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-        !l->elems[0].err && l->elems[0].offset >= 0)
-        start = l->elems[0].offset;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)n);
+    for (size_t i = 0; i < n; i++) {
+        rd_kafka_topic_partition_list_add(l, s[i].p->topic, s[i].p->partition)->offset = wstart_ms;
+        s[i].start = -1;
+        s[i].lo = s[i].low;
+        s[i].hi = s[i].end;
+        s[i].partial = false;
+    }
+    if (rd_kafka_offsets_for_times(ctx->rk, l, KAFKA_BLOCK_MS) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        for (size_t i = 0; i < n && (int)i < l->cnt; i++)
+            if (!l->elems[i].err && l->elems[i].offset >= 0)
+                s[i].start = l->elems[i].offset;
     rd_kafka_topic_partition_list_destroy(l);
-    if (start < 0) {
-        int64_t lo = low, hi = end;
-        while (lo < hi) {
-            int64_t mid = lo + (hi - lo) / 2, ts = probe_ts(ctx, p, mid, &at);
-            if (ts == INT64_MIN) {
+    for (;;) {
+        bool any = false;
+        for (size_t i = 0; i < n; i++) {
+            s[i].want =
+                s[i].start < 0 && s[i].lo < s[i].hi ? s[i].lo + (s[i].hi - s[i].lo) / 2 : -1;
+            any |= s[i].want >= 0;
+        }
+        if (!any)
+            break;
+        probe_round(ctx, s, n);
+        for (size_t i = 0; i < n; i++) {
+            if (s[i].want < 0)
+                continue;
+            if (s[i].ts == INT64_MIN) {
                 lw_log(LW_WARN,
                        "[input:%s] %s: no message at offset %lld within %d ms: rebuilding from "
                        "offset %lld",
-                       ctx->in->name, p->stream, (long long)mid, KAFKA_PROBE_MS, (long long)low);
-                lo = low;
-                break;
+                       ctx->in->name, s[i].p->stream, (long long)s[i].want, KAFKA_PROBE_MS,
+                       (long long)s[i].low);
+                s[i].start = s[i].low;
+            } else if (s[i].ts >= wstart_ms || s[i].at >= s[i].hi) {
+                s[i].hi = s[i].want;
+            } else {
+                s[i].lo = s[i].at + 1;
             }
-            if (ts >= wstart_ms || at >= hi)
-                hi = mid;
-            else
-                lo = at + 1;
         }
-        start = lo;
     }
-    if (start < low)
-        start = low;
-    if (start > end)
-        start = end;
-    *partial = false;
-    if (start == low && low > 0 && low < end) {
-        int64_t ts = probe_ts(ctx, p, low, &at);
-        *partial = ts != INT64_MIN && ts > wstart_ms;
+    bool check = false;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i].start < 0)
+            s[i].start = s[i].lo;
+        if (s[i].start < s[i].low)
+            s[i].start = s[i].low;
+        if (s[i].start > s[i].end)
+            s[i].start = s[i].end;
+        /* Reading from the low watermark: was the message before it (gone) inside the window? */
+        s[i].want = s[i].start == s[i].low && s[i].low > 0 && s[i].low < s[i].end ? s[i].low : -1;
+        check |= s[i].want >= 0;
     }
-    return start;
+    if (check) {
+        probe_round(ctx, s, n);
+        for (size_t i = 0; i < n; i++)
+            s[i].partial = s[i].want >= 0 && s[i].ts != INT64_MIN && s[i].ts > wstart_ms;
+    }
 }
 
-/* Local windows for p are stale (or absent): rebuild them from [window start, end), quietly,
- * then go live at end. Returns true when there is something to read back (p is then paused in
- * the group consumer and assigned to the reader). */
-static bool plan_rebuild(struct kafka_ctx *ctx, struct part *p, int64_t low, int64_t end)
+/* Local windows for p are stale (or absent): rebuild them from [start, end), quietly, then go
+ * live at end. Returns true when there is something to read back (p is then paused in the group
+ * consumer and assigned to the reader). */
+static bool plan_rebuild(struct kafka_ctx *ctx, struct part *p, int64_t low, int64_t end,
+                         int64_t start, bool partial)
 {
-    int64_t w = atomic_load(&ctx->in->longest_window_ns), start = end;
-    bool partial = false;
-    if (w > 0 && low < end)
-        start = window_start(ctx, p, low, end, (lw_now_ns() - w) / LW_NS_PER_MS, &partial);
     p->rebuilds++;
     p->partials += partial;
     if (partial)
@@ -614,7 +660,7 @@ static bool plan_rebuild(struct kafka_ctx *ctx, struct part *p, int64_t low, int
         return false;
     }
     if (!ctx->reader) {
-        ctx->reader = groupless(ctx, "reader");
+        ctx->reader = groupless(ctx, "reader", true);
         if (ctx->reader) {
             ctx->rq = rd_kafka_queue_get_consumer(ctx->reader);
             rd_kafka_queue_io_event_enable(ctx->rq, ctx->pipefd[1], "r", 1);
@@ -666,24 +712,75 @@ static void finish_rebuild(struct kafka_ctx *ctx, struct part *p)
 
 /* ---------------------------------------------------------------- rebalances */
 
-static int64_t saved_position(struct kafka_ctx *ctx, const char *stream)
+/* "OFFSET" or "OFFSET:TOKEN" (hex) as pos_encode writes it: 0, or -1 when malformed. */
+static int pos_decode(const char *b, size_t n, int64_t *off, uint64_t *token)
+{
+    const char *colon = memchr(b, ':', n);
+    size_t on = colon ? (size_t)(colon - b) : n;
+    *token = 0;
+    if (lw_parse_i64(b, on, off) != 0 || *off < 0)
+        return -1;
+    for (const char *q = colon ? colon + 1 : b + n; q < b + n; q++) {
+        int d = *q >= '0' && *q <= '9' ? *q - '0' : *q >= 'a' && *q <= 'f' ? *q - 'a' + 10 : -1;
+        if (d < 0)
+            return -1;
+        *token = *token << 4 | (uint64_t)d;
+    }
+    return 0;
+}
+
+static int64_t saved_position(struct kafka_ctx *ctx, const char *stream, uint64_t *token)
 {
     struct lw_pos pos;
     int64_t off;
+    *token = 0;
     if (!ctx->in->ckpt || ctx->in->ckpt(ctx->in->name, stream, &pos, ctx->in->ckpt_payload) != 0)
         return -1;
-    if (lw_parse_i64(pos.b, pos.n, &off) != 0 || off < 0)
-        return -1;
-    return off;
+    return pos_decode(pos.b, pos.n, &off, token) == 0 ? off : -1;
+}
+
+/* The token of a commit's metadata ("lw:TOKEN"), or 0. */
+static uint64_t commit_token(const rd_kafka_topic_partition_t *tp)
+{
+    int64_t off;
+    uint64_t token;
+    if (!tp->metadata || tp->metadata_size < 4 || memcmp(tp->metadata, "lw:", 3))
+        return 0;
+    char buf[64];
+    size_t n = tp->metadata_size - 3 < 40 ? tp->metadata_size - 3 : 40;
+    buf[0] = '0';
+    buf[1] = ':';
+    memcpy(buf + 2, (const char *)tp->metadata + 3, n);
+    return pos_decode(buf, n + 2, &off, &token) == 0 ? token : 0;
+}
+
+/* Adds p at off to a commit list, with this process's token as metadata: the next owner (this
+ * state file after a restart) can tell its own commit from another instance's. */
+static void commit_add(struct kafka_ctx *ctx, rd_kafka_topic_partition_list_t *l,
+                       const struct part *p, int64_t off)
+{
+    rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "lw:%016llx", (unsigned long long)ctx->token);
+    tp->offset = off;
+    tp->metadata = lw_malloc((size_t)n); /* the list frees it */
+    memcpy(tp->metadata, buf, (size_t)n);
+    tp->metadata_size = (size_t)n;
 }
 
 /* Decides how p starts: resume at a position both SQLite and Kafka agree on, rebuild up to the
  * committed offset, or start_position. Sets *live_at to where the group consumer starts. true
- * when the group consumer must wait (paused) for a rebuild. */
-static bool plan(struct kafka_ctx *ctx, struct part *p, int64_t local, int64_t committed,
-                 int64_t *live_at)
+ * when p's windows must be rebuilt: *s is then its search (window_starts, then plan_rebuild). */
+static bool plan(struct kafka_ctx *ctx, struct part *p, int64_t local, uint64_t local_token,
+                 int64_t committed, uint64_t committed_token, int64_t *live_at, struct search *s)
 {
     int64_t target = committed >= 0 ? committed : local, low = -1, high = -1;
+    /* The state file is ahead of the committed offset, and that commit was its own (a crash
+     * between the flush and the commit): nobody else committed since, its windows are current. */
+    if (committed >= 0 && local > committed && local_token && local_token == committed_token) {
+        target = local;
+        p->commit = local;
+    }
     if (target >= 0 && local == target) {
         p->state = PART_LIVE;
         p->pushed = p->floor = p->saved = *live_at = target;
@@ -712,7 +809,26 @@ static bool plan(struct kafka_ctx *ctx, struct part *p, int64_t local, int64_t c
     if (target > high && high >= 0)
         target = high;
     *live_at = target;
-    return plan_rebuild(ctx, p, low < 0 ? 0 : low, target);
+    *s = (struct search){.p = p, .low = low < 0 ? 0 : low, .end = target};
+    return true;
+}
+
+/* Rebuilds the n partitions of s: their starts found together, then each read back. Those that
+ * have something to read back are added to wait (to pause in the group consumer). */
+static void rebuild(struct kafka_ctx *ctx, struct search *s, size_t n,
+                    rd_kafka_topic_partition_list_t *wait)
+{
+    int64_t w = atomic_load(&ctx->in->longest_window_ns);
+    if (w > 0)
+        window_starts(ctx, s, n, (lw_now_ns() - w) / LW_NS_PER_MS);
+    for (size_t i = 0; i < n; i++) {
+        if (w <= 0) { /* no window: nothing to read back */
+            s[i].start = s[i].end;
+            s[i].partial = false;
+        }
+        if (plan_rebuild(ctx, s[i].p, s[i].low, s[i].end, s[i].start, s[i].partial) && wait)
+            rd_kafka_topic_partition_list_add(wait, s[i].p->topic, s[i].p->partition);
+    }
 }
 
 /* Local state of partitions this instance was not given is stale: released at the first
@@ -743,6 +859,8 @@ static void assign_parts(struct kafka_ctx *ctx, rd_kafka_topic_partition_list_t 
         lw_log(LW_WARN, "[input:%s] committed offsets: %s: comparing with local state only",
                ctx->in->name, rd_kafka_err2str(e));
     rd_kafka_topic_partition_list_t *wait = rd_kafka_topic_partition_list_new(list->cnt);
+    struct search *s = lw_calloc((size_t)list->cnt + 1, sizeof *s);
+    size_t ns = 0;
     for (int i = 0; i < list->cnt; i++) {
         rd_kafka_topic_partition_t *tp = &list->elems[i];
         struct part *p = part_find(ctx, tp->topic, tp->partition);
@@ -750,11 +868,16 @@ static void assign_parts(struct kafka_ctx *ctx, rd_kafka_topic_partition_list_t 
             p = part_new(ctx, tp->topic, tp->partition);
         int64_t committed = !e && !c->elems[i].err ? c->elems[i].offset : -1;
         int64_t live_at = RD_KAFKA_OFFSET_END;
-        if (plan(ctx, p, saved_position(ctx, p->stream), committed, &live_at))
-            rd_kafka_topic_partition_list_add(wait, tp->topic, tp->partition);
+        uint64_t token;
+        int64_t local = saved_position(ctx, p->stream, &token);
+        if (plan(ctx, p, local, token, committed,
+                 !e && !c->elems[i].err ? commit_token(&c->elems[i]) : 0, &live_at, &s[ns]))
+            ns++;
         tp->offset = live_at;
     }
     rd_kafka_topic_partition_list_destroy(c);
+    rebuild(ctx, s, ns, wait);
+    free(s);
     rd_kafka_error_t *err = rd_kafka_incremental_assign(ctx->rk, list);
     if (err) {
         lw_log(LW_ERROR, "[input:%s] assign: %s", ctx->in->name, rd_kafka_error_string(err));
@@ -800,7 +923,7 @@ static void revoke_parts(struct kafka_ctx *ctx, rd_kafka_topic_partition_list_t 
         else
             drop_batches(ctx, p);
         if (!lost && p->state == PART_LIVE && p->pushed >= 0)
-            rd_kafka_topic_partition_list_add(offs, p->topic, p->partition)->offset = p->pushed;
+            commit_add(ctx, offs, p, p->pushed);
     }
     if (lost) {
         ctx->lost++;
@@ -859,13 +982,11 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     struct kafka_ctx *ctx = opaque;
     /* Cooperative: a member that gave partitions away joins again at once, and its next
      * assignment (perhaps empty) ends the rebalance. */
-    ctx->rebalanced_ns = lw_mono_ns();
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        ctx->rebalancing = ctx->revoked;
-        ctx->revoked = false;
+        ctx->refused = ctx->revoked = false;
         assign_parts(ctx, list);
     } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
-        ctx->rebalancing = ctx->revoked = !rd_kafka_assignment_lost(rk);
+        ctx->revoked = !rd_kafka_assignment_lost(rk);
         revoke_parts(ctx, list, rd_kafka_assignment_lost(rk));
     } else {
         lw_log(LW_WARN, "[input:%s] rebalance: %s", ctx->in->name, rd_kafka_err2str(err));
@@ -907,7 +1028,14 @@ static void replan_gone(struct kafka_ctx *ctx)
         if (!rd_kafka_committed(ctx->rk, l, KAFKA_BLOCK_MS) && !l->elems[0].err)
             committed = l->elems[0].offset;
         p->bp_paused = false;
-        bool wait = plan(ctx, p, -1, committed, &live_at);
+        struct search s;
+        bool wait = plan(ctx, p, -1, 0, committed, 0, &live_at, &s);
+        if (wait) {
+            rd_kafka_topic_partition_list_t *w = rd_kafka_topic_partition_list_new(1);
+            rebuild(ctx, &s, 1, w);
+            wait = w->cnt > 0;
+            rd_kafka_topic_partition_list_destroy(w);
+        }
         l->elems[0].offset = live_at;
         rd_kafka_error_t *e = rd_kafka_seek_partitions(ctx->rk, l, 0);
         if (e)
@@ -940,8 +1068,10 @@ static void on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             release_fenced(ctx, p, e);
             continue;
         }
-        if (e == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS)
-            ctx->rebalancing = true;
+        if (e == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS) {
+            ctx->refused = true;
+            ctx->refused_ns = lw_mono_ns();
+        }
         p->commit_failures++;
         p->retry = true;
         if (lw_ingest__ratelimit(&ctx->rl_commit, KAFKA_WARN_EVERY))
@@ -955,7 +1085,9 @@ static void on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 static void commit_pending(struct kafka_ctx *ctx)
 {
     rd_kafka_topic_partition_list_t *l = NULL;
-    if (ctx->rebalancing)
+    if (ctx->refused && lw_mono_ns() - ctx->refused_ns > KAFKA_REFUSED_NS)
+        ctx->refused = false;
+    if (ctx->refused || ctx->revoked || ctx->stats_rebalancing)
         return;
     for (size_t i = 0; i < ctx->nparts; i++) {
         struct part *p = ctx->parts[i];
@@ -963,7 +1095,7 @@ static void commit_pending(struct kafka_ctx *ctx)
             continue;
         if (!l)
             l = rd_kafka_topic_partition_list_new((int)ctx->nparts);
-        rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = p->commit;
+        commit_add(ctx, l, p, p->commit);
         p->commit = -1;
     }
     if (!l)
@@ -974,12 +1106,20 @@ static void commit_pending(struct kafka_ctx *ctx)
     rd_kafka_topic_partition_list_destroy(l);
 }
 
-/* The flush that held pos committed: the same offset goes to Kafka at the next tick. */
+static void on_commit_timer(uv_timer_t *t)
+{
+    struct kafka_ctx *ctx = t->data;
+    if (!ctx->stopping)
+        commit_pending(ctx);
+}
+
+/* The flush that held pos committed: the same offset goes to Kafka. */
 static void kafka_checkpoint(struct lw_input *in, const char *stream, const struct lw_pos *pos)
 {
     struct kafka_ctx *ctx = in->ctx;
     int64_t off;
-    if (!ctx || ctx->stopping || lw_parse_i64(pos->b, pos->n, &off) != 0)
+    uint64_t token;
+    if (!ctx || ctx->stopping || pos_decode(pos->b, pos->n, &off, &token) != 0)
         return;
     struct part *p = part_by_stream(ctx, stream);
     if (!p || p->state != PART_LIVE || off < p->floor)
@@ -991,12 +1131,18 @@ static void kafka_checkpoint(struct lw_input *in, const char *stream, const stru
             q->commit = q->saved;
         q->retry = false;
     }
+    /* At the next loop turn: the checkpoints of one flush go in one commit, and the window in
+     * which a crash leaves the state file ahead of Kafka stays short. */
+    if (!uv_is_active((uv_handle_t *)&ctx->commit_timer))
+        uv_timer_start(&ctx->commit_timer, on_commit_timer, 0, 0);
 }
 
+/* "OFFSET:TOKEN": the next offset to read, and the token of the process that read it (ident[1]),
+ * which its commits carry too (commit_add). */
 static void kafka_pos_encode(const uint64_t ident[2], int64_t cursor, struct lw_pos *out)
 {
-    (void)ident;
-    int n = snprintf(out->b, sizeof out->b, "%lld", (long long)cursor);
+    int n = snprintf(out->b, sizeof out->b, "%lld:%016llx", (long long)cursor,
+                     (unsigned long long)ident[1]);
     out->n = n > 0 && (size_t)n < sizeof out->b ? (size_t)n : 0;
 }
 
@@ -1036,15 +1182,20 @@ static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
         set_degraded(ctx, false, NULL);
     /* The group's join state: anything but steady is a rebalance under way. */
     const char *js = strstr(json, "\"join_state\": \"");
-    if (js && strncmp(js + 15, "steady\"", 7))
-        ctx->rebalancing = true;
-    else if (js && !ctx->revoked && lw_mono_ns() - ctx->rebalanced_ns > KAFKA_SETTLE_NS)
-        ctx->rebalancing = false;
+    if (js)
+        ctx->stats_rebalancing = strncmp(js + 15, "steady\"", 7) != 0;
     return 0;
 }
 
 static void on_message(struct kafka_ctx *ctx, rd_kafka_message_t *m, bool from_reader, int64_t now)
 {
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF && from_reader && m->rkt) {
+        /* The reader reached the partition's end before rb_end (compacted offsets). */
+        struct part *p = part_find(ctx, rd_kafka_topic_name(m->rkt), m->partition);
+        if (p && p->state == PART_REBUILD)
+            p->rb_done = true;
+        return;
+    }
     if (m->err) {
         if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF &&
             lw_ingest__ratelimit(&ctx->rl_msg, KAFKA_WARN_EVERY))
@@ -1208,6 +1359,8 @@ static int kafka_start(struct lw_input *in, uv_loop_t *loop, struct lw_err *err)
     uv_timer_init(loop, &ctx->timer);
     ctx->timer.data = ctx;
     uv_timer_start(&ctx->timer, on_tick, KAFKA_TICK_MS, KAFKA_TICK_MS);
+    uv_timer_init(loop, &ctx->commit_timer);
+    ctx->commit_timer.data = ctx;
     ctx->timer_live = true;
     if (in->ckpt_scan)
         in->ckpt_scan(in->name, on_saved, ctx, in->ckpt_payload);
@@ -1239,6 +1392,8 @@ static void kafka_stop(struct lw_input *in)
     if (ctx->timer_live) {
         uv_timer_stop(&ctx->timer);
         uv_close((uv_handle_t *)&ctx->timer, NULL);
+        uv_timer_stop(&ctx->commit_timer);
+        uv_close((uv_handle_t *)&ctx->commit_timer, NULL);
     }
     /* Leaving the group revokes everything: the revoke path commits what was flushed. */
     if (ctx->rk)
@@ -1288,9 +1443,17 @@ static int kafka_init(struct lw_input *in, const struct lw_yaml_doc *doc,
     struct kafka_ctx *ctx = lw_calloc(1, sizeof *ctx);
     ctx->in = in;
     ctx->pipefd[0] = ctx->pipefd[1] = -1;
+    /* Distinct per process: positions written before a restart carry the old one. */
+    int64_t seed = lw_now_ns() ^ (int64_t)getpid();
+    ctx->token = lw_hash64(&seed, sizeof seed, LW_HASH_SEED + (uintptr_t)ctx) | 1;
     pthread_mutex_init(&ctx->mu, NULL);
     atomic_init(&ctx->degraded, false);
     in->ctx = ctx;
+    struct lw_err err = {0};
+    if (lw_kafka__dl_load(&err) < 0) {
+        lw_yaml_error(doc, map, diag, "input %s: %s", in->name, err.msg);
+        return LW_EINVAL;
+    }
     int rc = lw_input_opts(in, lw_kafka__opts, &ctx->conf, doc, map, diag);
     if (!ctx->conf.keyed_by.n) {
         ctx->conf.keyed_by.v = lw_calloc(2, sizeof *ctx->conf.keyed_by.v);
@@ -1324,8 +1487,7 @@ const struct lw_input_ops lw_ingest__kafka_ops = {
     .free = kafka_free,
     .checkpoint = kafka_checkpoint,
     .pos_encode = kafka_pos_encode,
-    .labels = 1u << LW_L_TOPIC | 1u << LW_L_PARTITION | 1u << LW_L_OFFSET | 1u << LW_L_KEY |
-              LW_LABELS_EXTRA,
+    .labels = 1u << LW_L_TOPIC | 1u << LW_L_PARTITION | LW_LABELS_EXTRA, /* offset, key, header.* */
     .format = LW_FMT_RAW,
     .sharded = true,
     .key_fields = kafka_key_fields,

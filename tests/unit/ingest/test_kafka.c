@@ -51,7 +51,7 @@ static void test_options(void)
         return;
     CHECK(ops->sharded);
     CHECK(ops->labels & (1u << LW_L_TOPIC));
-    CHECK(ops->labels & (1u << LW_L_KEY));
+    CHECK(ops->labels & (1u << LW_L_PARTITION));
     CHECK(ops->labels & LW_LABELS_EXTRA);
     CHECK(!lw_input_planned("kafka"));
 
@@ -117,10 +117,10 @@ static void test_options(void)
     lw_diag_free(&diag);
 
     struct lw_pos pos;
-    uint64_t ident[2] = {3, 0};
-    ops->pos_encode(ident, 12345, &pos);
-    CHECK_EQ(pos.n, 5);
-    CHECK(!memcmp(pos.b, "12345", 5));
+    uint64_t ident[2] = {3, 0xab};
+    ops->pos_encode(ident, 12345, &pos); /* the next offset, and the reading process's token */
+    CHECK_EQ(pos.n, 22);
+    CHECK(!memcmp(pos.b, "12345:00000000000000ab", 22));
 }
 
 /* ---------------------------------------------------------------- against the mock cluster */
@@ -161,6 +161,16 @@ static void produce(rd_kafka_t *p, int32_t part, const char *key, const char *hn
         rd_kafka_headers_destroy(h);
 }
 
+static void produce_to(rd_kafka_t *p, const char *topic, int32_t part, int64_t ts_ms,
+                       const char *value)
+{
+    CHECK_EQ(rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(part),
+                               RD_KAFKA_V_VALUE((void *)value, strlen(value)),
+                               RD_KAFKA_V_TIMESTAMP(ts_ms),
+                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
+             0);
+}
+
 static const struct lw_str *extra(const struct lw_rec *r, const char *name)
 {
     return r->extra ? lw_labelset_get(r->extra, name, strlen(name)) : NULL;
@@ -171,8 +181,15 @@ static bool str_is(struct lw_str s, const char *want)
     return s.p && s.n == strlen(want) && !memcmp(s.p, want, s.n);
 }
 
-/* The offset the group has committed for t/part, as another member of it sees it. */
-static int64_t committed(const char *brokers, int32_t part)
+static bool is(const struct lw_rec *r, const char *name, const char *want)
+{
+    const struct lw_str *v = extra(r, name);
+    return v && str_is(*v, want);
+}
+
+/* The offset the group has committed for t/part, as another member of it sees it; meta gets
+ * the commit's metadata (may be NULL). */
+static int64_t committed_meta(const char *brokers, int32_t part, char *meta, size_t size)
 {
     char errstr[256];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -182,11 +199,23 @@ static int64_t committed(const char *brokers, int32_t part)
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(l, "t", part);
     int64_t off = -2;
-    if (!rd_kafka_committed(c, l, 5000) && !l->elems[0].err)
+    if (!rd_kafka_committed(c, l, 5000) && !l->elems[0].err) {
         off = l->elems[0].offset;
+        if (meta && size) {
+            size_t n = l->elems[0].metadata_size < size - 1 ? l->elems[0].metadata_size : size - 1;
+            if (n)
+                memcpy(meta, l->elems[0].metadata, n);
+            meta[n] = 0;
+        }
+    }
     rd_kafka_topic_partition_list_destroy(l);
     rd_kafka_destroy(c);
     return off;
+}
+
+static int64_t committed(const char *brokers, int32_t part)
+{
+    return committed_meta(brokers, part, NULL, 0);
 }
 
 static void test_mock_cluster(void)
@@ -250,23 +279,23 @@ static void test_mock_cluster(void)
         CHECK(r.body_fmt == LW_BODY_JSON);
         CHECK(str_is(r.labels[LW_L_TOPIC], "t"));
         CHECK(str_is(r.labels[LW_L_PARTITION], "0"));
-        CHECK(str_is(r.labels[LW_L_OFFSET], "0"));
-        CHECK(str_is(r.labels[LW_L_KEY], "k1"));
+        CHECK(is(&r, "offset", "0"));
+        CHECK(is(&r, "key", "k1"));
         CHECK_EQ(r.ts_ns, ts * LW_NS_PER_MS);
         const struct lw_str *h = extra(&r, "header.trace");
         CHECK(h && str_is(*h, "abc"));
         CHECK_EQ(p0->recs[0].cursor, 1); /* the next offset to read */
         lw_decode(LW_FMT_JSON, "bus", NULL, p0->labels, &p0->recs[1], 0, 0, &r);
-        CHECK(str_is(r.labels[LW_L_OFFSET], "1"));
-        CHECK(r.extra == NULL);
+        CHECK(is(&r, "offset", "1"));
+        CHECK(extra(&r, "header.trace") == NULL);
         CHECK_EQ(r.ts_ns, (ts + 1) * LW_NS_PER_MS);
         lw_decode(LW_FMT_JSON, "bus", NULL, p0->labels, &p0->recs[2], 0, 0, &r);
         h = extra(&r, "header.trace");
         CHECK(h && str_is(*h, "def"));
-        CHECK(str_is(r.labels[LW_L_KEY], "k2"));
+        CHECK(is(&r, "key", "k2"));
         lw_decode(LW_FMT_RAW, "bus", NULL, p1->labels, &p1->recs[0], 0, 0, &r);
         CHECK(str_is(r.labels[LW_L_PARTITION], "1"));
-        CHECK(r.labels[LW_L_KEY].p == NULL); /* no key: absent, not empty */
+        CHECK(extra(&r, "key") == NULL); /* no key: absent, not empty */
         CHECK(str_is(r.body, "no key"));
 
         /* The flush that held t/0's position committed: the same offset reaches Kafka. */
@@ -276,7 +305,10 @@ static void test_mock_cluster(void)
         int64_t until = lw_mono_ns() + 2 * LW_NS_PER_SEC;
         while (lw_mono_ns() < until)
             uv_run(&loop, UV_RUN_NOWAIT), uv_sleep(10);
-        CHECK_EQ(committed(brokers, 0), 3);
+        char meta[64] = "";
+        CHECK_EQ(committed_meta(brokers, 0, meta, sizeof meta), 3);
+        /* The commit carries the token the position does: a restart can tell its own. */
+        CHECK(!strncmp(meta, "lw:", 3) && strlen(meta) == 19 && !strcmp(meta + 3, pos.b + 2));
         CHECK(committed(brokers, 1) < 0); /* never checkpointed: nothing committed */
 
         struct lw_buf m = {0};
@@ -305,10 +337,152 @@ static void test_mock_cluster(void)
     rd_kafka_destroy(mrk);
 }
 
+/* A state file that says r/0 was read up to offset 7: it differs from the group's committed
+ * offset, so the partition's windows are stale. */
+static int stale_ckpt(const char *input, const char *stream, struct lw_pos *pos, void *payload)
+{
+    (void)input;
+    (void)payload;
+    if (strcmp(stream, "r/0"))
+        return -1;
+    memcpy(pos->b, "7", 1);
+    pos->n = 1;
+    return 0;
+}
+
+/* Rebuild and backpressure: r/0 holds 100 messages from 2 h ago, 50 from 10 min ago (offsets
+ * 100..149) and the group committed 150; the state file says 7. With a 1 h window the input
+ * reads back exactly offsets 100..149 as REPLAY between REPLAY_START and REPLAY_END (the mock's
+ * offsets_for_times answers -1: the binary search finds 100), then reads live from 150. A queue
+ * of two batches that nobody drains pauses the partition; draining it resumes, and the 3000 live
+ * messages arrive whole and in order. */
+static void test_rebuild_backpressure(void)
+{
+    char errstr[512], yaml[1024];
+    rd_kafka_conf_t *pconf = rd_kafka_conf_new();
+    rd_kafka_conf_set(pconf, "log_level", "2", errstr, sizeof errstr);
+    rd_kafka_t *mrk = rd_kafka_new(RD_KAFKA_PRODUCER, pconf, errstr, sizeof errstr);
+    rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(mrk, 1);
+    CHECK(mc != NULL);
+    if (!mc)
+        return;
+    rd_kafka_mock_topic_create(mc, "r", 1, 1);
+    const char *brokers = rd_kafka_mock_cluster_bootstraps(mc);
+    pconf = rd_kafka_conf_new();
+    rd_kafka_conf_set(pconf, "bootstrap.servers", brokers, errstr, sizeof errstr);
+    rd_kafka_t *prod = rd_kafka_new(RD_KAFKA_PRODUCER, pconf, errstr, sizeof errstr);
+    int64_t now_ms = lw_now_ns() / LW_NS_PER_MS;
+    char v[64];
+    for (int i = 0; i < 150; i++) {
+        snprintf(v, sizeof v, "old %d", i);
+        produce_to(prod, "r", 0, i < 100 ? now_ms - 2 * 3600 * 1000 : now_ms - 600 * 1000, v);
+    }
+    CHECK_EQ(rd_kafka_flush(prod, 5000), 0);
+
+    /* The group's committed offset: 150, as the partition's last owner left it. */
+    rd_kafka_conf_t *cconf = rd_kafka_conf_new();
+    rd_kafka_conf_set(cconf, "bootstrap.servers", brokers, errstr, sizeof errstr);
+    rd_kafka_conf_set(cconf, "group.id", "g2", errstr, sizeof errstr);
+    rd_kafka_t *c = rd_kafka_new(RD_KAFKA_CONSUMER, cconf, errstr, sizeof errstr);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, "r", 0)->offset = 150;
+    CHECK_EQ(rd_kafka_commit(c, l, 0), 0);
+    rd_kafka_topic_partition_list_destroy(l);
+    rd_kafka_destroy(c);
+    for (int i = 0; i < 3000; i++) {
+        snprintf(v, sizeof v, "live %d", i);
+        produce_to(prod, "r", 0, now_ms, v);
+    }
+    CHECK_EQ(rd_kafka_flush(prod, 10000), 0);
+
+    snprintf(yaml, sizeof yaml,
+             "brokers: ['%s']\ntopics: [r]\ngroup: g2\nproperties: {session.timeout.ms: '6000'}\n",
+             brokers);
+    struct lw_input in;
+    struct lw_yaml_doc *doc = NULL;
+    struct lw_diag diag = {0};
+    struct lw_err err = {0};
+    CHECK_EQ(init(yaml, &in, &doc, &diag), 0);
+    in.queue = lw_queue_new(2, 64 << 20);
+    in.ckpt = stale_ckpt;
+    atomic_store(&in.longest_window_ns, 3600 * LW_NS_PER_SEC);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    CHECK_EQ(in.ops->start(&in, &loop, &err), 0);
+
+    /* Nobody drains the queue: it fills and the partition pauses. */
+    int64_t until = lw_mono_ns() + 15 * LW_NS_PER_SEC;
+    bool paused = false;
+    while (!paused && lw_mono_ns() < until) {
+        uv_run(&loop, UV_RUN_NOWAIT);
+        uv_sleep(20);
+        struct lw_buf m = {0};
+        in.ops->metrics(&in, &m);
+        paused = m.p && strstr(m.p, "logwarden_kafka_paused_partitions{input=\"bus\"} 1\n");
+        lw_buf_free(&m);
+    }
+    CHECK(paused);
+    CHECK(in.paused);
+
+    /* Drain: every kind in order, the live lines contiguous. */
+    enum lw_batch_kind kinds[16];
+    size_t nkinds = 0, replayed = 0, live = 0;
+    int64_t first_replay = -1, next = 151;
+    bool contiguous = true;
+    until = lw_mono_ns() + 30 * LW_NS_PER_SEC;
+    while (live < 3000 && lw_mono_ns() < until) {
+        struct lw_batch *b;
+        while ((b = lw_queue_pop(in.queue, 0))) {
+            if (nkinds < 16 && (!nkinds || kinds[nkinds - 1] != b->kind))
+                kinds[nkinds++] = b->kind;
+            if (b->kind == LW_BATCH_REPLAY) {
+                if (first_replay < 0 && b->n)
+                    first_replay = b->recs[0].cursor;
+                replayed += b->n;
+            } else if (b->kind == LW_BATCH_LINES) {
+                for (size_t i = 0; i < b->n; i++)
+                    contiguous &= b->recs[i].cursor == next++;
+                live += b->n;
+            }
+            lw_batch_free(b);
+        }
+        if (in.paused)
+            lw_input_resume(&in);
+        uv_run(&loop, UV_RUN_NOWAIT);
+        uv_sleep(5);
+    }
+    CHECK_EQ(nkinds, 4);
+    CHECK(nkinds == 4 && kinds[0] == LW_BATCH_REPLAY_START && kinds[1] == LW_BATCH_REPLAY &&
+          kinds[2] == LW_BATCH_REPLAY_END && kinds[3] == LW_BATCH_LINES);
+    CHECK_EQ(replayed, 50);
+    CHECK_EQ(first_replay, 101); /* offset 100: the first message inside the window */
+    CHECK_EQ(live, 3000);
+    CHECK(contiguous);
+    struct lw_buf m = {0};
+    in.ops->metrics(&in, &m);
+    CHECK(m.p && strstr(m.p, "logwarden_kafka_rebuilds_total{input=\"bus\",topic=\"r\","
+                             "partition=\"0\"} 1\n"));
+    CHECK(m.p && strstr(m.p, "logwarden_kafka_partial_windows_total{input=\"bus\",topic=\"r\","
+                             "partition=\"0\"} 0\n"));
+    lw_buf_free(&m);
+
+    in.ops->stop(&in);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    in.ops->free(&in);
+    CHECK_EQ(uv_loop_close(&loop), 0);
+    lw_queue_free(in.queue);
+    lw_yaml_free(doc);
+    lw_diag_free(&diag);
+    rd_kafka_destroy(prod);
+    rd_kafka_mock_cluster_destroy(mc);
+    rd_kafka_destroy(mrk);
+}
+
 int main(void)
 {
     lw_log_set_level(LW_WARN);
     test_options();
     test_mock_cluster();
+    test_rebuild_backpressure();
     return test_summary();
 }
