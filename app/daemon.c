@@ -409,7 +409,8 @@ static void drain_all(struct daemon *d, enum lw_drain what, int64_t now)
         if (!c->ds_ready || !lw_dstate_holds(&c->ds))
             continue;
         drain(d, c, what, NULL, now);
-        set_position(c, c->ds_ident, c->ds.last);
+        if (!c->quiet) /* a replay's cursors are behind the stream's position */
+            set_position(c, c->ds_ident, c->ds.last);
     }
 }
 
