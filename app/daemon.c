@@ -292,8 +292,10 @@ static void log_partial(struct daemon *d, const char *input, const char *stream)
 }
 
 /* A sharded input's marker (lw_batch_kind, ingest.h): what to do with one stream's share of
- * the windows. Returns false for REPLAY, whose records are processed as lines are (without
- * positions), true when the batch is done with. */
+ * the windows. The input logs its rebalances (a line per partition here would be 60 a
+ * rebalance): the daemon's lines are debug, but for partial rebuilds. Returns false for REPLAY,
+ * whose records are processed as lines are (without positions), true when the batch is done with.
+ */
 static bool marker(struct daemon *d, struct lw_batch *b, int64_t now)
 {
     const struct lw_cfg_input *ci = &d->cfg->inputs[b->input];
@@ -318,7 +320,7 @@ static bool marker(struct daemon *d, struct lw_batch *b, int64_t now)
         c->quiet = true;
         reset_stream(c);
         atomic_fetch_add(&d->metrics.rebuilds_in[b->input], 1);
-        lw_log(LW_INFO, "[input:%s] %s: rebuilding its windows (read back, no notifications)",
+        lw_log(LW_DEBUG, "[input:%s] %s: rebuilding its windows (read back, no notifications)",
                ci->name, c->stream);
         if (b->partial) {
             lw_engine_partial(d->eng, now);
@@ -335,14 +337,14 @@ static bool marker(struct daemon *d, struct lw_batch *b, int64_t now)
         lw_engine_quiet_shard(d->eng, c->shard, false);
         c->quiet = false;
         c->partial_ns = 0;
-        lw_log(LW_INFO, "[input:%s] %s: windows rebuilt, live", ci->name, c->stream);
+        lw_log(LW_DEBUG, "[input:%s] %s: windows rebuilt, live", ci->name, c->stream);
         break;
     case LW_BATCH_RELEASE:
         if (c->shard) {
             lw_engine_forget_shard(d->eng, c->shard);
             lw_engine_quiet_shard(d->eng, c->shard, false);
         }
-        lw_log(LW_INFO, "[input:%s] %s: given away: its windows are forgotten", ci->name,
+        lw_log(LW_DEBUG, "[input:%s] %s: given away: its windows are forgotten", ci->name,
                c->stream);
         release_stream(d, c);
         break;
@@ -408,7 +410,8 @@ static void drain_all(struct daemon *d, enum lw_drain what, int64_t now)
         if (!c->ds_ready || !lw_dstate_holds(&c->ds))
             continue;
         drain(d, c, what, NULL, now);
-        set_position(c, c->ds_ident, c->ds.last);
+        if (!c->quiet) /* a replay's cursors are behind the stream's position */
+            set_position(c, c->ds_ident, c->ds.last);
     }
 }
 

@@ -667,8 +667,8 @@ void lw_health_text(const struct lw_config *cfg, struct lw_buf *out)
         for (size_t k = 0; k < detail.len; k++)
             if (detail.p[k] == '\n' || detail.p[k] == '\r')
                 detail.p[k] = ' ';
-        lw_buf_printf(out, "%s%s: %.*s", degraded++ ? "; " : "degraded: ", in->name,
-                      (int)detail.len, detail.len ? detail.p : "");
+        lw_buf_printf(out, "%s%s%s%.*s", degraded++ ? "; " : "degraded: ", in->name,
+                      detail.len ? ": " : "", (int)detail.len, detail.len ? detail.p : "");
     }
     lw_buf_puts(out, degraded ? "\n" : "ok\n");
     lw_buf_free(&detail);

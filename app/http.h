@@ -32,8 +32,9 @@ int lw_http_start(struct lw_http_server **out, const char *listen, const struct 
                   struct lw_metrics *m, struct lw_err *err);
 void lw_http_stop(struct lw_http_server *h);
 /* The body of /health: "ok\n" while every input's status op says healthy (or it has none), else
- * "degraded: INPUT: reason" for each degraded input, joined by "; ", and a newline (HTTP 200
- * either way: the process is up; issue 16 makes it JSON). Calls the status ops (any thread). */
+ * "degraded: INPUT: reason" ("degraded: INPUT" without one) for each degraded input, joined by ";
+ * ", and a newline (HTTP 200 either way: the process is up; issue 16 makes it JSON). Calls the
+ * status ops (any thread). */
 void lw_health_text(const struct lw_config *cfg, struct lw_buf *out);
 /* Loads libmicrohttpd (mhd_dl.c): 0, or LW_EIO and err naming the library when it is missing. */
 int lw_mhd_load(struct lw_err *err);

@@ -242,6 +242,13 @@ static void test_health(void)
     lw_health_text(&fx.cfg, &b);
     CHECK_STR(b.p, "degraded: bus: brokers 127.0.0.1:1 unreachable since 10s\n");
     lw_buf_free(&b);
+
+    /* Without a reason: the input's name alone. */
+    detail_of_bus = "";
+    b = (struct lw_buf){0};
+    lw_health_text(&fx.cfg, &b);
+    CHECK_STR(b.p, "degraded: bus\n");
+    lw_buf_free(&b);
     status_of_bus = "healthy";
 }
 
