@@ -17,8 +17,9 @@
  * Sharded windows (lw_win_shards) add a u32 shard column after the count: an entry is a
  * (bucket, shard) pair, entries are ordered by (id, shard), and every reader that walks by id
  * (windows, expiry, the dirty walk) sums the shards of a bucket without knowing. A distinct
- * window keeps one value set per shard beside the group's union (struct shd), so that a
- * shard's values can be taken out exactly. Unsharded windows keep their layout and add path. */
+ * window keeps one value set per shard (and their union, once a group has two: struct shd),
+ * so that a shard's values can be taken out exactly. Unsharded windows keep their layout and add
+ * path. */
 #include "windows.h"
 #include "sketch.h"
 
@@ -176,11 +177,12 @@ struct lw_win *lw_win_new(int64_t res_s, int64_t k, int span, unsigned aggs, siz
 
 /* ---------------------------------------------------------------- sharded distinct values */
 
-/* A sharded group's distinct values: the union the window counts, and each shard's own set
- * (the values with the newest bucket each shard saw them in), from which the union is rebuilt
- * when a shard is forgotten. */
+/* A sharded group's distinct values: each shard's own set (the values with the newest bucket
+ * that shard saw them in) and, once a second shard feeds the group, their union, which the
+ * window counts and which is rebuilt when a shard is forgotten. A group fed by one shard (the
+ * usual case: messages keyed by what the rules group by) keeps one set, as unsharded. */
 struct shd {
-    struct lw_distinct *all;
+    struct lw_distinct *all; /* the union; NULL: there is at most one set, per[0] */
     struct shd_one {
         uint32_t shard;
         struct lw_distinct *d;
@@ -201,22 +203,50 @@ static void shd_free(struct shd *x)
     free(x);
 }
 
-static struct lw_distinct *shd_of(struct shd *x, uint32_t shard)
+/* The union of the sets (what the window counts). */
+static struct lw_distinct *shd_all(const struct shd *x)
 {
-    for (size_t i = 0; i < x->n; i++)
-        if (x->per[i].shard == shard)
-            return x->per[i].d;
-    if (x->n == x->cap) {
-        x->cap = x->cap ? x->cap * 2 : 4;
-        x->per = lw_realloc(x->per, x->cap * sizeof *x->per);
+    return !x ? NULL : x->all ? x->all : x->n ? x->per[0].d : NULL;
+}
+
+/* The union, made again from the sets (NULL while there is one). */
+static void shd_rebuild(struct shd *x)
+{
+    lw_distinct_free(x->all);
+    x->all = NULL;
+    if (x->n < 2)
+        return;
+    struct lw_distinct *sets[64], **v = x->n <= 64 ? sets : lw_malloc(x->n * sizeof *v);
+    for (size_t j = 0; j < x->n; j++)
+        v[j] = x->per[j].d;
+    x->all = lw_distinct_union(v, x->n, DISTINCT_CAP);
+    if (v != sets)
+        free(v);
+}
+
+static void shd_add(struct shd *x, uint32_t shard, uint64_t hash, int64_t b)
+{
+    size_t i = 0;
+    while (i < x->n && x->per[i].shard != shard)
+        i++;
+    if (i == x->n) {
+        if (x->n == x->cap) {
+            x->cap = x->cap ? x->cap * 2 : 2;
+            x->per = lw_realloc(x->per, x->cap * sizeof *x->per);
+        }
+        x->per[x->n++] = (struct shd_one){shard, lw_distinct_new(DISTINCT_CAP)};
+        if (x->n == 2)
+            shd_rebuild(x); /* a second shard: the union is kept apart from now on */
     }
-    x->per[x->n] = (struct shd_one){shard, lw_distinct_new(DISTINCT_CAP)};
-    return x->per[x->n++].d;
+    lw_distinct_add(x->per[i].d, hash, b);
+    if (x->all)
+        lw_distinct_add(x->all, hash, b);
 }
 
 static void shd_expire(struct shd *x, int64_t lo)
 {
-    lw_distinct_expire(x->all, lo);
+    if (x->all)
+        lw_distinct_expire(x->all, lo);
     for (size_t i = 0; i < x->n; i++)
         lw_distinct_expire(x->per[i].d, lo);
 }
@@ -231,13 +261,7 @@ static bool shd_forget(struct shd *x, uint32_t shard)
         return false;
     lw_distinct_free(x->per[i].d);
     x->per[i] = x->per[--x->n];
-    struct lw_distinct *sets[64], **v = x->n <= 64 ? sets : lw_malloc(x->n * sizeof *v);
-    for (size_t j = 0; j < x->n; j++)
-        v[j] = x->per[j].d;
-    lw_distinct_free(x->all);
-    x->all = lw_distinct_union(v, x->n, DISTINCT_CAP);
-    if (v != sets)
-        free(v);
+    shd_rebuild(x);
     return true;
 }
 
@@ -543,13 +567,9 @@ void lw_win_add_distinct(struct lw_win *w, struct lw_wgroup *g, uint64_t hash, i
                          uint32_t shard)
 {
     if (w->off_sh >= 0) {
-        struct shd *x = g->aux;
-        if (!x) {
-            x = g->aux = lw_calloc(1, sizeof *x);
-            x->all = lw_distinct_new(DISTINCT_CAP);
-        }
-        lw_distinct_add(x->all, hash, b);
-        lw_distinct_add(shd_of(x, shard), hash, b);
+        if (!g->aux)
+            g->aux = lw_calloc(1, sizeof(struct shd));
+        shd_add(g->aux, shard, hash, b);
         return;
     }
     if (!g->aux)
@@ -684,9 +704,8 @@ void lw_win_agg(struct lw_win *w, struct lw_wgroup *g, int64_t n, int back, stru
     /* Sketches cover the held buckets: the window itself unless events ran ahead. */
     out->quantile = w->off_sk >= 0 ? lw_dds_quantile(g->aux, w->q) : NAN;
     if (w->aggs & LW_AGG_DISTINCT)
-        out->distinct = (double)lw_distinct_count(w->off_sh < 0 ? g->aux
-                                                  : g->aux      ? ((struct shd *)g->aux)->all
-                                                                : NULL);
+        out->distinct =
+            (double)lw_distinct_count(w->off_sh < 0 ? g->aux : shd_all((struct shd *)g->aux));
     /* After expiry the held buckets are those after lo when a group keeps one window: unless
      * events ran ahead of the clock, the running totals are the answer. */
     if (back == 0 && w->span_b == w->k && !(w->aggs & (LW_AGG_MIN | LW_AGG_MAX)) &&
