@@ -39,7 +39,8 @@ static const char *create_topic(rd_kafka_mock_cluster_t *mc, int brokers, const 
 {
     if (parts < 1 || parts > 10000)
         return "partitions must be 1..10000";
-    rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(mc, name, parts, brokers < 3 ? brokers : 3);
+    rd_kafka_resp_err_t err =
+        rd_kafka_mock_topic_create(mc, name, parts, brokers < 3 ? brokers : 3);
     return err ? rd_kafka_err2str(err) : NULL;
 }
 
