@@ -472,8 +472,6 @@ class Scenario:
                     print(f"     teardown: {e}")
             if self.mock:
                 self.mock.stop()
-            if self.c.failed:
-                os.environ["LW_E2E_KEEP"] = os.environ.get("LW_E2E_KEEP", "0")
             for i in self.instances:
                 i.cleanup()
             self.tmp.cleanup()
