@@ -7,11 +7,15 @@
  *   step                                   a crash after it
  *   1 batch of partition P pushed          nothing committed: P is read again from its SQLite
  *                                          position (or rebuilt, see assign)
- *   2 flush: windows + P's position in     SQLite is ahead of Kafka: at restart P's position
- *     one SQLite transaction               differs from the committed offset, so P is rebuilt
- *                                          up to the committed offset and read live from there
+ *   2 flush: windows + P's position in     SQLite is ahead of Kafka. The committed offset's
+ *     one SQLite transaction (the position metadata holds the token of the process that
+ *     carries the reading process's token) committed it: the same one as the SQLite position's
+ *                                          (nobody committed since): P resumes at its SQLite
+ *                                          position. Another token: P is rebuilt up to the
+ *                                          committed offset and read live from there
  *   3 checkpoint op: async commit to Kafka both agree: P resumes at its position, nothing
- *                                          is counted twice, nothing announced again
+ *     at the next loop turn, with the      is counted twice, nothing announced again
+ *     token as metadata
  *   revoke: RELEASE, in->sync (a flush),   the next owner finds the committed offset and
  *     sync commit, unassign                rebuilds its windows from the partition itself
  *   lost assignment / fenced commit:       nothing is committed; the windows are dropped and
@@ -1268,10 +1272,8 @@ static void on_tick(uv_timer_t *t)
     commit_pending(ctx);
     if (++ctx->ticks % (KAFKA_METRICS_EVERY_MS / KAFKA_TICK_MS) == 0)
         metrics_snapshot(ctx);
-    if (more)
+    if (more) /* again at the next loop turn, then every tick */
         uv_timer_start(&ctx->timer, on_tick, 0, KAFKA_TICK_MS);
-    else if (uv_timer_get_repeat(t) != KAFKA_TICK_MS || !uv_is_active((uv_handle_t *)t))
-        uv_timer_start(&ctx->timer, on_tick, KAFKA_TICK_MS, KAFKA_TICK_MS);
 }
 
 /* The queue has room: what partitions hold goes first, in order; each partition resumes once
