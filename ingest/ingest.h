@@ -83,10 +83,10 @@ struct lw_batch {
     size_t len, dcap;
     char *lstore; /* label bytes the batch owns (lw_batch_label_space), kept across reuse */
     size_t lcap;
-    bool eof;              /* replay: last batch of this source */
+    bool eof;                /* replay: last batch of this source */
     enum lw_batch_kind kind; /* LW_BATCH_LINES unless a sharded input says otherwise */
     bool partial;            /* REPLAY_START: the replay does not cover a whole window */
-    struct lw_batch *next; /* queue link */
+    struct lw_batch *next;   /* queue link */
 };
 
 struct lw_batch *lw_batch_new(uint32_t input, const char *stream, size_t data_hint);

@@ -7,11 +7,15 @@
  *   step                                   a crash after it
  *   1 batch of partition P pushed          nothing committed: P is read again from its SQLite
  *                                          position (or rebuilt, see assign)
- *   2 flush: windows + P's position in     SQLite is ahead of Kafka: at restart P's position
- *     one SQLite transaction               differs from the committed offset, so P is rebuilt
- *                                          up to the committed offset and read live from there
+ *   2 flush: windows + P's position in     SQLite is ahead of Kafka. The committed offset's
+ *     one SQLite transaction (the position metadata holds the token of the process that
+ *     carries the reading process's token) committed it: the same one as the SQLite position's
+ *                                          (nobody committed since): P resumes at its SQLite
+ *                                          position. Another token: P is rebuilt up to the
+ *                                          committed offset and read live from there
  *   3 checkpoint op: async commit to Kafka both agree: P resumes at its position, nothing
- *                                          is counted twice, nothing announced again
+ *     at the next loop turn, with the      is counted twice, nothing announced again
+ *     token as metadata
  *   revoke: RELEASE, in->sync (a flush),   the next owner finds the committed offset and
  *     sync commit, unassign                rebuilds its windows from the partition itself
  *   lost assignment / fenced commit:       nothing is committed; the windows are dropped and
@@ -39,7 +43,9 @@
 #define KAFKA_STOP_SYNC_NS (3 * LW_NS_PER_SEC)
 #define KAFKA_WARN_EVERY (10 * LW_NS_PER_SEC)
 #define KAFKA_REFUSED_NS (60 * LW_NS_PER_SEC) /* a refused commit holds commits at most this */
-#define KAFKA_REPLAN_NS (10 * LW_NS_PER_SEC)  /* a GONE partition still assigned: planned anew */
+#define KAFKA_SETTLE_NS                                                                            \
+    (15 * LW_NS_PER_SEC) /* after the first assignment: unowned state released */
+#define KAFKA_REPLAN_NS (10 * LW_NS_PER_SEC) /* a GONE partition still assigned: planned anew */
 
 enum part_state {
     PART_LIVE,    /* read by the group consumer, checkpointed */
@@ -96,7 +102,8 @@ struct kafka_ctx {
     uv_loop_t *loop;
     uv_poll_t poll;
     uv_timer_t timer, commit_timer;
-    bool poll_live, timer_live, stopping, first_assign;
+    bool poll_live, timer_live, stopping;
+    int64_t first_assign_ns; /* the first assignment (monotonic); 0: none yet */
     uint64_t token; /* this process's, in positions and commit metadata (kafka_pos_encode) */
     struct part **parts;
     size_t nparts;
@@ -448,9 +455,16 @@ static void add_message(struct kafka_ctx *ctx, struct part *p, const rd_kafka_me
     int64_t ts = rd_kafka_message_timestamp(m, &tt);
     pm->ts_ns = ts > 0 ? ts * LW_NS_PER_MS : 0;
     pm->offset = m->offset;
+    /* The offset as text, without printf's cost per message. */
+    char digits[24], *d = digits + sizeof digits;
+    uint64_t o = m->offset > 0 ? (uint64_t)m->offset : 0;
+    do {
+        *--d = (char)('0' + o % 10);
+        o /= 10;
+    } while (o);
     pm->off_at = p->scratch.len;
-    lw_buf_printf(&p->scratch, "%lld", (long long)m->offset);
-    pm->off_len = p->scratch.len - pm->off_at;
+    pm->off_len = (size_t)(digits + sizeof digits - d);
+    lw_buf_append(&p->scratch, d, pm->off_len);
     pm->key = m->key != NULL;
     pm->key_at = p->scratch.len;
     pm->key_len = m->key_len;
@@ -831,8 +845,25 @@ static void rebuild(struct kafka_ctx *ctx, struct search *s, size_t n,
     }
 }
 
-/* Local state of partitions this instance was not given is stale: released at the first
- * assignment. */
+/* A local stream is assigned: its state is this instance's to resume or rebuild. */
+static void local_assigned(struct kafka_ctx *ctx, const char *stream)
+{
+    for (size_t i = 0; i < ctx->nlocal; i++)
+        if (!strcmp(ctx->local[i], stream)) {
+            free(ctx->local[i]);
+            ctx->local[i] = ctx->local[--ctx->nlocal];
+            return;
+        }
+}
+
+static bool rebalancing(const struct kafka_ctx *ctx)
+{
+    return ctx->refused || ctx->revoked || ctx->stats_rebalancing;
+}
+
+/* Local state of partitions this instance was not given is stale: released once the group has
+ * settled after the first assignment (a cooperative rebalance assigns in rounds: a partition
+ * may come in the second). */
 static void release_unowned(struct kafka_ctx *ctx)
 {
     for (size_t i = 0; i < ctx->nlocal; i++) {
@@ -866,6 +897,7 @@ static void assign_parts(struct kafka_ctx *ctx, rd_kafka_topic_partition_list_t 
         struct part *p = part_find(ctx, tp->topic, tp->partition);
         if (!p)
             p = part_new(ctx, tp->topic, tp->partition);
+        local_assigned(ctx, p->stream);
         int64_t committed = !e && !c->elems[i].err ? c->elems[i].offset : -1;
         int64_t live_at = RD_KAFKA_OFFSET_END;
         uint64_t token;
@@ -886,10 +918,8 @@ static void assign_parts(struct kafka_ctx *ctx, rd_kafka_topic_partition_list_t 
     if (wait->cnt)
         rd_kafka_pause_partitions(ctx->rk, wait);
     rd_kafka_topic_partition_list_destroy(wait);
-    if (!ctx->first_assign) {
-        ctx->first_assign = true;
-        release_unowned(ctx);
-    }
+    if (!ctx->first_assign_ns)
+        ctx->first_assign_ns = lw_mono_ns();
     lw_log(LW_INFO, "[input:%s] assigned %d partitions (%zu owned)", ctx->in->name, list->cnt,
            ctx->nparts);
 }
@@ -1087,7 +1117,7 @@ static void commit_pending(struct kafka_ctx *ctx)
     rd_kafka_topic_partition_list_t *l = NULL;
     if (ctx->refused && lw_mono_ns() - ctx->refused_ns > KAFKA_REFUSED_NS)
         ctx->refused = false;
-    if (ctx->refused || ctx->revoked || ctx->stats_rebalancing)
+    if (rebalancing(ctx))
         return;
     for (size_t i = 0; i < ctx->nparts; i++) {
         struct part *p = ctx->parts[i];
@@ -1265,13 +1295,14 @@ static void on_tick(uv_timer_t *t)
         return;
     bool more = serve(ctx);
     replan_gone(ctx);
+    if (ctx->nlocal && ctx->first_assign_ns && !rebalancing(ctx) &&
+        lw_mono_ns() - ctx->first_assign_ns > KAFKA_SETTLE_NS)
+        release_unowned(ctx);
     commit_pending(ctx);
     if (++ctx->ticks % (KAFKA_METRICS_EVERY_MS / KAFKA_TICK_MS) == 0)
         metrics_snapshot(ctx);
-    if (more)
+    if (more) /* again at the next loop turn, then every tick */
         uv_timer_start(&ctx->timer, on_tick, 0, KAFKA_TICK_MS);
-    else if (uv_timer_get_repeat(t) != KAFKA_TICK_MS || !uv_is_active((uv_handle_t *)t))
-        uv_timer_start(&ctx->timer, on_tick, KAFKA_TICK_MS, KAFKA_TICK_MS);
 }
 
 /* The queue has room: what partitions hold goes first, in order; each partition resumes once
