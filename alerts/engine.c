@@ -66,6 +66,9 @@ struct alert_rt {
     /* Inactive groups that got an event in the open bucket, for eval_early (st.early set). */
     struct lw_wgroup **early;
     size_t nearly, capearly;
+    /* lw_engine_partial: a below condition (absent is one) cannot become true before this
+     * instant; 0: no hold. */
+    int64_t partial_n;
 };
 
 /* eval_n of a group in its alert's redo list: no instant is INT64_MIN. */
@@ -90,7 +93,19 @@ struct lw_engine {
     struct lw_state_row *srows;
     char (*fps)[17];
     size_t ns, caps;
-    struct lw_wgroup **clean; /* groups whose state rows were collected */
+    struct lw_wgroup **clean; /* groups whose state rows were collected (NULL: a gone one) */
+    /* Shards (lw_engine_shards): the current record's shard and whether it is quiet, the quiet
+     * shards, the shards forgotten since the last collect_done, and the state rows of the groups
+     * forgotten with them (deleted by the next collect: an INACTIVE row). */
+    bool sharded, cur_quiet;
+    uint32_t cur_shard;
+    uint32_t *quiet, *forgot;
+    size_t nquiet, capquiet, nforgot, capforgot;
+    struct gone {
+        const char *alert; /* the definition's name: lives as long as the engine */
+        char fp[17];
+    } * gone;
+    size_t ngone, capgone;
 };
 
 static inline int64_t ceil_div(int64_t a, int64_t b)
@@ -359,12 +374,21 @@ static void eval_group(struct lw_engine *e, struct alert_rt *ar, struct lw_wgrou
     if (g->st.eval_n == n)
         return; /* scheduled twice for the same instant */
     g->st.eval_n = n;
+    if (g->st.held)
+        return; /* a quiet shard's history: looked at once the shard is live */
     const struct lw_alert_def *a = ar->def;
     struct lw_gstate *s = &g->st;
     int64_t t = n * ar->res_ns;
     double v;
     bool cond = group_value(e, ar, g, n, &v) && holds(a, v);
     bool unflushed = e->mode == LW_MODE_LIVE;
+    if (cond && n < ar->partial_n && s->state != LW_FIRING) {
+        /* A window cut by retention may miss the events that make it false: wait for a whole
+         * window seen live, then look again. */
+        cond = false;
+        if (s->sched_max < ar->partial_n)
+            schedule(ar, g, ar->partial_n);
+    }
 
     if (cond) {
         s->value = v;
@@ -421,7 +445,7 @@ static void eval_group(struct lw_engine *e, struct alert_rt *ar, struct lw_wgrou
 static void eval_early(struct lw_engine *e, struct alert_rt *ar, struct lw_wgroup *g, int64_t t)
 {
     g->st.early = false;
-    if (g->st.state != LW_INACTIVE)
+    if (g->st.state != LW_INACTIVE || g->st.held || ar->done_n + 1 < ar->partial_n)
         return;
     double v;
     if (group_value(e, ar, g, ar->done_n + 1, &v) && holds(ar->def, v)) {
@@ -462,7 +486,7 @@ static void forget_idle(struct alert_rt *ar, int64_t n)
     for (size_t i = lw_win_count(ar->w); i-- > 0;) {
         struct lw_wgroup *g = lw_win_at(ar->w, i);
         if (g->st.state == LW_INACTIVE && !g->st.dirty && g->st.eval_n != REDO_MARK &&
-            !g->st.early && g->last_bucket <= n - idle && g->st.sched_max <= n)
+            !g->st.early && !g->st.held && g->last_bucket <= n - idle && g->st.sched_max <= n)
             lw_win_drop(ar->w, g);
     }
 }
@@ -601,13 +625,13 @@ static bool add_event(struct lw_engine *e, struct alert_rt *ar, const struct lw_
         e->st.overflow++;
         return true;
     }
-    if (lw_win_add(ar->w, g, b, now_b, matched, val) < 0) {
+    if (lw_win_add(ar->w, g, b, e->cur_shard, now_b, matched, val) < 0) {
         return false;
     }
     if (b > ar->max_b)
         ar->max_b = b;
     if (ar->distinct)
-        lw_win_add_distinct(ar->w, g, distinct_hash(&ev->fields[a->value_field]), b);
+        lw_win_add_distinct(ar->w, g, distinct_hash(&ev->fields[a->value_field]), b, e->cur_shard);
     if (g->st.sched_b != b) {
         /* The bucket changes the windows ending at b, and again when it leaves them. */
         g->st.sched_b = b;
@@ -619,6 +643,11 @@ static bool add_event(struct lw_engine *e, struct alert_rt *ar, const struct lw_
         /* Late but in the window: look again at the next instant (live, the redo list below
          * does, once per batch rather than once per event). */
         schedule(ar, g, b);
+    }
+    if (e->cur_quiet) {
+        /* Windows only: no early look, no redo; evaluated once its shard is live. */
+        g->st.held = true;
+        return true;
     }
     if (b > ar->done_n && g->st.state == LW_INACTIVE && !g->st.early && may_hold(ar, g)) {
         /* May have made the condition true: look before the bucket closes (run_early). */
@@ -666,8 +695,9 @@ static void on_event(const struct lw_event *ev, void *payload)
     bool late = false;
     for (size_t i = lo; i < hi; i++)
         late |= !add_event(e, &e->alerts[e->rs->alerts_of_event[i]], ev, ts);
-    /* Counted once per event, however many alerts it was too old for. */
-    if (late) {
+    /* Counted once per event, however many alerts it was too old for; a quiet shard's history
+     * older than every window is skipped silently. */
+    if (late && !e->cur_quiet) {
         e->st.late++;
         if (e->cur && e->cur->input < e->ninputs)
             e->late_by_input[e->cur->input]++;
@@ -742,6 +772,9 @@ void lw_engine_free(struct lw_engine *e)
     free(e->srows);
     free(e->fps);
     free(e->clean);
+    free(e->quiet);
+    free(e->forgot);
+    free(e->gone);
     free(e);
 }
 
@@ -753,6 +786,12 @@ void lw_engine_record(struct lw_engine *e, const struct lw_rec *r, int64_t now_n
     else if (e->mode == LW_MODE_LIVE && now_ns > e->now_ns)
         e->now_ns = now_ns;
     e->cur = r;
+    if (e->sharded) {
+        e->cur_shard = r->shard;
+        e->cur_quiet = false;
+        for (size_t i = 0; i < e->nquiet && !e->cur_quiet; i++)
+            e->cur_quiet = e->quiet[i] == r->shard;
+    }
     lw_ruleset_match(e->rs, r, now_ns, on_event, e);
     e->cur = NULL;
 }
@@ -814,7 +853,8 @@ static int on_dirty(const struct lw_wgroup *g, int64_t b, const struct lw_agg *a
                                 isfinite(ag->min) ? ag->min : 0,
                                 isfinite(ag->max) ? ag->max : 0,
                                 ag->blob,
-                                ag->bloblen};
+                                ag->bloblen,
+                                ag->shard};
     return c->put(c->ctx, &row);
 }
 
@@ -832,12 +872,32 @@ static int collect_buckets(void *payload, lw_bucket_put_fn *put, void *ctx)
     return 0;
 }
 
+static void state_room(struct lw_engine *e)
+{
+    if (e->ns == e->caps) {
+        e->caps = e->caps ? e->caps * 2 : 64;
+        e->srows = lw_realloc(e->srows, e->caps * sizeof *e->srows);
+        e->fps = lw_realloc(e->fps, e->caps * sizeof *e->fps);
+        e->clean = lw_realloc(e->clean, e->caps * sizeof *e->clean);
+    }
+}
+
 void lw_engine_collect(struct lw_engine *e, struct lw_flush *f)
 {
     /* After a failed flush nothing was cleared: the same rows (and any new ones) again. */
     e->ns = 0;
     int64_t longest = 0;
     size_t ndirty = 0;
+    /* The states of groups forgotten with a shard come first: a group of the same name made
+     * again since (the shard came back) is upserted after its old row is deleted. */
+    for (size_t k = 0; k < e->ngone; k++) {
+        state_room(e);
+        memcpy(e->fps[e->ns], e->gone[k].fp, sizeof e->fps[e->ns]);
+        e->srows[e->ns] =
+            (struct lw_state_row){e->gone[k].alert, e->fps[e->ns], "{}", LW_INACTIVE, 0, 0, 0};
+        e->clean[e->ns] = NULL;
+        e->ns++;
+    }
     for (size_t i = 0; i < e->nalerts; i++) {
         struct alert_rt *ar = &e->alerts[i];
         ndirty += lw_win_ndirty(ar->w);
@@ -847,12 +907,7 @@ void lw_engine_collect(struct lw_engine *e, struct lw_flush *f)
             struct lw_wgroup *g = lw_win_at(ar->w, j);
             if (!g->st.dirty)
                 continue;
-            if (e->ns == e->caps) {
-                e->caps = e->caps ? e->caps * 2 : 64;
-                e->srows = lw_realloc(e->srows, e->caps * sizeof *e->srows);
-                e->fps = lw_realloc(e->fps, e->caps * sizeof *e->fps);
-                e->clean = lw_realloc(e->clean, e->caps * sizeof *e->clean);
-            }
+            state_room(e);
             lw_fingerprint(ar->def->name, g->key, e->fps[e->ns]);
             e->srows[e->ns] = (struct lw_state_row){
                 ar->def->name,         e->fps[e->ns],  g->key,     g->st.state,
@@ -869,6 +924,8 @@ void lw_engine_collect(struct lw_engine *e, struct lw_flush *f)
     f->states = e->srows;
     f->nstates = e->ns;
     f->expire_before_ns = e->now_ns - longest - 2 * LW_NS_PER_SEC * 300;
+    f->forget_shards = e->forgot;
+    f->nforget_shards = e->nforgot;
 }
 
 void lw_engine_collect_done(struct lw_engine *e)
@@ -876,8 +933,11 @@ void lw_engine_collect_done(struct lw_engine *e)
     for (size_t i = 0; i < e->nalerts; i++)
         lw_win_clean(e->alerts[i].w);
     for (size_t i = 0; i < e->ns; i++)
-        e->clean[i]->st.dirty = false;
+        if (e->clean[i])
+            e->clean[i]->st.dirty = false;
     e->ns = 0;
+    e->nforgot = 0;
+    e->ngone = 0;
 }
 
 static struct alert_rt *alert_by_name(struct lw_engine *e, const char *name)
@@ -935,10 +995,12 @@ void lw_engine_restore_bucket(struct lw_engine *e, const struct lw_bucket_row *r
     struct lw_wgroup *g = lw_win_group(ar->w, row->group, strlen(row->group));
     if (!g)
         return;
-    struct lw_agg a = {row->count, row->matched, row->sum,       row->min, row->max, 0,
-                       0,          row->sketch,  row->sketch_len};
+    struct lw_agg a = {row->count, row->matched, row->sum,        row->min,  row->max, 0,
+                       0,          row->sketch,  row->sketch_len, row->shard};
     int64_t b = row->bucket;
-    bool add = false;
+    /* Rows of several shards restored into an unsharded window (the input is not sharded any
+     * more) add up in their bucket. */
+    bool add = !e->sharded && row->shard != 0;
     if (row->res_s * LW_NS_PER_SEC != ar->res_ns) {
         /* The window changed: an old bucket goes to the new one holding its end, adding up
          * (exact when the new width is a multiple of the old, as 5m -> 10m is; a narrower one
@@ -980,6 +1042,158 @@ void lw_engine_restore_state(struct lw_engine *e, const struct lw_state_row *row
      * restart, which errs towards firing. */
     g->st.false_since_ns = 0;
     schedule(ar, g, ar->done_n + 1);
+}
+
+/* ---------------------------------------------------------------- shards */
+
+void lw_engine_shards(struct lw_engine *e, bool on)
+{
+    e->sharded = on;
+    for (size_t i = 0; i < e->nalerts; i++)
+        if (!LW_ALWAYS(lw_win_shards(e->alerts[i].w, on)))
+            lw_log(LW_ERROR,
+                   "alert %s: its windows hold events already: they stay %s (shards are set "
+                   "before anything is fed or restored)",
+                   e->alerts[i].def->name, on ? "unsharded" : "sharded");
+}
+
+static void push_u32(uint32_t **v, size_t *n, size_t *cap, uint32_t x)
+{
+    for (size_t i = 0; i < *n; i++)
+        if ((*v)[i] == x)
+            return;
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 8;
+        *v = lw_realloc(*v, *cap * sizeof **v);
+    }
+    (*v)[(*n)++] = x;
+}
+
+/* Takes the groups marked gone out of every list that points at them, then frees them. */
+static void drop_gone(struct alert_rt *ar)
+{
+    for (int64_t j = 0; j < ar->nwheel; j++) {
+        struct slot *sl = ar->wheel[j];
+        uint32_t k = 0;
+        for (uint32_t i = 0; sl && i < sl->n; i++)
+            if (!sl->g[i]->st.gone)
+                sl->g[k++] = sl->g[i];
+        if (sl)
+            sl->n = k;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < ar->nredo; i++)
+        if (!ar->redo[i]->st.gone)
+            ar->redo[k++] = ar->redo[i];
+    ar->nredo = k;
+    k = 0;
+    for (size_t i = 0; i < ar->nearly; i++)
+        if (!ar->early[i]->st.gone)
+            ar->early[k++] = ar->early[i];
+    ar->nearly = k;
+    for (size_t i = lw_win_count(ar->w); i-- > 0;) {
+        struct lw_wgroup *g = lw_win_at(ar->w, i);
+        if (g->st.gone)
+            lw_win_drop(ar->w, g);
+    }
+}
+
+void lw_engine_forget_shard(struct lw_engine *e, uint32_t shard)
+{
+    if (!e->sharded)
+        return;
+    push_u32(&e->forgot, &e->nforgot, &e->capforgot, shard);
+    for (size_t i = 0; i < e->nquiet; i++)
+        if (e->quiet[i] == shard) /* revoked while rebuilding: its hold ends with it */
+            lw_engine_quiet_shard(e, shard, false);
+    for (size_t i = 0; i < e->nalerts; i++) {
+        struct alert_rt *ar = &e->alerts[i];
+        size_t ngone = 0;
+        for (size_t j = 0; j < lw_win_count(ar->w); j++) {
+            struct lw_wgroup *g = lw_win_at(ar->w, j);
+            if (!lw_win_forget_shard(ar->w, g, shard))
+                continue;
+            if (!lw_win_empty(g)) {
+                schedule(ar, g, ar->done_n + 1); /* the other shards' events: look again */
+                continue;
+            }
+            /* Nothing left: the shard's new owner carries the group. Its stored state row
+             * (pending or firing, or a change not flushed yet) goes at the next collect. */
+            if (g->st.state != LW_INACTIVE || g->st.dirty) {
+                if (e->ngone == e->capgone) {
+                    e->capgone = e->capgone ? e->capgone * 2 : 16;
+                    e->gone = lw_realloc(e->gone, e->capgone * sizeof *e->gone);
+                }
+                e->gone[e->ngone].alert = ar->def->name;
+                lw_fingerprint(ar->def->name, g->key, e->gone[e->ngone].fp);
+                e->ngone++;
+            }
+            if (ar->def->ngroup == 0) {
+                /* The alert's only group is always there (absent needs it): it starts over. */
+                g->st = (struct lw_gstate){.eval_n = g->st.eval_n, .sched_max = g->st.sched_max};
+                schedule(ar, g, ar->done_n + 1);
+                continue;
+            }
+            g->st.gone = true;
+            ngone++;
+        }
+        if (ngone)
+            drop_gone(ar);
+    }
+}
+
+void lw_engine_quiet_shard(struct lw_engine *e, uint32_t shard, bool on)
+{
+    if (on) {
+        push_u32(&e->quiet, &e->nquiet, &e->capquiet, shard);
+        return;
+    }
+    for (size_t i = 0; i < e->nquiet; i++)
+        if (e->quiet[i] == shard) {
+            e->quiet[i] = e->quiet[--e->nquiet];
+            break;
+        }
+    if (e->nquiet)
+        return;
+    for (size_t i = 0; i < e->nalerts; i++) {
+        struct alert_rt *ar = &e->alerts[i];
+        for (size_t j = 0; j < lw_win_count(ar->w); j++) {
+            struct lw_wgroup *g = lw_win_at(ar->w, j);
+            if (!g->st.held)
+                continue;
+            g->st.held = false;
+            schedule(ar, g, ar->done_n + 1);
+        }
+    }
+}
+
+void lw_engine_partial(struct lw_engine *e, int64_t now_ns)
+{
+    e->st.partial++;
+    for (size_t i = 0; i < e->nalerts; i++) {
+        struct alert_rt *ar = &e->alerts[i];
+        if (ar->def->above)
+            continue;
+        int64_t n = floor_div(now_ns, ar->res_ns) + ar->k;
+        if (n <= ar->partial_n)
+            continue;
+        ar->partial_n = n;
+        for (size_t j = 0; j < lw_win_count(ar->w); j++)
+            schedule(ar, lw_win_at(ar->w, j), n);
+    }
+}
+
+bool lw_engine_window(struct lw_engine *e, size_t i, const char *group, int back,
+                      struct lw_agg *out)
+{
+    if (i >= e->nalerts)
+        return false;
+    struct alert_rt *ar = &e->alerts[i];
+    struct lw_wgroup *g = lw_win_find(ar->w, group, strlen(group));
+    if (!g || ar->done_n == INT64_MIN)
+        return false;
+    lw_win_agg(ar->w, g, ar->done_n, back, out);
+    return true;
 }
 
 void lw_engine_stats(const struct lw_engine *e, struct lw_engine_stats *out)

@@ -56,19 +56,34 @@ void lw_engine_restore_state(struct lw_engine *e, const struct lw_state_row *row
  * partition), and with shards on, every bucket remembers its shard, so that one shard's share can
  * be removed exactly. Call before any record or restore; off (the default) costs nothing. */
 void lw_engine_shards(struct lw_engine *e, bool on);
-/* Removes shard's events from every window. A group left with no events is forgotten with its
- * alert state, silently (no resolved notification: the shard's new owner carries it); the others
- * are evaluated at the next instant. Its bucket rows are deleted by the next collect (struct
- * lw_flush.forget_shards), with the states of the groups forgotten. */
+/* Removes shard's events from every window. A group left with no events (it held some of
+ * shard's, or its latest event was shard's) is forgotten with its alert state, silently (no
+ * resolved notification: the shard's new owner carries it); an alert without group_by keeps its
+ * one group, with its state reset silently. The others are evaluated at the next instant. Its
+ * bucket rows are deleted by the next collect (struct lw_flush.forget_shards), with the states of
+ * the groups forgotten. A quiet shard stops being quiet. Not between lw_engine_collect and
+ * lw_engine_collect_done (the rows borrow the groups). */
 void lw_engine_forget_shard(struct lw_engine *e, uint32_t shard);
-/* Quiet (on): records of shard fill windows, are never late-counted, and the groups they touch
- * are not evaluated (no transition) until the shard is live again (off); then those groups are
- * evaluated at the next instant, and what fires is announced once. */
+/* Quiet (on): records of shard fill windows (a rebuild replaying its history), are never
+ * late-counted (what is older than every window is skipped silently), never trigger an early
+ * evaluation, and every group they touch is held: not evaluated (no state change, no
+ * transition) until no shard is quiet any more. Then the held groups are evaluated at the next
+ * instant, and what fires is announced once. (Held until the last quiet shard is live, not per
+ * shard: exact whatever shards a group mixes, and a rebuild lasts seconds.) Sharded engines
+ * only. */
 void lw_engine_quiet_shard(struct lw_engine *e, uint32_t shard, bool on);
 /* Part of a shard's history is gone (retention shorter than a window): absent and below alerts
- * cannot become true before a whole window of each has passed after now_ns. Counted in
+ * cannot become true (inactive or pending groups stay or go inactive; firing ones are kept)
+ * before a whole window of each has passed after now_ns; then they are evaluated. Counted in
  * lw_engine_stats.partial. */
 void lw_engine_partial(struct lw_engine *e, int64_t now_ns);
+
+/* Tests and debugging: the aggregates (windows.h) of alert i's group (its JSON key) over the
+ * window ending at the last evaluated instant (back 1: the one before it, spike's previous
+ * window). false when there is no such alert or group. */
+struct lw_agg;
+bool lw_engine_window(struct lw_engine *e, size_t i, const char *group, int back,
+                      struct lw_agg *out);
 
 void lw_engine_stats(const struct lw_engine *e, struct lw_engine_stats *out);
 /* What alert i (0..) holds: its groups and the bytes of its windows and timers (not malloc's

@@ -474,3 +474,30 @@ uint64_t lw_distinct_dropped(const struct lw_distinct *d)
 {
     return d ? d->dropped : 0;
 }
+
+static int cmp_seen(const void *a, const void *b)
+{
+    const struct seen *x = a, *y = b;
+    return x->bucket < y->bucket ? -1 : x->bucket > y->bucket;
+}
+
+struct lw_distinct *lw_distinct_union(struct lw_distinct *const *src, size_t n, size_t cap)
+{
+    struct lw_distinct *d = lw_distinct_new(cap);
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += src[i]->n;
+    if (!total)
+        return d;
+    struct seen *all = lw_malloc(total * sizeof *all);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < src[i]->size; j++)
+            if (src[i]->t[j].hash)
+                all[k++] = (struct seen){src[i]->t[j].bucket, src[i]->t[j].hash};
+    qsort(all, k, sizeof *all, cmp_seen);
+    for (size_t i = 0; i < k; i++)
+        lw_distinct_add(d, all[i].hash, all[i].bucket);
+    free(all);
+    return d;
+}

@@ -58,5 +58,8 @@ size_t lw_distinct_expire(struct lw_distinct *d, int64_t lo);
 size_t lw_distinct_count(const struct lw_distinct *d);
 uint64_t lw_distinct_dropped(const struct lw_distinct *d);
 size_t lw_distinct_bytes(const struct lw_distinct *d);
+/* A new set holding the values of n sets, each with the newest bucket any of them saw it in
+ * (added in bucket order, so that it expires exactly as one set fed all their events would). */
+struct lw_distinct *lw_distinct_union(struct lw_distinct *const *src, size_t n, size_t cap);
 
 #endif

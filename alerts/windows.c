@@ -12,7 +12,14 @@
  * needs (8 bytes per bucket for a count, 12 for a ratio, 16 for a sum). A group's first
  * entries live inside the group; an idle group's array is freed. Which entries are not
  * flushed yet is one id per group (entries are written newest-first in practice), not a
- * flag per entry. */
+ * flag per entry.
+ *
+ * Sharded windows (lw_win_shards) add a u32 shard column after the count: an entry is a
+ * (bucket, shard) pair, entries are ordered by (id, shard), and every reader that walks by id
+ * (windows, expiry, the dirty walk) sums the shards of a bucket without knowing. A distinct
+ * window keeps one value set per shard (and their union, once a group has two: struct shd),
+ * so that a shard's values can be taken out exactly. Unsharded windows keep their layout and add
+ * path. */
 #include "windows.h"
 #include "sketch.h"
 
@@ -28,9 +35,9 @@ struct lw_win {
     unsigned aggs;
     int64_t base; /* bucket ids are stored as (id - base) in 32 bits */
     bool based;
-    /* Entry layout: u32 id, u32 count, [u32 matched], [f64 sum], [f64 min], [f64 max],
-     * [sketch pointer]; -1 when a column is not kept. Unaligned: read with memcpy. */
-    int off_matched, off_sum, off_min, off_max, off_sk;
+    /* Entry layout: u32 id, u32 count, [u32 shard], [u32 matched], [f64 sum], [f64 min],
+     * [f64 max], [sketch pointer]; -1 when a column is not kept. Unaligned: read with memcpy. */
+    int off_sh, off_matched, off_sum, off_min, off_max, off_sk;
     uint32_t stride;  /* bytes per entry */
     uint32_t inl_cap; /* entries that fit in a group's inline buffer */
     size_t max_groups;
@@ -131,15 +138,14 @@ static inline double esum(const struct lw_win *w, const unsigned char *e)
 
 /* ---------------------------------------------------------------- windows and groups */
 
-struct lw_win *lw_win_new(int64_t res_s, int64_t k, int span, unsigned aggs, size_t max_groups)
+/* The entry layout of w->aggs. */
+static void layout(struct lw_win *w)
 {
-    struct lw_win *w = lw_calloc(1, sizeof *w);
-    w->res_s = res_s > 0 ? res_s : 1;
-    w->k = k > 0 ? k : 1;
-    w->span_b = w->k * (span > 1 ? span : 1);
-    w->aggs = aggs | LW_AGG_COUNT;
+    unsigned aggs = w->aggs;
     int off = 8;
-    w->off_matched = w->off_sum = w->off_min = w->off_max = w->off_sk = -1;
+    w->off_sh = w->off_matched = w->off_sum = w->off_min = w->off_max = w->off_sk = -1;
+    if (aggs & LW_AGG_SHARD)
+        w->off_sh = off, off += 4;
     if (aggs & LW_AGG_MATCHED)
         w->off_matched = off, off += 4;
     if (aggs & LW_AGG_SUM)
@@ -152,11 +158,121 @@ struct lw_win *lw_win_new(int64_t res_s, int64_t k, int span, unsigned aggs, siz
         w->off_sk = off, off += (int)sizeof(struct lw_dds *);
     w->stride = (uint32_t)off;
     w->inl_cap = (uint32_t)(sizeof((struct lw_wgroup *)0)->inl / w->stride);
+}
+
+struct lw_win *lw_win_new(int64_t res_s, int64_t k, int span, unsigned aggs, size_t max_groups)
+{
+    struct lw_win *w = lw_calloc(1, sizeof *w);
+    w->res_s = res_s > 0 ? res_s : 1;
+    w->k = k > 0 ? k : 1;
+    w->span_b = w->k * (span > 1 ? span : 1);
+    w->aggs = aggs | LW_AGG_COUNT;
+    layout(w);
     w->q = 0.5;
     w->max_groups = max_groups;
     w->tsize = 64;
     w->table = lw_calloc(w->tsize, sizeof *w->table);
     return w;
+}
+
+/* ---------------------------------------------------------------- sharded distinct values */
+
+/* A sharded group's distinct values: each shard's own set (the values with the newest bucket
+ * that shard saw them in) and, once a second shard feeds the group, their union, which the
+ * window counts and which is rebuilt when a shard is forgotten. A group fed by one shard (the
+ * usual case: messages keyed by what the rules group by) keeps one set, as unsharded. */
+struct shd {
+    struct lw_distinct *all; /* the union; NULL: there is at most one set, per[0] */
+    struct shd_one {
+        uint32_t shard;
+        struct lw_distinct *d;
+    } * per;
+    size_t n, cap;
+};
+
+#define DISTINCT_CAP (1u << 20)
+
+static void shd_free(struct shd *x)
+{
+    if (!x)
+        return;
+    lw_distinct_free(x->all);
+    for (size_t i = 0; i < x->n; i++)
+        lw_distinct_free(x->per[i].d);
+    free(x->per);
+    free(x);
+}
+
+/* The union of the sets (what the window counts). */
+static struct lw_distinct *shd_all(const struct shd *x)
+{
+    return !x ? NULL : x->all ? x->all : x->n ? x->per[0].d : NULL;
+}
+
+/* The union, made again from the sets (NULL while there is one). */
+static void shd_rebuild(struct shd *x)
+{
+    lw_distinct_free(x->all);
+    x->all = NULL;
+    if (x->n < 2)
+        return;
+    struct lw_distinct *sets[64], **v = x->n <= 64 ? sets : lw_malloc(x->n * sizeof *v);
+    for (size_t j = 0; j < x->n; j++)
+        v[j] = x->per[j].d;
+    x->all = lw_distinct_union(v, x->n, DISTINCT_CAP);
+    if (v != sets)
+        free(v);
+}
+
+static void shd_add(struct shd *x, uint32_t shard, uint64_t hash, int64_t b)
+{
+    size_t i = 0;
+    while (i < x->n && x->per[i].shard != shard)
+        i++;
+    if (i == x->n) {
+        if (x->n == x->cap) {
+            x->cap = x->cap ? x->cap * 2 : 2;
+            x->per = lw_realloc(x->per, x->cap * sizeof *x->per);
+        }
+        x->per[x->n++] = (struct shd_one){shard, lw_distinct_new(DISTINCT_CAP)};
+        if (x->n == 2)
+            shd_rebuild(x); /* a second shard: the union is kept apart from now on */
+    }
+    lw_distinct_add(x->per[i].d, hash, b);
+    if (x->all)
+        lw_distinct_add(x->all, hash, b);
+}
+
+static void shd_expire(struct shd *x, int64_t lo)
+{
+    if (x->all)
+        lw_distinct_expire(x->all, lo);
+    for (size_t i = 0; i < x->n; i++)
+        lw_distinct_expire(x->per[i].d, lo);
+}
+
+/* Drops shard's set and rebuilds the union from the others. Whether it had one. */
+static bool shd_forget(struct shd *x, uint32_t shard)
+{
+    size_t i = 0;
+    while (i < x->n && x->per[i].shard != shard)
+        i++;
+    if (i == x->n)
+        return false;
+    lw_distinct_free(x->per[i].d);
+    x->per[i] = x->per[--x->n];
+    shd_rebuild(x);
+    return true;
+}
+
+static size_t shd_bytes(const struct shd *x)
+{
+    if (!x)
+        return 0;
+    size_t n = sizeof *x + x->cap * sizeof *x->per + lw_distinct_bytes(x->all);
+    for (size_t i = 0; i < x->n; i++)
+        n += lw_distinct_bytes(x->per[i].d);
+    return n;
 }
 
 static void group_free(const struct lw_win *w, struct lw_wgroup *g)
@@ -166,7 +282,10 @@ static void group_free(const struct lw_win *w, struct lw_wgroup *g)
             lw_dds_free(getsk(w, at(w, g, i)));
         lw_dds_free(g->aux);
     } else if (w->aggs & LW_AGG_DISTINCT) {
-        lw_distinct_free(g->aux);
+        if (w->off_sh >= 0)
+            shd_free(g->aux);
+        else
+            lw_distinct_free(g->aux);
     }
     if (g->q != g->inl)
         free(g->q);
@@ -191,6 +310,21 @@ void lw_win_free(struct lw_win *w)
     free(w);
 }
 
+bool lw_win_shards(struct lw_win *w, bool on)
+{
+    for (size_t i = 0; i < w->ngroups; i++)
+        if (w->groups[i]->len || w->groups[i]->aux)
+            return false; /* a layout change under held entries would misread them */
+    w->aggs = on ? w->aggs | LW_AGG_SHARD : w->aggs & ~(unsigned)LW_AGG_SHARD;
+    layout(w);
+    for (size_t i = 0; i < w->ngroups; i++) {
+        struct lw_wgroup *g = w->groups[i];
+        if (g->q == g->inl)
+            g->cap = w->inl_cap, g->head = 0;
+    }
+    return true;
+}
+
 void lw_win_no_persist(struct lw_win *w)
 {
     w->no_persist = true;
@@ -209,6 +343,15 @@ static void rehash(struct lw_win *w)
     free(w->table);
     w->table = t;
     w->tsize = ns;
+}
+
+struct lw_wgroup *lw_win_find(struct lw_win *w, const char *key, size_t keylen)
+{
+    uint64_t h = lw_hash64(key, keylen, LW_HASH_SEED);
+    for (struct lw_wgroup *g = w->table[h & (w->tsize - 1)]; g; g = g->hnext)
+        if (g->hash == h && g->keylen == keylen && memcmp(g->key, key, keylen) == 0)
+            return g;
+    return NULL;
 }
 
 struct lw_wgroup *lw_win_group(struct lw_win *w, const char *key, size_t keylen)
@@ -331,20 +474,62 @@ static unsigned char *entry_for(struct lw_win *w, struct lw_wgroup *g, int64_t b
     return p;
 }
 
+/* A sharded entry's order: its id, then its shard. */
+static inline uint64_t skey(const struct lw_win *w, const unsigned char *e)
+{
+    return (uint64_t)get32(e, 0) << 32 | get32(e, w->off_sh);
+}
+
+/* entry_for in a sharded window: the entry of (bucket b, shard), in (id, shard) order. Apart
+ * (not one function with a flag), so that the unsharded path is the one it was. */
+static unsigned char *entry_for_shard(struct lw_win *w, struct lw_wgroup *g, int64_t b,
+                                      uint32_t shard)
+{
+    uint64_t r = (uint64_t)rel(w, b) << 32 | shard;
+    g->shard = shard;
+    if (g->len && skey(w, at(w, g, g->len - 1)) == r)
+        return at(w, g, g->len - 1);
+    uint32_t lo = g->len;
+    if (g->len && skey(w, at(w, g, g->len - 1)) > r) {
+        uint32_t hi = g->len;
+        lo = 0;
+        while (lo < hi) {
+            uint32_t mid = (lo + hi) / 2;
+            if (skey(w, at(w, g, mid)) < r)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (skey(w, at(w, g, lo)) == r)
+            return at(w, g, lo);
+    }
+    /* Entries stay in strictly increasing order: r goes between a smaller and a larger key. */
+    LW_INVARIANT((lo == g->len || skey(w, at(w, g, lo)) > r) &&
+                 (lo == 0 || skey(w, at(w, g, lo - 1)) < r));
+    make_room(w, g);
+    LW_INVARIANT(g->head + g->len < g->cap);
+    unsigned char *p = at(w, g, lo);
+    memmove(p + w->stride, p, (size_t)(g->len - lo) * w->stride);
+    g->len++;
+    init_entry(w, p, b);
+    put32(p, w->off_sh, shard);
+    return p;
+}
+
 bool lw_win_late(const struct lw_win *w, int64_t b, int64_t now_b)
 {
     return b <= now_b - w->span_b + 1 || !representable(w, b);
 }
 
-int lw_win_add(struct lw_win *w, struct lw_wgroup *g, int64_t b, int64_t now_b, bool matched,
-               double v)
+int lw_win_add(struct lw_win *w, struct lw_wgroup *g, int64_t b, uint32_t shard, int64_t now_b,
+               bool matched, double v)
 {
     /* Instant now_b is evaluated already: a bucket that no window ending after it reaches
      * (span windows back) can change nothing any more: it is late. */
     if (lw_win_late(w, b, now_b) || b <= g->lo)
         return LW_EINVAL;
     set_base(w, b);
-    unsigned char *e = entry_for(w, g, b);
+    unsigned char *e = w->off_sh < 0 ? entry_for(w, g, b) : entry_for_shard(w, g, b, shard);
     uint32_t c = get32(e, 4);
     if (c == UINT32_MAX)
         return LW_EINVAL; /* four billion events in one bucket: the count cannot say more */
@@ -378,11 +563,17 @@ int lw_win_add(struct lw_win *w, struct lw_wgroup *g, int64_t b, int64_t now_b, 
     return 0;
 }
 
-void lw_win_add_distinct(struct lw_win *w, struct lw_wgroup *g, uint64_t hash, int64_t b)
+void lw_win_add_distinct(struct lw_win *w, struct lw_wgroup *g, uint64_t hash, int64_t b,
+                         uint32_t shard)
 {
-    (void)w;
+    if (w->off_sh >= 0) {
+        if (!g->aux)
+            g->aux = lw_calloc(1, sizeof(struct shd));
+        shd_add(g->aux, shard, hash, b);
+        return;
+    }
     if (!g->aux)
-        g->aux = lw_distinct_new(1u << 20);
+        g->aux = lw_distinct_new(DISTINCT_CAP);
     lw_distinct_add(g->aux, hash, b);
 }
 
@@ -397,7 +588,7 @@ void lw_win_restore(struct lw_win *w, struct lw_wgroup *g, int64_t b, const stru
     if (b <= g->lo || !representable(w, b))
         return;
     set_base(w, b);
-    unsigned char *e = entry_for(w, g, b);
+    unsigned char *e = w->off_sh < 0 ? entry_for(w, g, b) : entry_for_shard(w, g, b, a->shard);
     bool had = add && ecount(e) > 0;
     uint32_t c = to_u32(a->count + (add ? ecount(e) : 0));
     uint32_t m = to_u32(a->matched + (add ? ematched(w, e) : 0));
@@ -470,8 +661,12 @@ static void expire(struct lw_win *w, struct lw_wgroup *g, int64_t n)
     /* What is left is after drop_upto (order), and the totals are what it holds: never < 0. */
     LW_INVARIANT(!g->len || eid(w, at(w, g, 0)) > drop_upto);
     LW_INVARIANT(g->tot[0] >= 0 && g->tot[1] >= 0);
-    if ((w->aggs & LW_AGG_DISTINCT) && g->aux)
-        lw_distinct_expire(g->aux, drop_upto);
+    if ((w->aggs & LW_AGG_DISTINCT) && g->aux) {
+        if (w->off_sh >= 0)
+            shd_expire(g->aux, drop_upto);
+        else
+            lw_distinct_expire(g->aux, drop_upto);
+    }
     if (g->len == 0) {
         /* Exact zeros, whatever rounding the float sums collected; an idle group keeps no
          * array. */
@@ -508,7 +703,9 @@ void lw_win_agg(struct lw_win *w, struct lw_wgroup *g, int64_t n, int back, stru
     out->max = NAN;
     /* Sketches cover the held buckets: the window itself unless events ran ahead. */
     out->quantile = w->off_sk >= 0 ? lw_dds_quantile(g->aux, w->q) : NAN;
-    out->distinct = (w->aggs & LW_AGG_DISTINCT) ? (double)lw_distinct_count(g->aux) : 0;
+    if (w->aggs & LW_AGG_DISTINCT)
+        out->distinct =
+            (double)lw_distinct_count(w->off_sh < 0 ? g->aux : shd_all((struct shd *)g->aux));
     /* After expiry the held buckets are those after lo when a group keeps one window: unless
      * events ran ahead of the clock, the running totals are the answer. */
     if (back == 0 && w->span_b == w->k && !(w->aggs & (LW_AGG_MIN | LW_AGG_MAX)) &&
@@ -538,6 +735,57 @@ void lw_win_agg(struct lw_win *w, struct lw_wgroup *g, int64_t n, int back, stru
         out->min = mn;
         out->max = mx;
     }
+}
+
+bool lw_win_forget_shard(struct lw_win *w, struct lw_wgroup *g, uint32_t s)
+{
+    if (w->off_sh < 0)
+        return false;
+    bool had = g->shard == s;
+    uint32_t j = 0;
+    for (uint32_t i = 0; i < g->len; i++) {
+        unsigned char *e = at(w, g, i);
+        if (get32(e, w->off_sh) == s) {
+            if (w->off_sk >= 0)
+                lw_dds_free(getsk(w, e));
+            had = true;
+            continue;
+        }
+        if (j != i)
+            memcpy(at(w, g, j), e, w->stride);
+        j++;
+    }
+    if ((w->aggs & LW_AGG_DISTINCT) && g->aux && shd_forget(g->aux, s))
+        had = true;
+    if (!had)
+        return false;
+    g->len = j;
+    /* Recomputed, not subtracted: the totals are exactly what the other shards hold. */
+    g->tot[0] = g->tot[1] = g->tot[2] = 0;
+    if (w->off_sk >= 0) {
+        lw_dds_free(g->aux);
+        g->aux = NULL;
+    }
+    for (uint32_t i = 0; i < g->len; i++) {
+        const unsigned char *e = at(w, g, i);
+        g->tot[0] += ecount(e);
+        g->tot[1] += ematched(w, e);
+        g->tot[2] += esum(w, e);
+        if (w->off_sk >= 0 && getsk(w, e)) {
+            if (!g->aux)
+                g->aux = lw_dds_new();
+            lw_dds_merge(g->aux, getsk(w, e), 1);
+        }
+    }
+    if (g->len == 0) {
+        g->head = 0;
+        if (g->q != g->inl) {
+            free(g->q);
+            g->q = g->inl;
+            g->cap = w->inl_cap;
+        }
+    }
+    return true;
 }
 
 void lw_win_drop(struct lw_win *w, struct lw_wgroup *g)
@@ -587,7 +835,7 @@ size_t lw_win_bytes(const struct lw_win *w)
             for (uint32_t j = 0; j < g->len; j++)
                 n += lw_dds_bytes(getsk(w, at(w, g, j)));
         } else if (w->aggs & LW_AGG_DISTINCT) {
-            n += lw_distinct_bytes(g->aux);
+            n += w->off_sh >= 0 ? shd_bytes(g->aux) : lw_distinct_bytes(g->aux);
         }
     }
     return n;
@@ -614,7 +862,8 @@ int lw_win_dirty(struct lw_win *w, lw_win_dirty_fn *fn, void *payload)
                                0,
                                0,
                                NULL,
-                               0};
+                               0,
+                               w->off_sh >= 0 ? get32(e, w->off_sh) : 0};
             if (w->off_sk >= 0 && getsk(w, e)) {
                 lw_buf_reset(&w->enc);
                 lw_dds_encode(getsk(w, e), &w->enc);

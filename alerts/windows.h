@@ -16,6 +16,7 @@ enum {
     LW_AGG_MAX = 16,
     LW_AGG_SKETCH = 32,   /* quantile: a DDSketch per bucket and one for the window */
     LW_AGG_DISTINCT = 64, /* distinct values per group over the window */
+    LW_AGG_SHARD = 128,   /* set by lw_win_shards: entries are per (bucket, shard) */
 };
 
 struct lw_agg {
@@ -24,6 +25,7 @@ struct lw_agg {
     double distinct;                      /* LW_AGG_DISTINCT: distinct values in the window */
     const void *blob;                     /* a bucket's encoded sketch (persistence), or NULL */
     size_t bloblen;
+    uint32_t shard; /* persistence: the shard of a bucket entry (0 in an unsharded window) */
 };
 
 /* The evaluator's state for a group; kept here so that it lives and dies with the group. */
@@ -41,6 +43,8 @@ struct lw_gstate {
     int state;               /* enum lw_alert_state (store.h) */
     bool early;              /* queued for an evaluation before its bucket closes */
     bool dirty;              /* changed since the last flush */
+    bool held;               /* fed by a quiet shard: not evaluated until it is live (engine.c) */
+    bool gone;               /* lw_engine_forget_shard: being dropped */
 };
 
 struct lw_wgroup {
@@ -58,6 +62,8 @@ struct lw_wgroup {
     uint32_t dpos;         /* index + 1 in the window's dirty list, 0 when clean */
     void *aux;             /* the sum of the held buckets' sketches, or a struct lw_distinct */
     unsigned char inl[16]; /* the first entries live here, without an allocation */
+    uint32_t shard;        /* sharded windows: the shard of its latest event (in the padding
+                              before key: a group is no bigger for it) */
     uint32_t keylen;
     char key[]; /* the group labels as a canonical JSON object, NUL-terminated */
 };
@@ -70,22 +76,41 @@ struct lw_win *lw_win_new(int64_t res_s, int64_t k, int span, unsigned aggs, siz
 void lw_win_free(struct lw_win *w);
 /* The quantile LW_AGG_SKETCH windows report (0..1). */
 void lw_win_set_quantile(struct lw_win *w, double q);
-/* LW_AGG_DISTINCT: notes a value (its hash) seen in bucket b; call after lw_win_add succeeded. */
-void lw_win_add_distinct(struct lw_win *w, struct lw_wgroup *g, uint64_t hash, int64_t b);
+/* LW_AGG_DISTINCT: notes a value (its hash) seen in bucket b of shard (0 unsharded); call after
+ * lw_win_add succeeded. */
+void lw_win_add_distinct(struct lw_win *w, struct lw_wgroup *g, uint64_t hash, int64_t b,
+                         uint32_t shard);
+/* Shards (engine.h, lw_engine_shards): on, each bucket is kept per shard (an entry per (bucket,
+ * shard): several entries share a bucket id), so that one shard's events can be removed exactly.
+ * The entry gains a u32 shard column; off, the layout and the add path are unchanged. Only while
+ * no group holds an entry: false (nothing changed) otherwise. */
+bool lw_win_shards(struct lw_win *w, bool on);
+/* Removes shard s's entries (and distinct values) from g and recomputes its totals and window
+ * sketch from what is left. Whether g held any of s or was last fed by it (its latest event's
+ * shard): the caller then drops it if it is empty (lw_win_empty). */
+bool lw_win_forget_shard(struct lw_win *w, struct lw_wgroup *g, uint32_t s);
+static inline bool lw_win_empty(const struct lw_wgroup *g)
+{
+    return g->len == 0;
+}
 /* Stops dirty tracking (replay keeps nothing): lw_win_dirty then reports nothing. */
 void lw_win_no_persist(struct lw_win *w);
 
 /* The group for key (created when missing, with a zeroed state). NULL when max_groups is
  * reached (the overflow is counted in lw_win_overflow). Borrowed from the window. */
 struct lw_wgroup *lw_win_group(struct lw_win *w, const char *key, size_t keylen);
+/* The group for key, or NULL: nothing is created. */
+struct lw_wgroup *lw_win_find(struct lw_win *w, const char *key, size_t keylen);
 /* Whether bucket b no longer reaches any window ending after instant now_b (see lw_win_add). */
 bool lw_win_late(const struct lw_win *w, int64_t b, int64_t now_b);
-/* Adds one event to bucket b of g. now_b is the newest evaluated instant: an event in a
- * bucket that no longer reaches any window ending after now_b is late: LW_EINVAL. */
-int lw_win_add(struct lw_win *w, struct lw_wgroup *g, int64_t b, int64_t now_b, bool matched,
-               double v);
+/* Adds one event to bucket b of g (of shard, in a sharded window; ignored otherwise). now_b is
+ * the newest evaluated instant: an event in a bucket that no longer reaches any window ending
+ * after now_b is late: LW_EINVAL. */
+int lw_win_add(struct lw_win *w, struct lw_wgroup *g, int64_t b, uint32_t shard, int64_t now_b,
+               bool matched, double v);
 /* Sets a bucket's values outright (restoring from the store), or with add adds them to what the
- * bucket holds (several old buckets re-bucketed into one after a window change). */
+ * bucket holds (several old buckets re-bucketed into one after a window change). A sharded
+ * window restores the entry (b, a->shard). */
 void lw_win_restore(struct lw_win *w, struct lw_wgroup *g, int64_t b, const struct lw_agg *a,
                     bool add);
 /* The aggregate over buckets (n - k*back - k, n - k*back]: back 0 is the window ending at
@@ -111,8 +136,9 @@ int64_t lw_win_res(const struct lw_win *w);
 size_t lw_win_bytes(const struct lw_win *w);
 
 /* Buckets changed since the last lw_win_clean: fn is called for each (group, bucket id,
- * values; a sketch blob is borrowed for the call); a nonzero return stops the walk and is
- * returned. Nothing is cleared, so a walk whose rows were not stored can be repeated. */
+ * values with the entry's shard; a sketch blob is borrowed for the call); a nonzero return stops
+ * the walk and is returned. Nothing is cleared, so a walk whose rows were not stored can be
+ * repeated. */
 typedef int lw_win_dirty_fn(const struct lw_wgroup *g, int64_t b, const struct lw_agg *a,
                             void *payload);
 int lw_win_dirty(struct lw_win *w, lw_win_dirty_fn *fn, void *payload);

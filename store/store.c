@@ -21,6 +21,9 @@ enum {
     ST_BUCKET_PUT,
     ST_BUCKET_EXPIRE,
     ST_BUCKET_LOAD,
+    ST_BUCKET_FORGET,
+    ST_SHARD_ADD,
+    ST_SHARD_GET,
     ST_STATE_PUT,
     ST_STATE_DEL,
     ST_STATE_LOAD,
@@ -55,6 +58,9 @@ static const char *const lw_store_sql[ST__COUNT] = {
     [ST_BUCKET_PUT] = LW_SQL_BUCKET_PUT,
     [ST_BUCKET_EXPIRE] = LW_SQL_BUCKET_EXPIRE,
     [ST_BUCKET_LOAD] = LW_SQL_BUCKET_LOAD,
+    [ST_BUCKET_FORGET] = LW_SQL_BUCKET_FORGET,
+    [ST_SHARD_ADD] = LW_SQL_SHARD_ADD,
+    [ST_SHARD_GET] = LW_SQL_SHARD_GET,
     [ST_STATE_PUT] = LW_SQL_STATE_PUT,
     [ST_STATE_DEL] = LW_SQL_STATE_DEL,
     [ST_STATE_LOAD] = LW_SQL_STATE_LOAD,
@@ -525,6 +531,7 @@ static int put_bucket(struct lw_store *st, const struct lw_bucket_row *b)
         sqlite3_bind_blob(s, 10, b->sketch, (int)b->sketch_len, SQLITE_STATIC);
     else
         sqlite3_bind_null(s, 10);
+    sqlite3_bind_int64(s, 11, b->shard);
     return step_done(s);
 }
 
@@ -605,6 +612,14 @@ int lw_store_flush(struct lw_store *st, const struct lw_flush *f, struct lw_err 
     for (size_t i = 0; i < f->nckpts; i++)
         if (put_ckpt(st, &f->ckpts[i]) != 0)
             goto out_rollback;
+    /* A forgotten shard's rows go before this flush's rows are written: a shard forgotten and
+     * fed again since keeps only what it holds now. */
+    what = "deleting a forgotten shard's buckets";
+    for (size_t i = 0; i < f->nforget_shards; i++) {
+        sqlite3_bind_int64(st->stmt[ST_BUCKET_FORGET], 1, f->forget_shards[i]);
+        if (step_done(st->stmt[ST_BUCKET_FORGET]) != 0)
+            goto out_rollback;
+    }
     what = "writing window buckets";
     for (size_t i = 0; i < f->nbuckets; i++)
         if (put_bucket(st, &f->buckets[i]) != 0)
@@ -672,11 +687,33 @@ int lw_store_load_buckets(struct lw_store *st, lw_bucket_fn *fn, void *payload, 
             .max = sqlite3_column_double(s, 8),
             .sketch = sqlite3_column_blob(s, 9),
             .sketch_len = (size_t)sqlite3_column_bytes(s, 9),
+            .shard = (uint32_t)sqlite3_column_int64(s, 10),
         };
         fn(&b, payload);
     }
     rc = rc == SQLITE_DONE ? 0 : store_fail(st, err, "loading window buckets");
     sqlite3_reset(s);
+    return rc;
+}
+
+int lw_store_shard_id(struct lw_store *st, const char *input, const char *stream, uint32_t *id,
+                      struct lw_err *err)
+{
+    sqlite3_stmt *a = st->stmt[ST_SHARD_ADD], *g = st->stmt[ST_SHARD_GET];
+    sqlite3_bind_text(a, 1, input, -1, SQLITE_STATIC);
+    sqlite3_bind_text(a, 2, stream ? stream : "", -1, SQLITE_STATIC);
+    if (step_done(a) != 0)
+        return store_fail(st, err, "numbering a shard");
+    sqlite3_bind_text(g, 1, input, -1, SQLITE_STATIC);
+    sqlite3_bind_text(g, 2, stream ? stream : "", -1, SQLITE_STATIC);
+    int rc = sqlite3_step(g);
+    int64_t v = rc == SQLITE_ROW ? sqlite3_column_int64(g, 0) : 0;
+    rc = rc == SQLITE_ROW && v >= 1 && v <= UINT32_MAX ? 0
+                                                       : store_fail(st, err, "numbering a shard");
+    sqlite3_reset(g);
+    sqlite3_clear_bindings(g);
+    if (rc == 0)
+        *id = (uint32_t)v;
     return rc;
 }
 

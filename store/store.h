@@ -9,7 +9,7 @@
  * needs the store (pipeline, each sink worker) opens its own. WAL mode, busy timeout 5 s. */
 struct lw_store;
 
-#define LW_STORE_SCHEMA_VERSION 4
+#define LW_STORE_SCHEMA_VERSION 5
 /* SQLite's application_id of a logwarden state file ("LWRD"): how a file is known to be ours. */
 #define LW_STORE_APP_ID 0x4C575244
 
@@ -158,7 +158,7 @@ struct lw_flush {
     size_t noutbox;
     const struct lw_notif_row *notifs; /* upserted by (fingerprint, sink), or removed */
     size_t nnotifs;
-    int64_t expire_before_ns;     /* delete buckets whose end time is before this (0: none) */
+    int64_t expire_before_ns;      /* delete buckets whose end time is before this (0: none) */
     const uint32_t *forget_shards; /* delete every bucket of these shards (before the upserts) */
     size_t nforget_shards;
     lw_bucket_src_fn *bucket_src; /* more bucket rows, when set */

@@ -116,6 +116,39 @@ static const char *const lw_store_migrations[] = {
     "  SELECT input, path, CAST(printf('%d:%d:%d', dev, ino, off) AS BLOB) FROM checkpoints;"
     "DROP TABLE checkpoints;"
     "ALTER TABLE checkpoints_v4 RENAME TO checkpoints;",
+
+    /* 4 -> 5: sharded inputs (Kafka partitions) keep each shard's buckets apart, so that a
+     * shard given away takes exactly its events with it: the shard joins the buckets' key
+     * (0: not sharded, every row before), and shards are numbered by (input, stream). SQLite
+     * cannot change a primary key in place: the table is copied. */
+    "CREATE TABLE shards ("
+    "  id INTEGER PRIMARY KEY," /* >= 1: the shard of a bucket row */
+    "  input TEXT NOT NULL,"
+    "  stream TEXT NOT NULL," /* the input's stream id (Kafka: topic and partition) */
+    "  UNIQUE (input, stream)"
+    ");"
+    "CREATE TABLE buckets_v5 ("
+    "  alert TEXT NOT NULL,"
+    "  grp TEXT NOT NULL,"
+    "  bucket INTEGER NOT NULL,"
+    "  res_s INTEGER NOT NULL,"
+    "  count REAL NOT NULL,"
+    "  matched REAL NOT NULL,"
+    "  sum REAL NOT NULL,"
+    "  min REAL NOT NULL,"
+    "  max REAL NOT NULL,"
+    "  sketch BLOB,"
+    "  shard INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (alert, grp, bucket, shard)"
+    ");"
+    "INSERT INTO buckets_v5 (alert, grp, bucket, res_s, count, matched, sum, min, max, sketch, "
+    "  shard) SELECT alert, grp, bucket, res_s, count, matched, sum, min, max, sketch, 0 "
+    "  FROM buckets;"
+    "DROP TABLE buckets;"
+    "ALTER TABLE buckets_v5 RENAME TO buckets;"
+    "CREATE INDEX buckets_by_end ON buckets (bucket * res_s);"
+    /* Forgetting a shard deletes its rows (lw_flush.forget_shards). */
+    "CREATE INDEX buckets_by_shard ON buckets (shard) WHERE shard != 0;",
 };
 
 /* The identity of the file (store.c check_identity), read before anything is written. */
@@ -145,16 +178,20 @@ static const char *const lw_store_migrations[] = {
     "ON CONFLICT (input, stream) DO UPDATE SET pos = excluded.pos"
 
 #define LW_SQL_BUCKET_PUT                                                                          \
-    "INSERT INTO buckets (alert, grp, bucket, res_s, count, matched, sum, min, max, sketch) "      \
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "                                            \
-    "ON CONFLICT (alert, grp, bucket) DO UPDATE SET res_s = excluded.res_s, "                      \
+    "INSERT INTO buckets (alert, grp, bucket, res_s, count, matched, sum, min, max, sketch, "      \
+    "shard) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "                                \
+    "ON CONFLICT (alert, grp, bucket, shard) DO UPDATE SET res_s = excluded.res_s, "               \
     "count = excluded.count, matched = excluded.matched, sum = excluded.sum, "                     \
     "min = excluded.min, max = excluded.max, sketch = excluded.sketch"
 /* ?1 is the cut-off in whole seconds, rounded up (see lw_store_flush). */
 #define LW_SQL_BUCKET_EXPIRE "DELETE FROM buckets WHERE bucket * res_s < ?1"
 #define LW_SQL_BUCKET_LOAD                                                                         \
-    "SELECT alert, grp, res_s, bucket, count, matched, sum, min, max, sketch FROM buckets "        \
-    "ORDER BY alert, grp, bucket"
+    "SELECT alert, grp, res_s, bucket, count, matched, sum, min, max, sketch, shard FROM buckets " \
+    "ORDER BY alert, grp, bucket, shard"
+#define LW_SQL_BUCKET_FORGET "DELETE FROM buckets WHERE shard = ?1"
+/* Made on first use: the id is found again by the SELECT. */
+#define LW_SQL_SHARD_ADD "INSERT OR IGNORE INTO shards (input, stream) VALUES (?1, ?2)"
+#define LW_SQL_SHARD_GET "SELECT id FROM shards WHERE input = ?1 AND stream = ?2"
 
 #define LW_SQL_STATE_PUT                                                                           \
     "INSERT INTO alert_states (fingerprint, alert, grp, state, active_since_ns, fired_ns, value) " \

@@ -27,6 +27,15 @@ static char tmpdir[256];
     "  PRIMARY KEY (input, path)"                                                                  \
     ") WITHOUT ROWID;"
 
+/* Takes a current file back to the bucket table of versions 2 to 4 (before shards), so that a
+ * test can fake an older file; the real version 4 file is data/state-v4.db. */
+#define OLD_BUCKETS                                                                                \
+    "DROP TABLE shards; DROP TABLE buckets;"                                                       \
+    "CREATE TABLE buckets (alert TEXT NOT NULL, grp TEXT NOT NULL, bucket INTEGER NOT NULL,"       \
+    "  res_s INTEGER NOT NULL, count REAL NOT NULL, matched REAL NOT NULL, sum REAL NOT NULL,"     \
+    "  min REAL NOT NULL, max REAL NOT NULL, sketch BLOB, PRIMARY KEY (alert, grp, bucket));"      \
+    "CREATE INDEX buckets_by_end ON buckets (bucket * res_s);"
+
 static void tmp_path(char *out, size_t size, const char *name)
 {
     snprintf(out, size, "%s/%s", tmpdir, name);
@@ -588,7 +597,7 @@ static void test_usage(void)
     lw_store_close(st);
     CHECK_EQ(raw_exec(path, "DROP TABLE alert_usage; UPDATE schema_version SET version = 2; "
                             "INSERT INTO silences VALUES ('s1', '[]', 1, 2, 'c', 'me', 1);"
-                            "DROP TABLE checkpoints; " OLD_CHECKPOINTS),
+                            "DROP TABLE checkpoints; " OLD_CHECKPOINTS OLD_BUCKETS),
              SQLITE_OK);
     CHECK_EQ(lw_store_open(&st, path, &err), 0);
     CHECK_EQ(lw_store_schema_version(st), LW_STORE_SCHEMA_VERSION);
@@ -693,14 +702,14 @@ static void test_migrate_positions(void)
     tmp_path(path, sizeof path, "v3.db");
     CHECK_EQ(lw_store_open(&st, path, &err), 0);
     lw_store_close(st);
-    CHECK_EQ(raw_exec(path, "DROP TABLE checkpoints; " OLD_CHECKPOINTS
+    CHECK_EQ(raw_exec(path, "DROP TABLE checkpoints; " OLD_CHECKPOINTS OLD_BUCKETS
                             "INSERT INTO checkpoints VALUES ('app', '/var/log/app.log', 2049, "
                             "131077, 4096), ('app', '/var/log/b.log', -16, 9223372036854775807, "
                             "0);"
                             "UPDATE schema_version SET version = 3"),
              SQLITE_OK);
     CHECK_EQ(lw_store_open(&st, path, &err), 0);
-    CHECK_EQ(lw_store_schema_version(st), 4);
+    CHECK_EQ(lw_store_schema_version(st), LW_STORE_SCHEMA_VERSION);
     CHECK_EQ(ckget(st, "app", "/var/log/app.log", ck), 0);
     CHECK_STR(ck, "2049:131077:4096");
     CHECK_EQ(ckget(st, "app", "/var/log/b.log", ck), 0);
@@ -708,6 +717,111 @@ static void test_migrate_positions(void)
     lw_store_close(st);
     CHECK_EQ(raw_int(path, "SELECT count(*) FROM checkpoints"), 2);
     CHECK_EQ(raw_int(path, "SELECT typeof(pos) = 'blob' FROM checkpoints LIMIT 1"), 1);
+}
+
+/* Bucket rows loaded in the store's order, as text: "alert grp bucket shard count;". */
+static void collect_bucket(const struct lw_bucket_row *r, void *payload)
+{
+    lw_buf_printf(payload, "%s %s %lld %u %g%s;", r->alert, r->group, (long long)r->bucket,
+                  r->shard, r->count, r->sketch_len ? " sk" : "");
+}
+
+static void collect_state(const struct lw_state_row *r, void *payload)
+{
+    lw_buf_printf(payload, "%s %s %s %d %lld %lld %g;", r->alert, r->fingerprint, r->group,
+                  r->state, (long long)r->active_since_ns, (long long)r->fired_ns, r->value);
+}
+
+/* A real version 4 file (written by the store before shards, data/make_v4.c) opens as the
+ * current version with every row kept: buckets get shard 0, their sketch, the states and the
+ * checkpoint stay. */
+static void test_migrate_v4(void)
+{
+    struct lw_store *st = NULL;
+    struct lw_err err = {0};
+    char path[512], ck[64];
+    struct lw_buf b = {0};
+    tmp_path(path, sizeof path, "v4.db");
+    size_t n;
+    char *data = slurp("data/state-v4.db", &n);
+    CHECK(data != NULL);
+    FILE *f = fopen(path, "wb");
+    fwrite(data, 1, n, f);
+    fclose(f);
+    free(data);
+    CHECK_EQ(raw_int(path, "SELECT version FROM schema_version"), 4);
+    CHECK_EQ(lw_store_open(&st, path, &err), 0);
+    CHECK_EQ(lw_store_schema_version(st), LW_STORE_SCHEMA_VERSION);
+    CHECK_EQ(lw_store_load_buckets(st, collect_bucket, &b, &err), 0);
+    CHECK_STR(b.p, "HighErrorRate {\"host\":\"a\"} 28500000 0 10;"
+                   "HighErrorRate {\"host\":\"a\"} 28500001 0 7;"
+                   "SlowRequests {} 1710000000 0 3 sk;");
+    lw_buf_reset(&b);
+    CHECK_EQ(lw_store_load_states(st, collect_state, &b, &err), 0);
+    CHECK_STR(b.p, "HighErrorRate 00000000000000aa {\"host\":\"a\"} 2 1710000000000000000 "
+                   "1710000060000000000 0.2;");
+    CHECK_EQ(ckget(st, "web", "/var/log/nginx/access.log", ck), 0);
+    CHECK_STR(ck, "2049:131077:4096");
+    /* The migrated table takes shards: the same bucket of another shard is another row. */
+    struct lw_bucket_row r = {"HighErrorRate", "{\"host\":\"a\"}", 60, 28500000, 4, 0, 0, 0, 0};
+    r.shard = 3;
+    struct lw_flush fl = {.buckets = &r, .nbuckets = 1};
+    CHECK_EQ(lw_store_flush(st, &fl, &err), 0);
+    lw_store_close(st);
+    CHECK_EQ(raw_int(path, "SELECT count(*) FROM buckets"), 4);
+    CHECK_EQ(raw_int(path, "SELECT sum(count) FROM buckets WHERE bucket = 28500000"), 14);
+    CHECK_EQ(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE name IN "
+                           "('buckets_by_end', 'buckets_by_shard', 'shards')"),
+             3);
+    lw_buf_free(&b);
+}
+
+/* Shard ids: made on first use, stable across reopening, one per (input, stream). A flush with
+ * forget_shards deletes those shards' rows before it writes its own, so a shard forgotten and
+ * fed again keeps only its new rows; the others are untouched. */
+static void test_shards(void)
+{
+    struct lw_store *st = NULL;
+    struct lw_err err = {0};
+    char path[512];
+    struct lw_buf b = {0};
+    uint32_t a = 0, a2 = 0, c = 0;
+    tmp_path(path, sizeof path, "shards.db");
+    CHECK_EQ(lw_store_open(&st, path, &err), 0);
+    CHECK_EQ(lw_store_shard_id(st, "kafka", "logs/0", &a, &err), 0);
+    CHECK_EQ(lw_store_shard_id(st, "kafka", "logs/1", &c, &err), 0);
+    CHECK_EQ(lw_store_shard_id(st, "kafka", "logs/0", &a2, &err), 0);
+    CHECK(a >= 1 && c >= 1 && a != c);
+    CHECK_EQ(a2, a);
+    struct lw_bucket_row rows[] = {
+        {"A", "{}", 1, 10, 1, 0, 0, 0, 0, NULL, 0, a},
+        {"A", "{}", 1, 10, 2, 0, 0, 0, 0, NULL, 0, c},
+        {"A", "{}", 1, 11, 5, 0, 0, 0, 0, NULL, 0, a},
+        {"A", "{}", 1, 11, 6, 0, 0, 0, 0, NULL, 0, 0},
+    };
+    struct lw_flush fl = {.buckets = rows, .nbuckets = 4};
+    CHECK_EQ(lw_store_flush(st, &fl, &err), 0);
+    lw_store_close(st);
+
+    CHECK_EQ(lw_store_open(&st, path, &err), 0);
+    CHECK_EQ(lw_store_shard_id(st, "kafka", "logs/1", &a2, &err), 0);
+    CHECK_EQ(a2, c);
+    CHECK_EQ(lw_store_load_buckets(st, collect_bucket, &b, &err), 0);
+    char want[256];
+    snprintf(want, sizeof want, "A {} 10 %u 1;A {} 10 %u 2;A {} 11 0 6;A {} 11 %u 5;", a, c, a);
+    CHECK_STR(b.p, want);
+    /* Shard a forgotten, and one new row of it written in the same flush. */
+    struct lw_bucket_row again = {"A", "{}", 1, 12, 9, 0, 0, 0, 0, NULL, 0, a};
+    uint32_t forget[] = {a};
+    struct lw_flush f2 = {
+        .buckets = &again, .nbuckets = 1, .forget_shards = forget, .nforget_shards = 1};
+    CHECK_EQ(lw_store_flush(st, &f2, &err), 0);
+    lw_buf_reset(&b);
+    CHECK_EQ(lw_store_load_buckets(st, collect_bucket, &b, &err), 0);
+    snprintf(want, sizeof want, "A {} 10 %u 2;A {} 11 0 6;A {} 12 %u 9;", c, a);
+    CHECK_STR(b.p, want);
+    lw_store_close(st);
+    lw_buf_free(&b);
 }
 
 static void test_quick_check(void)
@@ -840,6 +954,8 @@ int main(void)
     test_usage();
     test_identity();
     test_migrate_positions();
+    test_migrate_v4();
+    test_shards();
     test_quick_check();
     test_lock();
     test_silence_purge();
