@@ -60,6 +60,9 @@ def main(s):
     c.check(True, "the second instance killed with SIGKILL")
     c.check(e2e.wait_for(lambda: len(kk.assigned(a)) == 6, kk.SESSION_MS / 1000 + 30, 0.3),
             "after the session timeout the survivor owns the 6 partitions", kk.assigned(a))
+    rebuilt = {p for p in owned_b if (a.metric("logwarden_kafka_rebuilds_total", input="bus",
+                                                partition=p) or 0) >= 1}
+    c.eq(rebuilt, owned_b, "the survivor rebuilt each partition it took over")
     second = kk.messages(2000, start=2000) + kk.per_key(25, 200000, HOT, seed=4)
     c.eq(kk.produce(mock.bootstrap, "logs", second), 0, "kcat produced the second part")
     back = kk.consume_all(mock.bootstrap, "logs")
