@@ -407,6 +407,43 @@ def assigned(inst):
     return out
 
 
+class Checks(e2e.Checks):
+    """e2e.Checks plus known(): a check of documented behaviour that the input does not meet yet.
+    Failing, it is printed as KNOWN with its reason, and a scenario whose only failures are
+    known ones ends skipped (77: ctest's Not Run, the reason on the closing lines) instead of
+    failed; every other check still fails the scenario. LW_KAFKA_STRICT=1 makes them plain
+    failures (for working on the input). Passing, a known check counts as passed."""
+
+    def __init__(self):
+        super().__init__()
+        self.known_failed = []
+        self.strict = os.environ.get("LW_KAFKA_STRICT") == "1"
+
+    def known(self, cond, what, reason, detail=""):
+        if cond or self.strict:
+            return self.check(cond, what, detail)
+        self.known_failed.append((what, reason))
+        print(f"KNOWN {what}")
+        for line in (str(detail).rstrip("\n").split("\n") if detail else []) + \
+                [f"not met yet: {reason}"]:
+            print(f"     {line}")
+        sys.stdout.flush()
+        return False
+
+    def known_eq(self, actual, expected, what, reason):
+        return self.known(actual == expected, what, reason,
+                          f"expected: {expected!r}\nactual:   {actual!r}")
+
+    def finish(self):
+        if self.failed or not self.known_failed:
+            super().finish()
+        for what, reason in self.known_failed:
+            print(f"SKIP: {what}: {reason}")
+        print(f"{self.passed} passed, 0 failed, {len(self.known_failed)} skipped")
+        sys.stdout.flush()
+        sys.exit(SKIP)
+
+
 class Scenario:
     """What one scenario holds, torn down in finally: the mock, the instances, receivers, other
     processes. run(main) calls main(s) with s.binary, s.c (e2e.Checks) and s.tmp."""
@@ -415,7 +452,7 @@ class Scenario:
         self.name = name
         self.binary = e2e.binary_from_argv()
         require(self.binary)
-        self.c = e2e.Checks()
+        self.c = Checks()
         self.tmp = e2e.TempDir(f"kafka-{name}")
         self.mock = None
         self.instances = []
