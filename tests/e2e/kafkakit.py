@@ -6,8 +6,12 @@ instances in one consumer group with a webhook sink to an e2e.Receiver.
 Every message is a JSON object {"seq": N, "service": KEY, "level": "info"|"error", "ms": INT}
 keyed by its service, so a service's messages all go to one partition (librdkafka's default
 partitioner, kcat's too). The rules count per service, errors per service, and every seq once (the
-exactly-once check of tailkit, per message): after a clean stop, the buckets of the instances'
-state files, added up, must equal the reference.
+exactly-once check of tailkit, per message): the buckets of the instances' state files, added
+up, must equal the reference (settle() polls them while the instances run: flushes are periodic).
+
+The scenarios check /metrics by the kafka input's names (logwarden_kafka_*: partitions owned,
+rebuilds, lost assignments, fenced commits, paused partitions, partial windows) and /health.
+A check of behaviour the input does not meet yet is a known gap (Checks.known below).
 
 The time of a record is the message timestamp. kcat 1.7.1 cannot set one: each message gets
 CreateTime = when kcat produced it, which is what consume_all reads back (%T) for the reference.
