@@ -285,10 +285,11 @@ class Instance:
             sinks=f"  - name: am\n    type: alertmanager\n    url: {alertmanager}\n"
             if alertmanager else "", routes="hook, am" if alertmanager else "hook"))
         self.d = None
+        self.killed = self.stopped = False
 
     def start(self):
         self.d = e2e.Daemon(self.binary, self.cfg, self.tmp.path)
-        self.killed = False
+        self.killed = self.stopped = False
         return self
 
     def alive(self):
@@ -306,7 +307,10 @@ class Instance:
         self.d.proc.send_signal(signal.SIGCONT)
 
     def stop(self):
-        return self.d.stop(timeout=20) if self.d else None
+        if not self.d:
+            return None
+        self.stopped = True
+        return self.d.stop(timeout=20)
 
     def stderr(self):
         return self.d.stderr() if self.d else ""
@@ -486,10 +490,11 @@ class Scenario:
                 codes[i.name] = i.d.proc.wait()
             i.d._out.close()
             i.d._err.close()
+            i.stopped = True
         # One that had died already shows its own exit code (negative: the signal that ended
         # it); a killed and not restarted instance (kill9) is not asked about.
         for i in self.instances:
-            if i.d is not None and i.name not in codes and not getattr(i, "killed", False):
+            if i.d is not None and i.name not in codes and not i.killed and not i.stopped:
                 codes[i.name] = i.d.proc.returncode
         return codes
 
