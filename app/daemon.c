@@ -388,7 +388,8 @@ static void process(struct daemon *d, struct lw_batch *b, int64_t now)
                                  now, &rec) < 0
                            ? -1
                            : 1);
-        rec.extra = b->set;
+        if (!rec.extra) /* a record's own (Kafka headers) */
+            rec.extra = b->set;
         rec.shard = shard;
         record(d, &rec, rc, now);
     }

@@ -146,6 +146,23 @@ static const struct {
     {"logwarden_cri_containers", "Container logs followed now, per cri input."},
     {"logwarden_cri_containers_skipped_total", "Container logs not followed: max_files."},
     {"logwarden_cri_containers_excluded_total", "Container logs left out by include/exclude."},
+    {"logwarden_kafka_lag", "Messages in an owned partition after its position (high watermark "
+                            "minus position)."},
+    {"logwarden_kafka_messages_total", "Messages read from an owned partition."},
+    {"logwarden_kafka_bytes_total", "Bytes of message values read from an owned partition."},
+    {"logwarden_kafka_rebuilds_total", "Times an owned partition's windows were rebuilt by "
+                                       "reading it back."},
+    {"logwarden_kafka_partial_windows_total", "Rebuilds that could not reach back a whole "
+                                              "window (retention)."},
+    {"logwarden_kafka_commit_failures_total", "Offset commits to Kafka that failed (retried at "
+                                              "the next flush)."},
+    {"logwarden_kafka_rebuilding", "1 while an owned partition is being read back."},
+    {"logwarden_kafka_partitions", "Partitions this instance owns, per kafka input."},
+    {"logwarden_kafka_paused_partitions", "Partitions paused because the rules fell behind."},
+    {"logwarden_kafka_assignments_lost_total", "Assignments lost (session timeout, fenced): "
+                                               "windows dropped, nothing committed."},
+    {"logwarden_kafka_commits_fenced_total", "Commits refused as fenced (ILLEGAL_GENERATION, "
+                                             "UNKNOWN_MEMBER_ID)."},
 };
 
 /* The length of the line at p (up to end), and of its metric family's name. */

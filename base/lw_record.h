@@ -73,8 +73,9 @@ struct lw_rec {
                                          that fed it; 0: the input is not sharded */
     struct lw_str labels[LW_L_COUNT]; /* empty (p == NULL) when absent */
     const struct lw_tz *tz;           /* the input's zone for timestamps without one; NULL: UTC */
-    const struct lw_labelset *extra;  /* the source's extra labels (docker's label.<key>); NULL:
-                                         none; borrowed from the batch */
+    const struct lw_labelset *extra;  /* the source's extra labels (docker's label.<key>; Kafka's
+                                         offset, key and header.<name>, per record); NULL: none;
+                                         borrowed from the batch */
 };
 
 #endif

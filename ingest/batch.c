@@ -48,6 +48,7 @@ void lw_batch_add(struct lw_batch *b, const char *line, size_t n, int64_t recv_n
     r->line.n = n;
     r->recv_ns = recv_ns;
     r->cursor = cursor;
+    r->meta = NULL;
     b->len += n;
 }
 

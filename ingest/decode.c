@@ -53,6 +53,10 @@ int lw_decode(enum lw_format fmt, const char *input_name, const struct lw_tz *tz
     out->input = input;
     out->body_fmt = lw_format_body(fmt);
     out->labels[LW_L_INPUT] = lw_str_c(input_name);
+    if (in->meta) {
+        out->ts_ns = in->meta->ts_ns;
+        out->extra = in->meta->extra;
+    }
     if (fmt == LW_FMT_DOCKER || fmt == LW_FMT_CRI) {
         /* Without a stream state (see lw_decode_stream) each part is a record of its own. */
         static _Thread_local struct lw_buf scratch;

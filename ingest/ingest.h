@@ -23,12 +23,22 @@ struct lw_pos {
     char b[LW_POS_MAX];
 };
 
+/* What a record of an input with an envelope of its own (a Kafka message) carries besides its
+ * line: set per record, so the batch's labels cannot hold it. Lives in the batch's label space
+ * (lw_batch_label_space); NULL for every other input, whose lines cost one test more. Per-record
+ * labels are extra labels (no slot: a slot would cost every record of every input). */
+struct lw_rec_meta {
+    int64_t ts_ns;                   /* the message's time (lw_rec.ts_ns); 0: none */
+    const struct lw_labelset *extra; /* offset, key, header.<name> (lw_rec.extra); NULL: none */
+};
+
 /* One line, borrowed from its batch for the duration of a call. */
 struct lw_record {
     struct lw_str line; /* bytes without the newline (and without a trailing CR) */
     int64_t recv_ns;    /* arrival time, wall clock */
     int64_t cursor;     /* where to resume after this line, within the batch's stream (files: the
                            offset just past it); the input makes it a position (pos_encode) */
+    const struct lw_rec_meta *meta; /* NULL unless the input sets it after lw_batch_add */
 };
 
 /* What a batch is to the core. Most carry lines; a sharded input (ops.sharded: Kafka, whose
@@ -73,10 +83,10 @@ struct lw_batch {
     size_t len, dcap;
     char *lstore; /* label bytes the batch owns (lw_batch_label_space), kept across reuse */
     size_t lcap;
-    bool eof;              /* replay: last batch of this source */
+    bool eof;                /* replay: last batch of this source */
     enum lw_batch_kind kind; /* LW_BATCH_LINES unless a sharded input says otherwise */
     bool partial;            /* REPLAY_START: the replay does not cover a whole window */
-    struct lw_batch *next; /* queue link */
+    struct lw_batch *next;   /* queue link */
 };
 
 struct lw_batch *lw_batch_new(uint32_t input, const char *stream, size_t data_hint);

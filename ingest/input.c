@@ -157,8 +157,9 @@ const struct lw_input_ops *lw_input_at(size_t i)
 
 bool lw_input_planned(const char *type)
 {
-    static const char *const planned[] = {"kafka"};
-    for (size_t i = 0; i < sizeof planned / sizeof planned[0]; i++)
+    /* Every input RULES.md names is built now; kept for the next one. */
+    static const char *const planned[] = {NULL};
+    for (size_t i = 0; planned[i]; i++)
         if (!strcmp(planned[i], type) && !lw_input_find(type))
             return true;
     return false;

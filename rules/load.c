@@ -184,7 +184,10 @@ static int add_field(struct lw_event_def *ev, const char *name, int group, int l
 static int field_or_decoded(struct lw_event_def *ev, const char *name, size_t n)
 {
     int i = field_index(ev, name, n);
-    bool extra = ev->extra_ok && n > 6 && !memcmp(name, "label.", 6);
+    /* Extra labels: docker's label.<key>; Kafka's header.<name>, offset and key. */
+    bool extra = ev->extra_ok &&
+                 ((n > 6 && !memcmp(name, "label.", 6)) || (n > 7 && !memcmp(name, "header.", 7)) ||
+                  (n == 6 && !memcmp(name, "offset", 6)) || (n == 3 && !memcmp(name, "key", 3)));
     if (i < 0 && (ev->decoded_ok || extra) && n > 0 && n < 256) {
         char buf[256];
         memcpy(buf, name, n);
@@ -261,7 +264,8 @@ static bool extra_settable(const struct loader *L, const struct lw_event_def *ev
 /* Labels that no input of this build sets: a field on them is always missing. */
 static bool label_never_built(int slot)
 {
-    return slot == LW_L_TOPIC || slot == LW_L_PARTITION;
+    (void)slot;
+    return false;
 }
 
 /* Where a record label comes from, for the message. */
@@ -289,7 +293,7 @@ static const char *label_source(int slot)
         return "Kubernetes pod logs (type: cri)";
     case LW_L_TOPIC:
     case LW_L_PARTITION:
-        return "kafka inputs, which are not built yet";
+        return "kafka inputs (type: kafka)";
     default:
         return "other inputs";
     }
