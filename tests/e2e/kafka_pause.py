@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """kafka_pause.py (issue 14, scenario 8): pause and resume under a slow pipeline and a slow sink,
-with a rebalance while paused. A backlog of 8000 messages waits on the topic; every message goes
-through a deliberately costly regex (Slow: ~0.4 ms a line, backtracking that stays under the
-regex limits), so librdkafka fetches far faster than the pipeline takes records: the input must
+with a rebalance while paused. A backlog of 12 000 messages waits on the topic; every message goes
+through a deliberately costly regex (Slow: ~0.5 ms a line, backtracking that stays under the
+regex limits: ~6 s of work, so that the pause outlasts the input's 1 s metrics snapshot), so librdkafka fetches far faster than the pipeline takes records: the input must
 pause its partitions (rd_kafka_pause_partitions) instead of buffering without bound, keep polling,
 and resume. The webhook answers each request after 2 s. While the first instance is paused a
 second joins; the two instances' windows add up to the reference and the first one's memory stays
@@ -16,7 +16,7 @@ import time
 import kafkakit as kk
 import e2e
 
-N = 8000
+N = 12000
 HOT = [f"hot-{i:02d}" for i in range(6)]
 EXTRA = r"""  - name: Slow
     event: slowpath
@@ -28,7 +28,7 @@ EXTRA = r"""  - name: Slow
     group_by: [service]
     count: {above: 5}
 """
-# The costly event: never matches (the backtracking fails on the closing quote), costs ~0.4 ms a
+# The costly event: never matches (the backtracking fails on the closing quote), costs ~0.5 ms a
 # line; it goes first in the rule file. Its alert (Slow) keeps it in use.
 SLOW_EVENT = r"""  - name: slowpath
     inputs: [bus]
@@ -55,7 +55,7 @@ def paused(inst):
 def main(s):
     c = s.c
     mock = s.start_mock(3, {"logs": 6})
-    msgs = kk.messages(N, pad=16) + kk.per_key(10, 100000, HOT, pad=16)
+    msgs = kk.messages(N, pad=17) + kk.per_key(10, 100000, HOT, pad=17)
     c.eq(kk.produce(mock.bootstrap, "logs", msgs, timeout=120), 0, f"a backlog of {len(msgs)} "
          "messages on the topic")
     rx = e2e.Receiver(answer=lambda n, req: e2e.Answer(200, delay=2.0))
