@@ -34,6 +34,12 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Batches the pipeline's queue refused are held by the input up to max_buffered_bytes (default
+ * 8 MiB) before partitions are paused in librdkafka: a pause drops what librdkafka has fetched
+ * for the partition and the resume fetches it again about half a second later, so pausing at
+ * the first refusal of the daemon's small queue (a few batches) made a 6-partition topic read at
+ * 15 000 lines/s with the CPU idle. Held bytes are bounded by the limit plus one round. */
+#define KAFKA_HOLD_MAX ((size_t)ctx->conf.max_buffered)
 #define KAFKA_TICK_MS 100                         /* safety poll, commits, fenced partitions */
 #define KAFKA_METRICS_EVERY_MS 1000               /* the /metrics snapshot */
 #define KAFKA_ROUND_MAX (LW_BATCH_MAX_LINES * 64) /* messages per wake before yielding the loop */
@@ -92,6 +98,7 @@ struct part {
 };
 
 struct kafka_ctx {
+    size_t held_bytes; /* what the partitions hold (held_cost), against max_buffered_bytes */
     struct lw_input *in;
     struct kafka_conf conf;
     rd_kafka_t *rk;     /* the group consumer */
@@ -165,6 +172,12 @@ static struct part *part_new(struct kafka_ctx *ctx, const char *topic, int32_t p
     return p;
 }
 
+/* What a held batch counts against KAFKA_HOLD_MAX: its bytes and its records. */
+static size_t held_cost(const struct lw_batch *b)
+{
+    return b->len + b->n * sizeof *b->recs;
+}
+
 static void drop_batches(struct kafka_ctx *ctx, struct part *p)
 {
     lw_queue_recycle(ctx->in->queue, p->cur);
@@ -173,6 +186,7 @@ static void drop_batches(struct kafka_ctx *ctx, struct part *p)
         struct lw_batch *b = p->held;
         p->held = b->next;
         b->next = NULL;
+        ctx->held_bytes -= held_cost(b);
         lw_queue_recycle(ctx->in->queue, b);
     }
     p->held_tail = NULL;
@@ -357,8 +371,9 @@ static void batch_seal(struct part *p, struct lw_batch *b)
     lw_buf_reset(&p->scratch);
 }
 
-static void hold(struct part *p, struct lw_batch *b)
+static void hold(struct kafka_ctx *ctx, struct part *p, struct lw_batch *b)
 {
+    ctx->held_bytes += held_cost(b);
     b->next = NULL;
     if (p->held_tail)
         p->held_tail->next = b;
@@ -373,7 +388,8 @@ static void pushed(struct part *p, const struct lw_batch *b)
         p->pushed = b->recs[b->n - 1].cursor;
 }
 
-/* Hands b to the queue behind what p holds; a full queue pauses p until resume. */
+/* Hands b to the queue behind what p holds; what the queue refuses is held, and past
+ * KAFKA_HOLD_MAX held bytes p is paused until resume. */
 static void push(struct kafka_ctx *ctx, struct part *p, struct lw_batch *b)
 {
     if (!p->held) {
@@ -387,8 +403,8 @@ static void push(struct kafka_ctx *ctx, struct part *p, struct lw_batch *b)
             return;
         }
     }
-    hold(p, b);
-    if (!p->bp_paused) {
+    hold(ctx, p, b);
+    if (!p->bp_paused && ctx->held_bytes > KAFKA_HOLD_MAX) {
         p->bp_paused = true;
         pause_part(ctx, p, true);
     }
@@ -1249,22 +1265,37 @@ static void on_message(struct kafka_ctx *ctx, rd_kafka_message_t *m, bool from_r
         p->rb_done = true;
 }
 
+/* Polls one consumer until its queue is empty or the round is full. rd_kafka_consumer_poll
+ * returns NULL also after serving a callback (statistics, a commit's result, a log line) while
+ * messages may wait behind it, and librdkafka signals the queue's fd only when the queue goes
+ * from empty to non-empty: a round that stopped at the first NULL could leave messages
+ * unsignalled until the next tick. */
+static size_t drain(struct kafka_ctx *ctx, rd_kafka_t *rk, rd_kafka_queue_t *q, bool reader,
+                    size_t n, int64_t now)
+{
+    int idle = 0;
+    while (n < KAFKA_ROUND_MAX) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 0);
+        if (m) {
+            on_message(ctx, m, reader, now);
+            rd_kafka_message_destroy(m);
+            n++;
+        } else if (!q || !rd_kafka_queue_length(q) || ++idle > 64) {
+            break;
+        }
+    }
+    return n;
+}
+
 /* Reads what both consumers have, up to KAFKA_ROUND_MAX messages: true when more may wait. */
 static bool serve(struct kafka_ctx *ctx)
 {
     int64_t now = lw_now_ns();
     size_t n = 0;
-    rd_kafka_message_t *m;
-    while (n < KAFKA_ROUND_MAX && ctx->rk && (m = rd_kafka_consumer_poll(ctx->rk, 0))) {
-        on_message(ctx, m, false, now);
-        rd_kafka_message_destroy(m);
-        n++;
-    }
-    while (n < KAFKA_ROUND_MAX && ctx->reader && (m = rd_kafka_consumer_poll(ctx->reader, 0))) {
-        on_message(ctx, m, true, now);
-        rd_kafka_message_destroy(m);
-        n++;
-    }
+    if (ctx->rk)
+        n = drain(ctx, ctx->rk, ctx->q, false, n, now);
+    if (ctx->reader)
+        n = drain(ctx, ctx->reader, ctx->rq, true, n, now);
     for (size_t i = 0; i < ctx->nparts; i++) {
         struct part *p = ctx->parts[i];
         push_cur(ctx, p);
@@ -1305,22 +1336,27 @@ static void on_tick(uv_timer_t *t)
         uv_timer_start(&ctx->timer, on_tick, 0, KAFKA_TICK_MS);
 }
 
-/* The queue has room: what partitions hold goes first, in order; each partition resumes once
- * it holds nothing. */
+/* The queue has room: what partitions hold goes first, in order; paused partitions resume once
+ * the input holds at most half of KAFKA_HOLD_MAX (what they fetch then queues behind what they
+ * hold), so librdkafka refetches while the pipeline works through the rest. */
 static void kafka_resume(struct lw_input *in)
 {
     struct kafka_ctx *ctx = in->ctx;
-    for (size_t i = 0; i < ctx->nparts; i++) {
+    bool full = false;
+    for (size_t i = 0; i < ctx->nparts && !full; i++) {
         struct part *p = ctx->parts[i];
         while (p->held) {
             struct lw_batch *b = p->held;
             struct lw_batch *next = b->next;
+            size_t cost = held_cost(b);
             b->next = NULL;
             int rc = lw_input_push(in, b);
             if (rc == LW_EFULL) {
                 b->next = next;
-                return;
+                full = true;
+                break;
             }
+            ctx->held_bytes -= cost;
             if (rc == LW_OK)
                 pushed(p, b);
             else
@@ -1329,6 +1365,11 @@ static void kafka_resume(struct lw_input *in)
             if (!next)
                 p->held_tail = NULL;
         }
+    }
+    if (ctx->held_bytes > KAFKA_HOLD_MAX / 2)
+        return;
+    for (size_t i = 0; i < ctx->nparts; i++) {
+        struct part *p = ctx->parts[i];
         if (p->bp_paused && p->state != PART_GONE) {
             p->bp_paused = false;
             pause_part(ctx, p, false);
