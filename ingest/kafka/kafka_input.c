@@ -27,6 +27,7 @@
  * thread, from a snapshot under ctx->mu. */
 #include "kafka.h"
 
+#include <jansson.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -124,6 +125,7 @@ struct kafka_ctx {
      * revoked (a cooperative member joins again at once: until the next assignment), the
      * statistics' join_state is not steady (until they say it is). */
     bool refused, revoked, stats_rebalancing;
+    bool stats_on;      /* statistics come (they decide health); else a message clears degraded */
     int64_t refused_ns; /* when a commit was refused (monotonic) */
     uint64_t ticks;
     struct lw_ratelimit rl_msg, rl_commit, rl_log;
@@ -245,10 +247,10 @@ static void set_degraded(struct kafka_ctx *ctx, bool degraded, const char *reaso
     atomic_store(&ctx->degraded, degraded);
     pthread_mutex_unlock(&ctx->mu);
     if (degraded)
-        lw_log(LW_WARN, "[input:%s] degraded: no broker reachable (%s)", ctx->in->name,
-               ctx->reason);
+        lw_log(LW_WARN, "[input:%s] degraded: %s", ctx->in->name, ctx->reason);
     else
-        lw_log(LW_INFO, "[input:%s] healthy again: brokers reachable", ctx->in->name);
+        lw_log(LW_INFO, "[input:%s] healthy again: the owned partitions' leaders are up",
+               ctx->in->name);
 }
 
 /* The samples of /metrics, rebuilt on the loop: a revoked partition's series disappear with it. */
@@ -1218,18 +1220,71 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char 
     lw_log(level <= 3 ? LW_WARN : LW_INFO, "[input:%s] librdkafka %s: %s", ctx->in->name, fac, buf);
 }
 
-/* Statistics (every second): any broker up means the brokers are reachable again. */
+/* The state of broker `id` in the statistics' "brokers" object ("UP", "DOWN", ...), or NULL. */
+static const char *broker_state(json_t *brokers, json_int_t id, const char **name)
+{
+    const char *key;
+    json_t *b;
+    json_object_foreach(brokers, key, b)
+    {
+        if (json_integer_value(json_object_get(b, "nodeid")) == id &&
+            json_is_integer(json_object_get(b, "nodeid"))) {
+            *name = json_string_value(json_object_get(b, "name"));
+            return json_string_value(json_object_get(b, "state"));
+        }
+    }
+    return NULL;
+}
+
+/* Statistics (every second) decide health: the input is degraded while no broker is up, or while
+ * a partition it owns has no leader or a leader it cannot reach (its messages wait: what the
+ * user must know), and healthy again when every owned partition's leader is up. A failed
+ * connection alone (on_error) only says so until the next statistics. */
 static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 {
     struct kafka_ctx *ctx = opaque;
     (void)rk;
-    (void)len;
-    if (atomic_load(&ctx->degraded) && strstr(json, "\"state\":\"UP\""))
-        set_degraded(ctx, false, NULL);
+    json_t *root = json_loadb(json, len, 0, NULL);
+    if (!root)
+        return 0;
+    const char *js = json_string_value(
+        json_object_get(root, "cgrp") ? json_object_get(json_object_get(root, "cgrp"), "join_state")
+                                      : NULL);
     /* The group's join state: anything but steady is a rebalance under way. */
-    const char *js = strstr(json, "\"join_state\": \"");
     if (js)
-        ctx->stats_rebalancing = strncmp(js + 15, "steady\"", 7) != 0;
+        ctx->stats_rebalancing = strcmp(js, "steady") != 0;
+    json_t *brokers = json_object_get(root, "brokers"), *topics = json_object_get(root, "topics");
+    bool any_up = false;
+    const char *key;
+    json_t *b;
+    json_object_foreach(brokers, key, b)
+    {
+        const char *st = json_string_value(json_object_get(b, "state"));
+        any_up |= st && !strcmp(st, "UP");
+    }
+    char reason[200] = "";
+    if (!any_up)
+        snprintf(reason, sizeof reason, "no broker is up");
+    for (size_t i = 0; any_up && !*reason && i < ctx->nparts; i++) {
+        const struct part *p = ctx->parts[i];
+        if (p->state == PART_GONE)
+            continue;
+        char pk[16];
+        snprintf(pk, sizeof pk, "%d", (int)p->partition);
+        json_t *tp =
+            json_object_get(json_object_get(json_object_get(topics, p->topic), "partitions"), pk);
+        if (!tp)
+            continue;
+        json_int_t leader = json_integer_value(json_object_get(tp, "leader"));
+        const char *name = NULL, *st = leader >= 0 ? broker_state(brokers, leader, &name) : NULL;
+        if (leader < 0)
+            snprintf(reason, sizeof reason, "%s has no leader", p->stream);
+        else if (st && strcmp(st, "UP"))
+            snprintf(reason, sizeof reason, "%s: its leader %s is %s", p->stream, name ? name : "?",
+                     st);
+    }
+    set_degraded(ctx, *reason != 0, reason);
+    json_decref(root);
     return 0;
 }
 
@@ -1254,8 +1309,8 @@ static void on_message(struct kafka_ctx *ctx, rd_kafka_message_t *m, bool from_r
      * position kept, reads it again. */
     if (!p || from_reader != (p->state == PART_REBUILD))
         return;
-    if (atomic_load(&ctx->degraded))
-        set_degraded(ctx, false, NULL);
+    if (!ctx->stats_on && atomic_load(&ctx->degraded))
+        set_degraded(ctx, false, NULL); /* no statistics to say so: a message does */
     if (from_reader && m->offset >= p->rb_end) {
         p->rb_done = true;
         return;
@@ -1392,8 +1447,12 @@ static int kafka_start(struct lw_input *in, uv_loop_t *loop, struct lw_err *err)
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     int rc = lw_kafka__conf_apply(&ctx->conf, conf, true, err);
     bool stats = false;
+    ctx->stats_on = true;
     for (size_t i = 0; i < ctx->conf.props.n; i++)
-        stats |= !strcmp(ctx->conf.props.k[i], "statistics.interval.ms");
+        if (!strcmp(ctx->conf.props.k[i], "statistics.interval.ms")) {
+            stats = true;
+            ctx->stats_on = atoi(ctx->conf.props.v[i]) > 0;
+        }
     if (!rc && (rd_kafka_conf_set(conf, "log.queue", "true", errstr, sizeof errstr) ||
                 (!stats &&
                  rd_kafka_conf_set(conf, "statistics.interval.ms", "1000", errstr, sizeof errstr))))
