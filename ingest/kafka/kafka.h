@@ -24,6 +24,7 @@ struct kafka_conf {
     char *group;
     enum kafka_start start;
     char *instance_id;
+    int64_t max_buffered; /* bytes the queue refused that the input holds before pausing */
     struct kafka_props props;
 };
 

@@ -80,6 +80,7 @@ static struct {
     void (*queue_destroy)(rd_kafka_queue_t *rkqu);
     rd_kafka_queue_t *(*queue_get_consumer)(rd_kafka_t *rk);
     void (*queue_io_event_enable)(rd_kafka_queue_t *rkqu, int fd, const void *payload, size_t size);
+    size_t (*queue_length)(rd_kafka_queue_t *rkqu);
     rd_kafka_resp_err_t (*resume_partitions)(rd_kafka_t *rk,
                                              rd_kafka_topic_partition_list_t *partitions);
     rd_kafka_error_t *(*seek_partitions)(rd_kafka_t *rk,
@@ -143,6 +144,7 @@ static void load(void)
         SYM(queue_destroy),
         SYM(queue_get_consumer),
         SYM(queue_io_event_enable),
+        SYM(queue_length),
         SYM(resume_partitions),
         SYM(seek_partitions),
         SYM(set_log_queue),
@@ -390,6 +392,11 @@ void rd_kafka_queue_destroy(rd_kafka_queue_t *rkqu)
 rd_kafka_queue_t *rd_kafka_queue_get_consumer(rd_kafka_t *rk)
 {
     return need() ? lib.queue_get_consumer(rk) : NULL;
+}
+
+size_t rd_kafka_queue_length(rd_kafka_queue_t *rkqu)
+{
+    return need() ? lib.queue_length(rkqu) : 0;
 }
 
 void rd_kafka_queue_io_event_enable(rd_kafka_queue_t *rkqu, int fd, const void *payload,

@@ -158,6 +158,14 @@ const struct lw_opt lw_kafka__opts[] = {
      .flags = LW_OPT_NOENV,
      .help = "the fields producers key messages by: alerts whose group_by lacks one are warned "
              "about"},
+    {.key = "max_buffered_bytes",
+     .type = LW_OPT_INT,
+     .def = "8388608",
+     .off = offsetof(struct kafka_conf, max_buffered),
+     .min = 4096,
+     .max = (int64_t)1 << 30,
+     .help = "messages read while the pipeline is busy are held up to this before partitions "
+             "are paused (a pause drops what librdkafka fetched; it is fetched again)"},
     {.key = "properties",
      .type = LW_OPT_MAP,
      .off = offsetof(struct kafka_conf, props),

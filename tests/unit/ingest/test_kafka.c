@@ -396,7 +396,8 @@ static void test_rebuild_backpressure(void)
     CHECK_EQ(rd_kafka_flush(prod, 10000), 0);
 
     snprintf(yaml, sizeof yaml,
-             "brokers: ['%s']\ntopics: [r]\ngroup: g2\nproperties: {session.timeout.ms: '6000'}\n",
+             "brokers: ['%s']\ntopics: [r]\ngroup: g2\nmax_buffered_bytes: 4096\n"
+             "properties: {session.timeout.ms: '6000'}\n",
              brokers);
     struct lw_input in;
     struct lw_yaml_doc *doc = NULL;
