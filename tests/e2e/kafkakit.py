@@ -186,8 +186,9 @@ class Mock:
                 self.proc.wait()
 
 
-def messages(n, start=0, seed=1, keys=KEYS, error_rate=0.2, pad=0):
-    """n keyed JSON messages [(key, value)], seq start..start+n-1, deterministic for a seed."""
+def messages(n, start=0, seed=1, keys=KEYS, error_rate=0.2, pad=0, fill=0):
+    """n keyed JSON messages [(key, value)], seq start..start+n-1, deterministic for a seed;
+    pad: a field of that many x's, fill: one of that many y's (bulk)."""
     rnd = random.Random(seed * 1000003 + start)
     out = []
     for seq in range(start, start + n):
@@ -197,16 +198,19 @@ def messages(n, start=0, seed=1, keys=KEYS, error_rate=0.2, pad=0):
                "ms": rnd.randrange(1, 2000)}
         if pad:
             doc["pad"] = "x" * pad
+        if fill:
+            doc["fill"] = "y" * fill
         out.append((key, json.dumps(doc, separators=(",", ":"))))
     return out
 
 
-def per_key(n, start, keys, seed=1, pad=0):
+def per_key(n, start, keys, seed=1, pad=0, fill=0):
     """Exactly n messages for each key (seq from start on), in rounds over the keys."""
     msgs = []
     for r in range(n):
         for j, k in enumerate(keys):
-            msgs += messages(1, start=start + r * len(keys) + j, seed=seed, keys=[k], pad=pad)
+            msgs += messages(1, start=start + r * len(keys) + j, seed=seed, keys=[k], pad=pad,
+                             fill=fill)
     return msgs
 
 
