@@ -79,15 +79,15 @@ struct part {
     int32_t partition;
     char *stream; /* "TOPIC/PARTITION": the position's key in the state file */
     enum part_state state;
-    int64_t pushed;       /* the next offset after the last record the queue took; -1: none */
-    int64_t floor;        /* checkpoints below this are from an earlier ownership: ignored */
-    int64_t saved;        /* the position the state file has (checkpoint op); -1: none */
-    int64_t commit;       /* to commit to Kafka at the next tick; -1: nothing */
-    bool retry;           /* the last commit failed: again at the next checkpoint */
-    int64_t rb_end;       /* rebuild: read back up to this offset (exclusive) */
-    int64_t gone_ns;      /* GONE since (monotonic) */
-    bool rb_done;         /* rebuild: the reader reached rb_end */
-    struct lw_batch *cur; /* being filled this round */
+    int64_t pushed;  /* the next offset after the last record the queue took; -1: none */
+    int64_t floor;   /* checkpoints below this are from an earlier ownership: ignored */
+    int64_t saved;   /* the position the state file has (checkpoint op); -1: none */
+    int64_t commit;  /* to commit to Kafka at the next tick; -1: nothing */
+    bool retry;      /* the last commit failed: again at the next checkpoint, or within a second */
+    int64_t rb_end;  /* rebuild: read back up to this offset (exclusive) */
+    int64_t gone_ns; /* GONE since (monotonic) */
+    bool rb_done;    /* rebuild: the reader reached rb_end */
+    struct lw_batch *cur;              /* being filled this round */
     struct lw_batch *held, *held_tail; /* refused by the queue, in order */
     bool bp_paused;                    /* paused until the held batches are taken */
     struct pmeta *pm;
@@ -1124,8 +1124,7 @@ static void on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         p->retry = true;
         if (lw_ingest__ratelimit(&ctx->rl_commit, KAFKA_WARN_EVERY))
             lw_log(LW_WARN,
-                   "[input:%s] %s: commit of offset %lld failed: %s (again at the next "
-                   "flush)",
+                   "[input:%s] %s: commit of offset %lld failed: %s (again within a second)",
                    ctx->in->name, p->stream, (long long)tp->offset, rd_kafka_err2str(e));
     }
 }
@@ -1384,6 +1383,16 @@ static void on_tick(uv_timer_t *t)
     if (ctx->nlocal && ctx->first_assign_ns && !rebalancing(ctx) &&
         lw_mono_ns() - ctx->first_assign_ns > KAFKA_SETTLE_NS)
         release_unowned(ctx);
+    /* A failed commit is retried with the next checkpoint, or after a second when none comes
+     * (an idle partition): else the next owner would not find where this one stopped. */
+    if ((ctx->ticks + 1) % (KAFKA_METRICS_EVERY_MS / KAFKA_TICK_MS) == 0)
+        for (size_t i = 0; i < ctx->nparts; i++) {
+            struct part *q = ctx->parts[i];
+            if (q->retry && q->saved >= 0 && q->commit < 0 && q->state == PART_LIVE) {
+                q->commit = q->saved;
+                q->retry = false;
+            }
+        }
     commit_pending(ctx);
     if (++ctx->ticks % (KAFKA_METRICS_EVERY_MS / KAFKA_TICK_MS) == 0)
         metrics_snapshot(ctx);
