@@ -334,6 +334,8 @@ static bool marker(struct daemon *d, struct lw_batch *b, int64_t now)
         if (c->ds_ready && lw_dstate_holds(&c->ds))
             drain(d, c, LW_DRAIN_ALL, b->labels, now);
         reset_stream(c);
+        if (b->live_pos)
+            set_position(c, b->ident, b->live_cursor);
         lw_engine_quiet_shard(d->eng, c->shard, false);
         c->quiet = false;
         c->partial_ns = 0;

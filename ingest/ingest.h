@@ -51,7 +51,7 @@ struct lw_record {
  *   alerts are held until a whole window has been seen live.
  * - REPLAY: lines read back to rebuild windows: no checkpoint, no late count, no transition.
  * - REPLAY_END: the stream is live again; the groups it fed are evaluated at the next instant
- *   (what fires is announced then, once).
+ *   (what fires is announced then, once). With live_pos, its checkpoint is live_cursor.
  * - RELEASE: the stream is given away (revoked or lost): its contribution is removed as by
  *   REPLAY_START, its checkpoint row is deleted in the next flush, and it is not quiet.
  * Markers carry the stream and no records. */
@@ -86,7 +86,12 @@ struct lw_batch {
     bool eof;                /* replay: last batch of this source */
     enum lw_batch_kind kind; /* LW_BATCH_LINES unless a sharded input says otherwise */
     bool partial;            /* REPLAY_START: the replay does not cover a whole window */
-    struct lw_batch *next;   /* queue link */
+    /* REPLAY_END: the stream goes live from cursor live_cursor (with ident), which becomes its
+     * checkpoint: a stream idle after its rebuild still has a position, and a restart that finds
+     * it equal to Kafka's committed offset resumes instead of rebuilding again. */
+    bool live_pos;
+    int64_t live_cursor;
+    struct lw_batch *next; /* queue link */
 };
 
 struct lw_batch *lw_batch_new(uint32_t input, const char *stream, size_t data_hint);

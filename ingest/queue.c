@@ -225,6 +225,7 @@ struct lw_batch *lw_queue_batch(struct lw_queue *q, uint32_t input, const char *
     b->eof = false;
     b->kind = LW_BATCH_LINES;
     b->partial = false;
+    b->live_pos = false;
     b->next = NULL;
     if (b->dcap < data_hint) {
         free(b->data);

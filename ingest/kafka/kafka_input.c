@@ -430,6 +430,12 @@ static void push_marker(struct kafka_ctx *ctx, struct part *p, enum lw_batch_kin
     struct lw_batch *b = lw_queue_batch(ctx->in->queue, ctx->in->index, p->stream, 0);
     b->kind = kind;
     b->partial = partial;
+    if (kind == LW_BATCH_REPLAY_END) { /* live from rb_end: the stream's checkpoint */
+        b->ident[0] = (uint64_t)p->partition;
+        b->ident[1] = ctx->token;
+        b->live_pos = true;
+        b->live_cursor = p->rb_end;
+    }
     push(ctx, p, b);
 }
 

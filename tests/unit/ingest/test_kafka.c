@@ -428,7 +428,7 @@ static void test_rebuild_backpressure(void)
     /* Drain: every kind in order, the live lines contiguous. */
     enum lw_batch_kind kinds[16];
     size_t nkinds = 0, replayed = 0, live = 0;
-    int64_t first_replay = -1, next = 151;
+    int64_t first_replay = -1, next = 151, live_from = -1;
     bool contiguous = true;
     until = lw_mono_ns() + 30 * LW_NS_PER_SEC;
     while (live < 3000 && lw_mono_ns() < until) {
@@ -436,6 +436,8 @@ static void test_rebuild_backpressure(void)
         while ((b = lw_queue_pop(in.queue, 0))) {
             if (nkinds < 16 && (!nkinds || kinds[nkinds - 1] != b->kind))
                 kinds[nkinds++] = b->kind;
+            if (b->kind == LW_BATCH_REPLAY_END && b->live_pos)
+                live_from = b->live_cursor;
             if (b->kind == LW_BATCH_REPLAY) {
                 if (first_replay < 0 && b->n)
                     first_replay = b->recs[0].cursor;
@@ -457,6 +459,7 @@ static void test_rebuild_backpressure(void)
           kinds[2] == LW_BATCH_REPLAY_END && kinds[3] == LW_BATCH_LINES);
     CHECK_EQ(replayed, 50);
     CHECK_EQ(first_replay, 101); /* offset 100: the first message inside the window */
+    CHECK_EQ(live_from, 150);    /* REPLAY_END: the stream's checkpoint is the committed offset */
     CHECK_EQ(live, 3000);
     CHECK(contiguous);
     struct lw_buf m = {0};
