@@ -460,6 +460,33 @@ size_t lw_distinct_expire(struct lw_distinct *d, int64_t lo)
     return d->n;
 }
 
+void lw_distinct_encode(const struct lw_distinct *d, int64_t bucket, struct lw_buf *out)
+{
+    lw_buf_append(out, "D1", 2);
+    for (size_t i = 0; d && i < d->size; i++) {
+        if (!d->t[i].hash || d->t[i].bucket != bucket)
+            continue;
+        unsigned char le[8];
+        for (int k = 0; k < 8; k++)
+            le[k] = (unsigned char)(d->t[i].hash >> (8 * k));
+        lw_buf_append(out, le, sizeof le);
+    }
+}
+
+int lw_distinct_decode(const void *p, size_t n, void (*fn)(uint64_t hash, void *arg), void *arg)
+{
+    const unsigned char *b = p;
+    if (n < 2 || b[0] != 'D' || b[1] != '1' || (n - 2) % 8)
+        return -1;
+    for (size_t at = 2; at < n; at += 8) {
+        uint64_t h = 0;
+        for (int k = 0; k < 8; k++)
+            h |= (uint64_t)b[at + k] << (8 * k);
+        fn(h, arg);
+    }
+    return 0;
+}
+
 size_t lw_distinct_count(const struct lw_distinct *d)
 {
     return d ? d->n : 0;

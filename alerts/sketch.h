@@ -58,6 +58,13 @@ size_t lw_distinct_expire(struct lw_distinct *d, int64_t lo);
 size_t lw_distinct_count(const struct lw_distinct *d);
 uint64_t lw_distinct_dropped(const struct lw_distinct *d);
 size_t lw_distinct_bytes(const struct lw_distinct *d);
+/* Persistence: appends to out the values whose newest bucket is `bucket` (what a bucket row
+ * holds: a value seen again later is written with its newer bucket too, and restoring keeps the
+ * newest), as "D1" and 8-byte little-endian hashes. O(values held). */
+void lw_distinct_encode(const struct lw_distinct *d, int64_t bucket, struct lw_buf *out);
+/* The hashes of a blob lw_distinct_encode wrote, for fn(hash, arg) each: 0, or -1 when the
+ * blob is not one (then fn is never called). */
+int lw_distinct_decode(const void *p, size_t n, void (*fn)(uint64_t hash, void *arg), void *arg);
 /* A new set holding the values of n sets, each with the newest bucket any of them saw it in
  * (added in bucket order, so that it expires exactly as one set fed all their events would). */
 struct lw_distinct *lw_distinct_union(struct lw_distinct *const *src, size_t n, size_t cap);

@@ -563,6 +563,32 @@ int lw_win_add(struct lw_win *w, struct lw_wgroup *g, int64_t b, uint32_t shard,
     return 0;
 }
 
+/* The set holding shard's values of g (the group's one set when the window is not sharded). */
+static const struct lw_distinct *distinct_set(const struct lw_win *w, const struct lw_wgroup *g,
+                                              uint32_t shard)
+{
+    if (w->off_sh < 0)
+        return g->aux;
+    const struct shd *x = g->aux;
+    for (size_t i = 0; x && i < x->n; i++)
+        if (x->per[i].shard == shard)
+            return x->per[i].d;
+    return NULL;
+}
+
+struct restore_distinct {
+    struct lw_win *w;
+    struct lw_wgroup *g;
+    int64_t b;
+    uint32_t shard;
+};
+
+static void restore_distinct(uint64_t hash, void *arg)
+{
+    struct restore_distinct *r = arg;
+    lw_win_add_distinct(r->w, r->g, hash, r->b, r->shard);
+}
+
 void lw_win_add_distinct(struct lw_win *w, struct lw_wgroup *g, uint64_t hash, int64_t b,
                          uint32_t shard)
 {
@@ -635,6 +661,9 @@ void lw_win_restore(struct lw_win *w, struct lw_wgroup *g, int64_t b, const stru
             putsk(w, e, sk);
             lw_dds_merge(g->aux, sk, 1);
         }
+    } else if ((w->aggs & LW_AGG_DISTINCT) && a->blob) {
+        struct restore_distinct r = {w, g, b, a->shard};
+        lw_distinct_decode(a->blob, a->bloblen, restore_distinct, &r);
     }
     if (b > g->last_bucket)
         g->last_bucket = b;
@@ -867,6 +896,13 @@ int lw_win_dirty(struct lw_win *w, lw_win_dirty_fn *fn, void *payload)
             if (w->off_sk >= 0 && getsk(w, e)) {
                 lw_buf_reset(&w->enc);
                 lw_dds_encode(getsk(w, e), &w->enc);
+                a.blob = w->enc.p;
+                a.bloblen = w->enc.len;
+            } else if ((w->aggs & LW_AGG_DISTINCT) && g->aux) {
+                /* The values whose newest bucket this is: a restart gets the window's values
+                 * back, not only its counts. */
+                lw_buf_reset(&w->enc);
+                lw_distinct_encode(distinct_set(w, g, a.shard), eid(w, e), &w->enc);
                 a.blob = w->enc.p;
                 a.bloblen = w->enc.len;
             }
