@@ -125,7 +125,19 @@ struct kafka_ctx {
      * revoked (a cooperative member joins again at once: until the next assignment), the
      * statistics' join_state is not steady (until they say it is). */
     bool refused, revoked, stats_rebalancing;
-    bool stats_on;      /* statistics come (they decide health); else a message clears degraded */
+    /* The member is joining the group again (librdkafka's cgrp debug lines JOIN, REJOIN,
+     * REBALANCE, served with the other log lines on this loop): the earliest sign of a
+     * rebalance. A commit sent now queues behind the JoinGroup and meets the next generation,
+     * which librdkafka 2.0.2 answers by dropping the whole assignment (librdkafka#4059). Until
+     * the next assignment, or statistics saying steady 2 s after it was set. */
+    bool joining;
+    int64_t joining_ns;
+    bool stats_on;
+    bool debug_logs;
+    /* the user set `debug`: librdkafka's debug lines are logged */ /* statistics come (they
+                                                                       decide health); else a
+                                                                       message clears degraded
+                                                                     */
     int64_t refused_ns; /* when a commit was refused (monotonic) */
     uint64_t ticks;
     struct lw_ratelimit rl_msg, rl_commit, rl_log;
@@ -882,7 +894,7 @@ static void local_assigned(struct kafka_ctx *ctx, const char *stream)
 
 static bool rebalancing(const struct kafka_ctx *ctx)
 {
-    return ctx->refused || ctx->revoked || ctx->stats_rebalancing;
+    return ctx->refused || ctx->revoked || ctx->stats_rebalancing || ctx->joining;
 }
 
 /* Local state of partitions this instance was not given is stale: released once the group has
@@ -1037,7 +1049,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     /* Cooperative: a member that gave partitions away joins again at once, and its next
      * assignment (perhaps empty) ends the rebalance. */
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        ctx->refused = ctx->revoked = false;
+        ctx->refused = ctx->revoked = ctx->joining = false;
         assign_parts(ctx, list);
     } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
         ctx->revoked = !rd_kafka_assignment_lost(rk);
@@ -1218,11 +1230,21 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     struct kafka_ctx *ctx = rd_kafka_opaque(rk);
-    if (level > 6 || !ctx)
+    if (!ctx)
+        return;
+    if (rk == ctx->rk &&
+        (!strcmp(fac, "JOIN") || !strcmp(fac, "REJOIN") || !strcmp(fac, "REBALANCE"))) {
+        ctx->joining = true;
+        ctx->joining_ns = lw_mono_ns();
+    }
+    if (level > 7 || (level == 7 && !ctx->debug_logs))
         return;
     if (level <= 4 && !lw_ingest__ratelimit(&ctx->rl_log, LW_NS_PER_SEC))
         return;
-    lw_log(level <= 3 ? LW_WARN : LW_INFO, "[input:%s] librdkafka %s: %s", ctx->in->name, fac, buf);
+    lw_log(level <= 3   ? LW_WARN
+           : level == 7 ? LW_DEBUG
+                        : LW_INFO,
+           "[input:%s] librdkafka %s: %s", ctx->in->name, fac, buf);
 }
 
 /* The state of broker `id` in the statistics' "brokers" object ("UP", "DOWN", ...), or NULL. */
@@ -1258,6 +1280,9 @@ static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
     /* The group's join state: anything but steady is a rebalance under way. */
     if (js)
         ctx->stats_rebalancing = strcmp(js, "steady") != 0;
+    if (js && !ctx->stats_rebalancing && ctx->joining &&
+        lw_mono_ns() - ctx->joining_ns > 2 * LW_NS_PER_SEC)
+        ctx->joining = false;
     json_t *brokers = json_object_get(root, "brokers"), *topics = json_object_get(root, "topics");
     bool any_up = false;
     const char *key;
@@ -1461,13 +1486,20 @@ static int kafka_start(struct lw_input *in, uv_loop_t *loop, struct lw_err *err)
     char errstr[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     int rc = lw_kafka__conf_apply(&ctx->conf, conf, true, err);
-    bool stats = false;
+    bool stats = false, debug = false;
     ctx->stats_on = true;
-    for (size_t i = 0; i < ctx->conf.props.n; i++)
+    for (size_t i = 0; i < ctx->conf.props.n; i++) {
         if (!strcmp(ctx->conf.props.k[i], "statistics.interval.ms")) {
             stats = true;
             ctx->stats_on = atoi(ctx->conf.props.v[i]) > 0;
         }
+        debug |= !strcmp(ctx->conf.props.k[i], "debug");
+    }
+    /* The group's debug lines say when the member joins again (ctx->joining); they are not
+     * logged unless the user asked for librdkafka's debug lines. */
+    ctx->debug_logs = debug;
+    if (!rc && !debug && rd_kafka_conf_set(conf, "debug", "cgrp", errstr, sizeof errstr))
+        rc = lw_err_set(err, LW_EINVAL, "input %s: %s", in->name, errstr);
     if (!rc && (rd_kafka_conf_set(conf, "log.queue", "true", errstr, sizeof errstr) ||
                 (!stats &&
                  rd_kafka_conf_set(conf, "statistics.interval.ms", "1000", errstr, sizeof errstr))))
