@@ -133,6 +133,7 @@ struct kafka_ctx {
     bool joining;
     int64_t joining_ns;
     bool stats_on;
+    int bad_stats; /* statistics in a row that found an owned partition's leader not up */
     bool debug_logs;
     /* the user set `debug`: librdkafka's debug lines are logged */ /* statistics come (they
                                                                        decide health); else a
@@ -1313,7 +1314,11 @@ static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
             snprintf(reason, sizeof reason, "%s: its leader %s is %s", p->stream, name ? name : "?",
                      st);
     }
-    set_degraded(ctx, *reason != 0, reason);
+    /* Twice in a row (a second apart) before degraded: a leader's connection being set up (a
+     * first fetch, a leader moved) is not an outage. */
+    ctx->bad_stats = *reason ? ctx->bad_stats + 1 : 0;
+    if (!*reason || ctx->bad_stats >= 2)
+        set_degraded(ctx, *reason != 0, reason);
     json_decref(root);
     return 0;
 }
