@@ -397,10 +397,17 @@ static void hold(struct kafka_ctx *ctx, struct part *p, struct lw_batch *b)
     p->held_tail = b;
 }
 
-static void pushed(struct part *p, const struct lw_batch *b)
+/* The position after b's last record, read before b is handed over (the pipeline may have
+ * recycled it by the time the push returns); -1 when it carries none. */
+static int64_t end_of(const struct lw_batch *b)
 {
-    if (b->kind == LW_BATCH_LINES && b->n)
-        p->pushed = b->recs[b->n - 1].cursor;
+    return b->kind == LW_BATCH_LINES && b->n ? b->recs[b->n - 1].cursor : -1;
+}
+
+static void pushed(struct part *p, int64_t end)
+{
+    if (end >= 0)
+        p->pushed = end;
 }
 
 /* Hands b to the queue behind what p holds; what the queue refuses is held, and past
@@ -408,9 +415,10 @@ static void pushed(struct part *p, const struct lw_batch *b)
 static void push(struct kafka_ctx *ctx, struct part *p, struct lw_batch *b)
 {
     if (!p->held) {
+        int64_t end = end_of(b);
         int rc = lw_input_push(ctx->in, b);
         if (rc == LW_OK) {
-            pushed(p, b);
+            pushed(p, end);
             return;
         }
         if (rc != LW_EFULL) { /* the queue is closed: we are stopping */
@@ -1449,6 +1457,7 @@ static void kafka_resume(struct lw_input *in)
             struct lw_batch *b = p->held;
             struct lw_batch *next = b->next;
             size_t cost = held_cost(b);
+            int64_t end = end_of(b);
             b->next = NULL;
             int rc = lw_input_push(in, b);
             if (rc == LW_EFULL) {
@@ -1458,7 +1467,7 @@ static void kafka_resume(struct lw_input *in)
             }
             ctx->held_bytes -= cost;
             if (rc == LW_OK)
-                pushed(p, b);
+                pushed(p, end);
             else
                 lw_queue_recycle(in->queue, b);
             p->held = next;
