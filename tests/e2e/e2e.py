@@ -64,6 +64,15 @@ def binary_from_argv():
     return path
 
 
+def held_port():
+    """A loopback port bound but not listening, and the socket holding it: connections to it are
+    refused (a receiver that is down) and no other test's server can take it meanwhile. Close the
+    socket just before starting the server that takes the port."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    return s.getsockname()[1], s
+
+
 def free_port():
     """A loopback port that was free a moment ago (for a server started late)."""
     s = socket.socket()

@@ -80,7 +80,9 @@ def routes_first_match_continue_regex(t, binary):
 def outbox_across_kill9(t, binary):
     """Receiver down: firing and resolved wait in the outbox; kill -9; the receiver comes
     back and the daemon restarts: both delivered once, firing first."""
-    port = e2e.free_port()
+    # Held (bound, not listening) while the receiver is down: refused, and not taken by another
+    # test's daemon (its HTTP endpoint once answered the sink here with 404s).
+    port, hold = e2e.held_port()
     url = f"http://127.0.0.1:{port}/hook"
     sc = Scenario(binary, "outbox", alert_rule("Down", "d", "3s", above=0),
                   [("hook", url)], {"group_wait": "0s", "repeat_interval": "1h"})
@@ -95,6 +97,7 @@ def outbox_across_kill9(t, binary):
         st = sc.status().stdout
         t.check("outbox: 2 pending, 0 sent, 0 failed" in st, "`status` shows 2 pending", st)
         sc.kill9()
+        hold.close()
         rx = Receiver(port=port)
         t.check(sc.start(), "restarted with the receiver up", sc.stderr())
         got = e2e.wait_for(lambda: len(rx.snapshot()) >= 2, 20)
