@@ -317,12 +317,14 @@ static void metrics(struct lw_http_server *h, struct lw_buf *b)
     for (size_t i = 0; i < h->cfg->ninputs; i++)
         lw_buf_printf(b, "logwarden_late_events_total{input=\"%s\"} %llu\n", h->cfg->inputs[i].name,
                       (unsigned long long)atomic_load(&m->late_in[i]));
-    lw_buf_puts(b, "# HELP logwarden_input_dropped_total Messages dropped (UDP under load), per "
-                   "input.\n# TYPE logwarden_input_dropped_total counter\n");
+    lw_buf_puts(b, "# HELP logwarden_input_dropped_total Messages lost before the pipeline "
+                   "(datagrams: the kernel's socket buffer or a full queue), per input and "
+                   "reason.\n# TYPE logwarden_input_dropped_total counter\n");
     for (size_t i = 0; i < h->cfg->ninputs; i++)
-        lw_buf_printf(b, "logwarden_input_dropped_total{input=\"%s\"} %llu\n",
-                      h->cfg->inputs[i].name,
-                      (unsigned long long)atomic_load(&h->cfg->inputs[i].in->dropped));
+        for (int r = 0; r < LW_DROP_COUNT; r++)
+            lw_buf_printf(b, "logwarden_input_dropped_total{input=\"%s\",reason=\"%s\"} %llu\n",
+                          h->cfg->inputs[i].name, lw_drop_names[r],
+                          (unsigned long long)atomic_load(&h->cfg->inputs[i].in->dropped[r]));
     metrics_shards(h, b);
     metrics_join(h, b);
     metrics_inputs(h, b);

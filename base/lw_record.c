@@ -6,10 +6,10 @@
 #include <string.h>
 
 const char *const lw_label_names[LW_L_COUNT] = {
-    "input",           "path",      "host",         "app",     "facility", "severity",
-    "container",       "image",     "container_id", "stream",  "topic",    "partition",
-    "syslog_severity", "namespace", "pod",          "pod_uid", "restart",  "compose_service",
-    "compose_project",
+    "input",           "path",      "host",         "app",       "facility", "severity",
+    "container",       "image",     "container_id", "stream",    "topic",    "partition",
+    "syslog_severity", "namespace", "pod",          "pod_uid",   "restart",  "compose_service",
+    "compose_project", "procid",    "msgid",        "source_ip",
 };
 
 /* Copies s to *at and returns its new place (NULL stays NULL: an absent label). */

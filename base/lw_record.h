@@ -30,6 +30,9 @@ enum lw_label_slot {
     LW_L_RESTART,         /* the container's restart count: kubelet's N.log */
     LW_L_COMPOSE_SERVICE, /* docker compose (type: docker) */
     LW_L_COMPOSE_PROJECT,
+    LW_L_PROCID,    /* syslog: the sender's process id (RFC 5424 PROCID, 3164 TAG[PID]) */
+    LW_L_MSGID,     /* syslog: RFC 5424 MSGID */
+    LW_L_SOURCE_IP, /* syslog: the peer's address, or the unix socket's path */
     LW_L_COUNT
 };
 extern const char *const lw_label_names[LW_L_COUNT];

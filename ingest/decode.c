@@ -34,7 +34,7 @@ uint32_t lw_format_labels(enum lw_format f)
 {
     if (f == LW_FMT_SYSLOG)
         return 1u << LW_L_HOST | 1u << LW_L_APP | 1u << LW_L_FACILITY | 1u << LW_L_SEVERITY |
-               1u << LW_L_SYSLOG_SEVERITY;
+               1u << LW_L_SYSLOG_SEVERITY | 1u << LW_L_PROCID | 1u << LW_L_MSGID;
     if (f == LW_FMT_DOCKER || f == LW_FMT_CRI)
         return 1u << LW_L_CONTAINER | 1u << LW_L_CONTAINER_ID | 1u << LW_L_STREAM;
     return 0;
@@ -56,6 +56,10 @@ int lw_decode(enum lw_format fmt, const char *input_name, const struct lw_tz *tz
     if (in->meta) {
         out->ts_ns = in->meta->ts_ns;
         out->extra = in->meta->extra;
+        if (out->extra)
+            for (int l = 0; l < LW_L_COUNT; l++)
+                if (out->extra->slot[l].p)
+                    out->labels[l] = out->extra->slot[l];
     }
     if (fmt == LW_FMT_DOCKER || fmt == LW_FMT_CRI) {
         /* Without a stream state (see lw_decode_stream) each part is a record of its own. */

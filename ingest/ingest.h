@@ -28,8 +28,11 @@ struct lw_pos {
  * (lw_batch_label_space); NULL for every other input, whose lines cost one test more. Per-record
  * labels are extra labels (no slot: a slot would cost every record of every input). */
 struct lw_rec_meta {
-    int64_t ts_ns;                   /* the message's time (lw_rec.ts_ns); 0: none */
-    const struct lw_labelset *extra; /* offset, key, header.<name> (lw_rec.extra); NULL: none */
+    int64_t ts_ns; /* the message's time (lw_rec.ts_ns); 0: none */
+    /* The record's own labels: its extra labels are the record's (Kafka's offset, key,
+     * header.<name>: lw_rec.extra) and the slots it sets override the batch's (a UDP
+     * datagram's source_ip, where one batch holds many senders). NULL: none. */
+    const struct lw_labelset *extra;
 };
 
 /* One line, borrowed from its batch for the duration of a call. */
@@ -265,7 +268,19 @@ struct lw_input_ops {
     /* Optional, any thread (the HTTP thread): appends the input's own metrics in Prometheus
      * text (samples only: their HELP and TYPE lines come from the caller's docs). */
     void (*metrics)(struct lw_input *in, struct lw_buf *out);
+    /* Optional, I/O thread: SIGHUP arrived; re-read what the input loads from files (syslog's
+     * TLS certificates), keeping the old on failure (and logging why). */
+    void (*reload)(struct lw_input *in);
 };
+
+/* Why an input dropped a message it had or could have had: logwarden_input_dropped_total's
+ * `reason` label. */
+enum lw_drop_reason {
+    LW_DROP_QUEUE_FULL = 0, /* the pipeline's queue had no room (datagrams cannot wait) */
+    LW_DROP_KERNEL,         /* the kernel's socket buffer overflowed (SO_RXQ_OVFL) */
+    LW_DROP_COUNT
+};
+extern const char *const lw_drop_names[LW_DROP_COUNT];
 
 /* The common part of every input; ctx is the plugin's own. Counters are atomics read by
  * other threads (metrics). */
@@ -287,8 +302,9 @@ struct lw_input {
     _Atomic int64_t longest_window_ns;
     void *ctx;
     bool paused; /* I/O thread: pause was called, resume not yet */
-    _Atomic uint64_t lines, bytes, dropped, truncated;
-    struct lw_join_stats join; /* multiline records and container partial lines */
+    _Atomic uint64_t lines, bytes, truncated;
+    _Atomic uint64_t dropped[LW_DROP_COUNT]; /* by enum lw_drop_reason */
+    struct lw_join_stats join;               /* multiline records and container partial lines */
 };
 
 /* The ops for a type, or NULL when the type is not built in. */

@@ -10,6 +10,8 @@
 
 /* One per lw_plugin(input ...) line of ingest/CMakeLists.txt, in that order. */
 static const struct lw_input_ops *const builtin[] = {LW_INPUTS_BUILTIN};
+
+const char *const lw_drop_names[LW_DROP_COUNT] = {"queue_full", "kernel"};
 #define NBUILTIN (sizeof builtin / sizeof builtin[0])
 
 /* labels: {key: value}, copied into ic's arrays (the config takes them over). */

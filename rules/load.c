@@ -277,7 +277,11 @@ static const char *label_source(int slot)
     case LW_L_FACILITY:
     case LW_L_SEVERITY:
     case LW_L_SYSLOG_SEVERITY:
+    case LW_L_PROCID:
+    case LW_L_MSGID:
         return "syslog headers (inputs with format: syslog)";
+    case LW_L_SOURCE_IP:
+        return "syslog inputs (type: syslog)";
     case LW_L_CONTAINER:
     case LW_L_CONTAINER_ID:
     case LW_L_STREAM:

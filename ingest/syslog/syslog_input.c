@@ -117,7 +117,7 @@ static void flush_dgram(struct syslog_ctx *ctx)
     ctx->dgram = NULL;
     if (lw_queue_try_push(ctx->in->queue, b) == LW_OK)
         return;
-    atomic_fetch_add(&ctx->in->dropped, b->n);
+    atomic_fetch_add(&ctx->in->dropped[LW_DROP_QUEUE_FULL], b->n);
     if (lw_ingest__ratelimit(&ctx->rl_drop, SYSLOG_WARN_EVERY))
         lw_log(LW_WARN, "[input:%s] queue full, dropped %zu datagram messages", ctx->in->name,
                b->n);
@@ -788,5 +788,6 @@ const struct lw_input_ops lw_ingest__syslog_ops = {
     .resume = syslog_resume,
     .free = syslog_free,
     .format = LW_FMT_SYSLOG,
+    .labels = 1u << LW_L_SOURCE_IP,
     .no_multiline = true,
 };

@@ -229,9 +229,9 @@ static void test_limits(void)
     for (int i = 0; i < 5; i++)
         send_udp(uport, "<13>dropped");
     int64_t deadline = lw_mono_ns() + 3 * LW_NS_PER_SEC;
-    while (atomic_load(&f.in.dropped) < 5 && lw_mono_ns() < deadline)
+    while (atomic_load(&f.in.dropped[LW_DROP_QUEUE_FULL]) < 5 && lw_mono_ns() < deadline)
         uv_run(&f.loop, UV_RUN_NOWAIT);
-    CHECK_EQ(atomic_load(&f.in.dropped), 5);
+    CHECK_EQ(atomic_load(&f.in.dropped[LW_DROP_QUEUE_FULL]), 5);
     lw_batch_free(lw_queue_pop(f.q, 0));
 
     /* Over max_connections: the second connection is closed. */
@@ -286,7 +286,7 @@ static void test_limits(void)
         bad += strcmp(recs[i], want) != 0;
     }
     CHECK_EQ(bad, 0);
-    CHECK_EQ(atomic_load(&f.in.dropped), 5);
+    CHECK_EQ(atomic_load(&f.in.dropped[LW_DROP_QUEUE_FULL]), 5);
     close(a);
     lw_buf_free(&lines);
     teardown(&f);
