@@ -4,7 +4,9 @@
 #include "ingest.h"
 #include "ingest_int.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <linux/sock_diag.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -14,7 +16,6 @@
 
 #define SYSLOG_READ_CHUNK (64u * 1024) /* what one stream read may add to a buffer */
 #define SYSLOG_TIMER_MS 50             /* retry paused connections, sweep idle ones */
-#define SYSLOG_DGRAM_BURST 64          /* datagrams read per unix socket wake-up */
 #define SYSLOG_WARN_EVERY (10 * LW_NS_PER_SEC)
 
 enum lis_kind { LIS_UDP, LIS_TCP, LIS_UNIX_DGRAM, LIS_UNIX_STREAM };
@@ -29,12 +30,12 @@ struct listener {
     struct sockaddr_storage addr;
     union {
         uv_handle_t h;
-        uv_udp_t udp;
         uv_tcp_t tcp;
         uv_pipe_t pipe;
-        uv_poll_t poll;
+        uv_poll_t poll; /* datagram listeners: their raw socket */
     } u;
-    int fd;    /* unix datagram socket, -1 when none */
+    int fd;          /* datagram socket, -1 when none */
+    struct dgram *dg; /* datagram listeners: what is being filled; NULL otherwise */
     bool live; /* handle initialised and not closed */
     int port;  /* bound port (udp/tcp), after start */
     struct syslog_ctx *ctx;
@@ -73,11 +74,20 @@ struct syslog_ctx {
     bool check_live, timer_live, stopping;
     struct conn *conns;
     size_t nconns;
-    struct lw_batch *dgram;   /* datagrams received this loop turn */
     struct lw_batch *orphans; /* batches of closed connections waiting for room */
-    char *dbuf;               /* datagram receive buffer */
-    size_t dcap;
-    struct lw_ratelimit rl_drop, rl_err, rl_conn;
+    struct lw_ratelimit rl_err, rl_conn;
+    /* Datagrams (UDP, unix datagram): see "datagrams" below. I/O thread unless said. */
+    int64_t rcvbuf_opt;                /* `receive_buffer_bytes` */
+    int64_t max_held_opt;              /* `max_buffered_bytes` */
+    struct dgram_ring *ring;           /* recvmmsg's buffers; NULL: no datagram listener */
+    struct lw_batch *held, *held_tail; /* sealed batches the queue refused, oldest first */
+    size_t held_bytes;                 /* their held_cost, against max_held_opt */
+    _Atomic size_t held_gauge;         /* held_bytes, for /metrics (HTTP thread) */
+    uv_timer_t dtimer;                 /* dgram_tick */
+    bool dtimer_live;
+    int64_t drain_deadline;           /* stopping: when to give up on what is held */
+    uint64_t unlogged[LW_DROP_COUNT]; /* lost since the last report, by reason */
+    struct lw_ratelimit rl_dlog[LW_DROP_COUNT];
 };
 
 /* ---------------------------------------------------------------- batches */
@@ -106,29 +116,6 @@ static void add_msg(struct syslog_ctx *ctx, struct lw_batch **bp, const char *p,
     lw_batch_add(*bp, p, n, lw_now_ns(), 0);
     atomic_fetch_add(&in->lines, 1);
     atomic_fetch_add(&in->bytes, n);
-}
-
-/* Datagrams cannot wait: a full queue drops them, and counts it. */
-static void flush_dgram(struct syslog_ctx *ctx)
-{
-    struct lw_batch *b = ctx->dgram;
-    if (!b)
-        return;
-    ctx->dgram = NULL;
-    if (lw_queue_try_push(ctx->in->queue, b) == LW_OK)
-        return;
-    atomic_fetch_add(&ctx->in->dropped[LW_DROP_QUEUE_FULL], b->n);
-    if (lw_ingest__ratelimit(&ctx->rl_drop, SYSLOG_WARN_EVERY))
-        lw_log(LW_WARN, "[input:%s] queue full, dropped %zu datagram messages", ctx->in->name,
-               b->n);
-    lw_batch_free(b);
-}
-
-static void on_dgram(struct syslog_ctx *ctx, const char *p, size_t n, bool cut)
-{
-    add_msg(ctx, &ctx->dgram, p, n, cut);
-    if (ctx->dgram && batch_full(ctx->dgram))
-        flush_dgram(ctx);
 }
 
 /* Pushes batches of closed connections, in order; false while the queue is full. */
@@ -351,47 +338,475 @@ static void on_connection(uv_stream_t *server, int status)
 
 /* ---------------------------------------------------------------- datagrams */
 
-static void udp_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+/* UDP and unix datagram listeners share one path: a raw nonblocking socket watched by uv_poll
+ * and read with recvmmsg, SYSLOG_DGRAM_SLOTS datagrams per call, into the ring below.
+ *
+ * Nothing is lost in silence. A datagram can be lost in three places, and each is counted in
+ * in->dropped with a rate-limited log line that states the true number since the line before:
+ * - the kernel's socket buffer overflowed (UDP only: a unix datagram sender waits instead):
+ *   LW_DROP_KERNEL, read from the socket's own drop counter (SO_RXQ_OVFL on each datagram,
+ *   SO_MEMINFO on the timer, for drops after the last datagram read);
+ * - the pipeline fell behind by more than max_buffered_bytes: batches the queue refuses are
+ *   held here, in order, and handed over as it makes room; beyond the bound the new batch is
+ *   dropped: LW_DROP_QUEUE_FULL (the socket is read meanwhile, so the kernel's buffer drains);
+ * - a datagram longer than max_message_bytes is cut (in->truncated, not dropped). */
+
+/* One sender of the batch being filled: an address family and address (the port is not part
+ * of source_ip). */
+struct sender {
+    uint8_t fam; /* AF_INET, AF_INET6 */
+    uint8_t a[16];
+};
+
+#define SENDER_HASH 1024 /* > 2 * LW_BATCH_MAX_LINES: one probe or two */
+
+/* What a datagram listener is filling: the batch, and for UDP the distinct senders of its
+ * records, so that sealing the batch makes one label set per sender, not per record. */
+struct dgram {
+    struct lw_batch *b;                     /* NULL: nothing received since the last hand-over */
+    uint16_t src[LW_BATCH_MAX_LINES];       /* per record: its sender in addrs */
+    struct sender addrs[LW_BATCH_MAX_LINES];
+    uint16_t naddrs, last;                  /* last: the latest sender, the likely next one */
+    uint16_t hash[SENDER_HASH];             /* 1 + index into addrs; 0: empty */
+    uint32_t kdrops;                        /* the kernel's drop counter, as last read */
+};
+
+/* recvmmsg's arrays, shared by every datagram listener of the input (I/O thread only). */
+#define SYSLOG_DGRAM_SLOTS 64
+#define SYSLOG_DGRAM_ROUNDS 16 /* recvmmsg calls per wake-up at most: TCP gets its turn */
+#define SYSLOG_DGRAM_RING (4u << 20)
+struct dgram_ring {
+    size_t n, slot; /* datagrams per call, bytes per datagram */
+    char *bufs;
+    struct mmsghdr mm[SYSLOG_DGRAM_SLOTS];
+    struct iovec iov[SYSLOG_DGRAM_SLOTS];
+    struct sockaddr_storage name[SYSLOG_DGRAM_SLOTS];
+    union {
+        char buf[CMSG_SPACE(sizeof(uint32_t))];
+        struct cmsghdr align;
+    } ctl[SYSLOG_DGRAM_SLOTS];
+};
+
+static void unlink_stale_socket(const char *path);
+
+static bool is_dgram(const struct listener *l)
 {
-    struct listener *l = h->data;
-    buf->base = l->ctx->dbuf;
-    buf->len = l->ctx->dcap;
+    return l->kind == LIS_UDP || l->kind == LIS_UNIX_DGRAM;
 }
 
-static void udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
-                     unsigned flags)
+/* Counts n messages lost for reason; the log line comes from dgram_report. */
+static void dgram_lost(struct syslog_ctx *ctx, int reason, uint64_t n)
 {
-    struct listener *l = h->data;
-    struct syslog_ctx *ctx = l->ctx;
-    if (nread < 0) {
-        if (lw_ingest__ratelimit(&ctx->rl_err, SYSLOG_WARN_EVERY))
-            lw_log(LW_WARN, "[input:%s] recv on %s: %s", ctx->in->name, l->url,
-                   uv_strerror((int)nread));
+    atomic_fetch_add(&ctx->in->dropped[reason], n);
+    ctx->unlogged[reason] += n;
+}
+
+/* Logs what was lost since the last line, at most once per SYSLOG_WARN_EVERY and reason: the
+ * count is always the true one since the line before (the limiter delays, never forgets). */
+static void dgram_report(struct syslog_ctx *ctx)
+{
+    static const char *const why[LW_DROP_COUNT] = {
+        [LW_DROP_QUEUE_FULL] = "the rules fell behind by more than max_buffered_bytes",
+        [LW_DROP_KERNEL] = "the kernel's socket buffer was full: raise receive_buffer_bytes "
+                           "(and net.core.rmem_max)",
+    };
+    for (int r = 0; r < LW_DROP_COUNT; r++) {
+        if (!ctx->unlogged[r] || !lw_ingest__ratelimit(&ctx->rl_dlog[r], SYSLOG_WARN_EVERY))
+            continue;
+        lw_log(LW_WARN, "[input:%s] dropped %llu datagram messages since the last report: %s",
+               ctx->in->name, (unsigned long long)ctx->unlogged[r], why[r]);
+        ctx->unlogged[r] = 0;
+    }
+}
+
+/* The kernel's drop counter of l's socket is now v (it only grows, modulo 2^32): what it grew
+ * by since the last read was lost. Values read from older datagrams may lag a newer SO_MEMINFO
+ * read: those are not news. */
+static void kernel_drops(struct syslog_ctx *ctx, struct listener *l, uint32_t v)
+{
+    int32_t d = (int32_t)(v - l->dg->kdrops);
+    if (d <= 0)
+        return;
+    l->dg->kdrops = v;
+    dgram_lost(ctx, LW_DROP_KERNEL, (uint64_t)d);
+}
+
+/* Reads the socket's drop counter now (SO_MEMINFO): drops after the last datagram read are not
+ * in any SO_RXQ_OVFL message until another datagram arrives. */
+static void kernel_drops_poll(struct syslog_ctx *ctx, struct listener *l)
+{
+    uint32_t mi[SK_MEMINFO_VARS];
+    socklen_t n = sizeof mi;
+    if (l->kind == LIS_UDP && l->fd >= 0 && getsockopt(l->fd, SOL_SOCKET, SO_MEMINFO, mi, &n) == 0 &&
+        n > SK_MEMINFO_DROPS * sizeof mi[0])
+        kernel_drops(ctx, l, mi[SK_MEMINFO_DROPS]);
+}
+
+/* What a held batch costs against max_buffered_bytes: the memory it holds. */
+static size_t held_cost(const struct lw_batch *b)
+{
+    return b->dcap + b->cap * sizeof *b->recs + b->lcap;
+}
+
+/* Hands held batches to the queue, oldest first, while it takes them. */
+static void dgram_push_held(struct syslog_ctx *ctx)
+{
+    while (ctx->held) {
+        struct lw_batch *b = ctx->held, *next = b->next;
+        size_t cost = held_cost(b); /* b is the pipeline's once pushed */
+        b->next = NULL;
+        int rc = lw_queue_try_push(ctx->in->queue, b);
+        if (rc == LW_EFULL) {
+            b->next = next;
+            return;
+        }
+        ctx->held = next;
+        if (!next)
+            ctx->held_tail = NULL;
+        ctx->held_bytes -= cost;
+        atomic_store(&ctx->held_gauge, ctx->held_bytes);
+        if (rc != LW_OK) {
+            dgram_lost(ctx, LW_DROP_QUEUE_FULL, b->n);
+            lw_batch_free(b);
+        }
+    }
+}
+
+/* The IPv4 address of an IPv4-mapped IPv6 one (::ffff:a.b.c.d, a dual-stack socket's view of an
+ * IPv4 sender), else NULL. */
+static const uint8_t *mapped_v4(const struct sender *s)
+{
+    static const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    return s->fam == AF_INET6 && memcmp(s->a, prefix, 12) == 0 ? s->a + 12 : NULL;
+}
+
+/* Lays out the labels of a filled batch in its label space (one call per filling): unix
+ * datagram, the socket's path for the whole batch; UDP, one label set per sender, setting
+ * source_ip, and a meta per record pointing at its sender's set (decode applies the set's slots
+ * over the batch's). */
+static void dgram_seal(struct listener *l, struct lw_batch *b)
+{
+    struct dgram *d = l->dg;
+    if (l->kind == LIS_UNIX_DGRAM) {
+        size_t n = strlen(l->path);
+        char *sp = lw_batch_label_space(b, n);
+        memcpy(sp, l->path, n);
+        b->labels[LW_L_SOURCE_IP] = (struct lw_str){sp, n};
         return;
     }
-    if (nread == 0 && !addr)
-        return;
-    on_dgram(ctx, buf->base, (size_t)nread, (flags & UV_UDP_PARTIAL) != 0);
+    size_t need = b->n * sizeof(struct lw_rec_meta) + d->naddrs * sizeof(struct lw_labelset) +
+                  d->naddrs * INET6_ADDRSTRLEN;
+    char *sp = lw_batch_label_space(b, need);
+    struct lw_rec_meta *metas = (struct lw_rec_meta *)sp;
+    struct lw_labelset *sets = (struct lw_labelset *)(sp + b->n * sizeof *metas);
+    char *text = (char *)(sets + d->naddrs);
+    for (size_t i = 0; i < d->naddrs; i++) {
+        const struct sender *s = &d->addrs[i];
+        const uint8_t *v4 = s->fam == AF_INET ? s->a : mapped_v4(s);
+        char *t = text + i * INET6_ADDRSTRLEN;
+        if (!s->fam || !inet_ntop(v4 ? AF_INET : AF_INET6, v4 ? v4 : s->a, t, INET6_ADDRSTRLEN))
+            t[0] = '\0';
+        memset(&sets[i], 0, sizeof sets[i]);
+        atomic_init(&sets[i].refs, 1); /* the batch's: never released, freed with the space */
+        sets[i].slot[LW_L_SOURCE_IP] = (struct lw_str){t, strlen(t)};
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        metas[i] = (struct lw_rec_meta){0, &sets[d->src[i]]};
+        b->recs[i].meta = &metas[i];
+    }
+    d->naddrs = 0;
+    memset(d->hash, 0, sizeof d->hash);
 }
 
-static void unix_dgram_ready(uv_poll_t *h, int status, int events)
+/* Hands l's batch over: to the queue when nothing is held before it, else held behind the
+ * others; beyond max_buffered_bytes, dropped and counted. */
+static void dgram_flush(struct syslog_ctx *ctx, struct listener *l)
 {
-    struct listener *l = h->data;
-    struct syslog_ctx *ctx = l->ctx;
-    if (status < 0)
+    struct lw_batch *b = l->dg->b;
+    if (!b || !b->n)
+        return; /* an empty batch (empty datagrams) is kept for the next ones */
+    l->dg->b = NULL;
+    dgram_seal(l, b);
+    if (!ctx->held && lw_queue_try_push(ctx->in->queue, b) == LW_OK)
         return;
-    for (int k = 0; k < SYSLOG_DGRAM_BURST; k++) {
-        ssize_t r = recv(l->fd, ctx->dbuf, ctx->dcap, MSG_DONTWAIT | MSG_TRUNC);
-        if (r < 0) {
+    size_t cost = held_cost(b);
+    if (ctx->held_bytes + cost > (size_t)ctx->max_held_opt) {
+        dgram_lost(ctx, LW_DROP_QUEUE_FULL, b->n);
+        dgram_report(ctx);
+        lw_batch_free(b);
+        return;
+    }
+    b->next = NULL;
+    if (ctx->held_tail)
+        ctx->held_tail->next = b;
+    else
+        ctx->held = b;
+    ctx->held_tail = b;
+    ctx->held_bytes += cost;
+    atomic_store(&ctx->held_gauge, ctx->held_bytes);
+}
+
+/* After each loop turn's I/O, and when the queue has room: what is held first, then what each
+ * listener filled. */
+static void flush_dgram(struct syslog_ctx *ctx)
+{
+    dgram_push_held(ctx);
+    for (size_t i = 0; i < ctx->nlis; i++)
+        if (ctx->lis[i].dg)
+            dgram_flush(ctx, &ctx->lis[i]);
+}
+
+/* The index in d->addrs of the sender at sa (NULL: unknown, an empty source_ip), added when
+ * new. */
+static uint16_t sender_of(struct dgram *d, const struct sockaddr *sa)
+{
+    struct sender s = {0};
+    if (!sa) {
+        /* fam 0: no address */
+    } else if (sa->sa_family == AF_INET6) {
+        s.fam = AF_INET6;
+        memcpy(s.a, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+    } else {
+        s.fam = AF_INET;
+        memcpy(s.a, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+    }
+    if (d->naddrs && memcmp(&d->addrs[d->last], &s, sizeof s) == 0)
+        return d->last;
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < sizeof s.a; i++)
+        h = (h ^ s.a[i]) * 16777619u;
+    for (uint32_t k = h % SENDER_HASH;; k = (k + 1) % SENDER_HASH) {
+        uint16_t at = d->hash[k];
+        if (!at) {
+            d->addrs[d->naddrs] = s;
+            d->hash[k] = (uint16_t)(d->naddrs + 1);
+            return d->last = d->naddrs++;
+        }
+        if (memcmp(&d->addrs[at - 1], &s, sizeof s) == 0)
+            return d->last = (uint16_t)(at - 1);
+    }
+}
+
+/* One datagram of n bytes (cut: it was longer than the ring's slot) from sa (UDP; NULL: unix). */
+static void on_dgram(struct syslog_ctx *ctx, struct listener *l, const char *p, size_t n, bool cut,
+                     const struct sockaddr *sa)
+{
+    struct dgram *d = l->dg;
+    if (!d->b)
+        d->b = lw_queue_batch(ctx->in->queue, ctx->in->index, NULL, 16 * 1024);
+    size_t before = d->b->n;
+    add_msg(ctx, &d->b, p, n, cut);
+    if (d->b->n > before && l->kind == LIS_UDP)
+        d->src[before] = sender_of(d, sa);
+    if (batch_full(d->b))
+        dgram_flush(ctx, l);
+}
+
+/* Reads what l's socket holds, SYSLOG_DGRAM_SLOTS datagrams per call, up to rounds calls. */
+static void dgram_read(struct syslog_ctx *ctx, struct listener *l, int rounds)
+{
+    struct dgram_ring *r = ctx->ring;
+    bool udp = l->kind == LIS_UDP;
+    for (int round = 0; round < rounds; round++) {
+        for (size_t i = 0; i < r->n; i++) {
+            struct msghdr *m = &r->mm[i].msg_hdr;
+            m->msg_name = udp ? &r->name[i] : NULL;
+            m->msg_namelen = udp ? sizeof r->name[i] : 0;
+            m->msg_control = udp ? r->ctl[i].buf : NULL;
+            m->msg_controllen = udp ? sizeof r->ctl[i].buf : 0;
+            m->msg_flags = 0;
+        }
+        int got = recvmmsg(l->fd, r->mm, (unsigned)r->n, MSG_DONTWAIT, NULL);
+        if (got < 0) {
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
                 lw_ingest__ratelimit(&ctx->rl_err, SYSLOG_WARN_EVERY))
                 lw_log(LW_WARN, "[input:%s] recv on %s: %s", ctx->in->name, l->url,
                        strerror(errno));
             return;
         }
-        bool cut = (size_t)r > ctx->dcap;
-        on_dgram(ctx, ctx->dbuf, cut ? ctx->dcap : (size_t)r, cut);
+        for (int k = 0; k < got; k++) {
+            struct msghdr *m = &r->mm[k].msg_hdr;
+            for (struct cmsghdr *c = udp ? CMSG_FIRSTHDR(m) : NULL; c; c = CMSG_NXTHDR(m, c))
+                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+                    uint32_t v;
+                    memcpy(&v, CMSG_DATA(c), sizeof v);
+                    kernel_drops(ctx, l, v);
+                }
+            const struct sockaddr *sa =
+                udp && m->msg_namelen >= sizeof(struct sockaddr_in) ? m->msg_name : NULL;
+            on_dgram(ctx, l, r->iov[k].iov_base, r->mm[k].msg_len, (m->msg_flags & MSG_TRUNC) != 0,
+                     sa);
+        }
+        if ((size_t)got < r->n)
+            return;
     }
+}
+
+static void dgram_ready(uv_poll_t *h, int status, int events)
+{
+    struct listener *l = h->data;
+    struct syslog_ctx *ctx = l->ctx;
+    (void)events;
+    if (status < 0) {
+        if (lw_ingest__ratelimit(&ctx->rl_err, SYSLOG_WARN_EVERY))
+            lw_log(LW_WARN, "[input:%s] poll on %s: %s", ctx->in->name, l->url,
+                   uv_strerror(status));
+        return;
+    }
+    dgram_read(ctx, l, SYSLOG_DGRAM_ROUNDS);
+    if (ctx->unlogged[LW_DROP_KERNEL])
+        dgram_report(ctx);
+}
+
+/* Every SYSLOG_TIMER_MS: the kernel's drop counters, the held batches, the reports. Once the
+ * input is stopping, it drains what is held to the queue (SIGTERM drains), giving up after
+ * SYSLOG_DRAIN_NS: what is left then is counted as dropped. */
+#define SYSLOG_DRAIN_NS (10 * LW_NS_PER_SEC)
+static void dgram_tick(uv_timer_t *h)
+{
+    struct syslog_ctx *ctx = h->data;
+    for (size_t i = 0; i < ctx->nlis; i++)
+        if (ctx->lis[i].dg)
+            kernel_drops_poll(ctx, &ctx->lis[i]);
+    dgram_push_held(ctx);
+    if (ctx->stopping && (!ctx->held || lw_mono_ns() > ctx->drain_deadline)) {
+        while (ctx->held) {
+            struct lw_batch *b = ctx->held;
+            ctx->held = b->next;
+            dgram_lost(ctx, LW_DROP_QUEUE_FULL, b->n);
+            lw_batch_free(b);
+        }
+        ctx->held_tail = NULL;
+        ctx->held_bytes = 0;
+        atomic_store(&ctx->held_gauge, 0);
+        memset(ctx->rl_dlog, 0, sizeof ctx->rl_dlog); /* the last report is never held back */
+        dgram_report(ctx);
+        uv_close((uv_handle_t *)h, NULL);
+        ctx->dtimer_live = false;
+        return;
+    }
+    dgram_report(ctx);
+}
+
+/* Sets l's socket up for load (UDP): a large receive buffer, SO_RCVBUFFORCE first (it passes
+ * net.core.rmem_max with CAP_NET_ADMIN), else SO_RCVBUF, with a line when the kernel capped it;
+ * and the kernel's drop counter on every datagram (SO_RXQ_OVFL). */
+static void dgram_tune(struct syslog_ctx *ctx, struct listener *l)
+{
+    int want = (int)ctx->rcvbuf_opt, got = 0, on = 1;
+    socklen_t n = sizeof got;
+    if (setsockopt(l->fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof want) != 0)
+        setsockopt(l->fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof want);
+    /* Linux reports twice what it was given (the rest is its bookkeeping). */
+    if (getsockopt(l->fd, SOL_SOCKET, SO_RCVBUF, &got, &n) == 0 && got / 2 < want)
+        lw_log(LW_WARN,
+               "[input:%s] %s: the kernel capped the receive buffer at %d bytes, not the %d of "
+               "receive_buffer_bytes: bursts beyond it are lost (and counted); raise the "
+               "sysctl net.core.rmem_max to %d, or give logwarden CAP_NET_ADMIN",
+               ctx->in->name, l->url, got / 2, want, want);
+    if (setsockopt(l->fd, SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof on) != 0)
+        lw_log(LW_WARN, "[input:%s] %s: SO_RXQ_OVFL: %s: kernel drops are read every %d ms only",
+               ctx->in->name, l->url, strerror(errno), SYSLOG_TIMER_MS);
+}
+
+/* Opens, binds and watches a datagram listener; *what names the step that failed. */
+static int dgram_start(struct syslog_ctx *ctx, struct listener *l, const char **what)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    const struct sockaddr *sa = (const struct sockaddr *)&l->addr;
+    socklen_t salen = l->addr.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                    : sizeof(struct sockaddr_in);
+    int fam = l->kind == LIS_UDP ? l->addr.ss_family : AF_UNIX;
+    if (l->kind == LIS_UNIX_DGRAM) {
+        memcpy(sun.sun_path, l->path, strlen(l->path) + 1);
+        sa = (const struct sockaddr *)&sun;
+        salen = sizeof sun;
+    }
+    l->dg = lw_calloc(1, sizeof *l->dg);
+    *what = "socket";
+    l->fd = socket(fam, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (l->fd < 0)
+        return uv_translate_sys_error(errno);
+    if (l->kind == LIS_UDP)
+        dgram_tune(ctx, l);
+    else
+        unlink_stale_socket(l->path);
+    *what = "bind";
+    int rc = 0;
+    if (bind(l->fd, sa, salen) != 0)
+        rc = uv_translate_sys_error(errno);
+    else if ((rc = uv_poll_init(ctx->loop, &l->u.poll, l->fd)) == 0) {
+        l->live = true;
+        *what = "poll";
+        rc = uv_poll_start(&l->u.poll, UV_READABLE, dgram_ready);
+    }
+    if (rc != 0 && !l->live) {
+        close(l->fd);
+        l->fd = -1;
+        return rc;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sslen = sizeof ss;
+    if (rc == 0 && l->kind == LIS_UDP && getsockname(l->fd, (struct sockaddr *)&ss, &sslen) == 0)
+        l->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                 : ((struct sockaddr_in *)&ss)->sin_port);
+    return rc;
+}
+
+/* The ring and the timer, before the first datagram listener starts. */
+static void dgram_init(struct syslog_ctx *ctx)
+{
+    struct dgram_ring *r = lw_calloc(1, sizeof *r);
+    /* One byte more than a message may have, to tell a full datagram from a cut one; no UDP
+     * datagram is larger than 64 KiB, a unix one may be. */
+    r->slot = ctx->max_msg + 1;
+    r->n = SYSLOG_DGRAM_RING / r->slot;
+    r->n = r->n < 1 ? 1 : r->n > SYSLOG_DGRAM_SLOTS ? SYSLOG_DGRAM_SLOTS : r->n;
+    r->bufs = lw_malloc(r->n * r->slot);
+    for (size_t i = 0; i < r->n; i++) {
+        r->iov[i] = (struct iovec){r->bufs + i * r->slot, r->slot};
+        r->mm[i].msg_hdr.msg_iov = &r->iov[i];
+        r->mm[i].msg_hdr.msg_iovlen = 1;
+    }
+    ctx->ring = r;
+    uv_timer_init(ctx->loop, &ctx->dtimer);
+    ctx->dtimer.data = ctx;
+    ctx->dtimer_live = true;
+    uv_timer_start(&ctx->dtimer, dgram_tick, SYSLOG_TIMER_MS, SYSLOG_TIMER_MS);
+}
+
+/* At stop: reads what the sockets still hold (a stop drains), hands it over, and leaves the
+ * timer to drain what is held. */
+static void dgram_stop(struct syslog_ctx *ctx)
+{
+    for (size_t i = 0; i < ctx->nlis; i++) {
+        struct listener *l = &ctx->lis[i];
+        if (!l->dg || l->fd < 0)
+            continue;
+        dgram_read(ctx, l, 1 << 20);
+        kernel_drops_poll(ctx, l);
+    }
+    flush_dgram(ctx);
+    ctx->drain_deadline = lw_mono_ns() + SYSLOG_DRAIN_NS;
+    if (ctx->dtimer_live)
+        dgram_tick(&ctx->dtimer);
+}
+
+static void dgram_free(struct syslog_ctx *ctx)
+{
+    for (size_t i = 0; i < ctx->nlis; i++) {
+        if (ctx->lis[i].dg)
+            lw_batch_free(ctx->lis[i].dg->b);
+        free(ctx->lis[i].dg);
+    }
+    while (ctx->held) {
+        struct lw_batch *next = ctx->held->next;
+        lw_batch_free(ctx->held);
+        ctx->held = next;
+    }
+    if (ctx->ring)
+        free(ctx->ring->bufs);
+    free(ctx->ring);
 }
 
 /* ---------------------------------------------------------------- loop hooks */
@@ -463,17 +878,8 @@ static int lis_start(struct syslog_ctx *ctx, struct listener *l, struct lw_err *
     l->u.h.data = l;
     switch (l->kind) {
     case LIS_UDP:
-        if ((rc = uv_udp_init(ctx->loop, &l->u.udp)) != 0)
-            break;
-        l->live = true;
-        if ((rc = uv_udp_bind(&l->u.udp, (const struct sockaddr *)&l->addr, 0)) != 0)
-            break;
-        what = "recv";
-        if ((rc = uv_udp_recv_start(&l->u.udp, udp_alloc, udp_recv)) != 0)
-            break;
-        if (uv_udp_getsockname(&l->u.udp, (struct sockaddr *)&ss, &sslen) == 0)
-            l->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                                     : ((struct sockaddr_in *)&ss)->sin_port);
+    case LIS_UNIX_DGRAM:
+        rc = dgram_start(ctx, l, &what);
         break;
     case LIS_TCP:
         if ((rc = uv_tcp_init(ctx->loop, &l->u.tcp)) != 0)
@@ -498,34 +904,6 @@ static int lis_start(struct syslog_ctx *ctx, struct listener *l, struct lw_err *
         what = "listen";
         rc = uv_listen((uv_stream_t *)&l->u.pipe, 128, on_connection);
         break;
-    case LIS_UNIX_DGRAM: {
-        /* libuv has no unix datagram handle: a raw socket watched by uv_poll. */
-        struct sockaddr_un sun = {.sun_family = AF_UNIX};
-        memcpy(sun.sun_path, l->path, strlen(l->path) + 1);
-        what = "socket";
-        l->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (l->fd < 0) {
-            rc = uv_translate_sys_error(errno);
-            break;
-        }
-        unlink_stale_socket(l->path);
-        what = "bind";
-        if (bind(l->fd, (struct sockaddr *)&sun, sizeof sun) != 0) {
-            rc = uv_translate_sys_error(errno);
-            close(l->fd);
-            l->fd = -1;
-            break;
-        }
-        if ((rc = uv_poll_init(ctx->loop, &l->u.poll, l->fd)) != 0) {
-            close(l->fd);
-            l->fd = -1;
-            break;
-        }
-        l->live = true;
-        what = "poll";
-        rc = uv_poll_start(&l->u.poll, UV_READABLE, unix_dgram_ready);
-        break;
-    }
     }
     if (rc != 0)
         return lw_err_set(err, LW_EIO, "input %s: %s %s: %s", name, what, l->url, uv_strerror(rc));
@@ -614,13 +992,12 @@ static void syslog_free(struct lw_input *in)
             close(ctx->lis[i].fd);
     }
     free(ctx->lis);
-    lw_batch_free(ctx->dgram);
+    dgram_free(ctx);
     while (ctx->orphans) {
         struct lw_batch *next = ctx->orphans->next;
         lw_batch_free(ctx->orphans);
         ctx->orphans = next;
     }
-    free(ctx->dbuf);
     free(ctx);
     in->ctx = NULL;
 }
@@ -693,6 +1070,22 @@ static const struct lw_opt syslog_opts[] = {
      .def = "5m",
      .off = offsetof(struct syslog_ctx, idle_ns),
      .help = "a stream connection silent this long is closed (0: never)"},
+    {.key = "receive_buffer_bytes",
+     .type = LW_OPT_INT,
+     .def = "8388608",
+     .off = offsetof(struct syslog_ctx, rcvbuf_opt),
+     .min = 4096,
+     .max = 1024 * 1024 * 1024,
+     .help = "UDP: the kernel's receive buffer per socket, for bursts (capped by the sysctl "
+             "net.core.rmem_max unless logwarden has CAP_NET_ADMIN)"},
+    {.key = "max_buffered_bytes",
+     .type = LW_OPT_INT,
+     .def = "33554432",
+     .off = offsetof(struct syslog_ctx, max_held_opt),
+     .min = 0,
+     .max = INT64_C(16) * 1024 * 1024 * 1024,
+     .help = "datagrams read while the rules are busy are held up to this many bytes; beyond, "
+             "they are dropped (and counted)"},
     {.type = LW_OPT_END},
 };
 
@@ -715,9 +1108,6 @@ static int syslog_start(struct lw_input *in, uv_loop_t *loop, struct lw_err *err
     if (!ctx)
         return lw_err_set(err, LW_EINVAL, "input %s: not initialised", in->name);
     ctx->loop = loop;
-    /* One byte more than a message may have, to tell a full datagram from a cut one. */
-    ctx->dcap = ctx->max_msg + 1 > 65536 ? ctx->max_msg + 1 : 65536;
-    ctx->dbuf = lw_malloc(ctx->dcap);
     uv_check_init(loop, &ctx->check);
     ctx->check.data = ctx;
     ctx->check_live = true;
@@ -726,6 +1116,9 @@ static int syslog_start(struct lw_input *in, uv_loop_t *loop, struct lw_err *err
     ctx->timer.data = ctx;
     ctx->timer_live = true;
     uv_timer_start(&ctx->timer, on_timer, SYSLOG_TIMER_MS, SYSLOG_TIMER_MS);
+    for (size_t i = 0; i < ctx->nlis && !ctx->ring; i++)
+        if (is_dgram(&ctx->lis[i]))
+            dgram_init(ctx);
     for (size_t i = 0; i < ctx->nlis; i++) {
         int rc = lis_start(ctx, &ctx->lis[i], err);
         if (rc != LW_OK)
@@ -753,7 +1146,7 @@ static void syslog_stop(struct lw_input *in)
         conn_parse(ctx->conns, true);
         conn_close(ctx->conns);
     }
-    flush_dgram(ctx);
+    dgram_stop(ctx);
     flush_orphans(ctx);
     if (ctx->check_live)
         uv_close((uv_handle_t *)&ctx->check, NULL);
@@ -777,6 +1170,8 @@ static void syslog_resume(struct lw_input *in)
     struct syslog_ctx *ctx = in->ctx;
     if (ctx && ctx->timer_live)
         on_timer(&ctx->timer);
+    if (ctx && !ctx->stopping)
+        flush_dgram(ctx);
 }
 
 const struct lw_input_ops lw_ingest__syslog_ops = {

@@ -219,10 +219,13 @@ static void test_udp_tcp(void)
 static void test_limits(void)
 {
     struct fixture f;
-    setup(&f, "listen: [udp://127.0.0.1:0, tcp://127.0.0.1:0]\nmax_connections: 1\n", 1);
+    setup(&f,
+          "listen: [udp://127.0.0.1:0, tcp://127.0.0.1:0]\nmax_connections: 1\n"
+          "max_buffered_bytes: 0\n",
+          1);
     int uport = lw_syslog_bound_port(&f.in, 0), tport = lw_syslog_bound_port(&f.in, 1);
 
-    /* A full queue drops datagrams, and counts them. */
+    /* A full queue drops datagrams when nothing may be held, and counts them. */
     struct lw_batch *hold = lw_batch_new(9, NULL, 16);
     lw_batch_add(hold, "x", 1, 0, 0);
     CHECK_EQ(lw_queue_try_push(f.q, hold), LW_OK);
