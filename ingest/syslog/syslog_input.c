@@ -34,10 +34,10 @@ struct listener {
         uv_pipe_t pipe;
         uv_poll_t poll; /* datagram listeners: their raw socket */
     } u;
-    int fd;          /* datagram socket, -1 when none */
+    int fd;           /* datagram socket, -1 when none */
     struct dgram *dg; /* datagram listeners: what is being filled; NULL otherwise */
-    bool live; /* handle initialised and not closed */
-    int port;  /* bound port (udp/tcp), after start */
+    bool live;        /* handle initialised and not closed */
+    int port;         /* bound port (udp/tcp), after start */
     struct syslog_ctx *ctx;
 };
 
@@ -363,12 +363,12 @@ struct sender {
 /* What a datagram listener is filling: the batch, and for UDP the distinct senders of its
  * records, so that sealing the batch makes one label set per sender, not per record. */
 struct dgram {
-    struct lw_batch *b;                     /* NULL: nothing received since the last hand-over */
-    uint16_t src[LW_BATCH_MAX_LINES];       /* per record: its sender in addrs */
+    struct lw_batch *b;               /* NULL: nothing received since the last hand-over */
+    uint16_t src[LW_BATCH_MAX_LINES]; /* per record: its sender in addrs */
     struct sender addrs[LW_BATCH_MAX_LINES];
-    uint16_t naddrs, last;                  /* last: the latest sender, the likely next one */
-    uint16_t hash[SENDER_HASH];             /* 1 + index into addrs; 0: empty */
-    uint32_t kdrops;                        /* the kernel's drop counter, as last read */
+    uint16_t naddrs, last;      /* last: the latest sender, the likely next one */
+    uint16_t hash[SENDER_HASH]; /* 1 + index into addrs; 0: empty */
+    uint32_t kdrops;            /* the kernel's drop counter, as last read */
 };
 
 /* recvmmsg's arrays, shared by every datagram listener of the input (I/O thread only). */
@@ -437,7 +437,8 @@ static void kernel_drops_poll(struct syslog_ctx *ctx, struct listener *l)
 {
     uint32_t mi[SK_MEMINFO_VARS];
     socklen_t n = sizeof mi;
-    if (l->kind == LIS_UDP && l->fd >= 0 && getsockopt(l->fd, SOL_SOCKET, SO_MEMINFO, mi, &n) == 0 &&
+    if (l->kind == LIS_UDP && l->fd >= 0 &&
+        getsockopt(l->fd, SOL_SOCKET, SO_MEMINFO, mi, &n) == 0 &&
         n > SK_MEMINFO_DROPS * sizeof mi[0])
         kernel_drops(ctx, l, mi[SK_MEMINFO_DROPS]);
 }
@@ -714,8 +715,8 @@ static int dgram_start(struct syslog_ctx *ctx, struct listener *l, const char **
 {
     struct sockaddr_un sun = {.sun_family = AF_UNIX};
     const struct sockaddr *sa = (const struct sockaddr *)&l->addr;
-    socklen_t salen = l->addr.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                    : sizeof(struct sockaddr_in);
+    socklen_t salen =
+        l->addr.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
     int fam = l->kind == LIS_UDP ? l->addr.ss_family : AF_UNIX;
     if (l->kind == LIS_UNIX_DGRAM) {
         memcpy(sun.sun_path, l->path, strlen(l->path) + 1);

@@ -16,6 +16,10 @@ static char dir[64];
 
 static char recs[32768][256];
 static size_t lens[32768];
+static char srcs[32768][64];                  /* each record's source_ip label */
+static const struct lw_labelset *sets[32768]; /* its own label set (UDP), or NULL */
+static unsigned batch_of[32768];              /* which batch it came in */
+static unsigned nbatches;
 static size_t nrecs;
 
 struct fixture {
@@ -63,10 +67,19 @@ static void take(struct lw_batch *b)
 {
     CHECK(b->stream == NULL);
     CHECK_EQ(b->input, 1);
+    nbatches++;
     for (size_t i = 0; i < b->n && nrecs < 32768; i++) {
         size_t n = b->recs[i].line.n < 255 ? b->recs[i].line.n : 255;
         memcpy(recs[nrecs], b->recs[i].line.p, n);
         recs[nrecs][n] = '\0';
+        /* As decode sees it: a record's own label set over the batch's labels. */
+        struct lw_str ip = b->labels[LW_L_SOURCE_IP];
+        const struct lw_rec_meta *m = b->recs[i].meta;
+        sets[nrecs] = m ? m->extra : NULL;
+        if (m && m->extra && m->extra->slot[LW_L_SOURCE_IP].p)
+            ip = m->extra->slot[LW_L_SOURCE_IP];
+        snprintf(srcs[nrecs], sizeof srcs[nrecs], "%.*s", (int)ip.n, ip.p ? ip.p : "");
+        batch_of[nrecs] = nbatches;
         lens[nrecs++] = b->recs[i].line.n;
     }
     lw_batch_free(b);
@@ -99,6 +112,40 @@ static void send_udp(int port, const char *msg)
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     CHECK_EQ(sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&sa, sizeof sa),
              (long long)strlen(msg));
+    close(fd);
+}
+
+/* Sends msg from a socket bound to from (any port) to to:port, IPv4 or IPv6 by the addresses. */
+static void send_from(const char *from, const char *to, int port, const char *msg)
+{
+    bool v6 = strchr(to, ':') != NULL;
+    int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_storage src = {0}, dst = {0};
+    socklen_t len = v6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    if (v6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&src, *b = (struct sockaddr_in6 *)&dst;
+        a->sin6_family = b->sin6_family = AF_INET6;
+        inet_pton(AF_INET6, from, &a->sin6_addr);
+        inet_pton(AF_INET6, to, &b->sin6_addr);
+        b->sin6_port = htons((uint16_t)port);
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)&src, *b = (struct sockaddr_in *)&dst;
+        a->sin_family = b->sin_family = AF_INET;
+        inet_pton(AF_INET, from, &a->sin_addr);
+        inet_pton(AF_INET, to, &b->sin_addr);
+        b->sin_port = htons((uint16_t)port);
+    }
+    CHECK_EQ(bind(fd, (struct sockaddr *)&src, len), 0);
+    CHECK_EQ(sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&dst, len), (long long)strlen(msg));
+    close(fd);
+}
+
+static void send_unix(const char *path, const char *msg, size_t n)
+{
+    int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    strcpy(sa.sun_path, path);
+    CHECK_EQ(sendto(fd, msg, n, 0, (struct sockaddr *)&sa, sizeof sa), (long long)n);
     close(fd);
 }
 
@@ -344,6 +391,210 @@ static void test_unix(void)
     CHECK(access(spath, F_OK) != 0);
 }
 
+/* source_ip: the UDP sender's address (IPv4, IPv6, IPv4 on a dual-stack socket), the unix
+ * socket's path; one label set per sender and batch. */
+static void test_dgram_source_ip(void)
+{
+    struct fixture f;
+    char yaml[512], upath[128];
+    snprintf(upath, sizeof upath, "%s/src.sock", dir);
+    snprintf(yaml, sizeof yaml,
+             "listen: [udp://127.0.0.1:0, 'udp://[::1]:0', 'udp://[::]:0', unix://%s]\n", upath);
+    setup(&f, yaml, 16);
+    int p4 = lw_syslog_bound_port(&f.in, 0), p6 = lw_syslog_bound_port(&f.in, 1),
+        pany = lw_syslog_bound_port(&f.in, 2);
+    CHECK(p4 > 0 && p6 > 0 && pany > 0);
+
+    /* Three senders, interleaved, read in one go: one batch, three label sets. */
+    static const char *const from[3] = {"127.0.0.1", "127.0.0.2", "127.0.0.3"};
+    for (int i = 0; i < 12; i++) {
+        char m[64];
+        snprintf(m, sizeof m, "<13>from %s", from[i % 3]);
+        send_from(from[i % 3], "127.0.0.1", p4, m);
+    }
+    pump(&f, 12, 3000);
+    CHECK_EQ(nrecs, 12);
+    int right = 0;
+    for (size_t i = 0; i < nrecs; i++)
+        right += strcmp(recs[i] + strlen("<13>from "), srcs[i]) == 0;
+    CHECK_EQ(right, 12);
+    CHECK_EQ(batch_of[0], batch_of[11]);
+    size_t distinct = 0;
+    for (size_t i = 0; i < nrecs; i++) {
+        bool seen = false;
+        for (size_t j = 0; j < i; j++)
+            seen |= sets[j] == sets[i];
+        distinct += !seen;
+        CHECK(sets[i] != NULL);
+    }
+    CHECK_EQ(distinct, 3);
+
+    nrecs = 0;
+    send_from("::1", "::1", p6, "<13>over v6");
+    pump(&f, 1, 3000);
+    CHECK_EQ(nrecs, 1);
+    CHECK_STR(srcs[0], "::1");
+
+    /* An IPv4 sender to a dual-stack socket is named as IPv4, not ::ffff:127.0.0.5. */
+    nrecs = 0;
+    send_from("127.0.0.5", "127.0.0.1", pany, "<13>v4 to [::]");
+    pump(&f, 1, 3000);
+    CHECK_EQ(nrecs, 1);
+    CHECK_STR(srcs[0], "127.0.0.5");
+
+    nrecs = 0;
+    send_unix(upath, "<13>local", 9);
+    pump(&f, 1, 3000);
+    CHECK_EQ(nrecs, 1);
+    CHECK_STR(recs[0], "<13>local");
+    CHECK_STR(srcs[0], upath);
+    CHECK(sets[0] == NULL);
+    CHECK_EQ(atomic_load(&f.in.dropped[LW_DROP_QUEUE_FULL]), 0);
+    CHECK_EQ(atomic_load(&f.in.dropped[LW_DROP_KERNEL]), 0);
+    teardown(&f);
+}
+
+/* A datagram longer than max_message_bytes is cut to it and counted, over UDP and unix. */
+static void test_dgram_truncated(void)
+{
+    struct fixture f;
+    char yaml[512], upath[128];
+    snprintf(upath, sizeof upath, "%s/cut.sock", dir);
+    snprintf(yaml, sizeof yaml, "listen: [udp://127.0.0.1:0, unix://%s]\nmax_message_bytes: 128\n",
+             upath);
+    setup(&f, yaml, 16);
+    int port = lw_syslog_bound_port(&f.in, 0);
+    char big[70000];
+    memset(big, 'B', sizeof big);
+    big[0] = '<', big[1] = '1', big[2] = '3', big[3] = '>';
+    big[300] = '\0';
+    send_from("127.0.0.1", "127.0.0.1", port, big);
+    /* Exactly max_message_bytes and a newline: whole. */
+    big[128] = '\n';
+    big[129] = '\0';
+    send_from("127.0.0.1", "127.0.0.1", port, big);
+    big[128] = 'B';
+    send_unix(upath, big, 1000);
+    send_unix(upath, big, sizeof big); /* larger than any UDP datagram */
+    pump(&f, 4, 3000);
+    CHECK_EQ(nrecs, 4);
+    for (size_t i = 0; i < nrecs; i++) {
+        CHECK_EQ(lens[i], 128);
+        CHECK_EQ(recs[i][127], 'B');
+    }
+    CHECK_EQ(atomic_load(&f.in.truncated), 3);
+    teardown(&f);
+}
+
+/* Send n numbered datagrams, running the loop every `every` (0: never, the kernel holds them). */
+static size_t blast(struct fixture *f, int port, int n, int every, size_t len)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    char m[512];
+    size_t sent = 0;
+    for (int i = 0; i < n; i++) {
+        int k = snprintf(m, sizeof m, "<13>msg %d ", i);
+        memset(m + k, 'x', len > (size_t)k ? len - (size_t)k : 0);
+        sent += sendto(fd, m, len > (size_t)k ? len : (size_t)k, 0, (struct sockaddr *)&sa,
+                       sizeof sa) > 0;
+        if (every && i % every == 0)
+            uv_run(&f->loop, UV_RUN_NOWAIT);
+    }
+    close(fd);
+    return sent;
+}
+
+/* Whether the records are messages 0, 1, 2... with gaps only (none twice, none reordered). */
+static bool in_order(void)
+{
+    long last = -1;
+    for (size_t i = 0; i < nrecs; i++) {
+        long k = strtol(recs[i] + strlen("<13>msg "), NULL, 10);
+        if (k <= last)
+            return false;
+        last = k;
+    }
+    return true;
+}
+
+/* A full queue: datagrams are held, in order, up to max_buffered_bytes; beyond, dropped and
+ * counted: sent == received + dropped. */
+static void test_dgram_held(void)
+{
+    struct fixture f;
+    setup(&f, "listen: udp://127.0.0.1:0\n", 1);
+    int port = lw_syslog_bound_port(&f.in, 0);
+    struct lw_batch *block = lw_batch_new(9, NULL, 16);
+    lw_batch_add(block, "x", 1, 0, 0);
+    CHECK_EQ(lw_queue_try_push(f.q, block), LW_OK);
+    size_t sent = blast(&f, port, 5000, 16, 100);
+    CHECK_EQ(sent, 5000);
+    int64_t deadline = lw_mono_ns() + 5 * LW_NS_PER_SEC;
+    while (atomic_load(&f.in.lines) < sent && lw_mono_ns() < deadline)
+        uv_run(&f.loop, UV_RUN_NOWAIT);
+    CHECK_EQ(atomic_load(&f.in.lines), sent);
+    CHECK_EQ(atomic_load(&f.in.dropped[LW_DROP_QUEUE_FULL]), 0);
+    lw_batch_free(lw_queue_pop(f.q, 0));
+    pump(&f, sent, 5000);
+    CHECK_EQ(nrecs, sent);
+    CHECK(in_order());
+    teardown(&f);
+
+    /* Past the bound: dropped, counted, and what was kept arrives in order. */
+    setup(&f, "listen: udp://127.0.0.1:0\nmax_buffered_bytes: 100000\n", 1);
+    port = lw_syslog_bound_port(&f.in, 0);
+    block = lw_batch_new(9, NULL, 16);
+    lw_batch_add(block, "x", 1, 0, 0);
+    CHECK_EQ(lw_queue_try_push(f.q, block), LW_OK);
+    sent = blast(&f, port, 5000, 16, 100);
+    deadline = lw_mono_ns() + 5 * LW_NS_PER_SEC;
+    while (atomic_load(&f.in.lines) < sent && lw_mono_ns() < deadline)
+        uv_run(&f.loop, UV_RUN_NOWAIT);
+    uint64_t dropped = atomic_load(&f.in.dropped[LW_DROP_QUEUE_FULL]);
+    CHECK(dropped > 0);
+    lw_batch_free(lw_queue_pop(f.q, 0));
+    pump(&f, sent - dropped, 5000);
+    uv_run(&f.loop, UV_RUN_NOWAIT);
+    CHECK(lw_queue_pop(f.q, 50) == NULL);
+    CHECK_EQ(nrecs + dropped, sent);
+    CHECK_EQ(atomic_load(&f.in.dropped[LW_DROP_KERNEL]), 0);
+    CHECK(in_order());
+    teardown(&f);
+}
+
+/* The kernel's socket buffer overflows while nobody reads (the loop does not run): what it
+ * dropped is counted, exactly: sent == received + dropped{kernel}. */
+static void test_dgram_kernel_drops(void)
+{
+    struct fixture f;
+    setup(&f, "listen: udp://127.0.0.1:0\nreceive_buffer_bytes: 4096\n", 64);
+    int port = lw_syslog_bound_port(&f.in, 0);
+    size_t sent = blast(&f, port, 3000, 0, 200);
+    CHECK_EQ(sent, 3000);
+    int64_t deadline = lw_mono_ns() + 5 * LW_NS_PER_SEC;
+    while (lw_mono_ns() < deadline && nrecs + atomic_load(&f.in.dropped[LW_DROP_KERNEL]) < sent) {
+        uv_run(&f.loop, UV_RUN_NOWAIT);
+        struct lw_batch *b = lw_queue_pop(f.q, 2);
+        if (b)
+            take(b);
+    }
+    uint64_t kernel = atomic_load(&f.in.dropped[LW_DROP_KERNEL]);
+    CHECK(kernel > 0);
+    CHECK(nrecs > 0);
+    CHECK_EQ(nrecs + kernel, sent);
+    CHECK(in_order());
+    /* A datagram after the drops carries the counter too: nothing is counted twice. */
+    nrecs = 0;
+    blast(&f, port, 1, 0, 50);
+    pump(&f, 1, 3000);
+    CHECK_EQ(nrecs, 1);
+    CHECK_EQ(atomic_load(&f.in.dropped[LW_DROP_KERNEL]), kernel);
+    CHECK_EQ(atomic_load(&f.in.dropped[LW_DROP_QUEUE_FULL]), 0);
+    teardown(&f);
+}
+
 static void test_config(void)
 {
     static const struct {
@@ -395,6 +646,10 @@ int main(void)
     test_udp_tcp();
     test_limits();
     test_unix();
+    test_dgram_source_ip();
+    test_dgram_truncated();
+    test_dgram_held();
+    test_dgram_kernel_drops();
     rmdir(dir);
     return test_summary();
 }
