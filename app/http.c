@@ -163,6 +163,11 @@ static const struct {
                                                "windows dropped, nothing committed."},
     {"logwarden_kafka_commits_fenced_total", "Commits refused as fenced (ILLEGAL_GENERATION, "
                                              "UNKNOWN_MEMBER_ID)."},
+    {"logwarden_syslog_buffered_bytes", "Datagram batches held by a syslog input while the rules "
+                                        "are busy (up to max_buffered_bytes)."},
+    {"logwarden_syslog_receive_buffer_bytes", "The socket receive buffer the kernel granted a UDP "
+                                              "listener (receive_buffer_bytes, capped by "
+                                              "net.core.rmem_max without CAP_NET_ADMIN)."},
 };
 
 /* The length of the line at p (up to end), and of its metric family's name. */
@@ -325,6 +330,13 @@ static void metrics(struct lw_http_server *h, struct lw_buf *b)
             lw_buf_printf(b, "logwarden_input_dropped_total{input=\"%s\",reason=\"%s\"} %llu\n",
                           h->cfg->inputs[i].name, lw_drop_names[r],
                           (unsigned long long)atomic_load(&h->cfg->inputs[i].in->dropped[r]));
+    lw_buf_puts(b, "# HELP logwarden_input_truncated_total Messages cut to the input's size limit "
+                   "(max_line_bytes, syslog's max_message_bytes), per input.\n"
+                   "# TYPE logwarden_input_truncated_total counter\n");
+    for (size_t i = 0; i < h->cfg->ninputs; i++)
+        lw_buf_printf(b, "logwarden_input_truncated_total{input=\"%s\"} %llu\n",
+                      h->cfg->inputs[i].name,
+                      (unsigned long long)atomic_load(&h->cfg->inputs[i].in->truncated));
     metrics_shards(h, b);
     metrics_join(h, b);
     metrics_inputs(h, b);

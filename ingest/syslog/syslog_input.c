@@ -36,6 +36,7 @@ struct listener {
     } u;
     int fd;           /* datagram socket, -1 when none */
     struct dgram *dg; /* datagram listeners: what is being filled; NULL otherwise */
+    int rcvbuf;       /* UDP: the receive buffer the kernel granted (set before start ends) */
     bool live;        /* handle initialised and not closed */
     int port;         /* bound port (udp/tcp), after start */
     struct syslog_ctx *ctx;
@@ -699,7 +700,9 @@ static void dgram_tune(struct syslog_ctx *ctx, struct listener *l)
     if (setsockopt(l->fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof want) != 0)
         setsockopt(l->fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof want);
     /* Linux reports twice what it was given (the rest is its bookkeeping). */
-    if (getsockopt(l->fd, SOL_SOCKET, SO_RCVBUF, &got, &n) == 0 && got / 2 < want)
+    if (getsockopt(l->fd, SOL_SOCKET, SO_RCVBUF, &got, &n) == 0)
+        l->rcvbuf = got / 2;
+    if (l->rcvbuf && l->rcvbuf < want)
         lw_log(LW_WARN,
                "[input:%s] %s: the kernel capped the receive buffer at %d bytes, not the %d of "
                "receive_buffer_bytes: bursts beyond it are lost (and counted); raise the "
@@ -791,6 +794,21 @@ static void dgram_stop(struct syslog_ctx *ctx)
     ctx->drain_deadline = lw_mono_ns() + SYSLOG_DRAIN_NS;
     if (ctx->dtimer_live)
         dgram_tick(&ctx->dtimer);
+}
+
+/* The datagram metrics (ops.metrics; any thread: what it reads is atomic or set before start
+ * returned). */
+static void dgram_metrics(struct syslog_ctx *ctx, struct lw_buf *out)
+{
+    if (!ctx->ring)
+        return;
+    lw_buf_printf(out, "logwarden_syslog_buffered_bytes{input=\"%s\"} %zu\n", ctx->in->name,
+                  atomic_load(&ctx->held_gauge));
+    for (size_t i = 0; i < ctx->nlis; i++)
+        if (ctx->lis[i].rcvbuf)
+            lw_buf_printf(out,
+                          "logwarden_syslog_receive_buffer_bytes{input=\"%s\",listen=\"%s\"} %d\n",
+                          ctx->in->name, ctx->lis[i].url, ctx->lis[i].rcvbuf);
 }
 
 static void dgram_free(struct syslog_ctx *ctx)
@@ -1175,6 +1193,15 @@ static void syslog_resume(struct lw_input *in)
         flush_dgram(ctx);
 }
 
+/* The input's own metrics. */
+static void syslog_metrics(struct lw_input *in, struct lw_buf *out)
+{
+    struct syslog_ctx *ctx = in->ctx;
+    if (!ctx)
+        return;
+    dgram_metrics(ctx, out);
+}
+
 const struct lw_input_ops lw_ingest__syslog_ops = {
     .type = "syslog",
     .opts = syslog_opts,
@@ -1183,6 +1210,7 @@ const struct lw_input_ops lw_ingest__syslog_ops = {
     .stop = syslog_stop,
     .resume = syslog_resume,
     .free = syslog_free,
+    .metrics = syslog_metrics,
     .format = LW_FMT_SYSLOG,
     .labels = 1u << LW_L_SOURCE_IP,
     .no_multiline = true,
