@@ -1004,6 +1004,7 @@ static void syslog_free(struct lw_input *in)
     struct syslog_ctx *ctx = in->ctx;
     if (!ctx)
         return;
+    dgram_free(ctx);
     for (size_t i = 0; i < ctx->nlis; i++) {
         free(ctx->lis[i].url);
         free(ctx->lis[i].path);
@@ -1011,7 +1012,6 @@ static void syslog_free(struct lw_input *in)
             close(ctx->lis[i].fd);
     }
     free(ctx->lis);
-    dgram_free(ctx);
     while (ctx->orphans) {
         struct lw_batch *next = ctx->orphans->next;
         lw_batch_free(ctx->orphans);
