@@ -15,6 +15,11 @@
 #                                 # mock cluster through mixed-20, against kcat; RSS with 6 and 60
 #                                 # partitions (kafka.py, ~1 min)
 #   bench/run.sh --smoke --kafka BIN  # the Kafka smoke (~15 s); exit 1 unless it counts exactly
+#   bench/run.sh BIN --syslog [--lines 100000] [--reps 3] [--only file,udp,tcp,tls,burst]
+#                                 # syslog over UDP, TCP and TLS through mixed-20 against the same
+#                                 # lines from a file, every message accounted for; the 100 000-
+#                                 # message UDP burst's loss (syslog.py, ~1 min)
+#   bench/run.sh --smoke --syslog BIN # the syslog smoke (~10 s); exit 1 on an unaccounted message
 #
 # Generates (and caches in bench/.cache) the corpora, builds bench/pcre_loop.c, then measures
 # logwarden replay, the live daemon, mtail --one_shot, the bare PCRE2-JIT loop, grep -c -E -f and
@@ -28,25 +33,27 @@ args=
 live=   # options for latency.py and soak.py
 tail=   # options for tail.py
 kafka=  # options for kafka.py
+syslog= # options for syslog.py
 mode=bench
 while [ $# -gt 0 ]; do
     case $1 in
     --smoke) smoke=--smoke ;;
-    --size|--reps) args="$args $1 $2"; kafka="$kafka $1 $2"; shift ;;
-    --only) args="$args $1 $2"; tail="$tail $1 $2"; shift ;;
+    --size|--reps) args="$args $1 $2"; kafka="$kafka $1 $2"; syslog="$syslog $1 $2"; shift ;;
+    --only) args="$args $1 $2"; tail="$tail $1 $2"; syslog="$syslog $1 $2"; shift ;;
     --seed) args="$args $1 $2"; live="$live $1 $2"; shift ;;
     --rate) live="$live $1 $2"; shift ;;
     --latency) mode=latency ;;
     --tail) mode=tail ;;
     --kafka) mode=kafka ;;
-    --lines) kafka="$kafka $1 $2"; shift ;;
+    --syslog) mode=syslog ;;
+    --lines) kafka="$kafka $1 $2"; syslog="$syslog $1 $2"; shift ;;
     --strict) tail="$tail $1" ;;
     --keep) tail="$tail $1 $2"; shift ;;
     --soak) mode=soak
         case ${2:-} in [0-9]*) live="$live --minutes $2"; shift ;; esac ;;
     --no-mtail) args="$args $1"; tail="$tail $1" ;;
     --mtail-all|--no-daemon) args="$args $1" ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "bench/run.sh: unknown option $1" >&2; exit 2 ;;
     *) bin=$1 ;;
     esac
@@ -62,6 +69,7 @@ latency) exec python3 "$here/latency.py" --bin "$bin" $live ;;
 soak) exec python3 "$here/soak.py" --bin "$bin" $live ;;
 tail) exec python3 "$here/tail.py" --bin "$bin" $smoke $tail ;;
 kafka) exec python3 "$here/kafka.py" --bin "$bin" $smoke $kafka ;;
+syslog) exec python3 "$here/syslog.py" --bin "$bin" $smoke $syslog ;;
 esac
 command -v mtail >/dev/null 2>&1 || echo "bench: mtail not installed (apt-get install mtail): its rows are skipped" >&2
 
