@@ -374,7 +374,8 @@ struct dgram {
 
 /* recvmmsg's arrays, shared by every datagram listener of the input (I/O thread only). */
 #define SYSLOG_DGRAM_SLOTS 64
-#define SYSLOG_DGRAM_ROUNDS 16 /* recvmmsg calls per wake-up at most: TCP gets its turn */
+#define SYSLOG_DGRAM_ROUNDS 16        /* recvmmsg calls per wake-up at most: TCP gets its turn */
+#define SYSLOG_DGRAM_STOP_ROUNDS 1024 /* at stop, what the kernel holds: ~13 000 at 8 MiB */
 #define SYSLOG_DGRAM_RING (4u << 20)
 struct dgram_ring {
     size_t n, slot; /* datagrams per call, bytes per datagram */
@@ -787,7 +788,7 @@ static void dgram_stop(struct syslog_ctx *ctx)
         struct listener *l = &ctx->lis[i];
         if (!l->dg || l->fd < 0)
             continue;
-        dgram_read(ctx, l, 1 << 20);
+        dgram_read(ctx, l, SYSLOG_DGRAM_STOP_ROUNDS);
         kernel_drops_poll(ctx, l);
     }
     flush_dgram(ctx);
