@@ -194,12 +194,16 @@ def main():
 
     # Over max_message_bytes (256): cut and counted.
     m0 = e2e.metrics(http).get('logwarden_input_truncated_total{input="dgram"}', 0)
+    ev0 = e2e.metrics(http).get("logwarden_events_total", 0)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.sendto(b"<13>msg 1 " + b"y" * 1000, ("127.0.0.1", v4))
     s.close()
     cut = e2e.wait_for(lambda: e2e.metrics(http).get(
         'logwarden_input_truncated_total{input="dgram"}', 0) - m0, 10)
     c.eq(cut, 1, "a datagram over max_message_bytes is cut and counted")
+    # Its event is in before the bursts count theirs.
+    c.check(e2e.wait_for(lambda: e2e.metrics(http).get("logwarden_events_total", 0) > ev0, 10),
+            "the cut message reached the rules")
 
     # The kernel's buffer overflows while the daemon is stopped: counted, exactly.
     m = e2e.metrics(http)
