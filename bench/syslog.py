@@ -14,14 +14,17 @@ app[1234]: LINE"), so the rules match the same bodies whatever the transport. Pe
 bench/rules/mixed-20.yaml and one input:
   file  the corpus as a file (type file, start_at beginning, format syslog): the same bytes,
         the same decoding, no socket: the ceiling the transports are measured against
-  udp   one udp:// listener with the default settings (receive_buffer_bytes 8 MiB,
+  udp   one udp:// listener with the default settings (receive_buffer_bytes 32 MiB,
         max_buffered_bytes 32 MiB); --senders processes of bench/syslog_send.c (sendmmsg, 64
         datagrams a call, as fast as their own socket takes them: nothing waits for the daemon)
-        send the corpus at once, pinned to the last core: the 100 000-message burst of issue 15
+        send the corpus at once, pinned to the last core
   tcp   one tcp:// listener; --senders connections of syslog_send, octet-counted frames
   tls   one tls:// listener (a certificate made by `openssl req` in the work folder);
         --senders Python ssl clients, octet-counted frames (RFC 5425). Skipped, with the
         binary's own message, when it refuses tls:// (not built yet).
+  burst as udp with nothing pinned, as deployed (the daemon's two threads may use both cores):
+        the 100 000-message burst of issue 15; --receive-buffer N tries another
+        receive_buffer_bytes (udp and burst)
 Measured: lines/s and MB/s over the wall time from the first record read to the pipeline's last
 event (sampled every 20 ms); CPU us/line (user + system of the daemon over the run, from
 /proc/PID/stat) and the messages/s that makes on one core; peak RSS (VmHWM); the median of
@@ -161,7 +164,7 @@ INPUTS = {
 }
 
 
-def write_config(work, mode, corpus, port, http, tag):
+def write_config(work, mode, corpus, port, http, tag, rcvbuf=0):
     cfg = os.path.join(work, f"{tag}.yaml")
     state = os.path.join(work, f"{tag}.db")
     for suffix in ("", "-wal", "-shm", ".lock"):
@@ -171,6 +174,8 @@ def write_config(work, mode, corpus, port, http, tag):
             pass
     inp = INPUTS[mode].format(corpus=corpus, port=port, cert=os.path.join(work, "cert.pem"),
                               key=os.path.join(work, "key.pem"))
+    if rcvbuf and mode in ("udp", "burst"):
+        inp += f"    receive_buffer_bytes: {rcvbuf}\n"
     with open(cfg, "w") as f:
         f.write(CONFIG.format(state=state, rules=os.path.join(HERE, "rules", "mixed-20.yaml"),
                               http=http, input=inp,
@@ -235,7 +240,7 @@ def run_once(a, binary, sender, work, mode, corpus, nlines, tag):
     udp = mode in ("udp", "burst")
     port = free_port(socket.SOCK_DGRAM if udp else socket.SOCK_STREAM)
     http = free_port()
-    cfg = write_config(work, mode, corpus, port, http, tag)
+    cfg = write_config(work, mode, corpus, port, http, tag, a.receive_buffer)
     err = open(os.path.join(work, f"{tag}.stderr"), "wb")
     # burst: as deployed, nothing pinned (the daemon's two threads may use both cores).
     daemon_core, sender_core = ([], []) if mode == "burst" else (pin(0), pin(last_core()))
@@ -321,6 +326,8 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--only", default="file,udp,tcp,tls,burst")
     ap.add_argument("--timeout", type=float, default=120)
+    ap.add_argument("--receive-buffer", type=int, default=0,
+                    help="receive_buffer_bytes for udp and burst (default: the input's default)")
     a = ap.parse_args()
     binary = os.path.abspath(a.bin)
     nlines = a.lines or (20000 if a.smoke else 100000)
@@ -399,8 +406,10 @@ def main():
         if mode not in runs:
             continue
         lost = [f"{r.get('kernel', 0) + r.get('queue_full', 0):.0f}" for r in runs[mode]]
-        print(f"\nUDP {nlines}-message burst ({a.senders} senders at full speed, default "
-              f"receive_buffer_bytes and max_buffered_bytes, "
+        buf = f"receive_buffer_bytes {a.receive_buffer}" if a.receive_buffer else \
+            "default receive_buffer_bytes"
+        print(f"\nUDP {nlines}-message burst ({a.senders} senders at full speed, {buf} and "
+              f"max_buffered_bytes, "
               f"{'daemon on core 0' if mode == 'udp' else 'nothing pinned'}): lost per run "
               f"{', '.join(lost)} (kernel + queue_full; unaccounted "
               f"{max(r.get('unaccounted', 0) for r in runs[mode]):.0f})")

@@ -377,7 +377,7 @@ struct dgram {
 #define SYSLOG_DGRAM_SLOTS 64
 #define SYSLOG_DGRAM_ROUNDS 16        /* recvmmsg calls per wake-up at most: TCP gets its turn */
 #define SYSLOG_DGRAM_LINGER_MS 1      /* how long a batch waits for more datagrams (dgram_check) */
-#define SYSLOG_DGRAM_STOP_ROUNDS 1024 /* at stop, what the kernel holds: ~13 000 at 8 MiB */
+#define SYSLOG_DGRAM_STOP_ROUNDS 2048 /* at stop, what the kernel holds: ~52 000 at 32 MiB */
 #define SYSLOG_DGRAM_RING (4u << 20)
 struct dgram_ring {
     size_t n, slot; /* datagrams per call, bytes per datagram */
@@ -1119,7 +1119,7 @@ static const struct lw_opt syslog_opts[] = {
      .help = "a stream connection silent this long is closed (0: never)"},
     {.key = "receive_buffer_bytes",
      .type = LW_OPT_INT,
-     .def = "8388608",
+     .def = "33554432",
      .off = offsetof(struct syslog_ctx, rcvbuf_opt),
      .min = 4096,
      .max = 1024 * 1024 * 1024,
