@@ -378,7 +378,7 @@ struct dgram {
 #define SYSLOG_DGRAM_ROUNDS 16        /* recvmmsg calls per wake-up at most: TCP gets its turn */
 #define SYSLOG_DGRAM_LINGER_MS 1      /* how long a batch waits for more datagrams (dgram_check) */
 #define SYSLOG_DGRAM_STOP_ROUNDS 2048 /* at stop, what the kernel holds: ~52 000 at 32 MiB */
-#define SYSLOG_DGRAM_RING (4u << 20)
+#define SYSLOG_DGRAM_RING (4u << 20)  /* the ring's bytes at most: fewer slots for long messages */
 struct dgram_ring {
     size_t n, slot; /* datagrams per call, bytes per datagram */
     char *bufs;
@@ -788,6 +788,11 @@ static void dgram_init(struct syslog_ctx *ctx)
     /* One byte more than a message may have, to tell a full datagram from a cut one; no UDP
      * datagram is larger than 64 KiB, a unix one may be. */
     r->slot = ctx->max_msg + 1;
+    bool unix_dgram = false;
+    for (size_t i = 0; i < ctx->nlis; i++)
+        unix_dgram |= ctx->lis[i].kind == LIS_UNIX_DGRAM;
+    if (!unix_dgram && r->slot > 65536)
+        r->slot = 65536;
     r->n = SYSLOG_DGRAM_RING / r->slot;
     r->n = r->n < 1 ? 1 : r->n > SYSLOG_DGRAM_SLOTS ? SYSLOG_DGRAM_SLOTS : r->n;
     r->bufs = lw_malloc(r->n * r->slot);

@@ -484,6 +484,18 @@ static void test_dgram_truncated(void)
     }
     CHECK_EQ(atomic_load(&f.in.truncated), 3);
     teardown(&f);
+
+    /* UDP only, max_message_bytes over 64 KiB: the largest datagram arrives whole. */
+    setup(&f, "listen: udp://127.0.0.1:0\nmax_message_bytes: 1048576\n", 16);
+    port = lw_syslog_bound_port(&f.in, 0);
+    memset(big + 4, 'B', 65507 - 4);
+    big[65507] = '\0';
+    send_from("127.0.0.1", "127.0.0.1", port, big);
+    pump(&f, 1, 3000);
+    CHECK_EQ(nrecs, 1);
+    CHECK_EQ(lens[0], 65507);
+    CHECK_EQ(atomic_load(&f.in.truncated), 0);
+    teardown(&f);
 }
 
 /* Send n numbered datagrams, running the loop every `every` (0: never, the kernel holds them). */
