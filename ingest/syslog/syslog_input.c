@@ -1226,7 +1226,7 @@ static void syslog_resume(struct lw_input *in)
         flush_dgram(ctx);
 }
 
-/* The input's own metrics. */
+/* The input's own metrics: each part in its own function. */
 static void syslog_metrics(struct lw_input *in, struct lw_buf *out)
 {
     struct syslog_ctx *ctx = in->ctx;
