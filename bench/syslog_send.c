@@ -89,8 +89,7 @@ int main(int argc, char **argv)
                 if (++nb == BURST) {
                     for (size_t done = 0; done < nb;) {
                         int r = sendmmsg(fd, mm + done, (unsigned)(nb - done), 0);
-                        if (r < 0 && errno != EINTR && errno != ENOBUFS &&
-                            errno != ECONNREFUSED)
+                        if (r < 0 && errno != EINTR && errno != ENOBUFS && errno != ECONNREFUSED)
                             break;
                         if (r > 0) {
                             done += (size_t)r;
