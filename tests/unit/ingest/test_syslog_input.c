@@ -584,6 +584,39 @@ static void test_dgram_held(void)
     teardown(&f);
 }
 
+/* A stop hands over what is held (SIGTERM drains): the loop runs until the queue took it all. */
+static void test_dgram_stop_drains(void)
+{
+    struct fixture f;
+    setup(&f, "listen: udp://127.0.0.1:0\n", 1);
+    int port = lw_syslog_bound_port(&f.in, 0);
+    struct lw_batch *block = lw_batch_new(9, NULL, 16);
+    lw_batch_add(block, "x", 1, 0, 0);
+    CHECK_EQ(lw_queue_try_push(f.q, block), LW_OK);
+    size_t sent = blast(&f, port, 3000, 16, 100);
+    int64_t deadline = lw_mono_ns() + 5 * LW_NS_PER_SEC;
+    while (atomic_load(&f.in.lines) < sent && lw_mono_ns() < deadline)
+        uv_run(&f.loop, UV_RUN_NOWAIT);
+    CHECK_EQ(atomic_load(&f.in.lines), sent);
+    f.in.ops->stop(&f.in);
+    lw_batch_free(lw_queue_pop(f.q, 0));
+    deadline = lw_mono_ns() + 5 * LW_NS_PER_SEC;
+    int alive = 1;
+    while ((alive || nrecs < sent) && lw_mono_ns() < deadline) {
+        alive = uv_run(&f.loop, UV_RUN_NOWAIT);
+        struct lw_batch *b = lw_queue_pop(f.q, 2);
+        if (b)
+            take(b);
+    }
+    CHECK_EQ(alive, 0); /* every handle closed: the stop is over */
+    CHECK_EQ(nrecs, sent);
+    CHECK(in_order());
+    CHECK_EQ(atomic_load(&f.in.dropped[LW_DROP_QUEUE_FULL]), 0);
+    f.in.ops->free(&f.in);
+    CHECK_EQ(uv_loop_close(&f.loop), 0);
+    lw_queue_free(f.q);
+}
+
 /* The kernel's socket buffer overflows while nobody reads (the loop does not run): what it
  * dropped is counted, exactly: sent == received + dropped{kernel}. */
 static void test_dgram_kernel_drops(void)
@@ -669,6 +702,7 @@ int main(void)
     test_dgram_source_ip();
     test_dgram_truncated();
     test_dgram_held();
+    test_dgram_stop_drains();
     test_dgram_kernel_drops();
     rmdir(dir);
     return test_summary();
