@@ -203,6 +203,38 @@ inputs:
             r.stdout + r.stderr)
 
 
+def check_sd_names(c, binary, d):
+    """`check` takes sd.* names on events that read syslog, and refuses them (FILE:LINE:COL,
+    where the field comes from) on events that read only raw files."""
+    d.write("sd-rules.yaml", r"""
+events:
+  - name: zoned
+    inputs: [sys]
+    match: 'login'
+    where: 'sd.origin@32473.zone == "eu-1"'
+  - name: nozone
+    inputs: [app]
+    match: 'login'
+    where: 'sd.origin@32473.zone == "eu-1"'
+alerts:
+  - {name: Z, event: zoned, group_by: [sd.origin@32473.zone], window: 5m, count: {above: 0}}
+""")
+    cfg = d.write("sd.yaml", f"""
+rules: [sd-rules.yaml]
+inputs:
+  - {{name: sys, type: syslog, listen: ['udp://127.0.0.1:{e2e.free_port()}']}}
+  - {{name: app, type: file, paths: ['{d.join("app.log")}']}}
+""")
+    r = e2e.run([binary, "check", "-c", cfg])
+    out = r.stdout + r.stderr
+    c.eq(r.returncode, 2, "check: an sd.* field on an event reading only a raw file is refused")
+    c.check("sd-rules.yaml:10:13:" in out and "field 'sd.origin@32473.zone' is never set" in out
+            and "RFC 5424 structured data" in out, "... at FILE:LINE:COL, saying where sd.* "
+            "fields come from", out)
+    c.eq(out.count("sd.origin@32473.zone' is never set"), 1,
+         "the events that read syslog are not reported")
+
+
 def cfg_text_bad(log):
     return f"""
 rules: []
@@ -218,6 +250,7 @@ def main():
     try:
         live(c, binary, d)
         replay_file(c, binary, d)
+        check_sd_names(c, binary, d)
     finally:
         d.cleanup()
     return c.finish()
