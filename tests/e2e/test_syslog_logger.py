@@ -13,9 +13,11 @@ adds `[timeQuality tzKnown="1" ...]` itself) and one RFC 3164 message (`--id=424
   sd.meta.sequenceId; its annotation template names sd.origin@32473.zone.
 So sd.* names work in where, fields, group_by, values and templates, end to end.
 
-source_ip (the peer's address; the socket's path for unix sockets) is set by the listeners
-(issue 15 parts C and D). Until those are merged, SOURCE_IP_MERGED is False and only those
-asserts are reported as expected failures; flip it to True once they are.
+source_ip (the peer's address; the socket's path for unix sockets) is set by the listeners:
+datagrams (UDP, unix datagram) by issue 15's part C, stream connections (TCP, unix stream) by
+part D. Until one is merged, its flag below is False and only its source_ip asserts are
+reported as expected failures (XFAIL; XPASS when the value is already right): flip it to True
+once it is.
 
 usage: test_syslog_logger.py PATH/TO/logwarden
 """
@@ -26,7 +28,8 @@ import subprocess
 
 import e2e
 
-SOURCE_IP_MERGED = False
+SOURCE_IP_DATAGRAMS = False  # part C (i15-udp): udp, unixgram
+SOURCE_IP_STREAMS = False    # part D (i15-tcp): tcp, octet, unixstream
 
 RULES = r"""
 events:
@@ -124,15 +127,17 @@ notify: {{group_wait: 0s}}
             c.eq(b.get("msgid"), "", f"{name} 3164: no msgid")
             c.eq(b.get("facility"), "auth", f"{name} 3164: facility (-p auth.err)")
             c.eq(b.get("syslog_severity"), "err", f"{name} 3164: severity")
+            merged = SOURCE_IP_DATAGRAMS if name in ("udp", "unixgram") else SOURCE_IP_STREAMS
+            flag = "SOURCE_IP_DATAGRAMS" if name in ("udp", "unixgram") else "SOURCE_IP_STREAMS"
             for kind, labels in (("5424", a), ("3164", b)):
                 what = f"{name} {kind}: source_ip"
-                if SOURCE_IP_MERGED:
+                if merged:
                     c.eq(labels.get("source_ip"), source, what)
                 elif labels.get("source_ip") != source:
                     print(f"XFAIL {what}: {labels.get('source_ip')!r} != {source!r} "
-                          "(until parts C and D are merged)")
+                          f"(until {flag} is True)")
                 else:
-                    print(f"XPASS {what}: set SOURCE_IP_MERGED = True")
+                    print(f"XPASS {what}: set {flag} = True")
             z = zoned.get(f"{name}-5424") or {}
             zl = z.get("labels", {})
             c.eq(zl.get("sd.origin@32473.zone"), "eu-1", f"{name}: sd.origin@32473.zone label")

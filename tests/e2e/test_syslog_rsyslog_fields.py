@@ -39,8 +39,9 @@ input(type="imtcp" address="127.0.0.1" port="{rin}")
 # The action as docs/inputs.md gives it, with this test's port:
 action(type="omfwd" target="127.0.0.1" port="{lw}" protocol="tcp"
        TCP_Framing="octet-counted" template="RSYSLOG_SyslogProtocol23Format"
-       queue.type="LinkedList" queue.filename="logwarden" queue.saveOnShutdown="on"
-       action.resumeRetryCount="-1" action.resumeInterval="1")
+       action.resumeRetryCount="-1" action.resumeInterval="1"
+       queue.type="LinkedList" queue.size="100000" queue.dequeueBatchSize="1"
+       queue.filename="fwd" queue.saveOnShutdown="on")
 """
 
 
