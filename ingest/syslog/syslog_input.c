@@ -16,8 +16,8 @@
 #define SYSLOG_TIMER_MS 50             /* retry paused connections, sweep idle ones */
 #define SYSLOG_DGRAM_BURST 64          /* datagrams read per unix socket wake-up */
 #define SYSLOG_WARN_EVERY (10 * LW_NS_PER_SEC)
-#define SYSLOG_EVICT_GRACE_MS 1000   /* a connection quiet this long may be evicted */
-#define SYSLOG_DRAIN_MS 1500         /* at a stop, how long half-closed connections may still send */
+#define SYSLOG_EVICT_GRACE_MS 1000 /* a connection quiet this long may be evicted */
+#define SYSLOG_DRAIN_MS 1500       /* at a stop, how long half-closed connections may still send */
 #define SYSLOG_FRAME_MAX (64u << 20) /* an octet count above this is not a frame: framing lost */
 
 enum lis_kind { LIS_UDP, LIS_TCP, LIS_UNIX_DGRAM, LIS_UNIX_STREAM };
@@ -85,8 +85,7 @@ enum conn_event {
     EV_COUNT
 };
 static const char *const conn_event_names[EV_COUNT] = {
-    "accepted",        "refused",      "evicted", "idle_timeout",
-    "message_timeout", "framing_lost", "closed"};
+    "accepted", "refused", "evicted", "idle_timeout", "message_timeout", "framing_lost", "closed"};
 
 /* Why a stream message was cut: logwarden_syslog_stream_cut_total{reason}. */
 enum cut_reason { CUT_NONE = 0, CUT_TOO_LONG, CUT_UNFINISHED, CUT_COUNT };
@@ -118,7 +117,7 @@ struct syslog_ctx {
     _Atomic uint64_t conn_open;
     _Atomic uint64_t cut[CUT_COUNT];
     uint64_t ev_unlogged[EV_COUNT]; /* events since the last log line about them */
-    char ev_peer[EV_COUNT][128]; /* the last one's peer (address or socket path) */
+    char ev_peer[EV_COUNT][128];    /* the last one's peer (address or socket path) */
     struct lw_ratelimit rl_ev[EV_COUNT];
 };
 
@@ -624,13 +623,13 @@ static void conn_metrics(struct syslog_ctx *ctx, struct lw_buf *out)
 {
     const char *n = ctx->in->name;
     for (int ev = 0; ev < EV_COUNT; ev++)
-        lw_buf_printf(out, "logwarden_syslog_connections_total{input=\"%s\",event=\"%s\"} %llu\n", n,
-                      conn_event_names[ev], (unsigned long long)atomic_load(&ctx->conn_ev[ev]));
+        lw_buf_printf(out, "logwarden_syslog_connections_total{input=\"%s\",event=\"%s\"} %llu\n",
+                      n, conn_event_names[ev], (unsigned long long)atomic_load(&ctx->conn_ev[ev]));
     lw_buf_printf(out, "logwarden_syslog_connections{input=\"%s\"} %llu\n", n,
                   (unsigned long long)atomic_load(&ctx->conn_open));
     for (int r = CUT_TOO_LONG; r < CUT_COUNT; r++)
-        lw_buf_printf(out, "logwarden_syslog_stream_cut_total{input=\"%s\",reason=\"%s\"} %llu\n", n,
-                      cut_names[r], (unsigned long long)atomic_load(&ctx->cut[r]));
+        lw_buf_printf(out, "logwarden_syslog_stream_cut_total{input=\"%s\",reason=\"%s\"} %llu\n",
+                      n, cut_names[r], (unsigned long long)atomic_load(&ctx->cut[r]));
 }
 
 /* ---------------------------------------------------------------- datagrams */

@@ -564,8 +564,8 @@ static void test_source_ip(void)
     struct fixture f;
     char yaml[256], spath[128];
     snprintf(spath, sizeof spath, "%s/src.sock", dir);
-    snprintf(yaml, sizeof yaml,
-             "listen: [tcp://127.0.0.1:0, 'tcp://[::1]:0', unix-stream://%s]\n", spath);
+    snprintf(yaml, sizeof yaml, "listen: [tcp://127.0.0.1:0, 'tcp://[::1]:0', unix-stream://%s]\n",
+             spath);
     setup(&f, yaml, 16);
     int fd = connect_tcp(lw_syslog_bound_port(&f.in, 0));
     send_all(fd, "<13>v4\n", 7);
