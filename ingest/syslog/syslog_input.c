@@ -426,8 +426,14 @@ static int conn_parse(struct conn *c, enum parse_end end)
                 }
                 continue;
             }
-            if (c->octet)
+            if (c->octet && d < avail)
                 goto lost; /* digits, but not a frame's header */
+            if (c->octet && eof) {
+                conn_msg(c, p, avail, CUT_UNFINISHED); /* a header the end cut */
+                i += avail;
+                ended++;
+                continue;
+            }
         } else if (c->octet && *p != '<') {
             goto lost;
         }

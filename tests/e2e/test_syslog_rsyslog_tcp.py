@@ -42,6 +42,7 @@ alerts:
     count: {{above: 1}}
   - name: All
     event: seq
+    group_by: [source_ip]
     window: 30m
     count: {{above: {below}}}
 """
@@ -131,6 +132,9 @@ def main():
         fired = e2e.wait_for(lambda: [a for a in alerts(tmp) if a["alert"] == "All"], 90)
         t.check(fired, "All fired: %d numbers counted (%d before the restart)" % (N, first),
                 e2e.tail(d.stderr()))
+        if fired:
+            t.eq(fired[0]["labels"].get("source_ip"), "127.0.0.1",
+                 "records carry the sender's address as source_ip")
         # Let anything still in flight arrive before looking for duplicates.
         e2e.wait_for(lambda: False, 2)
         dups = [a["labels"].get("n") for a in alerts(tmp) if a["alert"] == "Dup"]

@@ -522,6 +522,21 @@ static void test_framing(void)
     close(fd);
     CHECK_EQ(metric(&f, "event=\"framing_lost\""), 3);
 
+    /* A frame's header cut by the end of the connection is an unfinished message. */
+    nrecs = 0;
+    fd = connect_tcp(port);
+    send_all(fd, "4 <1>a12", 8);
+    shutdown(fd, SHUT_WR);
+    CHECK(closed_by_server(&f, fd, 3000));
+    close(fd);
+    pump(&f, 2, 1000);
+    CHECK_EQ(nrecs, 2);
+    CHECK_STR(recs[0], "<1>a");
+    CHECK_STR(recs[1], "12");
+    CHECK_EQ(metric(&f, "event=\"framing_lost\""), 3);
+    CHECK_EQ(metric(&f, "event=\"closed\""), 1);
+    CHECK_EQ(metric(&f, "reason=\"unfinished\""), 4);
+
     /* Newline framing: digits and binary bytes are a message like any other; a frame over
      * max_message_bytes, or a line, is cut and the next one is whole; a frame shorter than its
      * count at EOF is kept, cut. */
@@ -551,10 +566,10 @@ static void test_framing(void)
     CHECK_STR(recs[6], "<13>short");
     CHECK_EQ(metric(&f, "reason=\"too_long\""), 2);
     /* What was left where the framing was lost (three times) is kept, as an unfinished
-     * message; and "<13>short". */
-    CHECK_EQ(metric(&f, "reason=\"unfinished\""), 4);
+     * message; and "12", and "<13>short". */
+    CHECK_EQ(metric(&f, "reason=\"unfinished\""), 5);
     CHECK_EQ(metric(&f, "event=\"framing_lost\""), 3);
-    CHECK_EQ(metric(&f, "event=\"closed\""), 1);
+    CHECK_EQ(metric(&f, "event=\"closed\""), 2);
     teardown(&f);
 }
 
