@@ -491,27 +491,28 @@ static void conn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
     buf->len = c->cap - c->len;
 }
 
-static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+/* The peer ended the stream (EOF, reset, a read error: status, a negative UV_E*), or the
+ * drain of a stop saw its EOF: its last message is whole. */
+static void conn_ended(struct conn *c, int status)
 {
-    struct conn *c = s->data;
     struct syslog_ctx *ctx = c->ctx;
-    if (nread == 0)
-        return;
-    if (nread < 0) {
-        if (nread != UV_EOF && nread != UV_ECONNRESET &&
-            lw_ingest__ratelimit(&ctx->rl_err, SYSLOG_WARN_EVERY))
-            lw_log(LW_WARN, "[input:%s] read from %s: %s", ctx->in->name, c->peer,
-                   uv_strerror((int)nread));
-        /* The peer ended (or the drain of a stop saw its EOF): its last message is whole. */
-        if (conn_parse(c, PARSE_EOF) == PARSE_LOST)
-            conn_count(ctx, EV_FRAMING_LOST, c->peer);
-        else
-            conn_count(ctx, EV_CLOSED, c->peer);
-        conn_close(c);
-        return;
-    }
+    if (status != UV_EOF && status != UV_ECONNRESET &&
+        lw_ingest__ratelimit(&ctx->rl_err, SYSLOG_WARN_EVERY))
+        lw_log(LW_WARN, "[input:%s] read from %s: %s", ctx->in->name, c->peer, uv_strerror(status));
+    if (conn_parse(c, PARSE_EOF) == PARSE_LOST)
+        conn_count(ctx, EV_FRAMING_LOST, c->peer);
+    else
+        conn_count(ctx, EV_CLOSED, c->peer);
+    conn_close(c);
+}
+
+/* n bytes were just appended to c->buf (read as they are, or decrypted by a TLS layer): cuts
+ * the messages they complete, and keeps the clocks of the limits. */
+static void conn_received(struct conn *c, size_t n)
+{
+    struct syslog_ctx *ctx = c->ctx;
     uint64_t now = uv_now(ctx->loop);
-    c->len += (size_t)nread;
+    c->len += n;
     c->last_ms = now;
     int ended = conn_parse(c, PARSE_MORE);
     if (ended == PARSE_LOST) {
@@ -529,6 +530,16 @@ static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     c->partial = pending;
     if (c->batch && batch_full(c->batch))
         conn_flush(c);
+}
+
+static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct conn *c = s->data;
+    (void)buf; /* it is c->buf's free space (conn_alloc) */
+    if (nread < 0)
+        conn_ended(c, (int)nread);
+    else if (nread > 0)
+        conn_received(c, (size_t)nread);
 }
 
 /* At max_connections: the connection that completed no message for the longest time, if

@@ -120,10 +120,12 @@ def closed_by_server(s, timeout):
     return False
 
 
-def settled(http, extra=0):
-    """Waits until the only open connections are the good one (and extra more): every other
-    has ended and been counted. Returns the counters then."""
-    return e2e.wait_for(lambda: (lambda c: c if c["open"] == 1 + extra else None)(
+def settled(http, made):
+    """Waits until the daemon has seen all `made` connections (accepted or refused) and the
+    only one open is the good one: every other has ended and been counted. Returns the
+    counters then."""
+    return e2e.wait_for(lambda: (lambda c: c if c["open"] == 1 and
+                                 c["accepted"] + c["refused"] == made else None)(
         counters(http)), 20) or counters(http)
 
 
@@ -169,7 +171,7 @@ def main():
         good = Good(port)
         made += 1
         good.start()
-        c0 = settled(http)
+        c0 = settled(http, made)
 
         # Truncated frames: part of a frame, then the sender goes.
         for i in range(5):
@@ -177,7 +179,7 @@ def main():
             made += 1
             s.sendall(b"100 " + msg("partial %d" % i).encode())
             s.close()
-        c1 = settled(http)
+        c1 = settled(http, made)
         dd = delta(c1, c0)
         t.eq((dd["accepted"], dd["closed"], dd["unfinished"]), (5, 5, 5),
              "truncated frames: 5 connections, closed by their peers, 5 messages cut as unfinished")
@@ -192,7 +194,7 @@ def main():
         s.shutdown(socket.SHUT_WR)
         t.check(closed_by_server(s, 20), "1 MiB messages: the server read to the end")
         s.close()
-        c2 = settled(http)
+        c2 = settled(http, made)
         dd = delta(c2, c1)
         t.eq(dd["too_long"], 2, "1 MiB frame and 1 MiB line: 2 messages cut at max_message_bytes")
         t.eq((dd["accepted"], dd["closed"], dd["framing_lost"]), (1, 1, 0),
@@ -214,7 +216,7 @@ def main():
                   msg("good 5").encode() + b"\n")
         extra_events += 2
         s.close()
-        c3 = settled(http)
+        c3 = settled(http, made)
         dd = delta(c3, c2)
         t.eq((dd["accepted"], dd["framing_lost"], dd["closed"]), (4, 3, 1),
              "garbage: 3 connections closed as framing lost, the newline one by its peer")
@@ -225,7 +227,7 @@ def main():
             s = socket.create_connection(("127.0.0.1", port), timeout=10)
             made += 1
             s.close()
-        c4 = settled(http)
+        c4 = settled(http, made)
         dd = delta(c4, c3)
         t.eq(dd["accepted"] + dd["refused"], 1000,
              "1000 connections: each accepted or refused (%d refused)" % dd["refused"])
@@ -246,7 +248,7 @@ def main():
         for th in threads:
             th.join(30)
         t.eq(res, ["closed"] * 20, "each slowloris client was closed by the server")
-        c5 = settled(http)
+        c5 = settled(http, made)
         dd = delta(c5, c4)
         t.eq(dd["accepted"] + dd["refused"], 20, "slowloris: each accepted or refused")
         t.eq(dd["evicted"] + dd["message_timeout"], dd["accepted"],
