@@ -205,8 +205,9 @@ static bool flush_orphans(struct syslog_ctx *ctx)
  * A paused connection (the queue is full: backpressure) is never timed out nor evicted: the
  * wait is ours, not the sender's. Whatever a closed connection had read is handed over: an
  * unterminated message at EOF as a message, an unfinished one at a forced close as a record
- * counted as cut ("unfinished"). A TLS connection (syslog_tls.c) plugs in below read and
- * conn_half_close; the rest is the same. */
+ * counted as cut ("unfinished"). A TLS connection (syslog_tls.c) plugs in below the read: it
+ * decrypts into c->buf and calls conn_received / conn_ended, and sends its close_notify in
+ * conn_half_close; limits, counters and the drain are the same. */
 
 static void conn_closed(uv_handle_t *h)
 {
