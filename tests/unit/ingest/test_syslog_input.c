@@ -606,6 +606,25 @@ static void test_source_ip(void)
         }
     }
 
+    teardown(&f);
+
+    /* A dual-stack listener gives an IPv4 peer as IPv4, not as ::ffff:127.0.0.1. */
+    snprintf(yaml, sizeof yaml, "listen: ['tcp://[::]:0', unix-stream://%s]\n", spath);
+    setup(&f, yaml, 16);
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in s4 = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)lw_syslog_bound_port(&f.in, 0))};
+    s4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&s4, sizeof s4) == 0) { /* unless bindv6only */
+        send_all(fd, "<13>mapped\n", 11);
+        close(fd);
+        pump(&f, 1, 3000);
+        CHECK_EQ(nrecs, 1);
+        CHECK_STR(srcs[0], "127.0.0.1");
+    } else {
+        close(fd);
+    }
+
     nrecs = 0;
     fd = socket(AF_UNIX, SOCK_STREAM, 0);
     struct sockaddr_un su = {.sun_family = AF_UNIX};
@@ -671,6 +690,7 @@ static void test_config(void)
         {"listen: unix://relative.sock\n", "t.yaml:1:9:"},
         {"listen: udp://:514\nmax_message_bytes: lots\n", "t.yaml:1:9:"},
         {"listen: udp://127.0.0.1:1\nidle_timeout: 5\n", "t.yaml:2:15:"},
+        {"listen: tcp://127.0.0.1:1\nmessage_timeout: soon\n", "t.yaml:2:18:"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct lw_yaml_doc *doc = NULL;
