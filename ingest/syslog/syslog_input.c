@@ -16,9 +16,15 @@
 #define SYSLOG_TIMER_MS 50             /* retry paused connections, sweep idle ones */
 #define SYSLOG_DGRAM_BURST 64          /* datagrams read per unix socket wake-up */
 #define SYSLOG_WARN_EVERY (10 * LW_NS_PER_SEC)
-#define SYSLOG_EVICT_GRACE_MS 1000 /* a connection quiet this long may be evicted */
-#define SYSLOG_DRAIN_MS 1500       /* at a stop, how long half-closed connections may still send */
+#define SYSLOG_EVICT_GRACE_MS 1000   /* a connection quiet this long may be evicted */
 #define SYSLOG_FRAME_MAX (64u << 20) /* an octet count above this is not a frame: framing lost */
+/* Stopping: a connection is read until its sender closes it, until it has sent nothing for
+ * SYSLOG_DRAIN_IDLE_MS while we were reading, or for SYSLOG_DRAIN_MAX_MS in all. A sender checks
+ * the connection between its sends (rsyslog: before each), and a send may wait for the pipeline
+ * to read what the socket buffers hold: idle time, not time since the stop, says it has
+ * noticed. */
+#define SYSLOG_DRAIN_IDLE_MS 1000
+#define SYSLOG_DRAIN_MAX_MS 10000
 
 enum lis_kind { LIS_UDP, LIS_TCP, LIS_UNIX_DGRAM, LIS_UNIX_STREAM };
 
@@ -61,13 +67,13 @@ struct conn {
     uint64_t last_ms; /* loop time of the last read */
     struct conn *prev, *next;
     /* Limits (message_timeout, eviction) and the stop's drain. */
-    uint64_t done_ms; /* loop time of the last completed message (of the accept before one) */
-    uint64_t part_ms; /* loop time the unfinished message began, when `partial` */
-    bool partial;     /* bytes of an unfinished message are pending (or being skipped) */
-    bool octet;       /* the last message was octet-counted: the next must start a frame */
-    bool draining;    /* stop: half-closed, read until the peer's EOF or the drain deadline */
-    uv_shutdown_t shut;
-    const char *peer;            /* source_ip: addr, or the unix listener's path (borrowed) */
+    uint64_t done_ms;   /* loop time of the last completed message (of the accept before one) */
+    uint64_t part_ms;   /* loop time the unfinished message began, when `partial` */
+    bool partial;       /* bytes of an unfinished message are pending (or being skipped) */
+    bool octet;         /* the last message was octet-counted: the next must start a frame */
+    bool draining;      /* stop: half-closed, read until the peer's EOF or the drain deadline */
+    uv_shutdown_t sreq; /* the FIN sent when draining */
+    const char *peer;   /* source_ip: addr, or the unix listener's path (borrowed) */
     char addr[INET6_ADDRSTRLEN]; /* the TCP peer's address, without port or brackets */
 };
 
@@ -112,7 +118,7 @@ struct syslog_ctx {
     struct lw_ratelimit rl_drop, rl_err;
     /* Stream connections: limits, counters (read by the HTTP thread) and their log lines. */
     int64_t msg_timeout_ns; /* `message_timeout`; 0: none */
-    uint64_t drain_end_ms;  /* stop: loop time when draining connections are closed */
+    uint64_t stop_ms;       /* stopping: loop time by which every connection is closed */
     _Atomic uint64_t conn_ev[EV_COUNT];
     _Atomic uint64_t conn_open;
     _Atomic uint64_t cut[CUT_COUNT];
@@ -629,10 +635,11 @@ static void conn_shut(uv_shutdown_t *req, int status)
 /* Stop, step one: the peer sees EOF (a sender such as rsyslog checks its connection before
  * each send, and requeues what it has not sent) while we read on until its EOF. A TLS
  * connection sends its close_notify here first. */
-static void conn_half_close(struct conn *c)
+static void conn_half_close(struct conn *c, uint64_t now)
 {
     c->draining = true;
-    if (uv_shutdown(&c->shut, &c->u.s, conn_shut) != 0)
+    c->last_ms = now; /* SYSLOG_DRAIN_IDLE_MS counts from here */
+    if (uv_shutdown(&c->sreq, &c->u.s, conn_shut) != 0)
         conn_end(c, EV_CLOSED);
 }
 
@@ -709,10 +716,18 @@ static void on_check(uv_check_t *h)
             conn_flush(c);
 }
 
-/* The end of a stop: every connection closed and what it read handed over. At the drain's
- * deadline, what the queue still refuses is dropped, and counted. */
-static void stop_finish(struct syslog_ctx *ctx)
+/* Stopping: once the draining connections are closed and their batches handed over (or the
+ * drain's deadline passed), the loop's own handles go too. At the deadline, connections still
+ * sending are closed, and what the queue still refuses is dropped, and counted. */
+static void stop_finish(struct syslog_ctx *ctx, uint64_t now)
 {
+    if ((ctx->conns || ctx->orphans) && now < ctx->stop_ms)
+        return;
+    if (ctx->conns)
+        lw_log(LW_WARN,
+               "[input:%s] stop: closing %zu connection(s) still sending after %d s; what they "
+               "send from now on is lost to them unless they resend it",
+               ctx->in->name, ctx->nconns, SYSLOG_DRAIN_MAX_MS / 1000);
     while (ctx->conns)
         conn_end(ctx->conns, EV_CLOSED);
     flush_dgram(ctx);
@@ -725,8 +740,8 @@ static void stop_finish(struct syslog_ctx *ctx)
             lw_batch_free(b);
         }
         atomic_fetch_add(&ctx->in->dropped[LW_DROP_QUEUE_FULL], n);
-        lw_log(LW_WARN, "[input:%s] stop: the queue stayed full for %d ms: dropped %zu messages",
-               ctx->in->name, SYSLOG_DRAIN_MS, n);
+        lw_log(LW_WARN, "[input:%s] stop: the queue stayed full for %d s: dropped %zu messages",
+               ctx->in->name, SYSLOG_DRAIN_MAX_MS / 1000, n);
     }
     if (ctx->check_live)
         uv_close((uv_handle_t *)&ctx->check, NULL);
@@ -760,7 +775,9 @@ static void on_timer(uv_timer_t *h)
             }
         }
         bool timed = !c->paused && !c->draining;
-        if (timed && c->partial && msg_ms && now - c->part_ms >= msg_ms)
+        if (c->draining && !c->paused && now - c->last_ms >= SYSLOG_DRAIN_IDLE_MS)
+            conn_end(c, EV_CLOSED);
+        else if (timed && c->partial && msg_ms && now - c->part_ms >= msg_ms)
             conn_end(c, EV_MESSAGE_TIMEOUT);
         else if (timed && idle_ms && now - c->last_ms >= idle_ms)
             conn_end(c, EV_IDLE_TIMEOUT);
@@ -768,8 +785,8 @@ static void on_timer(uv_timer_t *h)
     }
     for (int ev = 0; ev < EV_COUNT; ev++)
         conn_report(ctx, (enum conn_event)ev);
-    if (ctx->stopping && ((!ctx->conns && !ctx->orphans) || now >= ctx->drain_end_ms))
-        stop_finish(ctx);
+    if (ctx->stopping)
+        stop_finish(ctx, now);
 }
 
 /* ---------------------------------------------------------------- listeners */
@@ -1079,8 +1096,8 @@ static int syslog_start(struct lw_input *in, uv_loop_t *loop, struct lw_err *err
 }
 
 /* Stops in two steps: listeners close now; connections are half-closed (conn_half_close) and
- * read until their peers' EOF, for SYSLOG_DRAIN_MS at most (on_timer, stop_finish), so what a
- * sender wrote before it saw the stop is not lost. The loop runs until then. */
+ * read until their peers' EOF (SYSLOG_DRAIN_*; the timer then ends the stop in stop_finish), so
+ * what a sender wrote before it saw the stop is not lost. The loop runs until then. */
 static void syslog_stop(struct lw_input *in)
 {
     struct syslog_ctx *ctx = in->ctx;
@@ -1096,18 +1113,15 @@ static void syslog_stop(struct lw_input *in)
         if (l->path)
             unlink(l->path);
     }
-    if (!ctx->timer_live) { /* never started */
-        stop_finish(ctx);
-        return;
-    }
-    ctx->drain_end_ms = uv_now(ctx->loop) + SYSLOG_DRAIN_MS;
+    uint64_t now = ctx->loop ? uv_now(ctx->loop) : 0;
+    ctx->stop_ms = ctx->timer_live ? now + SYSLOG_DRAIN_MAX_MS : now; /* never started: now */
     for (struct conn *c = ctx->conns, *next; c; c = next) {
         next = c->next;
-        conn_half_close(c);
+        conn_half_close(c, now);
     }
     flush_dgram(ctx);
-    if (flush_orphans(ctx) && !ctx->conns)
-        stop_finish(ctx);
+    flush_orphans(ctx);
+    stop_finish(ctx, now);
 }
 
 int lw_syslog_bound_port(const struct lw_input *in, size_t i)

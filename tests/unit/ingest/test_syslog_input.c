@@ -645,6 +645,7 @@ static void test_stop_drain(void)
     struct fixture f;
     setup(&f, "listen: tcp://127.0.0.1:0\n", 16);
     int fd = connect_tcp(lw_syslog_bound_port(&f.in, 0));
+    int quiet = connect_tcp(lw_syslog_bound_port(&f.in, 0)); /* never closes its side */
     send_all(fd, "<13>before\n", 11);
     pump(&f, 1, 3000);
     f.in.ops->stop(&f.in);
@@ -673,7 +674,12 @@ static void test_stop_drain(void)
     CHECK_EQ(nrecs, 3);
     CHECK_STR(recs[1], "<13>after the stop");
     CHECK_STR(recs[2], "<13>last one");
-    CHECK_EQ(metric(&f, "event=\"closed\""), 1);
+    /* The loop ended: the quiet one was closed too, after a second of silence. */
+    CHECK_EQ(uv_loop_alive(&f.loop), 0);
+    char q;
+    CHECK_EQ(recv(quiet, &q, 1, MSG_DONTWAIT), 0);
+    close(quiet);
+    CHECK_EQ(metric(&f, "event=\"closed\""), 2);
     CHECK_EQ(metric(&f, "reason=\"unfinished\""), 0);
     teardown(&f);
 }
