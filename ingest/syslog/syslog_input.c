@@ -223,11 +223,12 @@ static void conn_closed(uv_handle_t *h)
 }
 
 /* One rate-limited log line per kind of event, with the true count since the previous one;
- * also called from the timer, so the last of a burst is reported too. */
-static void conn_report(struct syslog_ctx *ctx, enum conn_event ev)
+ * also called from the timer, so the last of a burst is reported too, and at the end of a stop
+ * (force), so the lines add up to the counters. */
+static void conn_report(struct syslog_ctx *ctx, enum conn_event ev, bool force)
 {
     uint64_t n = ctx->ev_unlogged[ev];
-    if (!n || !lw_ingest__ratelimit(&ctx->rl_ev[ev], SYSLOG_WARN_EVERY))
+    if (!n || (!lw_ingest__ratelimit(&ctx->rl_ev[ev], SYSLOG_WARN_EVERY) && !force))
         return;
     ctx->ev_unlogged[ev] = 0;
     const char *name = ctx->in->name, *peer = ctx->ev_peer[ev];
@@ -274,7 +275,7 @@ static void conn_count(struct syslog_ctx *ctx, enum conn_event ev, const char *p
         return; /* the ordinary life of a connection: counted, not logged */
     ctx->ev_unlogged[ev]++;
     snprintf(ctx->ev_peer[ev], sizeof ctx->ev_peer[ev], "%s", peer ? peer : "?");
-    conn_report(ctx, ev);
+    conn_report(ctx, ev, false);
 }
 
 /* The connection's batch, made on first use with its source_ip (copied: the connection may
@@ -730,6 +731,8 @@ static void stop_finish(struct syslog_ctx *ctx, uint64_t now)
                ctx->in->name, ctx->nconns, SYSLOG_DRAIN_MAX_MS / 1000);
     while (ctx->conns)
         conn_end(ctx->conns, EV_CLOSED);
+    for (int ev = 0; ev < EV_COUNT; ev++)
+        conn_report(ctx, (enum conn_event)ev, true);
     flush_dgram(ctx);
     if (!flush_orphans(ctx)) {
         size_t n = 0;
@@ -784,7 +787,7 @@ static void on_timer(uv_timer_t *h)
         c = next;
     }
     for (int ev = 0; ev < EV_COUNT; ev++)
-        conn_report(ctx, (enum conn_event)ev);
+        conn_report(ctx, (enum conn_event)ev, false);
     if (ctx->stopping)
         stop_finish(ctx, now);
 }

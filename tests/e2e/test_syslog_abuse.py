@@ -19,6 +19,7 @@ usage: test_syslog_abuse.py PATH/TO/logwarden
 """
 
 import os
+import re
 import socket
 import threading
 import time
@@ -273,10 +274,24 @@ def main():
         err = d.stderr()
         t.check("message_timeout" in err and "framing was lost" in err,
                 "the daemon logged the timeouts and the lost framing", e2e.tail(err))
+        final = counters(http)
+        t.eq(d.stop(), 0, "daemon exits 0 on SIGTERM")
+        # The rate-limited log lines add up to the counters (a stop reports what they held).
+        logged = {}
+        for m in re.finditer(r"\[input:sys\] (refused|closed) (\d+) (quiet )?connection\(s\)"
+                             r"(: max_connections| to admit| that did not complete| whose)",
+                             d.stderr()):
+            ev = {": max_connections": "refused", " to admit": "evicted",
+                  " that did not complete": "message_timeout", " whose": "framing_lost"}[m[4]]
+            logged[ev] = logged.get(ev, 0) + int(m[2])
+        t.eq(logged, {ev: final[ev] for ev in ("refused", "evicted", "message_timeout",
+                                               "framing_lost") if final[ev]},
+             "the log lines' counts add up to the counters")
     finally:
         if good and good.is_alive():
             good.finish()
-        t.eq(d.stop(), 0, "daemon exits 0 on SIGTERM")
+        if d.alive():
+            d.stop()
         tmp.cleanup()
     t.finish()
 
