@@ -17,7 +17,10 @@ static char dir[64];
 
 static char recs[32768][256];
 static size_t lens[32768];
-static char srcs[32768][64]; /* each record's source_ip label */
+static char srcs[32768][64];                  /* each record's source_ip label */
+static const struct lw_labelset *sets[32768]; /* its own label set (UDP), or NULL */
+static unsigned batch_of[32768];              /* which batch it came in */
+static unsigned nbatches;
 static size_t nrecs;
 
 struct fixture {
@@ -65,15 +68,19 @@ static void take(struct lw_batch *b)
 {
     CHECK(b->stream == NULL);
     CHECK_EQ(b->input, 1);
+    nbatches++;
     for (size_t i = 0; i < b->n && nrecs < 32768; i++) {
         size_t n = b->recs[i].line.n < 255 ? b->recs[i].line.n : 255;
         memcpy(recs[nrecs], b->recs[i].line.p, n);
         recs[nrecs][n] = '\0';
+        /* As decode sees it: a record's own label set over the batch's labels. */
         struct lw_str ip = b->labels[LW_L_SOURCE_IP];
-        size_t k = ip.p ? (ip.n < 63 ? ip.n : 63) : 0;
-        if (k)
-            memcpy(srcs[nrecs], ip.p, k);
-        srcs[nrecs][k] = '\0';
+        const struct lw_rec_meta *m = b->recs[i].meta;
+        sets[nrecs] = m ? m->extra : NULL;
+        if (m && m->extra && m->extra->slot[LW_L_SOURCE_IP].p)
+            ip = m->extra->slot[LW_L_SOURCE_IP];
+        snprintf(srcs[nrecs], sizeof srcs[nrecs], "%.*s", (int)ip.n, ip.p ? ip.p : "");
+        batch_of[nrecs] = nbatches;
         lens[nrecs++] = b->recs[i].line.n;
     }
     lw_batch_free(b);
