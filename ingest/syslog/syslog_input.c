@@ -1,8 +1,10 @@
 /* syslog_input.c: the syslog input: UDP, TCP, unix datagram (like /dev/log) and unix stream
  * listeners on the I/O loop; stream framing is octet counting (RFC 6587) or newlines, per
- * message. Records carry the raw message; the pipeline decodes it with lw_syslog_parse. */
+ * message. Records carry the raw message; the pipeline decodes it with lw_syslog_parse. TLS
+ * listeners (tls://) are TCP ones whose connections decrypt through syslog_tls.c first. */
 #include "ingest.h"
 #include "ingest_int.h"
+#include "syslog_tls.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -16,8 +18,9 @@
 #define SYSLOG_TIMER_MS 50             /* retry paused connections, sweep idle ones */
 #define SYSLOG_DGRAM_BURST 64          /* datagrams read per unix socket wake-up */
 #define SYSLOG_WARN_EVERY (10 * LW_NS_PER_SEC)
+#define SYSLOG_DRAIN_MS 2000 /* stopping: how long a TLS sender may take to see the FIN */
 
-enum lis_kind { LIS_UDP, LIS_TCP, LIS_UNIX_DGRAM, LIS_UNIX_STREAM };
+enum lis_kind { LIS_UDP, LIS_TCP, LIS_UNIX_DGRAM, LIS_UNIX_STREAM, LIS_TLS };
 
 struct syslog_ctx;
 
@@ -56,6 +59,10 @@ struct conn {
     bool paused;        /* reading stopped until the queue has room */
     struct lw_batch *batch;
     uint64_t last_ms; /* loop time of the last read */
+    struct lw_stls_conn *tls; /* TLS session (tls:// listeners), else NULL */
+    uint64_t open_ms;         /* loop time it was accepted (TLS handshake timeout) */
+    uint64_t drain_ms;        /* stopping: read until EOF or this loop time (0: not draining) */
+    uv_shutdown_t sreq;       /* the FIN sent when draining */
     struct conn *prev, *next;
 };
 
@@ -71,6 +78,7 @@ struct syslog_ctx {
     uv_check_t check; /* hands over batches after each loop turn's I/O */
     uv_timer_t timer;
     bool check_live, timer_live, stopping;
+    uint64_t stop_ms; /* stopping: loop time by which every connection is closed */
     struct conn *conns;
     size_t nconns;
     struct lw_batch *dgram;   /* datagrams received this loop turn */
@@ -78,6 +86,8 @@ struct syslog_ctx {
     char *dbuf;               /* datagram receive buffer */
     size_t dcap;
     struct lw_ratelimit rl_drop, rl_err, rl_conn;
+    struct lw_stls *tls; /* `tls:` (certificates, counters), NULL when not set */
+    char *tbuf;          /* ciphertext of one TLS read, decrypted before the next */
 };
 
 /* ---------------------------------------------------------------- batches */
@@ -154,6 +164,7 @@ static bool flush_orphans(struct syslog_ctx *ctx)
 static void conn_closed(uv_handle_t *h)
 {
     struct conn *c = h->data;
+    lw_syslog__tls_conn_free(c->tls);
     free(c->buf);
     free(c);
 }
@@ -282,6 +293,11 @@ static void conn_parse(struct conn *c, bool eof)
 static void conn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
     struct conn *c = h->data;
+    if (c->tls) {
+        buf->base = c->ctx->tbuf;
+        buf->len = SYSLOG_READ_CHUNK;
+        return;
+    }
     if (c->cap - c->len < SYSLOG_READ_CHUNK) {
         /* Bounded: unparsed bytes never exceed max_msg plus a frame header. */
         c->cap = c->len + SYSLOG_READ_CHUNK;
@@ -289,6 +305,31 @@ static void conn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
     }
     buf->base = c->buf + c->len;
     buf->len = c->cap - c->len;
+}
+
+/* Decrypted bytes of a TLS connection, appended to its unparsed ones and cut into messages. */
+static void conn_plain(const char *p, size_t n, void *payload)
+{
+    struct conn *c = payload;
+    if (c->cap - c->len < n) {
+        c->cap = c->len + (n > SYSLOG_READ_CHUNK ? n : SYSLOG_READ_CHUNK);
+        c->buf = lw_realloc(c->buf, c->cap);
+    }
+    memcpy(c->buf + c->len, p, n);
+    c->len += n;
+    conn_parse(c, false);
+}
+
+/* Ciphertext read on a TLS connection; -1 when the connection was closed (a failed session, or
+ * the peer's close_notify). */
+static int conn_tls_read(struct conn *c, const char *p, size_t n)
+{
+    int rc = lw_syslog__tls_conn_feed(c->tls, p, n, conn_plain, c);
+    if (rc == 0)
+        return 0;
+    conn_parse(c, true);
+    conn_close(c);
+    return -1;
 }
 
 static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -301,13 +342,20 @@ static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         if (nread != UV_EOF && nread != UV_ECONNRESET &&
             lw_ingest__ratelimit(&ctx->rl_err, SYSLOG_WARN_EVERY))
             lw_log(LW_WARN, "[input:%s] read: %s", ctx->in->name, uv_strerror((int)nread));
+        if (c->tls)
+            lw_syslog__tls_conn_eof(c->tls);
         conn_parse(c, true);
         conn_close(c);
         return;
     }
-    c->len += (size_t)nread;
     c->last_ms = uv_now(ctx->loop);
-    conn_parse(c, false);
+    if (c->tls) {
+        if (conn_tls_read(c, buf->base, (size_t)nread) != 0)
+            return;
+    } else {
+        c->len += (size_t)nread;
+        conn_parse(c, false);
+    }
     if (c->batch && batch_full(c->batch))
         conn_flush(c);
 }
@@ -324,7 +372,7 @@ static void on_connection(uv_stream_t *server, int status)
     }
     struct conn *c = lw_calloc(1, sizeof *c);
     c->ctx = ctx;
-    if (l->kind == LIS_TCP)
+    if (l->kind == LIS_TCP || l->kind == LIS_TLS)
         uv_tcp_init(ctx->loop, &c->u.tcp);
     else
         uv_pipe_init(ctx->loop, &c->u.pipe, 0);
@@ -345,7 +393,9 @@ static void on_connection(uv_stream_t *server, int status)
         ctx->conns->prev = c;
     ctx->conns = c;
     ctx->nconns++;
-    c->last_ms = uv_now(ctx->loop);
+    c->last_ms = c->open_ms = uv_now(ctx->loop);
+    if (l->kind == LIS_TLS)
+        c->tls = lw_syslog__tls_conn_new(ctx->tls, &c->u.s, ctx->in->name);
     uv_read_start(&c->u.s, conn_alloc, conn_read);
 }
 
@@ -408,6 +458,25 @@ static void on_check(uv_check_t *h)
             conn_flush(c);
 }
 
+/* Stopping: once the draining connections are closed and their batches handed over (or the
+ * drain's deadline passed), the loop's own handles go too. */
+static void stop_finish(struct syslog_ctx *ctx, uint64_t now)
+{
+    if ((ctx->conns || ctx->orphans) && now < ctx->stop_ms)
+        return;
+    while (ctx->conns) {
+        conn_parse(ctx->conns, true);
+        conn_close(ctx->conns);
+    }
+    flush_dgram(ctx);
+    flush_orphans(ctx);
+    if (ctx->check_live)
+        uv_close((uv_handle_t *)&ctx->check, NULL);
+    if (ctx->timer_live)
+        uv_close((uv_handle_t *)&ctx->timer, NULL);
+    ctx->check_live = ctx->timer_live = false;
+}
+
 static void on_timer(uv_timer_t *h)
 {
     struct syslog_ctx *ctx = h->data;
@@ -425,13 +494,22 @@ static void on_timer(uv_timer_t *h)
                 room = false;
             }
         }
-        if (!c->paused && ctx->idle_ns > 0 &&
-            (int64_t)(now - c->last_ms) * LW_NS_PER_MS > ctx->idle_ns) {
+        if (c->tls && !lw_syslog__tls_conn_ready(c->tls) &&
+            now - c->open_ms > lw_syslog__tls_handshake_ms(ctx->tls)) {
+            lw_syslog__tls_conn_timeout(c->tls);
+            conn_close(c);
+        } else if (c->drain_ms && now >= c->drain_ms) {
+            conn_parse(c, true);
+            conn_close(c);
+        } else if (!c->paused && ctx->idle_ns > 0 &&
+                   (int64_t)(now - c->last_ms) * LW_NS_PER_MS > ctx->idle_ns) {
             conn_parse(c, true);
             conn_close(c);
         }
         c = next;
     }
+    if (ctx->stopping)
+        stop_finish(ctx, now);
 }
 
 /* ---------------------------------------------------------------- listeners */
@@ -476,6 +554,7 @@ static int lis_start(struct syslog_ctx *ctx, struct listener *l, struct lw_err *
                                                      : ((struct sockaddr_in *)&ss)->sin_port);
         break;
     case LIS_TCP:
+    case LIS_TLS:
         if ((rc = uv_tcp_init(ctx->loop, &l->u.tcp)) != 0)
             break;
         l->live = true;
@@ -533,7 +612,8 @@ static int lis_start(struct syslog_ctx *ctx, struct listener *l, struct lw_err *
     return LW_OK;
 }
 
-/* Parses "udp://HOST:PORT", "tcp://HOST:PORT", "unix:///path", "unix-stream:///path". */
+/* Parses "udp://HOST:PORT", "tcp://HOST:PORT", "tls://HOST:PORT", "unix:///path",
+ * "unix-stream:///path". */
 static int lis_parse(struct listener *l, const char *url, const char **why)
 {
     static const struct {
@@ -541,6 +621,7 @@ static int lis_parse(struct listener *l, const char *url, const char **why)
         enum lis_kind kind;
     } schemes[] = {{"udp://", LIS_UDP},
                    {"tcp://", LIS_TCP},
+                   {"tls://", LIS_TLS},
                    {"unix://", LIS_UNIX_DGRAM},
                    {"unix-stream://", LIS_UNIX_STREAM}};
     const char *rest = NULL;
@@ -553,7 +634,8 @@ static int lis_parse(struct listener *l, const char *url, const char **why)
     }
     l->fd = -1;
     if (!rest) {
-        *why = "expected udp://HOST:PORT, tcp://HOST:PORT, unix:///path or unix-stream:///path";
+        *why = "expected udp://HOST:PORT, tcp://HOST:PORT, tls://HOST:PORT, unix:///path or "
+               "unix-stream:///path";
         return -1;
     }
     if (l->kind == LIS_UNIX_DGRAM || l->kind == LIS_UNIX_STREAM) {
@@ -614,6 +696,8 @@ static void syslog_free(struct lw_input *in)
             close(ctx->lis[i].fd);
     }
     free(ctx->lis);
+    lw_syslog__tls_free_opt(NULL, &ctx->tls);
+    free(ctx->tbuf);
     lw_batch_free(ctx->dgram);
     while (ctx->orphans) {
         struct lw_batch *next = ctx->orphans->next;
@@ -674,7 +758,8 @@ static const struct lw_opt syslog_opts[] = {
      .flags = LW_OPT_REQUIRED,
      .parse = parse_listen,
      .help =
-         "where to listen: udp://HOST:PORT, tcp://HOST:PORT, unix:///PATH, unix-stream:///PATH"},
+         "where to listen: udp://HOST:PORT, tcp://HOST:PORT, tls://HOST:PORT, unix:///PATH, "
+         "unix-stream:///PATH"},
     {.key = "max_message_bytes",
      .type = LW_OPT_INT,
      .def = "65536",
@@ -693,6 +778,14 @@ static const struct lw_opt syslog_opts[] = {
      .def = "5m",
      .off = offsetof(struct syslog_ctx, idle_ns),
      .help = "a stream connection silent this long is closed (0: never)"},
+    {.key = "tls",
+     .type = LW_OPT_MAP,
+     .type_name = "map",
+     .off = offsetof(struct syslog_ctx, tls),
+     .parse = lw_syslog__tls_parse,
+     .free = lw_syslog__tls_free_opt,
+     .help = "for tls:// listeners: {cert, key, ca, client_auth: none|optional|required, "
+             "handshake_timeout}; certificates are read again on SIGHUP"},
     {.type = LW_OPT_END},
 };
 
@@ -704,6 +797,19 @@ static int syslog_init(struct lw_input *in, const struct lw_yaml_doc *doc,
     ctx->in = in;
     int rc = lw_input_opts(in, syslog_opts, ctx, doc, map, diag);
     ctx->max_msg = (size_t)ctx->max_msg_opt;
+    bool want_tls = false;
+    for (size_t i = 0; i < ctx->nlis; i++)
+        want_tls |= ctx->lis[i].kind == LIS_TLS;
+    if (want_tls && !ctx->tls && !lw_yaml_get(map, "tls")) {
+        lw_yaml_error(doc, lw_yaml_get(map, "listen"), diag,
+                      "input '%s': a tls:// address needs `tls: {cert: FILE, key: FILE}`",
+                      in->name);
+        rc = LW_EINVAL;
+    } else if (ctx->tls && !want_tls) {
+        lw_yaml_error(doc, lw_yaml_get(map, "tls"), diag,
+                      "input '%s': `tls` is set but `listen` has no tls:// address", in->name);
+        rc = LW_EINVAL;
+    }
     if (rc != LW_OK)
         syslog_free(in);
     return rc;
@@ -718,6 +824,8 @@ static int syslog_start(struct lw_input *in, uv_loop_t *loop, struct lw_err *err
     /* One byte more than a message may have, to tell a full datagram from a cut one. */
     ctx->dcap = ctx->max_msg + 1 > 65536 ? ctx->max_msg + 1 : 65536;
     ctx->dbuf = lw_malloc(ctx->dcap);
+    if (ctx->tls)
+        ctx->tbuf = lw_malloc(SYSLOG_READ_CHUNK);
     uv_check_init(loop, &ctx->check);
     ctx->check.data = ctx;
     ctx->check_live = true;
@@ -749,17 +857,22 @@ static void syslog_stop(struct lw_input *in)
         if (l->path)
             unlink(l->path);
     }
-    while (ctx->conns) {
-        conn_parse(ctx->conns, true);
-        conn_close(ctx->conns);
+    /* A TLS sender may have written messages we have not read yet: it gets a FIN and is read
+     * until it closes its side, or SYSLOG_DRAIN_MS (the timer then ends the stop). */
+    uint64_t now = ctx->loop ? uv_now(ctx->loop) : 0;
+    ctx->stop_ms = now + SYSLOG_DRAIN_MS;
+    for (struct conn *c = ctx->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->tls && lw_syslog__tls_conn_ready(c->tls) && ctx->timer_live) {
+            lw_syslog__tls_conn_shutdown(c->tls);
+            uv_shutdown(&c->sreq, &c->u.s, NULL);
+            c->drain_ms = ctx->stop_ms;
+        } else {
+            conn_parse(c, true);
+            conn_close(c);
+        }
     }
-    flush_dgram(ctx);
-    flush_orphans(ctx);
-    if (ctx->check_live)
-        uv_close((uv_handle_t *)&ctx->check, NULL);
-    if (ctx->timer_live)
-        uv_close((uv_handle_t *)&ctx->timer, NULL);
-    ctx->check_live = ctx->timer_live = false;
+    stop_finish(ctx, now);
 }
 
 int lw_syslog_bound_port(const struct lw_input *in, size_t i)
@@ -779,6 +892,21 @@ static void syslog_resume(struct lw_input *in)
         on_timer(&ctx->timer);
 }
 
+/* SIGHUP: the TLS certificates are read again. */
+static void syslog_reload(struct lw_input *in)
+{
+    struct syslog_ctx *ctx = in->ctx;
+    if (ctx && ctx->tls)
+        lw_syslog__tls_reload(ctx->tls, in->name);
+}
+
+static void syslog_metrics(struct lw_input *in, struct lw_buf *out)
+{
+    struct syslog_ctx *ctx = in->ctx;
+    if (ctx && ctx->tls)
+        lw_syslog__tls_metrics(ctx->tls, in->name, out);
+}
+
 const struct lw_input_ops lw_ingest__syslog_ops = {
     .type = "syslog",
     .opts = syslog_opts,
@@ -787,6 +915,8 @@ const struct lw_input_ops lw_ingest__syslog_ops = {
     .stop = syslog_stop,
     .resume = syslog_resume,
     .free = syslog_free,
+    .reload = syslog_reload,
+    .metrics = syslog_metrics,
     .format = LW_FMT_SYSLOG,
     .labels = 1u << LW_L_SOURCE_IP,
     .no_multiline = true,
