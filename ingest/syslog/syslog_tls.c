@@ -323,7 +323,7 @@ int lw_syslog__tls_parse(const struct lw_opt *o, void *field, const struct lw_ya
     }
     struct lw_stls *t = lw_calloc(1, sizeof *t);
     char what[160];
-    snprintf(what, sizeof what, "%s tls", c->prefix ? c->prefix : "input");
+    snprintf(what, sizeof what, "%s: tls", c->prefix ? c->prefix : "input");
     struct lw_opt_ctx sub = {.dir = c->dir, .what = what, .prefix = what};
     int rc = lw_opts_apply(tls_opts, &t->set, doc, n, &sub, diag);
     if (t->set.client_auth) {
