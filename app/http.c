@@ -148,6 +148,10 @@ static const struct {
     {"logwarden_cri_containers_excluded_total", "Container logs left out by include/exclude."},
     {"logwarden_kafka_lag", "Messages in an owned partition after its position (high watermark "
                             "minus position)."},
+    {"logwarden_syslog_tls_handshake_failures_total",
+     "Syslog TLS connections refused or lost at the handshake, by reason."},
+    {"logwarden_syslog_tls_reload_failures_total",
+     "SIGHUPs whose TLS certificate files failed to load (the old ones stay in use)."},
     {"logwarden_kafka_messages_total", "Messages read from an owned partition."},
     {"logwarden_kafka_bytes_total", "Bytes of message values read from an owned partition."},
     {"logwarden_kafka_rebuilds_total", "Times an owned partition's windows were rebuilt by "

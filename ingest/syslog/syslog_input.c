@@ -58,7 +58,7 @@ struct conn {
     bool skip_nl;       /* rest of an over-long newline-terminated message */
     bool paused;        /* reading stopped until the queue has room */
     struct lw_batch *batch;
-    uint64_t last_ms; /* loop time of the last read */
+    uint64_t last_ms;         /* loop time of the last read */
     struct lw_stls_conn *tls; /* TLS session (tls:// listeners), else NULL */
     uint64_t open_ms;         /* loop time it was accepted (TLS handshake timeout) */
     uint64_t drain_ms;        /* stopping: read until EOF or this loop time (0: not draining) */
@@ -757,9 +757,8 @@ static const struct lw_opt syslog_opts[] = {
      .off = offsetof(struct syslog_ctx, lis),
      .flags = LW_OPT_REQUIRED,
      .parse = parse_listen,
-     .help =
-         "where to listen: udp://HOST:PORT, tcp://HOST:PORT, tls://HOST:PORT, unix:///PATH, "
-         "unix-stream:///PATH"},
+     .help = "where to listen: udp://HOST:PORT, tcp://HOST:PORT, tls://HOST:PORT, unix:///PATH, "
+             "unix-stream:///PATH"},
     {.key = "max_message_bytes",
      .type = LW_OPT_INT,
      .def = "65536",

@@ -143,8 +143,8 @@ enum fail {
     F_COUNT
 };
 static const char *const fail_names[F_COUNT] = {
-    "expired",  "unknown_ca", "bad_certificate", "no_certificate", "protocol_version",
-    "not_tls",  "peer_alert", "closed",          "timeout",        "other",
+    "expired", "unknown_ca", "bad_certificate", "no_certificate", "protocol_version",
+    "not_tls", "peer_alert", "closed",          "timeout",        "other",
 };
 
 struct tls_settings {
@@ -262,9 +262,8 @@ static SSL_CTX *ctx_build(const struct tls_settings *set, enum client_auth auth,
     if (S.SSL_CTX_use_PrivateKey_file(ctx, set->key, SSL_FILETYPE_PEM) != 1) {
         *which = "key";
         ssl_why(why, sizeof why);
-        lw_err_set(err, LW_EIO, "%s: %s",
-                   set->key, strstr(why, "mismatch") ? "the key does not match the certificate"
-                                                     : why);
+        lw_err_set(err, LW_EIO, "%s: %s", set->key,
+                   strstr(why, "mismatch") ? "the key does not match the certificate" : why);
         goto out_free;
     }
     if (S.SSL_CTX_check_private_key(ctx) != 1) {
@@ -497,8 +496,7 @@ static void handshake_failed(struct lw_stls_conn *tc)
     switch (r) {
     case SSL_R_CERTIFICATE_VERIFY_FAILED: {
         long v = S.SSL_get_verify_result(tc->ssl);
-        snprintf(words, sizeof words, "client certificate: %s",
-                 S.X509_verify_cert_error_string(v));
+        snprintf(words, sizeof words, "client certificate: %s", S.X509_verify_cert_error_string(v));
         if (v == X509_V_ERR_CERT_HAS_EXPIRED)
             fail(tc, F_EXPIRED, words);
         else if (v == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
@@ -536,8 +534,8 @@ static void handshake_failed(struct lw_stls_conn *tc)
     fail(tc, F_OTHER, words);
 }
 
-int lw_syslog__tls_conn_feed(struct lw_stls_conn *tc, const char *p, size_t n,
-                             lw_stls_plain_fn *fn, void *payload)
+int lw_syslog__tls_conn_feed(struct lw_stls_conn *tc, const char *p, size_t n, lw_stls_plain_fn *fn,
+                             void *payload)
 {
     if (!tc->seen && n) {
         tc->seen = true;

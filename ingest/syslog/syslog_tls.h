@@ -36,8 +36,8 @@ struct lw_stls_conn *lw_syslog__tls_conn_new(struct lw_stls *t, uv_stream_t *s, 
 /* Feeds n bytes of ciphertext read from the peer; every plaintext byte they complete goes to fn
  * before it returns. Returns 0 to read on, 1 when the peer sent close_notify, -1 when the session
  * failed (the reason counted and logged): close the connection then. */
-int lw_syslog__tls_conn_feed(struct lw_stls_conn *tc, const char *p, size_t n,
-                             lw_stls_plain_fn *fn, void *payload);
+int lw_syslog__tls_conn_feed(struct lw_stls_conn *tc, const char *p, size_t n, lw_stls_plain_fn *fn,
+                             void *payload);
 /* The peer closed the TCP connection: counted as a failed handshake when it had not finished. */
 void lw_syslog__tls_conn_eof(struct lw_stls_conn *tc);
 /* The handshake did not finish in time: counted and logged. */
