@@ -18,7 +18,12 @@
 #define SYSLOG_TIMER_MS 50             /* retry paused connections, sweep idle ones */
 #define SYSLOG_DGRAM_BURST 64          /* datagrams read per unix socket wake-up */
 #define SYSLOG_WARN_EVERY (10 * LW_NS_PER_SEC)
-#define SYSLOG_DRAIN_MS 2000 /* stopping: how long a TLS sender may take to see the FIN */
+/* Stopping: a TLS connection is read until its sender closes it, until it has sent nothing for
+ * SYSLOG_DRAIN_IDLE_MS while we were reading, or for SYSLOG_DRAIN_MAX_MS in all. A sender checks
+ * the connection between its sends (rsyslog: per batch), and a send may wait for the pipeline to
+ * read what the socket buffers hold: idle time, not time since the stop, says it has noticed. */
+#define SYSLOG_DRAIN_IDLE_MS 1000
+#define SYSLOG_DRAIN_MAX_MS 10000
 
 enum lis_kind { LIS_UDP, LIS_TCP, LIS_UNIX_DGRAM, LIS_UNIX_STREAM, LIS_TLS };
 
@@ -61,7 +66,7 @@ struct conn {
     uint64_t last_ms;         /* loop time of the last read */
     struct lw_stls_conn *tls; /* TLS session (tls:// listeners), else NULL */
     uint64_t open_ms;         /* loop time it was accepted (TLS handshake timeout) */
-    uint64_t drain_ms;        /* stopping: read until EOF or this loop time (0: not draining) */
+    bool draining;            /* stopping: read on until EOF (SYSLOG_DRAIN_*) */
     uv_shutdown_t sreq;       /* the FIN sent when draining */
     struct conn *prev, *next;
 };
@@ -464,6 +469,11 @@ static void stop_finish(struct syslog_ctx *ctx, uint64_t now)
 {
     if ((ctx->conns || ctx->orphans) && now < ctx->stop_ms)
         return;
+    if (ctx->conns)
+        lw_log(LW_WARN,
+               "[input:%s] stop: closing %zu connections still sending after %d s; what they "
+               "send from now on is lost to them unless they resend it",
+               ctx->in->name, ctx->nconns, SYSLOG_DRAIN_MAX_MS / 1000);
     while (ctx->conns) {
         conn_parse(ctx->conns, true);
         conn_close(ctx->conns);
@@ -489,6 +499,7 @@ static void on_timer(uv_timer_t *h)
             conn_flush(c);
             if (!c->batch) {
                 c->paused = false;
+                c->last_ms = now; /* waiting for the queue is not the sender's silence */
                 uv_read_start(&c->u.s, conn_alloc, conn_read);
             } else {
                 room = false;
@@ -498,7 +509,7 @@ static void on_timer(uv_timer_t *h)
             now - c->open_ms > lw_syslog__tls_handshake_ms(ctx->tls)) {
             lw_syslog__tls_conn_timeout(c->tls);
             conn_close(c);
-        } else if (c->drain_ms && now >= c->drain_ms) {
+        } else if (c->draining && !c->paused && now - c->last_ms >= SYSLOG_DRAIN_IDLE_MS) {
             conn_parse(c, true);
             conn_close(c);
         } else if (!c->paused && ctx->idle_ns > 0 &&
@@ -857,15 +868,16 @@ static void syslog_stop(struct lw_input *in)
             unlink(l->path);
     }
     /* A TLS sender may have written messages we have not read yet: it gets a FIN and is read
-     * until it closes its side, or SYSLOG_DRAIN_MS (the timer then ends the stop). */
+     * until it closes its side (SYSLOG_DRAIN_*; the timer then ends the stop). */
     uint64_t now = ctx->loop ? uv_now(ctx->loop) : 0;
-    ctx->stop_ms = now + SYSLOG_DRAIN_MS;
+    ctx->stop_ms = now + SYSLOG_DRAIN_MAX_MS;
     for (struct conn *c = ctx->conns, *next; c; c = next) {
         next = c->next;
         if (c->tls && lw_syslog__tls_conn_ready(c->tls) && ctx->timer_live) {
             lw_syslog__tls_conn_shutdown(c->tls);
             uv_shutdown(&c->sreq, &c->u.s, NULL);
-            c->drain_ms = ctx->stop_ms;
+            c->draining = true;
+            c->last_ms = now;
         } else {
             conn_parse(c, true);
             conn_close(c);
