@@ -190,6 +190,7 @@ struct lw_stls {
     SSL_CTX *ctx; /* what new handshakes use; I/O thread (and config load, before the loop) */
     _Atomic uint64_t fails[F_COUNT];
     _Atomic uint64_t reloads_failed;
+    _Atomic uint64_t session_errors; /* TLS errors after the handshake (connection closed) */
     struct lw_ratelimit rl[F_COUNT];
 };
 
@@ -274,8 +275,10 @@ static SSL_CTX *ctx_build(const struct tls_settings *set, enum client_auth auth,
         goto out_free;
     }
     if (set->ca) {
-        STACK_OF(X509_NAME) *names = S.SSL_load_client_CA_file(set->ca);
-        if (S.SSL_CTX_load_verify_locations(ctx, set->ca, NULL) != 1 || !names) {
+        /* The names are what the server's CertificateRequest lists, the store what verifies. */
+        STACK_OF(X509_NAME) *names = NULL;
+        if (S.SSL_CTX_load_verify_locations(ctx, set->ca, NULL) != 1 ||
+            !(names = S.SSL_load_client_CA_file(set->ca))) {
             *which = "ca";
             ssl_why(why, sizeof why);
             lw_err_set(err, LW_EIO, "%s: no PEM CA certificate: %s", set->ca, why);
@@ -395,6 +398,8 @@ void lw_syslog__tls_metrics(struct lw_stls *t, const char *input_name, struct lw
                       input_name, fail_names[i], (unsigned long long)atomic_load(&t->fails[i]));
     lw_buf_printf(out, "logwarden_syslog_tls_reload_failures_total{input=\"%s\"} %llu\n",
                   input_name, (unsigned long long)atomic_load(&t->reloads_failed));
+    lw_buf_printf(out, "logwarden_syslog_tls_session_errors_total{input=\"%s\"} %llu\n", input_name,
+                  (unsigned long long)atomic_load(&t->session_errors));
 }
 
 /* ---------------------------------------------------------------- sessions */
@@ -577,6 +582,7 @@ int lw_syslog__tls_conn_feed(struct lw_stls_conn *tc, const char *p, size_t n, l
         }
         char why[200];
         ssl_why(why, sizeof why);
+        atomic_fetch_add(&tc->t->session_errors, 1);
         if (lw_ingest__ratelimit(&tc->t->rl[F_OTHER], TLS_WARN_EVERY))
             lw_log(LW_WARN, "[input:%s] TLS error from %s, closing: %s", tc->name, tc->peer, why);
         rc = -1;

@@ -91,6 +91,32 @@ def tls_send(port, ctx, msgs):
         return None, e
 
 
+def send_then_garbage(port, ctx, msg):
+    """A TLS session driven through memory BIOs: one message, then a forged application-data
+    record the server cannot decrypt. Waits for the server to close."""
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inc, out, server_hostname="localhost")
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        while True:
+            try:
+                obj.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                s.sendall(out.read())
+                chunk = s.recv(65536)
+                if not chunk:
+                    return
+                inc.write(chunk)
+        obj.write(frame(msg))
+        s.sendall(out.read())
+        s.sendall(b"\x17\x03\x03\x00\x20" + os.urandom(32))
+        try:
+            while s.recv(4096):
+                pass
+        except OSError:
+            pass
+
+
 def server_serial(port, pki):
     """The serial of the certificate the server presents now (client certificate given)."""
     serial, err = tls_send(port, client_ctx(pki, "client"), [])
@@ -188,6 +214,16 @@ def main():
                     f"the server logs why: '{words}'", e2e.tail(daemon.stderr()))
         c.eq(metric(lines), 51, "no refused client's message was read")
 
+        # A TLS error after the handshake: the message before it is kept, the error counted.
+        send_then_garbage(port, client_ctx(pki, "client"),
+                          "<13>1 2030-01-01T00:00:00Z host app - - - hello garbage")
+        errors = 'logwarden_syslog_tls_session_errors_total{input="tls"}'
+        c.check(e2e.wait_for(lambda: metric(errors) == 1 and metric(lines) == 52, 10),
+                "a forged record after the handshake: the message before it arrives, the error "
+                "is counted", e2e.metrics(http))
+        c.check(e2e.wait_for(lambda: "TLS error from 127.0.0.1:" in daemon.stderr(), 10),
+                "and logged", e2e.tail(daemon.stderr()))
+
         # Plain text to the TLS port.
         with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
             s.sendall(b"<13>Jan  1 00:00:00 host app: hello plain\n")
@@ -228,7 +264,7 @@ def main():
              "the failed reload is counted")
         c.eq(server_serial(port, pki), 0x2002, "and the running certificate stays (serial 2002)")
         serial, err = tls_send(port, client_ctx(pki, "client"), msgs[:5])
-        c.check(err is None and e2e.wait_for(lambda: metric(lines) >= 56, 20),
+        c.check(err is None and e2e.wait_for(lambda: metric(lines) >= 57, 20),
                 "messages still arrive after the failed reload", e2e.metrics(http))
 
         code = daemon.stop(timeout=30)
