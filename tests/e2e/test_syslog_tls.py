@@ -6,7 +6,9 @@
 2. client_auth: required: a client with a certificate from the CA delivers octet-counted
    messages (Python's ssl module); a client without a certificate, one with an expired
    certificate and one with a certificate of another CA are refused at the handshake, each
-   counted under its reason with a clear server log line; plain text sent to the TLS port too.
+   counted under its reason with a clear server log line; so are a TLS 1.1 client, plain text
+   sent to the TLS port and a silent client; a forged record after the handshake is a counted
+   session error.
    `openssl s_client` with a client certificate delivers as well.
 3. SIGHUP after replacing the server's certificate: a new connection sees the new serial; a
    broken replacement keeps the running certificate and logs why.
@@ -213,6 +215,16 @@ def main():
             c.check(logged and "TLS handshake with 127.0.0.1:" in daemon.stderr(),
                     f"the server logs why: '{words}'", e2e.tail(daemon.stderr()))
         c.eq(metric(lines), 51, "no refused client's message was read")
+
+        # A client that offers TLS 1.1 at most (s_client with security level 0 to let it).
+        r = subprocess.run(
+            ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-tls1_1", "-cipher",
+             "DEFAULT:@SECLEVEL=0", "-no_ign_eof"],
+            input="", capture_output=True, text=True, timeout=20)
+        c.check(e2e.wait_for(lambda: metric(METRIC.format("protocol_version")) == 1, 10),
+                "a TLS 1.1 client is refused, counted as protocol_version", r.stderr)
+        c.check(e2e.wait_for(lambda: "protocol version too old" in daemon.stderr(), 10),
+                "and logged", e2e.tail(daemon.stderr()))
 
         # A TLS error after the handshake: the message before it is kept, the error counted.
         send_then_garbage(port, client_ctx(pki, "client"),
