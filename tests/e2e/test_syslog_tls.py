@@ -12,6 +12,8 @@
    `openssl s_client` with a client certificate delivers as well.
 3. SIGHUP after replacing the server's certificate: a new connection sees the new serial; a
    broken replacement keeps the running certificate and logs why.
+4. client_auth: optional takes clients with a certificate of the CA and without one, and
+   refuses one of another CA; client_auth: none asks for none (another CA's client delivers).
 
 usage: test_syslog_tls.py PATH/TO/logwarden
 """
@@ -50,6 +52,25 @@ sinks:
   - name: out
     type: file
     path: alerts.jsonl
+"""
+
+CONFIG_MODES = """
+state: state2.db
+http: {{listen: "127.0.0.1:{http}"}}
+rules: [rules.yaml]
+inputs:
+  - name: opt
+    type: syslog
+    listen: tls://127.0.0.1:{opt}
+    tls: {{cert: pki/srv1.crt, key: pki/srv1.key, ca: pki/ca.crt, client_auth: optional}}
+  - name: none
+    type: syslog
+    listen: tls://127.0.0.1:{none}
+    tls: {{cert: pki/srv1.crt, key: pki/srv1.key}}
+sinks:
+  - name: out
+    type: file
+    path: alerts2.jsonl
 """
 
 METRIC = 'logwarden_syslog_tls_handshake_failures_total{{input="tls",reason="{}"}}'
@@ -281,6 +302,33 @@ def main():
 
         code = daemon.stop(timeout=30)
         c.eq(code, 0, "SIGTERM: exits 0")
+        daemon = None
+
+        # 4. client_auth: optional and none.
+        http, opt, none = e2e.free_port(), e2e.free_port(), e2e.free_port()
+        cfg = tmp.write("modes.yaml", CONFIG_MODES.format(http=http, opt=opt, none=none))
+        daemon = e2e.Daemon(binary, cfg, tmp.path)
+        up = e2e.wait_for(lambda: "running" in daemon.stderr() or not daemon.alive(), 20)
+        c.check(up and daemon.alive(), "daemon with client_auth optional and none starts",
+                daemon.stderr())
+        one = ["<13>1 2030-01-01T00:00:00Z host app - - - hello 1"]
+
+        def lines_of(name):
+            return metric(f'logwarden_input_lines_total{{input="{name}"}}')
+
+        for name, p, cert, n in [("opt", opt, None, 1), ("opt", opt, "client", 2),
+                                 ("none", none, None, 1), ("none", none, "stranger", 2)]:
+            _, err = tls_send(p, client_ctx(pki, cert), one)
+            c.check(err is None and e2e.wait_for(lambda: lines_of(name) == n, 10),
+                    f"client_auth {'none' if name == 'none' else 'optional'}: a client "
+                    f"{'with a ' + cert + ' certificate' if cert else 'without a certificate'} "
+                    f"delivers", f"{err}\n{e2e.metrics(http)}")
+        tls_send(opt, client_ctx(pki, "stranger"), one)
+        unknown = 'logwarden_syslog_tls_handshake_failures_total{input="opt",reason="unknown_ca"}'
+        c.check(e2e.wait_for(lambda: metric(unknown) == 1, 10) and lines_of("opt") == 2,
+                "client_auth optional: a certificate of another CA is refused (unknown_ca)",
+                e2e.metrics(http))
+        c.eq(daemon.stop(timeout=30), 0, "SIGTERM: exits 0")
         daemon = None
     finally:
         if daemon:
