@@ -9,8 +9,8 @@ test wants every block's first alert and none of the second.
 
 This runs rsyslog's gtls driver (GnuTLS, rsyslog-gnutls); test_syslog_tls_rsyslog_ossl.py runs
 its ossl driver (OpenSSL, rsyslog-openssl) without the restart: Debian's rsyslog 8.2302 with ossl
-sometimes never reconnects after the receiver went away (its action stays suspended with no
-connection; seen in about one run in five under load), which no receiver can help.
+sometimes never reconnects after the receiver went away (its action thread stays blocked in a
+blocking read() inside OpenSSL's handshake, as gdb shows; about one run in five under load).
 N = 100 000 messages (LW_TLS_RSYSLOG_N): about 9 s under ASan on an idle machine.
 
 usage: test_syslog_tls_rsyslog.py PATH/TO/logwarden
