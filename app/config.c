@@ -123,7 +123,7 @@ static void parse_input(struct lw_config *c, const struct lw_yaml_doc *doc,
     snprintf(prefix, sizeof prefix, "input %s", ci->name);
     struct lw_opt_ctx octx = {.dir = c->dir, .prefix = prefix};
     lw_opts_apply(lw_input_common_opts, &ic, doc, n, &octx, diag);
-    ci->format = ic.format;
+    ci->format = lw_format_on(ops->format, ic.format); /* json on syslog: syslog+json */
     ci->label_keys = ic.label_keys;
     ci->label_vals = ic.label_vals;
     ci->nlabels = ic.nlabels;

@@ -101,6 +101,8 @@ struct daemon {
     struct lw_metrics metrics; /* written by the pipeline thread, read by http */
     int64_t silences_read_ns;  /* when silences were last read from the store */
     uint64_t malformed;
+    uint64_t malformed_unlogged; /* pipeline thread: malformed lines not yet in the log */
+    int64_t malformed_log_ns;    /* when one last was (monotonic) */
     struct lw_engine_stats base; /* counts of engines replaced by reloads */
     uint64_t *base_late_in;      /* and their late events, per input */
     uint64_t nonfinite_logged;   /* non-finite values already said in the log */
@@ -176,12 +178,34 @@ static struct ckpt *ckpt_for(struct daemon *d, uint32_t input, const char *strea
     return &d->ckpts[d->nckpts++];
 }
 
+/* A line whose envelope did not decode (not syslog at all on a syslog input): counted per input,
+ * and said in the log at most every 10 s. Its text is not logged: it may hold anything. */
+static void malformed(struct daemon *d, const struct lw_rec *rec)
+{
+    d->malformed++;
+    d->malformed_unlogged++;
+    if (rec->input < d->cfg->ninputs)
+        atomic_fetch_add_explicit(&d->metrics.malformed_in[rec->input], 1, memory_order_relaxed);
+    int64_t t = lw_mono_ns();
+    if (d->malformed_log_ns && t - d->malformed_log_ns < 10 * LW_NS_PER_SEC)
+        return;
+    const struct lw_cfg_input *ci =
+        rec->input < d->cfg->ninputs ? &d->cfg->inputs[rec->input] : NULL;
+    lw_log(LW_WARN,
+           "[input:%s] %llu line(s) did not decode as %s (the last one of %zu bytes): kept whole "
+           "as raw records at their arrival time (logwarden_input_malformed_total)",
+           ci ? ci->name : "?", (unsigned long long)d->malformed_unlogged,
+           ci ? lw_format_name(ci->format) : "?", rec->body.n);
+    d->malformed_unlogged = 0;
+    d->malformed_log_ns = t;
+}
+
 /* One line's outcome (rc as lw_decode_stream's): a malformed line is counted, and matched as the
  * raw line it is. */
 static void record(struct daemon *d, struct lw_rec *rec, int rc, int64_t now)
 {
     if (rc < 0)
-        d->malformed++;
+        malformed(d, rec);
     if (rc != 0)
         lw_engine_record(d->eng, rec, now);
 }
@@ -1230,6 +1254,7 @@ static int run(const char *config_path)
     lw_store_limit_memory(256 * 1024);
     pthread_mutex_init(&d.metrics.alerts_mu, NULL);
     d.metrics.late_in = lw_calloc(d.cfg->ninputs + 1, sizeof *d.metrics.late_in);
+    d.metrics.malformed_in = lw_calloc(d.cfg->ninputs + 1, sizeof *d.metrics.malformed_in);
     d.base_late_in = lw_calloc(d.cfg->ninputs + 1, sizeof *d.base_late_in);
     d.metrics.rebuilds_in = lw_calloc(d.cfg->ninputs + 1, sizeof *d.metrics.rebuilds_in);
     d.metrics.partial_in = lw_calloc(d.cfg->ninputs + 1, sizeof *d.metrics.partial_in);
@@ -1345,6 +1370,7 @@ out:
     lw_ruleset_free(d.rs);
     lw_queue_free(d.q);
     free((void *)d.metrics.late_in);
+    free((void *)d.metrics.malformed_in);
     free(d.base_late_in);
     free((void *)d.metrics.rebuilds_in);
     free((void *)d.metrics.partial_in);

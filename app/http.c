@@ -323,6 +323,12 @@ static void metrics(struct lw_http_server *h, struct lw_buf *b)
     for (size_t i = 0; i < h->cfg->ninputs; i++)
         lw_buf_printf(b, "logwarden_late_events_total{input=\"%s\"} %llu\n", h->cfg->inputs[i].name,
                       (unsigned long long)atomic_load(&m->late_in[i]));
+    lw_buf_puts(b, "# HELP logwarden_input_malformed_total Lines whose envelope did not decode "
+                   "(not syslog on a syslog input), kept whole as raw records, per input.\n"
+                   "# TYPE logwarden_input_malformed_total counter\n");
+    for (size_t i = 0; i < h->cfg->ninputs; i++)
+        lw_buf_printf(b, "logwarden_input_malformed_total{input=\"%s\"} %llu\n",
+                      h->cfg->inputs[i].name, (unsigned long long)atomic_load(&m->malformed_in[i]));
     lw_buf_puts(b, "# HELP logwarden_input_dropped_total Messages lost before the pipeline "
                    "(datagrams: the kernel's socket buffer or a full queue), per input and "
                    "reason.\n# TYPE logwarden_input_dropped_total counter\n");

@@ -11,8 +11,9 @@
 /* Counters the pipeline thread publishes after each batch; read by the HTTP thread. */
 struct lw_metrics {
     _Atomic uint64_t records, events, late, malformed, transitions, notifications, overflow;
-    _Atomic uint64_t nonfinite; /* values saturated at +-DBL_MAX or skipped (engine) */
-    _Atomic uint64_t *late_in;  /* late events per config input */
+    _Atomic uint64_t nonfinite;     /* values saturated at +-DBL_MAX or skipped (engine) */
+    _Atomic uint64_t *late_in;      /* late events per config input */
+    _Atomic uint64_t *malformed_in; /* per config input: lines whose envelope did not decode */
     /* Sharded inputs (Kafka), per config input: streams whose windows were rebuilt by a replay
      * (REPLAY_START), and those of them whose replay could not reach a whole window back. */
     _Atomic uint64_t *rebuilds_in, *partial_in;

@@ -155,7 +155,8 @@ out_finish:;
 
 static void usage_replay(FILE *f)
 {
-    fprintf(f, "usage: logwarden replay -c CONFIG [--format raw|json|logfmt|syslog|docker|cri] "
+    fprintf(f, "usage: logwarden replay -c CONFIG [--format "
+               "raw|json|logfmt|syslog|docker|cri|syslog+json|syslog+logfmt] "
                "[--input NAME] "
                "[--notify] [--now TIME]"
                " FILE...\n\n"
@@ -261,7 +262,8 @@ int lw_cmd_replay(int argc, char **argv)
     }
     if (format && lw_format_parse(format, &r.fmt) < 0) {
         fprintf(stderr,
-                "logwarden replay: unknown format '%s' (raw, json, logfmt, syslog, docker, cri)\n",
+                "logwarden replay: unknown format '%s' (raw, json, logfmt, syslog, docker, cri, "
+                "syslog+json, syslog+logfmt)\n",
                 format);
         goto out;
     }

@@ -41,6 +41,10 @@ _Static_assert(LW_L_COUNT <= 256, "a slot fits a byte (rules/match.c plain_slot)
 /* In an input's label mask (lw_input_ops.labels): its records may carry extra labels (a
  * lw_labelset's names, e.g. docker's label.<key>), beyond the slots. */
 #define LW_LABELS_EXTRA (1u << 31)
+/* In a label mask: its records may carry RFC 5424 STRUCTURED-DATA (lw_rec.sd), which rules read
+ * as sd.<SD-ID>.<PARAM> fields. */
+#define LW_LABELS_SD (1u << 30)
+_Static_assert(LW_L_COUNT <= 30, "label slot bits stay below the LW_LABELS_* flags");
 
 /* The labels of one source (a container's log) that outlive the batches pointing at them: slot
  * values and extra name/value pairs (docker's "label.com.example.team"), in one allocation,
@@ -79,6 +83,9 @@ struct lw_rec {
     const struct lw_labelset *extra;  /* the source's extra labels (docker's label.<key>; Kafka's
                                          offset, key and header.<name>, per record); NULL: none;
                                          borrowed from the batch */
+    struct lw_str sd; /* syslog: the raw RFC 5424 STRUCTURED-DATA ("[id k=\"v\"]...", checked
+                         well-formed), read only by rules naming an sd.<ID>.<PARAM> field
+                         (base/lw_sd.h); empty when none */
 };
 
 #endif

@@ -7,8 +7,10 @@
 static void set_msg(const struct lw_container_msg *m, struct lw_rec *out);
 
 /* The names `format:` takes, indexed by enum lw_format. */
-static const char *const format_names[] = {"raw", "syslog", "json", "logfmt", "docker", "cri"};
-_Static_assert(sizeof format_names / sizeof format_names[0] == LW_FMT_CRI + 1, "a name per format");
+static const char *const format_names[] = {"raw",    "syslog", "json",        "logfmt",
+                                           "docker", "cri",    "syslog+json", "syslog+logfmt"};
+_Static_assert(sizeof format_names / sizeof format_names[0] == LW_FMT_SYSLOG_LOGFMT + 1,
+               "a name per format");
 
 int lw_format_parse(const char *s, enum lw_format *out)
 {
@@ -27,14 +29,30 @@ const char *lw_format_name(enum lw_format f)
 
 enum lw_body lw_format_body(enum lw_format f)
 {
-    return f == LW_FMT_JSON ? LW_BODY_JSON : f == LW_FMT_LOGFMT ? LW_BODY_LOGFMT : LW_BODY_RAW;
+    if (f == LW_FMT_JSON || f == LW_FMT_SYSLOG_JSON)
+        return LW_BODY_JSON;
+    return f == LW_FMT_LOGFMT || f == LW_FMT_SYSLOG_LOGFMT ? LW_BODY_LOGFMT : LW_BODY_RAW;
+}
+
+bool lw_format_syslog(enum lw_format f)
+{
+    return f == LW_FMT_SYSLOG || f == LW_FMT_SYSLOG_JSON || f == LW_FMT_SYSLOG_LOGFMT;
+}
+
+enum lw_format lw_format_on(enum lw_format type_fmt, enum lw_format named)
+{
+    if (lw_format_syslog(type_fmt) && named == LW_FMT_JSON)
+        return LW_FMT_SYSLOG_JSON;
+    if (lw_format_syslog(type_fmt) && named == LW_FMT_LOGFMT)
+        return LW_FMT_SYSLOG_LOGFMT;
+    return named;
 }
 
 uint32_t lw_format_labels(enum lw_format f)
 {
-    if (f == LW_FMT_SYSLOG)
+    if (lw_format_syslog(f))
         return 1u << LW_L_HOST | 1u << LW_L_APP | 1u << LW_L_FACILITY | 1u << LW_L_SEVERITY |
-               1u << LW_L_SYSLOG_SEVERITY | 1u << LW_L_PROCID | 1u << LW_L_MSGID;
+               1u << LW_L_SYSLOG_SEVERITY | 1u << LW_L_PROCID | 1u << LW_L_MSGID | LW_LABELS_SD;
     if (f == LW_FMT_DOCKER || f == LW_FMT_CRI)
         return 1u << LW_L_CONTAINER | 1u << LW_L_CONTAINER_ID | 1u << LW_L_STREAM;
     return 0;
@@ -72,16 +90,24 @@ int lw_decode(enum lw_format fmt, const char *input_name, const struct lw_tz *tz
         set_msg(&m, out);
         return 0;
     }
-    if (fmt == LW_FMT_SYSLOG) {
+    if (lw_format_syslog(fmt)) {
         struct lw_syslog_msg m;
-        if (lw_syslog_parse_tz(in->line.p, in->line.n, now_ns, tz, &m) < 0)
+        if (lw_syslog_parse_tz(in->line.p, in->line.n, now_ns, tz, &m) < 0) {
+            /* Not syslog at all: the whole line, at its arrival time, and no body to decode. */
+            out->body_fmt = LW_BODY_RAW;
             return -1;
+        }
         out->body = m.msg;
         out->ts_ns = m.ts_ns;
+        out->sd = m.sd;
         if (m.host.n)
             out->labels[LW_L_HOST] = m.host;
         if (m.app.n)
             out->labels[LW_L_APP] = m.app;
+        if (m.procid.n)
+            out->labels[LW_L_PROCID] = m.procid;
+        if (m.msgid.n)
+            out->labels[LW_L_MSGID] = m.msgid;
         if (m.facility >= 0)
             out->labels[LW_L_FACILITY] = lw_str_c(lw_syslog_facility_name(m.facility));
         if (m.severity >= 0)

@@ -222,7 +222,11 @@ enum lw_format {
     LW_FMT_JSON,
     LW_FMT_LOGFMT,
     LW_FMT_DOCKER,
-    LW_FMT_CRI
+    LW_FMT_CRI,
+    /* A syslog envelope whose message is a JSON / logfmt body ("syslog+json": `format: json` on
+     * a syslog input, Docker's syslog log driver, apps logging JSON over syslog). */
+    LW_FMT_SYSLOG_JSON,
+    LW_FMT_SYSLOG_LOGFMT
 };
 
 struct lw_input_ops {
@@ -473,6 +477,13 @@ const char *lw_format_name(enum lw_format f);
 int lw_format_parse(const char *s, enum lw_format *out);
 /* How records of a format structure their body (JSON and logfmt give fields). */
 enum lw_body lw_format_body(enum lw_format f);
+/* Whether records of f come in a syslog envelope (syslog, syslog+json, syslog+logfmt). */
+bool lw_format_syslog(enum lw_format f);
+/* The format an input takes when its config names `named` and its type's own is `type_fmt`: a
+ * body format (json, logfmt) named on an input whose records come in a syslog envelope decodes
+ * the body inside the envelope (syslog+json, syslog+logfmt); any other name is taken as it is
+ * (`format: raw` on a syslog input keeps the line unparsed). */
+enum lw_format lw_format_on(enum lw_format type_fmt, enum lw_format named);
 /* The label slots decoding a format can set (bit l: slot l), besides the input's own. */
 uint32_t lw_format_labels(enum lw_format f);
 

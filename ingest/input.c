@@ -42,7 +42,9 @@ static int parse_format(const struct lw_opt *o, void *field, const struct lw_yam
     if (lw_yaml_str(doc, n, &s, diag) != 0)
         return LW_EINVAL;
     if (lw_format_parse(s, field) < 0) {
-        lw_yaml_error(doc, n, diag, "unknown format '%s' (raw, json, logfmt, syslog, docker, cri)",
+        lw_yaml_error(doc, n, diag,
+                      "unknown format '%s' (raw, json, logfmt, syslog, docker, cri, syslog+json, "
+                      "syslog+logfmt)",
                       s);
         return LW_EINVAL;
     }
@@ -109,8 +111,9 @@ const struct lw_opt lw_input_common_opts[] = {
      .type_name = "format",
      .off = offsetof(struct lw_input_common, format),
      .parse = parse_format,
-     .help = "how lines are decoded: raw, json, logfmt, syslog, docker, cri (default: the "
-             "type's, raw or syslog)"},
+     .help = "how lines are decoded: raw, json, logfmt, syslog, docker, cri, syslog+json, "
+             "syslog+logfmt (default: the type's, raw or syslog; json or logfmt on a syslog "
+             "input decode the message inside the syslog envelope)"},
     {.key = "labels",
      .type = LW_OPT_MAP,
      .off = offsetof(struct lw_input_common, label_keys),

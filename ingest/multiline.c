@@ -377,14 +377,19 @@ static void count_cut(struct lw_multiline *m, bool lines)
                (unsigned long long)m->rl.suppressed);
 }
 
-/* Copies r's labels into lab and points dst's at them (NULL stays NULL: absent). */
+/* Copies r's labels (and its syslog structured data) into lab and points dst's at them (NULL
+ * stays NULL: absent). */
 static void copy_labels(struct lw_buf *lab, const struct lw_rec *r, struct lw_rec *dst)
 {
-    size_t total = 0;
+    size_t total = r->sd.n;
     lw_buf_reset(lab);
     for (int i = 0; i < LW_L_COUNT; i++)
         total += r->labels[i].n;
     lw_buf_reserve(lab, total + 1);
+    if (r->sd.n) {
+        dst->sd = (struct lw_str){lab->p + lab->len, r->sd.n};
+        lw_buf_append(lab, r->sd.p, r->sd.n);
+    }
     for (int i = 0; i < LW_L_COUNT; i++) {
         if (!r->labels[i].p)
             continue;

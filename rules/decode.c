@@ -1,5 +1,6 @@
 /* decode.c: JSON (jansson) and logfmt bodies into fields, decoded lazily once per record. */
 #include "decode.h"
+#include "lw_sd.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -265,8 +266,33 @@ void lw_doc_get(struct lw_doc *d, const char *path, struct lw_value *out)
         from_json(d, v, out);
 }
 
+bool lw_doc_sd(struct lw_doc *d, struct lw_str sd, const char *name, size_t n, struct lw_value *out)
+{
+    struct lw_str raw;
+    bool escaped;
+    if (!sd.n || !lw_sd_find(sd, name, n, &raw, &escaped))
+        return false;
+    if (escaped) {
+        /* An unescaped value is never longer than its raw text: written at the raw text's
+         * offset, values of one record never overlap, and stay put until the reset. */
+        if (!d->sd_ready && d->sdcap < sd.n) {
+            free(d->sdbuf);
+            d->sdcap = sd.n;
+            d->sdbuf = lw_malloc(d->sdcap);
+        }
+        d->sd_ready = true;
+        char *o = d->sdbuf + (raw.p - sd.p);
+        raw.n = lw_sd_unescape(raw, o);
+        raw.p = o;
+    }
+    out->kind = LW_V_STR;
+    out->s = raw;
+    return true;
+}
+
 void lw_doc_reset(struct lw_doc *d)
 {
+    d->sd_ready = false;
     if (d->json)
         json_decref(d->json);
     d->json = NULL;
@@ -283,4 +309,5 @@ void lw_doc_free(struct lw_doc *d)
     free(d->texts);
     free(d->kv);
     free(d->scratch);
+    free(d->sdbuf);
 }

@@ -19,6 +19,9 @@ struct lw_doc {
     size_t scap;
     struct lw_buf *texts; /* JSON text of array and object values handed out (lw_doc_get) */
     size_t ntexts, captexts;
+    char *sdbuf; /* unescaped structured-data values, each at its offset in the record's SD */
+    size_t sdcap;
+    bool sd_ready; /* sdbuf holds the record's SD length: no realloc until lw_doc_reset */
 };
 
 /* Parses body as fmt (once per record; later calls return the first result): 0, or -1 when
@@ -28,6 +31,11 @@ int lw_doc_parse(struct lw_doc *d, enum lw_body fmt, struct lw_str body);
  * Fills out: LW_V_NONE when missing or null; an array or object is a string, its compact JSON
  * text (["a","b"]), valid until lw_doc_reset. */
 void lw_doc_get(struct lw_doc *d, const char *path, struct lw_value *out);
+/* Looks up sd.<ID>.<PARAM> (name: "ID.PARAM", n bytes) in a record's RFC 5424 structured data:
+ * true with out the (unescaped) string, borrowed from sd or from d until lw_doc_reset; false
+ * when the record has no such parameter. */
+bool lw_doc_sd(struct lw_doc *d, struct lw_str sd, const char *name, size_t n,
+               struct lw_value *out);
 void lw_doc_reset(struct lw_doc *d);
 void lw_doc_free(struct lw_doc *d);
 

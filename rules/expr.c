@@ -148,6 +148,17 @@ static bool is_ident_char(char c)
     return is_ident_start(c) || is_digit(c) || c == '.';
 }
 
+/* The end of the name starting at i: a syslog structured-data field (sd.<SD-ID>.<PARAM>) also
+ * takes '@' and '-', which SD-IDs hold ("sd.origin@32473.zone") and which mean nothing else in
+ * an expression. */
+static size_t ident_end(const char *s, size_t i, size_t n)
+{
+    bool sd = n - i > 3 && !memcmp(s + i, "sd.", 3);
+    while (i < n && (is_ident_char(s[i]) || (sd && (s[i] == '@' || s[i] == '-'))))
+        i++;
+    return i;
+}
+
 /* A token's text fit for a message: at most 32 bytes, anything unprintable as '?'. */
 static const char *tok_text(const struct parser *p, const struct tok *t, char *buf, size_t size)
 {
@@ -277,9 +288,7 @@ static int lex(struct parser *p)
     }
     char c = s[p->pos], d = p->pos + 1 < p->len ? s[p->pos + 1] : '\0';
     if (is_ident_start(c)) {
-        size_t q = p->pos;
-        while (q < p->len && is_ident_char(s[q]))
-            q++;
+        size_t q = ident_end(s, p->pos, p->len);
         t->len = q - p->pos;
         p->pos = q;
         const char *w = s + t->off;

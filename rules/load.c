@@ -179,6 +179,12 @@ static int add_field(struct lw_event_def *ev, const char *name, int group, int l
     return (int)ev->nfields++;
 }
 
+/* Whether name is a syslog structured-data field: sd.<SD-ID>.<PARAM>. */
+static bool sd_name(const char *name, size_t n)
+{
+    return n > 5 && !memcmp(name, "sd.", 3) && memchr(name + 4, '.', n - 5);
+}
+
 /* A field by name; for events that read decoded bodies, an unknown name becomes a decoded
  * field (a JSON path or logfmt key), else -1. */
 static int field_or_decoded(struct lw_event_def *ev, const char *name, size_t n)
@@ -188,22 +194,31 @@ static int field_or_decoded(struct lw_event_def *ev, const char *name, size_t n)
     bool extra = ev->extra_ok &&
                  ((n > 6 && !memcmp(name, "label.", 6)) || (n > 7 && !memcmp(name, "header.", 7)) ||
                   (n == 6 && !memcmp(name, "offset", 6)) || (n == 3 && !memcmp(name, "key", 3)));
-    if (i < 0 && (ev->decoded_ok || extra) && n > 0 && n < 256) {
+    bool sd = ev->sd_ok && sd_name(name, n);
+    if (i < 0 && (ev->decoded_ok || extra || sd) && n > 0 && n < 256) {
         char buf[256];
         memcpy(buf, name, n);
         buf[n] = 0;
         i = add_field(ev, buf, -1, -1, -1);
         ev->fields[i].decoded = ev->decoded_ok;
         ev->fields[i].extra = extra;
+        ev->fields[i].sd = sd;
     }
     return i;
 }
+
+struct loader;
+static bool sd_unsettable(struct loader *L, const struct lw_yaml_doc *doc,
+                          const struct lw_yaml_node *at, size_t off, const struct lw_event_def *ev,
+                          const char *name, size_t n);
 
 /* "unknown field" with the nearest field of the event as a hint. */
 static void unknown_field(struct loader *L, const struct lw_yaml_doc *doc,
                           const struct lw_yaml_node *at, const struct lw_event_def *ev,
                           const char *name)
 {
+    if (sd_unsettable(L, doc, at, 0, ev, name, strlen(name)))
+        return;
     const char **names = lw_calloc(ev->nfields + 1, sizeof *names);
     for (size_t i = 0; i < ev->nfields; i++)
         names[i] = ev->fields[i].name;
@@ -257,6 +272,18 @@ static bool extra_settable(const struct loader *L, const struct lw_event_def *ev
         return true;
     for (size_t i = 0; i < L->env->ninputs; i++)
         if (reads_input(ev, i) && (L->env->inputs[i].label_mask & LW_LABELS_EXTRA))
+            return true;
+    return false;
+}
+
+/* Whether some input the event reads has syslog structured data (format: syslog and its
+ * +json / +logfmt); with no inputs known (rule files alone) any may. */
+static bool sd_settable(const struct loader *L, const struct lw_event_def *ev)
+{
+    if (!inputs_known(L))
+        return true;
+    for (size_t i = 0; i < L->env->ninputs; i++)
+        if (reads_input(ev, i) && (L->env->inputs[i].label_mask & LW_LABELS_SD))
             return true;
     return false;
 }
@@ -326,6 +353,42 @@ static void unsettable_labels_to_decoded(const struct loader *L, struct lw_event
     }
 }
 
+/* The inputs event ev reads, "name (type), ...", for messages. */
+static void inputs_read(const struct loader *L, const struct lw_event_def *ev, struct lw_buf *b)
+{
+    size_t shown = 0, total = 0;
+    for (size_t i = 0; i < L->env->ninputs; i++) {
+        if (!reads_input(ev, i))
+            continue;
+        if (shown < 6)
+            lw_buf_printf(b, "%s%s (%s)", shown ? ", " : "", L->env->inputs[i].name,
+                          L->env->inputs[i].type ? L->env->inputs[i].type : "?");
+        shown += shown < 6;
+        total++;
+    }
+    if (total > shown)
+        lw_buf_printf(b, " and %zu more", total - shown);
+}
+
+/* Reports name, an sd.<ID>.<PARAM> field that event ev cannot have (none of its inputs reads
+ * syslog, and none decodes a body where such a key could be): true when it reported. */
+static bool sd_unsettable(struct loader *L, const struct lw_yaml_doc *doc,
+                          const struct lw_yaml_node *at, size_t off, const struct lw_event_def *ev,
+                          const char *name, size_t n)
+{
+    if (!sd_name(name, n) || ev->sd_ok || !inputs_known(L))
+        return false;
+    struct lw_buf b = {0};
+    inputs_read(L, ev, &b);
+    lw_diag_add(L->diag, doc->file, at->line, scalar_col(at, off),
+                "field '%.*s' is never set: it comes from RFC 5424 structured data (inputs with "
+                "format: syslog, syslog+json or syslog+logfmt), and no input event %s reads "
+                "has it (%s)",
+                (int)(n > 128 ? 128 : n), name, ev->name, b.len ? b.p : "none");
+    lw_buf_free(&b);
+    return true;
+}
+
 /*
  * Reports field idx of ev, used at node `at` (byte off in its scalar), when it is a record label
  * none of the event's inputs sets. A label no input of this build can set (image, topic,
@@ -346,18 +409,7 @@ static bool check_settable(struct loader *L, const struct lw_yaml_doc *doc,
     if (!error && !L->env->warnings)
         return false;
     struct lw_buf b = {0};
-    size_t shown = 0, total = 0;
-    for (size_t i = 0; i < L->env->ninputs; i++) {
-        if (!reads_input(ev, i))
-            continue;
-        if (shown < 6)
-            lw_buf_printf(&b, "%s%s (%s)", shown ? ", " : "", L->env->inputs[i].name,
-                          L->env->inputs[i].type ? L->env->inputs[i].type : "?");
-        shown += shown < 6;
-        total++;
-    }
-    if (total > shown)
-        lw_buf_printf(&b, " and %zu more", total - shown);
+    inputs_read(L, ev, &b);
     lw_diag_add(error ? L->diag : L->env->warnings, doc->file, at->line, scalar_col(at, off),
                 "%sfield '%s' is never set: it comes from %s, and no input event %s reads sets it "
                 "(%s)",
@@ -389,6 +441,10 @@ static int resolve_field(const char *name, size_t n, enum lw_type *type, void *p
         *type = rc->ev->fields[i].type;
         check_settable(rc->L, rc->doc, rc->node, off, rc->ev, i);
         return i;
+    }
+    if (sd_unsettable(rc->L, rc->doc, rc->node, off, rc->ev, name, n)) {
+        *type = LW_T_STRING;
+        return field_index(rc->ev, "input", 5);
     }
     lw_diag_add(rc->L->diag, rc->doc->file, rc->node->line, scalar_col(rc->node, off),
                 "unknown field '%.*s'", (int)(n > 64 ? 64 : n), name);
@@ -547,6 +603,7 @@ static void parse_event(struct loader *L, const struct lw_yaml_doc *doc,
             if ((!ev->on_input || ev->on_input[i]) && L->env->inputs[i].body != LW_BODY_RAW)
                 ev->decoded_ok = true;
     ev->extra_ok = extra_settable(L, ev);
+    ev->sd_ok = sd_settable(L, ev);
     unsettable_labels_to_decoded(L, ev);
 
     if ((n = lw_yaml_get(node, "fields"))) {
@@ -567,7 +624,10 @@ static void parse_event(struct loader *L, const struct lw_yaml_doc *doc,
                 }
                 if (idx < 0)
                     idx = field_or_decoded(ev, k->str, k->len);
-                if (idx < 0 || (ev->fields[idx].group < 0 && !ev->fields[idx].decoded)) {
+                if (idx < 0 && sd_unsettable(L, doc, k, 0, ev, k->str, k->len))
+                    continue;
+                if (idx < 0 || (ev->fields[idx].group < 0 && !ev->fields[idx].decoded &&
+                                !ev->fields[idx].sd)) {
                     lw_yaml_error(doc, k, L->diag, "field '%s' is not a named capture of match",
                                   k->str);
                     continue;

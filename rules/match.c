@@ -179,6 +179,11 @@ static int match_one(struct lw_ruleset *rs, struct lw_event_def *def, const stru
                    (x = lw_labelset_get(r->extra, f->name, strlen(f->name)))) {
             v->kind = LW_V_STR;
             v->s = *x;
+        } else if (f->sd && lw_doc_sd(doc, r->sd, f->name + 3, strlen(f->name) - 3, v)) {
+            if (f->type != LW_T_STRING && convert(v, f->type) < 0) {
+                def->conv_errors++; /* as a capture that does not convert */
+                return 0;
+            }
         } else if (f->decoded) {
             if (r->body_fmt == LW_BODY_RAW || lw_doc_parse(doc, r->body_fmt, r->body) < 0)
                 continue;

@@ -41,6 +41,8 @@ struct lw_field {
     bool decoded;     /* taken from the decoded body (JSON path or logfmt key) */
     bool extra;       /* an extra label of the record's source (label.<key>: lw_rec.extra); when
                          the record has none by that name, decoded says where else to look */
+    bool sd;          /* a syslog structured-data parameter, sd.<SD-ID>.<PARAM> (lw_rec.sd, looked
+                         up only for events that name one); decoded says where else to look */
 };
 
 /* PCRE2 limits of `match:` patterns. A line that needs more backtracking is taken as a
@@ -68,6 +70,7 @@ struct lw_event_def {
     size_t nfields;
     bool decoded_ok;       /* names that are not captures may come from a decoded body */
     bool extra_ok;         /* label.<key> names are extra labels (an input of it sets them) */
+    bool sd_ok;            /* sd.<ID>.<PARAM> names are structured data (it reads syslog) */
     struct lw_value *vals; /* scratch, one per field */
     /* The fields in two lists, built once the alerts have added theirs: plain record labels
      * (a slot, nothing else: copied in a tight loop, as every event has one per slot) and the

@@ -111,7 +111,9 @@ static int compile_placeholder(struct lw_tmpl *t, const char *src, size_t open, 
     size_t name_at = i;
     if (i >= close || !is_name_start(src[i]))
         return fail(err_col, at, err, "expected a name after {{");
-    while (i < close && is_name_char(src[i]))
+    /* A syslog structured-data field's name also takes '@' and '-' (sd.origin@32473.zone). */
+    bool sd = close - i > 3 && !memcmp(src + i, "sd.", 3);
+    while (i < close && (is_name_char(src[i]) || (sd && (src[i] == '@' || src[i] == '-'))))
         i++;
     const char *name = src + name_at;
     size_t name_n = i - name_at;

@@ -41,6 +41,17 @@ static struct lw_str str_of(const char *p, size_t n)
     return s;
 }
 
+/* The message from p on, without the UTF-8 BOM RFC 5424 puts before a UTF-8 MSG (senders put
+ * it after "<PRI>" alone, or after a 3164 tag, too: it is never part of the text). */
+static struct lw_str message(const char *p, size_t n)
+{
+    if (n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) {
+        p += 3;
+        n -= 3;
+    }
+    return str_of(p, n);
+}
+
 /* Reads exactly k digits. */
 static bool digits(struct cur *c, int k, int *out)
 {
@@ -175,6 +186,8 @@ static bool tag(struct cur *c, struct lw_syslog_msg *out)
  * sender such as logger on /dev/log leaves the host out). */
 static void bsd_rest(struct cur *c, struct lw_syslog_msg *out, bool host_ok)
 {
+    if (c->n - c->i >= 3 && memcmp(c->p + c->i, "\xEF\xBB\xBF", 3) == 0)
+        c->i += 3; /* "<13>BOM tag: msg" */
     if (host_ok) {
         struct cur t = *c;
         if (!tag(&t, out)) {
@@ -190,7 +203,7 @@ static void bsd_rest(struct cur *c, struct lw_syslog_msg *out, bool host_ok)
     } else {
         tag(c, out);
     }
-    out->msg = str_of(c->p + c->i, c->n - c->i);
+    out->msg = message(c->p + c->i, c->n - c->i);
 }
 
 /* One space-delimited RFC 5424 header field; "-" is nil. */
@@ -255,9 +268,7 @@ static int rfc5424(struct cur *c, struct lw_syslog_msg *out)
             return -1;
         c->i++;
     }
-    if (c->n - c->i >= 3 && memcmp(c->p + c->i, "\xEF\xBB\xBF", 3) == 0)
-        c->i += 3;
-    out->msg = str_of(c->p + c->i, c->n - c->i);
+    out->msg = message(c->p + c->i, c->n - c->i);
     return 0;
 }
 
@@ -297,7 +308,7 @@ int lw_syslog_parse_tz(const char *line, size_t n, int64_t now_ns, const struct 
             /* Not valid 5424 after all: treat the rest as the body. */
             out->host = out->app = out->procid = out->msgid = out->sd = empty;
             out->ts_ns = 0;
-            out->msg = str_of(line + keep, n - keep);
+            out->msg = message(line + keep, n - keep);
             return 0;
         }
     }

@@ -1,6 +1,7 @@
 /* syslog_fuzz.c: fuzz target for the syslog decoder (RFC 3164 and RFC 5424, ingest/syslog):
  * the bytes of one message exactly as they arrive on the network. */
 #include "ingest.h"
+#include "lw_sd.h"
 #include "lw_tz.h"
 
 #include <stdlib.h>
@@ -37,6 +38,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const struct lw_str *parts[] = {&m.host, &m.app, &m.procid, &m.msgid, &m.sd, &m.msg};
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
         inside(parts[i], line, size);
+    /* Structured data the decoder accepted: every lookup stays inside it, an unescaped value is
+     * no longer than its raw text. The names are those of each element and param it has, and
+     * some it has not. */
+    static const char *const names[] = {"timeQuality.tzKnown", "origin@32473.zone", "a.b",
+                                        "exampleSDID@32473.iut", "x@1.2.k"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0] && m.sd.n; i++) {
+        struct lw_str raw;
+        bool esc;
+        if (lw_sd_find(m.sd, names[i], strlen(names[i]), &raw, &esc)) {
+            inside(&raw, m.sd.p, m.sd.n);
+            char *out = malloc(raw.n ? raw.n : 1);
+            if (lw_sd_unescape(raw, out) > raw.n)
+                abort();
+            free(out);
+        }
+    }
     /* A zone moves the RFC 3164 time (by at most a day and a year's choice), nothing else. */
     const struct lw_tz *tz = NULL;
     struct lw_syslog_msg z;

@@ -65,6 +65,72 @@ static void test_syslog(void)
     CHECK_EQ(lw_decode(LW_FMT_SYSLOG, "sys", NULL, NULL, &bad, 0, 0, &r), -1);
 }
 
+/* procid and msgid labels, the raw structured data, BOMs, and syslog+json / syslog+logfmt. */
+static void test_syslog_fields(void)
+{
+    struct lw_rec r;
+    struct lw_record in =
+        line("<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog 4242 "
+             "ID47 [exampleSDID@32473 iut=\"3\"][meta sequenceId=\"1\"] "
+             "\xEF\xBB\xBF"
+             "An application event");
+    CHECK_EQ(lw_decode(LW_FMT_SYSLOG, "sys", NULL, NULL, &in, 0, 0, &r), 0);
+    CHECK_STR(S(r.labels[LW_L_PROCID]), "4242");
+    CHECK_STR(S(r.labels[LW_L_MSGID]), "ID47");
+    CHECK_STR(S(r.sd), "[exampleSDID@32473 iut=\"3\"][meta sequenceId=\"1\"]");
+    CHECK_STR(S(r.body), "An application event");
+    /* 5424 nil values: no label at all (a missing field), not an empty one. */
+    in = line("<13>1 - - - - - - hi");
+    CHECK_EQ(lw_decode(LW_FMT_SYSLOG, "sys", NULL, NULL, &in, 0, 0, &r), 0);
+    CHECK(r.labels[LW_L_PROCID].p == NULL && r.labels[LW_L_MSGID].p == NULL && r.sd.n == 0);
+    /* 3164 TAG[PID]. */
+    in = line("<38>Mar 10 06:55:40 host sshd[1234]: Accepted publickey");
+    CHECK_EQ(lw_decode(LW_FMT_SYSLOG, "sys", NULL, NULL, &in, 0, 0, &r), 0);
+    CHECK_STR(S(r.labels[LW_L_PROCID]), "1234");
+    CHECK_STR(S(r.labels[LW_L_APP]), "sshd");
+    CHECK(r.labels[LW_L_MSGID].p == NULL);
+    /* A BOM after "<PRI>" with no header, and after a 3164 tag. */
+    in = line("<13>\xEF\xBB\xBFplain text");
+    CHECK_EQ(lw_decode(LW_FMT_SYSLOG, "sys", NULL, NULL, &in, 0, 0, &r), 0);
+    CHECK_STR(S(r.body), "plain text");
+    in = line("<13>\xEF\xBB\xBF"
+              "app[7]: text");
+    CHECK_EQ(lw_decode(LW_FMT_SYSLOG, "sys", NULL, NULL, &in, 0, 0, &r), 0);
+    CHECK_STR(S(r.labels[LW_L_APP]), "app");
+    CHECK_STR(S(r.body), "text");
+    in = line("<13>Mar 10 06:55:40 host app: \xEF\xBB\xBFtext");
+    CHECK_EQ(lw_decode(LW_FMT_SYSLOG, "sys", NULL, NULL, &in, 0, 0, &r), 0);
+    CHECK_STR(S(r.body), "text");
+    /* Docker's syslog driver with syslog-format=rfc5424 and a JSON message. */
+    in = line("<30>1 2024-03-10T06:55:46Z host web 99 web - {\"level\":\"error\",\"ms\":12}");
+    CHECK_EQ(lw_decode(LW_FMT_SYSLOG_JSON, "sys", NULL, NULL, &in, 0, 0, &r), 0);
+    CHECK_EQ(r.body_fmt, LW_BODY_JSON);
+    CHECK_STR(S(r.body), "{\"level\":\"error\",\"ms\":12}");
+    CHECK_STR(S(r.labels[LW_L_APP]), "web");
+    in = line("<30>Mar 10 06:55:40 host app: level=error ms=12");
+    CHECK_EQ(lw_decode(LW_FMT_SYSLOG_LOGFMT, "sys", NULL, NULL, &in, 0, 0, &r), 0);
+    CHECK_EQ(r.body_fmt, LW_BODY_LOGFMT);
+    CHECK_STR(S(r.body), "level=error ms=12");
+    /* Not syslog at all: the whole line, raw (nothing to decode), no envelope time. */
+    in = line("\x01\x02 garbage {\"a\":1}");
+    CHECK_EQ(lw_decode(LW_FMT_SYSLOG_JSON, "sys", NULL, NULL, &in, 0, 0, &r), -1);
+    CHECK_EQ(r.body_fmt, LW_BODY_RAW);
+    CHECK_EQ(r.ts_ns, 0);
+    CHECK_STR(S(r.body), "\x01\x02 garbage {\"a\":1}");
+    /* The names, and what `format:` means on a syslog input. */
+    enum lw_format f;
+    CHECK_EQ(lw_format_parse("syslog+json", &f), 0);
+    CHECK_EQ(f, LW_FMT_SYSLOG_JSON);
+    CHECK_STR(lw_format_name(LW_FMT_SYSLOG_LOGFMT), "syslog+logfmt");
+    CHECK_EQ(lw_format_on(LW_FMT_SYSLOG, LW_FMT_JSON), LW_FMT_SYSLOG_JSON);
+    CHECK_EQ(lw_format_on(LW_FMT_SYSLOG, LW_FMT_LOGFMT), LW_FMT_SYSLOG_LOGFMT);
+    CHECK_EQ(lw_format_on(LW_FMT_SYSLOG, LW_FMT_RAW), LW_FMT_RAW);
+    CHECK_EQ(lw_format_on(LW_FMT_RAW, LW_FMT_JSON), LW_FMT_JSON);
+    CHECK(lw_format_labels(LW_FMT_SYSLOG_JSON) & LW_LABELS_SD);
+    CHECK(lw_format_labels(LW_FMT_SYSLOG) & 1u << LW_L_PROCID);
+    CHECK(!(lw_format_labels(LW_FMT_JSON) & LW_LABELS_SD));
+}
+
 /* Container names come from the path label, whichever input set it. */
 static void test_container_labels(void)
 {
@@ -140,6 +206,7 @@ int main(void)
 {
     test_labels_carried();
     test_syslog();
+    test_syslog_fields();
     test_container_labels();
     test_partial();
     test_formats();

@@ -309,18 +309,21 @@ static void test_labels_copied(void)
 {
     struct lw_multiline_cfg *c = cfg("multiline: {continue: '^ '}\n");
     struct lw_multiline *m = lw_multiline_new(c, 1024, NULL, "t");
-    char path[] = "/var/log/app.log", line[] = "first";
+    char path[] = "/var/log/app.log", line[] = "first", sd[] = "[meta sequenceId=\"1\"]";
     struct lw_rec r = rec_of(line, 5, 1), out;
     r.labels[LW_L_PATH] = (struct lw_str){path, strlen(path)};
+    r.sd = (struct lw_str){sd, strlen(sd)}; /* format: syslog's structured data, too */
     lw_multiline_feed(m, &r, 0, &out);
     memset(path, 'X', sizeof path - 1);
     memset(line, 'Y', sizeof line - 1);
+    memset(sd, 'Z', sizeof sd - 1);
     r = rec_of(" cont", 5, 2);
     lw_multiline_feed(m, &r, 0, &out);
     CHECK_EQ(lw_multiline_flush(m, &out), 1);
     CHECK(out.labels[LW_L_PATH].n == 16 &&
           !memcmp(out.labels[LW_L_PATH].p, "/var/log/app.log", 16));
     CHECK(out.labels[LW_L_HOST].p == NULL); /* absent stays absent */
+    CHECK(out.sd.n == 21 && !memcmp(out.sd.p, "[meta sequenceId=\"1\"]", 21));
     CHECK(out.body.n == 11 && !memcmp(out.body.p, "first\n cont", 11));
     lw_multiline_free(m);
     lw_multiline_cfg_free(c);

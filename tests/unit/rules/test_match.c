@@ -368,6 +368,96 @@ static void test_container_labels(void)
     lw_ruleset_free(rs);
 }
 
+struct sdseen {
+    int n;
+    char zone[64], tz[64];
+    long long seq;
+};
+
+static void on_sd(const struct lw_event *ev, void *payload)
+{
+    struct sdseen *t = payload;
+    t->n++;
+    for (size_t i = 0; i < ev->def->nfields; i++) {
+        const struct lw_value *v = &ev->fields[i];
+        const char *name = ev->def->fields[i].name;
+        if (!strcmp(name, "sd.origin@32473.zone"))
+            snprintf(t->zone, 64, "%.*s", v->kind == LW_V_STR ? (int)v->s.n : 6,
+                     v->kind == LW_V_STR ? v->s.p : "<none>");
+        if (!strcmp(name, "sd.timeQuality.tzKnown"))
+            snprintf(t->tz, 64, "%.*s", v->kind == LW_V_STR ? (int)v->s.n : 6,
+                     v->kind == LW_V_STR ? v->s.p : "<none>");
+        if (!strcmp(name, "sd.meta.sequenceId"))
+            t->seq = v->kind == LW_V_INT ? v->i : -1;
+    }
+}
+
+/* sd.<ID>.<PARAM> fields: in where (names with '@'), typed under fields:, unescaped, missing
+ * when the record has none; `check` refuses them on events whose inputs have no syslog. */
+static void test_sd_fields(void)
+{
+    const struct lw_rules_input inputs[] = {
+        {.name = "sys", .type = "syslog", .label_mask = 1u << LW_L_APP | LW_LABELS_SD},
+        {.name = "app", .type = "file", .label_mask = 1u << LW_L_PATH},
+    };
+    struct lw_rules_env env = {.inputs = inputs, .ninputs = 2};
+    struct lw_diag d = {0};
+    struct lw_ruleset *rs =
+        load_env("events:\n"
+                 "  - name: zoned\n"
+                 "    inputs: [sys]\n"
+                 "    match: 'login'\n"
+                 "    where: 'sd.origin@32473.zone =~ \"^eu\" and exists(sd.timeQuality.tzKnown)'\n"
+                 "    fields: {sd.meta.sequenceId: int}\n",
+                 &env, &d);
+    lw_diag_print(&d, stderr);
+    CHECK(rs != NULL);
+    lw_diag_free(&d);
+    if (!rs)
+        return;
+    struct lw_rec r = {0};
+    struct sdseen t = {0};
+    r.recv_ns = 1;
+    r.body = lw_str_c("login ok");
+    r.sd = lw_str_c("[timeQuality tzKnown=\"1\" isSynced=\"0\"][origin@32473 zone=\"eu-\\\"1\\\"\"]"
+                    "[meta sequenceId=\"42\"]");
+    CHECK_EQ(lw_ruleset_match(rs, &r, 0, on_sd, &t), 1);
+    CHECK_STR(t.zone, "eu-\"1\"");
+    CHECK_STR(t.tz, "1");
+    CHECK_EQ(t.seq, 42);
+    /* The SD text is the record's: the unescaped value does not outlive the next record. */
+    r.sd = lw_str_c("[origin@32473 zone=\"us-1\"][timeQuality tzKnown=\"1\"]");
+    CHECK_EQ(lw_ruleset_match(rs, &r, 0, on_sd, &t), 0);
+    r.sd = lw_str_c("[origin@32473 zone=\"eu-2\"]"); /* no timeQuality: exists() is false */
+    CHECK_EQ(lw_ruleset_match(rs, &r, 0, on_sd, &t), 0);
+    r.sd = lw_str_c("[origin@32473 zone=\"eu-3\"][timeQuality tzKnown=\"0\"]");
+    CHECK_EQ(lw_ruleset_match(rs, &r, 0, on_sd, &t), 1);
+    CHECK_STR(t.zone, "eu-3");
+    CHECK_EQ(t.seq, -1); /* absent: a missing value */
+    /* A value that does not convert to its declared type makes the line a non-match. */
+    r.sd =
+        lw_str_c("[origin@32473 zone=\"eu-3\"][timeQuality tzKnown=\"0\"][meta sequenceId=\"x\"]");
+    CHECK_EQ(lw_ruleset_match(rs, &r, 0, on_sd, &t), 0);
+    CHECK_EQ(rs->events[0].conv_errors, 1);
+    lw_ruleset_free(rs);
+
+    /* On an event that reads no syslog input: refused with where the field comes from. */
+    struct lw_diag d2 = {0};
+    rs = load_env("events:\n"
+                  "  - name: e\n"
+                  "    inputs: [app]\n"
+                  "    match: 'x'\n"
+                  "    where: 'sd.origin@32473.zone == \"a\"'\n",
+                  &env, &d2);
+    CHECK(rs == NULL);
+    CHECK(d2.n > 0 && strstr(d2.msgs[0], "field 'sd.origin@32473.zone' is never set: it comes "
+                                         "from RFC 5424 structured data") != NULL);
+    if (d2.n)
+        fprintf(stderr, "(expected) %s\n", d2.msgs[0]);
+    lw_diag_free(&d2);
+    lw_ruleset_free(rs);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir))
@@ -376,6 +466,7 @@ int main(void)
     test_where_limits();
     test_json_arrays();
     test_container_labels();
+    test_sd_fields();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)
