@@ -146,6 +146,13 @@ static const struct {
     {"logwarden_cri_containers", "Container logs followed now, per cri input."},
     {"logwarden_cri_containers_skipped_total", "Container logs not followed: max_files."},
     {"logwarden_cri_containers_excluded_total", "Container logs left out by include/exclude."},
+    {"logwarden_syslog_connections_total",
+     "Syslog stream connections by event: accepted, then each ends in one of evicted, "
+     "idle_timeout, message_timeout, framing_lost, closed; refused ones were never accepted."},
+    {"logwarden_syslog_connections", "Syslog stream connections open now."},
+    {"logwarden_syslog_stream_cut_total",
+     "Syslog stream messages cut: too_long (over max_message_bytes) or unfinished (their "
+     "connection ended first)."},
     {"logwarden_kafka_lag", "Messages in an owned partition after its position (high watermark "
                             "minus position)."},
     {"logwarden_syslog_tls_handshake_failures_total",

@@ -18,10 +18,13 @@
 #define SYSLOG_TIMER_MS 50             /* retry paused connections, sweep idle ones */
 #define SYSLOG_DGRAM_BURST 64          /* datagrams read per unix socket wake-up */
 #define SYSLOG_WARN_EVERY (10 * LW_NS_PER_SEC)
-/* Stopping: a TLS connection is read until its sender closes it, until it has sent nothing for
+#define SYSLOG_EVICT_GRACE_MS 1000   /* a connection quiet this long may be evicted */
+#define SYSLOG_FRAME_MAX (64u << 20) /* an octet count above this is not a frame: framing lost */
+/* Stopping: a connection is read until its sender closes it, until it has sent nothing for
  * SYSLOG_DRAIN_IDLE_MS while we were reading, or for SYSLOG_DRAIN_MAX_MS in all. A sender checks
- * the connection between its sends (rsyslog: per batch), and a send may wait for the pipeline to
- * read what the socket buffers hold: idle time, not time since the stop, says it has noticed. */
+ * the connection between its sends (rsyslog: before each), and a send may wait for the pipeline
+ * to read what the socket buffers hold: idle time, not time since the stop, says it has
+ * noticed. */
 #define SYSLOG_DRAIN_IDLE_MS 1000
 #define SYSLOG_DRAIN_MAX_MS 10000
 
@@ -63,13 +66,40 @@ struct conn {
     bool skip_nl;       /* rest of an over-long newline-terminated message */
     bool paused;        /* reading stopped until the queue has room */
     struct lw_batch *batch;
-    uint64_t last_ms;         /* loop time of the last read */
-    struct lw_stls_conn *tls; /* TLS session (tls:// listeners), else NULL */
-    uint64_t open_ms;         /* loop time it was accepted (TLS handshake timeout) */
-    bool draining;            /* stopping: read on until EOF (SYSLOG_DRAIN_*) */
-    uv_shutdown_t sreq;       /* the FIN sent when draining */
+    uint64_t last_ms; /* loop time of the last read */
     struct conn *prev, *next;
+    /* Limits (message_timeout, eviction) and the stop's drain. */
+    uint64_t done_ms;   /* loop time of the last completed message (of the accept before one) */
+    uint64_t part_ms;   /* loop time the unfinished message began, when `partial` */
+    bool partial;       /* bytes of an unfinished message are pending (or being skipped) */
+    bool octet;         /* the last message was octet-counted: the next must start a frame */
+    bool draining;      /* stop: half-closed, read until the peer's EOF or the drain deadline */
+    uv_shutdown_t sreq; /* the FIN sent when draining */
+    const char *peer;   /* source_ip: addr, or the unix listener's path (borrowed) */
+    char addr[INET6_ADDRSTRLEN]; /* the TCP peer's address, without port or brackets */
+    struct lw_stls_conn *tls;    /* TLS session (tls:// listeners), else NULL */
+    uint64_t open_ms;            /* loop time it was accepted (TLS handshake timeout) */
 };
+
+/* What happened to stream connections: logwarden_syslog_connections_total{event}. Every
+ * accepted connection ends in exactly one of the events after `refused`, so accepted equals
+ * the open ones plus those. */
+enum conn_event {
+    EV_ACCEPTED = 0,
+    EV_REFUSED,         /* at max_connections with none to evict: closed at once */
+    EV_EVICTED,         /* the oldest quiet one, closed to admit a new one at max_connections */
+    EV_IDLE_TIMEOUT,    /* nothing read for idle_timeout */
+    EV_MESSAGE_TIMEOUT, /* an unfinished message pending for message_timeout */
+    EV_FRAMING_LOST,    /* a bad octet count, or garbage where a frame should start */
+    EV_CLOSED,          /* by the peer (EOF, reset), a read error, or a stop */
+    EV_COUNT
+};
+static const char *const conn_event_names[EV_COUNT] = {
+    "accepted", "refused", "evicted", "idle_timeout", "message_timeout", "framing_lost", "closed"};
+
+/* Why a stream message was cut: logwarden_syslog_stream_cut_total{reason}. */
+enum cut_reason { CUT_NONE = 0, CUT_TOO_LONG, CUT_UNFINISHED, CUT_COUNT };
+static const char *const cut_names[CUT_COUNT] = {"", "too_long", "unfinished"};
 
 struct syslog_ctx {
     struct lw_input *in;
@@ -83,14 +113,22 @@ struct syslog_ctx {
     uv_check_t check; /* hands over batches after each loop turn's I/O */
     uv_timer_t timer;
     bool check_live, timer_live, stopping;
-    uint64_t stop_ms; /* stopping: loop time by which every connection is closed */
     struct conn *conns;
     size_t nconns;
     struct lw_batch *dgram;   /* datagrams received this loop turn */
     struct lw_batch *orphans; /* batches of closed connections waiting for room */
     char *dbuf;               /* datagram receive buffer */
     size_t dcap;
-    struct lw_ratelimit rl_drop, rl_err, rl_conn;
+    struct lw_ratelimit rl_drop, rl_err;
+    /* Stream connections: limits, counters (read by the HTTP thread) and their log lines. */
+    int64_t msg_timeout_ns; /* `message_timeout`; 0: none */
+    uint64_t stop_ms;       /* stopping: loop time by which every connection is closed */
+    _Atomic uint64_t conn_ev[EV_COUNT];
+    _Atomic uint64_t conn_open;
+    _Atomic uint64_t cut[CUT_COUNT];
+    uint64_t ev_unlogged[EV_COUNT]; /* events since the last log line about them */
+    char ev_peer[EV_COUNT][128];    /* the last one's peer (address or socket path) */
+    struct lw_ratelimit rl_ev[EV_COUNT];
     struct lw_stls *tls; /* `tls:` (certificates, counters), NULL when not set */
     char *tbuf;          /* ciphertext of one TLS read, decrypted before the next */
 };
@@ -164,7 +202,24 @@ static bool flush_orphans(struct syslog_ctx *ctx)
     return true;
 }
 
-/* ---------------------------------------------------------------- stream connections */
+/* ---------------------------------------------------------------- stream connections
+ *
+ * A connection reads into c->buf and cuts messages out of it (conn_parse). What ends one:
+ *
+ *   accept ──► reading ──┬── peer EOF / reset / read error ─────────────► closed
+ *     │                  ├── nothing read for idle_timeout ─────────────► idle_timeout
+ *     │                  ├── a message unfinished for message_timeout ──► message_timeout
+ *     │                  ├── bad octet count / garbage at a frame start ► framing_lost
+ *     │                  ├── the oldest quiet one at max_connections ───► evicted
+ *     │                  └── stop: half-close, read to EOF or deadline ─► closed
+ *     └── max_connections reached and none quiet enough to evict ───────► refused
+ *
+ * A paused connection (the queue is full: backpressure) is never timed out nor evicted: the
+ * wait is ours, not the sender's. Whatever a closed connection had read is handed over: an
+ * unterminated message at EOF as a message, an unfinished one at a forced close as a record
+ * counted as cut ("unfinished"). A TLS connection (syslog_tls.c) plugs in below the read: it
+ * decrypts into c->buf and calls conn_received / conn_ended, and sends its close_notify in
+ * conn_half_close; limits, counters and the drain are the same. */
 
 static void conn_closed(uv_handle_t *h)
 {
@@ -174,9 +229,99 @@ static void conn_closed(uv_handle_t *h)
     free(c);
 }
 
+/* One rate-limited log line per kind of event, with the true count since the previous one;
+ * also called from the timer, so the last of a burst is reported too, and at the end of a stop
+ * (force), so the lines add up to the counters. */
+static void conn_report(struct syslog_ctx *ctx, enum conn_event ev, bool force)
+{
+    uint64_t n = ctx->ev_unlogged[ev];
+    if (!n || (!lw_ingest__ratelimit(&ctx->rl_ev[ev], SYSLOG_WARN_EVERY) && !force))
+        return;
+    ctx->ev_unlogged[ev] = 0;
+    const char *name = ctx->in->name, *peer = ctx->ev_peer[ev];
+    unsigned long long k = (unsigned long long)n;
+    switch (ev) {
+    case EV_REFUSED:
+        lw_log(LW_WARN,
+               "[input:%s] refused %llu connection(s): max_connections (%lld) reached and none "
+               "quiet for %d ms to evict (last from %s)",
+               name, k, (long long)ctx->max_conns, SYSLOG_EVICT_GRACE_MS, peer);
+        break;
+    case EV_EVICTED:
+        lw_log(LW_WARN,
+               "[input:%s] closed %llu quiet connection(s) to admit new ones at max_connections "
+               "(%lld) (last %s)",
+               name, k, (long long)ctx->max_conns, peer);
+        break;
+    case EV_IDLE_TIMEOUT:
+        lw_log(LW_INFO, "[input:%s] closed %llu connection(s) silent for idle_timeout (last %s)",
+               name, k, peer);
+        break;
+    case EV_MESSAGE_TIMEOUT:
+        lw_log(LW_WARN,
+               "[input:%s] closed %llu connection(s) that did not complete a message within "
+               "message_timeout (%lld ms) (last %s)",
+               name, k, (long long)(ctx->msg_timeout_ns / LW_NS_PER_MS), peer);
+        break;
+    case EV_FRAMING_LOST:
+        lw_log(LW_WARN,
+               "[input:%s] closed %llu connection(s) whose framing was lost: an octet count "
+               "not followed by a space or over %u bytes, or garbage where a frame should "
+               "start (last %s)",
+               name, k, SYSLOG_FRAME_MAX, peer);
+        break;
+    default:
+        break;
+    }
+}
+
+static void conn_count(struct syslog_ctx *ctx, enum conn_event ev, const char *peer)
+{
+    atomic_fetch_add(&ctx->conn_ev[ev], 1);
+    if (ev == EV_ACCEPTED || ev == EV_CLOSED)
+        return; /* the ordinary life of a connection: counted, not logged */
+    ctx->ev_unlogged[ev]++;
+    snprintf(ctx->ev_peer[ev], sizeof ctx->ev_peer[ev], "%s", peer ? peer : "?");
+    conn_report(ctx, ev, false);
+}
+
+/* The connection's batch, made on first use with its source_ip (copied: the connection may
+ * close while the batch is in flight). */
+static struct lw_batch *conn_batch(struct conn *c)
+{
+    if (!c->batch) {
+        struct lw_batch *b = lw_queue_batch(c->ctx->in->queue, c->ctx->in->index, NULL, 16 * 1024);
+        size_t n = strlen(c->peer);
+        char *s = lw_batch_label_space(b, n + 1);
+        memcpy(s, c->peer, n + 1);
+        b->labels[LW_L_SOURCE_IP] = (struct lw_str){s, n};
+        c->batch = b;
+    }
+    return c->batch;
+}
+
+/* One message of the connection; cut (why) when it is known to be incomplete, and at
+ * max_message_bytes. */
+static void conn_msg(struct conn *c, const char *p, size_t n, enum cut_reason why)
+{
+    struct syslog_ctx *ctx = c->ctx;
+    while (n && (p[n - 1] == '\n' || p[n - 1] == '\r'))
+        n--;
+    if (why == CUT_NONE && n > ctx->max_msg)
+        why = CUT_TOO_LONG;
+    if (why != CUT_NONE)
+        atomic_fetch_add(&ctx->cut[why], 1);
+    conn_batch(c);
+    add_msg(ctx, &c->batch, p, n, why != CUT_NONE);
+}
+
 static void conn_close(struct conn *c)
 {
     struct syslog_ctx *ctx = c->ctx;
+    if (c->batch && !c->batch->n) {
+        lw_batch_free(c->batch);
+        c->batch = NULL;
+    }
     if (c->batch) {
         struct lw_batch **pp = &ctx->orphans;
         while (*pp)
@@ -193,6 +338,7 @@ static void conn_close(struct conn *c)
     if (c->next)
         c->next->prev = c->prev;
     ctx->nconns--;
+    atomic_store(&ctx->conn_open, ctx->nconns);
     uv_close(&c->u.h, conn_closed);
 }
 
@@ -200,7 +346,7 @@ static void conn_close(struct conn *c)
  * the sender's TCP window fills up, nothing is lost). */
 static void conn_flush(struct conn *c)
 {
-    if (!c->batch)
+    if (!c->batch || !c->batch->n)
         return;
     int rc = lw_input_push(c->ctx->in, c->batch);
     if (rc == LW_OK) {
@@ -218,11 +364,27 @@ static void conn_flush(struct conn *c)
     }
 }
 
-/* Cuts complete messages out of c->buf. At eof an unterminated message is complete too. */
-static void conn_parse(struct conn *c, bool eof)
+/* How conn_parse treats what is left at the end of c->buf. */
+enum parse_end {
+    PARSE_MORE, /* more may come: wait for it */
+    PARSE_EOF,  /* the peer ended: an unterminated message is complete, a short frame is cut */
+    PARSE_CUT,  /* a forced close: whatever is pending is an unfinished message, cut */
+};
+#define PARSE_LOST (-1)
+
+/* Cuts complete messages out of c->buf. Returns how many messages ended, or PARSE_LOST when
+ * the framing is lost: an octet count over SYSLOG_FRAME_MAX, or, after an octet-counted frame,
+ * something other than a frame ("LEN SP"), a '<' (a newline-framed message) or a separator
+ * (LF, CR, NUL) where the next frame should start; then what is left is handed over as one
+ * record (cut to max_message_bytes) and the caller closes the connection. Bytes after a
+ * message's max_message_bytes are skipped to its end (its frame's length, or its newline). */
+static int conn_parse(struct conn *c, enum parse_end end)
 {
     struct syslog_ctx *ctx = c->ctx;
+    bool eof = end != PARSE_MORE;
+    enum cut_reason last = end == PARSE_CUT ? CUT_UNFINISHED : CUT_NONE;
     size_t i = 0;
+    int ended = 0;
     while (i < c->len) {
         const char *p = c->buf + i;
         size_t avail = c->len - i;
@@ -230,12 +392,14 @@ static void conn_parse(struct conn *c, bool eof)
             size_t k = avail < c->skip_octets ? avail : c->skip_octets;
             c->skip_octets -= k;
             i += k;
+            ended += !c->skip_octets;
             continue;
         }
         if (c->skip_nl) {
             const char *nl = memchr(p, '\n', avail);
             i += nl ? (size_t)(nl - p) + 1 : avail;
             c->skip_nl = !nl;
+            ended += nl != NULL;
             continue;
         }
         if (*p == '\n' || *p == '\r' || *p == '\0') {
@@ -251,40 +415,58 @@ static void conn_parse(struct conn *c, bool eof)
                 break; /* the length is still arriving */
             if (d < avail && p[d] == ' ' && d <= 9) {
                 size_t hdr = d + 1;
+                if (len > SYSLOG_FRAME_MAX)
+                    goto lost;
+                c->octet = true;
                 if (len <= ctx->max_msg) {
                     if (avail - hdr < len) {
-                        if (eof)
-                            add_msg(ctx, &c->batch, p + hdr, avail - hdr, false);
-                        i += eof ? avail : 0;
                         if (!eof)
                             break;
+                        conn_msg(c, p + hdr, avail - hdr, CUT_UNFINISHED);
+                        i += avail;
+                        ended++;
                         continue;
                     }
-                    add_msg(ctx, &c->batch, p + hdr, len, false);
+                    conn_msg(c, p + hdr, len, CUT_NONE);
                     i += hdr + len;
+                    ended++;
                 } else {
                     if (avail - hdr < ctx->max_msg && !eof)
                         break;
                     size_t k = avail - hdr < ctx->max_msg ? avail - hdr : ctx->max_msg;
-                    add_msg(ctx, &c->batch, p + hdr, k, true);
+                    conn_msg(c, p + hdr, k, CUT_TOO_LONG);
                     i += hdr + k;
                     c->skip_octets = len - k;
+                    ended += !c->skip_octets;
                 }
                 continue;
             }
+            if (c->octet && d < avail)
+                goto lost; /* digits, but not a frame's header */
+            if (c->octet && eof) {
+                conn_msg(c, p, avail, CUT_UNFINISHED); /* a header the end cut */
+                i += avail;
+                ended++;
+                continue;
+            }
+        } else if (c->octet && *p != '<') {
+            goto lost;
         }
         /* Newline framing. */
+        c->octet = false;
         const char *nl = memchr(p, '\n', avail);
         if (nl) {
-            add_msg(ctx, &c->batch, p, (size_t)(nl - p), false);
+            conn_msg(c, p, (size_t)(nl - p), CUT_NONE);
             i += (size_t)(nl - p) + 1;
+            ended++;
         } else if (avail > ctx->max_msg) {
-            add_msg(ctx, &c->batch, p, ctx->max_msg, true);
+            conn_msg(c, p, ctx->max_msg, CUT_TOO_LONG);
             i += avail;
             c->skip_nl = true;
         } else if (eof) {
-            add_msg(ctx, &c->batch, p, avail, false);
+            conn_msg(c, p, avail, last);
             i += avail;
+            ended++;
         } else {
             break;
         }
@@ -293,6 +475,23 @@ static void conn_parse(struct conn *c, bool eof)
         memmove(c->buf, c->buf + i, c->len - i);
         c->len -= i;
     }
+    return ended;
+lost:
+    conn_msg(c, c->buf + i, c->len - i, CUT_UNFINISHED);
+    c->len = 0;
+    c->skip_octets = 0;
+    c->skip_nl = false;
+    return PARSE_LOST;
+}
+
+/* Ends a connection for ev: what it read is handed over first (see conn_parse). */
+static void conn_end(struct conn *c, enum conn_event ev)
+{
+    struct syslog_ctx *ctx = c->ctx;
+    if (conn_parse(c, ev == EV_CLOSED && !ctx->stopping ? PARSE_EOF : PARSE_CUT) == PARSE_LOST)
+        ev = EV_FRAMING_LOST;
+    conn_count(ctx, ev, c->peer);
+    conn_close(c);
 }
 
 static void conn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
@@ -312,57 +511,124 @@ static void conn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
     buf->len = c->cap - c->len;
 }
 
-/* Decrypted bytes of a TLS connection, appended to its unparsed ones and cut into messages. */
+/* The peer ended the stream (EOF, reset, a read error: status, a negative UV_E*), or the
+ * drain of a stop saw its EOF: its last message is whole. */
+static void conn_ended(struct conn *c, int status)
+{
+    struct syslog_ctx *ctx = c->ctx;
+    if (status != UV_EOF && status != UV_ECONNRESET &&
+        lw_ingest__ratelimit(&ctx->rl_err, SYSLOG_WARN_EVERY))
+        lw_log(LW_WARN, "[input:%s] read from %s: %s", ctx->in->name, c->peer, uv_strerror(status));
+    if (conn_parse(c, PARSE_EOF) == PARSE_LOST)
+        conn_count(ctx, EV_FRAMING_LOST, c->peer);
+    else
+        conn_count(ctx, EV_CLOSED, c->peer);
+    conn_close(c);
+}
+
+/* n bytes were just appended to c->buf (read as they are, or decrypted by a TLS layer): cuts
+ * the messages they complete, and keeps the clocks of the limits. */
+static void conn_received(struct conn *c, size_t n)
+{
+    struct syslog_ctx *ctx = c->ctx;
+    uint64_t now = uv_now(ctx->loop);
+    c->len += n;
+    c->last_ms = now;
+    int ended = conn_parse(c, PARSE_MORE);
+    if (ended == PARSE_LOST) {
+        conn_count(ctx, EV_FRAMING_LOST, c->peer);
+        conn_close(c);
+        return;
+    }
+    if (ended)
+        c->done_ms = now;
+    /* The unfinished message's clock starts with its first byte: a message that ended in this
+     * read and left bytes of the next began now at the latest. */
+    bool pending = c->len || c->skip_octets || c->skip_nl;
+    if (pending && (ended || !c->partial))
+        c->part_ms = now;
+    c->partial = pending;
+    if (c->batch && batch_full(c->batch))
+        conn_flush(c);
+}
+
+/* Decrypted bytes of a TLS connection, appended to its unparsed ones. false once the
+ * connection was closed (its framing lost). */
+struct plain {
+    struct conn *c;
+    bool closed;
+};
+
 static void conn_plain(const char *p, size_t n, void *payload)
 {
-    struct conn *c = payload;
+    struct plain *pl = payload;
+    struct conn *c = pl->c;
+    if (pl->closed)
+        return;
     if (c->cap - c->len < n) {
         c->cap = c->len + (n > SYSLOG_READ_CHUNK ? n : SYSLOG_READ_CHUNK);
         c->buf = lw_realloc(c->buf, c->cap);
     }
     memcpy(c->buf + c->len, p, n);
-    c->len += n;
-    conn_parse(c, false);
+    size_t before = c->ctx->nconns;
+    conn_received(c, n);
+    pl->closed = c->ctx->nconns != before; /* conn_received closed it */
 }
 
-/* Ciphertext read on a TLS connection; -1 when the connection was closed (a failed session, or
- * the peer's close_notify). */
-static int conn_tls_read(struct conn *c, const char *p, size_t n)
+/* Ciphertext read on a TLS connection: decrypted through syslog_tls.c into conn_received; a
+ * failed session (counted there) or the peer's close_notify ends the connection. */
+static void conn_tls_read(struct conn *c, const char *p, size_t n)
 {
-    int rc = lw_syslog__tls_conn_feed(c->tls, p, n, conn_plain, c);
-    if (rc == 0)
-        return 0;
-    conn_parse(c, true);
-    conn_close(c);
-    return -1;
+    struct plain pl = {c, false};
+    int rc = lw_syslog__tls_conn_feed(c->tls, p, n, conn_plain, &pl);
+    if (rc != 0 && !pl.closed)
+        conn_ended(c, UV_EOF);
 }
 
 static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     struct conn *c = s->data;
-    struct syslog_ctx *ctx = c->ctx;
-    if (nread == 0)
-        return;
     if (nread < 0) {
-        if (nread != UV_EOF && nread != UV_ECONNRESET &&
-            lw_ingest__ratelimit(&ctx->rl_err, SYSLOG_WARN_EVERY))
-            lw_log(LW_WARN, "[input:%s] read: %s", ctx->in->name, uv_strerror((int)nread));
         if (c->tls)
             lw_syslog__tls_conn_eof(c->tls);
-        conn_parse(c, true);
-        conn_close(c);
+        conn_ended(c, (int)nread);
+    } else if (nread > 0 && c->tls) {
+        conn_tls_read(c, buf->base, (size_t)nread);
+    } else if (nread > 0) {
+        conn_received(c, (size_t)nread); /* buf is c->buf's free space (conn_alloc) */
+    }
+}
+
+/* At max_connections: the connection that completed no message for the longest time, if
+ * that is at least SYSLOG_EVICT_GRACE_MS (a quiet sender, or one that never completes a
+ * message); paused and draining ones are never chosen. NULL: none. */
+static struct conn *conn_victim(struct syslog_ctx *ctx, uint64_t now)
+{
+    struct conn *best = NULL;
+    for (struct conn *c = ctx->conns; c; c = c->next) {
+        if (c->paused || c->draining || now - c->done_ms < SYSLOG_EVICT_GRACE_MS)
+            continue;
+        if (!best || c->done_ms < best->done_ms)
+            best = c;
+    }
+    return best;
+}
+
+/* The peer's address as source_ip: IPv4 dotted, IPv6 without brackets (an IPv4-mapped IPv6
+ * address as IPv4). Empty when unknown. */
+static void conn_peer_name(struct conn *c)
+{
+    struct sockaddr_storage ss;
+    int n = sizeof ss;
+    c->addr[0] = '\0';
+    if (uv_tcp_getpeername(&c->u.tcp, (struct sockaddr *)&ss, &n) != 0)
         return;
-    }
-    c->last_ms = uv_now(ctx->loop);
-    if (c->tls) {
-        if (conn_tls_read(c, buf->base, (size_t)nread) != 0)
-            return;
-    } else {
-        c->len += (size_t)nread;
-        conn_parse(c, false);
-    }
-    if (c->batch && batch_full(c->batch))
-        conn_flush(c);
+    if (ss.ss_family == AF_INET)
+        uv_ip4_name((struct sockaddr_in *)&ss, c->addr, sizeof c->addr);
+    else if (ss.ss_family == AF_INET6)
+        uv_ip6_name((struct sockaddr_in6 *)&ss, c->addr, sizeof c->addr);
+    if (strncmp(c->addr, "::ffff:", 7) == 0 && strchr(c->addr, '.'))
+        memmove(c->addr, c->addr + 7, strlen(c->addr + 7) + 1);
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -377,7 +643,8 @@ static void on_connection(uv_stream_t *server, int status)
     }
     struct conn *c = lw_calloc(1, sizeof *c);
     c->ctx = ctx;
-    if (l->kind == LIS_TCP || l->kind == LIS_TLS)
+    bool tcp = l->kind == LIS_TCP || l->kind == LIS_TLS;
+    if (tcp)
         uv_tcp_init(ctx->loop, &c->u.tcp);
     else
         uv_pipe_init(ctx->loop, &c->u.pipe, 0);
@@ -386,22 +653,63 @@ static void on_connection(uv_stream_t *server, int status)
         uv_close(&c->u.h, conn_closed);
         return;
     }
+    if (tcp)
+        conn_peer_name(c);
+    c->peer = tcp ? c->addr : l->path;
+    uint64_t now = uv_now(ctx->loop);
     if ((int64_t)ctx->nconns >= ctx->max_conns) {
-        if (lw_ingest__ratelimit(&ctx->rl_conn, SYSLOG_WARN_EVERY))
-            lw_log(LW_WARN, "[input:%s] max_connections (%lld) reached, closing a new one",
-                   ctx->in->name, (long long)ctx->max_conns);
-        uv_close(&c->u.h, conn_closed);
-        return;
+        struct conn *victim = conn_victim(ctx, now);
+        if (!victim) {
+            conn_count(ctx, EV_REFUSED, c->peer);
+            uv_close(&c->u.h, conn_closed);
+            return;
+        }
+        conn_end(victim, EV_EVICTED);
     }
     c->next = ctx->conns;
     if (ctx->conns)
         ctx->conns->prev = c;
     ctx->conns = c;
     ctx->nconns++;
-    c->last_ms = c->open_ms = uv_now(ctx->loop);
+    atomic_store(&ctx->conn_open, ctx->nconns);
+    conn_count(ctx, EV_ACCEPTED, c->peer);
+    c->last_ms = c->done_ms = c->open_ms = now;
     if (l->kind == LIS_TLS)
         c->tls = lw_syslog__tls_conn_new(ctx->tls, &c->u.s, ctx->in->name);
     uv_read_start(&c->u.s, conn_alloc, conn_read);
+}
+
+static void conn_shut(uv_shutdown_t *req, int status)
+{
+    (void)req;
+    (void)status; /* a failed half-close changes nothing: the drain's deadline still ends it */
+}
+
+/* Stop, step one: the peer sees EOF (a sender such as rsyslog checks its connection before
+ * each send, and requeues what it has not sent) while we read on until its EOF. A TLS
+ * connection sends no close_notify first (lw_syslog__tls_conn_shutdown says why). */
+static void conn_half_close(struct conn *c, uint64_t now)
+{
+    c->draining = true;
+    c->last_ms = now; /* SYSLOG_DRAIN_IDLE_MS counts from here */
+    if (c->tls)
+        lw_syslog__tls_conn_shutdown(c->tls);
+    if (uv_shutdown(&c->sreq, &c->u.s, conn_shut) != 0)
+        conn_end(c, EV_CLOSED);
+}
+
+/* The per-input connection metrics (ops.metrics; any thread: atomics only). */
+static void conn_metrics(struct syslog_ctx *ctx, struct lw_buf *out)
+{
+    const char *n = ctx->in->name;
+    for (int ev = 0; ev < EV_COUNT; ev++)
+        lw_buf_printf(out, "logwarden_syslog_connections_total{input=\"%s\",event=\"%s\"} %llu\n",
+                      n, conn_event_names[ev], (unsigned long long)atomic_load(&ctx->conn_ev[ev]));
+    lw_buf_printf(out, "logwarden_syslog_connections{input=\"%s\"} %llu\n", n,
+                  (unsigned long long)atomic_load(&ctx->conn_open));
+    for (int r = CUT_TOO_LONG; r < CUT_COUNT; r++)
+        lw_buf_printf(out, "logwarden_syslog_stream_cut_total{input=\"%s\",reason=\"%s\"} %llu\n",
+                      n, cut_names[r], (unsigned long long)atomic_load(&ctx->cut[r]));
 }
 
 /* ---------------------------------------------------------------- datagrams */
@@ -464,22 +772,34 @@ static void on_check(uv_check_t *h)
 }
 
 /* Stopping: once the draining connections are closed and their batches handed over (or the
- * drain's deadline passed), the loop's own handles go too. */
+ * drain's deadline passed), the loop's own handles go too. At the deadline, connections still
+ * sending are closed, and what the queue still refuses is dropped, and counted. */
 static void stop_finish(struct syslog_ctx *ctx, uint64_t now)
 {
     if ((ctx->conns || ctx->orphans) && now < ctx->stop_ms)
         return;
     if (ctx->conns)
         lw_log(LW_WARN,
-               "[input:%s] stop: closing %zu connections still sending after %d s; what they "
+               "[input:%s] stop: closing %zu connection(s) still sending after %d s; what they "
                "send from now on is lost to them unless they resend it",
                ctx->in->name, ctx->nconns, SYSLOG_DRAIN_MAX_MS / 1000);
-    while (ctx->conns) {
-        conn_parse(ctx->conns, true);
-        conn_close(ctx->conns);
-    }
+    while (ctx->conns)
+        conn_end(ctx->conns, EV_CLOSED);
+    for (int ev = 0; ev < EV_COUNT; ev++)
+        conn_report(ctx, (enum conn_event)ev, true);
     flush_dgram(ctx);
-    flush_orphans(ctx);
+    if (!flush_orphans(ctx)) {
+        size_t n = 0;
+        while (ctx->orphans) {
+            struct lw_batch *b = ctx->orphans;
+            ctx->orphans = b->next;
+            n += b->n;
+            lw_batch_free(b);
+        }
+        atomic_fetch_add(&ctx->in->dropped[LW_DROP_QUEUE_FULL], n);
+        lw_log(LW_WARN, "[input:%s] stop: the queue stayed full for %d s: dropped %zu messages",
+               ctx->in->name, SYSLOG_DRAIN_MAX_MS / 1000, n);
+    }
     if (ctx->check_live)
         uv_close((uv_handle_t *)&ctx->check, NULL);
     if (ctx->timer_live)
@@ -487,10 +807,14 @@ static void stop_finish(struct syslog_ctx *ctx, uint64_t now)
     ctx->check_live = ctx->timer_live = false;
 }
 
+/* Every SYSLOG_TIMER_MS: resumes paused connections when the queue has room, ends those past
+ * message_timeout or idle_timeout, reports what the rate limits held back, and ends a stop. */
 static void on_timer(uv_timer_t *h)
 {
     struct syslog_ctx *ctx = h->data;
     uint64_t now = uv_now(ctx->loop);
+    uint64_t idle_ms = (uint64_t)(ctx->idle_ns + LW_NS_PER_MS - 1) / LW_NS_PER_MS;
+    uint64_t msg_ms = (uint64_t)(ctx->msg_timeout_ns + LW_NS_PER_MS - 1) / LW_NS_PER_MS;
     bool room = flush_orphans(ctx);
     struct conn *c = ctx->conns;
     while (c) {
@@ -499,26 +823,29 @@ static void on_timer(uv_timer_t *h)
             conn_flush(c);
             if (!c->batch) {
                 c->paused = false;
-                c->last_ms = now; /* waiting for the queue is not the sender's silence */
+                c->last_ms = now; /* the wait was ours: the sender's clocks restart */
+                if (c->partial)
+                    c->part_ms = now;
                 uv_read_start(&c->u.s, conn_alloc, conn_read);
             } else {
                 room = false;
             }
         }
+        bool timed = !c->paused && !c->draining;
         if (c->tls && !lw_syslog__tls_conn_ready(c->tls) &&
             now - c->open_ms > lw_syslog__tls_handshake_ms(ctx->tls)) {
             lw_syslog__tls_conn_timeout(c->tls);
-            conn_close(c);
-        } else if (c->draining && !c->paused && now - c->last_ms >= SYSLOG_DRAIN_IDLE_MS) {
-            conn_parse(c, true);
-            conn_close(c);
-        } else if (!c->paused && ctx->idle_ns > 0 &&
-                   (int64_t)(now - c->last_ms) * LW_NS_PER_MS > ctx->idle_ns) {
-            conn_parse(c, true);
-            conn_close(c);
-        }
+            conn_end(c, EV_CLOSED);
+        } else if (c->draining && !c->paused && now - c->last_ms >= SYSLOG_DRAIN_IDLE_MS)
+            conn_end(c, EV_CLOSED);
+        else if (timed && c->partial && msg_ms && now - c->part_ms >= msg_ms)
+            conn_end(c, EV_MESSAGE_TIMEOUT);
+        else if (timed && idle_ms && now - c->last_ms >= idle_ms)
+            conn_end(c, EV_IDLE_TIMEOUT);
         c = next;
     }
+    for (int ev = 0; ev < EV_COUNT; ev++)
+        conn_report(ctx, (enum conn_event)ev, false);
     if (ctx->stopping)
         stop_finish(ctx, now);
 }
@@ -782,12 +1109,18 @@ static const struct lw_opt syslog_opts[] = {
      .def = "256",
      .off = offsetof(struct syslog_ctx, max_conns),
      .min = 1,
-     .help = "stream connections at once at most; more are refused"},
+     .help = "stream connections at once at most; a new one beyond closes the one that completed "
+             "no message for the longest time (at least 1s), else it is refused"},
     {.key = "idle_timeout",
      .type = LW_OPT_DURATION,
      .def = "5m",
      .off = offsetof(struct syslog_ctx, idle_ns),
      .help = "a stream connection silent this long is closed (0: never)"},
+    {.key = "message_timeout",
+     .type = LW_OPT_DURATION,
+     .def = "30s",
+     .off = offsetof(struct syslog_ctx, msg_timeout_ns),
+     .help = "a stream connection with a message unfinished this long is closed (0: never)"},
     {.key = "tls",
      .type = LW_OPT_MAP,
      .type_name = "map",
@@ -852,6 +1185,9 @@ static int syslog_start(struct lw_input *in, uv_loop_t *loop, struct lw_err *err
     return LW_OK;
 }
 
+/* Stops in two steps: listeners close now; connections are half-closed (conn_half_close) and
+ * read until their peers' EOF (SYSLOG_DRAIN_*; the timer then ends the stop in stop_finish), so
+ * what a sender wrote before it saw the stop is not lost. The loop runs until then. */
 static void syslog_stop(struct lw_input *in)
 {
     struct syslog_ctx *ctx = in->ctx;
@@ -867,22 +1203,14 @@ static void syslog_stop(struct lw_input *in)
         if (l->path)
             unlink(l->path);
     }
-    /* A TLS sender may have written messages we have not read yet: it gets a FIN and is read
-     * until it closes its side (SYSLOG_DRAIN_*; the timer then ends the stop). */
     uint64_t now = ctx->loop ? uv_now(ctx->loop) : 0;
-    ctx->stop_ms = now + SYSLOG_DRAIN_MAX_MS;
+    ctx->stop_ms = ctx->timer_live ? now + SYSLOG_DRAIN_MAX_MS : now; /* never started: now */
     for (struct conn *c = ctx->conns, *next; c; c = next) {
         next = c->next;
-        if (c->tls && lw_syslog__tls_conn_ready(c->tls) && ctx->timer_live) {
-            lw_syslog__tls_conn_shutdown(c->tls);
-            uv_shutdown(&c->sreq, &c->u.s, NULL);
-            c->draining = true;
-            c->last_ms = now;
-        } else {
-            conn_parse(c, true);
-            conn_close(c);
-        }
+        conn_half_close(c, now);
     }
+    flush_dgram(ctx);
+    flush_orphans(ctx);
     stop_finish(ctx, now);
 }
 
@@ -903,19 +1231,23 @@ static void syslog_resume(struct lw_input *in)
         on_timer(&ctx->timer);
 }
 
+/* The input's own metrics: each part in its own function. */
+static void syslog_metrics(struct lw_input *in, struct lw_buf *out)
+{
+    struct syslog_ctx *ctx = in->ctx;
+    if (!ctx)
+        return;
+    conn_metrics(ctx, out);
+    if (ctx->tls)
+        lw_syslog__tls_metrics(ctx->tls, in->name, out);
+}
+
 /* SIGHUP: the TLS certificates are read again. */
 static void syslog_reload(struct lw_input *in)
 {
     struct syslog_ctx *ctx = in->ctx;
     if (ctx && ctx->tls)
         lw_syslog__tls_reload(ctx->tls, in->name);
-}
-
-static void syslog_metrics(struct lw_input *in, struct lw_buf *out)
-{
-    struct syslog_ctx *ctx = in->ctx;
-    if (ctx && ctx->tls)
-        lw_syslog__tls_metrics(ctx->tls, in->name, out);
 }
 
 const struct lw_input_ops lw_ingest__syslog_ops = {
@@ -926,8 +1258,8 @@ const struct lw_input_ops lw_ingest__syslog_ops = {
     .stop = syslog_stop,
     .resume = syslog_resume,
     .free = syslog_free,
-    .reload = syslog_reload,
     .metrics = syslog_metrics,
+    .reload = syslog_reload,
     .format = LW_FMT_SYSLOG,
     .labels = 1u << LW_L_SOURCE_IP,
     .no_multiline = true,

@@ -29,7 +29,7 @@ import subprocess
 import e2e
 
 SOURCE_IP_DATAGRAMS = False  # part C (i15-udp): udp, unixgram
-SOURCE_IP_STREAMS = False    # part D (i15-tcp): tcp, octet, unixstream
+SOURCE_IP_STREAMS = True     # part D (i15-tcp): tcp, octet, unixstream
 
 RULES = r"""
 events:
