@@ -95,6 +95,7 @@ static struct {
         const rd_kafka_topic_partition_list_t *src);
     void (*topic_partition_list_destroy)(rd_kafka_topic_partition_list_t *rkparlist);
     rd_kafka_topic_partition_list_t *(*topic_partition_list_new)(int size);
+    int (*version)(void);
 } lib;
 
 static pthread_once_t rk_once = PTHREAD_ONCE_INIT;
@@ -154,6 +155,7 @@ static void load(void)
         SYM(topic_partition_list_copy),
         SYM(topic_partition_list_destroy),
         SYM(topic_partition_list_new),
+        SYM(version),
     };
 #undef SYM
     if (lw_dl_bind(LW_RDKAFKA_SONAME, "[input] kafka inputs", syms, sizeof syms / sizeof *syms,
@@ -457,4 +459,9 @@ void rd_kafka_topic_partition_list_destroy(rd_kafka_topic_partition_list_t *rkpa
 rd_kafka_topic_partition_list_t *rd_kafka_topic_partition_list_new(int size)
 {
     return need() ? lib.topic_partition_list_new(size) : NULL;
+}
+
+int rd_kafka_version(void)
+{
+    return need() ? lib.version() : 0;
 }

@@ -48,6 +48,7 @@
 #define KAFKA_PROBE_MS 2000                       /* one binary search probe */
 #define KAFKA_SYNC_NS (10 * LW_NS_PER_SEC)        /* revoke: the flush we wait for */
 #define KAFKA_STOP_SYNC_NS (3 * LW_NS_PER_SEC)
+#define KAFKA_STOP_JOIN_NS (5 * LW_NS_PER_SEC) /* stop: the first assignment we wait for */
 #define KAFKA_WARN_EVERY (10 * LW_NS_PER_SEC)
 #define KAFKA_REFUSED_NS (60 * LW_NS_PER_SEC) /* a refused commit holds commits at most this */
 #define KAFKA_SETTLE_NS                                                                            \
@@ -139,6 +140,11 @@ struct kafka_ctx {
                                                                        decide health); else a
                                                                        message clears degraded
                                                                      */
+    /* librdkafka#4312 (assignor_stateless): bug4312: this librdkafka has it (< 2.3.0);
+     * cgrp_lines: its cgrp debug lines reach on_log; join_ok: one said a JoinGroup succeeded
+     * (librdkafka has picked the group's assignor); synced: a first assignment came (the
+     * cooperative-sticky assignor has its state). */
+    bool bug4312, cgrp_lines, join_ok, synced;
     int64_t refused_ns; /* when a commit was refused (monotonic) */
     uint64_t ticks;
     struct lw_ratelimit rl_msg, rl_commit, rl_log;
@@ -1059,7 +1065,16 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
      * assignment (perhaps empty) ends the rebalance. */
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         ctx->refused = ctx->revoked = ctx->joining = false;
-        assign_parts(ctx, list);
+        ctx->synced = true;
+        if (ctx->stopping) {
+            /* Only kafka_stop's wait for the first assignment, or a close, serves it now: taken
+             * as it is (nothing is read) and given back by the close. */
+            rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, list);
+            if (e)
+                rd_kafka_error_destroy(e);
+        } else {
+            assign_parts(ctx, list);
+        }
     } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
         ctx->revoked = !rd_kafka_assignment_lost(rk);
         revoke_parts(ctx, list, rd_kafka_assignment_lost(rk));
@@ -1246,6 +1261,11 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char 
         ctx->joining = true;
         ctx->joining_ns = lw_mono_ns();
     }
+    /* rd_kafka_cgrp_handle_JoinGroup (2.0.2) logs this line, then sets the group's assignor when
+     * the response has no error: see kafka_stop. */
+    if (rk == ctx->rk && !strcmp(fac, "JOINGROUP") &&
+        strstr(buf, "JoinGroup response: GenerationId") && strstr(buf, "(no error)"))
+        ctx->join_ok = true;
     if (level > 7 || (level == 7 && !ctx->debug_logs))
         return;
     if (level <= 4 && !lw_ingest__ratelimit(&ctx->rl_log, LW_NS_PER_SEC))
@@ -1507,11 +1527,18 @@ static int kafka_start(struct lw_input *in, uv_loop_t *loop, struct lw_err *err)
             stats = true;
             ctx->stats_on = atoi(ctx->conf.props.v[i]) > 0;
         }
-        debug |= !strcmp(ctx->conf.props.k[i], "debug");
+        if (!strcmp(ctx->conf.props.k[i], "debug")) {
+            debug = true;
+            ctx->cgrp_lines =
+                strstr(ctx->conf.props.v[i], "cgrp") || strstr(ctx->conf.props.v[i], "all");
+        }
     }
     /* The group's debug lines say when the member joins again (ctx->joining); they are not
      * logged unless the user asked for librdkafka's debug lines. */
     ctx->debug_logs = debug;
+    if (!debug)
+        ctx->cgrp_lines = true;
+    ctx->bug4312 = rd_kafka_version() < 0x020300ff;
     if (!rc && !debug && rd_kafka_conf_set(conf, "debug", "cgrp", errstr, sizeof errstr))
         rc = lw_err_set(err, LW_EINVAL, "input %s: %s", in->name, errstr);
     if (!rc && (rd_kafka_conf_set(conf, "log.queue", "true", errstr, sizeof errstr) ||
@@ -1571,6 +1598,26 @@ static int kafka_start(struct lw_input *in, uv_loop_t *loop, struct lw_err *err)
     return LW_OK;
 }
 
+/* librdkafka#4312 (fixed in 2.3.0 by PR #4381; Debian 12 ships 2.0.2): the group consumer's
+ * rd_kafka_destroy calls the assignor's destroy_state_cb without checking the state
+ * (rd_kafka_cgrp_destroy_final). librdkafka picks the assignor when a JoinGroup succeeds
+ * (rkcg_assignor), but the cooperative-sticky assignor creates its state only in
+ * on_assignment_cb, when a SyncGroup brings an assignment (even an empty one, and not once the
+ * consumer is closing): a member destroyed in between, e.g. one stopped while the group is
+ * still rebalancing to take it in, or whose SyncGroups keep failing, asserts `assignor_state` in
+ * rd_kafka_sticky_assignor_state_destroy and the daemon aborts. Once made, the state stays
+ * (only a change of assignor resets it, and the input allows only cooperative-sticky). True
+ * while a destroy may hit it: a JoinGroup succeeded (or we cannot tell: no cgrp debug lines) and
+ * no assignment came (the rebalance callback's ASSIGN comes after on_assignment_cb). */
+static bool assignor_stateless(const struct kafka_ctx *ctx)
+{
+    return ctx->bug4312 && !ctx->synced && (ctx->join_ok || !ctx->cgrp_lines);
+}
+
+/* Handles kafka_free did not destroy (assignor_stateless): kept reachable until the exit. */
+static rd_kafka_t **kept_handles;
+static size_t nkept_handles;
+
 static void kafka_stop(struct lw_input *in)
 {
     struct kafka_ctx *ctx = in->ctx;
@@ -1586,6 +1633,27 @@ static void kafka_stop(struct lw_input *in)
         uv_close((uv_handle_t *)&ctx->timer, NULL);
         uv_timer_stop(&ctx->commit_timer);
         uv_close((uv_handle_t *)&ctx->commit_timer, NULL);
+    }
+    /* Stopped before the first assignment (librdkafka#4312, assignor_stateless): the join
+     * usually ends within a second or so; wait for it, bounded, so that the close and
+     * rd_kafka_destroy below take the ordinary path. The consumer is polled only here: what it
+     * fetched meanwhile is dropped (nothing was pushed, nothing is committed). The first round
+     * only serves what is queued (a JoinGroup line may wait there). */
+    int64_t until = lw_mono_ns() + KAFKA_STOP_JOIN_NS;
+    bool said = false;
+    for (int ms = 0; ctx->rk && ctx->bug4312 && !ctx->synced && lw_mono_ns() < until; ms = 100) {
+        if (ms && !assignor_stateless(ctx))
+            break;
+        if (ms && !said) {
+            lw_log(LW_INFO,
+                   "[input:%s] stopping while the group takes this member in: waiting up to %d s "
+                   "for its first assignment (librdkafka#4312)",
+                   in->name, (int)(KAFKA_STOP_JOIN_NS / LW_NS_PER_SEC));
+            said = true;
+        }
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(ctx->rk, ms);
+        if (m)
+            rd_kafka_message_destroy(m);
     }
     /* Leaving the group revokes everything: the revoke path commits what was flushed. */
     if (ctx->rk)
@@ -1608,8 +1676,21 @@ static void kafka_free(struct lw_input *in)
         rd_kafka_queue_destroy(ctx->q);
     if (ctx->rq)
         rd_kafka_queue_destroy(ctx->rq);
-    if (ctx->rk)
+    if (ctx->rk && ctx->stopping && assignor_stateless(ctx)) {
+        /* librdkafka#4312: rd_kafka_destroy would abort (kafka_stop's wait for the first
+         * assignment ran out, or a JoinGroup succeeded during the close). The consumer is closed:
+         * it left the group and no callback of it runs again (they are served only by polling
+         * it). Its threads and connections end with the process: inputs are freed only at the
+         * exit (a reload keeps them). */
+        lw_log(LW_INFO,
+               "[input:%s] no assignment came before the stop: the closed consumer is left to the "
+               "exit instead of destroyed (librdkafka < 2.3.0 aborts there: librdkafka#4312)",
+               in->name);
+        kept_handles = lw_realloc(kept_handles, (nkept_handles + 1) * sizeof *kept_handles);
+        kept_handles[nkept_handles++] = ctx->rk;
+    } else if (ctx->rk) {
         rd_kafka_destroy(ctx->rk);
+    }
     if (ctx->reader)
         rd_kafka_destroy(ctx->reader);
     if (ctx->probe) {
