@@ -1132,12 +1132,26 @@ static void stop_inputs(struct daemon *d)
             uv_close((uv_handle_t *)&d->sig[i], NULL);
 }
 
+/* SIGHUP, on the I/O thread (a uv_signal callback runs on the loop): inputs re-read what they
+ * load from files (syslog's TLS certificates). The rules reload on the pipeline thread. */
+static void reload_inputs(struct daemon *d)
+{
+    if (d->stopped_inputs)
+        return;
+    for (size_t i = 0; i < d->cfg->ninputs; i++) {
+        struct lw_input *in = d->cfg->inputs[i].in;
+        if (in->ops->reload)
+            in->ops->reload(in);
+    }
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
     struct daemon *d = h->data;
     if (signum == SIGHUP) {
         atomic_store(&d->reload, true);
         lw_queue_wake(d->q);
+        reload_inputs(d);
         return;
     }
     if (d->stopped_inputs)

@@ -155,6 +155,12 @@ static const struct {
      "connection ended first)."},
     {"logwarden_kafka_lag", "Messages in an owned partition after its position (high watermark "
                             "minus position)."},
+    {"logwarden_syslog_tls_handshake_failures_total",
+     "Syslog TLS connections refused or lost at the handshake, by reason."},
+    {"logwarden_syslog_tls_reload_failures_total",
+     "SIGHUPs whose TLS certificate files failed to load (the old ones stay in use)."},
+    {"logwarden_syslog_tls_session_errors_total",
+     "Syslog TLS connections closed by a TLS error after the handshake."},
     {"logwarden_kafka_messages_total", "Messages read from an owned partition."},
     {"logwarden_kafka_bytes_total", "Bytes of message values read from an owned partition."},
     {"logwarden_kafka_rebuilds_total", "Times an owned partition's windows were rebuilt by "

@@ -1,8 +1,10 @@
 /* syslog_input.c: the syslog input: UDP, TCP, unix datagram (like /dev/log) and unix stream
  * listeners on the I/O loop; stream framing is octet counting (RFC 6587) or newlines, per
- * message. Records carry the raw message; the pipeline decodes it with lw_syslog_parse. */
+ * message. Records carry the raw message; the pipeline decodes it with lw_syslog_parse. TLS
+ * listeners (tls://) are TCP ones whose connections decrypt through syslog_tls.c first. */
 #include "ingest.h"
 #include "ingest_int.h"
+#include "syslog_tls.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,7 +29,7 @@
 #define SYSLOG_DRAIN_IDLE_MS 1000
 #define SYSLOG_DRAIN_MAX_MS 10000
 
-enum lis_kind { LIS_UDP, LIS_TCP, LIS_UNIX_DGRAM, LIS_UNIX_STREAM };
+enum lis_kind { LIS_UDP, LIS_TCP, LIS_UNIX_DGRAM, LIS_UNIX_STREAM, LIS_TLS };
 
 struct syslog_ctx;
 
@@ -77,6 +79,8 @@ struct conn {
     uv_shutdown_t sreq; /* the FIN sent when draining */
     const char *peer;   /* source_ip: addr, or the unix listener's path (borrowed) */
     char addr[INET6_ADDRSTRLEN]; /* the TCP peer's address, without port or brackets */
+    struct lw_stls_conn *tls;    /* TLS session (tls:// listeners), else NULL */
+    uint64_t open_ms;            /* loop time it was accepted (TLS handshake timeout) */
 };
 
 /* What happened to stream connections: logwarden_syslog_connections_total{event}. Every
@@ -137,6 +141,8 @@ struct syslog_ctx {
     uint64_t ev_unlogged[EV_COUNT]; /* events since the last log line about them */
     char ev_peer[EV_COUNT][128];    /* the last one's peer (address or socket path) */
     struct lw_ratelimit rl_ev[EV_COUNT];
+    struct lw_stls *tls; /* `tls:` (certificates, counters), NULL when not set */
+    char *tbuf;          /* ciphertext of one TLS read, decrypted before the next */
 };
 
 /* ---------------------------------------------------------------- batches */
@@ -207,6 +213,7 @@ static bool flush_orphans(struct syslog_ctx *ctx)
 static void conn_closed(uv_handle_t *h)
 {
     struct conn *c = h->data;
+    lw_syslog__tls_conn_free(c->tls);
     free(c->buf);
     free(c);
 }
@@ -479,6 +486,11 @@ static void conn_end(struct conn *c, enum conn_event ev)
 static void conn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
     struct conn *c = h->data;
+    if (c->tls) {
+        buf->base = c->ctx->tbuf;
+        buf->len = SYSLOG_READ_CHUNK;
+        return;
+    }
     if (c->cap - c->len < SYSLOG_READ_CHUNK) {
         /* Bounded: unparsed bytes never exceed max_msg plus a frame header. */
         c->cap = c->len + SYSLOG_READ_CHUNK;
@@ -529,14 +541,51 @@ static void conn_received(struct conn *c, size_t n)
         conn_flush(c);
 }
 
+/* Decrypted bytes of a TLS connection, appended to its unparsed ones. false once the
+ * connection was closed (its framing lost). */
+struct plain {
+    struct conn *c;
+    bool closed;
+};
+
+static void conn_plain(const char *p, size_t n, void *payload)
+{
+    struct plain *pl = payload;
+    struct conn *c = pl->c;
+    if (pl->closed)
+        return;
+    if (c->cap - c->len < n) {
+        c->cap = c->len + (n > SYSLOG_READ_CHUNK ? n : SYSLOG_READ_CHUNK);
+        c->buf = lw_realloc(c->buf, c->cap);
+    }
+    memcpy(c->buf + c->len, p, n);
+    size_t before = c->ctx->nconns;
+    conn_received(c, n);
+    pl->closed = c->ctx->nconns != before; /* conn_received closed it */
+}
+
+/* Ciphertext read on a TLS connection: decrypted through syslog_tls.c into conn_received; a
+ * failed session (counted there) or the peer's close_notify ends the connection. */
+static void conn_tls_read(struct conn *c, const char *p, size_t n)
+{
+    struct plain pl = {c, false};
+    int rc = lw_syslog__tls_conn_feed(c->tls, p, n, conn_plain, &pl);
+    if (rc != 0 && !pl.closed)
+        conn_ended(c, UV_EOF);
+}
+
 static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     struct conn *c = s->data;
-    (void)buf; /* it is c->buf's free space (conn_alloc) */
-    if (nread < 0)
+    if (nread < 0) {
+        if (c->tls)
+            lw_syslog__tls_conn_eof(c->tls);
         conn_ended(c, (int)nread);
-    else if (nread > 0)
-        conn_received(c, (size_t)nread);
+    } else if (nread > 0 && c->tls) {
+        conn_tls_read(c, buf->base, (size_t)nread);
+    } else if (nread > 0) {
+        conn_received(c, (size_t)nread); /* buf is c->buf's free space (conn_alloc) */
+    }
 }
 
 /* At max_connections: the connection that completed no message for the longest time, if
@@ -583,7 +632,8 @@ static void on_connection(uv_stream_t *server, int status)
     }
     struct conn *c = lw_calloc(1, sizeof *c);
     c->ctx = ctx;
-    if (l->kind == LIS_TCP)
+    bool tcp = l->kind == LIS_TCP || l->kind == LIS_TLS;
+    if (tcp)
         uv_tcp_init(ctx->loop, &c->u.tcp);
     else
         uv_pipe_init(ctx->loop, &c->u.pipe, 0);
@@ -592,9 +642,9 @@ static void on_connection(uv_stream_t *server, int status)
         uv_close(&c->u.h, conn_closed);
         return;
     }
-    if (l->kind == LIS_TCP)
+    if (tcp)
         conn_peer_name(c);
-    c->peer = l->kind == LIS_TCP ? c->addr : l->path;
+    c->peer = tcp ? c->addr : l->path;
     uint64_t now = uv_now(ctx->loop);
     if ((int64_t)ctx->nconns >= ctx->max_conns) {
         struct conn *victim = conn_victim(ctx, now);
@@ -612,7 +662,9 @@ static void on_connection(uv_stream_t *server, int status)
     ctx->nconns++;
     atomic_store(&ctx->conn_open, ctx->nconns);
     conn_count(ctx, EV_ACCEPTED, c->peer);
-    c->last_ms = c->done_ms = now;
+    c->last_ms = c->done_ms = c->open_ms = now;
+    if (l->kind == LIS_TLS)
+        c->tls = lw_syslog__tls_conn_new(ctx->tls, &c->u.s, ctx->in->name);
     uv_read_start(&c->u.s, conn_alloc, conn_read);
 }
 
@@ -624,11 +676,13 @@ static void conn_shut(uv_shutdown_t *req, int status)
 
 /* Stop, step one: the peer sees EOF (a sender such as rsyslog checks its connection before
  * each send, and requeues what it has not sent) while we read on until its EOF. A TLS
- * connection sends its close_notify here first. */
+ * connection sends no close_notify first (lw_syslog__tls_conn_shutdown says why). */
 static void conn_half_close(struct conn *c, uint64_t now)
 {
     c->draining = true;
     c->last_ms = now; /* SYSLOG_DRAIN_IDLE_MS counts from here */
+    if (c->tls)
+        lw_syslog__tls_conn_shutdown(c->tls);
     if (uv_shutdown(&c->sreq, &c->u.s, conn_shut) != 0)
         conn_end(c, EV_CLOSED);
 }
@@ -1245,7 +1299,11 @@ static void on_timer(uv_timer_t *h)
             }
         }
         bool timed = !c->paused && !c->draining;
-        if (c->draining && !c->paused && now - c->last_ms >= SYSLOG_DRAIN_IDLE_MS)
+        if (c->tls && !lw_syslog__tls_conn_ready(c->tls) &&
+            now - c->open_ms > lw_syslog__tls_handshake_ms(ctx->tls)) {
+            lw_syslog__tls_conn_timeout(c->tls);
+            conn_end(c, EV_CLOSED);
+        } else if (c->draining && !c->paused && now - c->last_ms >= SYSLOG_DRAIN_IDLE_MS)
             conn_end(c, EV_CLOSED);
         else if (timed && c->partial && msg_ms && now - c->part_ms >= msg_ms)
             conn_end(c, EV_MESSAGE_TIMEOUT);
@@ -1292,6 +1350,7 @@ static int lis_start(struct syslog_ctx *ctx, struct listener *l, struct lw_err *
         rc = dgram_start(ctx, l, &what);
         break;
     case LIS_TCP:
+    case LIS_TLS:
         if ((rc = uv_tcp_init(ctx->loop, &l->u.tcp)) != 0)
             break;
         l->live = true;
@@ -1321,7 +1380,8 @@ static int lis_start(struct syslog_ctx *ctx, struct listener *l, struct lw_err *
     return LW_OK;
 }
 
-/* Parses "udp://HOST:PORT", "tcp://HOST:PORT", "unix:///path", "unix-stream:///path". */
+/* Parses "udp://HOST:PORT", "tcp://HOST:PORT", "tls://HOST:PORT", "unix:///path",
+ * "unix-stream:///path". */
 static int lis_parse(struct listener *l, const char *url, const char **why)
 {
     static const struct {
@@ -1329,6 +1389,7 @@ static int lis_parse(struct listener *l, const char *url, const char **why)
         enum lis_kind kind;
     } schemes[] = {{"udp://", LIS_UDP},
                    {"tcp://", LIS_TCP},
+                   {"tls://", LIS_TLS},
                    {"unix://", LIS_UNIX_DGRAM},
                    {"unix-stream://", LIS_UNIX_STREAM}};
     const char *rest = NULL;
@@ -1341,7 +1402,8 @@ static int lis_parse(struct listener *l, const char *url, const char **why)
     }
     l->fd = -1;
     if (!rest) {
-        *why = "expected udp://HOST:PORT, tcp://HOST:PORT, unix:///path or unix-stream:///path";
+        *why = "expected udp://HOST:PORT, tcp://HOST:PORT, tls://HOST:PORT, unix:///path or "
+               "unix-stream:///path";
         return -1;
     }
     if (l->kind == LIS_UNIX_DGRAM || l->kind == LIS_UNIX_STREAM) {
@@ -1403,6 +1465,8 @@ static void syslog_free(struct lw_input *in)
             close(ctx->lis[i].fd);
     }
     free(ctx->lis);
+    lw_syslog__tls_free_opt(NULL, &ctx->tls);
+    free(ctx->tbuf);
     while (ctx->orphans) {
         struct lw_batch *next = ctx->orphans->next;
         lw_batch_free(ctx->orphans);
@@ -1460,8 +1524,8 @@ static const struct lw_opt syslog_opts[] = {
      .off = offsetof(struct syslog_ctx, lis),
      .flags = LW_OPT_REQUIRED,
      .parse = parse_listen,
-     .help =
-         "where to listen: udp://HOST:PORT, tcp://HOST:PORT, unix:///PATH, unix-stream:///PATH"},
+     .help = "where to listen: udp://HOST:PORT, tcp://HOST:PORT, tls://HOST:PORT, unix:///PATH, "
+             "unix-stream:///PATH"},
     {.key = "max_message_bytes",
      .type = LW_OPT_INT,
      .def = "65536",
@@ -1502,6 +1566,14 @@ static const struct lw_opt syslog_opts[] = {
      .def = "30s",
      .off = offsetof(struct syslog_ctx, msg_timeout_ns),
      .help = "a stream connection with a message unfinished this long is closed (0: never)"},
+    {.key = "tls",
+     .type = LW_OPT_MAP,
+     .type_name = "map",
+     .off = offsetof(struct syslog_ctx, tls),
+     .parse = lw_syslog__tls_parse,
+     .free = lw_syslog__tls_free_opt,
+     .help = "for tls:// listeners: {cert, key, ca, client_auth: none|optional|required, "
+             "handshake_timeout}; certificates are read again on SIGHUP"},
     {.type = LW_OPT_END},
 };
 
@@ -1513,6 +1585,19 @@ static int syslog_init(struct lw_input *in, const struct lw_yaml_doc *doc,
     ctx->in = in;
     int rc = lw_input_opts(in, syslog_opts, ctx, doc, map, diag);
     ctx->max_msg = (size_t)ctx->max_msg_opt;
+    bool want_tls = false;
+    for (size_t i = 0; i < ctx->nlis; i++)
+        want_tls |= ctx->lis[i].kind == LIS_TLS;
+    if (want_tls && !ctx->tls && !lw_yaml_get(map, "tls")) {
+        lw_yaml_error(doc, lw_yaml_get(map, "listen"), diag,
+                      "input '%s': a tls:// address needs `tls: {cert: FILE, key: FILE}`",
+                      in->name);
+        rc = LW_EINVAL;
+    } else if (ctx->tls && !want_tls) {
+        lw_yaml_error(doc, lw_yaml_get(map, "tls"), diag,
+                      "input '%s': `tls` is set but `listen` has no tls:// address", in->name);
+        rc = LW_EINVAL;
+    }
     if (rc != LW_OK)
         syslog_free(in);
     return rc;
@@ -1524,6 +1609,8 @@ static int syslog_start(struct lw_input *in, uv_loop_t *loop, struct lw_err *err
     if (!ctx)
         return lw_err_set(err, LW_EINVAL, "input %s: not initialised", in->name);
     ctx->loop = loop;
+    if (ctx->tls)
+        ctx->tbuf = lw_malloc(SYSLOG_READ_CHUNK);
     uv_check_init(loop, &ctx->check);
     ctx->check.data = ctx;
     ctx->check_live = true;
@@ -1599,6 +1686,16 @@ static void syslog_metrics(struct lw_input *in, struct lw_buf *out)
         return;
     conn_metrics(ctx, out);
     dgram_metrics(ctx, out);
+    if (ctx->tls)
+        lw_syslog__tls_metrics(ctx->tls, in->name, out);
+}
+
+/* SIGHUP: the TLS certificates are read again. */
+static void syslog_reload(struct lw_input *in)
+{
+    struct syslog_ctx *ctx = in->ctx;
+    if (ctx && ctx->tls)
+        lw_syslog__tls_reload(ctx->tls, in->name);
 }
 
 const struct lw_input_ops lw_ingest__syslog_ops = {
@@ -1610,6 +1707,7 @@ const struct lw_input_ops lw_ingest__syslog_ops = {
     .resume = syslog_resume,
     .free = syslog_free,
     .metrics = syslog_metrics,
+    .reload = syslog_reload,
     .format = LW_FMT_SYSLOG,
     .labels = 1u << LW_L_SOURCE_IP,
     .no_multiline = true,
