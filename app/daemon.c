@@ -1,6 +1,7 @@
 /* daemon.c: `logwarden run`: the I/O thread (libuv: inputs, signals), the pipeline thread
  * (decode, match, windows, evaluator, one SQLite transaction per flush) and the sink workers. */
 #include "app.h"
+#include "api.h"
 #include "http.h"
 #include "kind_eval.h"
 #include "notify.h"
@@ -80,6 +81,7 @@ struct daemon {
     uv_async_t room;         /* the pipeline drained a queue that was full: inputs read on */
     uv_async_t ckpt_async;   /* the pipeline committed positions: inputs hear of them */
     uv_async_t end_async;    /* every input has reached its end (stdin): stop as on SIGTERM */
+    uv_async_t reload_async; /* POST /api/reload: inputs re-read their files as on SIGHUP */
     pthread_mutex_t ckpt_mu; /* guards committed, filled by the pipeline, emptied by the loop */
     struct committed *committed;
     size_t ncommitted;
@@ -117,6 +119,7 @@ struct daemon {
     uint64_t sync_asked, sync_done;
     int sync_rc;
     atomic_bool pipeline_up; /* the pipeline thread runs: a sync marker will be seen */
+    struct lw_asker *asker;  /* the HTTP thread's questions, answered by the pipeline thread */
 };
 
 /* ---------------------------------------------------------------- pipeline thread */
@@ -797,7 +800,7 @@ static void apply_routing(struct daemon *d, struct lw_config *nc)
 
 /* SIGHUP: new rules replace the running ones only if they load cleanly. Windows and alert
  * states carry over through the state file, so a reload neither forgets nor re-announces. */
-static void reload(struct daemon *d)
+static void reload(struct daemon *d, struct lw_ask *q)
 {
     struct lw_diag diag = {0};
     struct lw_config *nc = NULL;
@@ -810,9 +813,18 @@ static void reload(struct daemon *d)
         lw_ruleset_load(&rs, (const char *const *)nc->rule_files, nc->nrule_files, &env, &diag);
     }
     if (!rs) {
-        for (size_t i = 0; i < diag.n; i++)
+        json_t *errors = json_array();
+        for (size_t i = 0; i < diag.n; i++) {
             lw_log(LW_ERROR, "reload: %s", diag.msgs[i]);
+            json_array_append_new(errors, json_string(diag.msgs[i]));
+        }
         lw_log(LW_ERROR, "reload failed: the running rules stay in place");
+        if (q) {
+            q->code = 422;
+            q->answer = json_pack("{s:s,s:o}", "status", "refused", "errors", errors);
+        } else {
+            json_decref(errors);
+        }
         goto out;
     }
     /* Said at every reload, as at start: the alerts may be new. */
@@ -825,6 +837,11 @@ static void reload(struct daemon *d)
     lw_ruleset_carry_counters(rs, d->rs);
     if (engine_from_store(d, rs, &e) < 0) {
         lw_ruleset_free(rs);
+        if (q) {
+            q->code = 500;
+            q->answer = json_pack("{s:s,s:[s]}", "status", "failed", "errors",
+                                  "cannot read the state file: see the log");
+        }
         goto out;
     }
     struct lw_engine_stats old;
@@ -846,6 +863,9 @@ static void reload(struct daemon *d)
     d->rs = rs;
     set_longest_window(d, rs);
     lw_log(LW_INFO, "reloaded: %zu events, %zu alerts", rs->nevents, rs->nalerts);
+    if (q)
+        q->answer = json_pack("{s:s,s:I,s:I}", "status", "reloaded", "events",
+                              (json_int_t)rs->nevents, "alerts", (json_int_t)rs->nalerts);
 out:
     lw_config_free(nc);
     lw_diag_free(&diag);
@@ -967,6 +987,24 @@ static void publish_usage(struct daemon *d)
     lw_buf_free(&old);
 }
 
+/* A question from the HTTP thread (lw_ask), between two batches. */
+static void answer(struct lw_ask *q, void *payload)
+{
+    struct daemon *d = payload;
+    if (q->kind == LW_ASK_RELOAD) {
+        reload(d, q);
+        uv_async_send(&d->reload_async); /* and the inputs, as SIGHUP does */
+        return;
+    }
+    struct lw_api_src src = {d->cfg, d->eng, d->rs, d->notifier, d->st};
+    lw_api_answer(&src, q, lw_now_ns());
+}
+
+static void wake_pipeline(void *arg)
+{
+    lw_queue_wake(arg);
+}
+
 static void *pipeline_main(void *arg)
 {
     struct daemon *d = arg;
@@ -981,7 +1019,8 @@ static void *pipeline_main(void *arg)
             lw_queue_recycle(d->q, b);
         }
         if (atomic_exchange(&d->reload, false))
-            reload(d);
+            reload(d, NULL);
+        lw_asker_serve(d->asker, answer, d);
         expire_records(d, now);
         publish(d);
         lw_engine_tick(d->eng, now);
@@ -998,6 +1037,8 @@ static void *pipeline_main(void *arg)
             last_usage = lw_mono_ns();
         }
     }
+    /* No question is answered past this point: the HTTP endpoint says 503 until it stops. */
+    lw_asker_close(d->asker);
     drain_at_stop(d, lw_now_ns());
     /* The engine evaluates groups that got events at most every 50 ms (alerts/engine.c): the
      * last records read (the end of stdin, the records a stop completed) are evaluated now, not
@@ -1160,6 +1201,11 @@ static void on_signal(uv_signal_t *h, int signum)
     stop_inputs(d);
 }
 
+static void on_reload_async(uv_async_t *h)
+{
+    reload_inputs(h->data);
+}
+
 /* The pipeline processed the end of the last input: stop as on SIGTERM, and exit 0. */
 static void on_end_async(uv_async_t *h)
 {
@@ -1285,6 +1331,9 @@ static int run(const char *config_path)
     uv_async_init(&d.loop, &d.end_async, on_end_async);
     d.end_async.data = &d;
     uv_unref((uv_handle_t *)&d.end_async);
+    uv_async_init(&d.loop, &d.reload_async, on_reload_async);
+    d.reload_async.data = &d;
+    uv_unref((uv_handle_t *)&d.reload_async);
     for (size_t i = 0; i < d.cfg->ninputs; i++)
         d.has_multiline |= d.cfg->inputs[i].multiline != NULL;
     lw_queue_on_room(d.q, on_room, &d);
@@ -1302,8 +1351,9 @@ static int run(const char *config_path)
             goto out_stop;
         }
     }
-    if (d.cfg->http_listen &&
-        lw_http_start(&d.http, d.cfg->http_listen, d.cfg, &d.metrics, &err) < 0) {
+    d.asker = lw_asker_new(wake_pipeline, d.q);
+    struct lw_http_ctx hctx = {d.cfg->http_listen, d.cfg, &d.metrics, d.workers, d.asker};
+    if (d.cfg->http_listen && lw_http_start(&d.http, &hctx, &err) < 0) {
         lw_log(LW_ERROR, "http: %s", err.msg);
         goto out_stop;
     }
@@ -1325,6 +1375,7 @@ static int run(const char *config_path)
     uv_close((uv_handle_t *)&d.room, NULL);
     uv_close((uv_handle_t *)&d.ckpt_async, NULL);
     uv_close((uv_handle_t *)&d.end_async, NULL);
+    uv_close((uv_handle_t *)&d.reload_async, NULL);
     uv_run(&d.loop, UV_RUN_DEFAULT);
     rc = 0;
     goto out_workers;
@@ -1339,6 +1390,7 @@ out_stop:
     uv_close((uv_handle_t *)&d.room, NULL);
     uv_close((uv_handle_t *)&d.ckpt_async, NULL);
     uv_close((uv_handle_t *)&d.end_async, NULL);
+    uv_close((uv_handle_t *)&d.reload_async, NULL);
     uv_run(&d.loop, UV_RUN_DEFAULT);
 out_workers:
     lw_http_stop(d.http);
@@ -1357,6 +1409,7 @@ out_workers:
     }
 out:
     lw_notifier_free(d.notifier);
+    lw_asker_free(d.asker);
     free(d.workers);
     for (size_t i = 0; i < d.nckpts; i++) {
         free(d.ckpts[i].stream);

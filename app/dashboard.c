@@ -4,9 +4,11 @@
  * every value goes in through textContent, never as HTML. With http.token (and no
  * public_reads) the API answers 401: the page then asks for the token and keeps it in the
  * tab's sessionStorage, never in a cookie (a cookie would be sent by other sites' pages too). */
-#include "http.h"
+#include "http_int.h"
 
-const char lw_dashboard_html[] =
+#include <string.h>
+
+static const char lw_dashboard_html[] =
     "<!doctype html>\n"
     "<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
@@ -67,3 +69,16 @@ const char lw_dashboard_html[] =
     "'cannot read the API: '+(e.message||e);});}\n"
     "refresh();setInterval(refresh,5000);\n"
     "</script></body></html>\n";
+
+/* CONTRACT STUB (issue 16): the static page; dashboard.c's owner renders it on the server. */
+bool lw_dashboard_route(struct lw_http_server *h, struct MHD_Connection *c, const char *url,
+                        const char *method, struct lw_http_req *rq, enum MHD_Result *ret)
+{
+    (void)h;
+    (void)rq;
+    if (strcmp(url, "/") || strcmp(method, "GET"))
+        return false;
+    *ret = lw_http_reply(c, 200, "text/html; charset=utf-8", lw_dashboard_html,
+                         strlen(lw_dashboard_html));
+    return true;
+}

@@ -5,12 +5,11 @@
  * the Host must name this endpoint (DNS rebinding), writes carry no foreign Origin (a web page
  * in a browser on the same machine) and are application/json, and with http.token the API
  * needs `Authorization: Bearer TOKEN`. Each refusal is counted in /metrics and logged. */
-#include "http.h"
+#include "http_int.h"
 #include "notify.h"
 
 #include <arpa/inet.h>
 #include <jansson.h>
-#include <microhttpd.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -23,31 +22,11 @@
 #define MAX_CONNECTIONS 64
 #define REFUSAL_LOG_EVERY (10 * LW_NS_PER_SEC)
 
-/* Why a request was refused: the label of logwarden_http_refused_total. */
-enum refusal { R_AUTH, R_HOST, R_ORIGIN, R_CTYPE, R_SIZE, R_LIMIT, R_COUNT };
 static const char *const refusal_names[R_COUNT] = {"unauthorized", "host",      "origin",
                                                    "content_type", "too_large", "silence_limit"};
 
-struct lw_http_server {
-    struct MHD_Daemon *mhd;
-    struct lw_store *st; /* used by MHD's one polling thread only, under mu */
-    pthread_mutex_t mu;
-    const struct lw_config *cfg;
-    struct lw_metrics *m;
-    char listen_host[256]; /* the host part of http.listen, "" for a wildcard address */
-    /* Refusals, and their log line once per REFUSAL_LOG_EVERY (MHD's polling thread only). */
-    _Atomic uint64_t refused[R_COUNT];
-    int64_t logged_ns[R_COUNT];
-    uint64_t unlogged[R_COUNT];
-};
-
-struct req {
-    struct lw_buf body;
-    bool too_big;
-};
-
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned code, const char *type,
-                             const char *body, size_t len)
+enum MHD_Result lw_http_reply(struct MHD_Connection *c, unsigned code, const char *type,
+                              const char *body, size_t len)
 {
     struct MHD_Response *r =
         MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
@@ -57,28 +36,29 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned code, const char
     return ret;
 }
 
-static enum MHD_Result reply_json(struct MHD_Connection *c, unsigned code, json_t *j)
+enum MHD_Result lw_http_reply_json(struct MHD_Connection *c, unsigned code, json_t *j)
 {
     char *s = json_dumps(j, JSON_COMPACT);
-    enum MHD_Result ret = reply(c, code, "application/json", s ? s : "null", s ? strlen(s) : 4);
+    enum MHD_Result ret =
+        lw_http_reply(c, code, "application/json", s ? s : "null", s ? strlen(s) : 4);
     free(s);
     json_decref(j);
     return ret;
 }
 
-static enum MHD_Result reply_error(struct MHD_Connection *c, unsigned code, const char *msg)
+enum MHD_Result lw_http_reply_error(struct MHD_Connection *c, unsigned code, const char *msg)
 {
     struct lw_buf b = {0};
     enum MHD_Result r =
-        reply_json(c, code, json_pack("{s:s}", "error", lw_redact(msg, &b) ? b.p : msg));
+        lw_http_reply_json(c, code, json_pack("{s:s}", "error", lw_redact(msg, &b) ? b.p : msg));
     lw_buf_free(&b);
     return r;
 }
 
 /* Counts a refusal and logs it, at most once per REFUSAL_LOG_EVERY and reason (a scanner
  * would otherwise fill the log), with how many were not logged in between. */
-static void refused(struct lw_http_server *h, enum refusal why, const char *method, const char *url,
-                    const char *detail)
+void lw_http_refused(struct lw_http_server *h, enum lw_refusal why, const char *method,
+                     const char *url, const char *detail)
 {
     int64_t now = lw_mono_ns();
     atomic_fetch_add(&h->refused[why], 1);
@@ -95,12 +75,13 @@ static void refused(struct lw_http_server *h, enum refusal why, const char *meth
     h->unlogged[why] = 0;
 }
 
-static enum MHD_Result refuse(struct lw_http_server *h, struct MHD_Connection *c, enum refusal why,
-                              unsigned code, const char *method, const char *url, const char *msg)
+static enum MHD_Result refuse(struct lw_http_server *h, struct MHD_Connection *c,
+                              enum lw_refusal why, unsigned code, const char *method,
+                              const char *url, const char *msg)
 {
-    refused(h, why, method, url, msg);
+    lw_http_refused(h, why, method, url, msg);
     if (why != R_AUTH)
-        return reply_error(c, code, msg);
+        return lw_http_reply_error(c, code, msg);
     json_t *j = json_pack("{s:s}", "error", msg);
     char *s = json_dumps(j, JSON_COMPACT);
     json_decref(j);
@@ -370,32 +351,10 @@ static void metrics(struct lw_http_server *h, struct lw_buf *b)
                   (long long)pending, (long long)sent, (long long)failed);
 }
 
-static void on_state(const struct lw_state_row *r, void *payload)
-{
-    char t[40];
-    json_t *arr = payload, *grp = json_loads(r->group, 0, NULL);
-    lw_fmt_rfc3339(r->state == LW_FIRING ? r->fired_ns : r->active_since_ns, t, sizeof t);
-    json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:o,s:f,s:s}", "alert", r->alert,
-                                         "fingerprint", r->fingerprint, "state",
-                                         r->state == LW_FIRING ? "firing" : "pending", "group",
-                                         grp ? grp : json_object(), "value", r->value, "since", t));
-}
-
-static void on_silence(const struct lw_silence_row *r, void *payload)
-{
-    char s[40], e[40];
-    json_t *arr = payload, *m = json_loads(r->matchers, 0, NULL);
-    lw_fmt_rfc3339(r->starts_ns, s, sizeof s);
-    lw_fmt_rfc3339(r->ends_ns, e, sizeof e);
-    json_array_append_new(arr, json_pack("{s:s,s:o,s:s,s:s,s:s,s:s}", "id", r->id, "matchers",
-                                         m ? m : json_array(), "startsAt", s, "endsAt", e,
-                                         "comment", r->comment, "createdBy", r->created_by));
-}
-
 /* POST /api/silences: Alertmanager's v2 body ({matchers: [{name, value, isRegex, isEqual}],
  * endsAt | duration, comment, createdBy}) or matchers as "name=value" strings. */
 static enum MHD_Result post_silence(struct lw_http_server *h, struct MHD_Connection *c,
-                                    struct req *rq, const char *url)
+                                    struct lw_http_req *rq, const char *url)
 {
     json_error_t jerr;
     struct lw_err err = {0};
@@ -405,7 +364,7 @@ static enum MHD_Result post_silence(struct lw_http_server *h, struct MHD_Connect
     size_t n = 0, i;
     enum MHD_Result ret;
     if (!json_is_object(b) || !json_is_array(ms)) {
-        ret = reply_error(c, 400, "expected a JSON object with a matchers array");
+        ret = lw_http_reply_error(c, 400, "expected a JSON object with a matchers array");
         goto out;
     }
     json_array_foreach(ms, i, m)
@@ -417,7 +376,7 @@ static enum MHD_Result post_silence(struct lw_http_server *h, struct MHD_Connect
         const char *name = json_string_value(json_object_get(m, "name"));
         const char *value = json_string_value(json_object_get(m, "value"));
         if (!name || !value) {
-            ret = reply_error(c, 400, "a matcher needs name and value");
+            ret = lw_http_reply_error(c, 400, "a matcher needs name and value");
             goto out;
         }
         bool re = json_is_true(json_object_get(m, "isRegex"));
@@ -431,18 +390,18 @@ static enum MHD_Result post_silence(struct lw_http_server *h, struct MHD_Connect
     const char *d = json_string_value(json_object_get(b, "duration"));
     const char *ends = json_string_value(json_object_get(b, "endsAt"));
     if (d && (lw_parse_duration(d, strlen(d), &dur) < 0 || dur <= 0)) {
-        ret = reply_error(c, 400, "bad duration");
+        ret = lw_http_reply_error(c, 400, "bad duration");
         goto out;
     }
     if (ends) {
         int64_t t;
         if (lw_container_time_parse(ends, strlen(ends), &t) < 0 || t == 0) {
-            ret = reply_error(c, 400, "bad endsAt: expected an RFC 3339 time");
+            ret = lw_http_reply_error(c, 400, "bad endsAt: expected an RFC 3339 time");
             goto out;
         }
         dur = t - lw_now_ns();
         if (dur <= 0) {
-            ret = reply_error(c, 400, "endsAt is in the past");
+            ret = lw_http_reply_error(c, 400, "endsAt is in the past");
             goto out;
         }
     }
@@ -455,12 +414,12 @@ static enum MHD_Result post_silence(struct lw_http_server *h, struct MHD_Connect
                                &limit, &err);
     pthread_mutex_unlock(&h->mu);
     if (rc < 0 && limit) {
-        refused(h, R_LIMIT, "POST", url, err.msg);
-        ret = reply_json(c, 400, json_pack("{s:s,s:s}", "error", err.msg, "limit", limit));
+        lw_http_refused(h, R_LIMIT, "POST", url, err.msg);
+        ret = lw_http_reply_json(c, 400, json_pack("{s:s,s:s}", "error", err.msg, "limit", limit));
     } else if (rc < 0)
-        ret = reply_error(c, rc == LW_EINVAL ? 400 : 500, err.msg);
+        ret = lw_http_reply_error(c, rc == LW_EINVAL ? 400 : 500, err.msg);
     else
-        ret = reply_json(c, 200, json_pack("{s:s}", "silenceID", id));
+        ret = lw_http_reply_json(c, 200, json_pack("{s:s}", "silenceID", id));
 out:
     for (size_t k = 0; k < n; k++)
         free(args[k]);
@@ -541,7 +500,7 @@ static bool token_eq(const char *a, const char *b)
 }
 
 /* Whether the request carries the token (always true without http.token). */
-static bool authorized(const struct lw_http_server *h, struct MHD_Connection *c)
+bool lw_http_authorized(const struct lw_http_server *h, struct MHD_Connection *c)
 {
     const char *a = header(c, "Authorization");
     if (!a || strncasecmp(a, "Bearer ", 7))
@@ -577,7 +536,7 @@ static bool gate(struct lw_http_server *h, struct MHD_Connection *c, const char 
         *ret = refuse(h, c, R_ORIGIN, 403, method, url, "a write from another origin");
         return true;
     }
-    if (needs_token(h, url, write) && !authorized(h, c)) {
+    if (needs_token(h, url, write) && !lw_http_authorized(h, c)) {
         *ret = refuse(h, c, R_AUTH, 401, method, url,
                       header(c, "Authorization") ? "wrong token"
                                                  : "needs Authorization: Bearer TOKEN");
@@ -596,16 +555,48 @@ static bool gate(struct lw_http_server *h, struct MHD_Connection *c, const char 
     return false;
 }
 
+/* Answers a part's JSON (consumed; NULL: 503, the pipeline did not answer). */
+static enum MHD_Result answer(struct MHD_Connection *c, json_t *j, int code)
+{
+    if (!j)
+        return lw_http_reply_error(c, 503, "the pipeline did not answer in time");
+    return lw_http_reply_json(c, (unsigned)code, j);
+}
+
+/* ?filter=... repeated, as Alertmanager's API takes them. */
+#define LW_FILTERS_MAX 32
+struct filters {
+    const char **v;
+    size_t n;
+    bool too_many;
+};
+
+static enum MHD_Result on_filter(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value)
+{
+    struct filters *f = cls;
+    (void)kind;
+    if (strcmp(key, "filter") || !value)
+        return MHD_YES;
+    if (f->n == LW_FILTERS_MAX) {
+        f->too_many = true;
+        return MHD_NO;
+    }
+    f->v[f->n++] = value;
+    return MHD_YES;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
                               const char *method, const char *version, const char *upload,
                               size_t *upload_size, void **con_cls)
 {
     struct lw_http_server *h = cls;
-    struct req *rq = *con_cls;
+    struct lw_http_req *rq = *con_cls;
     struct lw_err err = {0};
+    enum MHD_Result ret;
+    int code = 200;
     (void)version;
     if (!rq) {
-        enum MHD_Result ret;
         if (gate(h, c, url, method, &ret))
             return ret;
         *con_cls = lw_calloc(1, sizeof *rq);
@@ -622,66 +613,51 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     if (rq->too_big)
         return refuse(h, c, R_SIZE, 413, method, url, "body larger than 64 KiB");
 
-    if (!strcmp(url, "/") && !strcmp(method, "GET"))
-        return reply(c, 200, "text/html; charset=utf-8", lw_dashboard_html,
-                     strlen(lw_dashboard_html));
-    if (!strcmp(url, "/health")) {
-        struct lw_buf b = {0};
-        lw_health_text(h->cfg, &b);
-        enum MHD_Result r = reply(c, 200, "text/plain", b.p, b.len);
-        lw_buf_free(&b);
-        return r;
-    }
+    if (lw_dashboard_route(h, c, url, method, rq, &ret))
+        return ret;
+    if (!strcmp(url, "/health") && (!strcmp(method, "GET") || !strcmp(method, "HEAD")))
+        return answer(c, lw_http_health(h, &code), code);
     if (!strcmp(url, "/metrics") && !strcmp(method, "GET")) {
         struct lw_buf b = {0};
         pthread_mutex_lock(&h->mu);
         metrics(h, &b);
         pthread_mutex_unlock(&h->mu);
-        enum MHD_Result r = reply(c, 200, "text/plain; version=0.0.4", b.p, b.len);
+        enum MHD_Result r = lw_http_reply(c, 200, "text/plain; version=0.0.4", b.p, b.len);
         lw_buf_free(&b);
         return r;
     }
     if (!strcmp(url, "/api/alerts") && !strcmp(method, "GET")) {
-        json_t *arr = json_array();
-        pthread_mutex_lock(&h->mu);
-        int rc = lw_store_load_states(h->st, on_state, arr, &err);
-        pthread_mutex_unlock(&h->mu);
-        if (rc < 0) {
-            json_decref(arr);
-            return reply_error(c, 500, err.msg);
-        }
-        return reply_json(c, 200, arr);
+        const char *filters[LW_FILTERS_MAX];
+        struct filters f = {filters, 0, false};
+        MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, on_filter, &f);
+        if (f.too_many)
+            return lw_http_reply_error(c, 400, "more than 32 filters");
+        return answer(c, lw_http_alerts(h, filters, f.n, &code), code);
     }
-    if (!strcmp(url, "/api/silences") && !strcmp(method, "GET")) {
-        json_t *arr = json_array();
-        pthread_mutex_lock(&h->mu);
-        int rc = lw_store_silences(h->st, false, lw_now_ns(), on_silence, arr, &err);
-        pthread_mutex_unlock(&h->mu);
-        if (rc < 0) {
-            json_decref(arr);
-            return reply_error(c, 500, err.msg);
-        }
-        return reply_json(c, 200, arr);
-    }
+    if (!strcmp(url, "/api/rules") && !strcmp(method, "GET"))
+        return answer(c, lw_http_rules(h, &code), code);
+    if (!strncmp(url, "/api/alerts/", 12) && !strcmp(method, "GET"))
+        return answer(c, lw_http_explain(h, url + 12, &code), code);
+    if (!strcmp(url, "/api/silences") && !strcmp(method, "GET"))
+        return answer(c, lw_http_silences(h, &code), code);
     if (!strcmp(url, "/api/silences") && !strcmp(method, "POST"))
         return post_silence(h, c, rq, url);
-    if (!strcmp(url, "/api/reload") && !strcmp(method, "POST")) {
-        /* The daemon reloads on SIGHUP; the outcome is in its log. */
-        kill(getpid(), SIGHUP);
-        return reply_json(c, 202, json_pack("{s:s}", "status", "reload requested"));
-    }
+    if (!strcmp(url, "/api/reload") && !strcmp(method, "POST"))
+        return answer(c, lw_http_reload(h, &code), code);
     if (!strncmp(url, "/api/silences/", 14) && !strcmp(method, "DELETE")) {
         pthread_mutex_lock(&h->mu);
         int rc = lw_store_silence_expire(h->st, url + 14, lw_now_ns(), &err);
         pthread_mutex_unlock(&h->mu);
         if (rc == LW_ENOENT)
-            return reply_error(c, 404, err.msg);
+            return lw_http_reply_error(c, 404, err.msg);
         if (rc < 0)
-            return reply_error(c, 500, err.msg);
-        return reply_json(c, 200, json_pack("{s:s}", "expired", url + 14));
+            return lw_http_reply_error(c, 500, err.msg);
+        return lw_http_reply_json(c, 200, json_pack("{s:s}", "expired", url + 14));
     }
-    return reply_error(c, 404,
-                       "not found: /, /health, /metrics, /api/alerts, /api/silences, /api/reload");
+    return lw_http_reply_error(c, 404,
+                               "not found: /, /alerts/{fingerprint}, /health, /metrics, "
+                               "/api/alerts, /api/alerts/{fingerprint}, /api/rules, "
+                               "/api/silences, /api/reload");
 }
 
 void lw_health_text(const struct lw_config *cfg, struct lw_buf *out)
@@ -720,7 +696,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 static void done(void *cls, struct MHD_Connection *c, void **con_cls,
                  enum MHD_RequestTerminationCode toe)
 {
-    struct req *rq = *con_cls;
+    struct lw_http_req *rq = *con_cls;
     (void)cls;
     (void)c;
     (void)toe;
@@ -730,9 +706,9 @@ static void done(void *cls, struct MHD_Connection *c, void **con_cls,
     }
 }
 
-int lw_http_start(struct lw_http_server **out, const char *listen, const struct lw_config *cfg,
-                  struct lw_metrics *m, struct lw_err *err)
+int lw_http_start(struct lw_http_server **out, const struct lw_http_ctx *ctx, struct lw_err *err)
 {
+    const char *listen = ctx->listen;
     struct sockaddr_in sa = {0};
     char host[64];
     const char *colon = strrchr(listen, ':');
@@ -753,10 +729,11 @@ int lw_http_start(struct lw_http_server **out, const char *listen, const struct 
     struct lw_http_server *h = lw_calloc(1, sizeof *h);
     if (strcmp(host, "0.0.0.0"))
         snprintf(h->listen_host, sizeof h->listen_host, "%s", host);
-    h->cfg = cfg;
-    h->m = m;
+    h->ctx = *ctx;
+    h->cfg = ctx->cfg;
+    h->m = ctx->m;
     pthread_mutex_init(&h->mu, NULL);
-    if (lw_store_open(&h->st, cfg->state, err) < 0) {
+    if (lw_store_open(&h->st, ctx->cfg->state, err) < 0) {
         free(h);
         return LW_EIO;
     }

@@ -5,6 +5,7 @@
 #include "app.h"
 #include "store.h"
 
+#include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -23,14 +24,53 @@ struct lw_metrics {
     struct lw_buf alerts;
 };
 
-/* The page served at / (dashboard.c). */
-extern const char lw_dashboard_html[];
+/* ---------------------------------------------------------------- asking the pipeline
+ *
+ * The engine, the rules and the notifier belong to the pipeline thread. The HTTP thread asks it
+ * (lw_ask), and the pipeline answers between two batches (lw_asker_serve, daemon.c): at most a
+ * few milliseconds on a busy daemon, and the answer is exactly what the pipeline holds. */
+enum lw_ask_kind {
+    LW_ASK_ALERTS,  /* every pending and firing alert (docs/operations.md, "GET /api/alerts") */
+    LW_ASK_RULES,   /* every alert rule ("GET /api/rules") */
+    LW_ASK_EXPLAIN, /* one alert's explanation, arg its fingerprint ("GET /api/alerts/{fp}") */
+    LW_ASK_RELOAD,  /* reload as on SIGHUP; the answer says what loaded or why not */
+};
+struct lw_ask {
+    enum lw_ask_kind kind;
+    const char *arg; /* borrowed for the call */
+    json_t *answer;  /* set by the answerer: the caller's after lw_ask */
+    int code;        /* HTTP status of the answer: 200, 404, 422... */
+};
+struct lw_asker;
+/* wake is called (any thread) when a question is waiting: the pipeline's queue wakes. */
+struct lw_asker *lw_asker_new(void (*wake)(void *), void *wake_arg);
+void lw_asker_free(struct lw_asker *a);
+/* HTTP thread: asks and waits up to timeout_ns for the answer. 0, or LW_EAGAIN when the
+ * pipeline did not answer in time or no longer runs (a->answer NULL, code 503). One question
+ * at a time: concurrent askers wait their turn. */
+int lw_ask(struct lw_asker *a, struct lw_ask *q, int64_t timeout_ns);
+/* Pipeline thread: answers the waiting question, if any, with fn. Cheap when none waits (one
+ * atomic load). */
+typedef void lw_answer_fn(struct lw_ask *q, void *payload);
+void lw_asker_serve(struct lw_asker *a, lw_answer_fn *fn, void *payload);
+/* The pipeline stopped: waiting and later questions get LW_EAGAIN at once. */
+void lw_asker_close(struct lw_asker *a);
 
+/* ---------------------------------------------------------------- the endpoint */
+
+struct lw_worker;
 struct lw_http_server;
-/* Serves /health, /metrics, /api/alerts and /api/silences on listen ("127.0.0.1:9880") from its
- * own thread and its own state-file connection. */
-int lw_http_start(struct lw_http_server **out, const char *listen, const struct lw_config *cfg,
-                  struct lw_metrics *m, struct lw_err *err);
+/* What the endpoint reads; every pointer borrowed, living as long as the server. */
+struct lw_http_ctx {
+    const char *listen; /* "127.0.0.1:9880" */
+    const struct lw_config *cfg;
+    struct lw_metrics *m;
+    struct lw_worker *const *workers; /* one per cfg->sinks (their delivery state), or NULL */
+    struct lw_asker *asker;           /* the pipeline's answers */
+};
+/* Serves /, /alerts/{fp}, /health, /metrics and the API from its own thread and its own
+ * state-file connection. */
+int lw_http_start(struct lw_http_server **out, const struct lw_http_ctx *ctx, struct lw_err *err);
 void lw_http_stop(struct lw_http_server *h);
 /* The body of /health: "ok\n" while every input's status op says healthy (or it has none), else
  * "degraded: INPUT: reason" ("degraded: INPUT" without one) for each degraded input, joined by ";

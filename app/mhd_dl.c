@@ -26,6 +26,8 @@ static struct {
     void (*destroy_response)(struct MHD_Response *);
     const char *(*lookup_connection_value)(struct MHD_Connection *, enum MHD_ValueKind,
                                            const char *);
+    int (*get_connection_values)(struct MHD_Connection *, enum MHD_ValueKind, MHD_KeyValueIterator,
+                                 void *);
 } mhd;
 
 static pthread_once_t mhd_once = PTHREAD_ONCE_INIT;
@@ -38,9 +40,9 @@ static void load(void)
 #define SYM(f) {"MHD_" #f, &mhd.f}
     // clang-format on
     static const struct lw_dl_sym syms[] = {
-        SYM(start_daemon_va),         SYM(stop_daemon),    SYM(create_response_from_buffer),
-        SYM(add_response_header),     SYM(queue_response), SYM(destroy_response),
-        SYM(lookup_connection_value),
+        SYM(start_daemon_va),         SYM(stop_daemon),           SYM(create_response_from_buffer),
+        SYM(add_response_header),     SYM(queue_response),        SYM(destroy_response),
+        SYM(lookup_connection_value), SYM(get_connection_values),
     };
 #undef SYM
     if (lw_dl_bind(LW_MHD_SONAME, "[http] the HTTP endpoint (http: in the config) and its API",
@@ -119,4 +121,12 @@ const char *MHD_lookup_connection_value(struct MHD_Connection *c, enum MHD_Value
     if (!need())
         return NULL;
     return mhd.lookup_connection_value(c, kind, key);
+}
+
+int MHD_get_connection_values(struct MHD_Connection *c, enum MHD_ValueKind kind,
+                              MHD_KeyValueIterator it, void *cls)
+{
+    if (!need())
+        return -1;
+    return mhd.get_connection_values(c, kind, it, cls);
 }
