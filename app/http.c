@@ -75,6 +75,20 @@ void lw_http_refused(struct lw_http_server *h, enum lw_refusal why, const char *
     h->unlogged[why] = 0;
 }
 
+/* The dashboard's pages: a browser without JavaScript reads them with HTTP Basic (the API keeps
+ * Bearer). */
+static bool is_page(const char *url)
+{
+    return !strcmp(url, "/") || !strncmp(url, "/alerts/", 8);
+}
+
+/* The dashboard's form posts (application/x-www-form-urlencoded): their token may be a field
+ * of the body, so dashboard.c checks it once the body is read. */
+static bool is_form_route(const char *url, const char *method)
+{
+    return !strcmp(method, "POST") && (!strcmp(url, "/silences") || !strncmp(url, "/silences/", 10));
+}
+
 static enum MHD_Result refuse(struct lw_http_server *h, struct MHD_Connection *c,
                               enum lw_refusal why, unsigned code, const char *method,
                               const char *url, const char *msg)
@@ -87,7 +101,9 @@ static enum MHD_Result refuse(struct lw_http_server *h, struct MHD_Connection *c
     json_decref(j);
     struct MHD_Response *r = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_COPY);
     MHD_add_response_header(r, "Content-Type", "application/json");
-    MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"logwarden\"");
+    MHD_add_response_header(r, "WWW-Authenticate",
+                            is_page(url) ? "Basic realm=\"logwarden\", charset=\"UTF-8\""
+                                         : "Bearer realm=\"logwarden\"");
     enum MHD_Result ret = MHD_queue_response(c, code, r);
     MHD_destroy_response(r);
     free(s);
@@ -510,13 +526,87 @@ bool lw_http_authorized(const struct lw_http_server *h, struct MHD_Connection *c
     return token_eq(a, h->cfg->http_token);
 }
 
+bool lw_http_token_ok(const struct lw_http_server *h, const char *given)
+{
+    return !h->cfg->http_token || (given && token_eq(given, h->cfg->http_token));
+}
+
+static int b64_value(unsigned char c)
+{
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const char *p = c ? strchr(abc, c) : NULL;
+    return p ? (int)(p - abc) : -1;
+}
+
+bool lw_http_page_authorized(const struct lw_http_server *h, struct MHD_Connection *c)
+{
+    const char *a = header(c, "Authorization");
+    if (!h->cfg->http_token)
+        return true;
+    if (!a || strncasecmp(a, "Basic ", 6))
+        return lw_http_authorized(h, c);
+    for (a += 6; *a == ' ';)
+        a++;
+    /* user:password, base64; the user name is anything, the password the token. */
+    size_t n = strlen(a);
+    if (n > 4096)
+        return false;
+    char *plain = lw_malloc(n + 1);
+    size_t len = 0;
+    unsigned acc = 0;
+    int bits = 0;
+    bool ok = true;
+    for (size_t i = 0; i < n && a[i] != '='; i++) {
+        int v = b64_value((unsigned char)a[i]);
+        if (v < 0) {
+            ok = false;
+            break;
+        }
+        acc = acc << 6 | (unsigned)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            plain[len++] = (char)(acc >> bits & 0xFF);
+        }
+    }
+    plain[len] = 0;
+    const char *colon = ok && strlen(plain) == len ? strchr(plain, ':') : NULL;
+    ok = colon && token_eq(colon + 1, h->cfg->http_token);
+    memset(plain, 0, len);
+    free(plain);
+    return ok;
+}
+
+/* A form post names this endpoint: its Origin (checked with every write) or, from a browser
+ * that sends none, its Referer. A post with neither may come from anywhere: refused. */
+static bool form_origin_ok(struct MHD_Connection *c, const char *host)
+{
+    const char *origin = header(c, "Origin"), *ref = header(c, "Referer");
+    if (origin)
+        return origin_ok(origin, host);
+    if (!ref || !host)
+        return false;
+    const char *rest = !strncasecmp(ref, "http://", 7)    ? ref + 7
+                       : !strncasecmp(ref, "https://", 8) ? ref + 8
+                                                          : NULL;
+    size_t n = strlen(host);
+    return rest && !strncasecmp(rest, host, n) && (rest[n] == '/' || rest[n] == 0);
+}
+
+static bool is_form_type(const char *ct)
+{
+    size_t n = strlen("application/x-www-form-urlencoded");
+    return ct && !strncasecmp(ct, "application/x-www-form-urlencoded", n) &&
+           (ct[n] == 0 || ct[n] == ';' || ct[n] == ' ');
+}
+
 static bool needs_token(const struct lw_http_server *h, const char *url, bool write)
 {
     if (!h->cfg->http_token)
         return false;
     if (write)
         return true;
-    if (!strncmp(url, "/api/", 5))
+    if (!strncmp(url, "/api/", 5) || is_page(url))
         return !h->cfg->http_public_reads;
     return !strcmp(url, "/metrics") && h->cfg->http_protect_metrics;
 }
@@ -532,17 +622,31 @@ static bool gate(struct lw_http_server *h, struct MHD_Connection *c, const char 
                       "the Host header does not name this endpoint (add it to http.hosts)");
         return true;
     }
+    bool form = is_form_route(url, method);
     if (write && !origin_ok(header(c, "Origin"), host)) {
         *ret = refuse(h, c, R_ORIGIN, 403, method, url, "a write from another origin");
         return true;
     }
-    if (needs_token(h, url, write) && !lw_http_authorized(h, c)) {
-        *ret = refuse(h, c, R_AUTH, 401, method, url,
-                      header(c, "Authorization") ? "wrong token"
-                                                 : "needs Authorization: Bearer TOKEN");
+    if (form && !form_origin_ok(c, host)) {
+        *ret = refuse(h, c, R_ORIGIN, 403, method, url,
+                      "a form post needs an Origin or a Referer naming this endpoint");
         return true;
     }
-    if (write && (!strcmp(method, "POST") || !strcmp(method, "PUT")) &&
+    /* A form's token may be in its body: dashboard.c checks it once the body is read. */
+    if (!form && needs_token(h, url, write) &&
+        !(is_page(url) ? lw_http_page_authorized(h, c) : lw_http_authorized(h, c))) {
+        *ret = refuse(h, c, R_AUTH, 401, method, url,
+                      header(c, "Authorization") ? "wrong token"
+                      : is_page(url) ? "needs the token: HTTP Basic, any user, the token as password"
+                                     : "needs Authorization: Bearer TOKEN");
+        return true;
+    }
+    if (form && !is_form_type(header(c, "Content-Type"))) {
+        *ret = refuse(h, c, R_CTYPE, 415, method, url,
+                      "a form post needs Content-Type: application/x-www-form-urlencoded");
+        return true;
+    }
+    if (write && !form && (!strcmp(method, "POST") || !strcmp(method, "PUT")) &&
         !is_json_type(header(c, "Content-Type"))) {
         *ret =
             refuse(h, c, R_CTYPE, 415, method, url, "writes need Content-Type: application/json");

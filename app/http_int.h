@@ -41,6 +41,11 @@ void lw_http_refused(struct lw_http_server *h, enum lw_refusal why, const char *
                      const char *url, const char *detail);
 /* Whether the request carries http.token (always true without one). */
 bool lw_http_authorized(const struct lw_http_server *h, struct MHD_Connection *c);
+/* The pages' check: HTTP Basic with the token as password (any user name), or Bearer; always
+ * true without http.token. */
+bool lw_http_page_authorized(const struct lw_http_server *h, struct MHD_Connection *c);
+/* Whether given is http.token (constant time; always true without one). */
+bool lw_http_token_ok(const struct lw_http_server *h, const char *given);
 
 /* ---------------------------------------------------------------- what each part builds */
 
