@@ -892,8 +892,11 @@ static void put_matchers(struct lw_buf *out, const json_t *ms)
         if (json_is_string(m)) {
             esc(out, json_string_value(m));
         } else {
-            bool re = json_is_true(json_object_get(m, "isRegex"));
-            bool neg = json_is_false(json_object_get(m, "isEqual"));
+            /* The state file's shape (regex, negative) or Alertmanager's (isRegex, isEqual). */
+            bool re = json_is_true(json_object_get(m, "regex")) ||
+                      json_is_true(json_object_get(m, "isRegex"));
+            bool neg = json_is_true(json_object_get(m, "negative")) ||
+                       json_is_false(json_object_get(m, "isEqual"));
             esc(out, jstr(m, "name"));
             lw_buf_puts(out, neg ? (re ? "!~" : "!=") : (re ? "=~" : "="));
             lw_buf_puts(out, "&quot;");
