@@ -225,7 +225,7 @@ static const char css[] =
     "border-radius:6px;padding:.6em .9em;margin:.6em 0}\n"
     ".alert.sev-crit{border-left-color:var(--crit)}.alert.sev-warn{border-left-color:var(--warn)}"
     ".alert.sev-info{border-left-color:var(--info)}\n"
-    ".alert.pending{border-left-style:dashed}\n"
+    ".alert.pending{background:#fffcf3}\n"
     ".alert h3{margin:0;font-size:1.05em;display:flex;flex-wrap:wrap;gap:.2em .6em;"
     "align-items:baseline}\n"
     ".alert p{margin:.3em 0}.summary{font-size:1.02em}\n"
