@@ -2,7 +2,10 @@
 """test_http_security.py: the HTTP API answers only the operator, and secrets stay secret.
 
 - http.token (from ${ENV}): the API needs `Authorization: Bearer TOKEN` (401 with
-  WWW-Authenticate otherwise, wrong token too), /health, /metrics and / stay open; a Host that
+  WWW-Authenticate otherwise, wrong token too), the dashboard's pages HTTP Basic with the token
+  as password (or Bearer), /health and /metrics stay open; the dashboard's form posts need an
+  Origin or Referer naming the endpoint (CSRF), a form Content-Type and the token (Basic or a
+  form field), and keep the silence bounds; a Host that
   does not name the endpoint (DNS rebinding) is refused (403), so is a write from a foreign
   Origin (403), a write that is not application/json (415) and a body over 64 KiB (413);
   POST /api/reload reloads; each refusal is counted in logwarden_http_refused_total{reason}
@@ -21,6 +24,7 @@
 usage: test_http_security.py PATH/TO/logwarden
 """
 
+import base64
 import glob
 import http.client
 import json
@@ -79,7 +83,7 @@ def token_gate(t, binary):
     refusals = {"unauthorized": 0, "host": 0, "origin": 0, "content_type": 0, "too_large": 0}
     try:
         t.check(sc.start(), "daemon running with http.token", sc.stderr())
-        for path in ("/health", "/metrics", "/"):
+        for path in ("/health", "/metrics"):
             code, _, _ = request(port, "GET", path)
             t.eq(code, 200, f"GET {path} without a token: 200 (open)")
         for what, hdrs in [("no token", {}), ("a wrong token", {"Authorization": "Bearer nope"}),
@@ -151,6 +155,98 @@ def token_gate(t, binary):
         t.eq(code, 200, "POST /api/reload with the token: 200")
         t.check(e2e.wait_for(lambda: "reloaded" in sc.stderr(), 5),
                 "the daemon reloads", sc.stderr())
+
+        # (After the API's checks: a refusal is logged once per 10 s and reason.)
+        # The dashboard's pages show data: HTTP Basic (a browser without JavaScript), any user,
+        # the token as password; Bearer works too.
+        basic = base64.b64encode(f"ops:{TOKEN}".encode()).decode()
+        wrong = base64.b64encode(f"ops:{TOKEN}x".encode()).decode()
+        for path in ("/", "/alerts/0123456789abcdef"):
+            for what, hdrs in [("no token", {}), ("a wrong password", {
+                    "Authorization": f"Basic {wrong}"}), ("bad base64", {
+                    "Authorization": "Basic %%%"})]:
+                code, h, _ = request(port, "GET", path, headers=hdrs)
+                refusals["unauthorized"] += 1
+                t.check(code == 401 and h.get("www-authenticate", "").startswith(
+                    'Basic realm="logwarden"'),
+                    f"GET {path} with {what}: 401, WWW-Authenticate: Basic", f"{code} {h}")
+        code, h, text = request(port, "GET", "/", headers={"Authorization": f"Basic {basic}"})
+        t.check(code == 200 and "<title>logwarden</title>" in text and
+                "default-src 'none'" in h.get("content-security-policy", "") and
+                h.get("x-frame-options") == "DENY",
+                "GET / with Basic and the token: the dashboard, with a CSP and no framing",
+                f"{code} {h}")
+        t.check('name="token"' not in text, "read with the token, the forms do not ask for it")
+        code, _, _ = request(port, "GET", "/", headers=AUTH)
+        t.eq(code, 200, "GET / with Bearer: 200")
+        code, _, _ = request(port, "GET", "/alerts/0123456789abcdef",
+                             headers={"Authorization": f"Basic {basic}"})
+        api_code, _, _ = request(port, "GET", "/api/alerts/0123456789abcdef", headers=AUTH)
+        t.check(code == api_code and code >= 400,
+                "GET /alerts/{unknown} with the token: the API's answer (404)", f"{code} {api_code}")
+        code, h, _ = request(port, "GET", "/api/alerts",
+                             headers={"Authorization": f"Basic {basic}"})
+        refusals["unauthorized"] += 1
+        t.eq(code, 401, "the API keeps Bearer: Basic on /api/alerts is 401")
+
+        # The dashboard's form posts: CSRF (Origin, else Referer, naming this endpoint), a form
+        # Content-Type, and the token (Basic, or a field of the form).
+        own = f"http://127.0.0.1:{port}"
+        form = "matcher=service%3Dx&duration=1h&comment=e2e+form&back=%2F"
+        _, _, before = request(port, "GET", "/api/silences", headers=AUTH)
+        FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+        for what, hdrs in [("neither Origin nor Referer", {}),
+                           ("a foreign Origin", {"Origin": "http://evil.example"}),
+                           ("a foreign Referer", {"Referer": "http://evil.example/x"}),
+                           ("a Referer on another port", {"Referer": f"{own}0/"}),
+                           ("Origin null", {"Origin": "null"})]:
+            code, _, _ = request(port, "POST", "/silences", raw=form.encode(),
+                                 headers={**FORM, **hdrs, "Authorization": f"Basic {basic}"})
+            refusals["origin"] += 1
+            t.eq(code, 403, f"a form post with {what}: 403")
+        code, _, _ = request(port, "POST", "/silences", raw=form.encode(),
+                             headers={**JSON, "Origin": own, "Authorization": f"Basic {basic}"})
+        refusals["content_type"] += 1
+        t.eq(code, 415, "a form post that is not x-www-form-urlencoded: 415")
+        code, _, text = request(port, "POST", "/silences", raw=form.encode(),
+                                headers={**FORM, "Origin": own})
+        refusals["unauthorized"] += 1
+        t.check(code == 401 and "needs the token" in text, "a form post without the token: 401",
+                f"{code} {text[:300]}")
+        code, _, _ = request(port, "POST", "/silences", raw=(form + "&token=nope").encode(),
+                             headers={**FORM, "Origin": own})
+        refusals["unauthorized"] += 1
+        t.eq(code, 401, "a form post with a wrong token field: 401")
+        code, _, text = request(port, "GET", "/api/silences", headers=AUTH)
+        t.check(code == 200 and parsed(text) == parsed(before) and
+                "e2e form" not in text, "refused form posts created nothing", text)
+        code, h, _ = request(port, "POST", "/silences",
+                             raw=(form + "&token=" + TOKEN).encode(),
+                             headers={**FORM, "Referer": own + "/"})
+        loc = h.get("location", "")
+        t.check(code == 303 and re.fullmatch(r"/\?msg=silenced&id=[0-9a-f-]{36}", loc),
+                "a form post with the token field and the endpoint's Referer: 303 to the page",
+                f"{code} {h}")
+        sid = loc.rsplit("=", 1)[-1]
+        code, h, _ = request(port, "POST", f"/silences/{sid}/expire", raw=b"back=%2F",
+                             headers={**FORM, "Origin": own, "Authorization": f"Basic {basic}"})
+        t.check(code == 303 and h.get("location") == f"/?msg=expired&id={sid}",
+                "expire with Basic and the endpoint's Origin: 303", f"{code} {h}")
+        code, h, _ = request(port, "POST", "/silences",
+                             raw=(form + "&back=https%3A%2F%2Fevil.example%2F").encode(),
+                             headers={**FORM, "Origin": own, "Authorization": f"Basic {basic}"})
+        t.check(code == 303 and h.get("location", "").startswith("/?msg=silenced"),
+                "a form's back= elsewhere is ignored: no open redirect", f"{code} {h}")
+        code, _, text = request(port, "POST", "/silences",
+                                raw=("&".join(["matcher=a%3Db"] * 17)).encode(),
+                                headers={**FORM, "Origin": own, "Authorization": f"Basic {basic}"})
+        t.check(code == 400 and "matchers" in text,
+                "a form post over the silence bounds (17 matchers): 400 naming the bound",
+                f"{code} {text[-600:]}")
+        code, _, _ = request(port, "POST", "/silences", raw=b"m=" + b"x" * 70000,
+                             headers={**FORM, "Origin": own, "Authorization": f"Basic {basic}"})
+        refusals["too_large"] += 1
+        t.eq(code, 413, "a form post of 70 000 bytes: 413")
 
         m = sc.metrics()
         for reason, n in refusals.items():
@@ -226,8 +322,8 @@ def token_file_public_reads(t, binary):
         code, _, _ = request(port, "GET", "/health")
         t.eq(code, 200, "/health stays open")
         code, _, text = request(port, "GET", "/")
-        t.check(code == 200 and "Bearer" in text and "sessionStorage" in text,
-                "/ serves the dashboard, which asks for the token on 401", text[:200])
+        t.check(code == 200 and "<title>logwarden</title>" in text and 'name="token"' in text,
+                "public_reads: / serves the dashboard, whose forms ask for the token", text[:200])
     finally:
         t.eq(sc.stop(), 0, "SIGTERM -> exit 0")
         sc.cleanup()
