@@ -3,6 +3,8 @@
 # usage: examples/demo/run.sh [PATH/TO/logwarden]     (from anywhere; works in the repo root)
 # Each run starts afresh in ./var/demo. Ctrl-C (or SIGTERM) stops both cleanly and exits 0.
 # LW_DEMO_SECONDS=N stops by itself after N seconds (for a smoke test).
+# LW_DEMO_PORT (9880: the dashboard), LW_DEMO_SYSLOG_PORT (5514) and LW_DEMO_DIR (var/demo) move
+# it elsewhere, e.g. when a port is taken.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -18,19 +20,30 @@ command -v python3 >/dev/null || { echo "run.sh: python3 is needed for the feede
 
 # Syslog timestamps carry no zone: sender and daemon agree on UTC.
 export TZ=UTC
-demo=var/demo
+demo="${LW_DEMO_DIR:-var/demo}"
+port="${LW_DEMO_PORT:-9880}"
+syslog_port="${LW_DEMO_SYSLOG_PORT:-5514}"
 rm -rf "$demo"
 mkdir -p "$demo"
+demo="$(cd "$demo" && pwd)"
 : >"$demo/access.log"
 : >"$demo/secure.log"
 
-echo "demo: $bin run -c examples/demo/logwarden.yaml" >&2
+# examples/demo/logwarden.yaml, in the demo's folder: its files there, the rules here, the ports
+# asked for.
+sed -e "s|\.\./\.\./var/demo/||" -e "s|^  - rules/|  - $root/examples/demo/rules/|" \
+    -e "s|127\.0\.0\.1:9880|127.0.0.1:$port|" -e "s|127\.0\.0\.1:5514|127.0.0.1:$syslog_port|g" \
+    examples/demo/logwarden.yaml >"$demo/logwarden.yaml"
+
+echo "demo: $bin run -c $demo/logwarden.yaml (examples/demo/logwarden.yaml)" >&2
 echo "demo: alerts print below and go to $demo/alerts.jsonl; Ctrl-C stops" >&2
+echo "demo: the dashboard is at http://127.0.0.1:$port/ (an ssh brute force fires within" \
+     "about 15 s and resolves 30 s after it; click an alert for its explanation)" >&2
 
 # From the config's folder, so its relative paths mean the same to every part of the daemon.
-(cd examples/demo && exec "$bin" run -c logwarden.yaml) &
+(cd "$demo" && exec "$bin" run -c logwarden.yaml) &
 daemon=$!
-feeder_args=(--dir "$demo")
+feeder_args=(--dir "$demo" --syslog "127.0.0.1:$syslog_port")
 [ -n "${LW_DEMO_SECONDS:-}" ] && feeder_args+=(--duration "$LW_DEMO_SECONDS")
 python3 examples/demo/feeder.py "${feeder_args[@]}" &
 feeder=$!
