@@ -96,9 +96,9 @@ static bool url_token_ok(const char *s, size_t n, const char *alphabet)
 /* Records per second per input between two renders of /, from health's "records" counters:
  * what "throughput" means on a page that is reloaded every few seconds. HTTP thread. */
 static pthread_mutex_t rates_mu = PTHREAD_MUTEX_INITIALIZER;
-static json_t *rates_prev;   /* {input: records} at rates_prev_ns */
+static json_t *rates_prev; /* {input: records} at rates_prev_ns */
 static int64_t rates_prev_ns;
-static json_t *rates_last;   /* the rates computed then, shown until the next sample */
+static json_t *rates_last; /* the rates computed then, shown until the next sample */
 
 static json_t *input_rates(const json_t *health, int64_t now)
 {
@@ -144,7 +144,8 @@ static const char *notice(struct MHD_Connection *c, char *buf, size_t size)
     if (!msg || (strcmp(msg, "silenced") && strcmp(msg, "expired")))
         return NULL;
     bool ok = id && url_token_ok(id, strlen(id), HEX "-");
-    snprintf(buf, size, "Silence %s%s.", ok ? id : "", !strcmp(msg, "silenced") ? " created" : " expired");
+    snprintf(buf, size, "Silence %s%s.", ok ? id : "",
+             !strcmp(msg, "silenced") ? " created" : " expired");
     return buf;
 }
 
@@ -191,7 +192,10 @@ static enum MHD_Result alert_page(struct lw_http_server *h, struct MHD_Connectio
     if (code != 200 || !json_is_object(x)) {
         const char *e = json_string_value(json_object_get(x, "error"));
         enum MHD_Result ret =
-            reply_message(c, code == 404 ? 404 : code >= 400 ? (unsigned)code : 502,
+            reply_message(c,
+                          code == 404   ? 404
+                          : code >= 400 ? (unsigned)code
+                                        : 502,
                           code == 404 ? "No such alert" : "The explanation could not be read",
                           e ? e : "no answer");
         json_decref(x);
@@ -217,9 +221,10 @@ static enum MHD_Result alert_page(struct lw_http_server *h, struct MHD_Connectio
 
 static int hexval(char c)
 {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                        : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                                               : -1;
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
 }
 
 /* Decodes one x-www-form-urlencoded component ('+' is a space, %XX a byte) into a new string;
@@ -338,8 +343,8 @@ static enum MHD_Result post_silence(struct lw_http_server *h, struct MHD_Connect
     if (rc < 0) {
         if (limit)
             lw_http_refused(h, R_LIMIT, "POST", url, err.msg);
-        return reply_message(c, rc == LW_EINVAL || limit ? 400 : 500,
-                             "The silence was not created", err.msg);
+        return reply_message(c, rc == LW_EINVAL || limit ? 400 : 500, "The silence was not created",
+                             err.msg);
     }
     lw_log(LW_INFO, "[http] silence %s created from the dashboard (%zu matchers)", id,
            f->nmatchers);
@@ -375,8 +380,10 @@ static enum MHD_Result post_form(struct lw_http_server *h, struct MHD_Connection
     enum MHD_Result ret;
     form_parse(&f, rq->body.p ? rq->body.p : "", rq->body.len);
     if (!form_authorized(h, c, &f)) {
-        lw_http_refused(h, R_AUTH, "POST", url, f.token ? "wrong token" : "a form post without "
-                                                                          "the token");
+        lw_http_refused(h, R_AUTH, "POST", url,
+                        f.token ? "wrong token"
+                                : "a form post without "
+                                  "the token");
         ret = reply_message(c, 401, "Not allowed",
                             f.token ? "Wrong token." : "This needs the token (http.token).");
     } else if (f.bad) {
@@ -402,7 +409,8 @@ bool lw_dashboard_route(struct lw_http_server *h, struct MHD_Connection *c, cons
         *ret = index_page(h, c);
     else if (get && !strncmp(url, "/alerts/", 8))
         *ret = alert_page(h, c, url + 8);
-    else if (!strcmp(method, "POST") && (!strcmp(url, "/silences") || !strncmp(url, "/silences/", 10)))
+    else if (!strcmp(method, "POST") &&
+             (!strcmp(url, "/silences") || !strncmp(url, "/silences/", 10)))
         *ret = post_form(h, c, url, rq);
     else
         return false;

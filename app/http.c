@@ -86,7 +86,8 @@ static bool is_page(const char *url)
  * of the body, so dashboard.c checks it once the body is read. */
 static bool is_form_route(const char *url, const char *method)
 {
-    return !strcmp(method, "POST") && (!strcmp(url, "/silences") || !strncmp(url, "/silences/", 10));
+    return !strcmp(method, "POST") &&
+           (!strcmp(url, "/silences") || !strncmp(url, "/silences/", 10));
 }
 
 static enum MHD_Result refuse(struct lw_http_server *h, struct MHD_Connection *c,
@@ -635,10 +636,11 @@ static bool gate(struct lw_http_server *h, struct MHD_Connection *c, const char 
     /* A form's token may be in its body: dashboard.c checks it once the body is read. */
     if (!form && needs_token(h, url, write) &&
         !(is_page(url) ? lw_http_page_authorized(h, c) : lw_http_authorized(h, c))) {
-        *ret = refuse(h, c, R_AUTH, 401, method, url,
-                      header(c, "Authorization") ? "wrong token"
-                      : is_page(url) ? "needs the token: HTTP Basic, any user, the token as password"
-                                     : "needs Authorization: Bearer TOKEN");
+        *ret =
+            refuse(h, c, R_AUTH, 401, method, url,
+                   header(c, "Authorization") ? "wrong token"
+                   : is_page(url) ? "needs the token: HTTP Basic, any user, the token as password"
+                                  : "needs Authorization: Bearer TOKEN");
         return true;
     }
     if (form && !is_form_type(header(c, "Content-Type"))) {

@@ -157,8 +157,8 @@ static const char *sev_class(const char *sev)
 {
     static const struct {
         const char *name, *cls;
-    } map[] = {{"critical", "crit"}, {"page", "crit"},  {"error", "crit"},   {"high", "crit"},
-               {"warning", "warn"},  {"warn", "warn"},  {"medium", "warn"},  {"info", "info"},
+    } map[] = {{"critical", "crit"}, {"page", "crit"},  {"error", "crit"},  {"high", "crit"},
+               {"warning", "warn"},  {"warn", "warn"},  {"medium", "warn"}, {"info", "info"},
                {"low", "info"},      {"notice", "info"}};
     for (size_t i = 0; sev && i < sizeof map / sizeof map[0]; i++)
         if (!strcasecmp(sev, map[i].name))
@@ -236,7 +236,8 @@ static const char css[] =
     "form.silence{display:grid;gap:.4em;margin:.5em 0;max-width:560px}\n"
     "form.silence .matchers label{display:block;font:12px ui-monospace,monospace;"
     "word-break:break-all}\n"
-    "input[type=text],input[type=password]{font:inherit;padding:.25em .4em;border:1px solid #c5cad3;"
+    "input[type=text],input[type=password]{font:inherit;padding:.25em .4em;border:1px solid "
+    "#c5cad3;"
     "border-radius:4px;width:100%}\n"
     "button{font:inherit;padding:.25em .9em;border-radius:4px;border:1px solid #1d4ed8;"
     "background:#1d4ed8;color:#fff;cursor:pointer;justify-self:start}\n"
@@ -301,10 +302,11 @@ static void top(struct lw_buf *out, const struct lw_page *p, bool back)
     }
     char now[40];
     lw_fmt_rfc3339(p->now_ns / LW_NS_PER_SEC * LW_NS_PER_SEC, now, sizeof now);
-    lw_buf_printf(out, " <span class=\"muted\">at %s, refreshed every 10 s</span></header>\n<main>\n",
-                  now);
+    lw_buf_printf(
+        out, " <span class=\"muted\">at %s, refreshed every 10 s</span></header>\n<main>\n", now);
     if (p->notice) {
-        lw_buf_printf(out, "<p class=\"notice%s\" role=\"status\">", p->notice_error ? " error" : "");
+        lw_buf_printf(out, "<p class=\"notice%s\" role=\"status\">",
+                      p->notice_error ? " error" : "");
         esc(out, p->notice);
         lw_buf_puts(out, "</p>\n");
     }
@@ -423,16 +425,16 @@ void lw_page_chart(struct lw_buf *out, const json_t *points, const json_t *thres
             put_tod(out, json_array_get(json_array_get(points, n - 1), 0));
             lw_buf_puts(out, "</text>");
         }
-        lw_buf_printf(out,
-                      "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">time (UTC)</text>",
+        lw_buf_printf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">time (UTC)</text>",
                       (l + W - r) / 2, H - 4);
     }
     if (thr) {
         lw_buf_printf(out, "<line class=\"thr\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>",
                       l, Y(th), W - r, Y(th));
         if (axes) {
-            lw_buf_printf(out, "<text class=\"thr-l\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">"
-                               "threshold ",
+            lw_buf_printf(out,
+                          "<text class=\"thr-l\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">"
+                          "threshold ",
                           W - r - 2, Y(th) - 4);
             put_num(out, th);
             lw_buf_puts(out, "</text>");
@@ -452,8 +454,8 @@ void lw_page_chart(struct lw_buf *out, const json_t *points, const json_t *thres
         if (run == 1) {
             double x, y;
             if (sscanf(seg.p, "%lf,%lf", &x, &y) == 2)
-                lw_buf_printf(out, "<circle class=\"dot\" cx=\"%.1f\" cy=\"%.1f\" r=\"%s\"/>", x,
-                              y, axes ? "2.5" : "1.5");
+                lw_buf_printf(out, "<circle class=\"dot\" cx=\"%.1f\" cy=\"%.1f\" r=\"%s\"/>", x, y,
+                              axes ? "2.5" : "1.5");
         } else if (run > 1) {
             lw_buf_printf(out, "<polyline class=\"line\" points=\"%s\"/>", seg.p);
         }
@@ -651,8 +653,9 @@ static void section_alerts(struct lw_buf *out, const struct lw_page *p)
         nf += st && !strcmp(st, "firing");
     }
     qsort(v, n, sizeof *v, alert_cmp);
-    lw_buf_printf(out, "<section id=\"alerts\"><h2>Alerts <small>%zu firing, %zu pending</small>"
-                       "</h2>\n",
+    lw_buf_printf(out,
+                  "<section id=\"alerts\"><h2>Alerts <small>%zu firing, %zu pending</small>"
+                  "</h2>\n",
                   nf, n - nf);
     if (!json_is_array(arr))
         section_error(out, "the alerts could not be read", api_error(arr) ? api_error(arr) : "?");
@@ -924,8 +927,7 @@ static void section_silences(struct lw_buf *out, const struct lw_page *p)
     size_t i;
     lw_buf_puts(out, "<section id=\"silences\"><h2>Active silences</h2>\n");
     if (!json_is_array(arr)) {
-        section_error(out, "the silences could not be read",
-                      api_error(arr) ? api_error(arr) : "?");
+        section_error(out, "the silences could not be read", api_error(arr) ? api_error(arr) : "?");
     } else if (!json_array_size(arr)) {
         lw_buf_puts(out, "<p class=\"empty\">No active silence.</p>\n");
     } else {
@@ -1009,7 +1011,8 @@ void lw_page_alert(struct lw_buf *out, const json_t *x, const struct lw_page *p)
     lw_buf_puts(out, "</h3>");
     json_object_foreach((json_t *)ann, k, v)
     {
-        lw_buf_printf(out, "<p%s><span class=\"muted\">", !strcmp(k, "summary") ? " class=\"summary\"" : "");
+        lw_buf_printf(out, "<p%s><span class=\"muted\">",
+                      !strcmp(k, "summary") ? " class=\"summary\"" : "");
         esc(out, k);
         lw_buf_puts(out, ":</span> ");
         put_json(out, v);
@@ -1096,8 +1099,9 @@ void lw_page_alert(struct lw_buf *out, const json_t *x, const struct lw_page *p)
     lw_buf_puts(out, "</section>\n");
 
     const json_t *samples = json_object_get(x, "samples");
-    lw_buf_printf(out, "<section id=\"samples\"><h2>The lines that fed it <small>%zu, oldest "
-                       "first</small></h2>\n",
+    lw_buf_printf(out,
+                  "<section id=\"samples\"><h2>The lines that fed it <small>%zu, oldest "
+                  "first</small></h2>\n",
                   json_array_size(samples));
     if (!json_array_size(samples)) {
         lw_buf_puts(out, "<p class=\"empty\">No sample line is kept for this alert.</p>\n");
@@ -1132,5 +1136,6 @@ void lw_page_message(struct lw_buf *out, const char *title, const char *msg)
     esc(out, title);
     lw_buf_puts(out, "</h2>\n<p class=\"notice error\">");
     esc(out, msg);
-    lw_buf_puts(out, "</p>\n<p><a href=\"/\">back to the dashboard</a></p>\n</main></body></html>\n");
+    lw_buf_puts(out,
+                "</p>\n<p><a href=\"/\">back to the dashboard</a></p>\n</main></body></html>\n");
 }

@@ -102,7 +102,8 @@ static void test_index(void)
     CHECK_EQ(count(h, "<script"), 1);
     CHECK(strstr(h, "<script nonce=\"abc123\">") != NULL);
     /* Firing before pending; among firing, critical before warning. */
-    const char *crit = strstr(h, ">Crit<"), *evil = strstr(h, "Evil&lt;"), *pend = strstr(h, "Pend<");
+    const char *crit = strstr(h, ">Crit<"), *evil = strstr(h, "Evil&lt;"),
+               *pend = strstr(h, "Pend<");
     CHECK(crit && evil && pend && crit < evil && evil < pend);
     CHECK(strstr(h, "2 firing, 1 pending") != NULL);
     CHECK(strstr(h, "class=\"alert sev-crit firing\"") != NULL);
