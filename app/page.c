@@ -147,7 +147,10 @@ static void put_time(struct lw_buf *out, const char *t, int64_t now_ns, bool ago
         char s[40];
         if (d >= 0) {
             lw_fmt_duration(d * LW_NS_PER_SEC, s, sizeof s);
-            lw_buf_printf(out, " <span class=\"muted\">(%s ago)</span>", d ? s : "just now,");
+            if (d)
+                lw_buf_printf(out, " <span class=\"muted\">(%s ago)</span>", s);
+            else
+                lw_buf_puts(out, " <span class=\"muted\">(just now)</span>");
         }
     }
 }
