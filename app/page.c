@@ -222,8 +222,8 @@ static const char css[] =
     "font-weight:600;color:#fff;background:var(--none)}\n"
     ".st-healthy{background:var(--ok)}.st-degraded,.st-pending{background:var(--warn)}\n"
     ".st-unhealthy,.st-firing{background:var(--crit)}.st-resolved{background:var(--ok)}\n"
-    ".sev{font-weight:600}.sev-crit{color:var(--crit)}.sev-warn{color:var(--warn)}"
-    ".sev-info{color:var(--info)}.sev-none{color:var(--none)}\n"
+    ".sev{font-weight:600}.sev.sev-crit,.hot{color:var(--crit)}.sev.sev-warn{color:var(--warn)}"
+    ".sev.sev-info{color:var(--info)}.sev.sev-none{color:var(--none)}.hot{font-weight:600}\n"
     ".alert{background:var(--card);border:1px solid var(--line);border-left:6px solid var(--none);"
     "border-radius:6px;padding:.6em .9em;margin:.6em 0}\n"
     ".alert.sev-crit{border-left-color:var(--crit)}.alert.sev-warn{border-left-color:var(--warn)}"
@@ -743,7 +743,7 @@ static void section_rules(struct lw_buf *out, const struct lw_page *p)
         }
         lw_buf_puts(out, "</td><td class=\"num\">");
         put_json(out, pending);
-        lw_buf_printf(out, "</td><td class=\"num%s\">", hot ? " sev-crit" : "");
+        lw_buf_printf(out, "</td><td class=\"num%s\">", hot ? " hot" : "");
         put_json(out, firing);
         lw_buf_puts(out, "</td><td class=\"hide-narrow\">");
         const json_t *ev, *evs = json_object_get(r, "events");

@@ -14,6 +14,21 @@ static json_t *load(const char *text)
     return j;
 }
 
+/* LW_PAGE_DUMP=DIR writes the pages rendered here to DIR, to look at them in a browser. */
+static void dump(const char *name, const struct lw_buf *b)
+{
+    const char *dir = getenv("LW_PAGE_DUMP");
+    char path[512];
+    if (!dir)
+        return;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fwrite(b->p, 1, b->len, f);
+        fclose(f);
+    }
+}
+
 static size_t count(const char *hay, const char *needle)
 {
     size_t n = 0;
@@ -133,6 +148,7 @@ static void test_index(void)
     CHECK(strstr(h, "<code>job!~&quot;a.*&quot;</code>") != NULL);
     CHECK(strstr(h, "action=\"/silences/70e536de-9472-49e1-b4ba-d5c8788c3846/expire\"") != NULL);
     CHECK(strstr(h, "up 1h") != NULL);
+    dump("index.html", &b);
     lw_buf_free(&b);
     json_decref(alerts);
     json_decref(rules);
@@ -198,6 +214,7 @@ static void test_alert_page(void)
     CHECK(strstr(h, "The lines that fed it <small>1, oldest first") != NULL);
     CHECK(strstr(h, "<dt>condition</dt><dd>above 10</dd>") != NULL);
     CHECK(strstr(h, "<code>5f0c2a9e41d7b3a8</code>") != NULL);
+    dump("alert.html", &b);
     lw_buf_free(&b);
     /* An empty explanation: every section says it has nothing. */
     json_t *e = json_object();
