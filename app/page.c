@@ -250,7 +250,7 @@ static const char css[] =
     ".notice.error{background:#fdecec;border-color:#f1aeae}\n"
     ".empty{color:var(--muted);background:var(--card);border:1px dashed var(--line);"
     "border-radius:6px;padding:.7em}\n"
-    "svg{display:block}svg .line{fill:none;stroke:#1d4ed8;stroke-width:1.5}"
+    "svg{display:block}svg .line{fill:none;stroke:#1d4ed8;stroke-width:2}"
     "svg .thr{stroke:var(--crit);stroke-dasharray:4 3;stroke-width:1}"
     "svg .dot{fill:#1d4ed8}svg .axis{stroke:#98a2b3;stroke-width:1}"
     "svg text{font:11px system-ui,sans-serif;fill:var(--muted)}svg text.thr-l{fill:var(--crit)}\n"
@@ -363,7 +363,7 @@ static void put_num(struct lw_buf *out, double v)
 void lw_page_chart(struct lw_buf *out, const json_t *points, const json_t *threshold, bool axes)
 {
     size_t n = json_array_size(points), i;
-    const double W = axes ? 640 : 160, H = axes ? 220 : 36;
+    const double W = axes ? 640 : 220, H = axes ? 220 : 40;
     const double l = axes ? 58 : 2, r = axes ? 14 : 2, t = axes ? 12 : 3, b = axes ? 36 : 3;
     double lo = INFINITY, hi = -INFINITY;
     bool thr = json_is_number(threshold);
@@ -466,6 +466,15 @@ void lw_page_chart(struct lw_buf *out, const json_t *points, const json_t *thres
         run = 0;
     }
     lw_buf_free(&seg);
+    /* The latest value, marked: where the line stands now, even after a long run of nulls. */
+    for (i = n; i-- > 0;) {
+        const json_t *v = json_array_get(json_array_get(points, i), 1);
+        if (json_is_number(v) && isfinite(json_number_value(v))) {
+            lw_buf_printf(out, "<circle class=\"dot\" cx=\"%.1f\" cy=\"%.1f\" r=\"%s\"/>", X(i),
+                          Y(json_number_value(v)), axes ? "3.5" : "2.5");
+            break;
+        }
+    }
     if (!nvals)
         lw_buf_printf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">no data</text>",
                       (l + W - r) / 2, (t + H - b) / 2 + 4);
@@ -713,14 +722,18 @@ static void section_rules(struct lw_buf *out, const struct lw_page *p)
         if (json_is_object(ser)) {
             lw_page_chart(out, json_object_get(ser, "points"), json_object_get(r, "threshold"),
                           false);
-            const json_t *g = json_object_get(ser, "group");
-            if (json_object_size(g)) {
-                char *s = json_dumps(g, JSON_COMPACT);
-                lw_buf_puts(out, "<span class=\"muted\">");
-                esc(out, s);
-                lw_buf_puts(out, "</span>");
-                free(s);
+            const json_t *g = json_object_get(ser, "group"), *gv;
+            const char *gk;
+            size_t gi = 0;
+            lw_buf_puts(out, "<span class=\"muted\">");
+            json_object_foreach((json_t *)g, gk, gv)
+            {
+                lw_buf_puts(out, gi++ ? ", " : "");
+                esc(out, gk);
+                lw_buf_puts(out, "=");
+                put_json(out, gv);
             }
+            lw_buf_puts(out, "</span>");
         } else {
             lw_buf_puts(out, "<span class=\"muted\">no group</span>");
         }
@@ -730,7 +743,7 @@ static void section_rules(struct lw_buf *out, const struct lw_page *p)
             lw_buf_puts(out, json_is_false(above) ? "&lt; " : "&gt; ");
             put_json(out, json_object_get(r, "threshold"));
         }
-        if (jstr(r, "for")) {
+        if (jstr(r, "for") && strcmp(jstr(r, "for"), "0s")) {
             lw_buf_puts(out, " for ");
             esc(out, jstr(r, "for"));
         }

@@ -52,16 +52,16 @@ alerts:
   - name: SshBruteForce
     event: ssh_failed
     group_by: [ip]
-    window: 10m
+    window: 2m
     count: {above: 10}
     severity: critical
     labels: {team: security}
     annotations:
-      summary: '{{ value }} failed ssh logins from {{ ip }} in 10m'
+      summary: '{{ value }} failed ssh logins from {{ ip }} in 2m'
   - name: UserBrute
     event: ssh_failed
     group_by: [user]
-    window: 10m
+    window: 2m
     count: {above: 10, where: 'user =~ "<.*"'}
     severity: warning
     annotations:
@@ -69,7 +69,7 @@ alerts:
   - name: SshProbe
     event: ssh_failed
     group_by: [ip]
-    window: 10m
+    window: 2m
     count: {above: 3}
     for: 1h
     severity: info
@@ -189,11 +189,21 @@ def run(binary, t):
     port = e2e.free_port()
     td.write("rules.yaml", RULES)
     log = td.join("secure.log")
-    shutil.copyfile(FIXTURE, log)
-    with open(log, "a") as f:
-        for i in range(11):
-            f.write(f"Jul 10 04:00:{i:02d} mylar sshd[99{i:02d}]: Failed password for "
-                    f"{EVIL_USER} from 203.0.113.{i + 1} port 4{i:04d} ssh2\n")
+    # The fixture in two parts a few seconds apart (the first 40 of the attacker's failures,
+    # then the rest): the rule's value steps up on the charts.
+    with open(FIXTURE, "rb") as f:
+        lines = f.read().split(b"\n")
+    cut, seen = len(lines), 0
+    for i, line in enumerate(lines):
+        seen += b"Failed password" in line and b"from 59.108.33.66 " in line
+        if seen == 40:
+            cut = i + 1
+            break
+    with open(log, "wb") as f:
+        f.write(b"\n".join(lines[:cut]) + b"\n")
+    rest = b"\n".join(lines[cut:]) + "".join(
+        f"Jul 10 04:00:{i:02d} mylar sshd[99{i:02d}]: Failed password for {EVIL_USER} from "
+        f"203.0.113.{i + 1} port 4{i:04d} ssh2\n" for i in range(11)).encode()
     td.write("logwarden.yaml", f"""state: state.db
 rules: [rules.yaml]
 http:
@@ -229,6 +239,14 @@ notify: {{group_wait: 0s}}
             return next((x for x in a or [] if x.get("alert") == "SshBruteForce" and
                          (x.get("labels") or x.get("group") or {}).get("ip") == "59.108.33.66"),
                         None)
+        first = e2e.wait_for(lambda: (lambda a: any(
+            x.get("alert") == "SshBruteForce" and x.get("state") == "firing" for x in a or []))(
+            api(port, "/api/alerts")[1]) or not d.alive(), 30, 0.2)
+        t.check(first and d.alive(), "the first part of the fixture fires SshBruteForce",
+                e2e.tail(d.stderr()))
+        time.sleep(3)  # not a wait for a condition: the charts' step, seconds apart
+        with open(log, "ab") as f:
+            f.write(rest)
         alerts = e2e.wait_for(lambda: firing() or not d.alive(), 30, 0.2)
         if not t.check(isinstance(alerts, list), "the daemon fires SshBruteForce and UserBrute, "
                        "SshProbe is pending (/api/alerts)", e2e.tail(d.stderr())):
@@ -266,7 +284,7 @@ notify: {{group_wait: 0s}}
         t.check(shown in body, f"the page shows that value ({shown})", body[:1500])
         summary = (brute.get("annotations") or {}).get("summary")
         if summary is not None or "labels" in brute:  # part B's /api/alerts
-            t.check(summary and re.fullmatch(r"\d+ failed ssh logins from 59\.108\.33\.66 in 10m",
+            t.check(summary and re.fullmatch(r"\d+ failed ssh logins from 59\.108\.33\.66 in 2m",
                                              summary) and summary in body,
                     "the summary annotation is on the page", f"{summary!r}\n{body[:1500]}")
             t.check("critical" in body and "security" in body,

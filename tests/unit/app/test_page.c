@@ -139,6 +139,7 @@ static void test_index(void)
     CHECK_EQ(count(h, "<line class=\"thr\""), 1);
     CHECK(strstr(h, "no group") != NULL); /* Quiet's series is null */
     CHECK(strstr(h, "&gt; 0.05 for 1m") != NULL);
+    CHECK(strstr(h, "<span class=\"muted\">host=web1</span>") != NULL);
     CHECK(strstr(h, "http <span class=\"muted\">(120345)</span>") != NULL);
     /* Inputs, sinks, the state file, silences. */
     CHECK(strstr(h, "12.5") != NULL);
@@ -233,7 +234,7 @@ static void test_chart(void)
     /* A lone value between nulls is a dot; a flat series and non-numbers do not divide by 0. */
     json_t *pts = load("[[\"t\",null],[\"t\",5],[\"t\",null],[\"t\",\"x\"]]"), *thr = json_real(5);
     lw_page_chart(&b, pts, thr, false);
-    CHECK_EQ(count(b.p, "<circle"), 1);
+    CHECK_EQ(count(b.p, "<circle"), 2); /* the lone value, and the latest value's mark */
     CHECK_EQ(count(b.p, "<polyline"), 0);
     CHECK(!strstr(b.p, "nan") && !strstr(b.p, "inf"));
     lw_buf_free(&b);
