@@ -41,6 +41,9 @@ struct lw_config {
     char **http_hosts;
     size_t nhttp_hosts;
     bool http_public_reads, http_protect_metrics;
+    /* explain: the sample lines each group keeps for its explanation and the memory all of them
+     * may take (engine.h, lw_engine_explain_opts; docs/operations.md, "Sizing"). */
+    size_t explain_lines, explain_memory;
 };
 
 /* Whether HOST:PORT's host is a loopback address (127.0.0.0/8, ::1, localhost). */

@@ -556,11 +556,13 @@ static bool gate(struct lw_http_server *h, struct MHD_Connection *c, const char 
 }
 
 /* Answers a part's JSON (consumed; NULL: 503, the pipeline did not answer). */
-static enum MHD_Result answer(struct MHD_Connection *c, json_t *j, int code)
+/* code is read after j is made (a pointer: C leaves the order of arguments unspecified, and
+ * `answer(c, f(&code), code)` read it before f set it). */
+static enum MHD_Result answer(struct MHD_Connection *c, json_t *j, const int *code)
 {
     if (!j)
         return lw_http_reply_error(c, 503, "the pipeline did not answer in time");
-    return lw_http_reply_json(c, (unsigned)code, j);
+    return lw_http_reply_json(c, (unsigned)*code, j);
 }
 
 /* ?filter=... repeated, as Alertmanager's API takes them. */
@@ -616,7 +618,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     if (lw_dashboard_route(h, c, url, method, rq, &ret))
         return ret;
     if (!strcmp(url, "/health") && (!strcmp(method, "GET") || !strcmp(method, "HEAD")))
-        return answer(c, lw_http_health(h, &code), code);
+        return answer(c, lw_http_health(h, &code), &code);
     if (!strcmp(url, "/metrics") && !strcmp(method, "GET")) {
         struct lw_buf b = {0};
         pthread_mutex_lock(&h->mu);
@@ -632,18 +634,18 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, on_filter, &f);
         if (f.too_many)
             return lw_http_reply_error(c, 400, "more than 32 filters");
-        return answer(c, lw_http_alerts(h, filters, f.n, &code), code);
+        return answer(c, lw_http_alerts(h, filters, f.n, &code), &code);
     }
     if (!strcmp(url, "/api/rules") && !strcmp(method, "GET"))
-        return answer(c, lw_http_rules(h, &code), code);
+        return answer(c, lw_http_rules(h, &code), &code);
     if (!strncmp(url, "/api/alerts/", 12) && !strcmp(method, "GET"))
-        return answer(c, lw_http_explain(h, url + 12, &code), code);
+        return answer(c, lw_http_explain(h, url + 12, &code), &code);
     if (!strcmp(url, "/api/silences") && !strcmp(method, "GET"))
-        return answer(c, lw_http_silences(h, &code), code);
+        return answer(c, lw_http_silences(h, &code), &code);
     if (!strcmp(url, "/api/silences") && !strcmp(method, "POST"))
         return post_silence(h, c, rq, url);
     if (!strcmp(url, "/api/reload") && !strcmp(method, "POST"))
-        return answer(c, lw_http_reload(h, &code), code);
+        return answer(c, lw_http_reload(h, &code), &code);
     if (!strncmp(url, "/api/silences/", 14) && !strcmp(method, "DELETE")) {
         pthread_mutex_lock(&h->mu);
         int rc = lw_store_silence_expire(h->st, url + 14, lw_now_ns(), &err);
