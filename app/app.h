@@ -70,6 +70,7 @@ size_t lw_config_split_warnings(const struct lw_config *c, const struct lw_rules
 /* ---------------------------------------------------------------- commands */
 
 int lw_cmd_run(int argc, char **argv);
+int lw_cmd_explain(int argc, char **argv);
 int lw_cmd_check(int argc, char **argv);
 int lw_cmd_replay(int argc, char **argv);
 int lw_cmd_status(int argc, char **argv);

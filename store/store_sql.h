@@ -154,7 +154,7 @@ static const char *const lw_store_migrations[] = {
      * explained each alert at its last transition (value series, sample lines: a JSON object),
      * so that an alert can be explained after the daemon forgot its group, or stopped. Written
      * in the flush's transaction with the states. */
-    "CREATE TABLE alert_history ("
+    "CREATE TABLE IF NOT EXISTS alert_history ("
     "  id INTEGER PRIMARY KEY,"
     "  fingerprint TEXT NOT NULL,"
     "  alert TEXT NOT NULL,"
@@ -162,9 +162,9 @@ static const char *const lw_store_migrations[] = {
     "  at_ns INTEGER NOT NULL,"
     "  value REAL NOT NULL"
     ");"
-    "CREATE INDEX alert_history_by_fp ON alert_history (fingerprint, at_ns);"
-    "CREATE INDEX alert_history_by_at ON alert_history (at_ns);"
-    "CREATE TABLE alert_explain ("
+    "CREATE INDEX IF NOT EXISTS alert_history_by_fp ON alert_history (fingerprint, at_ns);"
+    "CREATE INDEX IF NOT EXISTS alert_history_by_at ON alert_history (at_ns);"
+    "CREATE TABLE IF NOT EXISTS alert_explain ("
     "  fingerprint TEXT PRIMARY KEY,"
     "  alert TEXT NOT NULL,"
     "  grp TEXT NOT NULL,"
