@@ -1490,9 +1490,12 @@ json_t *lw_engine_series(struct lw_engine *e, const struct lw_group_view *v)
         return arr;
     /* Points oldest first: from ptail - npt. */
     uint32_t first = (x->ptail + LW_SERIES_POINTS - x->npt) % LW_SERIES_POINTS, k = 0;
-    int64_t from = ar->done_n - ar->k + 1;
+    /* Up to the last evaluation: an early one (the bucket being filled) is one instant ahead. */
+    int64_t to = x->pt[(x->ptail + LW_SERIES_POINTS - 1) % LW_SERIES_POINTS].n;
+    if (to < ar->done_n)
+        to = ar->done_n;
     double cur = NAN;
-    for (int64_t n = from; n <= ar->done_n; n++) {
+    for (int64_t n = to - ar->k + 1; n <= to; n++) {
         while (k < x->npt && x->pt[(first + k) % LW_SERIES_POINTS].n <= n)
             cur = x->pt[(first + k++) % LW_SERIES_POINTS].v;
         char ts[40];
