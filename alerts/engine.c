@@ -234,15 +234,9 @@ static const char *const state_names[] = {"inactive", "pending", "firing"};
 static void view_of(struct lw_engine *e, struct alert_rt *ar, struct lw_wgroup *g,
                     struct lw_group_view *v)
 {
-    *v = (struct lw_group_view){(size_t)(ar - e->alerts),
-                                ar->def,
-                                g->key,
-                                {0},
-                                g->st.state,
-                                g->st.active_since_ns,
-                                g->st.fired_ns,
-                                g->st.value,
-                                g};
+    *v = (struct lw_group_view){
+        (size_t)(ar - e->alerts), ar->def,        g->key,      {0}, g->st.state,
+        g->st.active_since_ns,    g->st.fired_ns, g->st.value, g};
     lw_fingerprint(ar->def->name, g->key, v->fingerprint);
 }
 
@@ -269,13 +263,9 @@ static void history(struct lw_engine *e, struct alert_rt *ar, struct lw_wgroup *
     if (state)
         json_object_set_new(x, "state", json_string(state));
     memcpy(e->hfps[e->nhist], v.fingerprint, 17);
-    e->hist[e->nhist] = (struct lw_history_row){lw_strdup(ar->def->name),
-                                                e->hfps[e->nhist],
-                                                lw_strdup(g->key),
-                                                state,
-                                                t,
-                                                g->st.value,
-                                                json_dumps(x, JSON_COMPACT)};
+    e->hist[e->nhist] = (struct lw_history_row){
+        lw_strdup(ar->def->name),   e->hfps[e->nhist], lw_strdup(g->key), state, t, g->st.value,
+        json_dumps(x, JSON_COMPACT)};
     json_decref(x);
     e->nhist++;
 }
@@ -1477,7 +1467,9 @@ void lw_engine_alert_object(struct lw_engine *e, const struct lw_group_view *v, 
 
 static json_t *number_or_null(double v)
 {
-    return isfinite(v) ? json_real(v) : isnan(v) ? json_null() : json_real(v > 0 ? DBL_MAX : -DBL_MAX);
+    return isfinite(v) ? json_real(v)
+           : isnan(v)  ? json_null()
+                       : json_real(v > 0 ? DBL_MAX : -DBL_MAX);
 }
 
 json_t *lw_engine_series(struct lw_engine *e, const struct lw_group_view *v)
@@ -1516,11 +1508,10 @@ static json_t *samples(struct lw_engine *e, const struct xring *x)
         char ts[40];
         lw_fmt_rfc3339(sl->ts_ns, ts, sizeof ts);
         const char *in = sl->input < e->rs->ninputs ? e->rs->inputs[sl->input].name : "";
-        json_t *o = json_pack("{s:s,s:s,s:s%}", "at", ts, "input", in ? in : "", "line",
-                              sl->line, (size_t)sl->len);
+        json_t *o = json_pack("{s:s,s:s,s:s%}", "at", ts, "input", in ? in : "", "line", sl->line,
+                              (size_t)sl->len);
         if (!o) /* not UTF-8 (or cut inside a character): the bytes as Latin-1 would lie */
-            o = json_pack("{s:s,s:s,s:s}", "at", ts, "input", in ? in : "", "line",
-                          "(not UTF-8)");
+            o = json_pack("{s:s,s:s,s:s}", "at", ts, "input", in ? in : "", "line", "(not UTF-8)");
         if (sl->full)
             json_object_set_new(o, "cut", json_true());
         json_array_append_new(arr, o);

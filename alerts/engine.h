@@ -21,9 +21,9 @@ struct lw_engine;
 
 struct lw_engine_stats {
     uint64_t records, events, late, transitions, overflow;
-    uint64_t nonfinite; /* values that were not finite numbers: saturated or skipped */
-    uint64_t partial;   /* lw_engine_partial calls: windows rebuilt from a cut history */
-    uint64_t no_ring;   /* groups made while the explanations' memory was spent: no ring */
+    uint64_t nonfinite;       /* values that were not finite numbers: saturated or skipped */
+    uint64_t partial;         /* lw_engine_partial calls: windows rebuilt from a cut history */
+    uint64_t no_ring;         /* groups made while the explanations' memory was spent: no ring */
     uint64_t history_dropped; /* transitions not kept in the state file's history (flushes
                                * failing for long: more than LW_HISTORY_MAX waiting) */
     size_t ring_bytes, rings; /* the explanations' memory and how many groups have one */
@@ -134,14 +134,12 @@ struct lw_group_view {
 typedef void lw_group_fn(const struct lw_group_view *v, void *payload);
 /* Calls fn for each group of alert `alert` (SIZE_MAX: of every alert) that is pending or firing
  * (all: every group). O(groups). */
-void lw_engine_groups(struct lw_engine *e, size_t alert, bool all, lw_group_fn *fn,
-                      void *payload);
+void lw_engine_groups(struct lw_engine *e, size_t alert, bool all, lw_group_fn *fn, void *payload);
 /* The group whose fingerprint is fp: true and *out set; false when the engine has none.
  * O(groups). */
 bool lw_engine_find(struct lw_engine *e, const char *fp, struct lw_group_view *out);
 /* The alert object of v (RULES.md) with status "firing" or "pending", into out. */
-void lw_engine_alert_object(struct lw_engine *e, const struct lw_group_view *v,
-                            struct lw_buf *out);
+void lw_engine_alert_object(struct lw_engine *e, const struct lw_group_view *v, struct lw_buf *out);
 /* v's value over the last window at its alert's resolution, one [time, value|null] per instant
  * up to the last evaluated one (null: no value to compare, or older than what is kept). New
  * reference. */

@@ -100,14 +100,12 @@ static void on_notif(const struct lw_notif_of *r, void *payload)
     char c[40], s[40];
     lw_fmt_rfc3339(r->created_ns, c, sizeof c);
     lw_fmt_rfc3339(r->sent_ns, s, sizeof s);
-    json_array_append_new(payload,
-                          json_pack("{s:s,s:s,s:s,s:s,s:o,s:i,s:o}", "sink", r->sink, "status",
-                                    r->status, "outcome",
-                                    r->state >= 0 && r->state <= 2 ? outcome[r->state] : "?",
-                                    "created_at", c, "sent_at",
-                                    r->sent_ns ? json_string(s) : json_null(), "attempts",
-                                    r->attempts, "error",
-                                    r->error ? json_string(r->error) : json_null()));
+    json_array_append_new(
+        payload,
+        json_pack("{s:s,s:s,s:s,s:s,s:o,s:i,s:o}", "sink", r->sink, "status", r->status, "outcome",
+                  r->state >= 0 && r->state <= 2 ? outcome[r->state] : "?", "created_at", c,
+                  "sent_at", r->sent_ns ? json_string(s) : json_null(), "attempts", r->attempts,
+                  "error", r->error ? json_string(r->error) : json_null()));
 }
 
 /* What the state file knows of fp: its history, its notifications and (with x NULL) what
@@ -262,14 +260,12 @@ static void on_alert_group(const struct lw_group_view *v, void *payload)
     lw_engine_alert_object(c->src->eng, v, &c->buf);
     json_t *obj = json_loadb(c->buf.p, c->buf.len, 0, NULL), *grp = json_loads(v->group, 0, NULL);
     lw_fmt_rfc3339(v->state == LW_FIRING ? v->fired_ns : v->active_since_ns, since, sizeof since);
-    json_t *x = json_pack("{s:s,s:s,s:s,s:s,s:O,s:O,s:o,s:f,s:f,s:s}", "alert", v->def->name,
-                          "fingerprint", v->fingerprint, "state",
-                          v->state == LW_FIRING ? "firing" : "pending", "severity",
-                          v->def->severity ? v->def->severity : "", "labels",
-                          json_object_get(obj, "labels"), "annotations",
-                          json_object_get(obj, "annotations"), "group",
-                          grp ? grp : json_object(), "value", isfinite(v->value) ? v->value : 0,
-                          "threshold", v->def->threshold, "since", since);
+    json_t *x = json_pack(
+        "{s:s,s:s,s:s,s:s,s:O,s:O,s:o,s:f,s:f,s:s}", "alert", v->def->name, "fingerprint",
+        v->fingerprint, "state", v->state == LW_FIRING ? "firing" : "pending", "severity",
+        v->def->severity ? v->def->severity : "", "labels", json_object_get(obj, "labels"),
+        "annotations", json_object_get(obj, "annotations"), "group", grp ? grp : json_object(),
+        "value", isfinite(v->value) ? v->value : 0, "threshold", v->def->threshold, "since", since);
     json_decref(obj);
     if (!x)
         return;
@@ -294,7 +290,10 @@ static void on_rule_group(const struct lw_group_view *v, void *payload)
     c->firing += v->state == LW_FIRING;
     /* Lower is more urgent: firing < pending < by distance to the threshold. */
     double d = fabs(v->value - v->def->threshold);
-    double rank = v->state == LW_FIRING ? -2 : v->state == LW_PENDING ? -1 : isfinite(d) ? d : 1e308;
+    double rank = v->state == LW_FIRING    ? -2
+                  : v->state == LW_PENDING ? -1
+                  : isfinite(d)            ? d
+                                           : 1e308;
     if (!c->has_best || rank < c->best_rank) {
         c->best = *v;
         c->best_rank = rank;
@@ -331,13 +330,12 @@ static json_t *rules_answer(const struct lw_api_src *src)
             arr, json_pack("{s:s,s:s,s:[{s:s,s:I}],s:s,s:s,s:f,s:b,s:s,s:s,s:o,s:I,s:I,s:I,s:I,"
                            "s:s,s:i,s:o}",
                            "alert", a->name, "kind", lw_kinds[a->kind].name, "events", "name",
-                           ev->name, "count", (json_int_t)ev->matched, "window", win,
-                           "resolution", res, "threshold", a->threshold, "above", a->above, "for",
-                           fr, "severity", a->severity ? a->severity : "", "group_by", group_by,
-                           "groups", (json_int_t)c.groups, "max_groups",
-                           (json_int_t)a->max_groups, "pending", (json_int_t)c.pending, "firing",
-                           (json_int_t)c.firing, "file", a->file ? a->file : "", "line", a->line,
-                           "series", series));
+                           ev->name, "count", (json_int_t)ev->matched, "window", win, "resolution",
+                           res, "threshold", a->threshold, "above", a->above, "for", fr, "severity",
+                           a->severity ? a->severity : "", "group_by", group_by, "groups",
+                           (json_int_t)c.groups, "max_groups", (json_int_t)a->max_groups, "pending",
+                           (json_int_t)c.pending, "firing", (json_int_t)c.firing, "file",
+                           a->file ? a->file : "", "line", a->line, "series", series));
     }
     return arr;
 }
@@ -360,7 +358,8 @@ void lw_api_answer(const struct lw_api_src *src, struct lw_ask *q, int64_t now_n
         struct lw_group_view v;
         if (!q->arg || !lw_engine_find(src->eng, q->arg, &v)) {
             q->code = 404;
-            q->answer = json_pack("{s:s}", "error", "the engine holds no alert of this fingerprint");
+            q->answer =
+                json_pack("{s:s}", "error", "the engine holds no alert of this fingerprint");
             return;
         }
         json_t *x = lw_engine_explain(src->eng, &v);

@@ -12,8 +12,9 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-static const char *const top_keys[] = {"state",  "http",   "rules",   "inputs",    "sinks",
-                                       "routes", "notify", "inhibit", "log_level", "explain", NULL};
+static const char *const top_keys[] = {"state",     "http",    "rules",  "inputs",
+                                       "sinks",     "routes",  "notify", "inhibit",
+                                       "log_level", "explain", NULL};
 static const char *const inhibit_keys[] = {"source", "target", "equal", NULL};
 static const char *const notify_keys[] = {"group_wait", "repeat_interval", "send_resolved",
                                           "max_age", NULL};
@@ -463,7 +464,7 @@ static void parse_explain(struct lw_config *c, const struct lw_yaml_doc *doc,
         double d = strtod(s, &end);
         while (*end == ' ')
             end++;
-        double mult = !*end || !strcmp(end, "B")                ? 1
+        double mult = !*end || !strcmp(end, "B")                 ? 1
                       : !strcmp(end, "KiB") || !strcmp(end, "K") ? 1024
                       : !strcmp(end, "MiB") || !strcmp(end, "M") ? 1024.0 * 1024
                       : !strcmp(end, "GiB") || !strcmp(end, "G") ? 1024.0 * 1024 * 1024

@@ -46,8 +46,7 @@ static bool wait_fd(int fd, short ev, int64_t deadline_ms)
 
 /* GET path from the daemon at listen (HOST:PORT): 0 and *code, *body (the caller's) set, or -1
  * when nothing answers there. */
-static int http_get(const char *listen, const char *token, const char *path, int *code,
-                    char **body)
+static int http_get(const char *listen, const char *token, const char *path, int *code, char **body)
 {
     char host[256];
     const char *colon = strrchr(listen, ':');
@@ -207,11 +206,11 @@ static void print_explanation(json_t *x)
     printf("%s %s: %s", str(x, "alert"), str(x, "fingerprint"), str(x, "state"));
     if (*str(x, "since"))
         printf(" since %s", str(x, "since"));
-    printf("  (%s)\n", !strcmp(str(x, "source"), "live") ? "from the running daemon"
-                                                          : "from the state file");
+    printf("  (%s)\n",
+           !strcmp(str(x, "source"), "live") ? "from the running daemon" : "from the state file");
     printf("  labels:");
-    json_object_foreach(json_object_get(x, "labels"), k, v) printf(" %s=%s", k,
-                                                                    json_string_value(v));
+    json_object_foreach(json_object_get(x, "labels"), k, v)
+        printf(" %s=%s", k, json_string_value(v));
     printf("\n");
     json_object_foreach(json_object_get(x, "annotations"), k, v)
         printf("  %s: %s\n", k, json_string_value(v));
@@ -260,8 +259,7 @@ static void print_explanation(json_t *x)
         printf("  %s  %-10s %-8s %-6s attempts %lld%s%s\n", str(p, "created_at"), str(p, "sink"),
                str(p, "status"), str(p, "outcome"),
                (long long)json_integer_value(json_object_get(p, "attempts")),
-               json_is_string(json_object_get(p, "error")) ? "  error: " : "",
-               str(p, "error"));
+               json_is_string(json_object_get(p, "error")) ? "  error: " : "", str(p, "error"));
     }
     if (!json_array_size(json_object_get(x, "notifications")))
         printf("  (none)\n");
@@ -338,8 +336,9 @@ int lw_cmd_explain(int argc, char **argv)
     }
     free(body);
     if (code == 404) {
-        fprintf(stderr, "logwarden explain: no alert %s (fingerprint %s) in the daemon or the "
-                        "state file\n",
+        fprintf(stderr,
+                "logwarden explain: no alert %s (fingerprint %s) in the daemon or the "
+                "state file\n",
                 what, fp);
         rc = 1;
     } else if (code != 200 || !json_is_object(x)) {

@@ -1,4 +1,5 @@
-/* main.c: the logwarden command line: dispatches to run, check, replay, test, status, explain, silence, help. */
+/* main.c: the logwarden command line: dispatches to run, check, replay, test, status, explain,
+ * silence, help. */
 #include "app.h"
 
 #include <string.h>

@@ -221,7 +221,8 @@ static const char *const lw_store_migrations[] = {
     "SELECT state, at_ns, value FROM alert_history WHERE fingerprint = ?1 AND at_ns >= ?2 "        \
     "ORDER BY at_ns, id"
 #define LW_SQL_EXPLAIN_PUT                                                                         \
-    "INSERT INTO alert_explain (fingerprint, alert, grp, at_ns, body) VALUES (?1, ?2, ?3, ?4, ?5) " \
+    "INSERT INTO alert_explain (fingerprint, alert, grp, at_ns, body) "                            \
+    "VALUES (?1, ?2, ?3, ?4, ?5) "                                                                 \
     "ON CONFLICT (fingerprint) DO UPDATE SET alert = excluded.alert, grp = excluded.grp, "         \
     "at_ns = excluded.at_ns, body = excluded.body"
 #define LW_SQL_EXPLAIN_PRUNE "DELETE FROM alert_explain WHERE at_ns < ?1"

@@ -462,8 +462,8 @@ static void feed_live(struct lw_engine *e, int64_t t, const char *ip, const char
 
 static const char *sample_line(json_t *x, size_t i)
 {
-    return json_string_value(json_object_get(json_array_get(json_object_get(x, "samples"), i),
-                                             "line"));
+    return json_string_value(
+        json_object_get(json_array_get(json_object_get(x, "samples"), i), "line"));
 }
 
 /* The explanation: the per-group ring keeps the last lines (oldest first, each cut at

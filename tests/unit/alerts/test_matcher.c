@@ -159,7 +159,7 @@ static void test_filters(void)
     CHECK_EQ(filter("empty=\"\""), 1);
     CHECK_EQ(filter("missing=\"\""), 1);
     CHECK_EQ(filter("alert=~\"Ssh\\\\w+\""), 1); /* \\ is a backslash: the regex Ssh\w+ */
-    CHECK_EQ(filter("alert=\"Ssh\\\"x\""), 0); /* \" a quote */
+    CHECK_EQ(filter("alert=\"Ssh\\\"x\""), 0);   /* \" a quote */
     CHECK_EQ(filter("severity"), -1);
     CHECK_EQ(filter("=\"x\""), -1);
     CHECK_EQ(filter("severity=\"critical"), -1);
