@@ -139,11 +139,21 @@ static void put_time(struct lw_buf *out, const char *t, int64_t now_ns, bool ago
         lw_buf_puts(out, "&ndash;");
         return;
     }
-    lw_buf_puts(out, "<time>");
+    size_t n = strlen(t);
+    bool parsed = lw_rfc3339_scan(t, n, 0, &r) > 0;
+    int64_t d = parsed ? now_ns / LW_NS_PER_SEC - r.secs : -1;
+    lw_buf_puts(out, "<time title=\"");
     esc(out, t);
+    lw_buf_puts(out, "\">");
+    /* Within the last day the time of day says enough (the whole time is its title). */
+    if (parsed && d >= 0 && d < 86400 && n >= 19 && t[10] == 'T') {
+        lw_html_escape(out, t + 11, 8);
+        lw_buf_puts(out, "Z");
+    } else {
+        esc(out, t);
+    }
     lw_buf_puts(out, "</time>");
-    if (ago && lw_rfc3339_scan(t, strlen(t), 0, &r)) {
-        int64_t d = now_ns / LW_NS_PER_SEC - r.secs;
+    if (ago && parsed) {
         char s[40];
         if (d >= 0) {
             lw_fmt_duration(d * LW_NS_PER_SEC, s, sizeof s);
@@ -264,8 +274,9 @@ static const char css[] =
     "word-break:break-all;border-bottom:1px solid #1f2937}\n"
     "ol.samples .meta{color:#9ca3af}\n"
     "footer{margin-top:2em;color:var(--muted);font-size:.9em}\n"
+    "td{overflow-wrap:break-word}.grp{word-break:break-all}\n"
     "@media (max-width:700px){main{padding:8px 10px 30px}header.top{padding:8px 10px}"
-    "td,th{padding:.3em .4em}.hide-narrow{display:none}}\n";
+    "td,th{padding:.3em .4em}.hide-narrow{display:none}svg.spark{width:120px}}\n";
 
 /* The page refreshes itself every 10 s, unless the reader is busy with a form (an open
  * details element or a focused field): it drops the ?msg= of a form's answer on the way. */
@@ -695,9 +706,11 @@ static void section_rules(struct lw_buf *out, const struct lw_page *p)
         lw_buf_puts(out, "<p class=\"empty\">No alert rule is loaded.</p></section>\n");
         return;
     }
-    lw_buf_puts(out, "<div class=\"scroll\"><table><thead><tr><th>rule</th><th>value over the "
-                     "window</th><th>condition</th><th>groups</th><th>pending</th><th>firing</th>"
-                     "<th class=\"hide-narrow\">events</th></tr></thead><tbody>\n");
+    lw_buf_puts(out,
+                "<div class=\"scroll\"><table><thead><tr><th>rule</th><th>value over the "
+                "window</th><th>condition</th><th class=\"hide-narrow\">groups</th><th>pending</th>"
+                "<th>firing</th>"
+                "<th class=\"hide-narrow\">events</th></tr></thead><tbody>\n");
     json_array_foreach(arr, i, r)
     {
         const char *sev = jstr(r, "severity");
@@ -725,7 +738,7 @@ static void section_rules(struct lw_buf *out, const struct lw_page *p)
             const json_t *g = json_object_get(ser, "group"), *gv;
             const char *gk;
             size_t gi = 0;
-            lw_buf_puts(out, "<span class=\"muted\">");
+            lw_buf_puts(out, "<span class=\"muted grp\">");
             json_object_foreach((json_t *)g, gk, gv)
             {
                 lw_buf_puts(out, gi++ ? ", " : "");
@@ -747,7 +760,7 @@ static void section_rules(struct lw_buf *out, const struct lw_page *p)
             lw_buf_puts(out, " for ");
             esc(out, jstr(r, "for"));
         }
-        lw_buf_puts(out, "</td><td class=\"num\">");
+        lw_buf_puts(out, "</td><td class=\"num hide-narrow\">");
         put_json(out, json_object_get(r, "groups"));
         if (json_object_get(r, "max_groups")) {
             lw_buf_puts(out, "<span class=\"muted\"> / ");

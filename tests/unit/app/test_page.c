@@ -139,7 +139,7 @@ static void test_index(void)
     CHECK_EQ(count(h, "<line class=\"thr\""), 1);
     CHECK(strstr(h, "no group") != NULL); /* Quiet's series is null */
     CHECK(strstr(h, "&gt; 0.05 for 1m") != NULL);
-    CHECK(strstr(h, "<span class=\"muted\">host=web1</span>") != NULL);
+    CHECK(strstr(h, "<span class=\"muted grp\">host=web1</span>") != NULL);
     CHECK(strstr(h, "http <span class=\"muted\">(120345)</span>") != NULL);
     /* Inputs, sinks, the state file, silences. */
     CHECK(strstr(h, "12.5") != NULL);
