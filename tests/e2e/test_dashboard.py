@@ -12,8 +12,8 @@ Checked on the rendered page (document.body.innerText, not the HTML source): the
 before pending, names, labels, values as the API gives them, severity), the attacker's user name
 shown as text and never run, the rules with their sparkline SVG (when /api/rules answers), the
 inputs and sinks (when /health gives them), no horizontal scrolling at phone width. Then the
-silence form is filled and submitted (with the token), and /api/silences must hold that silence;
-its "expire" button ends it; the alert's page shows the explanation (when /api/alerts/{fp}
+silence form is filled and submitted (with the token), and /api/silences must hold that silence,
+the alert's card then names it (silenced_by); its "expire" button ends it; the alert's page shows the explanation (when /api/alerts/{fp}
 answers: the chart, the history, the lines that fed it) and the dashboard's own refusals hold
 (a wrong token in the form is 401, and creates nothing).
 
@@ -374,6 +374,14 @@ notify: {{group_wait: 0s}}
         if mine:
             t.check(re.search(r"ip=\"59\.108\.33\.66\".*from chromium", body, re.S) and
                     "expire" in body, "the page lists the active silence with expire", body[-1500:])
+            sid = mine[0]["id"]
+            muted = e2e.wait_for(lambda: sid in (brute_of(api(port, "/api/alerts")[1]) or {}).get(
+                "silenced_by", []), 15, 0.3)
+            t.check(muted, "/api/alerts says the silence mutes the alert (silenced_by)")
+            drv.get(base + "/")
+            art = card(drv, "SshBruteForce")
+            t.check(art is not None and f"silenced by {sid}" in art.text,
+                    "its card says which silence mutes it", art.text if art else text_of(drv))
             end = mine[0].get("endsAt", "")
             t.check(end[:13] != mine[0].get("startsAt", "")[:13],
                     "the silence lasts the duration given (2h)", mine[0])
