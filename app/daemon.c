@@ -422,6 +422,8 @@ static void process(struct daemon *d, struct lw_batch *b, int64_t now)
         rec.shard = shard;
         record(d, &rec, rc, now);
     }
+    if (b->n) /* per batch, not per line: /health's last_record_at and stale_after */
+        atomic_store_explicit(&d->metrics.last_rec_in[b->input], now, memory_order_relaxed);
     if (b->eof)
         end_of_input(d, b, c, now);
     /* A batch with a stream carries positions: the checkpoint is after its last line. Lines read
@@ -518,6 +520,7 @@ static void notify_due(struct daemon *d)
         if (lw_store_flush(d->st, &f, &err) < 0) {
             lw_log(LW_ERROR, "writing notifications to %s failed, will retry: %s", d->cfg->state,
                    err.msg);
+            lw_health_flushed(&d->metrics, false, err.msg, lw_now_ns(), -1);
             lw_notifier_collect_abort(d->notifier);
             return;
         }
@@ -615,16 +618,21 @@ static int flush(struct daemon *d)
         crows[f.nckpts++] =
             (struct lw_ckpt_row){d->cfg->inputs[gone[i].input].in->name, gone[i].stream, NULL, 0};
     f.ckpts = crows;
+    int64_t t0 = lw_mono_ns(), took = -1;
     if (f.bucket_src || f.nstates || f.nckpts || f.noutbox || f.nnotifs) {
-        if (lw_store_flush(d->st, &f, &err) < 0) {
+        rc = lw_store_flush(d->st, &f, &err) < 0 ? -1 : 0;
+        took = lw_mono_ns() - t0;
+        lw_health_flushed(&d->metrics, rc == 0, err.msg, lw_now_ns(), took);
+        if (rc < 0) {
             lw_log(LW_ERROR, "flush to %s failed, will retry: %s", d->cfg->state, err.msg);
             lw_notifier_collect_abort(d->notifier);
             requeue_forget(d, gone, ngone);
             gone = NULL;
             ngone = 0;
-            rc = -1;
             goto out;
         }
+    } else {
+        lw_health_flushed(&d->metrics, true, NULL, lw_now_ns(), -1); /* nothing left unsaved */
     }
     lw_engine_collect_done(d->eng);
     lw_notifier_collect_done(d->notifier);
@@ -871,6 +879,21 @@ out:
     lw_diag_free(&diag);
 }
 
+/* Once a second: the bodies that did not decode, per input and reason, and the inputs' health
+ * (lw_health_watch logs each input that goes degraded and back). */
+static void publish_health(struct daemon *d)
+{
+    int64_t now = lw_now_ns();
+    if (d->metrics.health_checked_ns && now - d->metrics.health_checked_ns < LW_NS_PER_SEC)
+        return;
+    for (size_t i = 0; i < d->cfg->ninputs; i++)
+        for (int r = 0; r < LW_UNDEC_COUNT; r++)
+            atomic_store_explicit(&d->metrics.undecoded_in[i * LW_UNDEC_COUNT + r],
+                                  lw_ruleset_undecoded(d->rs, i, (enum lw_undecoded)r),
+                                  memory_order_relaxed);
+    lw_health_watch(d->cfg, &d->metrics, now);
+}
+
 static void publish(struct daemon *d)
 {
     struct lw_engine_stats s;
@@ -902,6 +925,11 @@ static void publish(struct daemon *d)
     }
     atomic_store(&d->metrics.malformed, d->malformed);
     atomic_store(&d->metrics.notifications, ns.sent);
+    size_t qb, qn;
+    lw_queue_depth(d->q, &qn, &qb);
+    atomic_store_explicit(&d->metrics.queue_batches, qn, memory_order_relaxed);
+    atomic_store_explicit(&d->metrics.queue_bytes, qb, memory_order_relaxed);
+    publish_health(d);
 }
 
 /* A label value as the Prometheus text format writes it (event names are free text). */
@@ -1304,6 +1332,12 @@ static int run(const char *config_path)
     d.base_late_in = lw_calloc(d.cfg->ninputs + 1, sizeof *d.base_late_in);
     d.metrics.rebuilds_in = lw_calloc(d.cfg->ninputs + 1, sizeof *d.metrics.rebuilds_in);
     d.metrics.partial_in = lw_calloc(d.cfg->ninputs + 1, sizeof *d.metrics.partial_in);
+    d.metrics.start_ns = lw_now_ns();
+    d.metrics.last_rec_in = lw_calloc(d.cfg->ninputs + 1, sizeof *d.metrics.last_rec_in);
+    d.metrics.undecoded_in =
+        lw_calloc((d.cfg->ninputs + 1) * LW_UNDEC_COUNT, sizeof *d.metrics.undecoded_in);
+    d.metrics.health_in = lw_calloc(d.cfg->ninputs + 1, sizeof *d.metrics.health_in);
+    pthread_mutex_init(&d.metrics.health_mu, NULL);
     d.workers = lw_calloc(d.cfg->nsinks + 1, sizeof *d.workers);
     /* curl's global init sets up the TLS libraries (~2 MB resident): only when a sink sends
      * over the network. */
@@ -1314,6 +1348,9 @@ static int run(const char *config_path)
         d.workers[i] = lw_worker_start(d.cfg->sinks[i], d.cfg->state, d.cfg->max_age_ns);
 
     uv_loop_init(&d.loop);
+    /* A file size limit (ulimit -f) reached by the state file is a failed write, reported on
+     * /health and retried, not the end of the process (SIGXFSZ's default). */
+    signal(SIGXFSZ, SIG_IGN);
     static const int signums[3] = {SIGTERM, SIGINT, SIGHUP};
     for (int i = 0; i < 3; i++) {
         uv_signal_init(&d.loop, &d.sig[i]);
@@ -1427,8 +1464,12 @@ out:
     free(d.base_late_in);
     free((void *)d.metrics.rebuilds_in);
     free((void *)d.metrics.partial_in);
+    free((void *)d.metrics.last_rec_in);
+    free((void *)d.metrics.undecoded_in);
+    free(d.metrics.health_in);
     lw_buf_free(&d.metrics.alerts);
     pthread_mutex_destroy(&d.metrics.alerts_mu);
+    pthread_mutex_destroy(&d.metrics.health_mu);
     pthread_mutex_destroy(&d.ckpt_mu);
     pthread_cond_destroy(&d.sync_cv);
     pthread_mutex_destroy(&d.sync_mu);

@@ -341,7 +341,9 @@ static void metrics(struct lw_http_server *h, struct lw_buf *b)
     metrics_join(h, b);
     metrics_inputs(h, b);
     int64_t pending = 0, sent = 0, failed = 0;
+    pthread_mutex_lock(&h->mu);
     lw_store_outbox_counts(h->st, &pending, &sent, &failed);
+    pthread_mutex_unlock(&h->mu);
     lw_buf_printf(b,
                   "# HELP logwarden_outbox Notifications in the outbox, by state.\n"
                   "# TYPE logwarden_outbox gauge\n"
@@ -349,6 +351,7 @@ static void metrics(struct lw_http_server *h, struct lw_buf *b)
                   "logwarden_outbox{state=\"sent\"} %lld\n"
                   "logwarden_outbox{state=\"failed\"} %lld\n",
                   (long long)pending, (long long)sent, (long long)failed);
+    lw_http_health_metrics(h, b);
 }
 
 /* POST /api/silences: Alertmanager's v2 body ({matchers: [{name, value, isRegex, isEqual}],
@@ -555,12 +558,14 @@ static bool gate(struct lw_http_server *h, struct MHD_Connection *c, const char 
     return false;
 }
 
-/* Answers a part's JSON (consumed; NULL: 503, the pipeline did not answer). */
-static enum MHD_Result answer(struct MHD_Connection *c, json_t *j, int code)
+/* Answers a part's JSON (consumed; NULL: 503, the pipeline did not answer) with the status the
+ * part set in *code: a pointer, read here, after the part ran (an argument's value could be
+ * taken before the call that sets it: C leaves their order open). */
+static enum MHD_Result answer(struct MHD_Connection *c, json_t *j, const int *code)
 {
     if (!j)
         return lw_http_reply_error(c, 503, "the pipeline did not answer in time");
-    return lw_http_reply_json(c, (unsigned)code, j);
+    return lw_http_reply_json(c, (unsigned)*code, j);
 }
 
 /* ?filter=... repeated, as Alertmanager's API takes them. */
@@ -616,12 +621,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     if (lw_dashboard_route(h, c, url, method, rq, &ret))
         return ret;
     if (!strcmp(url, "/health") && (!strcmp(method, "GET") || !strcmp(method, "HEAD")))
-        return answer(c, lw_http_health(h, &code), code);
+        return answer(c, lw_http_health(h, &code), &code);
     if (!strcmp(url, "/metrics") && !strcmp(method, "GET")) {
         struct lw_buf b = {0};
-        pthread_mutex_lock(&h->mu);
-        metrics(h, &b);
-        pthread_mutex_unlock(&h->mu);
+        metrics(h, &b); /* it takes h->mu for the state file's parts */
         enum MHD_Result r = lw_http_reply(c, 200, "text/plain; version=0.0.4", b.p, b.len);
         lw_buf_free(&b);
         return r;
@@ -632,18 +635,18 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, on_filter, &f);
         if (f.too_many)
             return lw_http_reply_error(c, 400, "more than 32 filters");
-        return answer(c, lw_http_alerts(h, filters, f.n, &code), code);
+        return answer(c, lw_http_alerts(h, filters, f.n, &code), &code);
     }
     if (!strcmp(url, "/api/rules") && !strcmp(method, "GET"))
-        return answer(c, lw_http_rules(h, &code), code);
+        return answer(c, lw_http_rules(h, &code), &code);
     if (!strncmp(url, "/api/alerts/", 12) && !strcmp(method, "GET"))
-        return answer(c, lw_http_explain(h, url + 12, &code), code);
+        return answer(c, lw_http_explain(h, url + 12, &code), &code);
     if (!strcmp(url, "/api/silences") && !strcmp(method, "GET"))
-        return answer(c, lw_http_silences(h, &code), code);
+        return answer(c, lw_http_silences(h, &code), &code);
     if (!strcmp(url, "/api/silences") && !strcmp(method, "POST"))
         return post_silence(h, c, rq, url);
     if (!strcmp(url, "/api/reload") && !strcmp(method, "POST"))
-        return answer(c, lw_http_reload(h, &code), code);
+        return answer(c, lw_http_reload(h, &code), &code);
     if (!strncmp(url, "/api/silences/", 14) && !strcmp(method, "DELETE")) {
         pthread_mutex_lock(&h->mu);
         int rc = lw_store_silence_expire(h->st, url + 14, lw_now_ns(), &err);
@@ -658,29 +661,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                                "not found: /, /alerts/{fingerprint}, /health, /metrics, "
                                "/api/alerts, /api/alerts/{fingerprint}, /api/rules, "
                                "/api/silences, /api/reload");
-}
-
-void lw_health_text(const struct lw_config *cfg, struct lw_buf *out)
-{
-    struct lw_buf detail = {0};
-    size_t degraded = 0;
-    for (size_t i = 0; i < cfg->ninputs; i++) {
-        struct lw_input *in = cfg->inputs[i].in;
-        if (!in || !in->ops->status)
-            continue;
-        lw_buf_reset(&detail);
-        const char *st = in->ops->status(in, &detail);
-        if (!st || strcmp(st, "degraded") != 0)
-            continue;
-        /* One line: a reason with a newline would look like a second answer. */
-        for (size_t k = 0; k < detail.len; k++)
-            if (detail.p[k] == '\n' || detail.p[k] == '\r')
-                detail.p[k] = ' ';
-        lw_buf_printf(out, "%s%s%s%.*s", degraded++ ? "; " : "degraded: ", in->name,
-                      detail.len ? ": " : "", (int)detail.len, detail.len ? detail.p : "");
-    }
-    lw_buf_puts(out, degraded ? "\n" : "ok\n");
-    lw_buf_free(&detail);
 }
 
 /* libmicrohttpd's own messages go through our log, so that they are redacted and formatted like
