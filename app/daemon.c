@@ -958,6 +958,13 @@ static void render_event_counters(const struct lw_ruleset *rs, struct lw_buf *b)
         put_label_value(b, rs->events[i].name);
         lw_buf_printf(b, "\"} %llu\n", (unsigned long long)rs->events[i].regex_limits);
     }
+    lw_buf_puts(b, "# HELP logwarden_events_matched_total Records an event rule matched.\n"
+                   "# TYPE logwarden_events_matched_total counter\n");
+    for (size_t i = 0; i < rs->nevents; i++) {
+        lw_buf_puts(b, "logwarden_events_matched_total{event=\"");
+        put_label_value(b, rs->events[i].name);
+        lw_buf_printf(b, "\"} %llu\n", (unsigned long long)rs->events[i].matched);
+    }
 }
 
 /* Groups and window memory per alert, for /metrics and (in the state file) `logwarden status`:
@@ -1484,16 +1491,35 @@ out:
 int lw_cmd_run(int argc, char **argv)
 {
     const char *config = NULL;
+    enum lw_log_format format = LW_LOG_AUTO;
+    int level;
     for (int i = 1; i < argc; i++) {
         if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc) {
             config = argv[++i];
+        } else if (!strcmp(argv[i], "--log-format") && i + 1 < argc) {
+            if (lw_log_format_parse(argv[++i], &format) < 0) {
+                fprintf(stderr, "logwarden run: --log-format: text or json, not '%s'\n", argv[i]);
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "--log-level") && i + 1 < argc) {
+            if (lw_log_level_parse(argv[++i], &level) < 0) {
+                fprintf(stderr, "logwarden run: --log-level: error, warn, info or debug, not '%s'\n",
+                        argv[i]);
+                return 2;
+            }
+            lw_log_pin_level(level);
         } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            printf("usage: logwarden run -c CONFIG\n\n"
+            printf("usage: logwarden run -c CONFIG [--log-format text|json] [--log-level LEVEL]\n\n"
                    "Runs the daemon: inputs -> rules -> windows -> alerts -> sinks, until\n"
                    "SIGTERM or SIGINT (drains, flushes, exits 0), or until the end of input\n"
                    "when every input has one (stdin: `cat app.log | logwarden run -c CFG`\n"
                    "evaluates, sends what is due and exits 0). SIGHUP reloads the rules;\n"
-                   "a reload that fails to load keeps the running rules.\n");
+                   "a reload that fails to load keeps the running rules.\n\n"
+                   "  --log-format text|json   the log on stderr: text lines, or JSON lines with\n"
+                   "                           the input or sink a line concerns as a field\n"
+                   "                           (default: text on a terminal, else json)\n"
+                   "  --log-level LEVEL        error, warn, info or debug; wins over the config's\n"
+                   "                           log_level (default: that, else info)\n");
             return 0;
         } else {
             fprintf(stderr, "logwarden run: unexpected argument '%s' (see --help)\n", argv[i]);
@@ -1505,5 +1531,6 @@ int lw_cmd_run(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    lw_log_set_format(format);
     return run(config);
 }

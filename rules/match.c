@@ -296,6 +296,7 @@ void lw_ruleset_carry_counters(struct lw_ruleset *rs, const struct lw_ruleset *o
         for (size_t j = 0; j < old->nevents; j++)
             if (strcmp(rs->events[i].name, old->events[j].name) == 0) {
                 rs->events[i].regex_limits = old->events[j].regex_limits;
+                rs->events[i].matched = old->events[j].matched;
                 break;
             }
 }

@@ -200,7 +200,7 @@ int lw_ruleset_match(struct lw_ruleset *rs, const struct lw_rec *r, int64_t now_
  * inputs). */
 uint64_t lw_ruleset_skipped(const struct lw_ruleset *rs, size_t e);
 
-/* Carries the counters that outlive a reload (regex_limits) from the events of old to the
+/* Carries the counters that outlive a reload (regex_limits, matched, undecoded) from the events of old to the
  * events of rs with the same name, so /metrics counters do not restart. */
 void lw_ruleset_carry_counters(struct lw_ruleset *rs, const struct lw_ruleset *old);
 
