@@ -241,10 +241,10 @@ static void json_escape(struct lw_buf *b, const char *s, size_t n)
     }
 }
 
-/* One JSON line: the message's leading "[input:NAME] " ("[sink:NAME] ", "[http] ") becomes a
+/* One JSON line: the message's leading "[input:NAME] " ("[sink:NAME] ", "[http] ") is also a
  * field of its own ("input": "NAME", "component": "http"), so that a collector can select the
- * lines of one input or sink without parsing the text. Invalid UTF-8 in a message (a quoted
- * log line) is passed as it is: the writers of JSON lines collectors read take it. */
+ * lines of one input or sink without parsing the text; msg is the whole line as text has it.
+ * Invalid UTF-8 in a message (a quoted log line) is passed as it is. */
 static void json_line(struct lw_buf *b, const char *ts, const char *level, const char *msg)
 {
     lw_buf_printf(b, "{\"ts\":\"%s\",\"level\":\"%s\"", ts, level);
@@ -261,7 +261,6 @@ static void json_line(struct lw_buf *b, const char *ts, const char *level, const
             json_escape(b, msg + 1, (size_t)(end - msg - 1));
         }
         lw_buf_puts(b, "\"");
-        msg = end + 2;
     }
     lw_buf_puts(b, ",\"msg\":\"");
     json_escape(b, msg, strlen(msg));

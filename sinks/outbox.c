@@ -66,6 +66,17 @@ static bool row_updated(int rc)
     return rc == 0;
 }
 
+/* row_updated, and when the state file did not take the update (a full disk: the store logged
+ * it), a pause before the row, still due, is tried again: at most one attempt a second while
+ * writes fail, not a loop that hammers the receiver (and resends a delivered row). */
+static bool stored(struct lw_worker *w, int rc)
+{
+    if (row_updated(rc))
+        return true;
+    wait_for(w, BACKOFF_MIN_NS);
+    return false;
+}
+
 enum { O_SENT, O_RETRY, O_FAILED }; /* an attempt's outcome */
 
 /* Records an attempt's outcome in w->state, and logs when the sink starts failing and when it
@@ -122,7 +133,7 @@ static bool attempt(struct lw_worker *w, struct lw_store *st, struct lw_outbox_i
      * in the outbox row, so it is redacted before it goes anywhere. */
     lw_redact_in(err.msg, sizeof err.msg);
     if (rc == 0) {
-        bool done = row_updated(lw_store_outbox_sent(st, it->id));
+        bool done = stored(w, lw_store_outbox_sent(st, it->id));
         if (it->attempts > 0)
             lw_log(LW_INFO, "[sink:%s] delivered after %d retries", w->sink->name, it->attempts);
         outcome(w, O_SENT, now, NULL);
@@ -136,14 +147,14 @@ static bool attempt(struct lw_worker *w, struct lw_store *st, struct lw_outbox_i
         if (it->attempts < 3 || it->attempts % 10 == 0)
             lw_log(LW_WARN, "[sink:%s] delivery failed, retrying in %.1fs: %s", w->sink->name,
                    (double)delay / 1e9, err.msg);
-        (void)row_updated(lw_store_outbox_retry(st, it->id, now + delay, err.msg));
+        (void)stored(w, lw_store_outbox_retry(st, it->id, now + delay, err.msg));
         outcome(w, O_RETRY, now, err.msg);
         return false;
     }
     lw_log(LW_ERROR, "[sink:%s] notification %lld failed for good: %s", w->sink->name,
            (long long)it->id, rc == LW_EAGAIN ? "retried past notify.max_age" : err.msg);
     outcome(w, O_FAILED, now, err.msg);
-    return row_updated(lw_store_outbox_failed(st, it->id, err.msg));
+    return stored(w, lw_store_outbox_failed(st, it->id, err.msg));
 }
 
 /* What the worker last saw of its queue, to check each head against (worker thread only). */
