@@ -195,6 +195,21 @@ def main():
                     b["last_success_at"] is None and "retrying" in b.get("detail", ""),
                     "sinks.bad: 1 queued for a second or more, never delivered, retrying", b)
 
+        # logwarden status: the daemon's health first, then the alerts.
+        r = e2e.run([binary, "status", "-c", cfg])
+        out = r.stdout
+        c.check(r.returncode == 0 and out.startswith("health: degraded (HTTP 200 from the daemon "
+                                                     "at 127.0.0.1:%d" % port),
+                "status: the daemon's health first", out + r.stderr)
+        c.check(any(l.split()[:3] == ["input", "quiet", "degraded"] and "nothing read" in l
+                    for l in out.splitlines()) and
+                any(l.split()[:3] == ["sink", "bad", "degraded"] and "1 queued" in l and
+                    "last error: " in l for l in out.splitlines()) and
+                any(l.split()[:3] == ["store", "state", "file"] for l in out.splitlines()),
+                "status: the store, each input and each sink with its status", out)
+        c.check(out.index("health:") < out.index("firing") and "AppErrors" in out,
+                "status: then the firing alert", out)
+
         # A line that is not JSON on a JSON input: counted, and the input degraded.
         with open(tmp.join("app.log"), "a") as f:
             f.write("{this is not json\n")
@@ -269,6 +284,15 @@ def main():
         held.close()
         good.stop()
     c.eq(code, 0, "SIGTERM: exit 0")
+    # Without a daemon to ask: what the state file says, then the alerts.
+    r = e2e.run([binary, "status", "-c", cfg])
+    out = r.stdout
+    c.check(r.returncode == 0 and out.startswith("health: the daemon does not answer at "
+                                                 "http.listen; from the state file:") and
+            any(l.split()[:3] == ["sink", "bad", "1"] and "last error: " in l
+                for l in out.splitlines()) and "last write " in out and "AppErrors" in out,
+            "status without the daemon: the state file's health (the sink still owes one), "
+            "then the alerts", out + r.stderr)
     tmp.cleanup()
     return c.finish()
 
