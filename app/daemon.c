@@ -95,6 +95,8 @@ struct daemon {
     int64_t last_expire; /* pipeline thread: when held records were last looked at (mono) */
     bool stopped_inputs;
     uint64_t usage_sig; /* what alert_usage in the state file last said (publish_usage) */
+    struct overflow_log *ovf; /* pipeline thread: per alert, its max_groups log (log_overflow) */
+    size_t novf;
     struct ckpt *ckpts; /* pipeline thread */
     size_t nckpts;
     struct lw_notifier *notifier; /* pipeline thread */
@@ -967,6 +969,42 @@ static void render_event_counters(const struct lw_ruleset *rs, struct lw_buf *b)
     }
 }
 
+/* An alert that reached max_groups drops the events of new groups: said once per alert an
+ * hour at most (a grouping by client IP under a scan would otherwise say it every 5 s). */
+struct overflow_log {
+    char *alert;
+    uint64_t said;  /* overflow already in a log line */
+    int64_t said_ns; /* when (monotonic), 0 never */
+};
+#define OVERFLOW_LOG_EVERY (3600 * LW_NS_PER_SEC)
+
+static void log_overflow(struct daemon *d, const struct lw_alert_usage *u, int64_t mono)
+{
+    struct overflow_log *o = NULL;
+    for (size_t i = 0; i < d->novf && !o; i++)
+        if (!strcmp(d->ovf[i].alert, u->alert))
+            o = &d->ovf[i];
+    if (!o) {
+        if (!u->overflow)
+            return;
+        d->ovf = lw_realloc(d->ovf, (d->novf + 1) * sizeof *d->ovf);
+        o = &d->ovf[d->novf++];
+        *o = (struct overflow_log){lw_strdup(u->alert), 0, 0};
+    }
+    if (u->overflow < o->said)
+        o->said = 0; /* a reload that started the alert afresh */
+    if (u->overflow == o->said || (o->said_ns && mono - o->said_ns < OVERFLOW_LOG_EVERY))
+        return;
+    lw_log(LW_WARN,
+           "alert %s holds max_groups (%zu) groups: %llu events of new groups dropped%s "
+           "(logwarden_group_overflow_total; raise max_groups, or group by something with fewer "
+           "values; said at most once an hour)",
+           u->alert, u->max_groups, (unsigned long long)(u->overflow - o->said),
+           o->said ? " since the last time" : "");
+    o->said = u->overflow;
+    o->said_ns = mono;
+}
+
 /* Groups and window memory per alert, for /metrics and (in the state file) `logwarden status`:
  * O(groups), so every few seconds, and one walk for both. */
 static void publish_usage(struct daemon *d)
@@ -985,6 +1023,7 @@ static void publish_usage(struct daemon *d)
     for (size_t i = 0; lw_engine_alert_usage(d->eng, i, &u); i++) {
         lw_buf_printf(&b, "logwarden_alert_groups{alert=\"%s\"} %zu\n", u.alert, u.groups);
         lw_buf_printf(&mem, "logwarden_alert_memory_bytes{alert=\"%s\"} %zu\n", u.alert, u.bytes);
+        log_overflow(d, &u, lw_mono_ns());
         if (n <= d->rs->nalerts)
             rows[n++] = (struct lw_usage_row){u.alert,
                                               (int64_t)u.groups,
@@ -1471,6 +1510,9 @@ out:
     free(d.base_late_in);
     free((void *)d.metrics.rebuilds_in);
     free((void *)d.metrics.partial_in);
+    for (size_t i = 0; i < d.novf; i++)
+        free(d.ovf[i].alert);
+    free(d.ovf);
     free((void *)d.metrics.last_rec_in);
     free((void *)d.metrics.undecoded_in);
     free(d.metrics.health_in);
