@@ -20,6 +20,7 @@
 #include "engine.h"
 
 #include "kind_eval.h"
+#include "kinds.h"
 #include "template.h"
 #include "windows.h"
 
@@ -106,6 +107,33 @@ struct lw_engine {
         char fp[17];
     } * gone;
     size_t ngone, capgone;
+    /* The explanation (lw_engine_explain_opts): per group, a struct xring of xsize bytes. */
+    size_t xlines, xsize, xbudget;
+    int64_t xlogged_ns; /* when a group without a ring was last logged */
+    /* Transitions since the last collect_done, for the state file's history (live mode). */
+    struct lw_history_row *hist;
+    char (*hfps)[17];
+    size_t nhist, caphist;
+};
+
+/* A group's explanation, one allocation: the series first, then the samples, so that a group
+ * with a few lines touches one page of it. */
+struct xpoint {
+    int64_t n; /* the instant */
+    double v;  /* NaN: no value to compare */
+};
+struct xsample {
+    int64_t ts_ns;
+    uint32_t input;
+    uint16_t len;  /* bytes kept */
+    uint16_t full; /* the line was longer: cut at LW_SAMPLE_BYTES */
+    char line[LW_SAMPLE_BYTES];
+};
+struct xring {
+    uint32_t npt, ptail; /* points held; the next one's slot */
+    uint32_t ns, stail;  /* samples held; the next one's slot */
+    struct xpoint pt[LW_SERIES_POINTS];
+    struct xsample s[]; /* lw_engine.xlines */
 };
 
 static inline int64_t ceil_div(int64_t a, int64_t b)
@@ -116,6 +144,140 @@ static inline int64_t ceil_div(int64_t a, int64_t b)
 static inline int64_t floor_div(int64_t a, int64_t b)
 {
     return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+/* ---------------------------------------------------------------- the explanation */
+
+void lw_engine_explain_opts(struct lw_engine *e, size_t sample_lines, size_t memory_bytes)
+{
+    if (sample_lines > 1000)
+        sample_lines = 1000;
+    e->xlines = sample_lines;
+    e->xsize = memory_bytes ? sizeof(struct xring) + sample_lines * sizeof(struct xsample) : 0;
+    e->xbudget = memory_bytes;
+}
+
+/* At a group's first event: its ring, if the budget allows (else counted and logged). */
+static void ring_new(struct lw_engine *e, const struct alert_rt *ar, struct lw_wgroup *g)
+{
+    g->st.noring = true; /* looked at once */
+    if (e->st.ring_bytes + e->xsize > e->xbudget) {
+        e->st.no_ring++;
+        int64_t now = lw_mono_ns();
+        if (now - e->xlogged_ns >= 60 * LW_NS_PER_SEC) {
+            e->xlogged_ns = now;
+            lw_log(LW_WARN,
+                   "alert %s: explain.memory (%zu bytes) is spent: new groups keep no sample "
+                   "lines or series (%llu so far, logwarden_explain_no_ring_total)",
+                   ar->def->name, e->xbudget, (unsigned long long)e->st.no_ring);
+        }
+        return;
+    }
+    struct xring *x = lw_malloc(e->xsize); /* not calloc: untouched pages stay out of RSS */
+    x->npt = x->ptail = x->ns = x->stail = 0;
+    g->st.x = x;
+    e->st.ring_bytes += e->xsize;
+    e->st.rings++;
+}
+
+static void ring_free(struct lw_engine *e, struct lw_wgroup *g)
+{
+    if (!g->st.x)
+        return;
+    free(g->st.x);
+    g->st.x = NULL;
+    e->st.ring_bytes -= e->xsize;
+    e->st.rings--;
+}
+
+/* The hot path's share: a bounded copy into the group's next slot. */
+static inline void ring_sample(struct lw_engine *e, struct xring *x, int64_t ts)
+{
+    if (!e->xlines || !e->cur)
+        return;
+    struct xsample *sl = &x->s[x->stail];
+    size_t len = e->cur->body.n;
+    sl->full = len > LW_SAMPLE_BYTES;
+    if (len > LW_SAMPLE_BYTES)
+        len = LW_SAMPLE_BYTES;
+    memcpy(sl->line, e->cur->body.p, len);
+    sl->len = (uint16_t)len;
+    sl->ts_ns = ts;
+    sl->input = e->cur->input;
+    x->stail = x->stail + 1 == e->xlines ? 0 : x->stail + 1;
+    if (x->ns < e->xlines)
+        x->ns++;
+}
+
+static void ring_point(struct xring *x, int64_t n, bool valid, double v)
+{
+    if (!valid)
+        v = NAN;
+    if (x->npt) {
+        struct xpoint *last = &x->pt[(x->ptail + LW_SERIES_POINTS - 1) % LW_SERIES_POINTS];
+        bool same = isnan(v) ? isnan(last->v) : last->v == v;
+        if (last->n == n) { /* evaluated again (redo, early): the latest value of the instant */
+            last->v = v;
+            return;
+        }
+        if (same)
+            return;
+    }
+    x->pt[x->ptail] = (struct xpoint){n, v};
+    x->ptail = (x->ptail + 1) % LW_SERIES_POINTS;
+    if (x->npt < LW_SERIES_POINTS)
+        x->npt++;
+}
+
+static const char *const state_names[] = {"inactive", "pending", "firing"};
+
+static void view_of(struct lw_engine *e, struct alert_rt *ar, struct lw_wgroup *g,
+                    struct lw_group_view *v)
+{
+    *v = (struct lw_group_view){
+        (size_t)(ar - e->alerts), ar->def,        g->key,      {0}, g->st.state,
+        g->st.active_since_ns,    g->st.fired_ns, g->st.value, g};
+    lw_fingerprint(ar->def->name, g->key, v->fingerprint);
+}
+
+/* A transition, for the state file's history (live): what explained it goes with it. */
+static void history(struct lw_engine *e, struct alert_rt *ar, struct lw_wgroup *g,
+                    const char *state, int64_t t)
+{
+    if (e->mode != LW_MODE_LIVE)
+        return;
+    if (e->nhist >= LW_HISTORY_MAX) {
+        e->st.history_dropped++;
+        return;
+    }
+    if (e->nhist == e->caphist) {
+        e->caphist = e->caphist ? e->caphist * 2 : 16;
+        e->hist = lw_realloc(e->hist, e->caphist * sizeof *e->hist);
+        e->hfps = lw_realloc(e->hfps, e->caphist * sizeof *e->hfps);
+        for (size_t i = 0; i < e->nhist; i++)
+            e->hist[i].fingerprint = e->hfps[i];
+    }
+    struct lw_group_view v;
+    view_of(e, ar, g, &v);
+    json_t *x = lw_engine_explain(e, &v);
+    if (state)
+        json_object_set_new(x, "state", json_string(state));
+    memcpy(e->hfps[e->nhist], v.fingerprint, 17);
+    e->hist[e->nhist] = (struct lw_history_row){
+        lw_strdup(ar->def->name),   e->hfps[e->nhist], lw_strdup(g->key), state, t, g->st.value,
+        json_dumps(x, JSON_COMPACT)};
+    json_decref(x);
+    e->nhist++;
+}
+
+static void history_free(struct lw_engine *e)
+{
+    for (size_t i = 0; i < e->nhist; i++) {
+        free((char *)e->hist[i].alert);
+        free((char *)e->hist[i].group);
+        free((char *)e->hist[i].explain);
+    }
+    e->nhist = 0;
 }
 
 /* ---------------------------------------------------------------- alert objects */
@@ -181,14 +343,15 @@ static void put_number(struct lw_buf *b, double v)
     lw_buf_puts(b, num);
 }
 
-static void emit(struct lw_engine *e, struct alert_rt *ar, struct lw_wgroup *g, bool firing,
-                 int64_t t_ns)
+/* The alert object of g into b: status "firing", "resolved" (ending at t_ns) or "pending". */
+static void render(const struct alert_rt *ar, const struct lw_wgroup *g, const char *status,
+                   int64_t t_ns, struct lw_buf *b)
 {
     const struct lw_alert_def *a = ar->def;
     struct pair pairs[80];
     size_t n = 0;
     char fp[17], ts[40], win[32];
-    struct lw_buf *b = &e->json;
+    bool firing = strcmp(status, "resolved") != 0;
     json_t *grp = json_loadb(g->key, g->keylen, 0, NULL);
     const char *k;
     json_t *v;
@@ -208,7 +371,7 @@ static void emit(struct lw_engine *e, struct alert_rt *ar, struct lw_wgroup *g, 
 
     lw_buf_reset(b);
     lw_buf_puts(b, "{\"status\":");
-    lw_buf_puts(b, firing ? "\"firing\"" : "\"resolved\"");
+    lw_buf_json_str(b, status, strlen(status));
     lw_buf_puts(b, ",\"alert\":");
     lw_buf_json_str(b, a->name, strlen(a->name));
     lw_buf_printf(b, ",\"fingerprint\":\"%s\",\"labels\":{", fp);
@@ -234,7 +397,8 @@ static void emit(struct lw_engine *e, struct alert_rt *ar, struct lw_wgroup *g, 
     lw_buf_free(&text);
     lw_buf_puts(b, "},\"value\":");
     put_number(b, g->st.value);
-    lw_fmt_rfc3339(g->st.fired_ns, ts, sizeof ts);
+    lw_fmt_rfc3339(g->st.state == LW_PENDING ? g->st.active_since_ns : g->st.fired_ns, ts,
+                   sizeof ts);
     lw_buf_printf(b, ",\"starts_at\":\"%s\",\"ends_at\":", ts);
     if (firing) {
         lw_buf_puts(b, "null");
@@ -246,9 +410,16 @@ static void emit(struct lw_engine *e, struct alert_rt *ar, struct lw_wgroup *g, 
     lw_buf_json_str(b, win, strlen(win));
     lw_buf_puts(b, ",\"generator\":\"logwarden\"}");
     json_decref(grp);
+}
+
+static void emit(struct lw_engine *e, struct alert_rt *ar, struct lw_wgroup *g, bool firing,
+                 int64_t t_ns)
+{
+    struct lw_buf *b = &e->json;
+    render(ar, g, firing ? "firing" : "resolved", t_ns, b);
     e->st.transitions++;
     if (e->out)
-        e->out(a, b->p, b->len, firing, e->payload);
+        e->out(ar->def, b->p, b->len, firing, e->payload);
 }
 
 /* ---------------------------------------------------------------- evaluation */
@@ -363,7 +534,9 @@ static void activate(struct lw_engine *e, struct alert_rt *ar, struct lw_wgroup 
         s->state = LW_FIRING;
         s->fired_ns = t;
         emit(e, ar, g, true, t);
+        history(e, ar, g, "firing", t);
     } else {
+        history(e, ar, g, "pending", t);
         schedule_state(ar, g, ceil_div(t + ar->def->for_ns, ar->res_ns));
     }
 }
@@ -380,8 +553,11 @@ static void eval_group(struct lw_engine *e, struct alert_rt *ar, struct lw_wgrou
     struct lw_gstate *s = &g->st;
     int64_t t = n * ar->res_ns;
     double v;
-    bool cond = group_value(e, ar, g, n, &v) && holds(a, v);
+    bool valid = group_value(e, ar, g, n, &v);
+    bool cond = valid && holds(a, v);
     bool unflushed = e->mode == LW_MODE_LIVE;
+    if (s->x)
+        ring_point(s->x, n, valid, v);
     if (cond && n < ar->partial_n && s->state != LW_FIRING) {
         /* A window cut by retention may miss the events that make it false: wait for a whole
          * window seen live, then look again. */
@@ -400,6 +576,7 @@ static void eval_group(struct lw_engine *e, struct alert_rt *ar, struct lw_wgrou
             s->fired_ns = t;
             s->dirty = unflushed;
             emit(e, ar, g, true, t);
+            history(e, ar, g, "firing", t);
         } else if (s->state == LW_PENDING) {
             schedule_state(ar, g, ceil_div(s->active_since_ns + a->for_ns, ar->res_ns));
         }
@@ -410,6 +587,7 @@ static void eval_group(struct lw_engine *e, struct alert_rt *ar, struct lw_wgrou
         if (s->state == LW_PENDING) {
             s->state = LW_INACTIVE;
             s->dirty = unflushed;
+            history(e, ar, g, "inactive", t);
         }
         return;
     }
@@ -434,6 +612,7 @@ static void eval_group(struct lw_engine *e, struct alert_rt *ar, struct lw_wgrou
     s->state = LW_INACTIVE;
     s->false_since_ns = 0;
     s->dirty = unflushed;
+    history(e, ar, g, "resolved", t);
 }
 
 /* An event in the bucket still being filled (instant done_n + 1) can make a condition true
@@ -448,7 +627,10 @@ static void eval_early(struct lw_engine *e, struct alert_rt *ar, struct lw_wgrou
     if (g->st.state != LW_INACTIVE || g->st.held || ar->done_n + 1 < ar->partial_n)
         return;
     double v;
-    if (group_value(e, ar, g, ar->done_n + 1, &v) && holds(ar->def, v)) {
+    bool valid = group_value(e, ar, g, ar->done_n + 1, &v);
+    if (g->st.x)
+        ring_point(g->st.x, ar->done_n + 1, valid, v);
+    if (valid && holds(ar->def, v)) {
         g->st.value = v;
         g->st.false_since_ns = 0;
         activate(e, ar, g, t);
@@ -478,7 +660,7 @@ static void run_early(struct lw_engine *e, int64_t clock_ns)
  * its last bucket has left (absent remembers the groups it has seen: two windows). A group
  * whose last change is not flushed yet stays until the store has it, one queued for
  * eval_early until it has been looked at. */
-static void forget_idle(struct alert_rt *ar, int64_t n)
+static void forget_idle(struct lw_engine *e, struct alert_rt *ar, int64_t n)
 {
     if (ar->def->ngroup == 0)
         return;
@@ -486,8 +668,10 @@ static void forget_idle(struct alert_rt *ar, int64_t n)
     for (size_t i = lw_win_count(ar->w); i-- > 0;) {
         struct lw_wgroup *g = lw_win_at(ar->w, i);
         if (g->st.state == LW_INACTIVE && !g->st.dirty && g->st.eval_n != REDO_MARK &&
-            !g->st.early && !g->st.held && g->last_bucket <= n - idle && g->st.sched_max <= n)
+            !g->st.early && !g->st.held && g->last_bucket <= n - idle && g->st.sched_max <= n) {
+            ring_free(e, g);
             lw_win_drop(ar->w, g);
+        }
     }
 }
 
@@ -527,11 +711,11 @@ static void advance(struct lw_engine *e, struct alert_rt *ar, int64_t to)
         free(*sp);
         *sp = NULL;
         if (n % ar->forget_every == 0)
-            forget_idle(ar, n);
+            forget_idle(e, ar, n);
     }
     ar->done_n = to;
     if (to > last)
-        forget_idle(ar, to);
+        forget_idle(e, ar, to);
 }
 
 /* ---------------------------------------------------------------- events */
@@ -627,6 +811,13 @@ static bool add_event(struct lw_engine *e, struct alert_rt *ar, const struct lw_
     }
     if (lw_win_add(ar->w, g, b, e->cur_shard, now_b, matched, val) < 0) {
         return false;
+    }
+    if (g->st.x)
+        ring_sample(e, g->st.x, ts);
+    else if (e->xsize && !g->st.noring) {
+        ring_new(e, ar, g);
+        if (g->st.x)
+            ring_sample(e, g->st.x, ts);
     }
     if (b > ar->max_b)
         ar->max_b = b;
@@ -775,6 +966,9 @@ void lw_engine_free(struct lw_engine *e)
     free(e->quiet);
     free(e->forgot);
     free(e->gone);
+    history_free(e);
+    free(e->hist);
+    free(e->hfps);
     free(e);
 }
 
@@ -926,6 +1120,9 @@ void lw_engine_collect(struct lw_engine *e, struct lw_flush *f)
     f->expire_before_ns = e->now_ns - longest - 2 * LW_NS_PER_SEC * 300;
     f->forget_shards = e->forgot;
     f->nforget_shards = e->nforgot;
+    f->history = e->hist;
+    f->nhistory = e->nhist;
+    f->history_before_ns = e->now_ns - 24 * 3600 * LW_NS_PER_SEC;
 }
 
 void lw_engine_collect_done(struct lw_engine *e)
@@ -938,6 +1135,7 @@ void lw_engine_collect_done(struct lw_engine *e)
     e->ns = 0;
     e->nforgot = 0;
     e->ngone = 0;
+    history_free(e);
 }
 
 static struct alert_rt *alert_by_name(struct lw_engine *e, const char *name)
@@ -1070,7 +1268,7 @@ static void push_u32(uint32_t **v, size_t *n, size_t *cap, uint32_t x)
 }
 
 /* Takes the groups marked gone out of every list that points at them, then frees them. */
-static void drop_gone(struct alert_rt *ar)
+static void drop_gone(struct lw_engine *e, struct alert_rt *ar)
 {
     for (int64_t j = 0; j < ar->nwheel; j++) {
         struct slot *sl = ar->wheel[j];
@@ -1093,8 +1291,10 @@ static void drop_gone(struct alert_rt *ar)
     ar->nearly = k;
     for (size_t i = lw_win_count(ar->w); i-- > 0;) {
         struct lw_wgroup *g = lw_win_at(ar->w, i);
-        if (g->st.gone)
+        if (g->st.gone) {
+            ring_free(e, g);
             lw_win_drop(ar->w, g);
+        }
     }
 }
 
@@ -1130,7 +1330,8 @@ void lw_engine_forget_shard(struct lw_engine *e, uint32_t shard)
             }
             if (ar->def->ngroup == 0) {
                 /* The alert's only group is always there (absent needs it): it starts over. */
-                g->st = (struct lw_gstate){.eval_n = g->st.eval_n, .sched_max = g->st.sched_max};
+                g->st = (struct lw_gstate){
+                    .eval_n = g->st.eval_n, .sched_max = g->st.sched_max, .x = g->st.x};
                 schedule(ar, g, ar->done_n + 1);
                 continue;
             }
@@ -1138,7 +1339,7 @@ void lw_engine_forget_shard(struct lw_engine *e, uint32_t shard)
             ngone++;
         }
         if (ngone)
-            drop_gone(ar);
+            drop_gone(e, ar);
     }
 }
 
@@ -1220,4 +1421,153 @@ const uint64_t *lw_engine_late_by_input(const struct lw_engine *e, size_t *n)
 {
     *n = e->ninputs;
     return e->late_by_input;
+}
+
+/* ---------------------------------------------------------------- the API's view */
+
+void lw_engine_groups(struct lw_engine *e, size_t alert, bool all, lw_group_fn *fn, void *payload)
+{
+    for (size_t i = 0; i < e->nalerts; i++) {
+        if (alert != SIZE_MAX && i != alert)
+            continue;
+        struct alert_rt *ar = &e->alerts[i];
+        for (size_t j = 0; j < lw_win_count(ar->w); j++) {
+            struct lw_wgroup *g = lw_win_at(ar->w, j);
+            if (!all && g->st.state == LW_INACTIVE)
+                continue;
+            struct lw_group_view v;
+            view_of(e, ar, g, &v);
+            fn(&v, payload);
+        }
+    }
+}
+
+bool lw_engine_find(struct lw_engine *e, const char *fp, struct lw_group_view *out)
+{
+    char f[17];
+    for (size_t i = 0; i < e->nalerts; i++) {
+        struct alert_rt *ar = &e->alerts[i];
+        for (size_t j = 0; j < lw_win_count(ar->w); j++) {
+            struct lw_wgroup *g = lw_win_at(ar->w, j);
+            lw_fingerprint(ar->def->name, g->key, f);
+            if (strcmp(f, fp) == 0) {
+                view_of(e, ar, g, out);
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+void lw_engine_alert_object(struct lw_engine *e, const struct lw_group_view *v, struct lw_buf *out)
+{
+    const struct lw_wgroup *g = v->priv;
+    render(&e->alerts[v->index], g, g->st.state == LW_FIRING ? "firing" : "pending", 0, out);
+}
+
+static json_t *number_or_null(double v)
+{
+    return isfinite(v) ? json_real(v)
+           : isnan(v)  ? json_null()
+                       : json_real(v > 0 ? DBL_MAX : -DBL_MAX);
+}
+
+json_t *lw_engine_series(struct lw_engine *e, const struct lw_group_view *v)
+{
+    const struct alert_rt *ar = &e->alerts[v->index];
+    const struct lw_wgroup *g = v->priv;
+    const struct xring *x = g->st.x;
+    json_t *arr = json_array();
+    if (!x || !x->npt || ar->done_n == INT64_MIN)
+        return arr;
+    /* Points oldest first: from ptail - npt. */
+    uint32_t first = (x->ptail + LW_SERIES_POINTS - x->npt) % LW_SERIES_POINTS, k = 0;
+    /* Up to the last evaluation: an early one (the bucket being filled) is one instant ahead. */
+    int64_t to = x->pt[(x->ptail + LW_SERIES_POINTS - 1) % LW_SERIES_POINTS].n;
+    if (to < ar->done_n)
+        to = ar->done_n;
+    double cur = NAN;
+    for (int64_t n = to - ar->k + 1; n <= to; n++) {
+        while (k < x->npt && x->pt[(first + k) % LW_SERIES_POINTS].n <= n)
+            cur = x->pt[(first + k++) % LW_SERIES_POINTS].v;
+        char ts[40];
+        lw_fmt_rfc3339(n * ar->res_ns, ts, sizeof ts);
+        json_array_append_new(arr, json_pack("[s,o]", ts, number_or_null(cur)));
+    }
+    return arr;
+}
+
+static json_t *samples(struct lw_engine *e, const struct xring *x)
+{
+    json_t *arr = json_array();
+    if (!x || !e->xlines)
+        return arr;
+    uint32_t first = (uint32_t)((x->stail + e->xlines - x->ns) % e->xlines);
+    for (uint32_t k = 0; k < x->ns; k++) {
+        const struct xsample *sl = &x->s[(first + k) % e->xlines];
+        char ts[40];
+        lw_fmt_rfc3339(sl->ts_ns, ts, sizeof ts);
+        const char *in = sl->input < e->rs->ninputs ? e->rs->inputs[sl->input].name : "";
+        json_t *o = json_pack("{s:s,s:s,s:s%}", "at", ts, "input", in ? in : "", "line", sl->line,
+                              (size_t)sl->len);
+        if (!o) /* not UTF-8 (or cut inside a character): the bytes as Latin-1 would lie */
+            o = json_pack("{s:s,s:s,s:s}", "at", ts, "input", in ? in : "", "line", "(not UTF-8)");
+        if (sl->full)
+            json_object_set_new(o, "cut", json_true());
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
+json_t *lw_engine_explain(struct lw_engine *e, const struct lw_group_view *v)
+{
+    const struct alert_rt *ar = &e->alerts[v->index];
+    const struct lw_alert_def *a = ar->def;
+    const struct lw_wgroup *g = v->priv;
+    struct lw_buf b = {0};
+    char win[32], res[32], fr[32], since[40];
+    lw_engine_alert_object(e, v, &b);
+    json_t *obj = json_loadb(b.p, b.len, 0, NULL);
+    lw_buf_free(&b);
+    json_t *grp = json_loads(g->key, 0, NULL);
+    lw_fmt_duration(a->window_ns, win, sizeof win);
+    lw_fmt_duration(a->res_ns, res, sizeof res);
+    lw_fmt_duration(a->for_ns, fr, sizeof fr);
+    lw_fmt_rfc3339(g->st.state == LW_FIRING ? g->st.fired_ns : g->st.active_since_ns, since,
+                   sizeof since);
+    json_t *x = json_object();
+    json_object_set_new(x, "alert", json_string(a->name));
+    json_object_set_new(x, "fingerprint", json_string(v->fingerprint));
+    json_object_set_new(x, "state", json_string(state_names[g->st.state]));
+    json_object_set_new(x, "severity", json_string(a->severity ? a->severity : ""));
+    json_object_set(x, "labels", obj ? json_object_get(obj, "labels") : json_object());
+    json_object_set(x, "annotations", obj ? json_object_get(obj, "annotations") : json_object());
+    json_object_set_new(x, "group", grp ? grp : json_object());
+    json_object_set_new(x, "value", number_or_null(g->st.value));
+    json_object_set_new(x, "threshold", json_real(a->threshold));
+    json_object_set_new(x, "above", json_boolean(a->above));
+    json_object_set_new(x, "kind", json_string(lw_kinds[a->kind].name));
+    json_object_set_new(x, "window", json_string(win));
+    json_object_set_new(x, "resolution", json_string(res));
+    json_object_set_new(x, "for", json_string(fr));
+    json_object_set_new(x, "since", g->st.state == LW_INACTIVE ? json_null() : json_string(since));
+    json_object_set_new(x, "series", lw_engine_series(e, v));
+    json_object_set_new(x, "samples", samples(e, g->st.x));
+    json_object_set_new(x, "sample_bytes", json_integer(LW_SAMPLE_BYTES));
+    json_object_set_new(x, "sample_lines", json_integer((json_int_t)e->xlines));
+    json_object_set_new(x, "kept", json_boolean(g->st.x != NULL));
+    json_decref(obj);
+    return x;
+}
+
+void lw_engine_snapshot(struct lw_engine *e)
+{
+    for (size_t i = 0; i < e->nalerts; i++) {
+        struct alert_rt *ar = &e->alerts[i];
+        for (size_t j = 0; j < lw_win_count(ar->w); j++) {
+            struct lw_wgroup *g = lw_win_at(ar->w, j);
+            if (g->st.state != LW_INACTIVE && g->st.x)
+                history(e, ar, g, NULL, e->now_ns);
+        }
+    }
 }

@@ -6,6 +6,8 @@
 #include "rules.h"
 #include "store.h"
 
+#include <jansson.h>
+
 enum lw_engine_mode {
     LW_MODE_LIVE,   /* wall clock; late events dropped */
     LW_MODE_REPLAY, /* event time: the watermark drives evaluation */
@@ -19,8 +21,12 @@ struct lw_engine;
 
 struct lw_engine_stats {
     uint64_t records, events, late, transitions, overflow;
-    uint64_t nonfinite; /* values that were not finite numbers: saturated or skipped */
-    uint64_t partial;   /* lw_engine_partial calls: windows rebuilt from a cut history */
+    uint64_t nonfinite;       /* values that were not finite numbers: saturated or skipped */
+    uint64_t partial;         /* lw_engine_partial calls: windows rebuilt from a cut history */
+    uint64_t no_ring;         /* groups made while the explanations' memory was spent: no ring */
+    uint64_t history_dropped; /* transitions not kept in the state file's history (flushes
+                               * failing for long: more than LW_HISTORY_MAX waiting) */
+    size_t ring_bytes, rings; /* the explanations' memory and how many groups have one */
 };
 
 /* rs is borrowed and must outlive the engine. now_ns: the start time (live mode). */
@@ -97,6 +103,56 @@ struct lw_alert_usage {
 bool lw_engine_alert_usage(const struct lw_engine *e, size_t i, struct lw_alert_usage *out);
 /* Renders the alert-level late counter per input, for metrics (may be NULL). */
 const uint64_t *lw_engine_late_by_input(const struct lw_engine *e, size_t *n);
+
+/* ---------------------------------------------------------------- the explanation
+ *
+ * Live, each group can keep what explains it (docs/operations.md, "The API" and "Sizing"): the
+ * last sample_lines records that fed it (their body, each cut at LW_SAMPLE_BYTES), and its value
+ * at each evaluation where it changed, the last LW_SERIES_POINTS of them (the engine evaluates
+ * at every instant the value can change, so these points are an exact step function). One
+ * allocation per group, made at its first event while memory_bytes (all groups together)
+ * allows; a group made beyond that has none and is counted (lw_engine_stats.no_ring) and logged
+ * (once a minute at most). Off by default (replay, test): the line path is one test of a NULL
+ * pointer. Call before anything is fed. sample_lines 0 keeps the series only; memory_bytes 0
+ * keeps nothing. */
+#define LW_SAMPLE_BYTES 240
+#define LW_SERIES_POINTS 64
+#define LW_HISTORY_MAX 4096
+void lw_engine_explain_opts(struct lw_engine *e, size_t sample_lines, size_t memory_bytes);
+
+/* A group as the API reads it (pipeline thread; valid until the engine is fed again). */
+struct lw_group_view {
+    size_t index; /* of its alert in the ruleset */
+    const struct lw_alert_def *def;
+    const char *group; /* its labels, a JSON object */
+    char fingerprint[17];
+    int state; /* enum lw_alert_state */
+    int64_t active_since_ns, fired_ns;
+    double value;
+    void *priv; /* the engine's */
+};
+typedef void lw_group_fn(const struct lw_group_view *v, void *payload);
+/* Calls fn for each group of alert `alert` (SIZE_MAX: of every alert) that is pending or firing
+ * (all: every group). O(groups). */
+void lw_engine_groups(struct lw_engine *e, size_t alert, bool all, lw_group_fn *fn, void *payload);
+/* The group whose fingerprint is fp: true and *out set; false when the engine has none.
+ * O(groups). */
+bool lw_engine_find(struct lw_engine *e, const char *fp, struct lw_group_view *out);
+/* The alert object of v (RULES.md) with status "firing" or "pending", into out. */
+void lw_engine_alert_object(struct lw_engine *e, const struct lw_group_view *v, struct lw_buf *out);
+/* v's value over the last window at its alert's resolution, one [time, value|null] per instant
+ * up to the last evaluated one (null: no value to compare, or older than what is kept). New
+ * reference. */
+json_t *lw_engine_series(struct lw_engine *e, const struct lw_group_view *v);
+/* What the engine says of v (docs/operations.md, "GET /api/alerts/{fingerprint}"): its fields,
+ * labels and annotations, series and samples; no history or notifications (the store's). New
+ * reference. */
+json_t *lw_engine_explain(struct lw_engine *e, const struct lw_group_view *v);
+
+/* Live: the explanations of every pending and firing group go to the state file with the next
+ * collect (lw_flush.history rows without a state), so that what the file keeps is the latest,
+ * not only what held at the last transition. The daemon calls it before its last flush. */
+void lw_engine_snapshot(struct lw_engine *e);
 
 /* A stable 16-hex-digit fingerprint of an alert name and its group labels (JSON object). */
 void lw_fingerprint(const char *alert, const char *group_json, char out[17]);

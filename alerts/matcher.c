@@ -63,6 +63,70 @@ int lw_matcher_parse(struct lw_matcher *m, const char *s, struct lw_err *err)
                       s);
 }
 
+int lw_matcher_parse_filter(struct lw_matcher *m, const char *s, struct lw_err *err)
+{
+    static const struct {
+        const char *text;
+        enum lw_match_op op;
+    } ops[] = {{"!~", LW_MATCH_NRE}, {"!=", LW_MATCH_NE}, {"=~", LW_MATCH_RE}, {"=", LW_MATCH_EQ}};
+    const char *p = s;
+    *m = (struct lw_matcher){0};
+    while (*p == ' ')
+        p++;
+    const char *name = p;
+    while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+           *p == '_' || *p == '.' || *p == '-')
+        p++;
+    size_t nlen = (size_t)(p - name);
+    while (*p == ' ')
+        p++;
+    size_t i = 0, olen = 0;
+    for (; nlen && i < sizeof ops / sizeof ops[0]; i++)
+        if (!strncmp(p, ops[i].text, olen = strlen(ops[i].text)))
+            break;
+    if (!nlen || i == sizeof ops / sizeof ops[0])
+        return lw_err_set(err, LW_EINVAL,
+                          "bad filter '%s': use name=\"value\", name!=\"value\", name=~\"regex\" "
+                          "or name!~\"regex\"",
+                          s);
+    p += olen;
+    while (*p == ' ')
+        p++;
+    struct lw_buf v = {0};
+    if (*p == '"') {
+        for (p++; *p && *p != '"'; p++) {
+            if (*p == '\\' && p[1]) {
+                p++;
+                lw_buf_putc(&v, *p == 'n' ? '\n' : *p == 't' ? '\t' : *p);
+            } else {
+                lw_buf_putc(&v, *p);
+            }
+        }
+        if (*p != '"') {
+            lw_buf_free(&v);
+            return lw_err_set(err, LW_EINVAL, "bad filter '%s': unterminated quote", s);
+        }
+        p++;
+        while (*p == ' ')
+            p++;
+        if (*p) {
+            lw_buf_free(&v);
+            return lw_err_set(err, LW_EINVAL, "bad filter '%s': text after the quoted value", s);
+        }
+    } else {
+        lw_buf_puts(&v, p); /* unquoted, as Alertmanager's parser also takes */
+    }
+    lw_buf_putc(&v, '\0');
+    int rc = lw_matcher_init(m, name, nlen, ops[i].op, v.p, err);
+    lw_buf_free(&v);
+    if (rc < 0) {
+        char why[sizeof err->msg];
+        memcpy(why, err->msg, sizeof why);
+        return lw_err_set(err, LW_EINVAL, "bad regex in filter '%.200s': %.200s", s, why);
+    }
+    return 0;
+}
+
 void lw_matcher_fini(struct lw_matcher *m)
 {
     free(m->name);

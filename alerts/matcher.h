@@ -28,6 +28,9 @@ int lw_matcher_init(struct lw_matcher *m, const char *name, size_t name_len, enu
 /* Parses "name=value", "name!=value", "name=~regex" or "name!~regex". 0, or LW_EINVAL with err
  * set (the message names the matcher). */
 int lw_matcher_parse(struct lw_matcher *m, const char *s, struct lw_err *err);
+/* Parses an Alertmanager API filter: name="value" (also !=, =~, !~; the value quoted, with \"
+ * and \\ escapes, or bare). 0, or LW_EINVAL with err set (the message names the filter). */
+int lw_matcher_parse_filter(struct lw_matcher *m, const char *s, struct lw_err *err);
 void lw_matcher_fini(struct lw_matcher *m);
 /* Finalises n matchers and frees the array (NULL is fine). */
 void lw_matchers_free(struct lw_matcher *m, size_t n);

@@ -37,6 +37,7 @@ struct entry {
 };
 
 struct silence {
+    char *id; /* for the API: which silence holds an alert back */
     struct lw_matcher *m;
     size_t n;
     int64_t starts_ns, ends_ns;
@@ -125,8 +126,10 @@ static void entry_free(struct entry *x)
 
 static void silences_free(struct lw_notifier *n)
 {
-    for (size_t i = 0; i < n->nsil; i++)
+    for (size_t i = 0; i < n->nsil; i++) {
         lw_matchers_free(n->sil[i].m, n->sil[i].n);
+        free(n->sil[i].id);
+    }
     free(n->sil);
     n->sil = NULL;
     n->nsil = 0;
@@ -380,6 +383,7 @@ void lw_notifier_set_silences(struct lw_notifier *n, const struct lw_silence_row
             continue;
         s->starts_ns = rows[i].starts_ns;
         s->ends_ns = rows[i].ends_ns;
+        s->id = lw_strdup(rows[i].id ? rows[i].id : "");
         n->nsil++;
     }
 }
@@ -419,6 +423,37 @@ static bool inhibited(const struct lw_notifier *n, const struct entry *x)
         }
     }
     return false;
+}
+
+void lw_notifier_mutes(const struct lw_notifier *n, const char *fp, const char *labels,
+                       int64_t now_ns, lw_mute_fn *fn, void *payload)
+{
+    for (size_t i = 0; i < n->nsil; i++) {
+        const struct silence *s = &n->sil[i];
+        if (s->starts_ns <= now_ns && now_ns < s->ends_ns && lw_matchers_match(s->m, s->n, labels))
+            fn(true, s->id, payload);
+    }
+    const struct lw_notify_cfg *c = n->cfg;
+    for (size_t r = 0; r < c->ninhibits; r++) {
+        const struct lw_notify_inhibit *ih = &c->inhibits[r];
+        if (!lw_matchers_match(ih->target, ih->ntarget, labels))
+            continue;
+        for (size_t i = 0; i < n->n; i++) {
+            const struct entry *s = n->e[i];
+            /* The ledger's entries: one per alert, routed or not. */
+            if (s->sink != c->nsinks || s->status != 1 || !strcmp(s->fp, fp) ||
+                !lw_matchers_match(ih->source, ih->nsource, s->ao->labels))
+                continue;
+            bool eq = true;
+            for (size_t k = 0; k < ih->nequal && eq; k++) {
+                const char *a = lw_labels_get(s->ao->labels, ih->equal[k]);
+                const char *b = lw_labels_get(labels, ih->equal[k]);
+                eq = !strcmp(a ? a : "", b ? b : "");
+            }
+            if (eq)
+                fn(false, s->fp, payload);
+        }
+    }
 }
 
 /* ---------------------------------------------------------------- collect */

@@ -98,6 +98,14 @@ void lw_notifier_collect(struct lw_notifier *n, int64_t now_ns, struct lw_flush 
 void lw_notifier_collect_done(struct lw_notifier *n);
 void lw_notifier_collect_abort(struct lw_notifier *n);
 
+/* Why an alert (its fingerprint, and its labels packed as matcher.h lw_labels_get reads them)
+ * is held back now, for the API: fn(true, silence id) for each silence in force that matches
+ * it, fn(false, fingerprint) for each firing alert that inhibits it (an inhibition rule may name
+ * one twice). */
+typedef void lw_mute_fn(bool silence, const char *id, void *payload);
+void lw_notifier_mutes(const struct lw_notifier *n, const char *fp, const char *labels,
+                       int64_t now_ns, lw_mute_fn *fn, void *payload);
+
 struct lw_notifier_stats {
     uint64_t sent, silenced, inhibited, suppressed; /* suppressed: flaps never sent */
 };

@@ -289,6 +289,7 @@ static void group_free(const struct lw_win *w, struct lw_wgroup *g)
     }
     if (g->q != g->inl)
         free(g->q);
+    free(g->st.x); /* the engine's explanation: one allocation */
     free(g);
 }
 

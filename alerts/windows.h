@@ -45,6 +45,9 @@ struct lw_gstate {
     bool dirty;              /* changed since the last flush */
     bool held;               /* fed by a quiet shard: not evaluated until it is live (engine.c) */
     bool gone;               /* lw_engine_forget_shard: being dropped */
+    bool noring;             /* the explanation's memory was spent when it was made (engine.c) */
+    void *x;                 /* its explanation: sample lines and value series (engine.c), or
+                              * NULL; the engine frees it before it drops the group */
 };
 
 struct lw_wgroup {

@@ -42,6 +42,9 @@ struct lw_config {
     char **http_hosts;
     size_t nhttp_hosts;
     bool http_public_reads, http_protect_metrics;
+    /* explain: the sample lines each group keeps for its explanation and the memory all of them
+     * may take (engine.h, lw_engine_explain_opts; docs/operations.md, "Sizing"). */
+    size_t explain_lines, explain_memory;
 };
 
 /* Whether HOST:PORT's host is a loopback address (127.0.0.0/8, ::1, localhost). */
@@ -68,6 +71,7 @@ size_t lw_config_split_warnings(const struct lw_config *c, const struct lw_rules
 /* ---------------------------------------------------------------- commands */
 
 int lw_cmd_run(int argc, char **argv);
+int lw_cmd_explain(int argc, char **argv);
 int lw_cmd_check(int argc, char **argv);
 int lw_cmd_replay(int argc, char **argv);
 int lw_cmd_status(int argc, char **argv);

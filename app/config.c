@@ -12,8 +12,9 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-static const char *const top_keys[] = {"state",  "http",   "rules",   "inputs",    "sinks",
-                                       "routes", "notify", "inhibit", "log_level", NULL};
+static const char *const top_keys[] = {"state",     "http",    "rules",  "inputs",
+                                       "sinks",     "routes",  "notify", "inhibit",
+                                       "log_level", "explain", NULL};
 static const char *const inhibit_keys[] = {"source", "target", "equal", NULL};
 static const char *const notify_keys[] = {"group_wait", "repeat_interval", "send_resolved",
                                           "max_age", NULL};
@@ -437,6 +438,48 @@ static void parse_http(struct lw_config *c, const struct lw_yaml_doc *doc,
                       "http.protect_metrics: needs http.token (or token_file)");
 }
 
+/* explain: {sample_lines: 20, memory: 16MiB}: memory is bytes, or a number with KiB, MiB or
+ * GiB. */
+static void parse_explain(struct lw_config *c, const struct lw_yaml_doc *doc,
+                          const struct lw_yaml_node *v, struct lw_diag *diag)
+{
+    static const char *const keys[] = {"sample_lines", "memory", NULL};
+    const struct lw_yaml_node *x;
+    int64_t n;
+    if (v->type != LW_YAML_MAP) {
+        lw_yaml_error(doc, v, diag, "explain: expected a map (sample_lines, memory)");
+        return;
+    }
+    lw_yaml_check_keys(doc, v, keys, "explain", diag);
+    if ((x = lw_yaml_get(v, "sample_lines")) && lw_yaml_int(doc, x, &n, diag) == 0) {
+        if (n < 0 || n > 1000)
+            lw_yaml_error(doc, x, diag, "explain.sample_lines: must be 0 to 1000");
+        else
+            c->explain_lines = (size_t)n;
+    }
+    if ((x = lw_yaml_get(v, "memory"))) {
+        const char *s;
+        char *end;
+        if (lw_yaml_str(doc, x, &s, diag) < 0)
+            return;
+        double d = strtod(s, &end);
+        while (*end == ' ')
+            end++;
+        double mult = !*end || !strcmp(end, "B")                 ? 1
+                      : !strcmp(end, "KiB") || !strcmp(end, "K") ? 1024
+                      : !strcmp(end, "MiB") || !strcmp(end, "M") ? 1024.0 * 1024
+                      : !strcmp(end, "GiB") || !strcmp(end, "G") ? 1024.0 * 1024 * 1024
+                                                                 : -1;
+        if (end == s || mult < 0 || !(d >= 0) || d * mult > 64.0 * 1024 * 1024 * 1024)
+            lw_yaml_error(doc, x, diag,
+                          "explain.memory: '%s' is not a size (bytes, or a number with KiB, MiB "
+                          "or GiB, at most 64GiB)",
+                          s);
+        else
+            c->explain_memory = (size_t)(d * mult);
+    }
+}
+
 int lw_config_load(struct lw_config **out, const char *path, struct lw_diag *diag)
 {
     struct lw_yaml_doc *doc = NULL;
@@ -454,6 +497,8 @@ int lw_config_load(struct lw_config **out, const char *path, struct lw_diag *dia
     c->notify.send_resolved = true;
     c->notify.repeat_interval_ns = 4 * 3600 * LW_NS_PER_SEC;
     c->max_age_ns = 24 * 3600 * LW_NS_PER_SEC;
+    c->explain_lines = 20;
+    c->explain_memory = 16 * 1024 * 1024;
     if (lw_yaml_load_file(&doc, path, diag) < 0)
         goto out;
     root = doc->root;
@@ -469,6 +514,8 @@ int lw_config_load(struct lw_config **out, const char *path, struct lw_diag *dia
     }
     if ((v = lw_yaml_get(root, "http")))
         parse_http(c, doc, v, diag);
+    if ((v = lw_yaml_get(root, "explain")))
+        parse_explain(c, doc, v, diag);
     if ((v = lw_yaml_get(root, "rules")))
         parse_rules(c, doc, v, diag);
     if ((v = lw_yaml_get(root, "inputs"))) {

@@ -621,7 +621,7 @@ static int flush(struct daemon *d)
             (struct lw_ckpt_row){d->cfg->inputs[gone[i].input].in->name, gone[i].stream, NULL, 0};
     f.ckpts = crows;
     int64_t t0 = lw_mono_ns(), took = -1;
-    if (f.bucket_src || f.nstates || f.nckpts || f.noutbox || f.nnotifs) {
+    if (f.bucket_src || f.nstates || f.nckpts || f.noutbox || f.nnotifs || f.nhistory) {
         rc = lw_store_flush(d->st, &f, &err) < 0 ? -1 : 0;
         took = lw_mono_ns() - t0;
         lw_health_flushed(&d->metrics, rc == 0, err.msg, lw_now_ns(), took);
@@ -747,6 +747,7 @@ static int engine_from_store(struct daemon *d, struct lw_ruleset *rs, struct lw_
 {
     struct lw_err err = {0};
     struct lw_engine *e = lw_engine_new(rs, LW_MODE_LIVE, lw_now_ns(), on_alert, d);
+    lw_engine_explain_opts(e, d->cfg->explain_lines, d->cfg->explain_memory);
     if (d->rs && d->rs != rs)
         lw_engine_carry(e, d->rs); /* a reload: what changed decides what carries over */
     /* Before any restore: the rows' shard says whose events each bucket holds. */
@@ -843,6 +844,7 @@ static void reload(struct daemon *d, struct lw_ask *q)
     for (size_t i = 0; i < split.n; i++)
         lw_log(LW_WARN, "%s", split.msgs[i]);
     lw_diag_free(&split);
+    lw_engine_snapshot(d->eng); /* the new engine starts without samples: the file keeps them */
     flush(d);
     lw_ruleset_carry_counters(rs, d->rs);
     if (engine_from_store(d, rs, &e) < 0) {
@@ -1045,6 +1047,18 @@ static void publish_usage(struct daemon *d)
     lw_buf_append(&b, mem.p, mem.len);
     lw_buf_free(&mem);
     render_event_counters(d->rs, &b);
+    struct lw_engine_stats es;
+    lw_engine_stats(d->eng, &es);
+    lw_buf_printf(&b,
+                  "# HELP logwarden_explain_memory_bytes Memory the explanations' sample lines "
+                  "and series hold (explain.memory bounds it).\n"
+                  "# TYPE logwarden_explain_memory_bytes gauge\n"
+                  "logwarden_explain_memory_bytes %zu\n"
+                  "# HELP logwarden_explain_no_ring_total Groups made while explain.memory was "
+                  "spent: they keep no sample lines or series.\n"
+                  "# TYPE logwarden_explain_no_ring_total counter\n"
+                  "logwarden_explain_no_ring_total %llu\n",
+                  es.ring_bytes, (unsigned long long)es.no_ring);
     struct lw_notifier_stats ns;
     lw_notifier_stats(d->notifier, &ns);
     lw_buf_printf(&b,
@@ -1124,6 +1138,7 @@ static void *pipeline_main(void *arg)
      * grace, rather than lost with the process. */
     if (d->ended)
         d->cfg->notify.group_wait_ns = 0;
+    lw_engine_snapshot(d->eng); /* what explains each alert now, for `explain` on the file */
     flush(d);
     publish(d);
     publish_usage(d);

@@ -558,9 +558,9 @@ static bool gate(struct lw_http_server *h, struct MHD_Connection *c, const char 
     return false;
 }
 
-/* Answers a part's JSON (consumed; NULL: 503, the pipeline did not answer) with the status the
- * part set in *code: a pointer, read here, after the part ran (an argument's value could be
- * taken before the call that sets it: C leaves their order open). */
+/* Answers a part's JSON (consumed; NULL: 503, the pipeline did not answer). */
+/* code is read after j is made (a pointer: C leaves the order of arguments unspecified, and
+ * `answer(c, f(&code), code)` read it before f set it). */
 static enum MHD_Result answer(struct MHD_Connection *c, json_t *j, const int *code)
 {
     if (!j)

@@ -1,4 +1,5 @@
-/* main.c: the logwarden command line: dispatches to run, check, replay, test, help. */
+/* main.c: the logwarden command line: dispatches to run, check, replay, test, status, explain,
+ * silence, help. */
 #include "app.h"
 
 #include <string.h>
@@ -14,6 +15,7 @@ static void usage(FILE *f)
             "  replay -c CONFIG FILE...       replay logs on event time, print alerts\n"
             "  test TESTFILE...               run rule unit tests\n"
             "  status -c CONFIG               the daemon's health, then the alerts, the outbox\n"
+            "  explain -c CONFIG FP|ALERT [L=V...]  why an alert fired: value, history, lines\n"
             "  silence add|list|expire        manage silences\n"
             "  help input|sink [TYPE]         the inputs or sinks, or one's options\n\n"
             "  --version                      print the version\n"
@@ -46,6 +48,8 @@ int main(int argc, char **argv)
         return lw_cmd_replay(argc - 1, argv + 1);
     if (!strcmp(cmd, "status"))
         return lw_cmd_status(argc - 1, argv + 1);
+    if (!strcmp(cmd, "explain"))
+        return lw_cmd_explain(argc - 1, argv + 1);
     if (!strcmp(cmd, "silence"))
         return lw_cmd_silence(argc - 1, argv + 1);
     if (!strcmp(cmd, "test"))

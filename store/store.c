@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,13 @@ enum {
     ST_USAGE_CLEAR,
     ST_USAGE_PUT,
     ST_USAGE_LOAD,
+    ST_HISTORY_ADD,
+    ST_HISTORY_PRUNE,
+    ST_HISTORY_GET,
+    ST_EXPLAIN_PUT,
+    ST_EXPLAIN_PRUNE,
+    ST_EXPLAIN_GET,
+    ST_NOTIFS_OF,
     ST__COUNT
 };
 
@@ -83,6 +91,13 @@ static const char *const lw_store_sql[ST__COUNT] = {
     [ST_USAGE_CLEAR] = LW_SQL_USAGE_CLEAR,
     [ST_USAGE_PUT] = LW_SQL_USAGE_PUT,
     [ST_USAGE_LOAD] = LW_SQL_USAGE_LOAD,
+    [ST_HISTORY_ADD] = LW_SQL_HISTORY_ADD,
+    [ST_HISTORY_PRUNE] = LW_SQL_HISTORY_PRUNE,
+    [ST_HISTORY_GET] = LW_SQL_HISTORY_GET,
+    [ST_EXPLAIN_PUT] = LW_SQL_EXPLAIN_PUT,
+    [ST_EXPLAIN_PRUNE] = LW_SQL_EXPLAIN_PRUNE,
+    [ST_EXPLAIN_GET] = LW_SQL_EXPLAIN_GET,
+    [ST_NOTIFS_OF] = LW_SQL_NOTIFS_OF,
 };
 
 #define LW_STORE_BUSY_MS 5000
@@ -591,6 +606,30 @@ static int put_outbox(struct lw_store *st, const struct lw_outbox_row *o, int64_
     return step_done(s);
 }
 
+static int put_history(struct lw_store *st, const struct lw_history_row *h)
+{
+    sqlite3_stmt *s = st->stmt[ST_HISTORY_ADD];
+    if (!h->state)
+        goto explain;
+    sqlite3_bind_text(s, 1, h->fingerprint, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, h->alert, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, h->state, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, h->at_ns);
+    sqlite3_bind_double(s, 5, isfinite(h->value) ? h->value : 0);
+    if (step_done(s) != 0)
+        return -1;
+explain:
+    if (!h->explain)
+        return 0;
+    s = st->stmt[ST_EXPLAIN_PUT];
+    sqlite3_bind_text(s, 1, h->fingerprint, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, h->alert, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, h->group, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, h->at_ns);
+    sqlite3_bind_text(s, 5, h->explain, -1, SQLITE_STATIC);
+    return step_done(s);
+}
+
 /* The smallest whole second s with s * 1e9 >= ns: a bucket ending at e seconds expires when
  * e * 1e9 < ns, that is when e < ceil(ns / 1e9). Floor division keeps negatives right too. */
 static int64_t ceil_sec(int64_t ns)
@@ -640,6 +679,19 @@ int lw_store_flush(struct lw_store *st, const struct lw_flush *f, struct lw_err 
     for (size_t i = 0; i < f->noutbox; i++)
         if (put_outbox(st, &f->outbox[i], now) != 0)
             goto out_rollback;
+    what = "writing the alert history";
+    for (size_t i = 0; i < f->nhistory; i++)
+        if (put_history(st, &f->history[i]) != 0)
+            goto out_rollback;
+    if (f->history_before_ns != 0) {
+        what = "pruning the alert history";
+        sqlite3_bind_int64(st->stmt[ST_HISTORY_PRUNE], 1, f->history_before_ns);
+        if (step_done(st->stmt[ST_HISTORY_PRUNE]) != 0)
+            goto out_rollback;
+        sqlite3_bind_int64(st->stmt[ST_EXPLAIN_PRUNE], 1, f->history_before_ns);
+        if (step_done(st->stmt[ST_EXPLAIN_PRUNE]) != 0)
+            goto out_rollback;
+    }
     if (f->expire_before_ns != 0) {
         what = "expiring window buckets";
         sqlite3_bind_int64(st->stmt[ST_BUCKET_EXPIRE], 1, ceil_sec(f->expire_before_ns));
@@ -985,4 +1037,54 @@ int lw_store_silences(struct lw_store *st, bool all, int64_t now, lw_silence_fn 
     rc = rc == SQLITE_DONE ? 0 : store_fail(st, err, "listing silences");
     sqlite3_reset(s);
     return rc;
+}
+
+/* ---------------------------------------------------------------- the explanation */
+
+int lw_store_history(struct lw_store *st, const char *fp, int64_t since_ns, lw_history_fn *fn,
+                     void *payload, struct lw_err *err)
+{
+    sqlite3_stmt *s = st->stmt[ST_HISTORY_GET];
+    int rc;
+    sqlite3_bind_text(s, 1, fp, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 2, since_ns);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        fn(col_text(s, 0), sqlite3_column_int64(s, 1), sqlite3_column_double(s, 2), payload);
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc == SQLITE_DONE ? 0 : store_fail(st, err, "reading the alert history");
+}
+
+int lw_store_explain_get(struct lw_store *st, const char *fp, char **out, struct lw_err *err)
+{
+    sqlite3_stmt *s = st->stmt[ST_EXPLAIN_GET];
+    sqlite3_bind_text(s, 1, fp, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(s);
+    *out = rc == SQLITE_ROW ? lw_strdup(col_text(s, 0)) : NULL;
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    if (rc == SQLITE_ROW)
+        return 0;
+    return rc == SQLITE_DONE ? LW_ENOENT : store_fail(st, err, "reading an explanation");
+}
+
+int lw_store_notifs_of(struct lw_store *st, const char *fp, lw_notif_of_fn *fn, void *payload,
+                       struct lw_err *err)
+{
+    sqlite3_stmt *s = st->stmt[ST_NOTIFS_OF];
+    int rc;
+    sqlite3_bind_text(s, 1, fp, -1, SQLITE_TRANSIENT);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct lw_notif_of r = {col_text(s, 0),
+                                col_text(s, 1),
+                                sqlite3_column_int(s, 2),
+                                sqlite3_column_int64(s, 3),
+                                sqlite3_column_int64(s, 4),
+                                sqlite3_column_int(s, 5),
+                                sqlite3_column_type(s, 6) == SQLITE_NULL ? NULL : col_text(s, 6)};
+        fn(&r, payload);
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc == SQLITE_DONE ? 0 : store_fail(st, err, "reading an alert's notifications");
 }

@@ -9,7 +9,7 @@
  * needs the store (pipeline, each sink worker) opens its own. WAL mode, busy timeout 5 s. */
 struct lw_store;
 
-#define LW_STORE_SCHEMA_VERSION 5
+#define LW_STORE_SCHEMA_VERSION 6
 /* SQLite's application_id of a logwarden state file ("LWRD"): how a file is known to be ours. */
 #define LW_STORE_APP_ID 0x4C575244
 
@@ -140,6 +140,19 @@ struct lw_outbox_row {
     const char *payload; /* a JSON array of alert objects (the notification) */
 };
 
+/* One alert transition, for the explanation's history (kept 24 h), with what explained it then
+ * (a JSON object, engine.h lw_engine_explain; NULL: none), kept per fingerprint. */
+struct lw_history_row {
+    const char *alert;
+    const char *fingerprint;
+    const char *group;
+    const char *state; /* "pending", "firing", "resolved", "inactive" (pending that did not fire);
+                        * NULL: no transition, only the explanation (lw_engine_snapshot) */
+    int64_t at_ns;
+    double value;
+    const char *explain;
+};
+
 /* Everything one flush writes, in one transaction: either all of it is durable or none. */
 /* A source of bucket rows walked inside the flush's transaction, so that a burst's many dirty
  * buckets need no array: it calls put for each row (borrowed for the call) and returns the
@@ -163,6 +176,9 @@ struct lw_flush {
     size_t nforget_shards;
     lw_bucket_src_fn *bucket_src; /* more bucket rows, when set */
     void *bucket_src_payload;
+    const struct lw_history_row *history; /* appended; each explain upserted by fingerprint */
+    size_t nhistory;
+    int64_t history_before_ns; /* delete history and explanations older than this (0: none) */
 };
 int lw_store_flush(struct lw_store *st, const struct lw_flush *f, struct lw_err *err);
 
@@ -177,6 +193,29 @@ typedef void lw_bucket_fn(const struct lw_bucket_row *row, void *payload);
 typedef void lw_state_fn(const struct lw_state_row *row, void *payload);
 int lw_store_load_buckets(struct lw_store *st, lw_bucket_fn *fn, void *payload, struct lw_err *err);
 int lw_store_load_states(struct lw_store *st, lw_state_fn *fn, void *payload, struct lw_err *err);
+
+/* ---------------------------------------------------------------- the explanation */
+
+/* The transitions of fingerprint fp since since_ns, oldest first (strings borrowed for the
+ * call). 0, or a negative LW_E* with err. */
+typedef void lw_history_fn(const char *state, int64_t at_ns, double value, void *payload);
+int lw_store_history(struct lw_store *st, const char *fp, int64_t since_ns, lw_history_fn *fn,
+                     void *payload, struct lw_err *err);
+/* What explained fp at its last transition (a JSON object; *out the caller's): 0, LW_ENOENT
+ * when none is kept, or a negative LW_E* with err. */
+int lw_store_explain_get(struct lw_store *st, const char *fp, char **out, struct lw_err *err);
+/* The notifications (outbox rows, kept a day once sent) that carried fp, oldest first. */
+struct lw_notif_of {
+    const char *sink;
+    const char *status; /* the alert object's: firing, resolved */
+    int state;          /* the outbox row's: 0 pending, 1 sent, 2 failed */
+    int64_t created_ns, sent_ns;
+    int attempts;
+    const char *error; /* or NULL */
+};
+typedef void lw_notif_of_fn(const struct lw_notif_of *r, void *payload);
+int lw_store_notifs_of(struct lw_store *st, const char *fp, lw_notif_of_fn *fn, void *payload,
+                       struct lw_err *err);
 
 /* ---------------------------------------------------------------- outbox (sink workers) */
 

@@ -149,6 +149,28 @@ static const char *const lw_store_migrations[] = {
     "CREATE INDEX buckets_by_end ON buckets (bucket * res_s);"
     /* Forgetting a shard deletes its rows (lw_flush.forget_shards). */
     "CREATE INDEX buckets_by_shard ON buckets (shard) WHERE shard != 0;",
+
+    /* 5 -> 6: the explanation (issue 16): every alert transition of the last 24 h, and what
+     * explained each alert at its last transition (value series, sample lines: a JSON object),
+     * so that an alert can be explained after the daemon forgot its group, or stopped. Written
+     * in the flush's transaction with the states. */
+    "CREATE TABLE IF NOT EXISTS alert_history ("
+    "  id INTEGER PRIMARY KEY,"
+    "  fingerprint TEXT NOT NULL,"
+    "  alert TEXT NOT NULL,"
+    "  state TEXT NOT NULL," /* pending, firing, resolved, inactive */
+    "  at_ns INTEGER NOT NULL,"
+    "  value REAL NOT NULL"
+    ");"
+    "CREATE INDEX IF NOT EXISTS alert_history_by_fp ON alert_history (fingerprint, at_ns);"
+    "CREATE INDEX IF NOT EXISTS alert_history_by_at ON alert_history (at_ns);"
+    "CREATE TABLE IF NOT EXISTS alert_explain ("
+    "  fingerprint TEXT PRIMARY KEY,"
+    "  alert TEXT NOT NULL,"
+    "  grp TEXT NOT NULL,"
+    "  at_ns INTEGER NOT NULL,"
+    "  body TEXT NOT NULL"
+    ") WITHOUT ROWID;",
 };
 
 /* The identity of the file (store.c check_identity), read before anything is written. */
@@ -191,6 +213,26 @@ static const char *const lw_store_migrations[] = {
 #define LW_SQL_BUCKET_FORGET "DELETE FROM buckets WHERE shard = ?1"
 /* Made on first use: the id is found again by the SELECT. */
 #define LW_SQL_SHARD_ADD "INSERT OR IGNORE INTO shards (input, stream) VALUES (?1, ?2)"
+#define LW_SQL_HISTORY_ADD                                                                         \
+    "INSERT INTO alert_history (fingerprint, alert, state, at_ns, value) "                         \
+    "VALUES (?1, ?2, ?3, ?4, ?5)"
+#define LW_SQL_HISTORY_PRUNE "DELETE FROM alert_history WHERE at_ns < ?1"
+#define LW_SQL_HISTORY_GET                                                                         \
+    "SELECT state, at_ns, value FROM alert_history WHERE fingerprint = ?1 AND at_ns >= ?2 "        \
+    "ORDER BY at_ns, id"
+#define LW_SQL_EXPLAIN_PUT                                                                         \
+    "INSERT INTO alert_explain (fingerprint, alert, grp, at_ns, body) "                            \
+    "VALUES (?1, ?2, ?3, ?4, ?5) "                                                                 \
+    "ON CONFLICT (fingerprint) DO UPDATE SET alert = excluded.alert, grp = excluded.grp, "         \
+    "at_ns = excluded.at_ns, body = excluded.body"
+#define LW_SQL_EXPLAIN_PRUNE "DELETE FROM alert_explain WHERE at_ns < ?1"
+#define LW_SQL_EXPLAIN_GET "SELECT body FROM alert_explain WHERE fingerprint = ?1"
+/* The notifications that carried an alert: the outbox rows whose payload (an array of alert
+ * objects) holds its fingerprint. */
+#define LW_SQL_NOTIFS_OF                                                                           \
+    "SELECT o.sink, json_extract(a.value, '$.status'), o.state, o.created_ns, o.sent_ns, "         \
+    "o.attempts, o.last_error FROM outbox o, json_each(o.payload) a "                              \
+    "WHERE json_valid(o.payload) AND json_extract(a.value, '$.fingerprint') = ?1 ORDER BY o.id"
 #define LW_SQL_SHARD_GET "SELECT id FROM shards WHERE input = ?1 AND stream = ?2"
 
 #define LW_SQL_STATE_PUT                                                                           \

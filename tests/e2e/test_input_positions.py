@@ -168,8 +168,8 @@ def main():
     finally:
         c.eq(d.stop(), 0, "clean stop")
     db = sqlite3.connect(tmp.join("state.db"))
-    c.eq(db.execute("SELECT max(version) FROM schema_version").fetchone()[0], 5,
-         "the state file is version 5 (the current schema)")
+    c.eq(db.execute("SELECT max(version) FROM schema_version").fetchone()[0], 6,
+         "the state file is version 6 (the current schema)")
     db.close()
     tmp.cleanup()
     c.finish()

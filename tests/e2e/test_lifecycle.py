@@ -324,8 +324,10 @@ def pending_firing_resolved_repeat(t, binary):
         t.eq(rx.snapshot(), [], "nothing sent while pending")
         t.eq(pend.get("value"), 3, "/api/alerts: pending value")
         since = ts(pend.get("since"))
-        st = e2e.wait_for(lambda: (lambda r: r.stdout if "pending" in r.stdout else None)(
-            sc.status()), 3)
+        # /api/alerts answers from the engine, ahead of the state file's next flush (1 s); and
+        # "outbox: 0 pending" is no pending alert.
+        st = e2e.wait_for(lambda: (lambda r: r.stdout if re.search(r"^pending\s", r.stdout, re.M)
+                                   else None)(sc.status()), 3)
         t.check(st and re.search(r"^pending\s+Life\s+" + pend["fingerprint"], st, re.M),
                 "`logwarden status` shows the pending alert", st)
 

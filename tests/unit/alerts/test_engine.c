@@ -4,6 +4,7 @@
 #include "test.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define T0 INT64_C(1710000000) /* 2024-03-09T16:00:00Z */
@@ -449,6 +450,107 @@ static void test_alert_regex_limit(void)
     lw_ruleset_free(rs);
 }
 
+static void feed_live(struct lw_engine *e, int64_t t, const char *ip, const char *tail)
+{
+    char line[600];
+    struct lw_rec r = {0};
+    snprintf(line, sizeof line, "%lld %s 500 1.0 %s", (long long)(T0 + t), ip, tail);
+    r.body = lw_str_c(line);
+    r.recv_ns = (T0 + t) * LW_NS_PER_SEC;
+    lw_engine_record(e, &r, (T0 + t) * LW_NS_PER_SEC);
+}
+
+static const char *sample_line(json_t *x, size_t i)
+{
+    return json_string_value(
+        json_object_get(json_array_get(json_object_get(x, "samples"), i), "line"));
+}
+
+/* The explanation: the per-group ring keeps the last lines (oldest first, each cut at
+ * LW_SAMPLE_BYTES), the series is the value's step function, transitions carry it to the
+ * store, and the memory budget is kept. */
+static void test_explain(void)
+{
+    struct out o = {0};
+    struct lw_ruleset *rs = load("  - name: E\n    event: req\n    window: 10s\n"
+                                 "    group_by: [ip]\n    count: {above: 2}\n");
+    struct lw_engine *e = lw_engine_new(rs, LW_MODE_LIVE, T0 * LW_NS_PER_SEC, on_alert, &o);
+    lw_engine_explain_opts(e, 3, 1 << 20);
+    char long_tail[400];
+    memset(long_tail, 'x', sizeof long_tail - 1);
+    long_tail[sizeof long_tail - 1] = '\0';
+    feed_live(e, 1, "a", "one");
+    feed_live(e, 2, "a", "two");
+    feed_live(e, 3, "b", "other");
+    feed_live(e, 3, "a", "three");
+    feed_live(e, 4, "a", long_tail);
+    lw_engine_tick(e, (T0 + 6) * LW_NS_PER_SEC);
+    CHECK_EQ(o.n, 1);
+
+    struct lw_group_view v;
+    char fp[17];
+    lw_fingerprint("E", "{\"ip\":\"a\"}", fp);
+    CHECK(lw_engine_find(e, fp, &v));
+    CHECK_EQ(v.state, LW_FIRING);
+    json_t *x = lw_engine_explain(e, &v);
+    CHECK_EQ(json_array_size(json_object_get(x, "samples")), 3);
+    CHECK(strstr(sample_line(x, 0), " two") != NULL); /* "one" went round the ring */
+    CHECK(strstr(sample_line(x, 1), " three") != NULL);
+    CHECK_EQ(strlen(sample_line(x, 2)), LW_SAMPLE_BYTES);
+    CHECK(json_is_true(json_object_get(json_array_get(json_object_get(x, "samples"), 2), "cut")));
+    /* The series over the window ending at the last evaluation: null before the first
+     * evaluation that had a value, then the count as it rose (3 at t=3, 4 at t=4). */
+    json_t *ser = json_object_get(x, "series");
+    size_t n = json_array_size(ser);
+    CHECK_EQ(n, 10);
+    double last = json_real_value(json_array_get(json_array_get(ser, n - 1), 1));
+    CHECK(last == 4);
+    CHECK_EQ(strcmp(json_string_value(json_object_get(x, "state")), "firing"), 0);
+    json_decref(x);
+
+    /* The transition goes to the store with what explained it. */
+    struct lw_flush f = {0};
+    lw_engine_collect(e, &f);
+    CHECK_EQ(f.nhistory, 1);
+    CHECK_EQ(strcmp(f.history[0].state, "firing"), 0);
+    CHECK_EQ(strcmp(f.history[0].fingerprint, fp), 0);
+    CHECK(f.history[0].explain && strstr(f.history[0].explain, "\"samples\":["));
+    lw_engine_collect_done(e);
+    lw_engine_collect(e, &f);
+    CHECK_EQ(f.nhistory, 0);
+    lw_engine_collect_done(e);
+    lw_engine_snapshot(e);
+    lw_engine_collect(e, &f);
+    CHECK_EQ(f.nhistory, 1);
+    CHECK(f.history[0].state == NULL); /* only the explanation */
+    lw_engine_collect_done(e);
+
+    struct lw_engine_stats st;
+    lw_engine_stats(e, &st);
+    CHECK_EQ(st.rings, 2);
+    CHECK_EQ(st.no_ring, 0);
+    lw_engine_free(e);
+
+    /* A budget for one ring: the second group has none, counted; off keeps nothing. */
+    for (int budget = 0; budget < 2; budget++) {
+        e = lw_engine_new(rs, LW_MODE_LIVE, T0 * LW_NS_PER_SEC, on_alert, &o);
+        lw_engine_explain_opts(e, 3, budget ? 3000 : 0); /* one ring is ~1.8 KB */
+        feed_live(e, 1, "a", "one");
+        feed_live(e, 1, "b", "one");
+        lw_engine_stats(e, &st);
+        CHECK_EQ(st.rings, budget ? 1u : 0u);
+        CHECK_EQ(st.no_ring, budget ? 1u : 0u);
+        lw_fingerprint("E", "{\"ip\":\"b\"}", fp);
+        CHECK(lw_engine_find(e, fp, &v));
+        x = lw_engine_explain(e, &v);
+        CHECK(json_is_false(json_object_get(x, "kept")));
+        CHECK_EQ(json_array_size(json_object_get(x, "samples")), 0);
+        json_decref(x);
+        lw_engine_free(e);
+    }
+    lw_ruleset_free(rs);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir))
@@ -467,6 +569,7 @@ int main(void)
     test_quantile_distinct();
     test_sum_min_groups();
     test_fingerprint();
+    test_explain();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)

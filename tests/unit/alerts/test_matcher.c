@@ -132,8 +132,44 @@ static void test_json(void)
     CHECK(back == NULL && n == 0);
 }
 
+/* The API's filters (Alertmanager v2): quoted values with escapes, the same four operators,
+ * anchored regexes, and clear errors. */
+static int filter(const char *s)
+{
+    struct lw_matcher m;
+    struct lw_err err = {0};
+    if (lw_matcher_parse_filter(&m, s, &err) < 0) {
+        CHECK(strstr(err.msg, "filter") != NULL);
+        return -1;
+    }
+    int ok = lw_matchers_match(&m, 1, labels);
+    lw_matcher_fini(&m);
+    return ok;
+}
+
+static void test_filters(void)
+{
+    CHECK_EQ(filter("severity=\"critical\""), 1);
+    CHECK_EQ(filter(" severity = \"critical\" "), 1);
+    CHECK_EQ(filter("severity=critical"), 1); /* bare, as Alertmanager's parser takes it */
+    CHECK_EQ(filter("severity!=\"critical\""), 0);
+    CHECK_EQ(filter("alert=~\"Ssh.*\""), 1);
+    CHECK_EQ(filter("alert=~\"Ssh\""), 0); /* anchored */
+    CHECK_EQ(filter("alert!~\"Http.*\""), 1);
+    CHECK_EQ(filter("empty=\"\""), 1);
+    CHECK_EQ(filter("missing=\"\""), 1);
+    CHECK_EQ(filter("alert=~\"Ssh\\\\w+\""), 1); /* \\ is a backslash: the regex Ssh\w+ */
+    CHECK_EQ(filter("alert=\"Ssh\\\"x\""), 0);   /* \" a quote */
+    CHECK_EQ(filter("severity"), -1);
+    CHECK_EQ(filter("=\"x\""), -1);
+    CHECK_EQ(filter("severity=\"critical"), -1);
+    CHECK_EQ(filter("severity=\"a\" b"), -1);
+    CHECK_EQ(filter("alert=~\"(\""), -1);
+}
+
 int main(void)
 {
+    test_filters();
     test_operators();
     test_anchored();
     test_missing_label();
