@@ -199,7 +199,8 @@ static void print_health(const char *listen, json_t *h, int code)
     json_object_foreach(json_object_get(h, "sinks"), k, v)
     {
         printf("  %-6s %-16s %-9s %lld queued (oldest %.0fs), last success %s%s%s\n", "sink", k,
-               str_or(v, "status", "?"), (long long)json_integer_value(json_object_get(v, "queued")),
+               str_or(v, "status", "?"),
+               (long long)json_integer_value(json_object_get(v, "queued")),
                json_number_value(json_object_get(v, "oldest_queued_s")),
                str_or(v, "last_success_at", "never"),
                *str_or(v, "last_error", "") ? ", last error: " : "", str_or(v, "last_error", ""));

@@ -94,7 +94,7 @@ struct daemon {
     bool has_multiline;  /* an input joins multiline records (they expire on the tick) */
     int64_t last_expire; /* pipeline thread: when held records were last looked at (mono) */
     bool stopped_inputs;
-    uint64_t usage_sig; /* what alert_usage in the state file last said (publish_usage) */
+    uint64_t usage_sig;       /* what alert_usage in the state file last said (publish_usage) */
     struct overflow_log *ovf; /* pipeline thread: per alert, its max_groups log (log_overflow) */
     size_t novf;
     struct ckpt *ckpts; /* pipeline thread */
@@ -975,7 +975,7 @@ static void render_event_counters(const struct lw_ruleset *rs, struct lw_buf *b)
  * hour at most (a grouping by client IP under a scan would otherwise say it every 5 s). */
 struct overflow_log {
     char *alert;
-    uint64_t said;  /* overflow already in a log line */
+    uint64_t said;   /* overflow already in a log line */
     int64_t said_ns; /* when (monotonic), 0 never */
 };
 #define OVERFLOW_LOG_EVERY (3600 * LW_NS_PER_SEC)
@@ -1560,7 +1560,8 @@ int lw_cmd_run(int argc, char **argv)
             }
         } else if (!strcmp(argv[i], "--log-level") && i + 1 < argc) {
             if (lw_log_level_parse(argv[++i], &level) < 0) {
-                fprintf(stderr, "logwarden run: --log-level: error, warn, info or debug, not '%s'\n",
+                fprintf(stderr,
+                        "logwarden run: --log-level: error, warn, info or debug, not '%s'\n",
                         argv[i]);
                 return 2;
             }

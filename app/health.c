@@ -29,8 +29,7 @@ const double lw_flush_bounds_s[LW_FLUSH_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 
 
 /* ---------------------------------------------------------------- pipeline thread */
 
-void lw_health_flushed(struct lw_metrics *m, bool ok, const char *err, int64_t now,
-                       int64_t took_ns)
+void lw_health_flushed(struct lw_metrics *m, bool ok, const char *err, int64_t now, int64_t took_ns)
 {
     struct lw_store_health *s = &m->store;
     if (took_ns >= 0) {
@@ -188,12 +187,12 @@ static json_t *inputs_json(struct lw_http_server *h, int *worst)
         pthread_mutex_unlock(&m->health_mu);
         if (ih.degraded && *worst < DEGRADED)
             *worst = DEGRADED;
-        json_object_set_new(
-            o, cfg->inputs[i].name,
-            json_pack("{s:s,s:I,s:o,s:o,s:I,s:s}", "status", status_names[ih.degraded], "records",
-                      (json_int_t)atomic_load(&in->lines), "last_record_at",
-                      time_or_null(atomic_load(&m->last_rec_in[i])), "lag", jlag, "errors",
-                      (json_int_t)ih.errors, "detail", ih.detail));
+        json_object_set_new(o, cfg->inputs[i].name,
+                            json_pack("{s:s,s:I,s:o,s:o,s:I,s:s}", "status",
+                                      status_names[ih.degraded], "records",
+                                      (json_int_t)atomic_load(&in->lines), "last_record_at",
+                                      time_or_null(atomic_load(&m->last_rec_in[i])), "lag", jlag,
+                                      "errors", (json_int_t)ih.errors, "detail", ih.detail));
     }
     return o;
 }
@@ -204,8 +203,8 @@ struct queued {
     char (*errors)[256];
 };
 
-static void on_queued(const char *sink, int64_t pending, int64_t oldest_ns,
-                      const char *last_error, void *payload)
+static void on_queued(const char *sink, int64_t pending, int64_t oldest_ns, const char *last_error,
+                      void *payload)
 {
     struct queued *q = payload;
     for (size_t i = 0; i < q->cfg->nsinks; i++)
@@ -220,7 +219,8 @@ static json_t *sinks_json(struct lw_http_server *h, int64_t now, int *worst)
 {
     const struct lw_config *cfg = h->cfg;
     size_t n = cfg->nsinks;
-    int64_t *pending = lw_calloc(n + 1, sizeof *pending), *oldest = lw_calloc(n + 1, sizeof *oldest);
+    int64_t *pending = lw_calloc(n + 1, sizeof *pending),
+            *oldest = lw_calloc(n + 1, sizeof *oldest);
     char(*errors)[256] = lw_calloc(n + 1, sizeof *errors);
     struct queued q = {cfg, pending, oldest, errors};
     pthread_mutex_lock(&h->mu);
@@ -357,8 +357,7 @@ static void health_section(struct lw_buf *b, json_t *sec, const char *name, cons
             val = json_number_value(x);
         else if (json_is_string(x)) { /* a time: seconds since the epoch */
             int64_t t = 0;
-            if (lw_container_time_parse(json_string_value(x), strlen(json_string_value(x)), &t) <
-                0)
+            if (lw_container_time_parse(json_string_value(x), strlen(json_string_value(x)), &t) < 0)
                 continue;
             val = (double)t / 1e9;
         } else
@@ -375,7 +374,7 @@ struct alert_count {
         int64_t pending, firing;
         double value;
         bool has_value, value_firing;
-    } *a;
+    } * a;
     size_t n;
 };
 
@@ -549,10 +548,11 @@ void lw_http_health_metrics(struct lw_http_server *h, struct lw_buf *b)
         for (int r = 0; r < LW_UNDEC_COUNT; r++) {
             lw_buf_puts(b, "logwarden_input_decode_failures_total{input=\"");
             put_label(b, h->cfg->inputs[i].name);
-            lw_buf_printf(b, "\",reason=\"%s\"} %llu\n", lw_undecoded_names[r],
-                          (unsigned long long)(m->undecoded_in ? atomic_load(
-                                                                     &m->undecoded_in[i * LW_UNDEC_COUNT + r])
-                                                               : 0));
+            lw_buf_printf(
+                b, "\",reason=\"%s\"} %llu\n", lw_undecoded_names[r],
+                (unsigned long long)(m->undecoded_in
+                                         ? atomic_load(&m->undecoded_in[i * LW_UNDEC_COUNT + r])
+                                         : 0));
         }
 
     family(b, "logwarden_sink_health_status", "gauge",

@@ -23,10 +23,10 @@ struct lw_store_health {
 /* An input's health as the pipeline thread last judged it (lw_health_watch). */
 struct lw_input_health {
     bool degraded;
-    char detail[256];        /* why, one line ("" when healthy) */
-    uint64_t errors;         /* malformed lines + dropped messages, as counted */
-    uint64_t errors_seen;    /* pipeline thread: errors at the previous look */
-    int64_t errors_at;       /* pipeline thread: wall time errors last grew, 0 never */
+    char detail[256];     /* why, one line ("" when healthy) */
+    uint64_t errors;      /* malformed lines + dropped messages, as counted */
+    uint64_t errors_seen; /* pipeline thread: errors at the previous look */
+    int64_t errors_at;    /* pipeline thread: wall time errors last grew, 0 never */
 };
 
 /* Counters the pipeline thread publishes after each batch; read by the HTTP thread. */
@@ -43,16 +43,16 @@ struct lw_metrics {
     pthread_mutex_t alerts_mu;
     struct lw_buf alerts;
     /* ---- health (health.c): written by the pipeline thread, read by the HTTP thread. */
-    int64_t start_ns;              /* wall clock at start; set before any thread reads it */
-    _Atomic int64_t *last_rec_in;  /* per config input: wall time of its last batch, 0 none */
+    int64_t start_ns;             /* wall clock at start; set before any thread reads it */
+    _Atomic int64_t *last_rec_in; /* per config input: wall time of its last batch, 0 none */
     /* Per config input and reason: bodies that did not decode (lw_ruleset_undecoded), at
      * [input * LW_UNDEC_COUNT + reason]. */
     _Atomic uint64_t *undecoded_in;
     _Atomic uint64_t queue_batches, queue_bytes; /* the pipeline's queue after the last pop */
     struct lw_store_health store;
-    pthread_mutex_t health_mu;          /* guards the strings below and inputs' details */
-    struct lw_input_health *health_in;  /* per config input (lw_health_watch) */
-    int64_t health_checked_ns;          /* pipeline thread: when lw_health_watch last ran */
+    pthread_mutex_t health_mu;         /* guards the strings below and inputs' details */
+    struct lw_input_health *health_in; /* per config input (lw_health_watch) */
+    int64_t health_checked_ns;         /* pipeline thread: when lw_health_watch last ran */
 };
 
 /* ---------------------------------------------------------------- asking the pipeline

@@ -11,7 +11,7 @@ struct lw_doc {
     enum lw_body fmt;
     bool parsed, ok;
     enum lw_undecoded why; /* when parsed and not ok */
-    void *json; /* json_t * */
+    void *json;            /* json_t * */
     struct lw_kv {
         struct lw_str k, v;
     } * kv; /* logfmt pairs */

@@ -166,8 +166,8 @@ struct lw_ruleset {
     /* The same per input (ninputs: others) and reason: [input * LW_UNDEC_COUNT + why]; NULL
      * until the first. */
     uint64_t *undecoded;
-    void *index;            /* struct lw_match_index: literals and first bytes, by event */
-    void *limits[2];        /* pcre2_match_context: LW_RE_* limits for JIT code, without JIT */
+    void *index;     /* struct lw_match_index: literals and first bytes, by event */
+    void *limits[2]; /* pcre2_match_context: LW_RE_* limits for JIT code, without JIT */
 };
 
 /* Loads rule files (paths already expanded from globs) into *out. Every problem in every file
@@ -200,8 +200,8 @@ int lw_ruleset_match(struct lw_ruleset *rs, const struct lw_rec *r, int64_t now_
  * inputs). */
 uint64_t lw_ruleset_skipped(const struct lw_ruleset *rs, size_t e);
 
-/* Carries the counters that outlive a reload (regex_limits, matched, undecoded) from the events of old to the
- * events of rs with the same name, so /metrics counters do not restart. */
+/* Carries the counters that outlive a reload (regex_limits, matched, undecoded) from the events of
+ * old to the events of rs with the same name, so /metrics counters do not restart. */
 void lw_ruleset_carry_counters(struct lw_ruleset *rs, const struct lw_ruleset *old);
 
 /* Evaluates an expression of an alert against an event (for `where` and `of`). */

@@ -1,6 +1,6 @@
 /* test_scaleout.c: the app's side of consumer-group inputs without a broker: the group_by split
- * warning (lw_config_split_warnings, accept_split) and the inputs' health behind /health (lw_health_watch),
- * on a stand-in input whose ops say what a Kafka input would. */
+ * warning (lw_config_split_warnings, accept_split) and the inputs' health behind /health
+ * (lw_health_watch), on a stand-in input whose ops say what a Kafka input would. */
 #include "app.h"
 #include "http.h"
 #include "test.h"
