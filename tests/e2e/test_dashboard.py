@@ -323,6 +323,13 @@ notify: {{group_wait: 0s}}
             t.check("Inputs" in body and (health or {}).get("status", "?") in body,
                     "the inputs section shows /health's status", body[-2000:])
 
+        # Loaded again (a second or more later): records per second since the last load.
+        def rate_shown():
+            drv.get(base + "/")
+            return re.search(r"auth\s+healthy\s+\d+\s+\d+\.\d", text_of(drv))
+        if isinstance(health, dict) and isinstance(health.get("inputs"), dict):
+            t.check(e2e.wait_for(rate_shown, 10, 0.5),
+                    "loaded again, the inputs table has records per second", text_of(drv)[-1500:])
         screenshot(drv, os.path.join(out, "dashboard-desktop.png"), 1280)
         screenshot(drv, os.path.join(out, "dashboard-phone.png"), 390)
         overflow = drv.execute_script("return document.documentElement.scrollWidth")
