@@ -25,7 +25,8 @@ $(BUILD)/CMakeCache.txt:
 build: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j$(JOBS)
 
-# The demo: the daemon on examples/demo with a feeder appending real log lines.
+# The demo: the daemon on examples/demo with a feeder appending real log lines; its dashboard is
+# at http://127.0.0.1:9880/ (printed at start; LW_DEMO_PORT=N when 9880 is taken).
 run: deps build
 	./examples/demo/run.sh $(BUILD)/logwarden
 
