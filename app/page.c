@@ -1068,7 +1068,10 @@ void lw_page_alert(struct lw_buf *out, const json_t *x, const struct lw_page *p)
         lw_buf_printf(out, "<dt>fingerprint</dt><dd><code>%s</code></dd>", fp);
     fact(out, "source", json_object_get(x, "source"));
     lw_buf_puts(out, "</dl>");
-    silence_form(out, labels, "/", p, false);
+    char back[80] = "/";
+    if (safe_fp(fp))
+        snprintf(back, sizeof back, "/alerts/%s", fp);
+    silence_form(out, labels, back, p, false);
     lw_buf_puts(out, "</section>\n");
 
     lw_buf_puts(out, "<section id=\"series\"><h2>Value over the window</h2>\n");

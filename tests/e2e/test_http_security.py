@@ -237,6 +237,12 @@ def token_gate(t, binary):
                              headers={**FORM, "Origin": own, "Authorization": f"Basic {basic}"})
         t.check(code == 303 and h.get("location", "").startswith("/?msg=silenced"),
                 "a form's back= elsewhere is ignored: no open redirect", f"{code} {h}")
+        code, h, _ = request(port, "POST", "/silences",
+                             raw=(form + "&back=%2Falerts%2F0123456789abcdef").encode(),
+                             headers={**FORM, "Origin": own, "Authorization": f"Basic {basic}"})
+        t.check(code == 303 and h.get("location", "").startswith(
+            "/alerts/0123456789abcdef?msg=silenced&id="),
+            "a form on an alert's page answers back to that page", f"{code} {h}")
         code, _, text = request(port, "POST", "/silences",
                                 raw=("&".join(["matcher=a%3Db"] * 17)).encode(),
                                 headers={**FORM, "Origin": own, "Authorization": f"Basic {basic}"})

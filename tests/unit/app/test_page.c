@@ -215,6 +215,7 @@ static void test_alert_page(void)
     CHECK(strstr(h, "The lines that fed it <small>1, oldest first") != NULL);
     CHECK(strstr(h, "<dt>condition</dt><dd>above 10</dd>") != NULL);
     CHECK(strstr(h, "<code>5f0c2a9e41d7b3a8</code>") != NULL);
+    CHECK(strstr(h, "name=\"back\" value=\"/alerts/5f0c2a9e41d7b3a8\"") != NULL);
     dump("alert.html", &b);
     lw_buf_free(&b);
     /* An empty explanation: every section says it has nothing. */
