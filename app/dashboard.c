@@ -51,6 +51,11 @@ static enum MHD_Result reply_html(struct MHD_Connection *c, unsigned code, const
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(r, "Referrer-Policy", "same-origin");
     MHD_add_response_header(r, "Cache-Control", "no-store");
+    /* A form posted without the token: the challenge makes the browser send the Basic
+     * credentials it holds for the pages (and ask for them when it holds none). */
+    if (code == 401)
+        MHD_add_response_header(r, "WWW-Authenticate",
+                                "Basic realm=\"logwarden\", charset=\"UTF-8\"");
     enum MHD_Result ret = MHD_queue_response(c, code, r);
     MHD_destroy_response(r);
     return ret;
@@ -380,12 +385,12 @@ static enum MHD_Result post_form(struct lw_http_server *h, struct MHD_Connection
     enum MHD_Result ret;
     form_parse(&f, rq->body.p ? rq->body.p : "", rq->body.len);
     if (!form_authorized(h, c, &f)) {
+        /* A wrong token typed in the form is the reader's to fix on the page (403); without
+         * one, the 401's challenge lets the browser send its Basic credentials. */
         lw_http_refused(h, R_AUTH, "POST", url,
-                        f.token ? "wrong token"
-                                : "a form post without "
-                                  "the token");
-        ret = reply_message(c, 401, "Not allowed",
-                            f.token ? "Wrong token." : "This needs the token (http.token).");
+                        f.token ? "wrong token" : "a form post without the token");
+        ret = f.token ? reply_message(c, 403, "Not allowed", "Wrong token.")
+                      : reply_message(c, 401, "Not allowed", "This needs the token (http.token).");
     } else if (f.bad) {
         ret = reply_message(c, 400, "Bad form", "A field of the form did not decode.");
     } else if (!strcmp(url, "/silences")) {

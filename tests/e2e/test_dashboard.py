@@ -151,6 +151,22 @@ def screenshot(drv, path, width):
     print(f"     screenshot: {path}")
 
 
+def navigate(drv, element):
+    """Clicks element (a submit button, a link) and waits until the page it leads to has
+    replaced this one (a click returns before the answer is loaded)."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    old = drv.find_element("tag name", "html")
+    element.click()
+
+    def gone():
+        try:
+            old.tag_name
+            return False
+        except StaleElementReferenceException:
+            return drv.execute_script("return document.readyState") == "complete"
+    return e2e.wait_for(gone, 15, 0.1)
+
+
 def card(drv, name):
     """The alert card (article) whose title link is name."""
     from selenium.webdriver.common.by import By
@@ -352,7 +368,7 @@ notify: {{group_wait: 0s}}
             dur.send_keys("2h")
             form.find_element(By.NAME, "comment").send_keys(comment)
             form.find_element(By.NAME, "token").send_keys(token)
-            form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+            navigate(drv, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
             return ticks
 
         ticks = fill_silence("wrong-" + TOKEN, "not me")
@@ -395,7 +411,7 @@ notify: {{group_wait: 0s}}
             form = drv.find_element(By.CSS_SELECTOR,
                                     f"form[action='/silences/{mine[0]['id']}/expire']")
             form.find_element(By.NAME, "token").send_keys(TOKEN)
-            form.find_element(By.CSS_SELECTOR, "button").click()
+            navigate(drv, form.find_element(By.CSS_SELECTOR, "button"))
             e2e.wait_for(lambda: "msg=expired" in drv.current_url, 10)
             code, sil = api(port, "/api/silences")
             t.eq(sil, [], "the expire button ends the silence")
@@ -403,7 +419,7 @@ notify: {{group_wait: 0s}}
 
         # The alert's page.
         drv.get(base + "/")
-        card(drv, "SshBruteForce").find_element(By.XPATH, ".//h3/a").click()
+        navigate(drv, card(drv, "SshBruteForce").find_element(By.XPATH, ".//h3/a"))
         e2e.wait_for(lambda: f"/alerts/{fp}" in drv.current_url, 10)
         body = text_of(drv)
         code, x = api(port, f"/api/alerts/{fp}")
@@ -430,11 +446,62 @@ notify: {{group_wait: 0s}}
                 "an unknown fingerprint: a page that says so", text_of(drv)[:300])
         t.check(not re.search(r"\b" + re.escape(TOKEN) + r"\b", d.stderr()),
                 "the token is never logged", "")
+        basic_auth(t, binary, drv, td)
     finally:
         if drv is not None:
             drv.quit()
         t.eq(d.stop(), 0, "SIGTERM -> exit 0")
         td.cleanup()
+
+
+def basic_auth(t, binary, drv, td):
+    """Without public_reads the pages need the token: the browser, without JavaScript's help,
+    sends it as HTTP Basic (here from the URL's user:password), and the forms then need no
+    token field: the expire button posts with the browser's Basic credentials."""
+    from selenium.webdriver.common.by import By
+    port = e2e.free_port()
+    cfg = td.write("basic.yaml", f"""state: basic.db
+rules: [rules.yaml]
+http:
+  listen: 127.0.0.1:{port}
+  token: ${{LW_E2E_DASH_TOKEN}}
+inputs:
+  - {{name: none, type: file, paths: [none.log]}}
+sinks:
+  - {{name: archive, type: file, path: basic.jsonl}}
+""")
+    d = e2e.Daemon(binary, cfg, td.path)
+    try:
+        up = e2e.wait_for(lambda: api(port, "/health")[0] is not None or not d.alive(), 10)
+        if not t.check(up and d.alive(), "a daemon without public_reads", e2e.tail(d.stderr())):
+            return
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/silences", method="POST",
+            data=json.dumps({"matchers": ["alert=Basic"], "duration": "1h",
+                             "comment": "basic"}).encode(),
+            headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            sid = json.loads(r.read())["silenceID"]
+        drv.get(f"http://127.0.0.1:{port}/")
+        t.check(drv.title != "logwarden" and "alert=" not in text_of(drv),
+                "without the token the browser gets a 401 and no data",
+                f"{drv.title}\n{text_of(drv)[:300]}")
+        drv.get(f"http://ops:{TOKEN}@127.0.0.1:{port}/")
+        body = text_of(drv)
+        t.check(drv.title == "logwarden" and 'alert="Basic"' in body,
+                "with the token as Basic password the browser reads the dashboard", body[-800:])
+        forms = drv.find_elements(By.CSS_SELECTOR, f"form[action='/silences/{sid}/expire']")
+        t.check(forms and not forms[0].find_elements(By.NAME, "token"),
+                "read with Basic, the expire form asks for no token")
+        if forms:
+            navigate(drv, forms[0].find_element(By.CSS_SELECTOR, "button"))
+            e2e.wait_for(lambda: "msg=expired" in drv.current_url, 10)
+            code, sil = api(port, "/api/silences", TOKEN)
+            t.check(code == 200 and sil == [] and "No active silence." in text_of(drv),
+                    "the expire button posts with the browser's Basic credentials",
+                    f"{sil}\n{drv.current_url}\n{text_of(drv)[:300]}\n{e2e.tail(d.stderr(), 5)}")
+    finally:
+        t.eq(d.stop(), 0, "the second daemon: SIGTERM -> exit 0")
 
 
 if __name__ == "__main__":
