@@ -15,7 +15,9 @@ inputs and sinks (when /health gives them), no horizontal scrolling at phone wid
 silence form is filled and submitted (with the token), and /api/silences must hold that silence,
 the alert's card then names it (silenced_by); its "expire" button ends it; the alert's page shows the explanation (when /api/alerts/{fp}
 answers: the chart, the history, the lines that fed it) and the dashboard's own refusals hold
-(a wrong token in the form is 401, and creates nothing).
+(a wrong token in the form is refused, and creates nothing). Then, on a second daemon
+without public_reads, the browser reads the pages with HTTP Basic (the token as password) and
+its expire form posts with those credentials.
 
 Screenshots (desktop 1280 px and phone 390 px wide, and the alert page) go to the test's output
 folder, printed at the start: test-output/dashboard/ beside the binary (in build/).
