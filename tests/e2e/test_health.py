@@ -235,7 +235,12 @@ def main():
                 time.sleep(0.2)
         wt = threading.Thread(target=writer, daemon=True)
         wt.start()
-        deg = e2e.wait_for(lambda: health(port)[1]["store"]["status"] != "healthy", 10)
+        deg = e2e.wait_for(lambda: not d.alive() or
+                           (health(port)[1] or {}).get("store", {}).get("status") != "healthy", 10)
+        c.check(d.alive(), "the daemon runs on when the state file stops taking writes",
+                e2e.tail(d.stderr(), 60))
+        if not d.alive():
+            return c.finish()
         code, h = health(port)
         c.check(deg and h["store"]["status"] == "degraded" and h["store"]["last_error"] and
                 code == 200, "store: degraded at the first failed flush (200)", (code, h["store"]))
