@@ -159,6 +159,8 @@ def main():
         c.check(app["status"] == "healthy" and app["records"] == 1 and
                 is_time(app["last_record_at"]) and app["errors"] == 0,
                 "inputs.app: healthy, 1 record, last_record_at, no errors", app)
+        lag = e2e.wait_for(lambda: health(port)[1]["inputs"]["app"]["lag"], 10)
+        c.eq(lag, {"bytes": 0}, "inputs.app.lag: no byte behind once the file is read")
         c.check(is_time(h["store"]["last_flush_at"]) and h["store"]["status"] == "healthy" and
                 h["store"]["last_error"] is None, "store: healthy, last_flush_at", h["store"])
 
