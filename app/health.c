@@ -77,22 +77,27 @@ static uint64_t input_errors(const struct lw_config *cfg, const struct lw_metric
     return n;
 }
 
-/* One input's judgement: degraded with a reason in detail, or healthy. */
+/* One input's judgement: degraded with a reason in detail, or healthy. *by_op: its status op
+ * said degraded (the input logs that itself, as Kafka does); the rest (errors, stale_after) is
+ * this watch's own finding, which it logs. */
 static bool judge_input(const struct lw_config *cfg, struct lw_metrics *m, size_t i, int64_t now,
-                        struct lw_input_health *ih, struct lw_buf *detail)
+                        struct lw_input_health *ih, struct lw_buf *detail, bool *by_op)
 {
     const struct lw_cfg_input *ci = &cfg->inputs[i];
     struct lw_input *in = ci->in;
     bool degraded = false;
+    *by_op = false;
     if (in->ops->status) {
         size_t before = detail->len;
         const char *st = in->ops->status(in, detail);
-        degraded = st && !strcmp(st, "degraded");
+        degraded = *by_op = st && !strcmp(st, "degraded");
         if (!degraded)
             detail->len = before;
         else if (detail->len == before)
             lw_buf_puts(detail, "its source says degraded");
     }
+    size_t own = detail->len; /* where this watch's own reasons start */
+    bool found = false;
     uint64_t errors = input_errors(cfg, m, i);
     if (errors > ih->errors_seen) {
         ih->errors_at = now;
@@ -105,7 +110,7 @@ static bool judge_input(const struct lw_config *cfg, struct lw_metrics *m, size_
                       "messages dropped; see /metrics)",
                       degraded ? "; " : "", (int)(LW_HEALTH_ERROR_WINDOW / LW_NS_PER_SEC),
                       (unsigned long long)errors);
-        degraded = true;
+        degraded = found = true;
     }
     if (ci->stale_after_ns > 0) {
         int64_t last = atomic_load(&m->last_rec_in[i]);
@@ -116,9 +121,11 @@ static bool judge_input(const struct lw_config *cfg, struct lw_metrics *m, size_
             lw_buf_printf(detail, "%snothing read for %.0fs%s (stale_after %s)",
                           degraded ? "; " : "", (double)(now - from) / 1e9,
                           last ? "" : ", since the start", a);
-            degraded = true;
+            degraded = found = true;
         }
     }
+    ih->own = found;
+    ih->own_at = found ? own : 0;
     return degraded;
 }
 
@@ -131,21 +138,26 @@ void lw_health_watch(const struct lw_config *cfg, struct lw_metrics *m, int64_t 
     for (size_t i = 0; i < cfg->ninputs; i++) {
         struct lw_input_health *ih = &m->health_in[i];
         lw_buf_reset(&detail);
-        bool degraded = judge_input(cfg, m, i, now, ih, &detail);
+        bool was_own = ih->own, by_op;
+        bool degraded = judge_input(cfg, m, i, now, ih, &detail, &by_op);
         /* One line: a reason with a newline would look like a second log line. */
         for (size_t k = 0; k < detail.len; k++)
             if (detail.p[k] == '\n' || detail.p[k] == '\r')
                 detail.p[k] = ' ';
-        bool was;
         pthread_mutex_lock(&m->health_mu);
-        was = ih->degraded;
         ih->degraded = degraded;
         snprintf(ih->detail, sizeof ih->detail, "%s", detail.len ? detail.p : "");
         pthread_mutex_unlock(&m->health_mu);
-        if (degraded && !was)
-            lw_log(LW_WARN, "[input:%s] degraded: %s", cfg->inputs[i].name, detail.p);
-        else if (!degraded && was)
-            lw_log(LW_INFO, "[input:%s] healthy again", cfg->inputs[i].name);
+        /* What the status op says, the input logs itself (Kafka's "degraded" and "healthy
+         * again"): only this watch's own findings are said here, not twice. */
+        const char *mine = detail.len > ih->own_at ? detail.p + ih->own_at : "";
+        if (mine[0] == ';')
+            mine += 2;
+        if (ih->own && !was_own)
+            lw_log(LW_WARN, "[input:%s] degraded: %s", cfg->inputs[i].name, mine);
+        else if (!ih->own && was_own)
+            lw_log(LW_INFO, "[input:%s] healthy again%s", cfg->inputs[i].name,
+                   by_op ? " (as far as errors and stale_after go)" : "");
     }
     lw_buf_free(&detail);
 }
