@@ -376,7 +376,7 @@ static void health_section(struct lw_buf *b, json_t *sec, const char *name, cons
             continue;
         lw_buf_printf(b, "%s{%s=\"", name, kind);
         put_label(b, k);
-        lw_buf_printf(b, "\"} %.17g\n", val * scale);
+        lw_buf_printf(b, "\"} %.15g\n", val * scale);
     }
 }
 
@@ -451,7 +451,7 @@ static void alert_metrics(struct lw_http_server *h, struct lw_buf *b)
         if (ac.a[i].has_value) {
             lw_buf_puts(b, "logwarden_alert_value{alert=\"");
             put_label(b, ac.a[i].alert);
-            lw_buf_printf(b, "\"} %.17g\n", ac.a[i].value);
+            lw_buf_printf(b, "\"} %.17g\n", ac.a[i].value); /* a value reads back exactly */
         }
         free(ac.a[i].alert);
     }
