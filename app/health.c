@@ -103,7 +103,6 @@ static bool judge_input(const struct lw_config *cfg, struct lw_metrics *m, size_
         ih->errors_at = now;
         ih->errors_seen = errors;
     }
-    ih->errors = errors;
     if (ih->errors_at && now - ih->errors_at < LW_HEALTH_ERROR_WINDOW) {
         lw_buf_printf(detail,
                       "%serrors in the last %ds (%llu in all: lines that did not decode, "
@@ -146,6 +145,7 @@ void lw_health_watch(const struct lw_config *cfg, struct lw_metrics *m, int64_t 
                 detail.p[k] = ' ';
         pthread_mutex_lock(&m->health_mu);
         ih->degraded = degraded;
+        ih->errors = ih->errors_seen; /* counters only grow: the last count seen */
         snprintf(ih->detail, sizeof ih->detail, "%s", detail.len ? detail.p : "");
         pthread_mutex_unlock(&m->health_mu);
         /* What the status op says, the input logs itself (Kafka's "degraded" and "healthy
@@ -194,8 +194,12 @@ static json_t *inputs_json(struct lw_http_server *h, int *worst)
         json_t *jlag = json_null();
         if (in->ops->lag && in->ops->lag(in, &unit, &lag) == 0)
             jlag = json_pack("{s:I}", unit, (json_int_t)lag);
+        /* Only what health_mu guards: the rest is the pipeline's own. */
+        struct lw_input_health ih;
         pthread_mutex_lock(&m->health_mu);
-        struct lw_input_health ih = m->health_in[i];
+        ih.degraded = m->health_in[i].degraded;
+        ih.errors = m->health_in[i].errors;
+        memcpy(ih.detail, m->health_in[i].detail, sizeof ih.detail);
         pthread_mutex_unlock(&m->health_mu);
         if (ih.degraded && *worst < DEGRADED)
             *worst = DEGRADED;
