@@ -231,8 +231,9 @@ static void ring_point(struct xring *x, int64_t n, bool valid, double v)
 
 static const char *const state_names[] = {"inactive", "pending", "firing"};
 
+/* fp: compute the fingerprint (a JSON parse of the key: not for every group of a big alert). */
 static void view_of(struct lw_engine *e, struct alert_rt *ar, struct lw_wgroup *g,
-                    struct lw_group_view *v)
+                    struct lw_group_view *v, bool fp)
 {
     *v = (struct lw_group_view){
         (size_t)(ar - e->alerts), ar->def,        g->key,      {0}, g->st.state,
@@ -258,15 +259,27 @@ static void history(struct lw_engine *e, struct alert_rt *ar, struct lw_wgroup *
             e->hist[i].fingerprint = e->hfps[i];
     }
     struct lw_group_view v;
-    view_of(e, ar, g, &v);
-    json_t *x = lw_engine_explain(e, &v);
-    if (state)
-        json_object_set_new(x, "state", json_string(state));
+    view_of(e, ar, g, &v, true);
+    /* A burst of transitions (thousands of addresses at once) keeps the history of each, and
+     * the explanation (some kilobytes) of the first LW_EXPLAIN_PER_FLUSH of them. */
+    char *body = NULL;
+    if (e->nhist < LW_EXPLAIN_PER_FLUSH) {
+        json_t *x = lw_engine_explain(e, &v);
+        if (state)
+            json_object_set_new(x, "state", json_string(state));
+        body = json_dumps(x, JSON_COMPACT);
+        json_decref(x);
+    } else {
+        e->st.explain_skipped++;
+    }
     memcpy(e->hfps[e->nhist], v.fingerprint, 17);
-    e->hist[e->nhist] = (struct lw_history_row){
-        lw_strdup(ar->def->name),   e->hfps[e->nhist], lw_strdup(g->key), state, t, g->st.value,
-        json_dumps(x, JSON_COMPACT)};
-    json_decref(x);
+    e->hist[e->nhist] = (struct lw_history_row){lw_strdup(ar->def->name),
+                                                e->hfps[e->nhist],
+                                                lw_strdup(g->key),
+                                                state,
+                                                t,
+                                                g->st.value,
+                                                body};
     e->nhist++;
 }
 
@@ -1436,7 +1449,7 @@ void lw_engine_groups(struct lw_engine *e, size_t alert, bool all, lw_group_fn *
             if (!all && g->st.state == LW_INACTIVE)
                 continue;
             struct lw_group_view v;
-            view_of(e, ar, g, &v);
+            view_of(e, ar, g, &v, !all);
             fn(&v, payload);
         }
     }
@@ -1451,7 +1464,7 @@ bool lw_engine_find(struct lw_engine *e, const char *fp, struct lw_group_view *o
             struct lw_wgroup *g = lw_win_at(ar->w, j);
             lw_fingerprint(ar->def->name, g->key, f);
             if (strcmp(f, fp) == 0) {
-                view_of(e, ar, g, out);
+                view_of(e, ar, g, out, true);
                 return true;
             }
         }

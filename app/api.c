@@ -315,6 +315,7 @@ static json_t *rules_answer(const struct lw_api_src *src)
         lw_fmt_duration(a->for_ns, fr, sizeof fr);
         json_t *series = json_null();
         if (c.has_best) {
+            lw_fingerprint(a->name, c.best.group, c.best.fingerprint);
             json_t *grp = json_loads(c.best.group, 0, NULL);
             series = json_pack("{s:o,s:s,s:s,s:o}", "group", grp ? grp : json_object(),
                                "fingerprint", c.best.fingerprint, "state",
