@@ -231,6 +231,9 @@ static void ring_point(struct xring *x, int64_t n, bool valid, double v)
 
 static const char *const state_names[] = {"inactive", "pending", "firing"};
 
+static void explain_raw(struct lw_engine *e, const struct alert_rt *ar, const struct lw_wgroup *g,
+                        const char *state, int64_t t_ns, struct lw_buf *b);
+
 /* fp: compute the fingerprint (a JSON parse of the key: not for every group of a big alert). */
 static void view_of(struct lw_engine *e, struct alert_rt *ar, struct lw_wgroup *g,
                     struct lw_group_view *v, bool fp)
@@ -264,11 +267,9 @@ static void history(struct lw_engine *e, struct alert_rt *ar, struct lw_wgroup *
      * the explanation (some kilobytes) of the first LW_EXPLAIN_PER_FLUSH of them. */
     char *body = NULL;
     if (e->nhist < LW_EXPLAIN_PER_FLUSH) {
-        json_t *x = lw_engine_explain(e, &v);
-        if (state)
-            json_object_set_new(x, "state", json_string(state));
-        body = json_dumps(x, JSON_COMPACT);
-        json_decref(x);
+        struct lw_buf b = {0};
+        explain_raw(e, ar, g, state ? state : state_names[g->st.state], t, &b);
+        body = lw_buf_steal(&b);
     } else {
         e->st.explain_skipped++;
     }
@@ -1523,8 +1524,15 @@ static json_t *samples(struct lw_engine *e, const struct xring *x)
         const char *in = sl->input < e->rs->ninputs ? e->rs->inputs[sl->input].name : "";
         json_t *o = json_pack("{s:s,s:s,s:s%}", "at", ts, "input", in ? in : "", "line", sl->line,
                               (size_t)sl->len);
-        if (!o) /* not UTF-8 (or cut inside a character): the bytes as Latin-1 would lie */
-            o = json_pack("{s:s,s:s,s:s}", "at", ts, "input", in ? in : "", "line", "(not UTF-8)");
+        if (!o) {
+            /* Not UTF-8 (or cut inside a character): as the state file keeps it, U+FFFD for
+             * each bad byte (lw_buf_json_str). */
+            struct lw_buf q = {0};
+            lw_buf_json_str(&q, sl->line, sl->len);
+            o = json_pack("{s:s,s:s,s:o}", "at", ts, "input", in ? in : "", "line",
+                          json_loadb(q.p, q.len, JSON_DECODE_ANY, NULL));
+            lw_buf_free(&q);
+        }
         if (sl->full)
             json_object_set_new(o, "cut", json_true());
         json_array_append_new(arr, o);
@@ -1583,4 +1591,63 @@ void lw_engine_snapshot(struct lw_engine *e)
                 history(e, ar, g, NULL, e->now_ns);
         }
     }
+}
+
+/* What the state file keeps of an explanation: the raw parts, written without a JSON library
+ * (a transition costs a few microseconds, not the milliseconds of a rendered series), read back
+ * by lw_explain_from_raw (api.c). Times are ns; points are the kept changes of the value. */
+static void put_raw_number(struct lw_buf *b, double v)
+{
+    if (isnan(v))
+        lw_buf_puts(b, "null");
+    else
+        put_number(b, v);
+}
+
+static void explain_raw(struct lw_engine *e, const struct alert_rt *ar, const struct lw_wgroup *g,
+                        const char *state, int64_t t_ns, struct lw_buf *b)
+{
+    const struct lw_alert_def *a = ar->def;
+    const struct xring *x = g->st.x;
+    struct lw_buf obj = {0};
+    render(ar, g, g->st.state == LW_FIRING ? "firing" : "pending", 0, &obj);
+    lw_buf_puts(b, "{\"raw\":1,\"object\":");
+    lw_buf_append(b, obj.p, obj.len);
+    lw_buf_free(&obj);
+    lw_buf_puts(b, ",\"state\":");
+    lw_buf_json_str(b, state, strlen(state));
+    lw_buf_printf(b, ",\"at_ns\":%lld,\"since_ns\":%lld,\"value\":", (long long)t_ns,
+                  (long long)(g->st.state == LW_FIRING ? g->st.fired_ns : g->st.active_since_ns));
+    put_number(b, g->st.value);
+    lw_buf_puts(b, ",\"threshold\":");
+    put_number(b, a->threshold);
+    lw_buf_printf(b,
+                  ",\"above\":%s,\"kind\":\"%s\",\"window_ns\":%lld,\"res_ns\":%lld,"
+                  "\"for_ns\":%lld,\"to_ns\":%lld,\"sample_bytes\":%d,\"sample_lines\":%zu,"
+                  "\"kept\":%s,\"group\":",
+                  a->above ? "true" : "false", lw_kinds[a->kind].name, (long long)a->window_ns,
+                  (long long)a->res_ns, (long long)a->for_ns,
+                  (long long)((ar->done_n == INT64_MIN ? 0 : ar->done_n) * ar->res_ns),
+                  LW_SAMPLE_BYTES, e->xlines, x ? "true" : "false");
+    lw_buf_append(b, g->key, g->keylen);
+    lw_buf_puts(b, ",\"points\":[");
+    uint32_t first = x ? (x->ptail + LW_SERIES_POINTS - x->npt) % LW_SERIES_POINTS : 0;
+    for (uint32_t k = 0; x && k < x->npt; k++) {
+        const struct xpoint *p = &x->pt[(first + k) % LW_SERIES_POINTS];
+        lw_buf_printf(b, "%s[%lld,", k ? "," : "", (long long)(p->n * ar->res_ns));
+        put_raw_number(b, p->v);
+        lw_buf_putc(b, ']');
+    }
+    lw_buf_puts(b, "],\"samples\":[");
+    first = x && e->xlines ? (uint32_t)((x->stail + e->xlines - x->ns) % e->xlines) : 0;
+    for (uint32_t k = 0; x && k < x->ns; k++) {
+        const struct xsample *sl = &x->s[(first + k) % e->xlines];
+        const char *in = sl->input < e->rs->ninputs ? e->rs->inputs[sl->input].name : "";
+        lw_buf_printf(b, "%s[%lld,", k ? "," : "", (long long)sl->ts_ns);
+        lw_buf_json_str(b, in ? in : "", in ? strlen(in) : 0);
+        lw_buf_putc(b, ',');
+        lw_buf_json_str(b, sl->line, sl->len);
+        lw_buf_printf(b, ",%d]", sl->full ? 1 : 0);
+    }
+    lw_buf_puts(b, "]}");
 }
