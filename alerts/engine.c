@@ -110,6 +110,7 @@ struct lw_engine {
     /* The explanation (lw_engine_explain_opts): per group, a struct xring of xsize bytes. */
     size_t xlines, xsize, xbudget;
     int64_t xlogged_ns; /* when a group without a ring was last logged */
+    int64_t hlogged_ns; /* when a transition without history or explanation was last logged */
     /* Transitions since the last collect_done, for the state file's history (live mode). */
     struct lw_history_row *hist;
     char (*hfps)[17];
@@ -244,6 +245,17 @@ static void view_of(struct lw_engine *e, struct alert_rt *ar, struct lw_wgroup *
     lw_fingerprint(ar->def->name, g->key, v->fingerprint);
 }
 
+/* Once a minute at most: what the explanation could not keep. */
+static void lose_log(struct lw_engine *e, const char *what)
+{
+    int64_t now = lw_mono_ns();
+    if (now - e->hlogged_ns < 60 * LW_NS_PER_SEC)
+        return;
+    e->hlogged_ns = now;
+    lw_log(LW_WARN, "%llu %s", (unsigned long long)(e->st.history_dropped + e->st.explain_skipped),
+           what);
+}
+
 /* A transition, for the state file's history (live): what explained it goes with it. */
 static void history(struct lw_engine *e, struct alert_rt *ar, struct lw_wgroup *g,
                     const char *state, int64_t t)
@@ -252,6 +264,8 @@ static void history(struct lw_engine *e, struct alert_rt *ar, struct lw_wgroup *
         return;
     if (e->nhist >= LW_HISTORY_MAX) {
         e->st.history_dropped++;
+        lose_log(e, "transitions not kept in the state file's history (its flushes fail: see "
+                    "the log; logwarden_explain_history_dropped_total)");
         return;
     }
     if (e->nhist == e->caphist) {
@@ -272,6 +286,8 @@ static void history(struct lw_engine *e, struct alert_rt *ar, struct lw_wgroup *
         body = lw_buf_steal(&b);
     } else {
         e->st.explain_skipped++;
+        lose_log(e, "transitions kept without their explanation (more than 256 in one flush; "
+                    "logwarden_explain_skipped_total)");
     }
     memcpy(e->hfps[e->nhist], v.fingerprint, 17);
     e->hist[e->nhist] = (struct lw_history_row){lw_strdup(ar->def->name),

@@ -548,6 +548,35 @@ static void test_explain(void)
         json_decref(x);
         lw_engine_free(e);
     }
+    /* A burst: every transition keeps its history row, the first 256 their explanation; past
+     * 4096 waiting (flushes failing), transitions are counted, not kept. */
+    e = lw_engine_new(rs, LW_MODE_LIVE, T0 * LW_NS_PER_SEC, on_alert, &o);
+    lw_engine_explain_opts(e, 3, 1 << 20);
+    for (int i = 0; i < 300; i++) {
+        char ip[32];
+        snprintf(ip, sizeof ip, "10.0.%d.%d", i / 256, i % 256);
+        for (int k = 0; k < 3; k++)
+            feed_live(e, 1, ip, "burst");
+    }
+    lw_engine_tick(e, (T0 + 3) * LW_NS_PER_SEC);
+    struct lw_flush f2 = {0};
+    lw_engine_collect(e, &f2);
+    CHECK_EQ(f2.nhistory, 300);
+    size_t with = 0;
+    for (size_t i = 0; i < f2.nhistory; i++)
+        with += f2.history[i].explain != NULL;
+    CHECK_EQ(with, LW_EXPLAIN_PER_FLUSH);
+    lw_engine_stats(e, &st);
+    CHECK_EQ(st.explain_skipped, 300 - LW_EXPLAIN_PER_FLUSH);
+    CHECK_EQ(st.history_dropped, 0);
+    /* The flush failed (no collect_done): the rows wait; 14 snapshots of the 300 firing groups
+     * would make 4500. */
+    for (int i = 0; i < 14; i++)
+        lw_engine_snapshot(e);
+    lw_engine_stats(e, &st);
+    CHECK_EQ(st.history_dropped, 300 + 14 * 300 - LW_HISTORY_MAX);
+    lw_engine_collect_done(e);
+    lw_engine_free(e);
     lw_ruleset_free(rs);
 }
 
