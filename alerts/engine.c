@@ -107,7 +107,8 @@ struct lw_engine {
         char fp[17];
     } * gone;
     size_t ngone, capgone;
-    /* The explanation (lw_engine_explain_opts): per group, a struct xring of xsize bytes. */
+    /* The explanation (lw_engine_explain_opts): per group, a struct xring of up to xsize
+     * bytes (what the budget counts per ring). */
     size_t xlines, xsize, xbudget;
     int64_t xlogged_ns; /* when a group without a ring was last logged */
     int64_t hlogged_ns; /* when a transition without history or explanation was last logged */
@@ -131,11 +132,26 @@ struct xsample {
     char line[LW_SAMPLE_BYTES];
 };
 struct xring {
-    uint32_t npt, ptail; /* points held; the next one's slot */
-    uint32_t ns, stail;  /* samples held; the next one's slot */
-    struct xpoint pt[LW_SERIES_POINTS];
-    struct xsample s[]; /* lw_engine.xlines */
+    uint32_t npt, ptail, pcap; /* points held; the next one's slot; slots */
+    uint32_t ns, stail, scap;  /* samples held; the next one's slot; slots */
+    struct xpoint pt[];        /* pcap points, then scap samples (xs) */
 };
+
+/* Both parts start small and double until full (LW_SERIES_POINTS points, sample_lines
+ * samples): a group that sees a line or two (most of a long tail) holds a few hundred bytes,
+ * and a busy one reallocates four times in its life, never per line. */
+#define XPOINTS0 4
+#define XSAMPLES0 2
+
+static inline struct xsample *xs(const struct xring *x)
+{
+    return (struct xsample *)(void *)((char *)x + sizeof *x + x->pcap * sizeof(struct xpoint));
+}
+
+static size_t xring_size(uint32_t pcap, uint32_t scap)
+{
+    return sizeof(struct xring) + pcap * sizeof(struct xpoint) + scap * sizeof(struct xsample);
+}
 
 static inline int64_t ceil_div(int64_t a, int64_t b)
 {
@@ -154,7 +170,7 @@ void lw_engine_explain_opts(struct lw_engine *e, size_t sample_lines, size_t mem
     if (sample_lines > 1000)
         sample_lines = 1000;
     e->xlines = sample_lines;
-    e->xsize = memory_bytes ? sizeof(struct xring) + sample_lines * sizeof(struct xsample) : 0;
+    e->xsize = memory_bytes ? xring_size(LW_SERIES_POINTS, (uint32_t)sample_lines) : 0;
     e->xbudget = memory_bytes;
 }
 
@@ -174,8 +190,9 @@ static void ring_new(struct lw_engine *e, const struct alert_rt *ar, struct lw_w
         }
         return;
     }
-    struct xring *x = lw_malloc(e->xsize); /* not calloc: untouched pages stay out of RSS */
-    x->npt = x->ptail = x->ns = x->stail = 0;
+    uint32_t scap = e->xlines < XSAMPLES0 ? (uint32_t)e->xlines : XSAMPLES0;
+    struct xring *x = lw_malloc(xring_size(XPOINTS0, scap));
+    *x = (struct xring){.pcap = XPOINTS0, .scap = scap};
     g->st.x = x;
     e->st.ring_bytes += e->xsize;
     e->st.rings++;
@@ -192,11 +209,20 @@ static void ring_free(struct lw_engine *e, struct lw_wgroup *g)
 }
 
 /* The hot path's share: a bounded copy into the group's next slot. */
-static inline void ring_sample(struct lw_engine *e, struct xring *x, int64_t ts)
+/* The hot path's share: a bounded copy into the group's next slot. */
+static inline void ring_sample(struct lw_engine *e, struct lw_wgroup *g, int64_t ts)
 {
+    struct xring *x = g->st.x;
     if (!e->xlines || !e->cur)
         return;
-    struct xsample *sl = &x->s[x->stail];
+    if (x->ns == x->scap && x->scap < e->xlines) {
+        /* Full before its size: twice as many slots, appended after the ones in order. */
+        uint32_t cap = x->scap * 2 < e->xlines ? x->scap * 2 : (uint32_t)e->xlines;
+        x = g->st.x = lw_realloc(x, xring_size(x->pcap, cap));
+        x->stail = x->ns;
+        x->scap = cap;
+    }
+    struct xsample *sl = &xs(x)[x->stail];
     size_t len = e->cur->body.n;
     sl->full = len > LW_SAMPLE_BYTES;
     if (len > LW_SAMPLE_BYTES)
@@ -205,17 +231,18 @@ static inline void ring_sample(struct lw_engine *e, struct xring *x, int64_t ts)
     sl->len = (uint16_t)len;
     sl->ts_ns = ts;
     sl->input = e->cur->input;
-    x->stail = x->stail + 1 == e->xlines ? 0 : x->stail + 1;
-    if (x->ns < e->xlines)
+    x->stail = x->stail + 1 == x->scap ? 0 : x->stail + 1;
+    if (x->ns < x->scap)
         x->ns++;
 }
 
-static void ring_point(struct xring *x, int64_t n, bool valid, double v)
+static void ring_point(struct lw_wgroup *g, int64_t n, bool valid, double v)
 {
+    struct xring *x = g->st.x;
     if (!valid)
         v = NAN;
     if (x->npt) {
-        struct xpoint *last = &x->pt[(x->ptail + LW_SERIES_POINTS - 1) % LW_SERIES_POINTS];
+        struct xpoint *last = &x->pt[(x->ptail + x->pcap - 1) % x->pcap];
         bool same = isnan(v) ? isnan(last->v) : last->v == v;
         if (last->n == n) { /* evaluated again (redo, early): the latest value of the instant */
             last->v = v;
@@ -224,9 +251,18 @@ static void ring_point(struct xring *x, int64_t n, bool valid, double v)
         if (same)
             return;
     }
+    if (x->npt == x->pcap && x->pcap < LW_SERIES_POINTS) {
+        /* The samples follow the points: they move up. */
+        uint32_t cap = x->pcap * 2;
+        x = g->st.x = lw_realloc(x, xring_size(cap, x->scap));
+        memmove((char *)x + xring_size(cap, 0), (char *)x + xring_size(x->pcap, 0),
+                x->scap * sizeof(struct xsample));
+        x->ptail = x->npt;
+        x->pcap = cap;
+    }
     x->pt[x->ptail] = (struct xpoint){n, v};
-    x->ptail = (x->ptail + 1) % LW_SERIES_POINTS;
-    if (x->npt < LW_SERIES_POINTS)
+    x->ptail = x->ptail + 1 == x->pcap ? 0 : x->ptail + 1;
+    if (x->npt < x->pcap)
         x->npt++;
 }
 
@@ -587,7 +623,7 @@ static void eval_group(struct lw_engine *e, struct alert_rt *ar, struct lw_wgrou
     bool cond = valid && holds(a, v);
     bool unflushed = e->mode == LW_MODE_LIVE;
     if (s->x)
-        ring_point(s->x, n, valid, v);
+        ring_point(g, n, valid, v);
     if (cond && n < ar->partial_n && s->state != LW_FIRING) {
         /* A window cut by retention may miss the events that make it false: wait for a whole
          * window seen live, then look again. */
@@ -659,7 +695,7 @@ static void eval_early(struct lw_engine *e, struct alert_rt *ar, struct lw_wgrou
     double v;
     bool valid = group_value(e, ar, g, ar->done_n + 1, &v);
     if (g->st.x)
-        ring_point(g->st.x, ar->done_n + 1, valid, v);
+        ring_point(g, ar->done_n + 1, valid, v);
     if (valid && holds(ar->def, v)) {
         g->st.value = v;
         g->st.false_since_ns = 0;
@@ -843,11 +879,11 @@ static bool add_event(struct lw_engine *e, struct alert_rt *ar, const struct lw_
         return false;
     }
     if (g->st.x)
-        ring_sample(e, g->st.x, ts);
+        ring_sample(e, g, ts);
     else if (e->xsize && !g->st.noring) {
         ring_new(e, ar, g);
         if (g->st.x)
-            ring_sample(e, g->st.x, ts);
+            ring_sample(e, g, ts);
     }
     if (b > ar->max_b)
         ar->max_b = b;
@@ -1511,15 +1547,15 @@ json_t *lw_engine_series(struct lw_engine *e, const struct lw_group_view *v)
     if (!x || !x->npt || ar->done_n == INT64_MIN)
         return arr;
     /* Points oldest first: from ptail - npt. */
-    uint32_t first = (x->ptail + LW_SERIES_POINTS - x->npt) % LW_SERIES_POINTS, k = 0;
+    uint32_t first = (x->ptail + x->pcap - x->npt) % x->pcap, k = 0;
     /* Up to the last evaluation: an early one (the bucket being filled) is one instant ahead. */
-    int64_t to = x->pt[(x->ptail + LW_SERIES_POINTS - 1) % LW_SERIES_POINTS].n;
+    int64_t to = x->pt[(x->ptail + x->pcap - 1) % x->pcap].n;
     if (to < ar->done_n)
         to = ar->done_n;
     double cur = NAN;
     for (int64_t n = to - ar->k + 1; n <= to; n++) {
-        while (k < x->npt && x->pt[(first + k) % LW_SERIES_POINTS].n <= n)
-            cur = x->pt[(first + k++) % LW_SERIES_POINTS].v;
+        while (k < x->npt && x->pt[(first + k) % x->pcap].n <= n)
+            cur = x->pt[(first + k++) % x->pcap].v;
         char ts[40];
         lw_fmt_rfc3339(n * ar->res_ns, ts, sizeof ts);
         json_array_append_new(arr, json_pack("[s,o]", ts, number_or_null(cur)));
@@ -1532,9 +1568,9 @@ static json_t *samples(struct lw_engine *e, const struct xring *x)
     json_t *arr = json_array();
     if (!x || !e->xlines)
         return arr;
-    uint32_t first = (uint32_t)((x->stail + e->xlines - x->ns) % e->xlines);
+    uint32_t first = (x->stail + x->scap - x->ns) % x->scap;
     for (uint32_t k = 0; k < x->ns; k++) {
-        const struct xsample *sl = &x->s[(first + k) % e->xlines];
+        const struct xsample *sl = &xs(x)[(first + k) % x->scap];
         char ts[40];
         lw_fmt_rfc3339(sl->ts_ns, ts, sizeof ts);
         const char *in = sl->input < e->rs->ninputs ? e->rs->inputs[sl->input].name : "";
@@ -1647,17 +1683,17 @@ static void explain_raw(struct lw_engine *e, const struct alert_rt *ar, const st
                   LW_SAMPLE_BYTES, e->xlines, x ? "true" : "false");
     lw_buf_append(b, g->key, g->keylen);
     lw_buf_puts(b, ",\"points\":[");
-    uint32_t first = x ? (x->ptail + LW_SERIES_POINTS - x->npt) % LW_SERIES_POINTS : 0;
+    uint32_t first = x ? (x->ptail + x->pcap - x->npt) % x->pcap : 0;
     for (uint32_t k = 0; x && k < x->npt; k++) {
-        const struct xpoint *p = &x->pt[(first + k) % LW_SERIES_POINTS];
+        const struct xpoint *p = &x->pt[(first + k) % x->pcap];
         lw_buf_printf(b, "%s[%lld,", k ? "," : "", (long long)(p->n * ar->res_ns));
         put_raw_number(b, p->v);
         lw_buf_putc(b, ']');
     }
     lw_buf_puts(b, "],\"samples\":[");
-    first = x && e->xlines ? (uint32_t)((x->stail + e->xlines - x->ns) % e->xlines) : 0;
+    first = x && x->scap ? (x->stail + x->scap - x->ns) % x->scap : 0;
     for (uint32_t k = 0; x && k < x->ns; k++) {
-        const struct xsample *sl = &x->s[(first + k) % e->xlines];
+        const struct xsample *sl = &xs(x)[(first + k) % x->scap];
         const char *in = sl->input < e->rs->ninputs ? e->rs->inputs[sl->input].name : "";
         lw_buf_printf(b, "%s[%lld,", k ? "," : "", (long long)sl->ts_ns);
         lw_buf_json_str(b, in ? in : "", in ? strlen(in) : 0);
