@@ -1,15 +1,29 @@
-/* admin.c: `logwarden status` and `logwarden silence add/list/expire`, on the state file. */
+/* admin.c: `logwarden status` (the daemon's health, then the alerts) and `logwarden silence
+ * add/list/expire`, on the state file. */
 #include "app.h"
 #include "notify.h"
 #include "store.h"
 
+#include <arpa/inet.h>
 #include <jansson.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
-/* Opens the state file named by -c CONFIG (or --state FILE) at argv; 0 or exit code 2. */
-static int open_state(int argc, char **argv, struct lw_store **st, int *first_arg)
+/* What `status` needs of the config beyond the state file: where the daemon answers. */
+struct endpoint {
+    char *listen, *token; /* owned; NULL when the config has none (or --state was given) */
+    char *state;
+};
+
+/* Opens the state file named by -c CONFIG (or --state FILE) at argv; 0 or exit code 2. ep, when
+ * not NULL, gets the config's http.listen and http.token. */
+static int open_state_ep(int argc, char **argv, struct lw_store **st, int *first_arg,
+                         struct endpoint *ep)
 {
     const char *config = NULL, *state = NULL;
     struct lw_diag diag = {0};
@@ -35,6 +49,10 @@ static int open_state(int argc, char **argv, struct lw_store **st, int *first_ar
             return 2;
         }
         path = lw_strdup(c->state);
+        if (ep) {
+            ep->listen = c->http_listen ? lw_strdup(c->http_listen) : NULL;
+            ep->token = c->http_token ? lw_strdup(c->http_token) : NULL;
+        }
         lw_config_free(c);
     } else {
         fprintf(stderr, "logwarden: -c CONFIG (or --state FILE) is required\n");
@@ -45,8 +63,16 @@ static int open_state(int argc, char **argv, struct lw_store **st, int *first_ar
         free(path);
         return 2;
     }
-    free(path);
+    if (ep)
+        ep->state = path;
+    else
+        free(path);
     return 0;
+}
+
+static int open_state(int argc, char **argv, struct lw_store **st, int *first_arg)
+{
+    return open_state_ep(argc, argv, st, first_arg, NULL);
 }
 
 static void print_state(const struct lw_state_row *r, void *payload)
@@ -81,6 +107,137 @@ static void sum_usage(const struct lw_usage_row *r, void *payload)
                       (long long)r->overflow);
 }
 
+/* ---------------------------------------------------------------- status: health first */
+
+/* GET /health from the daemon at listen ("HOST:PORT"; a wildcard host is asked on loopback),
+ * with token when there is one, waiting at most 2 s. The parsed body and *code, or NULL when
+ * nothing answers there (the daemon does not run, or serves no HTTP). */
+static json_t *ask_health(const char *listen, const char *token, int *code)
+{
+    char host[256];
+    const char *colon = strrchr(listen, ':');
+    if (!colon || (size_t)(colon - listen) >= sizeof host)
+        return NULL;
+    memcpy(host, listen, (size_t)(colon - listen));
+    host[colon - listen] = 0;
+    if (!strcmp(host, "0.0.0.0") || !host[0] || !strcmp(host, "localhost"))
+        snprintf(host, sizeof host, "127.0.0.1");
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
+    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+        return NULL;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return NULL;
+    struct timeval tv = {2, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    struct lw_buf req = {0}, resp = {0};
+    json_t *j = NULL;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
+        goto out;
+    lw_buf_printf(&req, "GET /health HTTP/1.0\r\nHost: %s\r\n", host);
+    if (token)
+        lw_buf_printf(&req, "Authorization: Bearer %s\r\n", token);
+    lw_buf_puts(&req, "\r\n");
+    if (write(fd, req.p, req.len) != (ssize_t)req.len)
+        goto out;
+    char chunk[4096];
+    ssize_t n;
+    while (resp.len < (1u << 20) && (n = read(fd, chunk, sizeof chunk)) > 0)
+        lw_buf_append(&resp, chunk, (size_t)n);
+    lw_buf_putc(&resp, 0);
+    const char *body = strstr(resp.p, "\r\n\r\n");
+    if (sscanf(resp.p, "HTTP/%*s %d", code) != 1 || !body)
+        goto out;
+    j = json_loads(body + 4, 0, NULL);
+out:
+    close(fd);
+    if (req.p)
+        memset(req.p, 0, req.len); /* it held the token */
+    lw_buf_free(&req);
+    lw_buf_free(&resp);
+    return j;
+}
+
+static const char *str_or(json_t *o, const char *key, const char *def)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s && *s ? s : def;
+}
+
+/* The daemon's /health as lines: the status, then the store, each input and each sink. */
+static void print_health(const char *listen, json_t *h, int code)
+{
+    const char *k;
+    json_t *v;
+    printf("health: %s (HTTP %d from the daemon at %s: version %s, up %llds)\n",
+           str_or(h, "status", "?"), code, listen, str_or(h, "version", "?"),
+           (long long)json_integer_value(json_object_get(h, "uptime_s")));
+    json_t *st = json_object_get(h, "store");
+    printf("  %-6s %-16s %-9s last flush %s, %.1f MB%s%s\n", "store", "state file",
+           str_or(st, "status", "?"), str_or(st, "last_flush_at", "never"),
+           (double)json_integer_value(json_object_get(st, "size_bytes")) / (1 << 20),
+           json_is_string(json_object_get(st, "last_error")) ? ", last error: " : "",
+           str_or(st, "last_error", ""));
+    json_object_foreach(json_object_get(h, "inputs"), k, v)
+    {
+        json_t *lag = json_object_get(v, "lag");
+        const char *unit = NULL;
+        json_t *x = NULL;
+        json_object_foreach(lag, unit, x)
+        {
+            break;
+        }
+        printf("  %-6s %-16s %-9s %lld records, last at %s", "input", k, str_or(v, "status", "?"),
+               (long long)json_integer_value(json_object_get(v, "records")),
+               str_or(v, "last_record_at", "never"));
+        if (unit && x)
+            printf(", lag %lld %s", (long long)json_integer_value(x), unit);
+        printf(", %lld errors%s%s\n", (long long)json_integer_value(json_object_get(v, "errors")),
+               *str_or(v, "detail", "") ? ": " : "", str_or(v, "detail", ""));
+    }
+    json_object_foreach(json_object_get(h, "sinks"), k, v)
+    {
+        printf("  %-6s %-16s %-9s %lld queued (oldest %.0fs), last success %s%s%s\n", "sink", k,
+               str_or(v, "status", "?"),
+               (long long)json_integer_value(json_object_get(v, "queued")),
+               json_number_value(json_object_get(v, "oldest_queued_s")),
+               str_or(v, "last_success_at", "never"),
+               *str_or(v, "last_error", "") ? ", last error: " : "", str_or(v, "last_error", ""));
+    }
+}
+
+static void on_outbox_sink(const char *sink, int64_t pending, int64_t oldest_ns,
+                           const char *last_error, void *payload)
+{
+    int64_t now = *(int64_t *)payload;
+    printf("  %-6s %-16s %lld queued (oldest %.0fs)%s%s\n", "sink", sink, (long long)pending,
+           oldest_ns ? (double)(now - oldest_ns) / 1e9 : 0.0, last_error ? ", last error: " : "",
+           last_error ? last_error : "");
+}
+
+/* Without a daemon to ask: what the state file says (its last write, its size, what each sink
+ * still owes). */
+static void print_state_health(struct lw_store *st, const char *state, const char *why)
+{
+    struct stat sb;
+    int64_t last = 0, size = 0, now = lw_now_ns();
+    char wal[4096], ts[40] = "unknown";
+    snprintf(wal, sizeof wal, "%s-wal", state);
+    for (int i = 0; i < 2; i++)
+        if (stat(i ? wal : state, &sb) == 0) {
+            int64_t t = (int64_t)sb.st_mtim.tv_sec * LW_NS_PER_SEC + sb.st_mtim.tv_nsec;
+            last = t > last ? t : last;
+            size += sb.st_size;
+        }
+    if (last)
+        lw_fmt_rfc3339(last, ts, sizeof ts);
+    printf("health: %s; from the state file:\n", why);
+    printf("  %-6s %-16s last write %s, %.1f MB\n", "store", "state file", ts,
+           (double)size / (1 << 20));
+    lw_store_outbox_sinks(st, on_outbox_sink, &now);
+}
+
 int lw_cmd_status(int argc, char **argv)
 {
     struct lw_store *st = NULL;
@@ -88,13 +245,35 @@ int lw_cmd_status(int argc, char **argv)
     int first, n = 0;
     int64_t pending = 0, sent = 0, failed = 0;
     if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        printf("usage: logwarden status -c CONFIG\n\nPrints the firing and pending alerts and "
-               "the notification outbox from the state file.\n");
+        printf("usage: logwarden status -c CONFIG\n\nPrints the daemon's health first (its "
+               "/health, asked at http.listen; when it does not answer, what the state file "
+               "says: its last write, its size, the notifications each sink still owes), then "
+               "the firing and pending alerts and the notification outbox from the state "
+               "file.\n");
         return 0;
     }
-    int rc = open_state(argc, argv, &st, &first);
-    if (rc)
+    struct endpoint ep = {0};
+    int rc = open_state_ep(argc, argv, &st, &first, &ep);
+    if (rc) {
+        free(ep.listen);
+        free(ep.token);
         return rc;
+    }
+    int code = 0;
+    json_t *h = ep.listen ? ask_health(ep.listen, ep.token, &code) : NULL;
+    if (h)
+        print_health(ep.listen, h, code);
+    else
+        print_state_health(st, ep.state,
+                           ep.listen ? "the daemon does not answer at http.listen"
+                                     : "no http.listen to ask the daemon");
+    json_decref(h);
+    free(ep.listen);
+    if (ep.token)
+        memset(ep.token, 0, strlen(ep.token));
+    free(ep.token);
+    free(ep.state);
+    printf("\n");
     printf("%-8s %-24s %-16s %-24s %s\n", "STATE", "ALERT", "FINGERPRINT", "SINCE", "GROUP");
     if (lw_store_load_states(st, print_state, &n, &err) < 0) {
         fprintf(stderr, "logwarden status: %s\n", err.msg);

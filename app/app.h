@@ -19,6 +19,7 @@ struct lw_cfg_input {
     struct lw_input *in;    /* created and validated at load; started by the daemon */
     const struct lw_tz *tz; /* `timezone:` (default the local zone): for times without a zone */
     struct lw_multiline_cfg *multiline; /* `multiline:`, NULL when none; owned */
+    int64_t stale_after_ns;             /* `stale_after:`: /health's bound on silence, 0 none */
 };
 
 struct lw_config {

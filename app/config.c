@@ -130,6 +130,7 @@ static void parse_input(struct lw_config *c, const struct lw_yaml_doc *doc,
     ci->nlabels = ic.nlabels;
     ci->tz = ic.tz;
     ci->multiline = ic.multiline;
+    ci->stale_after_ns = ic.stale_after_ns;
     const struct lw_yaml_node *ml = lw_yaml_get(n, "multiline");
     if (ml && ops->no_multiline)
         lw_yaml_error(doc, ml, diag,

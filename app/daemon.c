@@ -94,7 +94,9 @@ struct daemon {
     bool has_multiline;  /* an input joins multiline records (they expire on the tick) */
     int64_t last_expire; /* pipeline thread: when held records were last looked at (mono) */
     bool stopped_inputs;
-    uint64_t usage_sig; /* what alert_usage in the state file last said (publish_usage) */
+    uint64_t usage_sig;       /* what alert_usage in the state file last said (publish_usage) */
+    struct overflow_log *ovf; /* pipeline thread: per alert, its max_groups log (log_overflow) */
+    size_t novf;
     struct ckpt *ckpts; /* pipeline thread */
     size_t nckpts;
     struct lw_notifier *notifier; /* pipeline thread */
@@ -422,6 +424,8 @@ static void process(struct daemon *d, struct lw_batch *b, int64_t now)
         rec.shard = shard;
         record(d, &rec, rc, now);
     }
+    if (b->n) /* per batch, not per line: /health's last_record_at and stale_after */
+        atomic_store_explicit(&d->metrics.last_rec_in[b->input], now, memory_order_relaxed);
     if (b->eof)
         end_of_input(d, b, c, now);
     /* A batch with a stream carries positions: the checkpoint is after its last line. Lines read
@@ -518,6 +522,7 @@ static void notify_due(struct daemon *d)
         if (lw_store_flush(d->st, &f, &err) < 0) {
             lw_log(LW_ERROR, "writing notifications to %s failed, will retry: %s", d->cfg->state,
                    err.msg);
+            lw_health_flushed(&d->metrics, false, err.msg, lw_now_ns(), -1);
             lw_notifier_collect_abort(d->notifier);
             return;
         }
@@ -615,16 +620,21 @@ static int flush(struct daemon *d)
         crows[f.nckpts++] =
             (struct lw_ckpt_row){d->cfg->inputs[gone[i].input].in->name, gone[i].stream, NULL, 0};
     f.ckpts = crows;
+    int64_t t0 = lw_mono_ns(), took = -1;
     if (f.bucket_src || f.nstates || f.nckpts || f.noutbox || f.nnotifs || f.nhistory) {
-        if (lw_store_flush(d->st, &f, &err) < 0) {
+        rc = lw_store_flush(d->st, &f, &err) < 0 ? -1 : 0;
+        took = lw_mono_ns() - t0;
+        lw_health_flushed(&d->metrics, rc == 0, err.msg, lw_now_ns(), took);
+        if (rc < 0) {
             lw_log(LW_ERROR, "flush to %s failed, will retry: %s", d->cfg->state, err.msg);
             lw_notifier_collect_abort(d->notifier);
             requeue_forget(d, gone, ngone);
             gone = NULL;
             ngone = 0;
-            rc = -1;
             goto out;
         }
+    } else {
+        lw_health_flushed(&d->metrics, true, NULL, lw_now_ns(), -1); /* nothing left unsaved */
     }
     lw_engine_collect_done(d->eng);
     lw_notifier_collect_done(d->notifier);
@@ -873,6 +883,21 @@ out:
     lw_diag_free(&diag);
 }
 
+/* Once a second: the bodies that did not decode, per input and reason, and the inputs' health
+ * (lw_health_watch logs each input that goes degraded and back). */
+static void publish_health(struct daemon *d)
+{
+    int64_t now = lw_now_ns();
+    if (d->metrics.health_checked_ns && now - d->metrics.health_checked_ns < LW_NS_PER_SEC)
+        return;
+    for (size_t i = 0; i < d->cfg->ninputs; i++)
+        for (int r = 0; r < LW_UNDEC_COUNT; r++)
+            atomic_store_explicit(&d->metrics.undecoded_in[i * LW_UNDEC_COUNT + r],
+                                  lw_ruleset_undecoded(d->rs, i, (enum lw_undecoded)r),
+                                  memory_order_relaxed);
+    lw_health_watch(d->cfg, &d->metrics, now);
+}
+
 static void publish(struct daemon *d)
 {
     struct lw_engine_stats s;
@@ -904,6 +929,11 @@ static void publish(struct daemon *d)
     }
     atomic_store(&d->metrics.malformed, d->malformed);
     atomic_store(&d->metrics.notifications, ns.sent);
+    size_t qb, qn;
+    lw_queue_depth(d->q, &qn, &qb);
+    atomic_store_explicit(&d->metrics.queue_batches, qn, memory_order_relaxed);
+    atomic_store_explicit(&d->metrics.queue_bytes, qb, memory_order_relaxed);
+    publish_health(d);
 }
 
 /* A label value as the Prometheus text format writes it (event names are free text). */
@@ -932,6 +962,49 @@ static void render_event_counters(const struct lw_ruleset *rs, struct lw_buf *b)
         put_label_value(b, rs->events[i].name);
         lw_buf_printf(b, "\"} %llu\n", (unsigned long long)rs->events[i].regex_limits);
     }
+    lw_buf_puts(b, "# HELP logwarden_events_matched_total Records an event rule matched.\n"
+                   "# TYPE logwarden_events_matched_total counter\n");
+    for (size_t i = 0; i < rs->nevents; i++) {
+        lw_buf_puts(b, "logwarden_events_matched_total{event=\"");
+        put_label_value(b, rs->events[i].name);
+        lw_buf_printf(b, "\"} %llu\n", (unsigned long long)rs->events[i].matched);
+    }
+}
+
+/* An alert that reached max_groups drops the events of new groups: said once per alert an
+ * hour at most (a grouping by client IP under a scan would otherwise say it every 5 s). */
+struct overflow_log {
+    char *alert;
+    uint64_t said;   /* overflow already in a log line */
+    int64_t said_ns; /* when (monotonic), 0 never */
+};
+#define OVERFLOW_LOG_EVERY (3600 * LW_NS_PER_SEC)
+
+static void log_overflow(struct daemon *d, const struct lw_alert_usage *u, int64_t mono)
+{
+    struct overflow_log *o = NULL;
+    for (size_t i = 0; i < d->novf && !o; i++)
+        if (!strcmp(d->ovf[i].alert, u->alert))
+            o = &d->ovf[i];
+    if (!o) {
+        if (!u->overflow)
+            return;
+        d->ovf = lw_realloc(d->ovf, (d->novf + 1) * sizeof *d->ovf);
+        o = &d->ovf[d->novf++];
+        *o = (struct overflow_log){lw_strdup(u->alert), 0, 0};
+    }
+    if (u->overflow < o->said)
+        o->said = 0; /* a reload that started the alert afresh */
+    if (u->overflow == o->said || (o->said_ns && mono - o->said_ns < OVERFLOW_LOG_EVERY))
+        return;
+    lw_log(LW_WARN,
+           "alert %s holds max_groups (%zu) groups: %llu events of new groups dropped%s "
+           "(logwarden_group_overflow_total; raise max_groups, or group by something with fewer "
+           "values; said at most once an hour)",
+           u->alert, u->max_groups, (unsigned long long)(u->overflow - o->said),
+           o->said ? " since the last time" : "");
+    o->said = u->overflow;
+    o->said_ns = mono;
 }
 
 /* Groups and window memory per alert, for /metrics and (in the state file) `logwarden status`:
@@ -952,6 +1025,7 @@ static void publish_usage(struct daemon *d)
     for (size_t i = 0; lw_engine_alert_usage(d->eng, i, &u); i++) {
         lw_buf_printf(&b, "logwarden_alert_groups{alert=\"%s\"} %zu\n", u.alert, u.groups);
         lw_buf_printf(&mem, "logwarden_alert_memory_bytes{alert=\"%s\"} %zu\n", u.alert, u.bytes);
+        log_overflow(d, &u, lw_mono_ns());
         if (n <= d->rs->nalerts)
             rows[n++] = (struct lw_usage_row){u.alert,
                                               (int64_t)u.groups,
@@ -1328,6 +1402,12 @@ static int run(const char *config_path)
     d.base_late_in = lw_calloc(d.cfg->ninputs + 1, sizeof *d.base_late_in);
     d.metrics.rebuilds_in = lw_calloc(d.cfg->ninputs + 1, sizeof *d.metrics.rebuilds_in);
     d.metrics.partial_in = lw_calloc(d.cfg->ninputs + 1, sizeof *d.metrics.partial_in);
+    d.metrics.start_ns = lw_now_ns();
+    d.metrics.last_rec_in = lw_calloc(d.cfg->ninputs + 1, sizeof *d.metrics.last_rec_in);
+    d.metrics.undecoded_in =
+        lw_calloc((d.cfg->ninputs + 1) * LW_UNDEC_COUNT, sizeof *d.metrics.undecoded_in);
+    d.metrics.health_in = lw_calloc(d.cfg->ninputs + 1, sizeof *d.metrics.health_in);
+    pthread_mutex_init(&d.metrics.health_mu, NULL);
     d.workers = lw_calloc(d.cfg->nsinks + 1, sizeof *d.workers);
     /* curl's global init sets up the TLS libraries (~2 MB resident): only when a sink sends
      * over the network. */
@@ -1338,6 +1418,9 @@ static int run(const char *config_path)
         d.workers[i] = lw_worker_start(d.cfg->sinks[i], d.cfg->state, d.cfg->max_age_ns);
 
     uv_loop_init(&d.loop);
+    /* A file size limit (ulimit -f) reached by the state file is a failed write, reported on
+     * /health and retried, not the end of the process (SIGXFSZ's default). */
+    signal(SIGXFSZ, SIG_IGN);
     static const int signums[3] = {SIGTERM, SIGINT, SIGHUP};
     for (int i = 0; i < 3; i++) {
         uv_signal_init(&d.loop, &d.sig[i]);
@@ -1451,8 +1534,15 @@ out:
     free(d.base_late_in);
     free((void *)d.metrics.rebuilds_in);
     free((void *)d.metrics.partial_in);
+    for (size_t i = 0; i < d.novf; i++)
+        free(d.ovf[i].alert);
+    free(d.ovf);
+    free((void *)d.metrics.last_rec_in);
+    free((void *)d.metrics.undecoded_in);
+    free(d.metrics.health_in);
     lw_buf_free(&d.metrics.alerts);
     pthread_mutex_destroy(&d.metrics.alerts_mu);
+    pthread_mutex_destroy(&d.metrics.health_mu);
     pthread_mutex_destroy(&d.ckpt_mu);
     pthread_cond_destroy(&d.sync_cv);
     pthread_mutex_destroy(&d.sync_mu);
@@ -1467,16 +1557,36 @@ out:
 int lw_cmd_run(int argc, char **argv)
 {
     const char *config = NULL;
+    enum lw_log_format format = LW_LOG_AUTO;
+    int level;
     for (int i = 1; i < argc; i++) {
         if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc) {
             config = argv[++i];
+        } else if (!strcmp(argv[i], "--log-format") && i + 1 < argc) {
+            if (lw_log_format_parse(argv[++i], &format) < 0) {
+                fprintf(stderr, "logwarden run: --log-format: text or json, not '%s'\n", argv[i]);
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "--log-level") && i + 1 < argc) {
+            if (lw_log_level_parse(argv[++i], &level) < 0) {
+                fprintf(stderr,
+                        "logwarden run: --log-level: error, warn, info or debug, not '%s'\n",
+                        argv[i]);
+                return 2;
+            }
+            lw_log_pin_level(level);
         } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            printf("usage: logwarden run -c CONFIG\n\n"
+            printf("usage: logwarden run -c CONFIG [--log-format text|json] [--log-level LEVEL]\n\n"
                    "Runs the daemon: inputs -> rules -> windows -> alerts -> sinks, until\n"
                    "SIGTERM or SIGINT (drains, flushes, exits 0), or until the end of input\n"
                    "when every input has one (stdin: `cat app.log | logwarden run -c CFG`\n"
                    "evaluates, sends what is due and exits 0). SIGHUP reloads the rules;\n"
-                   "a reload that fails to load keeps the running rules.\n");
+                   "a reload that fails to load keeps the running rules.\n\n"
+                   "  --log-format text|json   the log on stderr: text lines, or JSON lines with\n"
+                   "                           the input or sink a line concerns as a field\n"
+                   "                           (default: text on a terminal, else json)\n"
+                   "  --log-level LEVEL        error, warn, info or debug; wins over the config's\n"
+                   "                           log_level (default: that, else info)\n");
             return 0;
         } else {
             fprintf(stderr, "logwarden run: unexpected argument '%s' (see --help)\n", argv[i]);
@@ -1488,5 +1598,6 @@ int lw_cmd_run(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    lw_log_set_format(format);
     return run(config);
 }

@@ -341,7 +341,9 @@ static void metrics(struct lw_http_server *h, struct lw_buf *b)
     metrics_join(h, b);
     metrics_inputs(h, b);
     int64_t pending = 0, sent = 0, failed = 0;
+    pthread_mutex_lock(&h->mu);
     lw_store_outbox_counts(h->st, &pending, &sent, &failed);
+    pthread_mutex_unlock(&h->mu);
     lw_buf_printf(b,
                   "# HELP logwarden_outbox Notifications in the outbox, by state.\n"
                   "# TYPE logwarden_outbox gauge\n"
@@ -349,6 +351,7 @@ static void metrics(struct lw_http_server *h, struct lw_buf *b)
                   "logwarden_outbox{state=\"sent\"} %lld\n"
                   "logwarden_outbox{state=\"failed\"} %lld\n",
                   (long long)pending, (long long)sent, (long long)failed);
+    lw_http_health_metrics(h, b);
 }
 
 /* POST /api/silences: Alertmanager's v2 body ({matchers: [{name, value, isRegex, isEqual}],
@@ -621,9 +624,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return answer(c, lw_http_health(h, &code), &code);
     if (!strcmp(url, "/metrics") && !strcmp(method, "GET")) {
         struct lw_buf b = {0};
-        pthread_mutex_lock(&h->mu);
-        metrics(h, &b);
-        pthread_mutex_unlock(&h->mu);
+        metrics(h, &b); /* it takes h->mu for the state file's parts */
         enum MHD_Result r = lw_http_reply(c, 200, "text/plain; version=0.0.4", b.p, b.len);
         lw_buf_free(&b);
         return r;
@@ -660,29 +661,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                                "not found: /, /alerts/{fingerprint}, /health, /metrics, "
                                "/api/alerts, /api/alerts/{fingerprint}, /api/rules, "
                                "/api/silences, /api/reload");
-}
-
-void lw_health_text(const struct lw_config *cfg, struct lw_buf *out)
-{
-    struct lw_buf detail = {0};
-    size_t degraded = 0;
-    for (size_t i = 0; i < cfg->ninputs; i++) {
-        struct lw_input *in = cfg->inputs[i].in;
-        if (!in || !in->ops->status)
-            continue;
-        lw_buf_reset(&detail);
-        const char *st = in->ops->status(in, &detail);
-        if (!st || strcmp(st, "degraded") != 0)
-            continue;
-        /* One line: a reason with a newline would look like a second answer. */
-        for (size_t k = 0; k < detail.len; k++)
-            if (detail.p[k] == '\n' || detail.p[k] == '\r')
-                detail.p[k] = ' ';
-        lw_buf_printf(out, "%s%s%s%.*s", degraded++ ? "; " : "degraded: ", in->name,
-                      detail.len ? ": " : "", (int)detail.len, detail.len ? detail.p : "");
-    }
-    lw_buf_puts(out, degraded ? "\n" : "ok\n");
-    lw_buf_free(&detail);
 }
 
 /* libmicrohttpd's own messages go through our log, so that they are redacted and formatted like

@@ -9,6 +9,26 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+/* The state file's health: each flush's outcome and duration (daemon.c flush()). */
+#define LW_FLUSH_BUCKETS 10 /* the histogram's bounds: lw_flush_bounds_s */
+extern const double lw_flush_bounds_s[LW_FLUSH_BUCKETS];
+struct lw_store_health {
+    _Atomic int64_t last_ok_ns;       /* wall: the last flush that committed, 0 none yet */
+    _Atomic int64_t failing_since_ns; /* wall: the first of the failures since then, 0 none */
+    _Atomic uint64_t failures;        /* flushes (and notification writes) that failed */
+    _Atomic uint64_t dur_count, dur_sum_ns, dur_le[LW_FLUSH_BUCKETS]; /* per bucket, cumulative */
+    char last_error[256]; /* under lw_metrics.health_mu; "" none since the last success */
+};
+
+/* An input's health as the pipeline thread last judged it (lw_health_watch). */
+struct lw_input_health {
+    bool degraded;
+    char detail[256];     /* why, one line ("" when healthy) */
+    uint64_t errors;      /* malformed lines + dropped messages, as counted */
+    uint64_t errors_seen; /* pipeline thread: errors at the previous look */
+    int64_t errors_at;    /* pipeline thread: wall time errors last grew, 0 never */
+};
+
 /* Counters the pipeline thread publishes after each batch; read by the HTTP thread. */
 struct lw_metrics {
     _Atomic uint64_t records, events, late, malformed, transitions, notifications, overflow;
@@ -22,6 +42,17 @@ struct lw_metrics {
      * (the set of alerts changes with reloads). */
     pthread_mutex_t alerts_mu;
     struct lw_buf alerts;
+    /* ---- health (health.c): written by the pipeline thread, read by the HTTP thread. */
+    int64_t start_ns;             /* wall clock at start; set before any thread reads it */
+    _Atomic int64_t *last_rec_in; /* per config input: wall time of its last batch, 0 none */
+    /* Per config input and reason: bodies that did not decode (lw_ruleset_undecoded), at
+     * [input * LW_UNDEC_COUNT + reason]. */
+    _Atomic uint64_t *undecoded_in;
+    _Atomic uint64_t queue_batches, queue_bytes; /* the pipeline's queue after the last pop */
+    struct lw_store_health store;
+    pthread_mutex_t health_mu;         /* guards the strings below and inputs' details */
+    struct lw_input_health *health_in; /* per config input (lw_health_watch) */
+    int64_t health_checked_ns;         /* pipeline thread: when lw_health_watch last ran */
 };
 
 /* ---------------------------------------------------------------- asking the pipeline
@@ -72,11 +103,15 @@ struct lw_http_ctx {
  * state-file connection. */
 int lw_http_start(struct lw_http_server **out, const struct lw_http_ctx *ctx, struct lw_err *err);
 void lw_http_stop(struct lw_http_server *h);
-/* The body of /health: "ok\n" while every input's status op says healthy (or it has none), else
- * "degraded: INPUT: reason" ("degraded: INPUT" without one) for each degraded input, joined by ";
- * ", and a newline (HTTP 200 either way: the process is up; issue 16 makes it JSON). Calls the
- * status ops (any thread). */
-void lw_health_text(const struct lw_config *cfg, struct lw_buf *out);
+/* health.c, pipeline thread, at most once a second: judges each input (its status op, errors
+ * counted in the last LW_HEALTH_ERROR_WINDOW, silence longer than stale_after) into
+ * m->health_in, and logs each input that goes degraded and back. */
+#define LW_HEALTH_ERROR_WINDOW (60 * LW_NS_PER_SEC)
+void lw_health_watch(const struct lw_config *cfg, struct lw_metrics *m, int64_t now);
+/* health.c: the flush outcome (daemon.c): ok, or the error (err, redacted here), and how long
+ * it took. Pipeline thread. */
+void lw_health_flushed(struct lw_metrics *m, bool ok, const char *err, int64_t now,
+                       int64_t took_ns);
 /* Loads libmicrohttpd (mhd_dl.c): 0, or LW_EIO and err naming the library when it is missing. */
 int lw_mhd_load(struct lw_err *err);
 

@@ -48,6 +48,10 @@ bool lw_http_authorized(const struct lw_http_server *h, struct MHD_Connection *c
  * degraded) or 503 (unhealthy). HTTP thread, under no lock (it takes h->mu to read the store). */
 json_t *lw_http_health(struct lw_http_server *h, int *code);
 
+/* health.c: what /health knows, as Prometheus families (appended to b), with the state
+ * file's alerts per alert and the process's own series (process_*). Takes h->mu itself. */
+void lw_http_health_metrics(struct lw_http_server *h, struct lw_buf *b);
+
 /* api.c: the API's answers (docs/operations.md, "The API"). filters are Alertmanager matchers
  * (`severity="critical"`, `job=~"a.*"`); a bad one gives *code 400 and {"error": ...}. */
 json_t *lw_http_alerts(struct lw_http_server *h, const char *const *filters, size_t nfilters,

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 _Atomic int lw_log_level = LW_INFO;
 
@@ -186,9 +187,88 @@ void lw_redact_in(char *s, size_t size)
     lw_buf_free(&b);
 }
 
+static const char *const level_names[] = {"error", "warn", "info", "debug", NULL};
+_Atomic bool lw_log_level_pinned;
+static _Atomic int log_format = LW_LOG_TEXT; /* never LW_LOG_AUTO: resolved when set */
+
+void lw_log_pin_level(int level)
+{
+    atomic_store(&lw_log_level, level);
+    atomic_store(&lw_log_level_pinned, true);
+}
+
+int lw_log_level_parse(const char *s, int *out)
+{
+    for (int l = 0; level_names[l]; l++)
+        if (!strcmp(s, level_names[l])) {
+            *out = l;
+            return 0;
+        }
+    return -1;
+}
+
+void lw_log_set_format(enum lw_log_format f)
+{
+    if (f == LW_LOG_AUTO)
+        f = isatty(2) ? LW_LOG_TEXT : LW_LOG_JSON;
+    atomic_store(&log_format, f);
+}
+
+int lw_log_format_parse(const char *s, enum lw_log_format *out)
+{
+    if (!strcmp(s, "text") || !strcmp(s, "json")) {
+        *out = s[0] == 't' ? LW_LOG_TEXT : LW_LOG_JSON;
+        return 0;
+    }
+    return -1;
+}
+
+/* s[0..n) as the inside of a JSON string. */
+static void json_escape(struct lw_buf *b, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\')
+            lw_buf_printf(b, "\\%c", c);
+        else if (c == '\n')
+            lw_buf_puts(b, "\\n");
+        else if (c == '\t')
+            lw_buf_puts(b, "\\t");
+        else if (c < 0x20 || c == 0x7f)
+            lw_buf_printf(b, "\\u%04x", c);
+        else
+            lw_buf_append(b, &s[i], 1);
+    }
+}
+
+/* One JSON line: the message's leading "[input:NAME] " ("[sink:NAME] ", "[http] ") is also a
+ * field of its own ("input": "NAME", "component": "http"), so that a collector can select the
+ * lines of one input or sink without parsing the text; msg is the whole line as text has it.
+ * Invalid UTF-8 in a message (a quoted log line) is passed as it is. */
+static void json_line(struct lw_buf *b, const char *ts, const char *level, const char *msg)
+{
+    lw_buf_printf(b, "{\"ts\":\"%s\",\"level\":\"%s\"", ts, level);
+    const char *end = msg[0] == '[' ? strstr(msg, "] ") : NULL;
+    const char *colon = end ? memchr(msg, ':', (size_t)(end - msg)) : NULL;
+    if (end && end - msg > 1 && end - msg < 200 && !memchr(msg + 1, ' ', (size_t)(end - msg - 1))) {
+        lw_buf_puts(b, ",\"");
+        if (colon) {
+            json_escape(b, msg + 1, (size_t)(colon - msg - 1));
+            lw_buf_puts(b, "\":\"");
+            json_escape(b, colon + 1, (size_t)(end - colon - 1));
+        } else {
+            lw_buf_puts(b, "component\":\"");
+            json_escape(b, msg + 1, (size_t)(end - msg - 1));
+        }
+        lw_buf_puts(b, "\"");
+    }
+    lw_buf_puts(b, ",\"msg\":\"");
+    json_escape(b, msg, strlen(msg));
+    lw_buf_puts(b, "\"}\n");
+}
+
 void lw_log_write(int level, const char *fmt, ...)
 {
-    static const char *names[] = {"error", "warn", "info", "debug"};
     static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
     char ts[40], msg[2048];
     va_list ap;
@@ -197,8 +277,18 @@ void lw_log_write(int level, const char *fmt, ...)
     va_end(ap);
     lw_redact_in(msg, sizeof msg); /* whatever a message quotes, a secret never leaves */
     lw_fmt_rfc3339(lw_now_ns(), ts, sizeof ts);
+    const char *name = level_names[level < 0 ? 0 : level > 3 ? 3 : level];
+    if (atomic_load_explicit(&log_format, memory_order_relaxed) == LW_LOG_JSON) {
+        struct lw_buf b = {0};
+        json_line(&b, ts, name, msg);
+        pthread_mutex_lock(&mu);
+        fwrite(b.p, 1, b.len, stderr);
+        pthread_mutex_unlock(&mu);
+        lw_buf_free(&b);
+        return;
+    }
     pthread_mutex_lock(&mu);
-    fprintf(stderr, "%s %s %s\n", ts, names[level < 0 ? 0 : level > 3 ? 3 : level], msg);
+    fprintf(stderr, "%s %s %s\n", ts, name, msg);
     pthread_mutex_unlock(&mu);
 }
 

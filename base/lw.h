@@ -74,15 +74,29 @@ void lw_diag_free(struct lw_diag *d);
  * enough (no other data hangs on it) and costs what a plain one does. */
 enum lw_level { LW_ERROR = 0, LW_WARN = 1, LW_INFO = 2, LW_DEBUG = 3 };
 extern _Atomic int lw_log_level;
+extern _Atomic bool lw_log_level_pinned;
 void lw_log_write(int level, const char *fmt, ...) LW_PRINTF(2, 3);
 static inline int lw_log_get_level(void)
 {
     return atomic_load_explicit(&lw_log_level, memory_order_relaxed);
 }
+/* The config's log_level (at load and reload); ignored once the command line pinned one. */
 static inline void lw_log_set_level(int level)
 {
-    atomic_store_explicit(&lw_log_level, level, memory_order_relaxed);
+    if (!atomic_load_explicit(&lw_log_level_pinned, memory_order_relaxed))
+        atomic_store_explicit(&lw_log_level, level, memory_order_relaxed);
 }
+/* The command line's --log-level: it wins over the config's for the life of the process. */
+void lw_log_pin_level(int level);
+/* "error", "warn", "info", "debug" to enum lw_level: 0, or -1 for another name. */
+int lw_log_level_parse(const char *s, int *out);
+/* How lines are written: text (`TIME LEVEL MESSAGE`) or JSON lines (`{"ts", "level", "input" or
+ * "sink" or "component" from the message's [input:NAME] prefix, "msg"}`). LW_LOG_AUTO: text
+ * when stderr is a terminal, JSON lines otherwise (a collector reads them). Both redact. */
+enum lw_log_format { LW_LOG_TEXT = 0, LW_LOG_JSON, LW_LOG_AUTO };
+void lw_log_set_format(enum lw_log_format f);
+/* "text", "json" to the format: 0, or -1 for another name. */
+int lw_log_format_parse(const char *s, enum lw_log_format *out);
 #define lw_log(level, ...)                                                                         \
     do {                                                                                           \
         if ((level) <= lw_log_get_level())                                                         \

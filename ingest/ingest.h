@@ -125,6 +125,8 @@ struct lw_batch *lw_queue_pop(struct lw_queue *q, int timeout_ms);
 void lw_queue_wake(struct lw_queue *q);
 void lw_queue_close(struct lw_queue *q);
 bool lw_queue_has_room(struct lw_queue *q);
+/* What the queue holds now: batches and their bytes (any thread; for /metrics). */
+void lw_queue_depth(struct lw_queue *q, size_t *batches, size_t *bytes);
 /* fn(arg) is called, on the consumer's thread and without the queue's lock, when a queue that
  * refused a batch (try_push, has_room) has drained to half: producers retry then. */
 void lw_queue_on_room(struct lw_queue *q, void (*fn)(void *), void *arg);
@@ -272,6 +274,10 @@ struct lw_input_ops {
     /* Optional, any thread (the HTTP thread): appends the input's own metrics in Prometheus
      * text (samples only: their HELP and TYPE lines come from the caller's docs). */
     void (*metrics)(struct lw_input *in, struct lw_buf *out);
+    /* Optional, any thread (/health): how far the input is behind its source, in *unit
+     * ("bytes": written to files and not read; "messages": in Kafka after the position), as of
+     * its last look. 0, or -1 when it does not know (yet). */
+    int (*lag)(struct lw_input *in, const char **unit, uint64_t *out);
     /* Optional, I/O thread: SIGHUP arrived; re-read what the input loads from files (syslog's
      * TLS certificates), keeping the old on failure (and logging why). */
     void (*reload)(struct lw_input *in);
@@ -332,6 +338,7 @@ struct lw_input_common {
     bool from_beginning;
     int64_t max_line;
     struct lw_multiline_cfg *multiline; /* NULL: none; taken over by the config */
+    int64_t stale_after_ns;             /* 0: never stale (health) */
 };
 extern const struct lw_opt lw_input_common_opts[];
 /* Reads an input's own keys by its table into base (the plugin's context): unknown keys

@@ -147,6 +147,12 @@ const struct lw_opt lw_input_common_opts[] = {
      .free = free_multiline,
      .help = "join lines into records: java, python, go, or {start: RE | continue: RE, "
              "max_lines: 500, max_bytes: max_line_bytes, timeout: 1s} (not syslog)"},
+    {.key = "stale_after",
+     .type = LW_OPT_DURATION,
+     .off = offsetof(struct lw_input_common, stale_after_ns),
+     .min = LW_NS_PER_SEC,
+     .help = "/health calls the input degraded when it has read nothing for this long "
+             "(default: never)"},
     {.type = LW_OPT_END},
 };
 

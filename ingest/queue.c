@@ -191,6 +191,14 @@ void lw_queue_on_room(struct lw_queue *q, void (*fn)(void *), void *arg)
     pthread_mutex_unlock(&q->mu);
 }
 
+void lw_queue_depth(struct lw_queue *q, size_t *batches, size_t *bytes)
+{
+    pthread_mutex_lock(&q->mu);
+    *batches = q->count;
+    *bytes = q->bytes;
+    pthread_mutex_unlock(&q->mu);
+}
+
 bool lw_queue_has_room(struct lw_queue *q)
 {
     pthread_mutex_lock(&q->mu);

@@ -78,11 +78,14 @@ int lw_doc_parse(struct lw_doc *d, enum lw_body fmt, struct lw_str body)
         for (i = 0; i < body.n; i++) {
             if (body.p[i] == '{' || body.p[i] == '[')
                 depth++;
-            if (depth > MAX_JSON_DEPTH * 4)
+            if (depth > MAX_JSON_DEPTH * 4) {
+                d->why = LW_UNDEC_JSON_TOO_DEEP;
                 return -1;
+            }
         }
         json_t *j = json_loadb(body.p, body.n, JSON_ALLOW_NUL, &jerr);
         if (!j || !json_is_object(j)) {
+            d->why = j ? LW_UNDEC_JSON_NOT_OBJECT : LW_UNDEC_JSON_SYNTAX;
             json_decref(j);
             return -1;
         }
@@ -92,6 +95,7 @@ int lw_doc_parse(struct lw_doc *d, enum lw_body fmt, struct lw_str body)
     }
     if (fmt == LW_BODY_LOGFMT) {
         d->ok = parse_logfmt(d, body) == 0;
+        d->why = LW_UNDEC_LOGFMT;
         return d->ok ? 0 : -1;
     }
     return -1;

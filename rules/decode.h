@@ -10,7 +10,8 @@
 struct lw_doc {
     enum lw_body fmt;
     bool parsed, ok;
-    void *json; /* json_t * */
+    enum lw_undecoded why; /* when parsed and not ok */
+    void *json;            /* json_t * */
     struct lw_kv {
         struct lw_str k, v;
     } * kv; /* logfmt pairs */

@@ -1108,6 +1108,7 @@ void lw_ruleset_free(struct lw_ruleset *rs)
         lw_doc_free(rs->doc);
         free(rs->doc);
     }
+    free(rs->undecoded);
     free(rs);
 }
 

@@ -286,10 +286,17 @@ static void set_limits(struct lw_ruleset *rs)
 
 void lw_ruleset_carry_counters(struct lw_ruleset *rs, const struct lw_ruleset *old)
 {
+    /* Inputs are not reloaded: their indices are the same in both. */
+    if (old && old->undecoded && !rs->undecoded && rs->ninputs == old->ninputs) {
+        size_t n = (rs->ninputs + 1) * LW_UNDEC_COUNT;
+        rs->undecoded = lw_malloc(n * sizeof *rs->undecoded);
+        memcpy(rs->undecoded, old->undecoded, n * sizeof *rs->undecoded);
+    }
     for (size_t i = 0; old && i < rs->nevents; i++)
         for (size_t j = 0; j < old->nevents; j++)
             if (strcmp(rs->events[i].name, old->events[j].name) == 0) {
                 rs->events[i].regex_limits = old->events[j].regex_limits;
+                rs->events[i].matched = old->events[j].matched;
                 break;
             }
 }
@@ -451,9 +458,24 @@ int lw_ruleset_match(struct lw_ruleset *rs, const struct lw_rec *r, int64_t now_
         }
     /* A body that should have decoded and did not: counted once per record. */
     struct lw_doc *doc = rs->doc;
-    if (doc->parsed && !doc->ok)
+    if (doc->parsed && !doc->ok) {
         rs->decode_errors++;
+        if (!rs->undecoded)
+            rs->undecoded = lw_calloc((rs->ninputs + 1) * LW_UNDEC_COUNT, sizeof *rs->undecoded);
+        size_t in = r->input < rs->ninputs ? r->input : rs->ninputs;
+        rs->undecoded[in * LW_UNDEC_COUNT + doc->why]++;
+    }
     return n;
+}
+
+const char *const lw_undecoded_names[LW_UNDEC_COUNT] = {"json_syntax", "json_not_object",
+                                                        "json_too_deep", "logfmt_syntax"};
+
+uint64_t lw_ruleset_undecoded(const struct lw_ruleset *rs, size_t input, enum lw_undecoded why)
+{
+    if (!rs->undecoded || input > rs->ninputs || why >= LW_UNDEC_COUNT)
+        return 0;
+    return rs->undecoded[input * LW_UNDEC_COUNT + why];
 }
 
 bool lw_rules_eval(const struct lw_expr *e, const struct lw_event *ev)

@@ -139,6 +139,19 @@ struct lw_alert_def {
     size_t nannotations;
 };
 
+/* Why a structured body did not decode (logwarden_input_decode_failures_total's reason). */
+enum lw_undecoded {
+    LW_UNDEC_JSON_SYNTAX,     /* not JSON */
+    LW_UNDEC_JSON_NOT_OBJECT, /* JSON, but not an object */
+    LW_UNDEC_JSON_TOO_DEEP,   /* nested deeper than the decoder takes */
+    LW_UNDEC_LOGFMT,          /* not logfmt (a stray quote, an unterminated value, empty) */
+    LW_UNDEC_COUNT
+};
+extern const char *const lw_undecoded_names[LW_UNDEC_COUNT];
+struct lw_ruleset;
+/* Records of input i whose body did not decode for reason why (pipeline thread). */
+uint64_t lw_ruleset_undecoded(const struct lw_ruleset *rs, size_t input, enum lw_undecoded why);
+
 struct lw_ruleset {
     struct lw_event_def *events;
     size_t nevents;
@@ -150,8 +163,11 @@ struct lw_ruleset {
     size_t ninputs;
     void *doc;              /* struct lw_doc: the current record's decoded body (scratch) */
     uint64_t decode_errors; /* records whose JSON/logfmt body did not decode */
-    void *index;            /* struct lw_match_index: literals and first bytes, by event */
-    void *limits[2];        /* pcre2_match_context: LW_RE_* limits for JIT code, without JIT */
+    /* The same per input (ninputs: others) and reason: [input * LW_UNDEC_COUNT + why]; NULL
+     * until the first. */
+    uint64_t *undecoded;
+    void *index;     /* struct lw_match_index: literals and first bytes, by event */
+    void *limits[2]; /* pcre2_match_context: LW_RE_* limits for JIT code, without JIT */
 };
 
 /* Loads rule files (paths already expanded from globs) into *out. Every problem in every file
@@ -184,8 +200,8 @@ int lw_ruleset_match(struct lw_ruleset *rs, const struct lw_rec *r, int64_t now_
  * inputs). */
 uint64_t lw_ruleset_skipped(const struct lw_ruleset *rs, size_t e);
 
-/* Carries the counters that outlive a reload (regex_limits) from the events of old to the
- * events of rs with the same name, so /metrics counters do not restart. */
+/* Carries the counters that outlive a reload (regex_limits, matched, undecoded) from the events of
+ * old to the events of rs with the same name, so /metrics counters do not restart. */
 void lw_ruleset_carry_counters(struct lw_ruleset *rs, const struct lw_ruleset *old);
 
 /* Evaluates an expression of an alert against an event (for `where` and `of`). */

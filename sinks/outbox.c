@@ -24,6 +24,7 @@ struct lw_worker {
     bool woken;
     atomic_bool stopping;
     _Atomic int64_t stop_deadline_ns; /* monotonic */
+    struct lw_worker_state state;     /* under mu: written by the worker, read by any thread */
 };
 
 /* Backoff for the n-th attempt (1-based): 1 s, 2 s, 4 s ... 5 min, each +-20 %. */
@@ -65,6 +66,62 @@ static bool row_updated(int rc)
     return rc == 0;
 }
 
+/* row_updated, and when the state file did not take the update (a full disk: the store logged
+ * it), a pause before the row, still due, is tried again: at most one attempt a second while
+ * writes fail, not a loop that hammers the receiver (and resends a delivered row). */
+static bool stored(struct lw_worker *w, int rc)
+{
+    if (row_updated(rc))
+        return true;
+    wait_for(w, BACKOFF_MIN_NS);
+    return false;
+}
+
+enum { O_SENT, O_RETRY, O_FAILED }; /* an attempt's outcome */
+
+/* Records an attempt's outcome in w->state, and logs when the sink starts failing and when it
+ * works again (the lines between are the rate-limited retries above). */
+static void outcome(struct lw_worker *w, int what, int64_t now, const char *error)
+{
+    struct lw_worker_state *s = &w->state;
+    int64_t since = 0;
+    pthread_mutex_lock(&w->mu);
+    if (what == O_SENT) {
+        since = s->failing_since_ns;
+        s->last_success_ns = now;
+        s->failing_since_ns = 0;
+        s->last_error[0] = 0;
+        s->sent++;
+    } else {
+        if (!s->failing_since_ns)
+            s->failing_since_ns = now;
+        else
+            since = -1; /* failing already: said */
+        snprintf(s->last_error, sizeof s->last_error, "%s", error ? error : "");
+        if (what == O_RETRY)
+            s->retries++;
+        else
+            s->failed++;
+    }
+    pthread_mutex_unlock(&w->mu);
+    if (what == O_SENT && since > 0)
+        lw_log(LW_INFO, "[sink:%s] delivering again, after failing for %.0fs", w->sink->name,
+               (double)(now - since) / 1e9);
+    else if (what != O_SENT && since == 0)
+        lw_log(LW_WARN, "[sink:%s] failing: %s", w->sink->name, error ? error : "");
+}
+
+void lw_worker_state(struct lw_worker *w, struct lw_worker_state *out)
+{
+    if (!w) {
+        memset(out, 0, sizeof *out);
+        return;
+    }
+    pthread_mutex_lock(&w->mu);
+    *out = w->state;
+    pthread_mutex_unlock(&w->mu);
+}
+
 /* Tries one item; returns true when it is settled for good (sent or failed) in the store. */
 static bool attempt(struct lw_worker *w, struct lw_store *st, struct lw_outbox_item *it,
                     unsigned *seed)
@@ -76,9 +133,10 @@ static bool attempt(struct lw_worker *w, struct lw_store *st, struct lw_outbox_i
      * in the outbox row, so it is redacted before it goes anywhere. */
     lw_redact_in(err.msg, sizeof err.msg);
     if (rc == 0) {
-        bool done = row_updated(lw_store_outbox_sent(st, it->id));
+        bool done = stored(w, lw_store_outbox_sent(st, it->id));
         if (it->attempts > 0)
             lw_log(LW_INFO, "[sink:%s] delivered after %d retries", w->sink->name, it->attempts);
+        outcome(w, O_SENT, now, NULL);
         return done;
     }
     if (rc == LW_EAGAIN &&
@@ -89,12 +147,14 @@ static bool attempt(struct lw_worker *w, struct lw_store *st, struct lw_outbox_i
         if (it->attempts < 3 || it->attempts % 10 == 0)
             lw_log(LW_WARN, "[sink:%s] delivery failed, retrying in %.1fs: %s", w->sink->name,
                    (double)delay / 1e9, err.msg);
-        (void)row_updated(lw_store_outbox_retry(st, it->id, now + delay, err.msg));
+        (void)stored(w, lw_store_outbox_retry(st, it->id, now + delay, err.msg));
+        outcome(w, O_RETRY, now, err.msg);
         return false;
     }
     lw_log(LW_ERROR, "[sink:%s] notification %lld failed for good: %s", w->sink->name,
            (long long)it->id, rc == LW_EAGAIN ? "retried past notify.max_age" : err.msg);
-    return row_updated(lw_store_outbox_failed(st, it->id, err.msg));
+    outcome(w, O_FAILED, now, err.msg);
+    return stored(w, lw_store_outbox_failed(st, it->id, err.msg));
 }
 
 /* What the worker last saw of its queue, to check each head against (worker thread only). */

@@ -35,6 +35,18 @@ void lw_worker_set_max_age(struct lw_worker *w, int64_t max_age_ns);
  * next start. */
 void lw_workers_stop(struct lw_worker **w, size_t n, int64_t grace_ns);
 
+/* A worker's delivery state since it started, for /health and /metrics. */
+struct lw_worker_state {
+    int64_t last_success_ns;  /* wall: the last notification delivered, 0 none */
+    int64_t failing_since_ns; /* wall: the first failed attempt since the last success, 0 when
+                                 the last attempt succeeded */
+    uint64_t sent, failed;    /* notifications delivered, and given up on (failed for good) */
+    uint64_t retries;         /* attempts that failed and will be tried again */
+    char last_error[256];     /* the last attempt's error, redacted; "" after a success */
+};
+/* Copies w's state (any thread; w may be NULL: all zero). */
+void lw_worker_state(struct lw_worker *w, struct lw_worker_state *out);
+
 /* Delivers one notification now with retries (replay --notify), blocking the caller: 0, or the
  * last error once it failed for good or retried past max_age_ns. */
 int lw_deliver_now(struct lw_sink *s, const char *payload, size_t len, int64_t max_age_ns);

@@ -35,6 +35,7 @@ enum {
     ST_OUTBOX_RETRY,
     ST_OUTBOX_FAILED,
     ST_OUTBOX_COUNTS,
+    ST_OUTBOX_SINKS,
     ST_NOTIF_PUT,
     ST_NOTIF_DEL,
     ST_NOTIF_LOAD,
@@ -79,6 +80,7 @@ static const char *const lw_store_sql[ST__COUNT] = {
     [ST_OUTBOX_RETRY] = LW_SQL_OUTBOX_RETRY,
     [ST_OUTBOX_FAILED] = LW_SQL_OUTBOX_FAILED,
     [ST_OUTBOX_COUNTS] = LW_SQL_OUTBOX_COUNTS,
+    [ST_OUTBOX_SINKS] = LW_SQL_OUTBOX_SINKS,
     [ST_NOTIF_PUT] = LW_SQL_NOTIF_PUT,
     [ST_NOTIF_DEL] = LW_SQL_NOTIF_DEL,
     [ST_NOTIF_LOAD] = LW_SQL_NOTIF_LOAD,
@@ -941,6 +943,21 @@ int lw_store_outbox_counts(struct lw_store *st, int64_t *pending, int64_t *sent,
         *sent = c[1];
     if (failed)
         *failed = c[2];
+    return 0;
+}
+
+int lw_store_outbox_sinks(struct lw_store *st, lw_outbox_sink_fn *fn, void *payload)
+{
+    sqlite3_stmt *s = st->stmt[ST_OUTBOX_SINKS];
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        fn((const char *)sqlite3_column_text(s, 0), sqlite3_column_int64(s, 1),
+           sqlite3_column_int64(s, 2), (const char *)sqlite3_column_text(s, 3), payload);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        lw_log(LW_ERROR, "[store] %s: reading the outbox: %s", st->path, sqlite3_errmsg(st->db));
+        return LW_EIO;
+    }
     return 0;
 }
 

@@ -236,5 +236,10 @@ int lw_store_outbox_retry(struct lw_store *st, int64_t id, int64_t next_ns, cons
 int lw_store_outbox_failed(struct lw_store *st, int64_t id, const char *error);
 /* Counts by state, for status and metrics. */
 int lw_store_outbox_counts(struct lw_store *st, int64_t *pending, int64_t *sent, int64_t *failed);
+/* Each sink with pending rows: how many, the oldest one's creation time, and the error of the
+ * first pending row that has one (NULL: none yet), borrowed for the call. 0 or LW_EIO. */
+typedef void lw_outbox_sink_fn(const char *sink, int64_t pending, int64_t oldest_ns,
+                               const char *last_error, void *payload);
+int lw_store_outbox_sinks(struct lw_store *st, lw_outbox_sink_fn *fn, void *payload);
 
 #endif

@@ -266,6 +266,11 @@ static const char *const lw_store_migrations[] = {
     "UPDATE outbox SET state = 2, attempts = attempts + 1, last_error = ?2 "                       \
     "WHERE id = ?1 AND state = 0"
 #define LW_SQL_OUTBOX_COUNTS "SELECT state, count(*) FROM outbox GROUP BY state"
+/* Per sink: pending rows, the oldest one's creation, the last error a pending row holds. */
+#define LW_SQL_OUTBOX_SINKS                                                                        \
+    "SELECT sink, count(*), min(created_ns), (SELECT last_error FROM outbox o WHERE o.state = 0 "  \
+    "AND o.sink = outbox.sink AND o.last_error IS NOT NULL ORDER BY o.id LIMIT 1) "                \
+    "FROM outbox WHERE state = 0 GROUP BY sink"
 
 #define LW_SQL_NOTIF_PUT                                                                           \
     "INSERT INTO notifications (fingerprint, sink, alert, status, payload, changed_ns, notified, " \

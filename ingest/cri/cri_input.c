@@ -378,6 +378,16 @@ static void cri_metrics(struct lw_input *in, struct lw_buf *out)
         lw_tail_metrics(ctx->tail, out);
 }
 
+static int cri_lag(struct lw_input *in, const char **unit, uint64_t *out)
+{
+    struct cri_ctx *ctx = in->ctx;
+    if (!ctx || !ctx->tail)
+        return -1;
+    *unit = "bytes";
+    *out = lw_tail_behind(ctx->tail);
+    return 0;
+}
+
 static void cri_free(struct lw_input *in)
 {
     struct cri_ctx *ctx = in->ctx;
@@ -461,6 +471,7 @@ const struct lw_input_ops lw_ingest__cri_ops = {
     .checkpoint = cri_checkpoint,
     .pos_encode = lw_tail_pos_encode,
     .metrics = cri_metrics,
+    .lag = cri_lag,
     .labels = 1u << LW_L_PATH | 1u << LW_L_NAMESPACE | 1u << LW_L_POD | 1u << LW_L_POD_UID |
               1u << LW_L_CONTAINER | 1u << LW_L_CONTAINER_ID | 1u << LW_L_RESTART |
               1u << LW_L_STREAM,

@@ -352,6 +352,16 @@ static void docker_metrics(struct lw_input *in, struct lw_buf *out)
 
 /* ---------------------------------------------------------------- ops */
 
+static int docker_lag(struct lw_input *in, const char **unit, uint64_t *out)
+{
+    struct docker_ctx *ctx = in->ctx;
+    if (!ctx || !ctx->tail)
+        return -1;
+    *unit = "bytes";
+    *out = lw_tail_behind(ctx->tail);
+    return 0;
+}
+
 static void docker_free(struct lw_input *in)
 {
     struct docker_ctx *ctx = in->ctx;
@@ -432,6 +442,7 @@ const struct lw_input_ops lw_ingest__docker_ops = {
     .checkpoint = docker_checkpoint,
     .pos_encode = lw_tail_pos_encode,
     .metrics = docker_metrics,
+    .lag = docker_lag,
     .labels = 1u << LW_L_PATH | 1u << LW_L_CONTAINER | 1u << LW_L_CONTAINER_ID | 1u << LW_L_IMAGE |
               1u << LW_L_COMPOSE_SERVICE | 1u << LW_L_COMPOSE_PROJECT | 1u << LW_L_STREAM |
               LW_LABELS_EXTRA,

@@ -205,6 +205,16 @@ static void file_metrics(struct lw_input *in, struct lw_buf *out)
         lw_tail_metrics(ctx->tail, out);
 }
 
+static int file_lag(struct lw_input *in, const char **unit, uint64_t *out)
+{
+    struct file_ctx *ctx = in->ctx;
+    if (!ctx || !ctx->tail)
+        return -1;
+    *unit = "bytes";
+    *out = lw_tail_behind(ctx->tail);
+    return 0;
+}
+
 const struct lw_input_ops lw_ingest__file_ops = {
     .type = "file",
     .opts = file_opts,
@@ -216,6 +226,7 @@ const struct lw_input_ops lw_ingest__file_ops = {
     .checkpoint = file_checkpoint,
     .pos_encode = lw_tail_pos_encode,
     .metrics = file_metrics,
+    .lag = file_lag,
     .labels = 1u << LW_L_PATH,
     .format = LW_FMT_RAW,
 };

@@ -139,6 +139,7 @@ struct lw_tail {
     int64_t metrics_ns;
     pthread_mutex_t mu; /* guards mtext (read by the HTTP thread) */
     struct lw_buf mtext;
+    _Atomic uint64_t behind; /* bytes written to the followed files and not read yet (health) */
     _Atomic uint64_t rotations, truncations, skipped_compressed, skipped_max, ct_unmatched;
     _Atomic uint64_t nfollowed;
 };
@@ -949,9 +950,11 @@ static void saved_gc(struct lw_tail *t)
 static void publish_metrics(struct lw_tail *t)
 {
     struct lw_buf b = {0};
+    uint64_t behind = 0;
     for (struct tfile *f = t->files; f; f = f->next) {
         if (f->fd < 0)
             continue;
+        behind += (uint64_t)(f->size > f->off ? f->size - f->off : 0);
         lw_buf_printf(&b, "logwarden_tail_bytes_behind{input=\"%s\",path=\"", t->in->name);
         for (const char *p = f->name; *p; p++) {
             if (*p == '"' || *p == '\\')
@@ -960,6 +963,7 @@ static void publish_metrics(struct lw_tail *t)
         }
         lw_buf_printf(&b, "\"} %lld\n", (long long)(f->size > f->off ? f->size - f->off : 0));
     }
+    atomic_store(&t->behind, behind);
     pthread_mutex_lock(&t->mu);
     struct lw_buf old = t->mtext;
     t->mtext = b;
@@ -1258,6 +1262,11 @@ void lw_tail_checkpoint(struct lw_tail *t, const char *stream, const struct lw_p
             forget(t, stream);
         }
     }
+}
+
+uint64_t lw_tail_behind(struct lw_tail *t)
+{
+    return atomic_load(&t->behind);
 }
 
 void lw_tail_metrics(struct lw_tail *t, struct lw_buf *out)

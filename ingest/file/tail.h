@@ -58,6 +58,8 @@ void lw_tail_checkpoint(struct lw_tail *t, const char *stream, const struct lw_p
 void lw_tail_pos_encode(const uint64_t ident[2], int64_t cursor, struct lw_pos *out);
 /* Appends this input's tail metrics in Prometheus text (thread-safe: the HTTP thread). */
 void lw_tail_metrics(struct lw_tail *t, struct lw_buf *out);
+/* Bytes written to the followed files and not read yet, as of the last tick (any thread). */
+uint64_t lw_tail_behind(struct lw_tail *t);
 /* Also watches dir (inotify) for changes: a folder a glob or a discovery reads, whose new
  * files should be seen at once rather than at the next poll. */
 void lw_tail_watch_dir(struct lw_tail *t, const char *dir);

@@ -151,6 +151,7 @@ struct kafka_ctx {
     /* Read by the HTTP thread. */
     pthread_mutex_t mu;
     struct lw_buf mtext; /* metrics samples */
+    _Atomic int64_t lag; /* messages behind in the owned partitions, -1 not known (health) */
     char reason[256];    /* why degraded */
     atomic_bool degraded;
 };
@@ -278,6 +279,7 @@ static void metrics_snapshot(struct kafka_ctx *ctx)
     struct lw_buf b = {0};
     const char *n = ctx->in->name;
     size_t paused = 0;
+    int64_t lag = -1;
     for (size_t i = 0; i < ctx->nparts; i++) {
         const struct part *p = ctx->parts[i];
         int64_t lo = -1, hi = -1;
@@ -289,9 +291,11 @@ static void metrics_snapshot(struct kafka_ctx *ctx)
                 RD_KAFKA_RESP_ERR_NO_ERROR &&
             hi >= 0) {
             int64_t at = p->state == PART_LIVE ? p->pushed : p->rb_end;
-            if (at >= 0)
+            if (at >= 0) {
                 lw_buf_printf(&b, "logwarden_kafka_lag%s %lld\n", l,
                               (long long)(hi > at ? hi - at : 0));
+                lag = (lag < 0 ? 0 : lag) + (hi > at ? hi - at : 0);
+            }
         }
         lw_buf_printf(&b, "logwarden_kafka_messages_total%s %llu\n", l,
                       (unsigned long long)p->msgs);
@@ -310,6 +314,7 @@ static void metrics_snapshot(struct kafka_ctx *ctx)
                   (unsigned long long)ctx->lost);
     lw_buf_printf(&b, "logwarden_kafka_commits_fenced_total{input=\"%s\"} %llu\n", n,
                   (unsigned long long)ctx->fenced);
+    atomic_store(&ctx->lag, lag);
     pthread_mutex_lock(&ctx->mu);
     lw_buf_free(&ctx->mtext);
     ctx->mtext = b;
@@ -323,6 +328,17 @@ static void kafka_metrics(struct lw_input *in, struct lw_buf *out)
     if (ctx->mtext.len)
         lw_buf_append(out, ctx->mtext.p, ctx->mtext.len);
     pthread_mutex_unlock(&ctx->mu);
+}
+
+static int kafka_lag(struct lw_input *in, const char **unit, uint64_t *out)
+{
+    struct kafka_ctx *ctx = in->ctx;
+    int64_t lag = ctx ? atomic_load(&ctx->lag) : -1;
+    if (lag < 0)
+        return -1;
+    *unit = "messages";
+    *out = (uint64_t)lag;
+    return 0;
 }
 
 static const char *kafka_status(struct lw_input *in, struct lw_buf *detail)
@@ -1714,6 +1730,7 @@ static int kafka_init(struct lw_input *in, const struct lw_yaml_doc *doc,
                       const struct lw_yaml_node *map, struct lw_diag *diag)
 {
     struct kafka_ctx *ctx = lw_calloc(1, sizeof *ctx);
+    atomic_init(&ctx->lag, -1);
     ctx->in = in;
     ctx->pipefd[0] = ctx->pipefd[1] = -1;
     /* Distinct per process: positions written before a restart carry the old one. */
@@ -1765,6 +1782,7 @@ const struct lw_input_ops lw_ingest__kafka_ops = {
     .sharded = true,
     .key_fields = kafka_key_fields,
     .status = kafka_status,
+    .lag = kafka_lag,
     .no_multiline = true,
     .metrics = kafka_metrics,
 };

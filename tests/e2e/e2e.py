@@ -338,6 +338,35 @@ def tail(text, n=30):
     return "\n".join(lines[-n:])
 
 
+def log_records(text):
+    """The daemon's log lines, whichever format it wrote them in (`--log-format`: JSON lines by
+    default when stderr is not a terminal, as here; text on a terminal): one dict per line with
+    ts, level and msg (the message as the text format has it, "[input:NAME] ..." included), and
+    for JSON lines their other fields (input, sink, component); None for a line that is
+    neither (something else wrote on stderr)."""
+    out = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        if line.startswith("{"):
+            try:
+                out.append(json.loads(line))
+                continue
+            except ValueError:
+                pass
+        parts = line.split(" ", 2)
+        if len(parts) == 3 and parts[0][:4].isdigit() and parts[0].endswith("Z"):
+            out.append({"ts": parts[0], "level": parts[1], "msg": parts[2]})
+        else:
+            out.append(None)
+    return out
+
+
+def log_text(text):
+    """The log as "LEVEL MESSAGE" lines (without the time), whichever format it was in."""
+    return "\n".join(f"{r['level']} {r['msg']}" if r else "?" for r in log_records(text))
+
+
 def parse_json_lines(text):
     """Parses one JSON object per non-empty line; returns (objects, bad lines)."""
     objs, bad = [], []

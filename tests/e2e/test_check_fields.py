@@ -169,8 +169,8 @@ def main():
         dm = e2e.Daemon(binary, setup(d, "warn", WARN), d.path)
         try:
             e2e.wait_for(lambda: "running" in dm.stderr() or not dm.alive(), 10)
-            c.check(dm.alive() and "warn " in dm.stderr() and
-                    "warning: field 'host' is never set" in dm.stderr(),
+            c.check(dm.alive() and "warn " + d.join("warn.yaml") + ":8:16: warning: field 'host' "
+                    "is never set" in e2e.log_text(dm.stderr()),
                     "run: the warning is logged at start, and the daemon runs", dm.stderr())
         finally:
             c.eq(dm.stop(), 0, "run: SIGTERM -> exit 0")

@@ -159,7 +159,7 @@ def token_gate(t, binary):
         log = sc.stderr()
         for what in ("Bearer TOKEN", "Host header", "another origin", "application/json",
                      "64 KiB"):
-            t.check(re.search(r"warn \[http\] refused .*" + re.escape(what), log),
+            t.check(re.search(r"warn \[http\] refused .*" + re.escape(what), e2e.log_text(log)),
                     f"a refusal is logged ({what})", log)
         t.check(TOKEN not in log, "the token is never logged", log)
     finally:
@@ -430,7 +430,9 @@ def connection_limit(t, binary):
                 break
         said = e2e.wait_for(lambda: "connection limit" in sc.stderr(), 5)
         lines = [l for l in sc.stderr().splitlines() if "connection limit" in l]
-        t.check(said and all(" warn [http] " in l and l[:4].isdigit() for l in lines),
+        recs = e2e.log_records("\n".join(lines))
+        t.check(said and all(r and r["level"] == "warn" and r["msg"].startswith("[http] ")
+                             for r in recs),
                 "the refusal is logged as one of ours ('warn [http] ...')", "\n".join(lines[:3]))
     finally:
         for so in socks:

@@ -141,8 +141,10 @@ def main():
         deg = e2e.wait_for(lambda: '"degraded"' in health(port)[1], 30, 0.2)
         code, body = health(port)
         h = json.loads(body) if body else {}
-        c.check(deg and code == 200 and h.get("status") == "degraded" and "bus" in body,
-                "/health: 200, status degraded, naming the input bus", (code, body))
+        bus = h.get("inputs", {}).get("bus", {})
+        c.check(deg and code == 200 and h.get("status") == "degraded" and
+                bus.get("status") == "degraded" and "no Kafka broker reachable" in bus.get("detail", ""),
+                "/health: 200, status degraded, the input bus degraded with the reason", (code, body))
         tmp.write("rules.yaml", RULES + MORE)
         d.proc.send_signal(signal.SIGHUP)
         rel = e2e.wait_for(lambda: "reloaded:" in d.stderr() or not d.alive(), 15)

@@ -1,6 +1,6 @@
 /* test_scaleout.c: the app's side of consumer-group inputs without a broker: the group_by split
- * warning (lw_config_split_warnings, accept_split) and /health's degraded body (lw_health_text),
- * on a stand-in input whose ops say what a Kafka input would. */
+ * warning (lw_config_split_warnings, accept_split) and the inputs' health behind /health
+ * (lw_health_watch), on a stand-in input whose ops say what a Kafka input would. */
 #include "app.h"
 #include "http.h"
 #include "test.h"
@@ -217,39 +217,89 @@ static void test_rules_warn(void)
     lw_diag_free(&diag);
 }
 
+/* The pipeline's judgement of each input behind /health (lw_health_watch): a status op that
+ * says degraded, errors counted in the last minute, nothing read for stale_after. */
+struct watch {
+    struct lw_metrics m;
+    _Atomic uint64_t malformed[3];
+    _Atomic int64_t last[3];
+    _Atomic uint64_t undecoded[3 * LW_UNDEC_COUNT];
+    struct lw_input_health ih[3];
+};
+
+static void watch_init(struct watch *w, int64_t start)
+{
+    memset(w, 0, sizeof *w);
+    w->m.malformed_in = w->malformed;
+    w->m.last_rec_in = w->last;
+    w->m.undecoded_in = w->undecoded;
+    w->m.health_in = w->ih;
+    w->m.start_ns = start;
+    pthread_mutex_init(&w->m.health_mu, NULL);
+}
+
 static void test_health(void)
 {
     struct fixture fx;
-    struct lw_buf b = {0};
+    struct watch w;
+    int64_t t = 1000 * LW_NS_PER_SEC, s = LW_NS_PER_SEC;
     fixture_init(&fx);
+    watch_init(&w, t);
     status_of_bus = "healthy";
-    lw_health_text(&fx.cfg, &b);
-    CHECK_STR(b.p, "ok\n");
-    lw_buf_free(&b);
+    lw_health_watch(&fx.cfg, &w.m, t);
+    for (int i = 0; i < 3; i++) {
+        CHECK(!w.ih[i].degraded);
+        CHECK_STR(w.ih[i].detail, "");
+    }
 
-    /* Both group inputs share the stand-in status: both degraded, in config order, one line. */
+    /* Both group inputs share the stand-in status: both degraded, each reason on one line. */
     status_of_bus = "degraded";
     detail_of_bus = "brokers 127.0.0.1:1 unreachable\nsince 10s";
-    b = (struct lw_buf){0};
-    lw_health_text(&fx.cfg, &b);
-    CHECK_STR(b.p, "degraded: bus: brokers 127.0.0.1:1 unreachable since 10s; bus2: brokers "
-                   "127.0.0.1:1 unreachable since 10s\n");
-    lw_buf_free(&b);
-
-    /* Only the first: the second is a file input now (no status op: always healthy). */
-    fx.in[2].ops = &file_ops;
-    b = (struct lw_buf){0};
-    lw_health_text(&fx.cfg, &b);
-    CHECK_STR(b.p, "degraded: bus: brokers 127.0.0.1:1 unreachable since 10s\n");
-    lw_buf_free(&b);
-
-    /* Without a reason: the input's name alone. */
-    detail_of_bus = "";
-    b = (struct lw_buf){0};
-    lw_health_text(&fx.cfg, &b);
-    CHECK_STR(b.p, "degraded: bus\n");
-    lw_buf_free(&b);
+    lw_health_watch(&fx.cfg, &w.m, t + 2 * s);
+    CHECK(w.ih[0].degraded && w.ih[2].degraded && !w.ih[1].degraded);
+    CHECK_STR(w.ih[0].detail, "brokers 127.0.0.1:1 unreachable since 10s");
+    /* At most once a second: a look 0.5 s later changes nothing. */
     status_of_bus = "healthy";
+    lw_health_watch(&fx.cfg, &w.m, t + 2 * s + s / 2);
+    CHECK(w.ih[0].degraded);
+    /* Without a reason, the input's source is named; healthy again once the op says so. */
+    status_of_bus = "degraded";
+    detail_of_bus = "";
+    lw_health_watch(&fx.cfg, &w.m, t + 4 * s);
+    CHECK_STR(w.ih[0].detail, "its source says degraded");
+    status_of_bus = "healthy";
+    lw_health_watch(&fx.cfg, &w.m, t + 6 * s);
+    CHECK(!w.ih[0].degraded && !w.ih[2].degraded);
+
+    /* Errors: a line that did not decode makes the file input degraded for a minute. */
+    atomic_store(&w.undecoded[1 * LW_UNDEC_COUNT + LW_UNDEC_JSON_SYNTAX], 1);
+    lw_health_watch(&fx.cfg, &w.m, t + 8 * s);
+    CHECK(w.ih[1].degraded);
+    CHECK_EQ(w.ih[1].errors, 1);
+    CHECK(strstr(w.ih[1].detail, "errors in the last 60s (1 in all") != NULL);
+    atomic_store(&w.malformed[1], 2);
+    lw_health_watch(&fx.cfg, &w.m, t + 60 * s);
+    CHECK_EQ(w.ih[1].errors, 3);
+    lw_health_watch(&fx.cfg, &w.m, t + 119 * s);
+    CHECK(w.ih[1].degraded);
+    lw_health_watch(&fx.cfg, &w.m, t + 121 * s);
+    CHECK(!w.ih[1].degraded);
+    CHECK_EQ(w.ih[1].errors, 3);
+
+    /* stale_after: nothing read since the start, then since the last batch. */
+    fx.ci[1].stale_after_ns = 30 * s;
+    watch_init(&w, t);
+    lw_health_watch(&fx.cfg, &w.m, t + 29 * s);
+    CHECK(!w.ih[1].degraded);
+    lw_health_watch(&fx.cfg, &w.m, t + 31 * s);
+    CHECK(w.ih[1].degraded);
+    CHECK_STR(w.ih[1].detail, "nothing read for 31s, since the start (stale_after 30s)");
+    atomic_store(&w.last[1], t + 40 * s);
+    lw_health_watch(&fx.cfg, &w.m, t + 41 * s);
+    CHECK(!w.ih[1].degraded);
+    lw_health_watch(&fx.cfg, &w.m, t + 75 * s);
+    CHECK_STR(w.ih[1].detail, "nothing read for 35s (stale_after 30s)");
+    CHECK(!w.ih[0].degraded); /* the others have no stale_after */
 }
 
 int main(void)

@@ -158,6 +158,53 @@ static void test_redact(void)
     fclose(tmp);
 }
 
+/* --log-format json: one JSON object per line, the [input:NAME] prefix also a field, the text
+ * escaped, secrets redacted as in text; --log-level pins the level against the config's. */
+static void test_log_json(void)
+{
+    FILE *tmp = tmpfile();
+    char line[512] = {0};
+    int saved = dup(2);
+    enum lw_log_format f;
+    int lvl = -1, saved_level = lw_log_get_level();
+    CHECK_EQ(lw_log_format_parse("json", &f), 0);
+    CHECK_EQ(f, LW_LOG_JSON);
+    CHECK_EQ(lw_log_format_parse("xml", &f), -1);
+    CHECK_EQ(lw_log_level_parse("debug", &lvl), 0);
+    CHECK_EQ(lvl, LW_DEBUG);
+    CHECK_EQ(lw_log_level_parse("loud", &lvl), -1);
+    fflush(stderr);
+    dup2(fileno(tmp), 2);
+    lw_log_set_format(LW_LOG_JSON);
+    lw_log_write(LW_WARN, "[input:web] a \"quoted\" line\twith tok-0123456789 and \\");
+    lw_log_write(LW_INFO, "[http] refused");
+    lw_log_write(LW_ERROR, "no prefix [input:x] here");
+    lw_log_set_format(LW_LOG_TEXT);
+    lw_log_write(LW_INFO, "[sink:ops] text again");
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    rewind(tmp);
+    CHECK(fgets(line, sizeof line, tmp) != NULL);
+    CHECK_STR(line + 33, "\"level\":\"warn\",\"input\":\"web\",\"msg\":\"[input:web] a "
+                         "\\\"quoted\\\" line\\twith <redacted> and \\\\\"}\n");
+    CHECK(!strncmp(line, "{\"ts\":\"", 7) && line[31] == '"');
+    CHECK(fgets(line, sizeof line, tmp) != NULL);
+    CHECK(strstr(line, "\"level\":\"info\",\"component\":\"http\",\"msg\":\"[http] refused\"}\n"));
+    CHECK(fgets(line, sizeof line, tmp) != NULL);
+    CHECK(strstr(line, "\"level\":\"error\",\"msg\":\"no prefix [input:x] here\"}\n"));
+    CHECK(fgets(line, sizeof line, tmp) != NULL);
+    CHECK(line[0] != '{' && strstr(line, " info [sink:ops] text again\n"));
+    fclose(tmp);
+
+    /* The command line's level wins over the config's (lw_log_set_level at load, reload). */
+    lw_log_pin_level(LW_ERROR);
+    lw_log_set_level(LW_DEBUG);
+    CHECK_EQ(lw_log_get_level(), LW_ERROR);
+    atomic_store(&lw_log_level_pinned, false);
+    lw_log_set_level(saved_level);
+}
+
 /* Threads that log while the level changes, as the daemon's do during a reload. */
 static void *log_often(void *arg)
 {
@@ -278,6 +325,7 @@ int main(void)
     test_env();
     test_redact();
     test_log_level();
+    test_log_json();
     test_errors();
     test_dl();
     test_invariant_macros();
