@@ -357,11 +357,62 @@ static int cmp_pair(const void *a, const void *b)
     return strcmp(((const struct pair *)a)->k, ((const struct pair *)b)->k);
 }
 
+static void fingerprint_of(const char *alert, struct pair *pairs, size_t n, char out[17])
+{
+    uint64_t h = lw_hash64(alert, strlen(alert) + 1, LW_HASH_SEED);
+    qsort(pairs, n, sizeof *pairs, cmp_pair);
+    for (size_t i = 0; i < n; i++) {
+        h = lw_hash64(pairs[i].k, strlen(pairs[i].k) + 1, h);
+        h = lw_hash64(pairs[i].v, strlen(pairs[i].v) + 1, h);
+    }
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
+/* The engine's own keys ({"k":"v",...} as add_event writes them, no escapes) without a JSON
+ * parse, which was most of a fingerprint's cost (the API looks groups up by theirs, the flush
+ * writes one per changed state). false: not such a key (escapes, spaces, duplicate names):
+ * the parser's turn, which gives the same fingerprint for the same labels. */
+static bool fingerprint_fast(const char *alert, const char *key, char out[17])
+{
+    char buf[2048];
+    struct pair pairs[64];
+    size_t n = 0, len = strlen(key);
+    if (len < 2 || len >= sizeof buf || key[0] != '{' || key[len - 1] != '}' ||
+        memchr(key, '\\', len))
+        return false;
+    memcpy(buf, key, len + 1);
+    char *p = buf + 1, *end = buf + len - 1;
+    while (p < end) {
+        if (n == 64 || *p != '"')
+            return false;
+        char *k = ++p;
+        if (!(p = strchr(p, '"')) || p >= end)
+            return false;
+        *p++ = '\0';
+        if (*p++ != ':' || *p != '"')
+            return false;
+        char *v = ++p;
+        if (!(p = strchr(p, '"')) || p >= end)
+            return false;
+        *p++ = '\0';
+        pairs[n++] = (struct pair){k, v};
+        if (p < end && *p++ != ',')
+            return false;
+    }
+    qsort(pairs, n, sizeof *pairs, cmp_pair);
+    for (size_t i = 1; i < n; i++)
+        if (!strcmp(pairs[i - 1].k, pairs[i].k))
+            return false; /* the parser keeps the last value of a name */
+    fingerprint_of(alert, pairs, n, out);
+    return true;
+}
+
 void lw_fingerprint(const char *alert, const char *group_json, char out[17])
 {
     struct pair pairs[64];
     size_t n = 0;
-    uint64_t h = lw_hash64(alert, strlen(alert) + 1, LW_HASH_SEED);
+    if (fingerprint_fast(alert, group_json, out))
+        return;
     json_t *obj = json_loads(group_json, 0, NULL);
     const char *k;
     json_t *v;
@@ -370,13 +421,8 @@ void lw_fingerprint(const char *alert, const char *group_json, char out[17])
         if (n < 64 && json_is_string(v))
             pairs[n++] = (struct pair){k, json_string_value(v)};
     }
-    qsort(pairs, n, sizeof *pairs, cmp_pair);
-    for (size_t i = 0; i < n; i++) {
-        h = lw_hash64(pairs[i].k, strlen(pairs[i].k) + 1, h);
-        h = lw_hash64(pairs[i].v, strlen(pairs[i].v) + 1, h);
-    }
+    fingerprint_of(alert, pairs, n, out);
     json_decref(obj);
-    snprintf(out, 17, "%016llx", (unsigned long long)h);
 }
 
 struct lookup_ctx {

@@ -360,6 +360,24 @@ static void test_fingerprint(void)
     CHECK_STR(a, b);
     CHECK(strcmp(a, c) != 0);
     CHECK_EQ(strlen(a), 16);
+    /* The engine's keys go without a JSON parse; the parser gives the same for the same labels
+     * written otherwise (spaces, an escape that is a plain character). */
+    lw_fingerprint("X", "{ \"user\": \"u\", \"ip\": \"1\" }", b);
+    CHECK_STR(a, b);
+    lw_fingerprint("X", "{\"ip\":\"\\u0031\",\"user\":\"u\"}", b);
+    CHECK_STR(a, b);
+    lw_fingerprint("X", "{\"ip\":\"1\",\"user\":\"u\",\"x\":\"\"}", b);
+    CHECK(strcmp(a, b) != 0);
+    lw_fingerprint("X", "{}", b);
+    lw_fingerprint("X", "{ }", c);
+    CHECK_STR(b, c);
+    /* Values with escapes (a quote, non-ASCII) take the parser, and differ from each other. */
+    lw_fingerprint("X", "{\"ip\":\"a\\\"b\"}", b);
+    lw_fingerprint("X", "{\"ip\":\"a\\\\b\"}", c);
+    CHECK(strcmp(b, c) != 0);
+    lw_fingerprint("X", "{\"ip\":\"é\"}", b);
+    lw_fingerprint("X", "{ \"ip\" : \"\\u00e9\"}", c);
+    CHECK_STR(b, c);
 }
 
 /* RULES.md, Evaluation: a condition an arriving event makes true is seen at once, whatever
