@@ -566,6 +566,43 @@ static void test_explain(void)
         json_decref(x);
         lw_engine_free(e);
     }
+    /* A busy group: its samples and points grow to their full size and go round: the last 20
+     * lines in order, and a series whose every point is the window's count then. */
+    e = lw_engine_new(rs, LW_MODE_LIVE, T0 * LW_NS_PER_SEC, on_alert, &o);
+    lw_engine_explain_opts(e, 20, 1 << 20);
+    int seq = 0;
+    for (int t = 1; t <= 120; t++)
+        for (int k = 0; k <= t % 3; k++) {
+            char tail[32];
+            snprintf(tail, sizeof tail, "n=%d", seq++);
+            feed_live(e, t, "busy", tail);
+        }
+    lw_engine_tick(e, (T0 + 122) * LW_NS_PER_SEC);
+    lw_fingerprint("E", "{\"ip\":\"busy\"}", fp);
+    CHECK(lw_engine_find(e, fp, &v));
+    x = lw_engine_explain(e, &v);
+    CHECK_EQ(json_array_size(json_object_get(x, "samples")), 20);
+    for (size_t i = 0; i < 20; i++) {
+        char want[32];
+        snprintf(want, sizeof want, " n=%d", seq - 20 + (int)i);
+        const char *got = sample_line(x, i);
+        CHECK(got && strlen(got) >= strlen(want) &&
+              !strcmp(got + strlen(got) - strlen(want), want));
+    }
+    ser = json_object_get(x, "series");
+    CHECK_EQ(json_array_size(ser), 10);
+    size_t nulls = 0;
+    for (size_t i = 0; i < json_array_size(ser); i++)
+        nulls += json_is_null(json_array_get(json_array_get(ser, i), 1));
+    CHECK_EQ(nulls, 0);
+    /* The window (112, 122] at the end holds seconds 113..120: 8 seconds of 1 to 3 events. */
+    double want_last = 0;
+    for (int t = 113; t <= 120; t++)
+        want_last += t % 3 + 1;
+    CHECK(json_real_value(json_array_get(json_array_get(ser, 9), 1)) == want_last);
+    json_decref(x);
+    lw_engine_free(e);
+
     /* A burst: every transition keeps its history row, the first 256 their explanation; past
      * 4096 waiting (flushes failing), transitions are counted, not kept. */
     e = lw_engine_new(rs, LW_MODE_LIVE, T0 * LW_NS_PER_SEC, on_alert, &o);
