@@ -574,7 +574,8 @@ static void requeue_forget(struct daemon *d, struct committed *c, size_t n)
 {
     pthread_mutex_lock(&d->ckpt_mu);
     d->forget = lw_realloc(d->forget, (d->nforget + n + 1) * sizeof *d->forget);
-    memcpy(d->forget + d->nforget, c, n * sizeof *c);
+    if (n) /* c is NULL when there is none: memcpy must not see it (UB) */
+        memcpy(d->forget + d->nforget, c, n * sizeof *c);
     d->nforget += n;
     pthread_mutex_unlock(&d->ckpt_mu);
     free(c);

@@ -77,35 +77,39 @@ static uint64_t input_errors(const struct lw_config *cfg, const struct lw_metric
     return n;
 }
 
-/* One input's judgement: degraded with a reason in detail, or healthy. */
+/* One input's judgement: degraded with a reason in detail, or healthy. *by_op: its status op
+ * said degraded (the input logs that itself, as Kafka does); the rest (errors, stale_after) is
+ * this watch's own finding, which it logs. */
 static bool judge_input(const struct lw_config *cfg, struct lw_metrics *m, size_t i, int64_t now,
-                        struct lw_input_health *ih, struct lw_buf *detail)
+                        struct lw_input_health *ih, struct lw_buf *detail, bool *by_op)
 {
     const struct lw_cfg_input *ci = &cfg->inputs[i];
     struct lw_input *in = ci->in;
     bool degraded = false;
+    *by_op = false;
     if (in->ops->status) {
         size_t before = detail->len;
         const char *st = in->ops->status(in, detail);
-        degraded = st && !strcmp(st, "degraded");
+        degraded = *by_op = st && !strcmp(st, "degraded");
         if (!degraded)
             detail->len = before;
         else if (detail->len == before)
             lw_buf_puts(detail, "its source says degraded");
     }
+    size_t own = detail->len; /* where this watch's own reasons start */
+    bool found = false;
     uint64_t errors = input_errors(cfg, m, i);
     if (errors > ih->errors_seen) {
         ih->errors_at = now;
         ih->errors_seen = errors;
     }
-    ih->errors = errors;
     if (ih->errors_at && now - ih->errors_at < LW_HEALTH_ERROR_WINDOW) {
         lw_buf_printf(detail,
                       "%serrors in the last %ds (%llu in all: lines that did not decode, "
                       "messages dropped; see /metrics)",
                       degraded ? "; " : "", (int)(LW_HEALTH_ERROR_WINDOW / LW_NS_PER_SEC),
                       (unsigned long long)errors);
-        degraded = true;
+        degraded = found = true;
     }
     if (ci->stale_after_ns > 0) {
         int64_t last = atomic_load(&m->last_rec_in[i]);
@@ -116,9 +120,11 @@ static bool judge_input(const struct lw_config *cfg, struct lw_metrics *m, size_
             lw_buf_printf(detail, "%snothing read for %.0fs%s (stale_after %s)",
                           degraded ? "; " : "", (double)(now - from) / 1e9,
                           last ? "" : ", since the start", a);
-            degraded = true;
+            degraded = found = true;
         }
     }
+    ih->own = found;
+    ih->own_at = found ? own : 0;
     return degraded;
 }
 
@@ -131,21 +137,27 @@ void lw_health_watch(const struct lw_config *cfg, struct lw_metrics *m, int64_t 
     for (size_t i = 0; i < cfg->ninputs; i++) {
         struct lw_input_health *ih = &m->health_in[i];
         lw_buf_reset(&detail);
-        bool degraded = judge_input(cfg, m, i, now, ih, &detail);
+        bool was_own = ih->own, by_op;
+        bool degraded = judge_input(cfg, m, i, now, ih, &detail, &by_op);
         /* One line: a reason with a newline would look like a second log line. */
         for (size_t k = 0; k < detail.len; k++)
             if (detail.p[k] == '\n' || detail.p[k] == '\r')
                 detail.p[k] = ' ';
-        bool was;
         pthread_mutex_lock(&m->health_mu);
-        was = ih->degraded;
         ih->degraded = degraded;
+        ih->errors = ih->errors_seen; /* counters only grow: the last count seen */
         snprintf(ih->detail, sizeof ih->detail, "%s", detail.len ? detail.p : "");
         pthread_mutex_unlock(&m->health_mu);
-        if (degraded && !was)
-            lw_log(LW_WARN, "[input:%s] degraded: %s", cfg->inputs[i].name, detail.p);
-        else if (!degraded && was)
-            lw_log(LW_INFO, "[input:%s] healthy again", cfg->inputs[i].name);
+        /* What the status op says, the input logs itself (Kafka's "degraded" and "healthy
+         * again"): only this watch's own findings are said here, not twice. */
+        const char *mine = detail.len > ih->own_at ? detail.p + ih->own_at : "";
+        if (mine[0] == ';')
+            mine += 2;
+        if (ih->own && !was_own)
+            lw_log(LW_WARN, "[input:%s] degraded: %s", cfg->inputs[i].name, mine);
+        else if (!ih->own && was_own)
+            lw_log(LW_INFO, "[input:%s] healthy again%s", cfg->inputs[i].name,
+                   by_op ? " (as far as errors and stale_after go)" : "");
     }
     lw_buf_free(&detail);
 }
@@ -182,8 +194,12 @@ static json_t *inputs_json(struct lw_http_server *h, int *worst)
         json_t *jlag = json_null();
         if (in->ops->lag && in->ops->lag(in, &unit, &lag) == 0)
             jlag = json_pack("{s:I}", unit, (json_int_t)lag);
+        /* Only what health_mu guards: the rest is the pipeline's own. */
+        struct lw_input_health ih;
         pthread_mutex_lock(&m->health_mu);
-        struct lw_input_health ih = m->health_in[i];
+        ih.degraded = m->health_in[i].degraded;
+        ih.errors = m->health_in[i].errors;
+        memcpy(ih.detail, m->health_in[i].detail, sizeof ih.detail);
         pthread_mutex_unlock(&m->health_mu);
         if (ih.degraded && *worst < DEGRADED)
             *worst = DEGRADED;
@@ -364,7 +380,7 @@ static void health_section(struct lw_buf *b, json_t *sec, const char *name, cons
             continue;
         lw_buf_printf(b, "%s{%s=\"", name, kind);
         put_label(b, k);
-        lw_buf_printf(b, "\"} %.17g\n", val * scale);
+        lw_buf_printf(b, "\"} %.15g\n", val * scale);
     }
 }
 
@@ -439,7 +455,7 @@ static void alert_metrics(struct lw_http_server *h, struct lw_buf *b)
         if (ac.a[i].has_value) {
             lw_buf_puts(b, "logwarden_alert_value{alert=\"");
             put_label(b, ac.a[i].alert);
-            lw_buf_printf(b, "\"} %.17g\n", ac.a[i].value);
+            lw_buf_printf(b, "\"} %.17g\n", ac.a[i].value); /* a value reads back exactly */
         }
         free(ac.a[i].alert);
     }

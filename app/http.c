@@ -717,11 +717,12 @@ int lw_http_start(struct lw_http_server **out, const struct lw_http_ctx *ctx, st
         free(h);
         return LW_EIO;
     }
+    /* The logger first: MHD writes what comes before it to stderr itself (and says so). */
     h->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-                              handle, h, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_CONNECTION_LIMIT,
+                              handle, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+                              MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_CONNECTION_LIMIT,
                               (unsigned)MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
-                              MHD_OPTION_NOTIFY_COMPLETED, done, h, MHD_OPTION_EXTERNAL_LOGGER,
-                              mhd_log, NULL, MHD_OPTION_END);
+                              MHD_OPTION_NOTIFY_COMPLETED, done, h, MHD_OPTION_END);
     if (!h->mhd) {
         lw_store_close(h->st);
         free(h);

@@ -22,11 +22,14 @@ struct lw_store_health {
 
 /* An input's health as the pipeline thread last judged it (lw_health_watch). */
 struct lw_input_health {
+    /* Under lw_metrics.health_mu (the HTTP thread reads these three): */
     bool degraded;
     char detail[256];     /* why, one line ("" when healthy) */
-    uint64_t errors;      /* malformed lines + dropped messages, as counted */
+    uint64_t errors;      /* malformed lines, undecodable bodies, dropped messages */
     uint64_t errors_seen; /* pipeline thread: errors at the previous look */
     int64_t errors_at;    /* pipeline thread: wall time errors last grew, 0 never */
+    bool own;             /* pipeline thread: degraded by errors or stale_after (logged here) */
+    size_t own_at;        /* pipeline thread: where those reasons start in the detail */
 };
 
 /* Counters the pipeline thread publishes after each batch; read by the HTTP thread. */

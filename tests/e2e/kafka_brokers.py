@@ -44,6 +44,10 @@ def main(s):
     t = threading.Thread(target=producer, daemon=True)
     t.start()
     e2e.wait_for(lambda: a.consumed() >= N // 6, 30, 0.1)
+    lag = e2e.wait_for(lambda: ((a.health()[1] or {}).get("inputs", {}).get("bus") or {})
+                       .get("lag"), 10, 0.2)
+    c.check(isinstance(lag, dict) and isinstance(lag.get("messages"), int),
+            "/health: the kafka input's lag in messages", lag)
     c.eq(mock.cmd("leader logs 0 2"), "ok", "partition 0's leader moved to broker 2")
     c.eq(mock.cmd("leader logs 1 3"), "ok", "partition 1's leader moved to broker 3")
     e2e.wait_for(lambda: a.consumed() >= N // 3, 30, 0.1)

@@ -1,12 +1,12 @@
 """test_health.py: GET /health's object, field by field, and its status codes (issue 16).
 
 A daemon reads two file inputs (`app`, JSON lines; `quiet`, which never gets a line and has
-`stale_after: 1s`) and routes one alert to two webhook sinks: `good` (a loopback receiver) and
+`stale_after: 2s`) and routes one alert to two webhook sinks: `good` (a loopback receiver) and
 `bad` (a port that refuses connections). Then:
 
 - the shape: status, version, uptime_s, inputs / sinks / store with every documented field and
   its type; 200 while healthy or degraded;
-- `quiet` is degraded ("nothing read"), `app` is degraded once a line that is not JSON arrives
+- `quiet` is degraded ("nothing read"), healthy again after a line, `app` is degraded once a line that is not JSON arrives
   (its errors count it), `bad` is degraded while it retries (queued, oldest_queued_s,
   last_error), `good` stays healthy with last_success_at; each change is logged;
 - the state file stops taking writes while the daemon runs: store degraded at the first failed
@@ -52,7 +52,7 @@ http: {{listen: "127.0.0.1:{port}"}}
 inputs:
   - {{name: app, type: file, paths: [app.log], format: json, start_at: beginning,
      poll_interval: 50ms}}
-  - {{name: quiet, type: file, paths: [quiet.log], start_at: beginning, stale_after: 1s}}
+  - {{name: quiet, type: file, paths: [quiet.log], start_at: beginning, stale_after: 2s}}
 sinks:
   - {{name: good, type: webhook, url: "{good}"}}
   - {{name: bad, type: webhook, url: "http://127.0.0.1:{bad}/hook"}}
@@ -159,6 +159,8 @@ def main():
         c.check(app["status"] == "healthy" and app["records"] == 1 and
                 is_time(app["last_record_at"]) and app["errors"] == 0,
                 "inputs.app: healthy, 1 record, last_record_at, no errors", app)
+        lag = e2e.wait_for(lambda: health(port)[1]["inputs"]["app"]["lag"], 10)
+        c.eq(lag, {"bytes": 0}, "inputs.app.lag: no byte behind once the file is read")
         c.check(is_time(h["store"]["last_flush_at"]) and h["store"]["status"] == "healthy" and
                 h["store"]["last_error"] is None, "store: healthy, last_flush_at", h["store"])
 
@@ -166,11 +168,17 @@ def main():
         ok = e2e.wait_for(lambda: health(port)[1]["inputs"]["quiet"]["status"] == "degraded", 10)
         code, h = health(port)
         q = h["inputs"]["quiet"]
-        c.check(ok and "nothing read for" in q["detail"] and "stale_after 1s" in q["detail"] and
+        c.check(ok and "nothing read for" in q["detail"] and "stale_after 2s" in q["detail"] and
                 q["last_record_at"] is None, "inputs.quiet: degraded, nothing read (stale_after)",
                 q)
         c.check(code == 200 and h["status"] == "degraded", "a degraded daemon answers 200",
                 (code, h["status"]))
+        # A line: healthy again (and degraded again a second later, quiet as it is).
+        with open(tmp.join("quiet.log"), "a") as f:
+            f.write("hello\n")
+        back = e2e.wait_for(lambda: any(r and r["msg"] == "[input:quiet] healthy again"
+                                        for r in e2e.log_records(d.stderr())), 10)
+        c.check(back, "a line on the quiet input: healthy again, logged", e2e.tail(d.stderr()))
 
         # An error line fires the alert: good delivers, bad retries.
         with open(tmp.join("app.log"), "a") as f:
@@ -196,6 +204,7 @@ def main():
                     "sinks.bad: 1 queued for a second or more, never delivered, retrying", b)
 
         # logwarden status: the daemon's health first, then the alerts.
+        e2e.wait_for(lambda: health(port)[1]["inputs"]["quiet"]["status"] == "degraded", 10)
         r = e2e.run([binary, "status", "-c", cfg])
         out = r.stdout
         c.check(r.returncode == 0 and out.startswith("health: degraded (HTTP 200 from the daemon "
@@ -235,7 +244,12 @@ def main():
                 time.sleep(0.2)
         wt = threading.Thread(target=writer, daemon=True)
         wt.start()
-        deg = e2e.wait_for(lambda: health(port)[1]["store"]["status"] != "healthy", 10)
+        deg = e2e.wait_for(lambda: not d.alive() or
+                           (health(port)[1] or {}).get("store", {}).get("status") != "healthy", 10)
+        c.check(d.alive(), "the daemon runs on when the state file stops taking writes",
+                e2e.tail(d.stderr(), 60))
+        if not d.alive():
+            return c.finish()
         code, h = health(port)
         c.check(deg and h["store"]["status"] == "degraded" and h["store"]["last_error"] and
                 code == 200, "store: degraded at the first failed flush (200)", (code, h["store"]))

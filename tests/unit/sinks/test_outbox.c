@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static char dir[] = "/tmp/lw_test_outbox_XXXXXX";
 
@@ -157,13 +158,50 @@ static void test_order_once(void)
     struct lw_flush fl = {.outbox = o, .noutbox = 5};
     CHECK_EQ(lw_store_flush(st, &fl, &err), 0);
 
+    /* The log goes to a file: the lines when the sink starts failing and when it works again. */
+    FILE *log = tmpfile();
+    int saved = dup(2);
+    fflush(stderr);
+    dup2(fileno(log), 2);
+    int64_t t0 = lw_now_ns();
+    int level = lw_log_get_level();
+    lw_log_set_level(LW_INFO);
     struct lw_worker *w = lw_worker_start(&sink, path, 24 * 3600 * LW_NS_PER_SEC);
     CHECK(w != NULL);
     lw_worker_wake(w);
     for (int i = 0; i < 500 && script_count(&sc) < 5; i++)
         sleep_ms(10);
     sleep_ms(100); /* a row sent twice would come now */
+    /* Its delivery state (/health, /metrics): 3 sent, p3 given up, t2 retried once; the last
+     * attempt (a4) worked: not failing, no error. */
+    struct lw_worker_state ws;
+    lw_worker_state(w, &ws);
+    CHECK_EQ(ws.sent, 3);
+    CHECK_EQ(ws.failed, 1);
+    CHECK_EQ(ws.retries, 1);
+    CHECK(ws.last_success_ns >= t0);
+    CHECK_EQ(ws.failing_since_ns, 0);
+    CHECK_STR(ws.last_error, "");
     lw_workers_stop(&w, 1, 0);
+    lw_log_set_level(level);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    char text[4096] = {0};
+    rewind(log);
+    size_t got = fread(text, 1, sizeof text - 1, log);
+    text[got] = 0;
+    fclose(log);
+    char *f1 = strstr(text, "[sink:hook] failing: HTTP 503");
+    char *r1 = f1 ? strstr(f1, "[sink:hook] delivering again") : NULL;
+    char *f2 = r1 ? strstr(r1, "[sink:hook] failing: HTTP 400") : NULL;
+    char *r2 = f2 ? strstr(f2, "[sink:hook] delivering again") : NULL;
+    CHECK(r2 != NULL);
+    if (!r2)
+        fprintf(stderr, "log:\n%s", text);
+    struct lw_worker_state none;
+    lw_worker_state(NULL, &none);
+    CHECK_EQ(none.sent, 0);
 
     const char *want[] = {"a1", "t2", "t2", "p3", "a4"};
     CHECK_EQ(sc.n, 5);
