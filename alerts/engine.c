@@ -107,9 +107,11 @@ struct lw_engine {
         char fp[17];
     } * gone;
     size_t ngone, capgone;
-    /* The explanation (lw_engine_explain_opts): per group, a struct xring of xsize bytes. */
+    /* The explanation (lw_engine_explain_opts): per group, a struct xring of up to xsize
+     * bytes (what the budget counts per ring). */
     size_t xlines, xsize, xbudget;
     int64_t xlogged_ns; /* when a group without a ring was last logged */
+    int64_t hlogged_ns; /* when a transition without history or explanation was last logged */
     /* Transitions since the last collect_done, for the state file's history (live mode). */
     struct lw_history_row *hist;
     char (*hfps)[17];
@@ -130,11 +132,26 @@ struct xsample {
     char line[LW_SAMPLE_BYTES];
 };
 struct xring {
-    uint32_t npt, ptail; /* points held; the next one's slot */
-    uint32_t ns, stail;  /* samples held; the next one's slot */
-    struct xpoint pt[LW_SERIES_POINTS];
-    struct xsample s[]; /* lw_engine.xlines */
+    uint32_t npt, ptail, pcap; /* points held; the next one's slot; slots */
+    uint32_t ns, stail, scap;  /* samples held; the next one's slot; slots */
+    struct xpoint pt[];        /* pcap points, then scap samples (xs) */
 };
+
+/* Both parts start small and double until full (LW_SERIES_POINTS points, sample_lines
+ * samples): a group that sees a line or two (most of a long tail) holds a few hundred bytes,
+ * and a busy one reallocates four times in its life, never per line. */
+#define XPOINTS0 4
+#define XSAMPLES0 2
+
+static inline struct xsample *xs(const struct xring *x)
+{
+    return (struct xsample *)(void *)((char *)x + sizeof *x + x->pcap * sizeof(struct xpoint));
+}
+
+static size_t xring_size(uint32_t pcap, uint32_t scap)
+{
+    return sizeof(struct xring) + pcap * sizeof(struct xpoint) + scap * sizeof(struct xsample);
+}
 
 static inline int64_t ceil_div(int64_t a, int64_t b)
 {
@@ -153,7 +170,7 @@ void lw_engine_explain_opts(struct lw_engine *e, size_t sample_lines, size_t mem
     if (sample_lines > 1000)
         sample_lines = 1000;
     e->xlines = sample_lines;
-    e->xsize = memory_bytes ? sizeof(struct xring) + sample_lines * sizeof(struct xsample) : 0;
+    e->xsize = memory_bytes ? xring_size(LW_SERIES_POINTS, (uint32_t)sample_lines) : 0;
     e->xbudget = memory_bytes;
 }
 
@@ -173,8 +190,9 @@ static void ring_new(struct lw_engine *e, const struct alert_rt *ar, struct lw_w
         }
         return;
     }
-    struct xring *x = lw_malloc(e->xsize); /* not calloc: untouched pages stay out of RSS */
-    x->npt = x->ptail = x->ns = x->stail = 0;
+    uint32_t scap = e->xlines < XSAMPLES0 ? (uint32_t)e->xlines : XSAMPLES0;
+    struct xring *x = lw_malloc(xring_size(XPOINTS0, scap));
+    *x = (struct xring){.pcap = XPOINTS0, .scap = scap};
     g->st.x = x;
     e->st.ring_bytes += e->xsize;
     e->st.rings++;
@@ -191,11 +209,20 @@ static void ring_free(struct lw_engine *e, struct lw_wgroup *g)
 }
 
 /* The hot path's share: a bounded copy into the group's next slot. */
-static inline void ring_sample(struct lw_engine *e, struct xring *x, int64_t ts)
+/* The hot path's share: a bounded copy into the group's next slot. */
+static inline void ring_sample(struct lw_engine *e, struct lw_wgroup *g, int64_t ts)
 {
+    struct xring *x = g->st.x;
     if (!e->xlines || !e->cur)
         return;
-    struct xsample *sl = &x->s[x->stail];
+    if (x->ns == x->scap && x->scap < e->xlines) {
+        /* Full before its size: twice as many slots, appended after the ones in order. */
+        uint32_t cap = x->scap * 2 < e->xlines ? x->scap * 2 : (uint32_t)e->xlines;
+        x = g->st.x = lw_realloc(x, xring_size(x->pcap, cap));
+        x->stail = x->ns;
+        x->scap = cap;
+    }
+    struct xsample *sl = &xs(x)[x->stail];
     size_t len = e->cur->body.n;
     sl->full = len > LW_SAMPLE_BYTES;
     if (len > LW_SAMPLE_BYTES)
@@ -204,17 +231,18 @@ static inline void ring_sample(struct lw_engine *e, struct xring *x, int64_t ts)
     sl->len = (uint16_t)len;
     sl->ts_ns = ts;
     sl->input = e->cur->input;
-    x->stail = x->stail + 1 == e->xlines ? 0 : x->stail + 1;
-    if (x->ns < e->xlines)
+    x->stail = x->stail + 1 == x->scap ? 0 : x->stail + 1;
+    if (x->ns < x->scap)
         x->ns++;
 }
 
-static void ring_point(struct xring *x, int64_t n, bool valid, double v)
+static void ring_point(struct lw_wgroup *g, int64_t n, bool valid, double v)
 {
+    struct xring *x = g->st.x;
     if (!valid)
         v = NAN;
     if (x->npt) {
-        struct xpoint *last = &x->pt[(x->ptail + LW_SERIES_POINTS - 1) % LW_SERIES_POINTS];
+        struct xpoint *last = &x->pt[(x->ptail + x->pcap - 1) % x->pcap];
         bool same = isnan(v) ? isnan(last->v) : last->v == v;
         if (last->n == n) { /* evaluated again (redo, early): the latest value of the instant */
             last->v = v;
@@ -223,21 +251,45 @@ static void ring_point(struct xring *x, int64_t n, bool valid, double v)
         if (same)
             return;
     }
+    if (x->npt == x->pcap && x->pcap < LW_SERIES_POINTS) {
+        /* The samples follow the points: they move up. */
+        uint32_t cap = x->pcap * 2;
+        x = g->st.x = lw_realloc(x, xring_size(cap, x->scap));
+        memmove((char *)x + xring_size(cap, 0), (char *)x + xring_size(x->pcap, 0),
+                x->scap * sizeof(struct xsample));
+        x->ptail = x->npt;
+        x->pcap = cap;
+    }
     x->pt[x->ptail] = (struct xpoint){n, v};
-    x->ptail = (x->ptail + 1) % LW_SERIES_POINTS;
-    if (x->npt < LW_SERIES_POINTS)
+    x->ptail = x->ptail + 1 == x->pcap ? 0 : x->ptail + 1;
+    if (x->npt < x->pcap)
         x->npt++;
 }
 
 static const char *const state_names[] = {"inactive", "pending", "firing"};
 
+static void explain_raw(struct lw_engine *e, const struct alert_rt *ar, const struct lw_wgroup *g,
+                        const char *state, int64_t t_ns, struct lw_buf *b);
+
+/* fp: compute the fingerprint (a JSON parse of the key: not for every group of a big alert). */
 static void view_of(struct lw_engine *e, struct alert_rt *ar, struct lw_wgroup *g,
-                    struct lw_group_view *v)
+                    struct lw_group_view *v, bool fp)
 {
     *v = (struct lw_group_view){
         (size_t)(ar - e->alerts), ar->def,        g->key,      {0}, g->st.state,
         g->st.active_since_ns,    g->st.fired_ns, g->st.value, g};
     lw_fingerprint(ar->def->name, g->key, v->fingerprint);
+}
+
+/* Once a minute at most: what the explanation could not keep. */
+static void lose_log(struct lw_engine *e, const char *what)
+{
+    int64_t now = lw_mono_ns();
+    if (now - e->hlogged_ns < 60 * LW_NS_PER_SEC)
+        return;
+    e->hlogged_ns = now;
+    lw_log(LW_WARN, "%llu %s", (unsigned long long)(e->st.history_dropped + e->st.explain_skipped),
+           what);
 }
 
 /* A transition, for the state file's history (live): what explained it goes with it. */
@@ -248,6 +300,8 @@ static void history(struct lw_engine *e, struct alert_rt *ar, struct lw_wgroup *
         return;
     if (e->nhist >= LW_HISTORY_MAX) {
         e->st.history_dropped++;
+        lose_log(e, "transitions not kept in the state file's history (its flushes fail: see "
+                    "the log; logwarden_explain_history_dropped_total)");
         return;
     }
     if (e->nhist == e->caphist) {
@@ -258,15 +312,27 @@ static void history(struct lw_engine *e, struct alert_rt *ar, struct lw_wgroup *
             e->hist[i].fingerprint = e->hfps[i];
     }
     struct lw_group_view v;
-    view_of(e, ar, g, &v);
-    json_t *x = lw_engine_explain(e, &v);
-    if (state)
-        json_object_set_new(x, "state", json_string(state));
+    view_of(e, ar, g, &v, true);
+    /* A burst of transitions (thousands of addresses at once) keeps the history of each, and
+     * the explanation (some kilobytes) of the first LW_EXPLAIN_PER_FLUSH of them. */
+    char *body = NULL;
+    if (e->nhist < LW_EXPLAIN_PER_FLUSH) {
+        struct lw_buf b = {0};
+        explain_raw(e, ar, g, state ? state : state_names[g->st.state], t, &b);
+        body = lw_buf_steal(&b);
+    } else {
+        e->st.explain_skipped++;
+        lose_log(e, "transitions kept without their explanation (more than 256 in one flush; "
+                    "logwarden_explain_skipped_total)");
+    }
     memcpy(e->hfps[e->nhist], v.fingerprint, 17);
-    e->hist[e->nhist] = (struct lw_history_row){
-        lw_strdup(ar->def->name),   e->hfps[e->nhist], lw_strdup(g->key), state, t, g->st.value,
-        json_dumps(x, JSON_COMPACT)};
-    json_decref(x);
+    e->hist[e->nhist] = (struct lw_history_row){lw_strdup(ar->def->name),
+                                                e->hfps[e->nhist],
+                                                lw_strdup(g->key),
+                                                state,
+                                                t,
+                                                g->st.value,
+                                                body};
     e->nhist++;
 }
 
@@ -291,11 +357,62 @@ static int cmp_pair(const void *a, const void *b)
     return strcmp(((const struct pair *)a)->k, ((const struct pair *)b)->k);
 }
 
+static void fingerprint_of(const char *alert, struct pair *pairs, size_t n, char out[17])
+{
+    uint64_t h = lw_hash64(alert, strlen(alert) + 1, LW_HASH_SEED);
+    qsort(pairs, n, sizeof *pairs, cmp_pair);
+    for (size_t i = 0; i < n; i++) {
+        h = lw_hash64(pairs[i].k, strlen(pairs[i].k) + 1, h);
+        h = lw_hash64(pairs[i].v, strlen(pairs[i].v) + 1, h);
+    }
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
+/* The engine's own keys ({"k":"v",...} as add_event writes them, no escapes) without a JSON
+ * parse, which was most of a fingerprint's cost (the API looks groups up by theirs, the flush
+ * writes one per changed state). false: not such a key (escapes, spaces, duplicate names):
+ * the parser's turn, which gives the same fingerprint for the same labels. */
+static bool fingerprint_fast(const char *alert, const char *key, char out[17])
+{
+    char buf[2048];
+    struct pair pairs[64];
+    size_t n = 0, len = strlen(key);
+    if (len < 2 || len >= sizeof buf || key[0] != '{' || key[len - 1] != '}' ||
+        memchr(key, '\\', len))
+        return false;
+    memcpy(buf, key, len + 1);
+    char *p = buf + 1, *end = buf + len - 1;
+    while (p < end) {
+        if (n == 64 || *p != '"')
+            return false;
+        char *k = ++p;
+        if (!(p = strchr(p, '"')) || p >= end)
+            return false;
+        *p++ = '\0';
+        if (*p++ != ':' || *p != '"')
+            return false;
+        char *v = ++p;
+        if (!(p = strchr(p, '"')) || p >= end)
+            return false;
+        *p++ = '\0';
+        pairs[n++] = (struct pair){k, v};
+        if (p < end && *p++ != ',')
+            return false;
+    }
+    qsort(pairs, n, sizeof *pairs, cmp_pair);
+    for (size_t i = 1; i < n; i++)
+        if (!strcmp(pairs[i - 1].k, pairs[i].k))
+            return false; /* the parser keeps the last value of a name */
+    fingerprint_of(alert, pairs, n, out);
+    return true;
+}
+
 void lw_fingerprint(const char *alert, const char *group_json, char out[17])
 {
     struct pair pairs[64];
     size_t n = 0;
-    uint64_t h = lw_hash64(alert, strlen(alert) + 1, LW_HASH_SEED);
+    if (fingerprint_fast(alert, group_json, out))
+        return;
     json_t *obj = json_loads(group_json, 0, NULL);
     const char *k;
     json_t *v;
@@ -304,13 +421,8 @@ void lw_fingerprint(const char *alert, const char *group_json, char out[17])
         if (n < 64 && json_is_string(v))
             pairs[n++] = (struct pair){k, json_string_value(v)};
     }
-    qsort(pairs, n, sizeof *pairs, cmp_pair);
-    for (size_t i = 0; i < n; i++) {
-        h = lw_hash64(pairs[i].k, strlen(pairs[i].k) + 1, h);
-        h = lw_hash64(pairs[i].v, strlen(pairs[i].v) + 1, h);
-    }
+    fingerprint_of(alert, pairs, n, out);
     json_decref(obj);
-    snprintf(out, 17, "%016llx", (unsigned long long)h);
 }
 
 struct lookup_ctx {
@@ -557,7 +669,7 @@ static void eval_group(struct lw_engine *e, struct alert_rt *ar, struct lw_wgrou
     bool cond = valid && holds(a, v);
     bool unflushed = e->mode == LW_MODE_LIVE;
     if (s->x)
-        ring_point(s->x, n, valid, v);
+        ring_point(g, n, valid, v);
     if (cond && n < ar->partial_n && s->state != LW_FIRING) {
         /* A window cut by retention may miss the events that make it false: wait for a whole
          * window seen live, then look again. */
@@ -629,7 +741,7 @@ static void eval_early(struct lw_engine *e, struct alert_rt *ar, struct lw_wgrou
     double v;
     bool valid = group_value(e, ar, g, ar->done_n + 1, &v);
     if (g->st.x)
-        ring_point(g->st.x, ar->done_n + 1, valid, v);
+        ring_point(g, ar->done_n + 1, valid, v);
     if (valid && holds(ar->def, v)) {
         g->st.value = v;
         g->st.false_since_ns = 0;
@@ -813,11 +925,11 @@ static bool add_event(struct lw_engine *e, struct alert_rt *ar, const struct lw_
         return false;
     }
     if (g->st.x)
-        ring_sample(e, g->st.x, ts);
+        ring_sample(e, g, ts);
     else if (e->xsize && !g->st.noring) {
         ring_new(e, ar, g);
         if (g->st.x)
-            ring_sample(e, g->st.x, ts);
+            ring_sample(e, g, ts);
     }
     if (b > ar->max_b)
         ar->max_b = b;
@@ -1436,7 +1548,7 @@ void lw_engine_groups(struct lw_engine *e, size_t alert, bool all, lw_group_fn *
             if (!all && g->st.state == LW_INACTIVE)
                 continue;
             struct lw_group_view v;
-            view_of(e, ar, g, &v);
+            view_of(e, ar, g, &v, !all);
             fn(&v, payload);
         }
     }
@@ -1451,7 +1563,7 @@ bool lw_engine_find(struct lw_engine *e, const char *fp, struct lw_group_view *o
             struct lw_wgroup *g = lw_win_at(ar->w, j);
             lw_fingerprint(ar->def->name, g->key, f);
             if (strcmp(f, fp) == 0) {
-                view_of(e, ar, g, out);
+                view_of(e, ar, g, out, true);
                 return true;
             }
         }
@@ -1481,15 +1593,15 @@ json_t *lw_engine_series(struct lw_engine *e, const struct lw_group_view *v)
     if (!x || !x->npt || ar->done_n == INT64_MIN)
         return arr;
     /* Points oldest first: from ptail - npt. */
-    uint32_t first = (x->ptail + LW_SERIES_POINTS - x->npt) % LW_SERIES_POINTS, k = 0;
+    uint32_t first = (x->ptail + x->pcap - x->npt) % x->pcap, k = 0;
     /* Up to the last evaluation: an early one (the bucket being filled) is one instant ahead. */
-    int64_t to = x->pt[(x->ptail + LW_SERIES_POINTS - 1) % LW_SERIES_POINTS].n;
+    int64_t to = x->pt[(x->ptail + x->pcap - 1) % x->pcap].n;
     if (to < ar->done_n)
         to = ar->done_n;
     double cur = NAN;
     for (int64_t n = to - ar->k + 1; n <= to; n++) {
-        while (k < x->npt && x->pt[(first + k) % LW_SERIES_POINTS].n <= n)
-            cur = x->pt[(first + k++) % LW_SERIES_POINTS].v;
+        while (k < x->npt && x->pt[(first + k) % x->pcap].n <= n)
+            cur = x->pt[(first + k++) % x->pcap].v;
         char ts[40];
         lw_fmt_rfc3339(n * ar->res_ns, ts, sizeof ts);
         json_array_append_new(arr, json_pack("[s,o]", ts, number_or_null(cur)));
@@ -1502,16 +1614,23 @@ static json_t *samples(struct lw_engine *e, const struct xring *x)
     json_t *arr = json_array();
     if (!x || !e->xlines)
         return arr;
-    uint32_t first = (uint32_t)((x->stail + e->xlines - x->ns) % e->xlines);
+    uint32_t first = (x->stail + x->scap - x->ns) % x->scap;
     for (uint32_t k = 0; k < x->ns; k++) {
-        const struct xsample *sl = &x->s[(first + k) % e->xlines];
+        const struct xsample *sl = &xs(x)[(first + k) % x->scap];
         char ts[40];
         lw_fmt_rfc3339(sl->ts_ns, ts, sizeof ts);
         const char *in = sl->input < e->rs->ninputs ? e->rs->inputs[sl->input].name : "";
         json_t *o = json_pack("{s:s,s:s,s:s%}", "at", ts, "input", in ? in : "", "line", sl->line,
                               (size_t)sl->len);
-        if (!o) /* not UTF-8 (or cut inside a character): the bytes as Latin-1 would lie */
-            o = json_pack("{s:s,s:s,s:s}", "at", ts, "input", in ? in : "", "line", "(not UTF-8)");
+        if (!o) {
+            /* Not UTF-8 (or cut inside a character): as the state file keeps it, U+FFFD for
+             * each bad byte (lw_buf_json_str). */
+            struct lw_buf q = {0};
+            lw_buf_json_str(&q, sl->line, sl->len);
+            o = json_pack("{s:s,s:s,s:o}", "at", ts, "input", in ? in : "", "line",
+                          json_loadb(q.p, q.len, JSON_DECODE_ANY, NULL));
+            lw_buf_free(&q);
+        }
         if (sl->full)
             json_object_set_new(o, "cut", json_true());
         json_array_append_new(arr, o);
@@ -1570,4 +1689,63 @@ void lw_engine_snapshot(struct lw_engine *e)
                 history(e, ar, g, NULL, e->now_ns);
         }
     }
+}
+
+/* What the state file keeps of an explanation: the raw parts, written without a JSON library
+ * (a transition costs a few microseconds, not the milliseconds of a rendered series), read back
+ * by lw_explain_from_raw (api.c). Times are ns; points are the kept changes of the value. */
+static void put_raw_number(struct lw_buf *b, double v)
+{
+    if (isnan(v))
+        lw_buf_puts(b, "null");
+    else
+        put_number(b, v);
+}
+
+static void explain_raw(struct lw_engine *e, const struct alert_rt *ar, const struct lw_wgroup *g,
+                        const char *state, int64_t t_ns, struct lw_buf *b)
+{
+    const struct lw_alert_def *a = ar->def;
+    const struct xring *x = g->st.x;
+    struct lw_buf obj = {0};
+    render(ar, g, g->st.state == LW_FIRING ? "firing" : "pending", 0, &obj);
+    lw_buf_puts(b, "{\"raw\":1,\"object\":");
+    lw_buf_append(b, obj.p, obj.len);
+    lw_buf_free(&obj);
+    lw_buf_puts(b, ",\"state\":");
+    lw_buf_json_str(b, state, strlen(state));
+    lw_buf_printf(b, ",\"at_ns\":%lld,\"since_ns\":%lld,\"value\":", (long long)t_ns,
+                  (long long)(g->st.state == LW_FIRING ? g->st.fired_ns : g->st.active_since_ns));
+    put_number(b, g->st.value);
+    lw_buf_puts(b, ",\"threshold\":");
+    put_number(b, a->threshold);
+    lw_buf_printf(b,
+                  ",\"above\":%s,\"kind\":\"%s\",\"window_ns\":%lld,\"res_ns\":%lld,"
+                  "\"for_ns\":%lld,\"to_ns\":%lld,\"sample_bytes\":%d,\"sample_lines\":%zu,"
+                  "\"kept\":%s,\"group\":",
+                  a->above ? "true" : "false", lw_kinds[a->kind].name, (long long)a->window_ns,
+                  (long long)a->res_ns, (long long)a->for_ns,
+                  (long long)((ar->done_n == INT64_MIN ? 0 : ar->done_n) * ar->res_ns),
+                  LW_SAMPLE_BYTES, e->xlines, x ? "true" : "false");
+    lw_buf_append(b, g->key, g->keylen);
+    lw_buf_puts(b, ",\"points\":[");
+    uint32_t first = x ? (x->ptail + x->pcap - x->npt) % x->pcap : 0;
+    for (uint32_t k = 0; x && k < x->npt; k++) {
+        const struct xpoint *p = &x->pt[(first + k) % x->pcap];
+        lw_buf_printf(b, "%s[%lld,", k ? "," : "", (long long)(p->n * ar->res_ns));
+        put_raw_number(b, p->v);
+        lw_buf_putc(b, ']');
+    }
+    lw_buf_puts(b, "],\"samples\":[");
+    first = x && x->scap ? (x->stail + x->scap - x->ns) % x->scap : 0;
+    for (uint32_t k = 0; x && k < x->ns; k++) {
+        const struct xsample *sl = &xs(x)[(first + k) % x->scap];
+        const char *in = sl->input < e->rs->ninputs ? e->rs->inputs[sl->input].name : "";
+        lw_buf_printf(b, "%s[%lld,", k ? "," : "", (long long)sl->ts_ns);
+        lw_buf_json_str(b, in ? in : "", in ? strlen(in) : 0);
+        lw_buf_putc(b, ',');
+        lw_buf_json_str(b, sl->line, sl->len);
+        lw_buf_printf(b, ",%d]", sl->full ? 1 : 0);
+    }
+    lw_buf_puts(b, "]}");
 }

@@ -26,6 +26,8 @@ struct lw_engine_stats {
     uint64_t no_ring;         /* groups made while the explanations' memory was spent: no ring */
     uint64_t history_dropped; /* transitions not kept in the state file's history (flushes
                                * failing for long: more than LW_HISTORY_MAX waiting) */
+    uint64_t explain_skipped; /* transitions kept without their explanation: more than
+                               * LW_EXPLAIN_PER_FLUSH in one flush */
     size_t ring_bytes, rings; /* the explanations' memory and how many groups have one */
 };
 
@@ -118,6 +120,7 @@ const uint64_t *lw_engine_late_by_input(const struct lw_engine *e, size_t *n);
 #define LW_SAMPLE_BYTES 240
 #define LW_SERIES_POINTS 64
 #define LW_HISTORY_MAX 4096
+#define LW_EXPLAIN_PER_FLUSH 256
 void lw_engine_explain_opts(struct lw_engine *e, size_t sample_lines, size_t memory_bytes);
 
 /* A group as the API reads it (pipeline thread; valid until the engine is fed again). */

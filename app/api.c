@@ -34,6 +34,11 @@ static char *pack_labels(json_t *labels)
     return lw_buf_steal(&b);
 }
 
+static const char *str_or(json_t *s)
+{
+    return json_is_string(s) ? json_string_value(s) : "";
+}
+
 static json_t *ask(struct lw_http_server *h, enum lw_ask_kind kind, const char *arg,
                    int64_t timeout_ns, int *code)
 {
@@ -108,6 +113,83 @@ static void on_notif(const struct lw_notif_of *r, void *payload)
                   "error", r->error ? json_string(r->error) : json_null()));
 }
 
+static json_t *time_str(int64_t ns)
+{
+    char t[40];
+    lw_fmt_rfc3339(ns, t, sizeof t);
+    return json_string(t);
+}
+
+static json_t *duration_str(int64_t ns)
+{
+    char d[32];
+    lw_fmt_duration(ns, d, sizeof d);
+    return json_string(d);
+}
+
+/* The state file's raw explanation (engine.c explain_raw) in the API's shape. New reference. */
+static json_t *from_raw(json_t *r)
+{
+    json_t *obj = json_object_get(r, "object"), *x = json_object();
+    const char *state = json_string_value(json_object_get(r, "state"));
+    int64_t res = json_integer_value(json_object_get(r, "res_ns"));
+    int64_t win = json_integer_value(json_object_get(r, "window_ns"));
+    int64_t to = json_integer_value(json_object_get(r, "to_ns"));
+    json_t *labels = json_object_get(obj, "labels");
+    json_object_set_new(x, "alert", json_string(str_or(json_object_get(obj, "alert"))));
+    json_object_set(x, "fingerprint", json_object_get(obj, "fingerprint"));
+    json_object_set_new(x, "state", json_string(state ? state : ""));
+    json_object_set_new(x, "severity", json_string(str_or(json_object_get(labels, "severity"))));
+    json_object_set(x, "labels", labels ? labels : json_object());
+    json_t *ann = json_object_get(obj, "annotations");
+    json_object_set(x, "annotations", ann ? ann : json_object());
+    json_object_set(x, "group", json_object_get(r, "group"));
+    json_object_set(x, "value", json_object_get(r, "value"));
+    json_object_set(x, "threshold", json_object_get(r, "threshold"));
+    json_object_set(x, "above", json_object_get(r, "above"));
+    json_object_set(x, "kind", json_object_get(r, "kind"));
+    json_object_set_new(x, "window", duration_str(win));
+    json_object_set_new(x, "resolution", duration_str(res));
+    json_object_set_new(x, "for", duration_str(json_integer_value(json_object_get(r, "for_ns"))));
+    json_object_set_new(x, "since", time_str(json_integer_value(json_object_get(r, "since_ns"))));
+    json_object_set_new(x, "at", time_str(json_integer_value(json_object_get(r, "at_ns"))));
+    /* The series, expanded as the engine does (lw_engine_series): one point per instant of
+     * the window ending at the last evaluation, the value of the last change at or before. */
+    json_t *pts = json_object_get(r, "points"), *series = json_array();
+    size_t np = json_array_size(pts), k = 0;
+    if (np && res > 0 && win >= res) {
+        int64_t last = json_integer_value(json_array_get(json_array_get(pts, np - 1), 0));
+        if (to < last)
+            to = last;
+        json_t *cur = json_null();
+        for (int64_t t = to - win + res; t <= to; t += res) {
+            while (k < np && json_integer_value(json_array_get(json_array_get(pts, k), 0)) <= t)
+                cur = json_array_get(json_array_get(pts, k++), 1);
+            json_array_append_new(series, json_pack("[o,O]", time_str(t), cur));
+        }
+    }
+    json_object_set_new(x, "series", series);
+    json_t *samples = json_array(), *sm;
+    size_t i;
+    json_array_foreach(json_object_get(r, "samples"), i, sm)
+    {
+        json_t *o =
+            json_pack("{s:o,s:O,s:O}", "at", time_str(json_integer_value(json_array_get(sm, 0))),
+                      "input", json_array_get(sm, 1), "line", json_array_get(sm, 2));
+        if (o && json_integer_value(json_array_get(sm, 3)))
+            json_object_set_new(o, "cut", json_true());
+        if (o)
+            json_array_append_new(samples, o);
+    }
+    json_object_set_new(x, "samples", samples);
+    json_object_set(x, "sample_bytes", json_object_get(r, "sample_bytes"));
+    json_object_set(x, "sample_lines", json_object_get(r, "sample_lines"));
+    json_object_set(x, "kept", json_object_get(r, "kept"));
+    json_object_set_new(x, "silenced_by", json_array());
+    json_object_set_new(x, "inhibited_by", json_array());
+    return x;
+}
+
 /* What the state file knows of fp: its history, its notifications and (with x NULL) what
  * explained it at its last transition. Under h->mu. 0, LW_ENOENT, or an error (*x untouched). */
 static int from_store(struct lw_store *st, const char *fp, json_t **x, struct lw_err *err)
@@ -118,8 +200,10 @@ static int from_store(struct lw_store *st, const char *fp, json_t **x, struct lw
         char *body = NULL;
         rc = lw_store_explain_get(st, fp, &body, err);
         if (rc == 0) {
-            *x = json_loads(body, 0, NULL);
+            json_t *raw = json_loads(body, 0, NULL);
             free(body);
+            *x = json_is_object(raw) && json_object_get(raw, "raw") ? from_raw(raw) : NULL;
+            json_decref(raw);
             if (!json_is_object(*x)) {
                 json_decref(*x);
                 *x = NULL;
@@ -315,6 +399,7 @@ static json_t *rules_answer(const struct lw_api_src *src)
         lw_fmt_duration(a->for_ns, fr, sizeof fr);
         json_t *series = json_null();
         if (c.has_best) {
+            lw_fingerprint(a->name, c.best.group, c.best.fingerprint);
             json_t *grp = json_loads(c.best.group, 0, NULL);
             series = json_pack("{s:o,s:s,s:s,s:o}", "group", grp ? grp : json_object(),
                                "fingerprint", c.best.fingerprint, "state",

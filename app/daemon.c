@@ -1058,8 +1058,17 @@ static void publish_usage(struct daemon *d)
                   "# HELP logwarden_explain_no_ring_total Groups made while explain.memory was "
                   "spent: they keep no sample lines or series.\n"
                   "# TYPE logwarden_explain_no_ring_total counter\n"
-                  "logwarden_explain_no_ring_total %llu\n",
-                  es.ring_bytes, (unsigned long long)es.no_ring);
+                  "logwarden_explain_no_ring_total %llu\n"
+                  "# HELP logwarden_explain_skipped_total Alert transitions whose explanation "
+                  "the state file did not keep (more than 256 in one flush).\n"
+                  "# TYPE logwarden_explain_skipped_total counter\n"
+                  "logwarden_explain_skipped_total %llu\n"
+                  "# HELP logwarden_explain_history_dropped_total Alert transitions the state "
+                  "file's history did not keep (4096 waiting on failing flushes).\n"
+                  "# TYPE logwarden_explain_history_dropped_total counter\n"
+                  "logwarden_explain_history_dropped_total %llu\n",
+                  es.ring_bytes, (unsigned long long)es.no_ring,
+                  (unsigned long long)es.explain_skipped, (unsigned long long)es.history_dropped);
     struct lw_notifier_stats ns;
     lw_notifier_stats(d->notifier, &ns);
     lw_buf_printf(&b,

@@ -153,7 +153,8 @@ static const char *const lw_store_migrations[] = {
     /* 5 -> 6: the explanation (issue 16): every alert transition of the last 24 h, and what
      * explained each alert at its last transition (value series, sample lines: a JSON object),
      * so that an alert can be explained after the daemon forgot its group, or stopped. Written
-     * in the flush's transaction with the states. */
+     * in the flush's transaction with the states. IF NOT EXISTS: a file whose version row was
+     * set back (as tests do) migrates again. */
     "CREATE TABLE IF NOT EXISTS alert_history ("
     "  id INTEGER PRIMARY KEY,"
     "  fingerprint TEXT NOT NULL,"
@@ -170,7 +171,9 @@ static const char *const lw_store_migrations[] = {
     "  grp TEXT NOT NULL,"
     "  at_ns INTEGER NOT NULL,"
     "  body TEXT NOT NULL"
-    ") WITHOUT ROWID;",
+    ") WITHOUT ROWID;"
+    /* The flush's pruning (24 h) looks by time. */
+    "CREATE INDEX IF NOT EXISTS alert_explain_by_at ON alert_explain (at_ns);",
 };
 
 /* The identity of the file (store.c check_identity), read before anything is written. */

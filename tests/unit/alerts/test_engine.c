@@ -360,6 +360,24 @@ static void test_fingerprint(void)
     CHECK_STR(a, b);
     CHECK(strcmp(a, c) != 0);
     CHECK_EQ(strlen(a), 16);
+    /* The engine's keys go without a JSON parse; the parser gives the same for the same labels
+     * written otherwise (spaces, an escape that is a plain character). */
+    lw_fingerprint("X", "{ \"user\": \"u\", \"ip\": \"1\" }", b);
+    CHECK_STR(a, b);
+    lw_fingerprint("X", "{\"ip\":\"\\u0031\",\"user\":\"u\"}", b);
+    CHECK_STR(a, b);
+    lw_fingerprint("X", "{\"ip\":\"1\",\"user\":\"u\",\"x\":\"\"}", b);
+    CHECK(strcmp(a, b) != 0);
+    lw_fingerprint("X", "{}", b);
+    lw_fingerprint("X", "{ }", c);
+    CHECK_STR(b, c);
+    /* Values with escapes (a quote, non-ASCII) take the parser, and differ from each other. */
+    lw_fingerprint("X", "{\"ip\":\"a\\\"b\"}", b);
+    lw_fingerprint("X", "{\"ip\":\"a\\\\b\"}", c);
+    CHECK(strcmp(b, c) != 0);
+    lw_fingerprint("X", "{\"ip\":\"é\"}", b);
+    lw_fingerprint("X", "{ \"ip\" : \"\\u00e9\"}", c);
+    CHECK_STR(b, c);
 }
 
 /* RULES.md, Evaluation: a condition an arriving event makes true is seen at once, whatever
@@ -548,6 +566,72 @@ static void test_explain(void)
         json_decref(x);
         lw_engine_free(e);
     }
+    /* A busy group: its samples and points grow to their full size and go round: the last 20
+     * lines in order, and a series whose every point is the window's count then. */
+    e = lw_engine_new(rs, LW_MODE_LIVE, T0 * LW_NS_PER_SEC, on_alert, &o);
+    lw_engine_explain_opts(e, 20, 1 << 20);
+    int seq = 0;
+    for (int t = 1; t <= 120; t++)
+        for (int k = 0; k <= t % 3; k++) {
+            char tail[32];
+            snprintf(tail, sizeof tail, "n=%d", seq++);
+            feed_live(e, t, "busy", tail);
+        }
+    lw_engine_tick(e, (T0 + 122) * LW_NS_PER_SEC);
+    lw_fingerprint("E", "{\"ip\":\"busy\"}", fp);
+    CHECK(lw_engine_find(e, fp, &v));
+    x = lw_engine_explain(e, &v);
+    CHECK_EQ(json_array_size(json_object_get(x, "samples")), 20);
+    for (size_t i = 0; i < 20; i++) {
+        char want[32];
+        snprintf(want, sizeof want, " n=%d", seq - 20 + (int)i);
+        const char *got = sample_line(x, i);
+        CHECK(got && strlen(got) >= strlen(want) &&
+              !strcmp(got + strlen(got) - strlen(want), want));
+    }
+    ser = json_object_get(x, "series");
+    CHECK_EQ(json_array_size(ser), 10);
+    size_t nulls = 0;
+    for (size_t i = 0; i < json_array_size(ser); i++)
+        nulls += json_is_null(json_array_get(json_array_get(ser, i), 1));
+    CHECK_EQ(nulls, 0);
+    /* The window (112, 122] at the end holds seconds 113..120: 8 seconds of 1 to 3 events. */
+    double want_last = 0;
+    for (int t = 113; t <= 120; t++)
+        want_last += t % 3 + 1;
+    CHECK(json_real_value(json_array_get(json_array_get(ser, 9), 1)) == want_last);
+    json_decref(x);
+    lw_engine_free(e);
+
+    /* A burst: every transition keeps its history row, the first 256 their explanation; past
+     * 4096 waiting (flushes failing), transitions are counted, not kept. */
+    e = lw_engine_new(rs, LW_MODE_LIVE, T0 * LW_NS_PER_SEC, on_alert, &o);
+    lw_engine_explain_opts(e, 3, 1 << 20);
+    for (int i = 0; i < 300; i++) {
+        char ip[32];
+        snprintf(ip, sizeof ip, "10.0.%d.%d", i / 256, i % 256);
+        for (int k = 0; k < 3; k++)
+            feed_live(e, 1, ip, "burst");
+    }
+    lw_engine_tick(e, (T0 + 3) * LW_NS_PER_SEC);
+    struct lw_flush f2 = {0};
+    lw_engine_collect(e, &f2);
+    CHECK_EQ(f2.nhistory, 300);
+    size_t with = 0;
+    for (size_t i = 0; i < f2.nhistory; i++)
+        with += f2.history[i].explain != NULL;
+    CHECK_EQ(with, LW_EXPLAIN_PER_FLUSH);
+    lw_engine_stats(e, &st);
+    CHECK_EQ(st.explain_skipped, 300 - LW_EXPLAIN_PER_FLUSH);
+    CHECK_EQ(st.history_dropped, 0);
+    /* The flush failed (no collect_done): the rows wait; 14 snapshots of the 300 firing groups
+     * would make 4500. */
+    for (int i = 0; i < 14; i++)
+        lw_engine_snapshot(e);
+    lw_engine_stats(e, &st);
+    CHECK_EQ(st.history_dropped, 300 + 14 * 300 - LW_HISTORY_MAX);
+    lw_engine_collect_done(e);
+    lw_engine_free(e);
     lw_ruleset_free(rs);
 }
 
