@@ -610,6 +610,8 @@ static bool needs_token(const struct lw_http_server *h, const char *url, bool wr
         return false;
     if (write)
         return true;
+    if (!strcmp(url, "/api/health"))
+        return false; /* /health under the API's prefix, as open as /health */
     if (!strncmp(url, "/api/", 5) || is_page(url))
         return !h->cfg->http_public_reads;
     return !strcmp(url, "/metrics") && h->cfg->http_protect_metrics;
@@ -726,7 +728,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 
     if (lw_dashboard_route(h, c, url, method, rq, &ret))
         return ret;
-    if (!strcmp(url, "/health") && (!strcmp(method, "GET") || !strcmp(method, "HEAD")))
+    if ((!strcmp(url, "/health") || !strcmp(url, "/api/health")) &&
+        (!strcmp(method, "GET") || !strcmp(method, "HEAD")))
         return answer(c, lw_http_health(h, &code), &code);
     if (!strcmp(url, "/metrics") && !strcmp(method, "GET")) {
         struct lw_buf b = {0};

@@ -155,6 +155,11 @@ def main():
         e2e.wait_for(lambda: (health(port)[1] or {}).get("store", {}).get("last_flush_at"), 10)
         code, h = health(port)
         check_shape(c, h or {})
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=3) as r:
+            alias = json.loads(r.read())
+        c.check(r.status == 200 and set(alias) == set(h or {}) and
+                alias.get("inputs", {}).keys() == (h or {}).get("inputs", {}).keys(),
+                "/api/health answers the same object (the runbooks' curl)", alias)
         app = h["inputs"]["app"]
         c.check(app["status"] == "healthy" and app["records"] == 1 and
                 is_time(app["last_record_at"]) and app["errors"] == 0,
