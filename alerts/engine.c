@@ -209,7 +209,6 @@ static void ring_free(struct lw_engine *e, struct lw_wgroup *g)
 }
 
 /* The hot path's share: a bounded copy into the group's next slot. */
-/* The hot path's share: a bounded copy into the group's next slot. */
 static inline void ring_sample(struct lw_engine *e, struct lw_wgroup *g, int64_t ts)
 {
     struct xring *x = g->st.x;
@@ -924,10 +923,9 @@ static bool add_event(struct lw_engine *e, struct alert_rt *ar, const struct lw_
     if (lw_win_add(ar->w, g, b, e->cur_shard, now_b, matched, val) < 0) {
         return false;
     }
-    if (g->st.x)
-        ring_sample(e, g, ts);
-    else if (e->xsize && !g->st.noring) {
-        ring_new(e, ar, g);
+    if (e->xsize) { /* live only: replay and test keep no explanation, and pay one test */
+        if (!g->st.x && !g->st.noring)
+            ring_new(e, ar, g);
         if (g->st.x)
             ring_sample(e, g, ts);
     }
