@@ -937,18 +937,6 @@ static void publish(struct daemon *d)
     publish_health(d);
 }
 
-/* A label value as the Prometheus text format writes it (event names are free text). */
-static void put_label_value(struct lw_buf *b, const char *s)
-{
-    for (; *s; s++)
-        if (*s == '\\' || *s == '"')
-            lw_buf_printf(b, "\\%c", *s);
-        else if (*s == '\n')
-            lw_buf_puts(b, "\\n");
-        else
-            lw_buf_append(b, s, 1);
-}
-
 /* Per-event rule counters, for /metrics with the per-alert gauges (the set of events changes
  * with reloads; lw_ruleset_carry_counters keeps the counts). */
 static void render_event_counters(const struct lw_ruleset *rs, struct lw_buf *b)
@@ -960,14 +948,14 @@ static void render_event_counters(const struct lw_ruleset *rs, struct lw_buf *b)
         if (!rs->events[i].re)
             continue;
         lw_buf_puts(b, "logwarden_regex_limit_total{event=\"");
-        put_label_value(b, rs->events[i].name);
+        lw_buf_prom_label(b, rs->events[i].name);
         lw_buf_printf(b, "\"} %llu\n", (unsigned long long)rs->events[i].regex_limits);
     }
     lw_buf_puts(b, "# HELP logwarden_events_matched_total Records an event rule matched.\n"
                    "# TYPE logwarden_events_matched_total counter\n");
     for (size_t i = 0; i < rs->nevents; i++) {
         lw_buf_puts(b, "logwarden_events_matched_total{event=\"");
-        put_label_value(b, rs->events[i].name);
+        lw_buf_prom_label(b, rs->events[i].name);
         lw_buf_printf(b, "\"} %llu\n", (unsigned long long)rs->events[i].matched);
     }
 }

@@ -331,18 +331,6 @@ json_t *lw_http_health(struct lw_http_server *h, int *code)
 
 /* ---------------------------------------------------------------- /metrics */
 
-/* A label value as the text format writes it (names are free text). */
-static void put_label(struct lw_buf *b, const char *s)
-{
-    for (; *s; s++)
-        if (*s == '\\' || *s == '"')
-            lw_buf_printf(b, "\\%c", *s);
-        else if (*s == '\n')
-            lw_buf_puts(b, "\\n");
-        else
-            lw_buf_append(b, s, 1);
-}
-
 static void family(struct lw_buf *b, const char *name, const char *type, const char *help)
 {
     lw_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
@@ -379,7 +367,7 @@ static void health_section(struct lw_buf *b, json_t *sec, const char *name, cons
         } else
             continue;
         lw_buf_printf(b, "%s{%s=\"", name, kind);
-        put_label(b, k);
+        lw_buf_prom_label(b, k);
         lw_buf_printf(b, "\"} %.15g\n", val * scale);
     }
 }
@@ -444,7 +432,7 @@ static void alert_metrics(struct lw_http_server *h, struct lw_buf *b)
     for (size_t i = 0; i < ac.n; i++)
         for (int s = 0; s < 2; s++) {
             lw_buf_puts(b, "logwarden_alerts{alert=\"");
-            put_label(b, ac.a[i].alert);
+            lw_buf_prom_label(b, ac.a[i].alert);
             lw_buf_printf(b, "\",state=\"%s\"} %lld\n", s ? "firing" : "pending",
                           (long long)(s ? ac.a[i].firing : ac.a[i].pending));
         }
@@ -454,7 +442,7 @@ static void alert_metrics(struct lw_http_server *h, struct lw_buf *b)
     for (size_t i = 0; i < ac.n; i++) {
         if (ac.a[i].has_value) {
             lw_buf_puts(b, "logwarden_alert_value{alert=\"");
-            put_label(b, ac.a[i].alert);
+            lw_buf_prom_label(b, ac.a[i].alert);
             lw_buf_printf(b, "\"} %.17g\n", ac.a[i].value); /* a value reads back exactly */
         }
         free(ac.a[i].alert);
@@ -553,7 +541,7 @@ void lw_http_health_metrics(struct lw_http_server *h, struct lw_buf *b)
         json_object_foreach(lag, unit, x)
         {
             lw_buf_puts(b, "logwarden_input_lag{input=\"");
-            put_label(b, k);
+            lw_buf_prom_label(b, k);
             lw_buf_printf(b, "\",unit=\"%s\"} %lld\n", unit, (long long)json_integer_value(x));
         }
     }
@@ -563,7 +551,7 @@ void lw_http_health_metrics(struct lw_http_server *h, struct lw_buf *b)
     for (size_t i = 0; i < h->cfg->ninputs; i++)
         for (int r = 0; r < LW_UNDEC_COUNT; r++) {
             lw_buf_puts(b, "logwarden_input_decode_failures_total{input=\"");
-            put_label(b, h->cfg->inputs[i].name);
+            lw_buf_prom_label(b, h->cfg->inputs[i].name);
             lw_buf_printf(
                 b, "\",reason=\"%s\"} %llu\n", lw_undecoded_names[r],
                 (unsigned long long)(m->undecoded_in
@@ -594,7 +582,7 @@ void lw_http_health_metrics(struct lw_http_server *h, struct lw_buf *b)
         static const char *const outcomes[3] = {"sent", "failed", "retried"};
         for (int o = 0; o < 3; o++) {
             lw_buf_puts(b, "logwarden_sink_notifications_total{sink=\"");
-            put_label(b, h->cfg->sinks[i]->name);
+            lw_buf_prom_label(b, h->cfg->sinks[i]->name);
             lw_buf_printf(b, "\",outcome=\"%s\"} %llu\n", outcomes[o], n[o]);
         }
     }

@@ -223,48 +223,29 @@ int lw_log_format_parse(const char *s, enum lw_log_format *out)
     return -1;
 }
 
-/* s[0..n) as the inside of a JSON string. */
-static void json_escape(struct lw_buf *b, const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\')
-            lw_buf_printf(b, "\\%c", c);
-        else if (c == '\n')
-            lw_buf_puts(b, "\\n");
-        else if (c == '\t')
-            lw_buf_puts(b, "\\t");
-        else if (c < 0x20 || c == 0x7f)
-            lw_buf_printf(b, "\\u%04x", c);
-        else
-            lw_buf_append(b, &s[i], 1);
-    }
-}
-
 /* One JSON line: the message's leading "[input:NAME] " ("[sink:NAME] ", "[http] ") is also a
  * field of its own ("input": "NAME", "component": "http"), so that a collector can select the
  * lines of one input or sink without parsing the text; msg is the whole line as text has it.
- * Invalid UTF-8 in a message (a quoted log line) is passed as it is. */
+ * Invalid UTF-8 in a message (a quoted log line) becomes U+FFFD: every line is valid JSON. */
 static void json_line(struct lw_buf *b, const char *ts, const char *level, const char *msg)
 {
     lw_buf_printf(b, "{\"ts\":\"%s\",\"level\":\"%s\"", ts, level);
     const char *end = msg[0] == '[' ? strstr(msg, "] ") : NULL;
     const char *colon = end ? memchr(msg, ':', (size_t)(end - msg)) : NULL;
     if (end && end - msg > 1 && end - msg < 200 && !memchr(msg + 1, ' ', (size_t)(end - msg - 1))) {
-        lw_buf_puts(b, ",\"");
+        lw_buf_putc(b, ',');
         if (colon) {
-            json_escape(b, msg + 1, (size_t)(colon - msg - 1));
-            lw_buf_puts(b, "\":\"");
-            json_escape(b, colon + 1, (size_t)(end - colon - 1));
+            lw_buf_json_str(b, msg + 1, (size_t)(colon - msg - 1));
+            lw_buf_putc(b, ':');
+            lw_buf_json_str(b, colon + 1, (size_t)(end - colon - 1));
         } else {
-            lw_buf_puts(b, "component\":\"");
-            json_escape(b, msg + 1, (size_t)(end - msg - 1));
+            lw_buf_puts(b, "\"component\":");
+            lw_buf_json_str(b, msg + 1, (size_t)(end - msg - 1));
         }
-        lw_buf_puts(b, "\"");
     }
-    lw_buf_puts(b, ",\"msg\":\"");
-    json_escape(b, msg, strlen(msg));
-    lw_buf_puts(b, "\"}\n");
+    lw_buf_puts(b, ",\"msg\":");
+    lw_buf_json_str(b, msg, strlen(msg));
+    lw_buf_puts(b, "}\n");
 }
 
 void lw_log_write(int level, const char *fmt, ...)
@@ -462,6 +443,17 @@ void lw_buf_json_str(struct lw_buf *b, const char *p, size_t n)
         i++;
     }
     lw_buf_putc(b, '"');
+}
+
+void lw_buf_prom_label(struct lw_buf *b, const char *s)
+{
+    for (; *s; s++)
+        if (*s == '\\' || *s == '"')
+            lw_buf_printf(b, "\\%c", *s);
+        else if (*s == '\n')
+            lw_buf_puts(b, "\\n");
+        else
+            lw_buf_append(b, s, 1);
 }
 
 void lw_buf_reset(struct lw_buf *b)

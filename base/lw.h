@@ -140,6 +140,8 @@ void lw_buf_putc(struct lw_buf *b, char c);
 void lw_buf_printf(struct lw_buf *b, const char *fmt, ...) LW_PRINTF(2, 3);
 /* Appends p[0..n) as a quoted JSON string; invalid UTF-8 becomes U+FFFD, NUL becomes \u0000. */
 void lw_buf_json_str(struct lw_buf *b, const char *p, size_t n);
+/* s as a label value of the Prometheus text format writes it (\\, \", \n escaped), unquoted. */
+void lw_buf_prom_label(struct lw_buf *b, const char *s);
 void lw_buf_reset(struct lw_buf *b);
 void lw_buf_free(struct lw_buf *b);
 /* Gives the bytes to the caller (NUL-terminated); the buffer is left empty. */
