@@ -160,6 +160,16 @@ static int write_version(struct lw_store *st, int v, struct lw_err *err)
     return 0;
 }
 
+/* A file written by a newer logwarden: its schema is unknown here, and migrating "down" would
+ * lose what the newer one keeps. */
+static int refuse_newer(struct lw_store *st, int v, struct lw_err *err)
+{
+    return lw_err_set(err, LW_EINVAL,
+                      "%s: schema version %d is newer than this logwarden (%d): upgrade logwarden "
+                      "or use another state file",
+                      st->path, v, LW_STORE_SCHEMA_VERSION);
+}
+
 /* Brings the file from whatever version it has to LW_STORE_SCHEMA_VERSION in one transaction,
  * so a crash mid-migration leaves the old schema intact. BEGIN IMMEDIATE takes the write lock
  * up front: two processes opening a new file at once migrate it once, the second one waits. */
@@ -178,11 +188,8 @@ static int migrate(struct lw_store *st, struct lw_err *err)
     rc = read_version(st, &v, err);
     if (rc < 0)
         goto out_rollback;
-    if (v > LW_STORE_SCHEMA_VERSION || v < 0) {
-        rc = lw_err_set(err, LW_EINVAL,
-                        "state %s: schema version %d is newer than this logwarden knows (%d); "
-                        "use a newer logwarden or another state file",
-                        st->path, v, LW_STORE_SCHEMA_VERSION);
+    if (v > LW_STORE_SCHEMA_VERSION || v < 0) { /* check_version saw it first, but a race */
+        rc = refuse_newer(st, v, err);
         goto out_rollback;
     }
     if (v < LW_STORE_SCHEMA_VERSION) {
@@ -297,6 +304,22 @@ static int check_identity(struct lw_store *st, struct lw_err *err)
     return 0;
 }
 
+/* Refuses a newer logwarden's file by reading only, before the pragmas (journal_mode writes the
+ * header) and the migration touch it: a downgrade leaves the file exactly as it was. */
+static int check_version(struct lw_store *st, struct lw_err *err)
+{
+    int64_t has = 0, v = 0;
+    if (query_int2(st, LW_SQL_VERSION_TABLE_EXISTS, &has, NULL) != SQLITE_OK)
+        return store_fail(st, err, "reading its tables");
+    if (!has)
+        return 0;
+    if (query_int2(st, LW_SQL_VERSION_GET, &v, NULL) != SQLITE_OK)
+        return store_fail(st, err, "reading the schema version");
+    if (v > LW_STORE_SCHEMA_VERSION)
+        return refuse_newer(st, v > INT32_MAX ? INT32_MAX : (int)v, err);
+    return 0;
+}
+
 /* PRAGMA quick_check: "ok", or the problems found (the first few, on one line). */
 static int quick_check(struct lw_store *st, struct lw_err *err)
 {
@@ -362,6 +385,9 @@ int lw_store_open_flags(struct lw_store **out, const char *path, unsigned flags,
         rc = quick_check(st, err);
     if (rc > 0) /* damaged, yet quick_check found nothing: say what failed */
         rc = store_fail(st, err, "reading its application_id");
+    if (rc < 0)
+        goto out_close;
+    rc = check_version(st, err);
     if (rc < 0)
         goto out_close;
     sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, NULL);

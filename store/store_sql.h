@@ -192,6 +192,8 @@ static const char *const lw_store_migrations[] = {
 #define LW_SQL_ROLLBACK "ROLLBACK"
 
 #define LW_SQL_VERSION_GET "SELECT max(version) FROM schema_version"
+#define LW_SQL_VERSION_TABLE_EXISTS                                                                \
+    "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
 #define LW_SQL_VERSION_CLEAR "DELETE FROM schema_version"
 #define LW_SQL_VERSION_SET "INSERT INTO schema_version (version) VALUES (?1)"
 

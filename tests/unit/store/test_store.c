@@ -776,6 +776,42 @@ static void test_migrate_v4(void)
     lw_buf_free(&b);
 }
 
+/* A file of a newer logwarden (version 7 here) is refused by reading only: the message says
+ * which version and what to do, and the file, header included, is left byte for byte as it was
+ * (journal_mode = WAL would write the header, a migration its tables). */
+static void test_refuse_newer(void)
+{
+    struct lw_store *st = NULL;
+    struct lw_err err = {0};
+    char path[512], want[700];
+    size_t n0 = 0, n1 = 0;
+    tmp_path(path, sizeof path, "newer.db");
+    CHECK_EQ(lw_store_open(&st, path, &err), 0);
+    lw_store_close(st);
+    CHECK_EQ(raw_exec(path, "PRAGMA journal_mode = DELETE; UPDATE schema_version SET version = "
+                            "7; CREATE TABLE from_v7 (x);"),
+             SQLITE_OK);
+    char *before = slurp(path, &n0);
+    CHECK(before != NULL);
+    CHECK_EQ(lw_store_open(&st, path, &err), LW_EINVAL);
+    CHECK(st == NULL);
+    snprintf(want, sizeof want,
+             "%s: schema version 7 is newer than this logwarden (%d): upgrade logwarden or use "
+             "another state file",
+             path, LW_STORE_SCHEMA_VERSION);
+    CHECK_STR(err.msg, want);
+    char *after = slurp(path, &n1);
+    CHECK(after != NULL);
+    CHECK(n1 == n0 && after && before && memcmp(before, after, n0) == 0);
+    CHECK(access(path, F_OK) == 0);
+    char wal[600];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    CHECK(access(wal, F_OK) != 0); /* no write-ahead log either */
+    CHECK_EQ(raw_int(path, "SELECT version FROM schema_version"), 7);
+    free(before);
+    free(after);
+}
+
 /* Shard ids: made on first use, stable across reopening, one per (input, stream). A flush with
  * forget_shards deletes those shards' rows before it writes its own, so a shard forgotten and
  * fed again keeps only its new rows; the others are untouched. */
@@ -955,6 +991,7 @@ int main(void)
     test_identity();
     test_migrate_positions();
     test_migrate_v4();
+    test_refuse_newer();
     test_shards();
     test_quick_check();
     test_lock();
