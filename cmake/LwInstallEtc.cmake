@@ -56,11 +56,16 @@ foreach(r IN LISTS lw_rules)
   lw_install_conf("${r}" "${lw_etc}/rules.d" "${n}")
 endforeach()
 
-# The unit names the binary and the config by their installed paths (/usr/bin, /etc in the
-# source): other prefixes get theirs.
-file(READ "${LW_SOURCE_DIR}/examples/systemd/logwarden.service" lw_unit)
-string(REPLACE "/usr/bin/logwarden" "${lw_bin}" lw_unit "${lw_unit}")
-string(REPLACE "/etc/logwarden" "${lw_etc}" lw_unit "${lw_unit}")
-file(WRITE "${LW_BINARY_DIR}/install/logwarden.service" "${lw_unit}")
-file(INSTALL DESTINATION "${lw_prefix_trim}/lib/systemd/system" TYPE FILE
-     FILES "${LW_BINARY_DIR}/install/logwarden.service")
+# The units name the binary and the config by their installed paths (/usr/bin, /etc in the
+# source): other prefixes get theirs. logwarden.socket goes too when examples/systemd has one.
+file(GLOB lw_units "${LW_SOURCE_DIR}/examples/systemd/logwarden.service"
+     "${LW_SOURCE_DIR}/examples/systemd/logwarden.socket")
+foreach(u IN LISTS lw_units)
+  get_filename_component(n "${u}" NAME)
+  file(READ "${u}" lw_unit)
+  string(REPLACE "/usr/bin/logwarden" "${lw_bin}" lw_unit "${lw_unit}")
+  string(REPLACE "/etc/logwarden" "${lw_etc}" lw_unit "${lw_unit}")
+  file(WRITE "${LW_BINARY_DIR}/install/${n}" "${lw_unit}")
+  file(INSTALL DESTINATION "${lw_prefix_trim}/lib/systemd/system" TYPE FILE
+       FILES "${LW_BINARY_DIR}/install/${n}")
+endforeach()

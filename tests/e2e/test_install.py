@@ -66,6 +66,8 @@ def expected(prefix, etc):
         f"{p}/share/bash-completion/completions/logwarden",
         f"{p}/share/doc/logwarden/README.md",
     }
+    if os.path.exists(os.path.join(e2e.REPO, "examples", "systemd", "logwarden.socket")):
+        want.add(f"{p}/lib/systemd/system/logwarden.socket")
     for r in glob.glob(os.path.join(e2e.REPO, "rules.d", "*.yaml")):
         want.add(f"{etc}/rules.d/{os.path.basename(r)}")
     for d in glob.glob(os.path.join(e2e.REPO, "docs", "*.md")):
