@@ -24,6 +24,11 @@ def roff(text):
     return '\\&' + text if text[:1] in ('.', "'") else text
 
 
+def arg(text):
+    """Text safe inside a quoted macro argument: roff(), and no double quote to end it."""
+    return roff(text).replace('"', '\\(dq')
+
+
 def help_out(binary, *args):
     return subprocess.run([binary, 'help', *args], check=True, capture_output=True,
                           text=True).stdout
@@ -55,7 +60,7 @@ def options(text):
 def table(rows):
     out = []
     for key, typ, status, text in rows:
-        out.append('.TP\n.BR %s " (%s, %s)"\n%s\n' % (key, roff(typ), roff(status), roff(text)))
+        out.append('.TP\n.BR %s " (%s, %s)"\n%s\n' % (key, arg(typ), arg(status), roff(text)))
     return ''.join(out)
 
 
