@@ -26,6 +26,9 @@ endif()
 # longer matches its source (the user edited it).
 set(lw_etc_list "${LW_BINARY_DIR}/install_etc.txt")
 file(WRITE "${lw_etc_list}" "")
+# The DESTDIR of this install: `make uninstall` without it after `make install DESTDIR=/tmp/pkg`
+# would remove the host's /usr/bin/logwarden, so it refuses a different one.
+file(WRITE "${LW_BINARY_DIR}/install_destdir.txt" "$ENV{DESTDIR}")
 
 # Installs SRC as DIR/NAME unless a different file is there already: then the shipped one goes
 # beside it as NAME.new (as rpm's .rpmnew) and the user's stays in use.

@@ -6,8 +6,10 @@ The build tree is the folder of the binary (CMake puts logwarden at its top). Th
 config names its rules relatively (`rules.d/*.yaml`, relative to the config's folder), so
 `check -c DESTDIR/etc/logwarden/logwarden.yaml` reads DESTDIR's rules, not the host's: no path
 needs rewriting, and a config whose rules were not installed beside it checks with 0 events,
-which fails here. install_manifest.txt and install_etc.txt of the build tree are saved and put
-back, so a developer's own `make uninstall` later removes what they installed, not this test's.
+which fails here. install_manifest.txt, install_etc.txt and install_destdir.txt of the build tree are saved and
+put back, so a developer's own `make uninstall` later removes what they installed, not this test's.
+`make uninstall` with another DESTDIR than the install's is refused (install_destdir.txt), so
+an uninstall without DESTDIR after `make install DESTDIR=/tmp/pkg` cannot remove the host's files.
 
 usage: test_install.py PATH/TO/logwarden
 """
@@ -20,7 +22,7 @@ import stat
 
 import e2e
 
-SAVED = ("install_manifest.txt", "install_etc.txt")
+SAVED = ("install_manifest.txt", "install_etc.txt", "install_destdir.txt")
 
 
 def files_under(root):
@@ -155,6 +157,20 @@ def main():
              "uninstall keeps a config edited since it was installed")
         os.remove(conf)
         install(c, build, dest, "/usr")
+        uninstall(c, build, dest)
+        # Uninstall with another DESTDIR is refused and removes nothing (another temporary folder
+        # with a copy of the tree, not an empty DESTDIR: a broken refusal must not touch /usr).
+        install(c, build, dest, "/usr")
+        before = files_under(dest)
+        other = tmp.join("other-root")
+        shutil.copytree(dest, other)
+        env = dict(os.environ, DESTDIR=other)
+        r = e2e.run(["cmake", "--build", build, "--target", "uninstall"], env=env, timeout=60)
+        c.check(r.returncode != 0 and "DESTDIR" in r.stdout + r.stderr,
+                "uninstall with another DESTDIR than the install's is refused, naming it",
+                e2e.tail(r.stdout + r.stderr))
+        c.eq((files_under(dest), files_under(other)), (before, before),
+             "the refused uninstall removed nothing")
         uninstall(c, build, dest)
         c.eq(sorted(files_under(dest)), [], "install then uninstall leaves no file")
         c.check(not os.path.exists(os.path.join(dest, "etc/logwarden"))
