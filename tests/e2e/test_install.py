@@ -97,6 +97,21 @@ def check_config(c, dest, prefix, etc, what):
     c.check(r.returncode == 0 and m and int(m.group(1)) > 0 and int(m.group(2)) > 0,
             f"{what}: the installed binary checks the installed config with the installed rules",
             f"rc={r.returncode}\n{r.stdout}{r.stderr}")
+    # The example config is of use as installed: sshd lines on its auth input fire the shipped
+    # SshBruteForce (11 failures from one address in 5 minutes, above 10).
+    log = os.path.join(dest, "auth.log")
+    with open(log, "w") as f:
+        for i in range(1, 12):
+            f.write(f"Mar 10 06:55:{i:02d} host sshd[{100 + i}]: Failed password for root "
+                    f"from 203.0.113.7 port 22 ssh2\n")
+    r = e2e.run([binpath, "replay", "-c", conf, "--input", "auth", "--now",
+                 "2024-03-10T07:00:00Z", log])
+    fired = [a for a in e2e.parse_json_lines(r.stdout)[0] if a.get("alert") == "SshBruteForce"]
+    c.check(r.returncode == 0 and len(fired) == 1 and fired[0]["status"] == "firing"
+            and fired[0]["labels"].get("ip") == "203.0.113.7",
+            f"{what}: 11 failed sshd logins on the installed config's auth input fire SshBruteForce",
+            f"rc={r.returncode}\n{r.stdout[-2000:]}{e2e.tail(r.stderr)}")
+    os.remove(log)
     # The unit names the installed binary and config, under this prefix.
     unit = open(os.path.join(dest, prefix.strip("/"), "lib/systemd/system/logwarden.service")).read()
     exec_start = re.search(r"^ExecStart=(.*)$", unit, re.M)
