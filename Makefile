@@ -58,8 +58,9 @@ PREFIX ?= /usr/local
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
-# make uninstall [DESTDIR=...]: removes what the last install listed in $(BUILD)/install_manifest.txt
-# (DESTDIR included), except /etc/logwarden files changed since.
+# make uninstall [DESTDIR=...]: removes what the last install listed in
+# $(BUILD)/install_manifest.txt (the same DESTDIR, or refused), except /etc/logwarden files
+# changed since.
 uninstall:
 	cmake --build $(BUILD) --target uninstall
 

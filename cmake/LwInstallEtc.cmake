@@ -1,4 +1,4 @@
-# LwInstallEtc.cmake: at install time, /etc/logwarden (config and shipped rules) and the systemd unit.
+# LwInstallEtc.cmake: at install time: /etc/logwarden (config, shipped rules), the systemd unit.
 #
 # Run by cmake_install.cmake (LwInstall.cmake sets LW_SOURCE_DIR, LW_BINARY_DIR, LW_SYSCONFDIR,
 # LW_BINDIR first), so CMAKE_INSTALL_PREFIX is the prefix of this install, `--prefix` included.
@@ -22,8 +22,8 @@ if(IS_ABSOLUTE "${LW_BINDIR}")
   set(lw_bin "${LW_BINDIR}/logwarden")
 endif()
 
-# What this install wrote under /etc (without DESTDIR, as in install_manifest.txt), with its source: `make uninstall` keeps a file that no
-# longer matches its source (the user edited it).
+# What this install wrote under /etc (without DESTDIR, as in install_manifest.txt), with its
+# source: `make uninstall` keeps a file that no longer matches its source (the user edited it).
 set(lw_etc_list "${LW_BINARY_DIR}/install_etc.txt")
 file(WRITE "${lw_etc_list}" "")
 # The DESTDIR of this install: `make uninstall` without it after `make install DESTDIR=/tmp/pkg`

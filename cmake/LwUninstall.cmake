@@ -1,8 +1,9 @@
 # LwUninstall.cmake: `make uninstall`: removes what the last install wrote (install_manifest.txt).
 #
-# The manifest's paths are without DESTDIR: give the same DESTDIR as to that install. A file under /etc/logwarden
-# that differs from what was installed there (install_etc.txt pairs it with its source) is the
-# user's now: it is kept and named. Directories left empty under logwarden's own folders go too.
+# The manifest's paths are without DESTDIR: give the same DESTDIR as to that install (another
+# one is refused: install_destdir.txt). A file under /etc/logwarden that differs from what was
+# installed there (install_etc.txt pairs it with its source) is the user's now: it is kept and
+# named. Directories left empty under logwarden's own folders go too.
 cmake_minimum_required(VERSION 3.20)
 set(manifest "${LW_BINARY_DIR}/install_manifest.txt")
 if(NOT EXISTS "${manifest}")
@@ -13,7 +14,7 @@ if(EXISTS "${destdir_file}")
   file(READ "${destdir_file}" installed_destdir)
   if(NOT installed_destdir STREQUAL "$ENV{DESTDIR}")
     message(FATAL_ERROR "the last install was into DESTDIR='${installed_destdir}', not "
-                        "DESTDIR='$ENV{DESTDIR}': run make uninstall DESTDIR='${installed_destdir}'")
+            "DESTDIR='$ENV{DESTDIR}': run make uninstall DESTDIR='${installed_destdir}'")
   endif()
 endif()
 file(STRINGS "${manifest}" files)

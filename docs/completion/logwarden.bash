@@ -37,7 +37,8 @@ _logwarden()
         return
         ;;
     --format)
-        COMPREPLY=($(compgen -W "raw json logfmt syslog docker cri syslog+json syslog+logfmt" -- "$cur"))
+        local formats="raw json logfmt syslog docker cri syslog+json syslog+logfmt"
+        COMPREPLY=($(compgen -W "$formats" -- "$cur"))
         return
         ;;
     --for | --comment | --now | --input)
@@ -68,7 +69,8 @@ _logwarden()
             COMPREPLY=($(compgen -W "input sink" -- "$cur"))
         elif ((cword == 3)); then
             local types
-            types=$("${words[0]}" help "${words[2]}" 2>/dev/null | sed -n 's/^  \([a-z0-9_-]*\)$/\1/p')
+            types=$("${words[0]}" help "${words[2]}" 2>/dev/null |
+                sed -n 's/^  \([a-z0-9_-]*\)$/\1/p')
             COMPREPLY=($(compgen -W "$types" -- "$cur"))
         fi
         return

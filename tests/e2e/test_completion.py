@@ -40,7 +40,8 @@ def main():
         got, err = complete(binary, tmp.path, "logwarden", "")
         c.eq([x for x in cmds if x not in got], [], "every command of --help completes")
         c.eq(err, "", "the completion runs without an error")
-        c.eq(complete(binary, tmp.path, "logwarden", "re")[0], ["replay"], "'re' completes to replay")
+        c.eq(complete(binary, tmp.path, "logwarden", "re")[0], ["replay"],
+             "'re' completes to replay")
         c.eq(complete(binary, tmp.path, "logwarden", "run", "--log-")[0],
              ["--log-format", "--log-level"], "run's options")
         c.eq(complete(binary, tmp.path, "logwarden", "run", "--log-level", "")[0],

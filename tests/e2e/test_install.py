@@ -6,8 +6,9 @@ The build tree is the folder of the binary (CMake puts logwarden at its top). Th
 config names its rules relatively (`rules.d/*.yaml`, relative to the config's folder), so
 `check -c DESTDIR/etc/logwarden/logwarden.yaml` reads DESTDIR's rules, not the host's: no path
 needs rewriting, and a config whose rules were not installed beside it checks with 0 events,
-which fails here. install_manifest.txt, install_etc.txt and install_destdir.txt of the build tree are saved and
-put back, so a developer's own `make uninstall` later removes what they installed, not this test's.
+which fails here. install_manifest.txt, install_etc.txt and install_destdir.txt of the build
+tree are saved and put back, so a developer's own `make uninstall` later removes what they
+installed, not this test's.
 `make uninstall` with another DESTDIR than the install's is refused (install_destdir.txt), so
 an uninstall without DESTDIR after `make install DESTDIR=/tmp/pkg` cannot remove the host's files.
 
@@ -109,7 +110,7 @@ def check_config(c, dest, prefix, etc, what):
     fired = [a for a in e2e.parse_json_lines(r.stdout)[0] if a.get("alert") == "SshBruteForce"]
     c.check(r.returncode == 0 and len(fired) == 1 and fired[0]["status"] == "firing"
             and fired[0]["labels"].get("ip") == "203.0.113.7",
-            f"{what}: 11 failed sshd logins on the installed config's auth input fire SshBruteForce",
+            f"{what}: 11 failed sshd logins on the installed auth input fire SshBruteForce",
             f"rc={r.returncode}\n{r.stdout[-2000:]}{e2e.tail(r.stderr)}")
     os.remove(log)
     # The unit is the source's with the binary and config paths of this prefix (part B owns its
@@ -117,7 +118,8 @@ def check_config(c, dest, prefix, etc, what):
     src = open(os.path.join(e2e.REPO, "examples/systemd/logwarden.service")).read()
     want = (src.replace("/usr/bin/logwarden", f"{prefix.rstrip('/')}/bin/logwarden")
             .replace("/etc/logwarden", f"/{etc}"))
-    unit = open(os.path.join(dest, prefix.strip("/"), "lib/systemd/system/logwarden.service")).read()
+    unit_path = os.path.join(dest, prefix.strip("/"), "lib/systemd/system/logwarden.service")
+    unit = open(unit_path).read()
     c.eq(unit, want, f"{what}: the unit names the installed binary and config")
     if "/usr/bin/logwarden" in src:
         c.check(f"{prefix.rstrip('/')}/bin/logwarden" in unit,

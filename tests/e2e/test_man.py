@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""test_man.py: the man pages render without a warning and cannot drift from the binary and the docs.
+"""test_man.py: the man pages render without a warning and cannot drift from the binary and docs.
 
 - `MANWIDTH=80 man --warnings -l` renders docs/man/logwarden.1 and logwarden.yaml.5; any line on
   stderr (a groff warning: an unknown macro, a bad escape, a line that cannot be broken) fails.
