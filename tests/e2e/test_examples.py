@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""test_examples.py: the docker compose examples (examples/docker-compose/*/compose.yaml) hold
+"""test_examples.py: the docker compose examples (examples/compose/*/compose.yaml) hold
 together without a container engine.
 
 For each example: compose.yaml parses (PyYAML, Debian's python3-yaml; without it a line-level
@@ -32,7 +32,7 @@ import time
 
 import e2e
 
-EXAMPLES = os.path.join(e2e.REPO, "examples", "docker-compose")
+EXAMPLES = os.path.join(e2e.REPO, "examples", "compose")
 
 try:
     import yaml
@@ -258,7 +258,7 @@ def main():
     binary = e2e.binary_from_argv()
     t = e2e.Checks()
     files = sorted(glob.glob(os.path.join(EXAMPLES, "*", "compose.yaml")))
-    t.check(len(files) >= 2, "examples/docker-compose has the sidecar and host examples", files)
+    t.check(len(files) >= 2, "examples/compose has the sidecar and host examples", files)
     for path in files:
         d = os.path.dirname(path)
         name = os.path.basename(d)
