@@ -35,6 +35,9 @@ RUN groupadd --system --gid 10001 logwarden \
 USER 10001:10001
 WORKDIR /var/lib/logwarden
 VOLUME /var/lib/logwarden
+# SQLite's temporary files (large sorts), if it ever needs one, on the volume: the root file
+# system may be read-only (docker run --read-only, Kubernetes' readOnlyRootFilesystem).
+ENV SQLITE_TMPDIR=/var/lib/logwarden
 EXPOSE 9880
 # GET /health over bash's /dev/tcp: the slim image has bash and no curl or wget, and adding one
 # only for this would add its libraries to every image. 200 is healthy or degraded, 503 is not
