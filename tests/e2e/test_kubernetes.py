@@ -14,8 +14,11 @@ memory requests and limits. Per file: the sidecar shares an emptyDir with the ap
 DaemonSet has its ServiceAccount and reads /var/log/pods with the cri input, the Kafka
 Deployment runs N > 1 replicas in one consumer group under a PodDisruptionBudget that selects
 them. Then each ConfigMap's config is laid out as the pod sees it (the image's rules.d beside
-it) and `logwarden check` must pass; the sidecar's config also runs, and the probes' path
-answers 200 on it.
+it) and `logwarden check` must pass with no warnings. The sidecar's and the DaemonSet's configs
+then run, their paths under a temporary root: the probes' path answers 200 without a token, and
+what the app (nginx's access log) or the kubelet (/var/log/pods in the CRI format) writes makes
+the promised alert reach the stdout sink; the DaemonSet's own namespace is not read. The Kafka
+Deployment's config is only checked (a broker is e2e.kafka's business).
 
 usage: test_kubernetes.py PATH/TO/logwarden
 """
@@ -23,6 +26,7 @@ usage: test_kubernetes.py PATH/TO/logwarden
 import os
 import re
 import shutil
+import time
 import urllib.request
 
 import e2e
@@ -217,33 +221,72 @@ def check_config(t, binary, name, c, cfg, data, cfg_dir):
         t.check(p.returncode == 0 and p.stdout.startswith("ok:"), f"{name}: logwarden check passes on its config",
                 p.stdout + p.stderr)
         t.check("warning" not in p.stderr, f"{name}: with no warnings", p.stderr)
-        if name == "sidecar.yaml" and p.returncode == 0:
-            run_sidecar(t, binary, c, data, conf, path, env, tmp.path)
+        if name in FEEDS and p.returncode == 0:
+            run_config(t, binary, name, c, path, env, tmp.path)
     finally:
         tmp.cleanup()
 
 
-def run_sidecar(t, binary, c, data, conf, path, env, root):
-    """The sidecar's config running, its paths under root: the probes' path answers 200."""
+def run_config(t, binary, name, c, path, env, root):
+    """The config running as the pod would run it, every path under one of the container's mount
+    points moved under root and http.listen on a free loopback port: the probes' path answers
+    200 without a token, and the file's feed (what the app or the kubelet writes) makes the
+    alert it promises reach the stdout sink."""
     text = open(path).read()
-    for d in ("/var/lib/logwarden", "/var/log/app"):
+    for m in sorted(c.get("volumeMounts", []), key=lambda m: -len(m["mountPath"])):
+        d = m["mountPath"]
         os.makedirs(os.path.join(root, d.lstrip("/")), exist_ok=True)
-        text = text.replace(d, os.path.join(root, d.lstrip("/")))
+        text = re.sub(r"(?<![\w/.-])%s(?=[/'\"\s\],]|$)" % re.escape(d), os.path.join(root, d.lstrip("/")),
+                      text, flags=re.M)
     port = e2e.free_port()
     text = re.sub(r"listen: 0\.0\.0\.0:\d+", "listen: 127.0.0.1:%d" % port, text)
-    run = os.path.join(conf, "run.yaml")
+    run = os.path.join(os.path.dirname(path), "run.yaml")
     with open(run, "w") as f:
         f.write(text)
     daemon = e2e.Daemon(binary, run, root, env=env)
     try:
         if not t.check(e2e.wait_for(lambda: "running:" in daemon.stderr() or not daemon.alive(), 20)
-                       and daemon.alive(), "sidecar.yaml: its config runs", e2e.tail(daemon.stderr())):
+                       and daemon.alive(), f"{name}: its config runs", e2e.tail(daemon.stderr())):
             return
-        path = c["livenessProbe"]["httpGet"]["path"]
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
-            t.eq(r.status, 200, f"sidecar.yaml: the probes' GET {path} answers 200 without a token")
+        probe = c["livenessProbe"]["httpGet"]["path"]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{probe}", timeout=5) as r:
+            t.eq(r.status, 200, f"{name}: the probes' GET {probe} answers 200 without a token")
+        want, unwanted = FEEDS[name](root)
+        t.check(e2e.wait_for(lambda: all(w in daemon.stdout() for w in want), 20),
+                f"{name}: the stdout sink prints {' and '.join(want)}",
+                daemon.stdout()[-2000:] + e2e.tail(daemon.stderr()))
+        for u in unwanted:
+            t.check(u not in daemon.stdout(), f"{name}: nothing from {u}", daemon.stdout()[-2000:])
     finally:
-        t.eq(daemon.stop(), 0, "sidecar.yaml: logwarden stops cleanly on SIGTERM")
+        t.eq(daemon.stop(), 0, f"{name}: logwarden stops cleanly on SIGTERM")
+
+
+def feed_sidecar(root):
+    """nginx's access log on the shared volume, in the ConfigMap's log_format timed: one client
+    over rules.d/web.yaml's HttpClientFlood (100 requests a minute)."""
+    now = time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime())
+    with open(os.path.join(root, "var/log/app/access.log"), "a") as f:
+        f.write("".join(f'203.0.113.7 - - [{now}] "GET /products/{i} HTTP/1.1" 200 612 "-" '
+                        f'"curl/8.5.0" 0.00{i % 10}\n' for i in range(150)))
+    return ['"HttpClientFlood"', '"203.0.113.7"'], []
+
+
+def feed_daemonset(root):
+    """The kubelet's layout: a pod logging errors, and logwarden's own pod (its namespace is
+    excluded) logging as many, in the CRI format."""
+    # logwarden's own pod first: were it read, its alert would come before the other's.
+    for ns, pod, container in (("logwarden", "logwarden-abcde", "logwarden"), ("shop", "web-7d9f8-x2x4z", "web")):
+        d = os.path.join(root, "var/log/pods", f"{ns}_{pod}_0b1c2d3e-{len(ns):04d}", container)
+        os.makedirs(d)
+        with open(os.path.join(d, "0.log"), "a") as f:
+            for i in range(60):
+                t = time.time()
+                stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%09dZ" % int(t % 1 * 1e9)
+                f.write(f"{stamp} stderr F level=error msg=\"payment failed\" attempt={i}\n")
+    return ['"PodErrors"', '"shop"'], ['"namespace":"logwarden"']
+
+
+FEEDS = {"sidecar.yaml": feed_sidecar, "daemonset.yaml": feed_daemonset}
 
 
 def main():
