@@ -93,6 +93,10 @@ def lint(t, ins):
             if m:
                 t.check(m.group(1) in stages and stages[m.group(1)] < stage,
                         f"COPY --from={m.group(1)} names an earlier stage (DL3022)")
+            else:
+                for src in [a for a in args.split()[:-1] if not a.startswith("--") and a != "."]:
+                    t.check(os.path.exists(os.path.join(e2e.REPO, src)) and not dockerignored(src),
+                            f"COPY {src}: in the build context, not left out by .dockerignore")
     last = ins[-1][0]
     users = [a for s, w, a in ins if w == "USER" and s == last]
     t.check(users and re.fullmatch(r"[1-9]\d*(:[1-9]\d*)?", users[-1]),
@@ -226,10 +230,7 @@ def lay_out(t, ins, staging, destdir, root):
                        f"COPY --from: {src} is in the install target's tree", have):
                 e2e.run(["cp", "-a", have, target])
         else:
-            have = os.path.join(e2e.REPO, src)
-            t.check(os.path.exists(have), f"COPY {src}: exists in the context")
-            t.check(not dockerignored(src), f"COPY {src}: not left out by .dockerignore")
-            e2e.run(["cp", "-a", have, target])
+            e2e.run(["cp", "-a", os.path.join(e2e.REPO, src), target])  # checked by lint()
     return os.path.join(root, "etc/logwarden/logwarden.yaml")
 
 
