@@ -9,7 +9,8 @@ declared and whose relative bind mounts exist; published ports bind the host's l
 the host's /var/lib/docker/containers, when mounted, is read-only. Then the service's bind
 mounts are laid out in a temporary root as the container sees them (the config at its mount
 point, rules beside it) and `logwarden check -c ROOT/CONFIG` must pass there, with the
-variables compose passes (${LOGWARDEN_TOKEN}) set. Last, each example runs: the config with
+variables compose passes (${LOGWARDEN_TOKEN}) set; unless the service disables the image's
+HEALTHCHECK, the config listens on port 9880, where that asks /health. Last, each example runs: the config with
 its absolute paths moved under that root (and `http.listen` on a free loopback port), and the
 app's side written as the real thing writes it: nginx's access log in the example's
 `log_format timed` on the shared volume (sidecar), dockerd's containers folder with
@@ -139,6 +140,10 @@ def check_config(t, binary, doc, d, name, cfg_path):
         env = dict(os.environ)
         for var in re.findall(r"\$\{(\w+)", open(os.path.join(d, "compose.yaml")).read()):
             env[var] = "example-secret-0123456789"
+        svc = doc["services"]["logwarden"]
+        if not (svc.get("healthcheck") or {}).get("disable"):
+            t.check(re.search(r"^\s*listen:\s*['\"]?(127\.0\.0\.1|0\.0\.0\.0):9880\b", open(cfg).read(), re.M),
+                    f"{name}: http.listen on port 9880, where the image's HEALTHCHECK asks /health")
         p = e2e.run([binary, "check", "-c", cfg], env=env, cwd=tmp.path)
         if t.check(p.returncode == 0 and p.stdout.startswith("ok:"), f"{name}: logwarden check passes",
                    p.stdout + p.stderr):
