@@ -4,15 +4,15 @@ together without a container engine.
 
 For each example: compose.yaml parses (PyYAML, Debian's python3-yaml; without it a line-level
 check of indentation and keys); it has a `logwarden` service on image logwarden:latest whose
-build names the example's Dockerfile, whose command is `run -c CONFIG`, whose named volumes are
+build names the repository's Dockerfile, whose command is `run -c CONFIG`, whose named volumes are
 declared and whose relative bind mounts exist; published ports bind the host's loopback only;
 the host's /var/lib/docker/containers, when mounted, is read-only. Then the service's bind
 mounts are laid out in a temporary root as the container sees them (the config at its mount
 point, rules beside it) and `logwarden check -c ROOT/CONFIG` must pass there, with the
 variables compose passes (${LOGWARDEN_TOKEN}) set; unless the service disables the image's
-HEALTHCHECK, the config listens on port 9880, where that asks /health. Last, each example runs: the config with
-its absolute paths moved under that root (and `http.listen` on a free loopback port), and the
-app's side written as the real thing writes it: nginx's access log in the example's
+HEALTHCHECK, the config listens on port 9880, where that asks /health. Last, each example
+runs: the config with its absolute paths moved under that root (and `http.listen` on a free
+loopback port), and the app's side written as the real thing writes it: nginx's access log in the example's
 `log_format timed` on the shared volume (sidecar), dockerd's containers folder with
 config.v2.json and json-file logs (host-docker); the alert the example's rules promise must
 reach the stdout sink, and an excluded container's lines must not. A config with an input type
