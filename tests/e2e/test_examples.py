@@ -12,8 +12,8 @@ point, rules beside it) and `logwarden check -c ROOT/CONFIG` must pass there, wi
 variables compose passes (${LOGWARDEN_TOKEN}) set; unless the service disables the image's
 HEALTHCHECK, the config listens on port 9880, where that asks /health. Last, each example
 runs: the config with its absolute paths moved under that root (and `http.listen` on a free
-loopback port), and the app's side written as the real thing writes it: nginx's access log in the example's
-`log_format timed` on the shared volume (sidecar), dockerd's containers folder with
+loopback port), and the app's side written as the real thing writes it: nginx's access log in
+the example's `log_format timed` on the shared volume (sidecar), dockerd's containers folder with
 config.v2.json and json-file logs (host-docker); the alert the example's rules promise must
 reach the stdout sink, and an excluded container's lines must not. A config with an input type
 this binary does not have (`type: docker` before issue 13's container inputs land) is skipped
@@ -142,7 +142,8 @@ def check_config(t, binary, doc, d, name, cfg_path):
             env[var] = "example-secret-0123456789"
         svc = doc["services"]["logwarden"]
         if not (svc.get("healthcheck") or {}).get("disable"):
-            t.check(re.search(r"^\s*listen:\s*['\"]?(127\.0\.0\.1|0\.0\.0\.0):9880\b", open(cfg).read(), re.M),
+            hc = r"^\s*listen:\s*['\"]?(127\.0\.0\.1|0\.0\.0\.0):9880\b"
+            t.check(re.search(hc, open(cfg).read(), re.M),
                     f"{name}: http.listen on port 9880, where the image's HEALTHCHECK asks /health")
         p = e2e.run([binary, "check", "-c", cfg], env=env, cwd=tmp.path)
         if t.check(p.returncode == 0 and p.stdout.startswith("ok:"), f"{name}: logwarden check passes",
