@@ -6,7 +6,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Every area lists the Debian packages it needs in .ci/packages/*.txt.
 DEBS := $(shell sed -e 's/\#.*//' .ci/packages/*.txt | sort -u)
 
-.PHONY: all deps build run test test-asan fuzz bench format clean
+.PHONY: all deps build run test test-asan fuzz bench format clean install uninstall
 
 all: build
 
@@ -50,6 +50,19 @@ fuzz: deps
 		$$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 			build-fuzz/corpus/$$name $$seeds 2>&1 | tail -4; \
 	done
+
+# make install [PREFIX=/usr] [DESTDIR=/tmp/pkg]: builds, then installs (cmake --install); the
+# prefix is given at install time, so one build installs anywhere. /etc/logwarden files that
+# exist and differ are kept (the shipped ones go beside them as NAME.new).
+PREFIX ?= /usr/local
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+# make uninstall [DESTDIR=...]: removes what the last install listed in
+# $(BUILD)/install_manifest.txt (the same DESTDIR, or refused), except /etc/logwarden files
+# changed since.
+uninstall:
+	cmake --build $(BUILD) --target uninstall
 
 bench: deps build
 	./bench/run.sh $(BUILD)/logwarden
