@@ -6,6 +6,7 @@
 #include "kind_eval.h"
 #include "notify.h"
 #include "outbox.h"
+#include "sdnotify.h"
 #include "store.h"
 
 #include <pthread.h>
@@ -818,7 +819,13 @@ static void reload(struct daemon *d, struct lw_ask *q)
     struct lw_config *nc = NULL;
     struct lw_ruleset *rs = NULL;
     struct lw_engine *e = NULL;
+    const char *said = "reload failed: the running rules stay in place";
     lw_log(LW_INFO, "reloading %s", d->cfg->path);
+    /* systemd's reload protocol: RELOADING=1 with the time it began, READY=1 once done, whether
+     * the new rules were taken or refused (the old ones run on: the service is ready either way).
+     */
+    lw_sdnotify("RELOADING=1\nSTATUS=reloading %s\nMONOTONIC_USEC=%lld", d->cfg->path,
+                (long long)(lw_mono_ns() / 1000));
     if (lw_config_load(&nc, d->cfg->path, &diag) == 0) {
         /* Inputs keep running as they are: the new rules see the old inputs' names. */
         struct lw_rules_env env = {d->cfg->rinputs, d->cfg->ninputs};
@@ -876,10 +883,13 @@ static void reload(struct daemon *d, struct lw_ask *q)
     d->rs = rs;
     set_longest_window(d, rs);
     lw_log(LW_INFO, "reloaded: %zu events, %zu alerts", rs->nevents, rs->nalerts);
+    said = "reloaded";
     if (q)
         q->answer = json_pack("{s:s,s:I,s:I}", "status", "reloaded", "events",
                               (json_int_t)rs->nevents, "alerts", (json_int_t)rs->nalerts);
 out:
+    lw_sdnotify("READY=1\nSTATUS=%s: %zu inputs, %zu events, %zu alerts", said, d->cfg->ninputs,
+                d->rs->nevents, d->rs->nalerts);
     lw_config_free(nc);
     lw_diag_free(&diag);
 }
@@ -1253,6 +1263,7 @@ static void on_ckpt_async(uv_async_t *h)
 static void stop_inputs(struct daemon *d)
 {
     d->stopped_inputs = true;
+    lw_sdnotify("STOPPING=1\nSTATUS=stopping: draining and flushing");
     for (size_t i = 0; i < d->cfg->ninputs; i++)
         d->cfg->inputs[i].in->ops->stop(d->cfg->inputs[i].in);
     for (int i = 0; i < 3; i++)
@@ -1345,6 +1356,7 @@ static int run(const char *config_path)
     int rc = 2;
 
     struct lw_diag warnings = {0};
+    lw_sdnotify_init(); /* before the threads: it reads the environment */
     if (lw_config_load(&d.cfg, config_path, &diag) < 0 ||
         lw_config_rules_warn(d.cfg, &d.rs, &diag, &warnings) < 0) {
         lw_diag_free(&warnings);
@@ -1461,6 +1473,10 @@ static int run(const char *config_path)
     }
     lw_log(LW_INFO, "logwarden %s running: %zu inputs, %zu events, %zu alerts, %zu sinks, state %s",
            LW_VERSION, d.cfg->ninputs, d.rs->nevents, d.rs->nalerts, d.cfg->nsinks, d.cfg->state);
+    /* Every input is open (listening sockets bound) and the HTTP endpoint answers: systemd may
+     * start what is ordered after logwarden.service. */
+    lw_sdnotify("READY=1\nSTATUS=running: %zu inputs, %zu events, %zu alerts, %zu sinks",
+                d.cfg->ninputs, d.rs->nevents, d.rs->nalerts, d.cfg->nsinks);
     uv_run(&d.loop, UV_RUN_DEFAULT);
 
     /* Inputs are stopped: let the pipeline drain what they queued, then flush and stop. */

@@ -1,18 +1,19 @@
 #!/usr/bin/env python3
-"""test_examples.py: the docker compose examples (examples/docker-compose/*/compose.yaml) hold
+"""test_examples.py: the docker compose examples (examples/compose/*/compose.yaml) hold
 together without a container engine.
 
 For each example: compose.yaml parses (PyYAML, Debian's python3-yaml; without it a line-level
 check of indentation and keys); it has a `logwarden` service on image logwarden:latest whose
-build names the example's Dockerfile, whose command is `run -c CONFIG`, whose named volumes are
+build names the repository's Dockerfile, whose command is `run -c CONFIG`, whose named volumes are
 declared and whose relative bind mounts exist; published ports bind the host's loopback only;
 the host's /var/lib/docker/containers, when mounted, is read-only. Then the service's bind
 mounts are laid out in a temporary root as the container sees them (the config at its mount
 point, rules beside it) and `logwarden check -c ROOT/CONFIG` must pass there, with the
-variables compose passes (${LOGWARDEN_TOKEN}) set. Last, each example runs: the config with
-its absolute paths moved under that root (and `http.listen` on a free loopback port), and the
-app's side written as the real thing writes it: nginx's access log in the example's
-`log_format timed` on the shared volume (sidecar), dockerd's containers folder with
+variables compose passes (${LOGWARDEN_TOKEN}) set; unless the service disables the image's
+HEALTHCHECK, the config listens on port 9880, where that asks /health. Last, each example
+runs: the config with its absolute paths moved under that root (and `http.listen` on a free
+loopback port), and the app's side written as the real thing writes it: nginx's access log in
+the example's `log_format timed` on the shared volume (sidecar), dockerd's containers folder with
 config.v2.json and json-file logs (host-docker); the alert the example's rules promise must
 reach the stdout sink, and an excluded container's lines must not. A config with an input type
 this binary does not have (`type: docker` before issue 13's container inputs land) is skipped
@@ -32,7 +33,7 @@ import time
 
 import e2e
 
-EXAMPLES = os.path.join(e2e.REPO, "examples", "docker-compose")
+EXAMPLES = os.path.join(e2e.REPO, "examples", "compose")
 
 try:
     import yaml
@@ -139,6 +140,11 @@ def check_config(t, binary, doc, d, name, cfg_path):
         env = dict(os.environ)
         for var in re.findall(r"\$\{(\w+)", open(os.path.join(d, "compose.yaml")).read()):
             env[var] = "example-secret-0123456789"
+        svc = doc["services"]["logwarden"]
+        if not (svc.get("healthcheck") or {}).get("disable"):
+            hc = r"^\s*listen:\s*['\"]?(127\.0\.0\.1|0\.0\.0\.0):9880\b"
+            t.check(re.search(hc, open(cfg).read(), re.M),
+                    f"{name}: http.listen on port 9880, where the image's HEALTHCHECK asks /health")
         p = e2e.run([binary, "check", "-c", cfg], env=env, cwd=tmp.path)
         if t.check(p.returncode == 0 and p.stdout.startswith("ok:"), f"{name}: logwarden check passes",
                    p.stdout + p.stderr):
@@ -258,7 +264,7 @@ def main():
     binary = e2e.binary_from_argv()
     t = e2e.Checks()
     files = sorted(glob.glob(os.path.join(EXAMPLES, "*", "compose.yaml")))
-    t.check(len(files) >= 2, "examples/docker-compose has the sidecar and host examples", files)
+    t.check(len(files) >= 2, "examples/compose has the sidecar and host examples", files)
     for path in files:
         d = os.path.dirname(path)
         name = os.path.basename(d)
