@@ -2,7 +2,7 @@
 """kafka_pause.py (issue 14, scenario 8): pause and resume under a slow pipeline and a slow sink,
 with a rebalance while paused. A backlog of 12 000 messages of ~1 KiB (12 MB: more than the
 input holds before it pauses, 8 MiB, plus the pipeline's queue) waits on the topic; every message
-goes through a deliberately costly regex (Slow: ~0.5 ms a line, backtracking that stays under the
+goes through a deliberately costly regex (Slow: ~1 ms a line with 18 x: 17 let the backlog drain in a few seconds on a fast run, before a 1 s metrics snapshot saw the pause; backtracking that stays under the
 regex limits: ~6 s of work, so that the pause outlasts the input's 1 s metrics snapshot), so librdkafka fetches far faster than the pipeline takes records: the input must
 pause its partitions (rd_kafka_pause_partitions) instead of buffering without bound, keep polling,
 and resume. The webhook answers each request after 2 s. While the first instance is paused a
@@ -56,7 +56,7 @@ def paused(inst):
 def main(s):
     c = s.c
     mock = s.start_mock(3, {"logs": 6})
-    msgs = kk.messages(N, pad=17, fill=900) + kk.per_key(10, 100000, HOT, pad=17, fill=900)
+    msgs = kk.messages(N, pad=18, fill=900) + kk.per_key(10, 100000, HOT, pad=18, fill=900)
     c.eq(kk.produce(mock.bootstrap, "logs", msgs, timeout=120), 0, f"a backlog of {len(msgs)} "
          "messages on the topic")
     rx = e2e.Receiver(answer=lambda n, req: e2e.Answer(200, delay=2.0))
